@@ -1,0 +1,218 @@
+//! The one trait every tracker client implements, and the small types it speaks.
+//!
+//! The set of connectors is closed (Jira, ServiceNow): the application dispatches with an enum
+//! (`registry::AnyConnector`), so the trait uses `impl Future + Send` returns rather than boxing.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConnectorError;
+use crate::model::{Item, Kind, TrackerKind};
+
+/// Where an incremental pull of one scope resumes.
+///
+/// `since` is the greatest `updated` timestamp ingested so far and `seen_at_since` the keys already
+/// ingested at exactly that timestamp. Connectors query from `since` minus a margin (Jira compares at
+/// minute precision in the API user's time zone) and drop what the cursor says was seen, so items that
+/// share a timestamp across a page boundary are neither missed nor pulled forever.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub since: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub seen_at_since: BTreeSet<String>,
+}
+
+impl Cursor {
+    /// Whether `item` is newer than what this cursor has already ingested.
+    pub fn is_new(&self, item: &Item) -> bool {
+        match self.since {
+            None => true,
+            Some(since) => item.updated > since || (item.updated == since && !self.seen_at_since.contains(&item.key)),
+        }
+    }
+
+    /// Move the cursor past `item` (call in the order items were ingested; order-independent anyway).
+    pub fn advance(&mut self, item: &Item) {
+        match self.since {
+            Some(since) if item.updated < since => {}
+            Some(since) if item.updated == since => {
+                self.seen_at_since.insert(item.key.clone());
+            }
+            _ => {
+                self.since = Some(item.updated);
+                self.seen_at_since.clear();
+                self.seen_at_since.insert(item.key.clone());
+            }
+        }
+    }
+}
+
+/// One page of a pull.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// Items on this page, in the tracker's order (ascending `updated`), already filtered by the cursor.
+    pub items: Vec<Item>,
+    /// Opaque token for the next page of the same query; `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// What a health check learned about the tracker and the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    /// e.g. "Jira Cloud 1001.0.0" or "ServiceNow (incident readable)".
+    pub server: String,
+    /// The account the credentials belong to.
+    pub account: String,
+}
+
+/// Who a note is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteVisibility {
+    /// Visible to the reporter: a Jira comment, a ServiceNow `comments` journal entry.
+    Public,
+    /// For the team: a ServiceNow `work_notes` entry (Jira has no separate internal note; it uses a comment).
+    Internal,
+}
+
+/// A new item to create in a tracker (the twin of a misfiled original).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewItem {
+    pub kind: Kind,
+    pub summary: String,
+    /// Plain text; the connector converts (ADF for Jira v3).
+    pub description: String,
+    /// Extra labels (Jira); ServiceNow ignores them.
+    pub labels: Vec<String>,
+    /// Assignment group / queue (ServiceNow).
+    pub queue: Option<String>,
+    pub impact: Option<u8>,
+    pub urgency: Option<u8>,
+    /// The original this twin was moved from. The connector records it where `find_by_origin` finds it
+    /// (Jira: the label `twotrack-from-<KEY>`; ServiceNow: `correlation_id`).
+    pub origin: Option<OriginRef>,
+    /// An internal note written with the creation (e.g. how the priority was derived).
+    pub work_note: Option<String>,
+}
+
+/// A pointer to an item in another tracker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OriginRef {
+    /// The configured tracker name.
+    pub tracker: String,
+    pub key: String,
+    pub url: String,
+    pub summary: String,
+}
+
+/// What `create` returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Created {
+    pub key: String,
+    pub id: String,
+    pub url: String,
+}
+
+/// Field changes for misrouted / misprioritised service items. `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldUpdate {
+    pub queue: Option<String>,
+    pub impact: Option<u8>,
+    pub urgency: Option<u8>,
+    /// A work note explaining the change.
+    pub note: Option<String>,
+}
+
+/// A tracker client. Reads are retried by the HTTP layer; non-idempotent writes (`create`, `comment`,
+/// `close` in Jira) are never blindly re-sent: on an unknown outcome they return
+/// [`ConnectorError::Unknown`] and the caller reads the target before trying again.
+pub trait Connector: Send + Sync {
+    /// The configured tracker name.
+    fn name(&self) -> &str;
+
+    fn kind(&self) -> TrackerKind;
+
+    /// The scopes pulled independently, each with its own cursor (Jira: one, the configured JQL;
+    /// ServiceNow: one per table).
+    fn scopes(&self) -> Vec<String>;
+
+    /// Check connectivity and credentials (Jira serverInfo + myself; ServiceNow a one-row read).
+    fn health(&self) -> impl Future<Output = Result<Health, ConnectorError>> + Send;
+
+    /// One page of items of `scope` changed since `cursor`; pass the previous page's `next` to continue.
+    fn pull_page(
+        &self,
+        scope: &str,
+        cursor: &Cursor,
+        page_token: Option<&str>,
+    ) -> impl Future<Output = Result<Page, ConnectorError>> + Send;
+
+    /// Fetch one item by key, fresh from the tracker.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Item, ConnectorError>> + Send;
+
+    /// Create an item. Not retried on an unknown outcome.
+    fn create(&self, item: &NewItem) -> impl Future<Output = Result<Created, ConnectorError>> + Send;
+
+    /// Add a comment (public) or a work note (internal).
+    fn comment(
+        &self,
+        key: &str,
+        text: &str,
+        visibility: NoteVisibility,
+    ) -> impl Future<Output = Result<(), ConnectorError>> + Send;
+
+    /// The texts of the comments and notes on an item, oldest first (to check whether a note was already left).
+    fn notes(&self, key: &str) -> impl Future<Output = Result<Vec<String>, ConnectorError>> + Send;
+
+    /// Add a label (Jira) or marker (ServiceNow: a tag-like field); idempotent.
+    fn add_label(&self, key: &str, label: &str) -> impl Future<Output = Result<(), ConnectorError>> + Send;
+
+    /// Remove a label or marker; idempotent.
+    fn remove_label(&self, key: &str, label: &str) -> impl Future<Output = Result<(), ConnectorError>> + Send;
+
+    /// Close the item with the configured resolution and this note. A no-op on an already closed item.
+    fn close(&self, key: &str, note: &str) -> impl Future<Output = Result<(), ConnectorError>> + Send;
+
+    /// Link `key` to an item in the other tracker (Jira remote link upserted by globalId; ServiceNow
+    /// correlation fields plus a work note). Idempotent.
+    fn link(&self, key: &str, target: &OriginRef) -> impl Future<Output = Result<(), ConnectorError>> + Send;
+
+    /// Items twotrack created from the original `origin_key` (there should be at most one).
+    fn find_by_origin(&self, origin_key: &str) -> impl Future<Output = Result<Vec<Item>, ConnectorError>> + Send;
+
+    /// Change queue / impact / urgency of a service item.
+    fn update_fields(
+        &self,
+        key: &str,
+        update: &FieldUpdate,
+    ) -> impl Future<Output = Result<(), ConnectorError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(key: &str, min: u32) -> Item {
+        let mut i = Item::new("t", key, "s");
+        i.updated = Utc.with_ymd_and_hms(2024, 1, 15, 10, min, 0).unwrap();
+        i
+    }
+
+    #[test]
+    fn cursor_dedupes_items_sharing_the_boundary_timestamp() {
+        let mut c = Cursor::default();
+        for i in [at("A-1", 1), at("A-2", 2), at("A-3", 2)] {
+            assert!(c.is_new(&i));
+            c.advance(&i);
+        }
+        assert!(!c.is_new(&at("A-2", 2)));
+        assert!(!c.is_new(&at("A-1", 1)));
+        assert!(c.is_new(&at("A-4", 2)), "a new key at the boundary timestamp is new");
+        assert!(c.is_new(&at("A-1", 3)), "a re-updated item is new again");
+        c.advance(&at("A-1", 3));
+        assert_eq!(c.seen_at_since.len(), 1);
+    }
+}

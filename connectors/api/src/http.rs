@@ -1,0 +1,1 @@
+//! The shared HTTP layer. (Being written: see the issue for connectors.)

@@ -1,0 +1,16 @@
+//! twotrack: keep Work in the service queue and Value in the product backlog.
+//!
+//! # Layout
+//! Each layer uses only the layers below it.
+//! - [`cli`]: clap commands, one file per command; the only place that prints for humans.
+//! - [`config`]: the TOML file: raw serde structs -> `validate()` -> [`config::Config`], all errors at once.
+//! - [`exit`]: the documented exit codes and how errors map to them.
+//! - [`logging`]: tracing subscriber setup (human or JSON), called from `main` only.
+//! - the model, the `Connector` trait and the HTTP layer live in the `twotrack-api` crate (`connectors/api`).
+
+pub mod cli;
+pub mod config;
+pub mod exit;
+pub mod logging;
+
+pub use twotrack_api as api;
