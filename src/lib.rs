@@ -1,16 +1,21 @@
 //! twotrack: keep Work in the service queue and Value in the product backlog.
 //!
 //! # Layout
-//! Each layer uses only the layers below it.
+//! Each layer uses only the layers below it:
+//! `main -> cli -> daemon -> {report, outbox, sync} -> {plan, registry} -> {classify, config, mirror} -> api`.
 //! - [`cli`]: clap commands, one file per command; the only place that prints for humans.
 //! - [`config`]: the TOML file: raw serde structs -> `validate()` -> [`config::Config`], all errors at once.
+//! - [`classify`]: rules, signals, priority matrix, routing: pure functions, no I/O.
+//! - [`mirror`]: the sled store of items, history, cursors and the outbox; the only code that knows sled.
 //! - [`exit`]: the documented exit codes and how errors map to them.
 //! - [`logging`]: tracing subscriber setup (human or JSON), called from `main` only.
 //! - the model, the `Connector` trait and the HTTP layer live in the `twotrack-api` crate (`connectors/api`).
 
+pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod exit;
 pub mod logging;
+pub mod mirror;
 
 pub use twotrack_api as api;

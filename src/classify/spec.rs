@@ -1,0 +1,143 @@
+//! The data the classifier is configured with: rules, queues and the priority matrix.
+//!
+//! These types are deserialized straight from TOML (the embedded `config/rules.toml` and the user's
+//! `[[rule]]`, `[[queue]]` and `[priority]` sections), so they are the file format: keep them readable.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use twotrack_api::{Class, Kind};
+
+fn one() -> f64 {
+    1.0
+}
+
+/// One classification rule: when it matches, it adds `weight` of evidence toward `class` / `kind`
+/// (and may route Work to `queue`, or set impact / urgency).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Unique id. A user rule with the id of a default rule replaces it.
+    pub id: String,
+    /// What the rule captures, for humans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Phrases matched on word boundaries, case-insensitively, in summary and description.
+    #[serde(default, rename = "match", skip_serializing_if = "Vec::is_empty")]
+    pub phrases: Vec<String>,
+    /// Types as filed (Jira issue type or ServiceNow table), case-insensitive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<String>,
+    /// Labels, case-insensitive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    /// Evidence toward this class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<Class>,
+    /// Evidence toward this kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    /// Strength of the evidence (default 1.0).
+    #[serde(default = "one")]
+    pub weight: f64,
+    /// Route Work matching this rule to this queue (a `[[queue]]` name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// Impact 1 (high) ..= 3 (low) implied by a match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<u8>,
+    /// Urgency 1 (high) ..= 3 (low) implied by a match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgency: Option<u8>,
+    /// Turn a default rule off without deleting it.
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// A service queue (assignment group) Work is routed to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSpec {
+    /// Short name used in rules and reports ("database").
+    pub name: String,
+    /// The assignment group in the service tracker ("Database Operations").
+    pub group: String,
+    /// Terms that route an item here when no rule names a queue.
+    #[serde(default)]
+    pub terms: Vec<String>,
+}
+
+/// The default queues: database, access/administration, network, infrastructure/hosting, end-user
+/// devices, and the service desk as the fallback (the last entry).
+pub fn default_queues() -> Vec<QueueSpec> {
+    let q = |name: &str, group: &str, terms: &[&str]| QueueSpec {
+        name: name.into(),
+        group: group.into(),
+        terms: terms.iter().map(|t| t.to_string()).collect(),
+    };
+    vec![
+        q("database", "Database Operations", &["database", "db", "sql", "postgres", "oracle", "mysql", "restore", "backup", "query", "table", "schema", "replica"]),
+        q("access", "Access Management", &["access", "permission", "role", "account", "password", "login", "mfa", "sso", "group membership", "licence", "license", "grant", "revoke", "unlock"]),
+        q("network", "Network Operations", &["network", "vpn", "firewall", "dns", "proxy", "wifi", "wi-fi", "latency", "port", "load balancer", "certificate"]),
+        q("infrastructure", "Infrastructure & Hosting", &["server", "vm", "virtual machine", "kubernetes", "cluster", "disk", "storage", "provision", "host", "cpu", "memory", "outage", "deploy"]),
+        q("end-user", "End-User Computing", &["laptop", "printer", "monitor", "keyboard", "phone", "headset", "desktop", "mailbox", "outlook", "teams"]),
+        q("service-desk", "Service Desk", &[]),
+    ]
+}
+
+/// The impact x urgency -> priority lookup. Rows are impact 1..=3, columns urgency 1..=3.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriorityMatrix {
+    /// `matrix[impact-1][urgency-1]` = priority 1 (Critical) ..= 5 (Planning).
+    #[serde(default = "default_matrix")]
+    pub matrix: [[u8; 3]; 3],
+    /// Names of priorities 1..=5.
+    #[serde(default = "default_names")]
+    pub names: [String; 5],
+}
+
+fn default_matrix() -> [[u8; 3]; 3] {
+    [[1, 2, 3], [2, 3, 4], [3, 4, 5]]
+}
+
+fn default_names() -> [String; 5] {
+    ["1 - Critical", "2 - High", "3 - Moderate", "4 - Low", "5 - Planning"].map(String::from)
+}
+
+impl Default for PriorityMatrix {
+    /// ServiceNow's default lookup: priority = impact + urgency - 1.
+    fn default() -> Self {
+        PriorityMatrix { matrix: default_matrix(), names: default_names() }
+    }
+}
+
+impl PriorityMatrix {
+    /// The priority for impact and urgency (each 1..=3; out-of-range values are clamped).
+    pub fn priority(&self, impact: u8, urgency: u8) -> u8 {
+        let i = usize::from(impact.clamp(1, 3) - 1);
+        let u = usize::from(urgency.clamp(1, 3) - 1);
+        self.matrix[i][u]
+    }
+
+    /// The display name of a priority 1..=5.
+    pub fn name(&self, priority: u8) -> &str {
+        &self.names[usize::from(priority.clamp(1, 5) - 1)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_matrix_is_servicenow_lookup() {
+        let m = PriorityMatrix::default();
+        for i in 1..=3 {
+            for u in 1..=3 {
+                assert_eq!(m.priority(i, u), i + u - 1);
+            }
+        }
+        assert_eq!(m.name(1), "1 - Critical");
+        assert_eq!(m.name(5), "5 - Planning");
+    }
+}
