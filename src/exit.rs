@@ -58,9 +58,7 @@ pub fn coded(exit: Exit, error: impl Into<anyhow::Error>) -> anyhow::Error {
 
 /// The exit code for an error: the first [`Coded`] in its chain, otherwise 1.
 pub fn classify(err: &anyhow::Error) -> Exit {
-    err.chain()
-        .find_map(|e| e.downcast_ref::<Coded>().map(|c| c.exit))
-        .unwrap_or(Exit::Failure)
+    err.chain().find_map(|e| e.downcast_ref::<Coded>().map(|c| c.exit)).unwrap_or(Exit::Failure)
 }
 
 /// The error and its causes, one per line, for a human.

@@ -183,11 +183,8 @@ pub trait Connector: Send + Sync {
     fn find_by_origin(&self, origin_key: &str) -> impl Future<Output = Result<Vec<Item>, ConnectorError>> + Send;
 
     /// Change queue / impact / urgency of a service item.
-    fn update_fields(
-        &self,
-        key: &str,
-        update: &FieldUpdate,
-    ) -> impl Future<Output = Result<(), ConnectorError>> + Send;
+    fn update_fields(&self, key: &str, update: &FieldUpdate)
+    -> impl Future<Output = Result<(), ConnectorError>> + Send;
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectorError {
     /// 401/403: the credentials are wrong, expired or lack a permission. Not retryable.
-    #[error("{tracker}: authentication failed (HTTP {status}): {message}. Check the user and token in the tracker's [tracker.auth] section, and that the account may use the REST API")]
+    #[error(
+        "{tracker}: authentication failed (HTTP {status}): {message}. Check the user and token in the tracker's [tracker.auth] section, and that the account may use the REST API"
+    )]
     Auth { tracker: String, status: u16, message: String },
     /// 404: the item (or the endpoint) does not exist or is not visible to this account.
     #[error("{tracker}: not found: {what}")]

@@ -14,7 +14,9 @@ pub enum Auth {
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Auth::Basic { user, .. } => f.debug_struct("Basic").field("user", user).field("token", &"[REDACTED]").finish(),
+            Auth::Basic { user, .. } => {
+                f.debug_struct("Basic").field("user", user).field("token", &"[REDACTED]").finish()
+            }
             Auth::Bearer { .. } => f.debug_struct("Bearer").field("token", &"[REDACTED]").finish(),
         }
     }
