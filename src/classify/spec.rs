@@ -7,6 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use twotrack_api::{Class, Kind};
 
+use super::Action;
+
 fn one() -> f64 {
     1.0
 }
@@ -30,6 +32,11 @@ pub struct RuleSpec {
     /// Labels, case-insensitive.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+    /// Tracker-specific fields (`story_points`, `sprint`, `acceptance_criteria`, `caller`, `category`,
+    /// `contact_type`, ...) that must be present and non-empty. A condition `name=value` also checks
+    /// the value, case-insensitively.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
     /// Evidence toward this class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<Class>,
@@ -51,6 +58,59 @@ pub struct RuleSpec {
     /// Turn a default rule off without deleting it.
     #[serde(default)]
     pub disabled: bool,
+}
+
+/// One test case a rules file carries: an item as filed and what the classifier must say about it.
+///
+/// Only the expectations given are checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleTest {
+    /// The item's summary (title).
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// The type as filed ("Story", "Bug", "incident", "sc_req_item", ...).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub filed_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    /// Where it is filed: "jira" / "servicenow" (or a role, "product" / "service"); when given, the
+    /// expected `action` is checked against the default thresholds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracker: Option<String>,
+    /// Expected class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<Class>,
+    /// Expected kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    /// Expected queue (Work only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// Expected impact (Work only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<u8>,
+    /// Expected urgency (Work only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgency: Option<u8>,
+    /// Expected priority (Work only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
+    /// Expected action where it is filed (needs `tracker`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+}
+
+/// A rules file: `[[rule]]`s and the `[[test]]`s that check them (the embedded defaults, or a file
+/// given to `twotrack rules test`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RulesFile {
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<RuleSpec>,
+    #[serde(default, rename = "test")]
+    pub tests: Vec<RuleTest>,
 }
 
 /// A service queue (assignment group) Work is routed to.

@@ -1,12 +1,119 @@
-//! `twotrack apply`, `history` (being written).
-use crate::exit::Exit;
+//! `twotrack apply [--yes] [--limit N] [--tracker NAME] [--only KEY...]` and `twotrack history KEY`
+
+use anyhow::Context;
+
+use crate::exit::{Exit, coded, usage};
+use crate::mirror::Mirror;
+use crate::outbox::{Ctx, Outbox, Planned2, Selection, State, apply, check_breaker, describe, plan};
+use crate::registry::Registry;
+use crate::sync::{SyncOptions, sync_all};
+
 #[derive(Debug, clap::Args)]
-pub struct ApplyArgs {}
-#[derive(Debug, clap::Args)]
-pub struct HistoryArgs {}
-pub async fn run_apply(_a: ApplyArgs, _g: &super::Global) -> anyhow::Result<Exit> {
-    anyhow::bail!("`twotrack apply` is not available in this build yet")
+pub struct ApplyArgs {
+    /// Carry out the corrections (without it, only print the plan).
+    #[arg(long)]
+    pub yes: bool,
+    /// At most this many corrections (the most confident first).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Only items filed in this tracker.
+    #[arg(long, value_name = "NAME")]
+    pub tracker: Option<String>,
+    /// Only these item keys.
+    #[arg(long, value_name = "KEY", num_args = 1..)]
+    pub only: Vec<String>,
+    /// Sync the trackers first.
+    #[arg(long)]
+    pub sync: bool,
 }
-pub async fn run_history(_a: HistoryArgs, _g: &super::Global) -> anyhow::Result<Exit> {
-    anyhow::bail!("`twotrack history` is not available in this build yet")
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// The item key (the original or its twin).
+    pub key: String,
+}
+
+pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exit> {
+    let config = g.load_config()?;
+    if let Some(t) = &args.tracker
+        && config.tracker(t).is_none()
+    {
+        return Err(usage(anyhow::anyhow!("no tracker named {t:?} in {}", config.source.display())));
+    }
+    let registry = Registry::build(&config).context("could not set up the connectors")?;
+    let mirror = Mirror::open(&config.mirror.path)?;
+    if args.sync {
+        let results = sync_all(&registry, &mirror, &SyncOptions { progress: g.progress(), ..SyncOptions::default() }).await;
+        if let Some(f) = results.iter().find(|r| r.error.is_some()) {
+            anyhow::bail!("sync of {} failed: {}", f.tracker, f.error.as_deref().unwrap_or(""));
+        }
+    }
+    let classifier = crate::audit::classifier(&config)?;
+    let sel = Selection { tracker: args.tracker.clone(), only: args.only.clone(), limit: args.limit };
+    let plan = plan(&config, &mirror, &classifier, &sel)?;
+    let outbox = Outbox::open(&mirror)?;
+    let pending_earlier =
+        outbox.all().filter_map(|c| c.ok()).filter(|c| c.state == State::Pending).count();
+
+    println!("{} correction(s) planned{}:", plan.corrections.len(), if pending_earlier > 0 {
+        format!(", {pending_earlier} pending from an earlier run")
+    } else {
+        String::new()
+    });
+    for c in &plan.corrections {
+        let mark = match outbox.get(&c.id)? {
+            Some(existing) if existing.state != State::Pending => " (already handled)",
+            _ => "",
+        };
+        println!("  {}:{}  {}{mark}", c.source_tracker, c.source_key, describe(&c.action));
+        if let Planned2::Move { new_item, .. } = &c.action {
+            println!("      \"{}\"", new_item.summary);
+        }
+    }
+    check_breaker(&config, &plan, &outbox).map_err(|e| coded(Exit::Refused, e))?;
+
+    if config.policy.dry_run {
+        println!("\nDry run: policy.dry_run = true in {}; nothing was written. Set it to false to allow writes.", config.source.display());
+        return Ok(Exit::Ok);
+    }
+    if !args.yes {
+        println!("\nNothing was written. Run again with --yes to carry out these corrections.");
+        return Ok(Exit::Ok);
+    }
+    let ctx = Ctx { config: &config, registry: &registry, outbox, classifier };
+    let report = apply(&ctx, &plan).await?;
+    mirror.flush()?;
+    println!(
+        "\n{} done, {} dropped (re-evaluated or exempt), {} failed",
+        report.done, report.dropped, report.failed
+    );
+    for f in &report.failures {
+        eprintln!("  failed: {f}");
+    }
+    if report.failed > 0 {
+        anyhow::bail!("{} correction(s) failed; they stay in the outbox and resume on the next run", report.failed);
+    }
+    Ok(Exit::Ok)
+}
+
+pub async fn run_history(args: HistoryArgs, g: &super::Global) -> anyhow::Result<Exit> {
+    let config = g.load_config()?;
+    let mirror = Mirror::open(&config.mirror.path)?;
+    let outbox = Outbox::open(&mirror)?;
+    let entries = outbox.history(&args.key)?;
+    if entries.is_empty() {
+        println!("No twotrack history for {}.", args.key);
+        return Ok(Exit::Ok);
+    }
+    for (at, e) in entries {
+        println!(
+            "{}  {:<13} {}{}  {}",
+            at.format("%Y-%m-%d %H:%M:%S"),
+            e.event,
+            e.source,
+            e.twin.map(|t| format!(" -> {t}")).unwrap_or_default(),
+            e.detail
+        );
+    }
+    Ok(Exit::Ok)
 }

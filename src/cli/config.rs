@@ -1,11 +1,99 @@
-//! `twotrack config` (being written).
-use crate::exit::Exit;
-#[derive(Debug, clap::Subcommand)]
+//! `twotrack config init | check | show | schema`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use crate::config::{self, Config};
+use crate::exit::{self, Exit};
+
+#[derive(Debug, Subcommand)]
 pub enum ConfigCmd {
-    /// Check the configuration file.
-    Check,
+    /// Write a fully commented example configuration to start from.
+    Init(InitArgs),
+    /// Validate the configuration: exit 0 when valid, 2 with every problem when not.
+    Check(CheckArgs),
+    /// Print the resolved configuration: defaults filled in, secrets redacted.
+    Show,
+    /// Print the JSON Schema of the configuration file (for taplo, VS Code and other editors).
+    Schema,
 }
-pub async fn run(_c: ConfigCmd, g: &super::Global) -> anyhow::Result<Exit> {
-    g.load_config()?;
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write it [default: --config, else ./twotrack.toml]
+    pub path: Option<PathBuf>,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {}
+
+pub async fn run(cmd: ConfigCmd, g: &super::Global) -> anyhow::Result<Exit> {
+    match cmd {
+        ConfigCmd::Init(args) => init(&args.path.unwrap_or_else(|| g.config_path()), args.force),
+        ConfigCmd::Check(CheckArgs {}) => check(&g.load_config()?),
+        ConfigCmd::Show => print(&g.load_config()?.to_redacted_toml()),
+        ConfigCmd::Schema => {
+            let schema = serde_json::to_string_pretty(&config::json_schema()).context("cannot render the schema")?;
+            print(&(schema + "\n"))
+        }
+    }
+}
+
+fn init(path: &Path, force: bool) -> anyhow::Result<Exit> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    let mut file = match options.open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(exit::usage(anyhow::anyhow!(
+                "{} already exists; pass --force to overwrite it, or give another path",
+                path.display()
+            )));
+        }
+        other => other.with_context(|| format!("cannot create {}", path.display()))?,
+    };
+    file.write_all(config::EXAMPLE.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    println!(
+        "next: edit the trackers, export JIRA_TOKEN and SERVICENOW_TOKEN, then run `twotrack config check --config {}`",
+        path.display()
+    );
+    Ok(Exit::Ok)
+}
+
+fn check(config: &Config) -> anyhow::Result<Exit> {
+    let trackers: Vec<String> = config.trackers.iter().map(|t| format!("{} ({} {})", t.name, t.kind, t.role)).collect();
+    let mode = if config.policy.dry_run { "dry run" } else { "moves enabled" };
+    println!(
+        "{}: ok: {} tracker{}: {}; sync \"{}\" ({}); {mode}",
+        config.source.display(),
+        trackers.len(),
+        if trackers.len() == 1 { "" } else { "s" },
+        trackers.join(", "),
+        config.schedule.sync_expr,
+        config.schedule.timezone.name(),
+    );
+    for warning in &config.warnings {
+        eprintln!("{warning}");
+    }
+    Ok(Exit::Ok)
+}
+
+fn print(text: &str) -> anyhow::Result<Exit> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).context("cannot write to stdout")?;
     Ok(Exit::Ok)
 }

@@ -1,7 +1,75 @@
-//! `twotrack sim` (being written).
-use crate::exit::Exit;
+//! `twotrack sim`: serve both simulators until Ctrl-C, with a ready-to-use configuration.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::demo::{World, WorldOptions};
+use crate::exit::{Exit, usage};
+
 #[derive(Debug, clap::Args)]
-pub struct SimArgs {}
-pub async fn run(_a: SimArgs, _g: &super::Global) -> anyhow::Result<Exit> {
-    anyhow::bail!("`twotrack sim` is not available in this build yet")
+pub struct SimArgs {
+    /// Seed of the generated backlog.
+    #[arg(long, default_value_t = 42, value_name = "N")]
+    pub seed: u64,
+    /// Items filed in each simulated tracker.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub items: usize,
+    /// Load the items from this JSON Lines file instead of generating them.
+    #[arg(long, value_name = "FILE")]
+    pub items_from: Option<PathBuf>,
+    /// Port of the Jira simulator (0 = any free port).
+    #[arg(long, default_value_t = 0, value_name = "P")]
+    pub jira_port: u16,
+    /// Port of the ServiceNow simulator (0 = any free port).
+    #[arg(long, default_value_t = 0, value_name = "P")]
+    pub servicenow_port: u16,
+    /// Faults to inject, e.g. "rate=0.2,kinds=429+5xx+reset,latency=20ms,seed=7".
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
+    /// Where to write the configuration for these simulators.
+    #[arg(long, default_value = "twotrack-sim", value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+pub async fn run(args: SimArgs, _g: &super::Global) -> anyhow::Result<Exit> {
+    let faults = match &args.faults {
+        Some(spec) => twotrack_sim::faults::FaultSpec::parse(spec).map_err(|e| usage(anyhow::anyhow!("--faults: {e}")))?,
+        None => Default::default(),
+    };
+    let items_from = match &args.items_from {
+        Some(path) => {
+            let file = std::fs::File::open(path).with_context(|| format!("could not open {}", path.display()))
+                .map_err(usage)?;
+            Some(
+                twotrack_sim::generator::load_jsonl(std::io::BufReader::new(file))
+                    .map_err(|e| usage(anyhow::anyhow!("{}: {e}", path.display())))?,
+            )
+        }
+        None => None,
+    };
+    let opts = WorldOptions {
+        seed: args.seed,
+        items: args.items,
+        jira_port: args.jira_port,
+        servicenow_port: args.servicenow_port,
+        faults,
+        items_from,
+        ..WorldOptions::default()
+    };
+    let world = World::start(&opts).await.context("could not start the simulators on 127.0.0.1")?;
+    let config = world.write_config(&args.out, true, 50).context("could not write the configuration")?;
+    let (user, token) = world.basic();
+    let (jira_n, sn_n) = world.counts();
+    println!("Jira (Cloud)  {}   {jira_n} issues, project SHOP", world.jira.base_url());
+    println!("ServiceNow    {}   {sn_n} records", world.servicenow.base_url());
+    println!("Credentials   basic {user} / {token}   (bearer: sim-pat)");
+    println!("Config        {}", config.display());
+    println!("Try           curl -u {user}:{token} '{}/rest/api/3/search/jql?jql=project%3DSHOP&fields=summary&maxResults=2'", world.jira.base_url());
+    println!("              curl -u {user}:{token} '{}/api/now/table/incident?sysparm_limit=2'", world.servicenow.base_url());
+    println!("              twotrack --config {} audit", config.display());
+    println!("Serving until Ctrl-C.");
+    tokio::signal::ctrl_c().await.context("could not wait for Ctrl-C")?;
+    world.shutdown().await;
+    Ok(Exit::Ok)
 }

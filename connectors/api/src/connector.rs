@@ -78,7 +78,7 @@ pub enum NoteVisibility {
 }
 
 /// A new item to create in a tracker (the twin of a misfiled original).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewItem {
     pub kind: Kind,
     pub summary: String,

@@ -1,1 +1,230 @@
-//! jira connector (being written).
+//! The Jira connector: Jira Cloud (REST v3, ADF, `/search/jql` with `nextPageToken`) and Jira Data Center
+//! (REST v2, plain text, `/search` with `startAt`/`total`).
+//!
+//! # Layout
+//! - [`dto`]: Jira's JSON, as documented (serde types only).
+//! - [`adf`]: Atlassian Document Format to and from plain text.
+//! - [`mapping`]: issues to canonical [`twotrack_api::Item`]s; the origin labels.
+//! - [`jql`]: the JQL sent (bounded restriction, incremental bound in the user's time zone) and page tokens.
+//! - `client`: the [`Connector`] operations over the shared [`HttpClient`].
+//!
+//! # Behaviour worth knowing
+//! - One scope, [`SCOPE`]: the configured projects and JQL combined (Jira rejects unbounded searches).
+//! - Incremental pulls query `updated >= "<since - 1 min>"` in the API user's profile time zone (read from
+//!   `GET /myself` once), ordered `updated ASC, key ASC`, and drop what the cursor already saw. Pass the
+//!   cursor *as advanced by the previous pages* with each page token: Data Center pages move their lower
+//!   bound forward (instead of paging by offset across the whole result, which skips issues updated during
+//!   the pull) and may re-read a few issues at a page boundary, which that cursor drops. A page can
+//!   therefore be empty and still have a `next`.
+//! - A fresh connector reads `GET /myself` (time zone) and `GET /field` (story points) once, before its
+//!   first search; after that an unchanged pull costs one search request.
+//! - Writes: `create`, `comment` and the close transition are POSTs that are never re-sent after an unknown
+//!   outcome ([`ConnectorError::Unknown`]); look the target up (`find_by_origin`, `notes`, `get`) first.
+//!   Labels (PUT) and remote links (upsert by `globalId`) are idempotent.
+//! - `update_fields`: Jira has no queue, impact or urgency. A note alone is added as a comment; any field
+//!   change is rejected with [`ConnectorError::Invalid`].
+
+use chrono_tz::Tz;
+use tokio::sync::OnceCell;
+use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef};
+use twotrack_api::http::{HttpClient, HttpSettings};
+use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, TrackerKind};
+
+pub mod adf;
+mod client;
+pub mod dto;
+pub mod jql;
+pub mod mapping;
+
+pub use mapping::{MOVED_LABEL, ORIGIN_LABEL_PREFIX, origin_label};
+
+/// The name of the one scope a Jira tracker is pulled in.
+pub const SCOPE: &str = "jql";
+
+/// Which Jira product the tracker runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// Jira Cloud: REST v3, ADF rich text, `/rest/api/3/search/jql`.
+    Cloud,
+    /// Jira Data Center / Server: REST v2, plain strings, `/rest/api/2/search`.
+    DataCenter,
+}
+
+impl Flavour {
+    /// The REST API root for this flavour.
+    pub fn api(self) -> &'static str {
+        match self {
+            Flavour::Cloud => "/rest/api/3",
+            Flavour::DataCenter => "/rest/api/2",
+        }
+    }
+}
+
+/// How twotrack writes to this Jira.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JiraWrite {
+    /// The project key new items (twins of misfiled Value items) are created in.
+    pub project: String,
+    /// The issue type for features (e.g. "Story").
+    pub feature_type: String,
+    /// The issue type for defects (e.g. "Bug").
+    pub defect_type: String,
+    /// The transition `close` uses, by name (e.g. "Done"). When absent from an issue's workflow, the first
+    /// transition to a status in the *done* category is used.
+    pub close_transition: String,
+    /// The resolution `close` sets when the transition's screen has the field (e.g. "Done", "Won't Do").
+    pub resolution: String,
+    /// An extra label put on every item twotrack creates, so a product owner can triage it.
+    pub triage_label: Option<String>,
+}
+
+impl Default for JiraWrite {
+    fn default() -> Self {
+        JiraWrite {
+            project: String::new(),
+            feature_type: "Story".into(),
+            defect_type: "Bug".into(),
+            close_transition: "Done".into(),
+            resolution: "Done".into(),
+            triage_label: None,
+        }
+    }
+}
+
+/// Everything the connector needs.
+#[derive(Debug, Clone)]
+pub struct JiraSettings {
+    pub http: HttpSettings,
+    pub flavour: Flavour,
+    /// Project keys pulled (combined with `jql` by AND).
+    pub projects: Vec<String>,
+    /// An extra JQL restriction, without `ORDER BY`.
+    pub jql: Option<String>,
+    /// Issues per search page (Cloud returns at most 100 full issues per page).
+    pub page_size: u32,
+    pub write: JiraWrite,
+}
+
+impl JiraSettings {
+    /// Settings with 100 issues per page and the default write settings.
+    pub fn new(http: HttpSettings, flavour: Flavour, projects: Vec<String>) -> JiraSettings {
+        JiraSettings { http, flavour, projects, jql: None, page_size: 100, write: JiraWrite::default() }
+    }
+}
+
+/// A Jira tracker client.
+#[derive(Debug)]
+pub struct JiraConnector {
+    http: HttpClient,
+    flavour: Flavour,
+    /// The bounded restriction every pull uses.
+    restriction: String,
+    page_size: u32,
+    write: JiraWrite,
+    /// `https://site` without a trailing slash, for browse links.
+    browse_base: String,
+    /// The API user's profile time zone (`None`: unknown, JQL bounds use epoch milliseconds).
+    time_zone: OnceCell<Option<Tz>>,
+    /// The story points custom field id, if the site has one.
+    story_points: OnceCell<Option<String>>,
+}
+
+impl JiraConnector {
+    /// Validate the settings and build the client (no network access).
+    pub fn new(settings: JiraSettings) -> Result<JiraConnector, ConnectorError> {
+        let tracker = settings.http.tracker.clone();
+        let invalid = |message: String| ConnectorError::Invalid { tracker: tracker.clone(), message };
+        if let Some(jql) = &settings.jql
+            && jql.to_ascii_lowercase().contains("order by")
+        {
+            return Err(invalid("the jql setting must not contain ORDER BY (twotrack orders by updated)".into()));
+        }
+        let restriction = jql::base_restriction(&settings.projects, settings.jql.as_deref())
+            .ok_or_else(|| invalid("set projects or jql: Jira only answers bounded searches".into()))?;
+        if settings.page_size == 0 {
+            return Err(invalid("page_size must be at least 1".into()));
+        }
+        let browse_base = settings.http.base_url.as_str().trim_end_matches('/').to_string();
+        Ok(JiraConnector {
+            http: HttpClient::new(settings.http)?,
+            flavour: settings.flavour,
+            restriction,
+            page_size: settings.page_size,
+            write: settings.write,
+            browse_base,
+            time_zone: OnceCell::new(),
+            story_points: OnceCell::new(),
+        })
+    }
+
+    /// The HTTP client (for its [`twotrack_api::http::HttpStats`]).
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    pub fn flavour(&self) -> Flavour {
+        self.flavour
+    }
+}
+
+impl Connector for JiraConnector {
+    fn name(&self) -> &str {
+        self.http.tracker()
+    }
+
+    fn kind(&self) -> TrackerKind {
+        TrackerKind::Jira
+    }
+
+    fn scopes(&self) -> Vec<String> {
+        vec![SCOPE.to_string()]
+    }
+
+    async fn health(&self) -> Result<Health, ConnectorError> {
+        self.check_health().await
+    }
+
+    async fn pull_page(&self, scope: &str, cursor: &Cursor, page_token: Option<&str>) -> Result<Page, ConnectorError> {
+        self.pull(scope, cursor, page_token).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Item, ConnectorError> {
+        self.get_issue(key).await
+    }
+
+    async fn create(&self, item: &NewItem) -> Result<Created, ConnectorError> {
+        self.create_issue(item).await
+    }
+
+    async fn comment(&self, key: &str, text: &str, _visibility: NoteVisibility) -> Result<(), ConnectorError> {
+        self.add_comment(key, text).await
+    }
+
+    async fn notes(&self, key: &str) -> Result<Vec<String>, ConnectorError> {
+        self.comments(key).await
+    }
+
+    async fn add_label(&self, key: &str, label: &str) -> Result<(), ConnectorError> {
+        self.edit_label(key, dto::LabelOp::Add(label.to_string())).await
+    }
+
+    async fn remove_label(&self, key: &str, label: &str) -> Result<(), ConnectorError> {
+        self.edit_label(key, dto::LabelOp::Remove(label.to_string())).await
+    }
+
+    async fn close(&self, key: &str, note: &str) -> Result<(), ConnectorError> {
+        self.close_issue(key, note).await
+    }
+
+    async fn link(&self, key: &str, target: &OriginRef) -> Result<(), ConnectorError> {
+        self.remote_link(key, target).await
+    }
+
+    async fn find_by_origin(&self, origin_key: &str) -> Result<Vec<Item>, ConnectorError> {
+        self.search_origin(origin_key).await
+    }
+
+    async fn update_fields(&self, key: &str, update: &FieldUpdate) -> Result<(), ConnectorError> {
+        self.apply_field_update(key, update).await
+    }
+}

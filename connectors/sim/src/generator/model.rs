@@ -36,8 +36,11 @@ pub struct GeneratedItem {
     /// ("incident", "sc_req_item", "sc_task", "rm_story", "rm_defect", "rm_enhancement").
     pub filed_type: String,
     pub summary: String,
+    /// Empty when absent from a loaded file.
+    #[serde(default)]
     pub description: String,
-    /// Jira labels (no spaces). Empty for ServiceNow.
+    /// Jira labels (no spaces). Empty for ServiceNow, and when absent from a loaded file.
+    #[serde(default)]
     pub labels: Vec<String>,
     /// A display name or user id of the reporter / caller.
     pub reporter: String,

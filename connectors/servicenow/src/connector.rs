@@ -1,0 +1,510 @@
+//! [`ServiceNowConnector`]: the [`Connector`] trait over the Table API.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef};
+use twotrack_api::http::{HttpClient, HttpStats};
+use twotrack_api::secret::Auth;
+use twotrack_api::{Connector, ConnectorError, Cursor, Item, Kind, Page, TrackerKind};
+use url::Url;
+
+use crate::client::{ListRequest, TableClient};
+use crate::dto::{GroupRow, JournalRow, RECORD_FIELDS, Record, RecordBody, UserRow};
+use crate::mapping::{self, CREATED_MARKER, LINKED_MARKER, Source};
+use crate::query::{self, QueryError};
+use crate::settings::{ServiceNowSettings, ServiceNowWrite};
+
+/// Rows per request for small lists (journal entries, twins of one original).
+const SMALL_PAGE: u32 = 1_000;
+
+/// A ServiceNow instance as a [`Connector`]. Scopes are the configured tables.
+#[derive(Debug)]
+pub struct ServiceNowConnector {
+    client: TableClient,
+    /// The instance URL without a trailing slash, for browser links.
+    base: String,
+    tables: Vec<String>,
+    filter: Option<String>,
+    page_size: u32,
+    write: ServiceNowWrite,
+    /// The Basic-auth user, reported by the health check.
+    user: Option<String>,
+    /// `sysparm_fields` of every record read.
+    fields: String,
+    /// Assignment group name -> sys_id.
+    groups: Mutex<HashMap<String, String>>,
+    /// Record number -> where it lives, learned from lookups and creates.
+    homes: Mutex<HashMap<String, Home>>,
+}
+
+/// Where a record lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Home {
+    table: String,
+    sys_id: String,
+}
+
+impl ServiceNowConnector {
+    /// Validate the settings and build the HTTP client. No request is made (see [`Connector::health`]).
+    pub fn new(settings: ServiceNowSettings) -> Result<ServiceNowConnector, ConnectorError> {
+        settings.validate()?;
+        let user = match &settings.http.auth {
+            Auth::Basic { user, .. } => Some(user.clone()),
+            Auth::Bearer { .. } => None,
+        };
+        let client = TableClient::new(HttpClient::new(settings.http)?);
+        Ok(ServiceNowConnector {
+            base: client.base_url().as_str().trim_end_matches('/').to_string(),
+            client,
+            tables: settings.tables,
+            filter: settings.query.filter(|q| !q.trim().is_empty()),
+            page_size: settings.page_size,
+            write: settings.write,
+            user,
+            fields: RECORD_FIELDS.join(","),
+            groups: Mutex::new(HashMap::new()),
+            homes: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Request counters of this connector's HTTP client (requests, retries, statuses, waits).
+    pub fn http_stats(&self) -> HttpStats {
+        self.client.stats()
+    }
+
+    fn source<'a>(&'a self, table: &'a str) -> Source<'a> {
+        Source { tracker: self.client.tracker(), base_url: &self.base, table }
+    }
+
+    fn invalid(&self, message: impl Into<String>) -> ConnectorError {
+        ConnectorError::Invalid { tracker: self.client.tracker().to_string(), message: message.into() }
+    }
+
+    fn literal<'a>(&self, what: &'static str, value: &'a str) -> Result<&'a str, ConnectorError> {
+        query::literal(what, value).map_err(|e: QueryError| self.invalid(e.to_string()))
+    }
+
+    fn to_item(&self, table: &str, record: &Record) -> Result<Item, ConnectorError> {
+        mapping::to_item(self.source(table), record).map_err(|e| self.invalid(e.to_string()))
+    }
+
+    fn records<'a>(&'a self, table: &'a str, query: &'a str, limit: u32) -> ListRequest<'a> {
+        ListRequest { table, query, fields: &self.fields, limit, display_all: true }
+    }
+
+    /// Every table this connector reads or writes, pulled tables first.
+    fn known_tables(&self) -> Vec<&str> {
+        let mut tables: Vec<&str> = Vec::new();
+        let write = [self.write.incident_table.as_str(), self.write.request_table.as_str()];
+        for table in self.tables.iter().map(String::as_str).chain(write) {
+            if !tables.contains(&table) {
+                tables.push(table);
+            }
+        }
+        tables
+    }
+
+    /// The write tables, once each.
+    fn write_tables(&self) -> Vec<&str> {
+        let mut tables = vec![self.write.incident_table.as_str()];
+        if self.write.request_table != self.write.incident_table {
+            tables.push(self.write.request_table.as_str());
+        }
+        tables
+    }
+
+    /// Tables to look `key` up in: where it was last seen, then those whose number prefix it carries,
+    /// then the rest.
+    fn candidate_tables(&self, key: &str) -> Vec<String> {
+        let known = self.known_tables();
+        let cached = self.homes.lock().unwrap_or_else(PoisonError::into_inner).get(key).map(|h| h.table.clone());
+        let (matching, others): (Vec<&str>, Vec<&str>) =
+            known.into_iter().partition(|t| number_prefix(t).is_some_and(|p| has_prefix(key, p)));
+        let mut tables: Vec<String> = cached.into_iter().collect();
+        for table in matching.into_iter().chain(others) {
+            if !tables.iter().any(|t| t == table) {
+                tables.push(table.to_string());
+            }
+        }
+        tables
+    }
+
+    fn remember(&self, key: &str, table: &str, sys_id: &str) {
+        let home = Home { table: table.to_string(), sys_id: sys_id.to_string() };
+        self.homes.lock().unwrap_or_else(PoisonError::into_inner).insert(key.to_string(), home);
+    }
+
+    /// Read the record numbered `key`, fresh, and the table it lives in.
+    async fn locate(&self, key: &str) -> Result<(String, Record), ConnectorError> {
+        let key = self.literal("record number", key.trim())?;
+        let query = format!("number={key}");
+        for table in self.candidate_tables(key) {
+            let page = self.client.list::<Record>(&self.records(&table, &query, 1)).await?;
+            if let Some(record) = page.rows.into_iter().next() {
+                let sys_id = record.sys_id.as_ref().map(|v| v.value.clone()).unwrap_or_default();
+                if !sys_id.is_empty() {
+                    self.remember(key, &table, &sys_id);
+                }
+                return Ok((table, record));
+            }
+        }
+        Err(ConnectorError::NotFound {
+            tracker: self.client.tracker().to_string(),
+            what: format!("{key} (looked in {})", self.known_tables().join(", ")),
+        })
+    }
+
+    /// Where `key` lives: remembered, or looked up.
+    async fn home(&self, key: &str) -> Result<Home, ConnectorError> {
+        if let Some(home) = self.homes.lock().unwrap_or_else(PoisonError::into_inner).get(key.trim()) {
+            return Ok(home.clone());
+        }
+        let (table, record) = self.locate(key).await?;
+        match record.sys_id.map(|v| v.value).filter(|id| !id.is_empty()) {
+            Some(sys_id) => Ok(Home { table, sys_id }),
+            None => Err(self.invalid(format!("{table} record {key} came without a sys_id"))),
+        }
+    }
+
+    /// The fresh record as an item, and its table.
+    async fn current(&self, key: &str) -> Result<(String, Item), ConnectorError> {
+        let (table, record) = self.locate(key).await?;
+        let item = self.to_item(&table, &record)?;
+        Ok((table, item))
+    }
+
+    /// The sys_id of the assignment group named `name`, looked up once.
+    async fn group_id(&self, name: &str) -> Result<String, ConnectorError> {
+        if let Some(id) = self.groups.lock().unwrap_or_else(PoisonError::into_inner).get(name) {
+            return Ok(id.clone());
+        }
+        let query = format!("name={}", self.literal("assignment group", name)?);
+        let request =
+            ListRequest { table: "sys_user_group", query: &query, fields: "sys_id,name", limit: 1, display_all: false };
+        let page = self.client.list::<GroupRow>(&request).await?;
+        let id = page
+            .rows
+            .into_iter()
+            .map(|row| row.sys_id.value)
+            .find(|id| !id.is_empty())
+            .ok_or_else(|| self.invalid(format!("assignment group {name:?} does not exist in sys_user_group")))?;
+        self.groups.lock().unwrap_or_else(PoisonError::into_inner).insert(name.to_string(), id.clone());
+        Ok(id)
+    }
+
+    fn level(&self, what: &str, value: Option<u8>) -> Result<Option<String>, ConnectorError> {
+        match value {
+            None => Ok(None),
+            Some(v @ 1..=3) => Ok(Some(v.to_string())),
+            Some(v) => Err(self.invalid(format!("{what} {v} is not an ITIL level 1 (high) ..= 3 (low)"))),
+        }
+    }
+
+    fn label<'a>(&self, label: &'a str) -> Result<&'a str, ConnectorError> {
+        let label = label.trim();
+        match mapping::is_valid_label(label) {
+            true => Ok(label),
+            false => Err(self.invalid(format!("{label:?} cannot be a ServiceNow marker (one word, no '#')"))),
+        }
+    }
+
+    /// Set the description of `key` to what `edit` makes of it, unless it returns `None`.
+    async fn edit_description(&self, key: &str, edit: impl Fn(&str) -> Option<String>) -> Result<(), ConnectorError> {
+        let (table, item) = self.current(key).await?;
+        let Some(description) = edit(&item.description) else { return Ok(()) };
+        let body = RecordBody { description: Some(description), ..RecordBody::default() };
+        self.client.patch(&table, &item.id, &body).await
+    }
+
+    async fn note_exists(&self, sys_id: &str, needle: &str) -> Result<bool, ConnectorError> {
+        Ok(self.journal(sys_id).await?.iter().any(|note| note.contains(needle)))
+    }
+
+    async fn journal(&self, sys_id: &str) -> Result<Vec<String>, ConnectorError> {
+        let query = format!("element_id={}^ORDERBYsys_created_on", self.literal("sys_id", sys_id)?);
+        let request = ListRequest {
+            table: "sys_journal_field",
+            query: &query,
+            fields: "value,element,sys_created_on",
+            limit: SMALL_PAGE,
+            display_all: false,
+        };
+        let rows = self.client.list_all::<JournalRow>(&request).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|row| matches!(row.element.value.as_str(), "" | "comments" | "work_notes"))
+            .map(|row| row.value.value)
+            .filter(|value| !value.is_empty())
+            .collect())
+    }
+}
+
+impl Connector for ServiceNowConnector {
+    fn name(&self) -> &str {
+        self.client.tracker()
+    }
+
+    fn kind(&self) -> TrackerKind {
+        TrackerKind::ServiceNow
+    }
+
+    fn scopes(&self) -> Vec<String> {
+        self.tables.clone()
+    }
+
+    /// A one-row read of every pulled table (so a missing table ACL shows), then who the user is.
+    async fn health(&self) -> Result<Health, ConnectorError> {
+        for table in &self.tables {
+            let request = ListRequest { table, query: "", fields: "sys_id", limit: 1, display_all: false };
+            self.client.list::<serde_json::Value>(&request).await?;
+        }
+        let account = match &self.user {
+            Some(user) => self.describe_user(user).await,
+            None => "(bearer token)".to_string(),
+        };
+        Ok(Health { server: format!("ServiceNow ({} readable)", self.tables.join(", ")), account })
+    }
+
+    async fn pull_page(&self, scope: &str, cursor: &Cursor, page_token: Option<&str>) -> Result<Page, ConnectorError> {
+        let Some(table) = self.tables.iter().find(|t| *t == scope) else {
+            return Err(self.invalid(format!("unknown scope {scope:?}; the scopes are {}", self.tables.join(", "))));
+        };
+        let page = match page_token {
+            None => {
+                let query = query::pull_query(self.filter.as_deref(), cursor.since);
+                self.client.list::<Record>(&self.records(table, &query, self.page_size)).await?
+            }
+            Some(token) => {
+                let url = Url::parse(token).map_err(|e| self.invalid(format!("bad page token for {table}: {e}")))?;
+                self.client.list_next::<Record>(table, &url).await?
+            }
+        };
+        let mut items = Vec::with_capacity(page.rows.len());
+        for record in &page.rows {
+            match mapping::to_item(self.source(table), record) {
+                Ok(item) if cursor.is_new(&item) => items.push(item),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(tracker = self.client.tracker(), %error, "skipping an unreadable record"),
+            }
+        }
+        Ok(Page { items, next: page.next.map(String::from) })
+    }
+
+    async fn get(&self, key: &str) -> Result<Item, ConnectorError> {
+        Ok(self.current(key).await?.1)
+    }
+
+    /// POST into the incident or request table. A lost answer is [`ConnectorError::Unknown`]: look for the
+    /// twin with [`Connector::find_by_origin`] before trying again.
+    async fn create(&self, item: &NewItem) -> Result<Created, ConnectorError> {
+        let table = match item.kind {
+            Kind::Incident => self.write.incident_table.clone(),
+            Kind::Request => self.write.request_table.clone(),
+            other => return Err(self.invalid(format!("ServiceNow holds service work; cannot create a {other}"))),
+        };
+        let assignment_group = match item.queue.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            Some(queue) => Some(self.group_id(queue).await?),
+            None => None,
+        };
+        let non_empty = |text: &str| Some(text.to_string()).filter(|t| !t.trim().is_empty());
+        let body = RecordBody {
+            short_description: Some(item.summary.clone()),
+            description: non_empty(&item.description),
+            impact: self.level("impact", item.impact)?,
+            urgency: self.level("urgency", item.urgency)?,
+            assignment_group,
+            correlation_id: item.origin.as_ref().map(|o| o.key.clone()),
+            correlation_display: item.origin.as_ref().map(|_| CREATED_MARKER.to_string()),
+            work_notes: item.work_note.as_deref().and_then(non_empty),
+            ..RecordBody::default()
+        };
+        let record = self.client.create(&table, &body, "sys_id,number").await?;
+        let value = |v: &Option<crate::dto::Value>| v.as_ref().map(|v| v.value.clone()).unwrap_or_default();
+        let (sys_id, number) = (value(&record.sys_id), value(&record.number));
+        if sys_id.is_empty() || number.is_empty() {
+            return Err(ConnectorError::Unknown {
+                tracker: self.client.tracker().to_string(),
+                what: format!("POST {}", TableClient::table_path(&table)),
+                message: "the answer names no sys_id or number".into(),
+            });
+        }
+        self.remember(&number, &table, &sys_id);
+        Ok(Created { url: mapping::record_url(&self.base, &table, &sys_id), key: number, id: sys_id })
+    }
+
+    /// PATCH `comments` (public) or `work_notes` (internal). Journal appends are not re-sent after an
+    /// unknown outcome: check [`Connector::notes`] first.
+    async fn comment(&self, key: &str, text: &str, visibility: NoteVisibility) -> Result<(), ConnectorError> {
+        let home = self.home(key).await?;
+        let body = match visibility {
+            NoteVisibility::Public => RecordBody { comments: Some(text.to_string()), ..RecordBody::default() },
+            NoteVisibility::Internal => RecordBody { work_notes: Some(text.to_string()), ..RecordBody::default() },
+        };
+        self.client.patch(&home.table, &home.sys_id, &body).await
+    }
+
+    async fn notes(&self, key: &str) -> Result<Vec<String>, ConnectorError> {
+        let home = self.home(key).await?;
+        self.journal(&home.sys_id).await
+    }
+
+    /// Markers are hashtag lines of the description (see [`crate::mapping`]).
+    async fn add_label(&self, key: &str, label: &str) -> Result<(), ConnectorError> {
+        let label = self.label(label)?;
+        self.edit_description(key, |description| mapping::with_label(description, label)).await
+    }
+
+    async fn remove_label(&self, key: &str, label: &str) -> Result<(), ConnectorError> {
+        let label = self.label(label)?;
+        self.edit_description(key, |description| mapping::without_label(description, label)).await
+    }
+
+    /// PATCH the configured close state and code, with `note` as the close notes. A no-op on a record that
+    /// is no longer open (resolved, closed, cancelled or inactive).
+    async fn close(&self, key: &str, note: &str) -> Result<(), ConnectorError> {
+        let (table, item) = self.current(key).await?;
+        if !item.open {
+            return Ok(());
+        }
+        let close_notes = if note.trim().is_empty() { self.write.close_notes.clone() } else { note.to_string() };
+        let body = RecordBody {
+            state: Some(self.write.close_state.clone()),
+            close_code: Some(self.write.close_code.clone()).filter(|c| !c.trim().is_empty()),
+            close_notes: Some(close_notes),
+            ..RecordBody::default()
+        };
+        self.client.patch(&table, &item.id, &body).await
+    }
+
+    /// Record the other item in `correlation_id` / `correlation_display = "twotrack-link"` with a work note
+    /// naming it, in one PATCH. A twin keeps its origin in those fields and only gets the note. Idempotent:
+    /// nothing is written when the link (or, on a twin, the note) is already there.
+    async fn link(&self, key: &str, target: &OriginRef) -> Result<(), ConnectorError> {
+        let (table, item) = self.current(key).await?;
+        let note =
+            format!("twotrack: linked to {} {} \"{}\": {}", target.tracker, target.key, target.summary, target.url);
+        let body = if item.origin.is_some() {
+            // A twin: its correlation fields name its origin and must stay; the note is the link.
+            if self.note_exists(&item.id, &target.url).await? {
+                return Ok(());
+            }
+            RecordBody { work_notes: Some(note), ..RecordBody::default() }
+        } else {
+            if item.fields.get("correlation_id") == Some(&target.key) {
+                return Ok(());
+            }
+            RecordBody {
+                correlation_id: Some(target.key.clone()),
+                correlation_display: Some(LINKED_MARKER.to_string()),
+                work_notes: Some(note),
+                ..RecordBody::default()
+            }
+        };
+        self.client.patch(&table, &item.id, &body).await
+    }
+
+    /// Records in the write tables with `correlation_id = origin_key` and `correlation_display = "twotrack"`.
+    async fn find_by_origin(&self, origin_key: &str) -> Result<Vec<Item>, ConnectorError> {
+        let origin_key = self.literal("origin key", origin_key.trim())?;
+        let query = format!("correlation_id={origin_key}^correlation_display={CREATED_MARKER}^ORDERBYsys_created_on");
+        let mut items = Vec::new();
+        for table in self.write_tables() {
+            for record in self.client.list_all::<Record>(&self.records(table, &query, SMALL_PAGE)).await? {
+                let item = self.to_item(table, &record)?;
+                // The platform ignores query terms it does not understand: check again.
+                if item.origin.as_deref() == Some(origin_key) {
+                    self.remember(&item.key, table, &item.id);
+                    items.push(item);
+                }
+            }
+        }
+        Ok(items)
+    }
+
+    /// PATCH the fields that differ, with the note as a work note. When nothing differs (e.g. the same update
+    /// is retried after an unknown outcome) nothing is written, the note included.
+    async fn update_fields(&self, key: &str, update: &FieldUpdate) -> Result<(), ConnectorError> {
+        let (table, item) = self.current(key).await?;
+        let mut body = RecordBody::default();
+        if let Some(queue) = update.queue.as_deref().map(str::trim).filter(|q| !q.is_empty())
+            && !item.queue.as_deref().is_some_and(|current| current.eq_ignore_ascii_case(queue))
+        {
+            body.assignment_group = Some(self.group_id(queue).await?);
+        }
+        if update.impact.is_some() && update.impact != item.impact {
+            body.impact = self.level("impact", update.impact)?;
+        }
+        if update.urgency.is_some() && update.urgency != item.urgency {
+            body.urgency = self.level("urgency", update.urgency)?;
+        }
+        if body.is_empty() {
+            return Ok(());
+        }
+        body.work_notes = update.note.clone().filter(|n| !n.trim().is_empty());
+        self.client.patch(&table, &item.id, &body).await
+    }
+}
+
+impl ServiceNowConnector {
+    /// "Full Name (user_name)" when `sys_user` is readable, else the configured user name.
+    async fn describe_user(&self, user: &str) -> String {
+        let Ok(name) = self.literal("user", user) else { return user.to_string() };
+        let query = format!("user_name={name}");
+        let request =
+            ListRequest { table: "sys_user", query: &query, fields: "user_name,name", limit: 1, display_all: false };
+        match self.client.list::<UserRow>(&request).await {
+            Ok(page) => match page.rows.into_iter().next() {
+                Some(row) if !row.name.value.is_empty() && row.name.value != user => {
+                    format!("{} ({user})", row.name.value)
+                }
+                _ => user.to_string(),
+            },
+            Err(error) => {
+                tracing::debug!(tracker = self.client.tracker(), %error, "sys_user not readable; reporting the configured user");
+                user.to_string()
+            }
+        }
+    }
+}
+
+/// The number prefix of well-known tables.
+fn number_prefix(table: &str) -> Option<&'static str> {
+    Some(match table {
+        "incident" => "INC",
+        "sc_req_item" => "RITM",
+        "sc_request" => "REQ",
+        "sc_task" => "SCTASK",
+        "problem" => "PRB",
+        "change_request" => "CHG",
+        "rm_story" => "STRY",
+        "rm_defect" => "DFCT",
+        "rm_enhancement" => "ENHC",
+        "rm_epic" => "EPIC",
+        _ => return None,
+    })
+}
+
+/// Whether `key` is `prefix` followed by digits (so `REQ` does not claim `REQUEST1`).
+fn has_prefix(key: &str, prefix: &str) -> bool {
+    match (key.get(..prefix.len()), key.get(prefix.len()..)) {
+        (Some(head), Some(digits)) => {
+            head.eq_ignore_ascii_case(prefix) && !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_prefixes_pick_the_table() {
+        assert!(has_prefix("INC0010001", "INC"));
+        assert!(has_prefix("ritm0010001", "RITM"));
+        assert!(!has_prefix("REQUEST1", "REQ"));
+        assert!(!has_prefix("INC", "INC"));
+        assert!(!has_prefix("SCTASK001", "SC"));
+    }
+}

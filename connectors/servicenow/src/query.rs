@@ -1,0 +1,189 @@
+//! Building Table API requests: encoded queries, timestamps, list parameters and the `Link` header.
+//!
+//! Everything here is pure: strings in, strings out, so it is tested without a server.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+/// ServiceNow's actual-value date-time format (always UTC with `sysparm_display_value=false|all`).
+pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// Format a timestamp the way encoded queries compare it: UTC `yyyy-MM-dd HH:mm:ss`.
+///
+/// Sub-second precision is truncated, which only widens a `>=` query (the cursor drops the overlap).
+pub fn format_time(at: DateTime<Utc>) -> String {
+    at.format(TIME_FORMAT).to_string()
+}
+
+/// Parse an actual (UTC) date-time value such as `"2016-12-14 02:46:44"`.
+pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(text.trim(), TIME_FORMAT).ok().map(|naive| naive.and_utc())
+}
+
+/// Why a value cannot go into an encoded query.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// `^` separates terms and has no escape, so a value containing it would change the query.
+    #[error("{what} {value:?} cannot be used in a ServiceNow encoded query (it contains '^' or a line break)")]
+    Unencodable { what: &'static str, value: String },
+    /// The configured query must be a plain AND/OR condition the connector can extend.
+    #[error(
+        "the configured query {query:?} contains {part}; use a plain condition (terms joined by ^ or ^OR): the connector adds its own time filter and ORDERBY"
+    )]
+    UnsupportedQuery { query: String, part: &'static str },
+}
+
+/// Check that `value` can be the right-hand side of an encoded-query term.
+pub fn literal<'a>(what: &'static str, value: &'a str) -> Result<&'a str, QueryError> {
+    if value.contains('^') || value.contains('\n') || value.contains('\r') {
+        return Err(QueryError::Unencodable { what, value: value.to_string() });
+    }
+    Ok(value)
+}
+
+/// Check the configured filter: it is prepended to every pull, so it must not start new OR groups
+/// (`^NQ`, which would escape the time filter) nor order the results itself.
+pub fn validate_filter(query: &str) -> Result<(), QueryError> {
+    let upper = query.to_ascii_uppercase();
+    let unsupported = [("^NQ", "a new-query group (^NQ)"), ("ORDERBY", "an ORDERBY"), ("\n", "a line break")];
+    for (needle, part) in unsupported {
+        if upper.contains(needle) {
+            return Err(QueryError::UnsupportedQuery { query: query.to_string(), part });
+        }
+    }
+    Ok(())
+}
+
+/// The encoded query of an incremental pull:
+/// `<filter>^sys_updated_on>=<since>^ORDERBYsys_updated_on^ORDERBYsys_id`.
+///
+/// ServiceNow stores `sys_updated_on` in whole UTC seconds and many records share a second, so the
+/// filter is inclusive and the cursor drops what it has already seen; `sys_id` makes the order total,
+/// which keeps offset pages stable when many records share the boundary second.
+pub fn pull_query(filter: Option<&str>, since: Option<DateTime<Utc>>) -> String {
+    let mut terms: Vec<String> = Vec::with_capacity(4);
+    if let Some(filter) = filter.map(str::trim).filter(|f| !f.is_empty()) {
+        terms.push(filter.to_string());
+    }
+    if let Some(since) = since {
+        terms.push(format!("sys_updated_on>={}", format_time(since)));
+    }
+    terms.push("ORDERBYsys_updated_on".into());
+    terms.push("ORDERBYsys_id".into());
+    terms.join("^")
+}
+
+/// One `<url>; rel="..."` entry of a `Link` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkEntry {
+    pub url: String,
+    pub rel: String,
+}
+
+/// Parse a `Link` header (RFC 8288 subset): `<u1>;rel="first",<u2>;rel="next"`.
+///
+/// Tolerates spaces, unquoted rel values and commas inside the `<...>` URL; skips malformed entries.
+pub fn parse_link_header(header: &str) -> Vec<LinkEntry> {
+    let mut entries = Vec::new();
+    let mut rest = header;
+    while let Some(open) = rest.find('<') {
+        let after_open = &rest[open + 1..];
+        let Some(close) = after_open.find('>') else { break };
+        let url = after_open[..close].trim().to_string();
+        let params_and_more = &after_open[close + 1..];
+        // The parameters run until the next entry, which starts with ",<" (possibly with spaces).
+        let params_end = next_entry_start(params_and_more).unwrap_or(params_and_more.len());
+        let params = &params_and_more[..params_end];
+        if let Some(rel) = rel_param(params) {
+            for rel in rel.split_whitespace() {
+                entries.push(LinkEntry { url: url.clone(), rel: rel.to_ascii_lowercase() });
+            }
+        }
+        rest = &params_and_more[params_end..];
+    }
+    entries
+}
+
+/// The URL of the `rel="next"` entry, if any.
+pub fn next_link(header: &str) -> Option<String> {
+    parse_link_header(header).into_iter().find(|e| e.rel == "next").map(|e| e.url)
+}
+
+fn next_entry_start(params: &str) -> Option<usize> {
+    let mut search_from = 0;
+    while let Some(comma) = params[search_from..].find(',') {
+        let at = search_from + comma;
+        if params[at + 1..].trim_start().starts_with('<') {
+            return Some(at);
+        }
+        search_from = at + 1;
+    }
+    None
+}
+
+fn rel_param(params: &str) -> Option<String> {
+    params.split(';').find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim().eq_ignore_ascii_case("rel").then(|| value.trim().trim_matches('"').to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn timestamps_round_trip_in_utc_seconds() {
+        let at = Utc.with_ymd_and_hms(2024, 1, 15, 10, 30, 5).unwrap();
+        assert_eq!(format_time(at), "2024-01-15 10:30:05");
+        assert_eq!(parse_time("2024-01-15 10:30:05"), Some(at));
+        assert_eq!(parse_time(""), None);
+        assert_eq!(parse_time("15.01.2024 10:30"), None);
+        let with_millis = at + chrono::Duration::milliseconds(900);
+        assert_eq!(format_time(with_millis), "2024-01-15 10:30:05", "truncated, never rounded up");
+    }
+
+    #[test]
+    fn pull_query_appends_time_filter_and_total_order() {
+        let since = Utc.with_ymd_and_hms(2024, 1, 15, 10, 30, 0).unwrap();
+        assert_eq!(
+            pull_query(Some("active=true^category=network"), Some(since)),
+            "active=true^category=network^sys_updated_on>=2024-01-15 10:30:00^ORDERBYsys_updated_on^ORDERBYsys_id"
+        );
+        assert_eq!(pull_query(None, None), "ORDERBYsys_updated_on^ORDERBYsys_id");
+        assert_eq!(pull_query(Some("  "), None), "ORDERBYsys_updated_on^ORDERBYsys_id");
+    }
+
+    #[test]
+    fn filters_that_would_escape_the_time_filter_are_rejected() {
+        assert!(validate_filter("active=true^ORpriority=1").is_ok());
+        assert!(matches!(validate_filter("active=true^NQpriority=1"), Err(QueryError::UnsupportedQuery { .. })));
+        assert!(matches!(validate_filter("active=true^ORDERBYnumber"), Err(QueryError::UnsupportedQuery { .. })));
+        assert!(literal("group", "Network Ops").is_ok());
+        assert!(literal("group", "a^b").is_err());
+        assert!(literal("key", "INC1\nx").is_err());
+    }
+
+    #[test]
+    fn link_header_documented_example() {
+        let header = "<https://demo003.service-now.com/api/now/table/incident?sysparm_limit=1&sysparm_fields=number&sysparm_offset=0>;rel=\"first\",<https://demo003.service-now.com/api/now/table/incident?sysparm_limit=1&sysparm_fields=number&sysparm_offset=-1>;rel=\"prev\",<https://demo003.service-now.com/api/now/table/incident?sysparm_limit=1&sysparm_fields=number&sysparm_offset=1>;rel=\"next\",<https://demo003.service-now.com/api/now/table/incident?sysparm_limit=1&sysparm_fields=number&sysparm_offset=549>;rel=\"last\"";
+        let entries = parse_link_header(header);
+        let rels: Vec<&str> = entries.iter().map(|e| e.rel.as_str()).collect();
+        assert_eq!(rels, ["first", "prev", "next", "last"]);
+        assert_eq!(
+            next_link(header).as_deref(),
+            Some(
+                "https://demo003.service-now.com/api/now/table/incident?sysparm_limit=1&sysparm_fields=number&sysparm_offset=1"
+            )
+        );
+    }
+
+    #[test]
+    fn link_header_tolerates_commas_in_urls_spaces_and_missing_next() {
+        let header = "<http://h/api?sysparm_fields=number,sys_id&sysparm_offset=0>; rel=first , <http://h/api?sysparm_fields=number,sys_id&sysparm_offset=500>; rel=\"next\"";
+        assert_eq!(next_link(header).as_deref(), Some("http://h/api?sysparm_fields=number,sys_id&sysparm_offset=500"));
+        assert_eq!(next_link("<http://h/a?o=0>;rel=\"first\",<http://h/a?o=9>;rel=\"last\""), None);
+        assert_eq!(next_link(""), None);
+        assert_eq!(next_link("garbage <unterminated"), None);
+    }
+}

@@ -1,0 +1,140 @@
+//! What a ServiceNow connector is configured with, and its validation.
+
+use twotrack_api::ConnectorError;
+use twotrack_api::http::HttpSettings;
+
+use crate::query;
+
+/// The tables pulled when none are configured.
+pub const DEFAULT_TABLES: [&str; 2] = ["incident", "sc_req_item"];
+/// Records per list request. ServiceNow caps a page at 10,000.
+pub const DEFAULT_PAGE_SIZE: u32 = 500;
+/// The largest page ServiceNow serves.
+pub const MAX_PAGE_SIZE: u32 = 10_000;
+
+/// How to reach and read one ServiceNow instance.
+#[derive(Debug, Clone)]
+pub struct ServiceNowSettings {
+    /// The instance (`https://acme.service-now.com`), credentials, rate limit, timeouts, retries.
+    pub http: HttpSettings,
+    /// The tables pulled, each a scope with its own cursor (default: incident, sc_req_item).
+    pub tables: Vec<String>,
+    /// An encoded-query filter applied to every pull (e.g. `active=true^assignment_groupISNOTEMPTY`); plain
+    /// terms joined by `^` / `^OR` only: no `^NQ`, no `ORDERBY` (the connector adds its own).
+    pub query: Option<String>,
+    /// Records per list request (1..=10,000; default 500).
+    pub page_size: u32,
+    /// Where and how twotrack writes.
+    pub write: ServiceNowWrite,
+}
+
+impl ServiceNowSettings {
+    /// Settings with the default tables, no filter, the default page size and default write settings.
+    pub fn new(http: HttpSettings) -> ServiceNowSettings {
+        ServiceNowSettings {
+            http,
+            tables: DEFAULT_TABLES.iter().map(|t| t.to_string()).collect(),
+            query: None,
+            page_size: DEFAULT_PAGE_SIZE,
+            write: ServiceNowWrite::default(),
+        }
+    }
+
+    /// Check everything that can be checked without the network; one message naming every problem.
+    pub fn validate(&self) -> Result<(), ConnectorError> {
+        let mut problems = Vec::new();
+        if self.tables.is_empty() {
+            problems.push("no tables to pull: list at least one (e.g. incident)".to_string());
+        }
+        let write_tables = [&self.write.incident_table, &self.write.request_table];
+        for table in self.tables.iter().chain(write_tables) {
+            if !is_table_name(table) {
+                problems.push(format!("{table:?} is not a table name (lower-case letters, digits and _)"));
+            }
+        }
+        if let Some(filter) = &self.query
+            && let Err(e) = query::validate_filter(filter)
+        {
+            problems.push(e.to_string());
+        }
+        if !(1..=MAX_PAGE_SIZE).contains(&self.page_size) {
+            problems.push(format!("page size {} is not within 1..={MAX_PAGE_SIZE}", self.page_size));
+        }
+        if self.write.close_state.trim().is_empty() {
+            problems.push("the close state must not be empty (e.g. 7 for Closed)".to_string());
+        }
+        match problems.is_empty() {
+            true => Ok(()),
+            false => Err(ConnectorError::Invalid { tracker: self.http.tracker.clone(), message: problems.join("; ") }),
+        }
+    }
+}
+
+/// Where twotrack creates records and how it closes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceNowWrite {
+    /// Table for new incidents (default `incident`).
+    pub incident_table: String,
+    /// Table for new service requests (default `sc_req_item`).
+    pub request_table: String,
+    /// The `state` value written when closing (default `7`, Closed).
+    pub close_state: String,
+    /// The `close_code` written when closing (default `Duplicate`: the work lives on in the other tracker);
+    /// empty to leave it alone (tables without one, like `sc_req_item`, ignore it).
+    pub close_code: String,
+    /// The `close_notes` written when `close` is given an empty note.
+    pub close_notes: String,
+}
+
+impl Default for ServiceNowWrite {
+    fn default() -> ServiceNowWrite {
+        ServiceNowWrite {
+            incident_table: "incident".into(),
+            request_table: "sc_req_item".into(),
+            close_state: "7".into(),
+            close_code: "Duplicate".into(),
+            close_notes: "Moved to the product backlog by twotrack.".into(),
+        }
+    }
+}
+
+fn is_table_name(table: &str) -> bool {
+    !table.is_empty()
+        && table.len() <= 80
+        && table.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use twotrack_api::secret::Auth;
+
+    fn settings() -> ServiceNowSettings {
+        let auth = Auth::Basic { user: "u".into(), token: "t".into() };
+        ServiceNowSettings::new(HttpSettings::new("snow", "https://sn.example".parse().unwrap(), auth))
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let s = settings();
+        assert_eq!(s.tables, ["incident", "sc_req_item"]);
+        assert_eq!(s.page_size, 500);
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_the_tracker() {
+        let mut s = settings();
+        s.tables = vec!["Incident".into()];
+        s.query = Some("active=true^NQactive=false".into());
+        s.page_size = 0;
+        s.write.request_table = "sc req".into();
+        let message = s.validate().unwrap_err().to_string();
+        for part in ["snow:", "\"Incident\"", "\"sc req\"", "^NQ", "page size 0"] {
+            assert!(message.contains(part), "{part} missing from {message}");
+        }
+        s = settings();
+        s.tables.clear();
+        assert!(s.validate().unwrap_err().to_string().contains("no tables"));
+    }
+}

@@ -1,0 +1,284 @@
+//! Issue search: the enhanced `search/jql` (Cloud), `search/approximate-count`, and the legacy offset
+//! `search` (Data Center; removed in Cloud).
+//!
+//! The enhanced search evaluates the query once, on the first page, and keeps the ordered result as a
+//! snapshot; `nextPageToken`s point into it, so paging is stable while issues change.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{Ctx, Params, json_body};
+use crate::jira::catalog::FieldDef;
+use crate::jira::error::ApiError;
+use crate::jira::jql;
+use crate::jira::render::{IssueShape, PropertySelection, select_fields, split_list};
+use crate::jira::store::{self, Store};
+
+/// Default page size of every search.
+const DEFAULT_MAX_RESULTS: i64 = 50;
+/// Page cap of `search/jql` when fields are requested.
+const MAX_WITH_FIELDS: i64 = 100;
+/// Page cap of `search/jql` for ids/keys only.
+const MAX_IDS_ONLY: i64 = 5000;
+/// Page cap of the Data Center search (`jira.search.views.default.max`).
+const MAX_LEGACY: i64 = 1000;
+/// Snapshots kept; older ones expire (their tokens answer 400).
+const MAX_SNAPSHOTS: usize = 256;
+
+/// The result snapshots behind `nextPageToken`s.
+#[derive(Debug, Default)]
+pub struct Snapshots {
+    next_id: u64,
+    list: VecDeque<Snapshot>,
+}
+
+#[derive(Debug)]
+struct Snapshot {
+    id: u64,
+    /// Store indices of the matching issues, in query order.
+    issues: Arc<[usize]>,
+    /// Token -> offset of the page it starts.
+    tokens: HashMap<String, usize>,
+}
+
+impl Snapshots {
+    fn create(&mut self, issues: Vec<usize>) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        if self.list.len() >= MAX_SNAPSHOTS {
+            self.list.pop_front();
+        }
+        self.list.push_back(Snapshot { id, issues: issues.into(), tokens: HashMap::new() });
+        id
+    }
+
+    fn issues(&self, id: u64) -> Option<Arc<[usize]>> {
+        self.list.iter().find(|s| s.id == id).map(|s| Arc::clone(&s.issues))
+    }
+
+    /// A new opaque token for the page of snapshot `id` starting at `offset`.
+    fn token(&mut self, id: u64, offset: usize) -> Option<String> {
+        let snapshot = self.list.iter_mut().find(|s| s.id == id)?;
+        let nonce: u64 = rand::random();
+        let token = URL_SAFE_NO_PAD.encode(format!("{id}:{offset}:{nonce:016x}"));
+        snapshot.tokens.insert(token.clone(), offset);
+        Some(token)
+    }
+
+    /// The snapshot and offset a token points to.
+    fn resolve(&self, token: &str) -> Option<(u64, usize)> {
+        let decoded = String::from_utf8(URL_SAFE_NO_PAD.decode(token).ok()?).ok()?;
+        let id: u64 = decoded.split(':').next()?.parse().ok()?;
+        let snapshot = self.list.iter().find(|s| s.id == id)?;
+        snapshot.tokens.get(token).map(|offset| (id, *offset))
+    }
+}
+
+/// The parameters common to GET and POST `search/jql`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct JqlSearch {
+    jql: Option<String>,
+    next_page_token: Option<String>,
+    max_results: Option<i64>,
+    fields: Option<Vec<String>>,
+    expand: Option<String>,
+    properties: Option<Vec<String>>,
+    #[serde(rename = "fieldsByKeys")]
+    _fields_by_keys: Option<bool>,
+    #[serde(rename = "failFast")]
+    _fail_fast: Option<bool>,
+    #[serde(rename = "reconcileIssues")]
+    _reconcile_issues: Option<Vec<i64>>,
+}
+
+/// `GET search/jql`.
+pub async fn jql_get(State(ctx): State<Ctx>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref());
+    let request = JqlSearch {
+        jql: params.get("jql").map(str::to_owned),
+        next_page_token: params.get("nextPageToken").filter(|t| !t.is_empty()).map(str::to_owned),
+        max_results: Some(params.int("maxResults", DEFAULT_MAX_RESULTS)?),
+        fields: Some(params.all("fields")),
+        expand: params.get("expand").map(str::to_owned),
+        properties: Some(params.all("properties")),
+        ..JqlSearch::default()
+    };
+    search_jql(&ctx, request)
+}
+
+/// `POST search/jql`.
+pub async fn jql_post(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    search_jql(&ctx, json_body(&headers, &body)?)
+}
+
+/// Compiles `jql` and returns the visible matching issues in query order.
+fn run_query(ctx: &Ctx, store: &Store, jql: &str, require_bounded: bool) -> Result<Vec<usize>, ApiError> {
+    let query = jql::parse(jql).map_err(|e| ApiError::bad_request(e.message))?;
+    let compiled =
+        jql::compile(&query, store, ctx.shared.tz, store::now()).map_err(|e| ApiError::bad_request(e.message))?;
+    if require_bounded && !compiled.is_bounded() {
+        return Err(ApiError::bad_request(
+            "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.",
+        ));
+    }
+    let mut hits: Vec<usize> =
+        (0..store.issues.len()).filter(|&i| store.visible(i) && compiled.matches(store, &store.issues[i])).collect();
+    hits.sort_by(|&a, &b| compiled.compare(store, &store.issues[a], &store.issues[b]));
+    Ok(hits)
+}
+
+fn wants_names(expand: Option<&str>) -> bool {
+    expand.is_some_and(|e| e.split(',').any(|x| x.trim() == "names"))
+}
+
+fn names(fields: &[&'static FieldDef]) -> Value {
+    Value::Object(fields.iter().map(|f| (f.id.to_owned(), json!(f.name))).collect::<Map<_, _>>())
+}
+
+fn search_jql(ctx: &Ctx, request: JqlSearch) -> Result<Response, ApiError> {
+    let fields = select_fields(&request.fields.unwrap_or_default(), "id");
+    let cap = if fields.is_empty() { MAX_IDS_ONLY } else { MAX_WITH_FIELDS };
+    let max = request.max_results.unwrap_or(DEFAULT_MAX_RESULTS).clamp(1, cap);
+    let max = usize::try_from(max).unwrap_or(1);
+    let store = ctx.shared.store();
+    let mut snapshots = ctx.shared.snapshots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (snapshot, offset) = match request.next_page_token.as_deref() {
+        Some(token) => snapshots
+            .resolve(token)
+            .ok_or_else(|| ApiError::bad_request("The provided next page token is invalid or expired."))?,
+        None => {
+            let hits = run_query(ctx, &store, request.jql.as_deref().unwrap_or_default(), true)?;
+            (snapshots.create(hits), 0)
+        }
+    };
+    let issues = snapshots.issues(snapshot).unwrap_or_else(|| Arc::from(Vec::new()));
+    let end = (offset + max).min(issues.len());
+    let page = issues.get(offset..end).unwrap_or_default();
+    let properties = PropertySelection::parse(&request.properties.unwrap_or_default());
+    let shape = IssueShape::for_search(fields.clone(), false, properties);
+    let view = ctx.view();
+    let rendered: Vec<Value> = page.iter().map(|&i| view.issue(&store, &store.issues[i], &shape)).collect();
+    let mut out = Map::new();
+    out.insert("issues".into(), Value::Array(rendered));
+    let is_last = end >= issues.len();
+    if !is_last && let Some(token) = snapshots.token(snapshot, end) {
+        out.insert("nextPageToken".into(), json!(token));
+    }
+    out.insert("isLast".into(), json!(is_last));
+    if wants_names(request.expand.as_deref()) {
+        out.insert("names".into(), names(&fields));
+    }
+    Ok(axum::Json(Value::Object(out)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountRequest {
+    jql: Option<String>,
+}
+
+/// `POST search/approximate-count`.
+pub async fn approximate_count(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let request: CountRequest = json_body(&headers, &body)?;
+    let store = ctx.shared.store();
+    let hits = run_query(&ctx, &store, request.jql.as_deref().unwrap_or_default(), true)?;
+    Ok(axum::Json(json!({"count": hits.len()})).into_response())
+}
+
+/// Legacy `GET|POST search` in Cloud: removed (CHANGE-2046).
+pub async fn removed() -> ApiError {
+    ApiError::messages(
+        StatusCode::GONE,
+        &["The requested API has been removed. Please migrate to the /rest/api/3/search/jql API."],
+    )
+}
+
+/// The Data Center search request (`SearchRequestBean`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacySearch {
+    jql: Option<String>,
+    start_at: Option<i64>,
+    max_results: Option<i64>,
+    fields: Option<Vec<String>>,
+    expand: Option<Vec<String>>,
+    properties: Option<Vec<String>>,
+}
+
+/// Data Center `GET search`.
+pub async fn legacy_get(State(ctx): State<Ctx>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref());
+    let request = LegacySearch {
+        jql: params.get("jql").map(str::to_owned),
+        start_at: Some(params.int("startAt", 0)?),
+        max_results: Some(params.int("maxResults", DEFAULT_MAX_RESULTS)?),
+        fields: Some(params.all("fields")),
+        expand: Some(params.all("expand")),
+        properties: Some(params.all("properties")),
+    };
+    legacy_search(&ctx, request)
+}
+
+/// Data Center `POST search`.
+pub async fn legacy_post(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    legacy_search(&ctx, json_body(&headers, &body)?)
+}
+
+fn legacy_search(ctx: &Ctx, request: LegacySearch) -> Result<Response, ApiError> {
+    let start = request.start_at.unwrap_or(0);
+    if start < 0 {
+        return Err(ApiError::bad_request("The 'startAt' parameter must not be negative."));
+    }
+    let start = usize::try_from(start).unwrap_or(0);
+    let max = usize::try_from(request.max_results.unwrap_or(DEFAULT_MAX_RESULTS).clamp(0, MAX_LEGACY)).unwrap_or(0);
+    let fields = select_fields(&request.fields.unwrap_or_default(), "*navigable");
+    let expand: Vec<String> = request.expand.unwrap_or_default();
+    let store = ctx.shared.store();
+    let hits = run_query(ctx, &store, request.jql.as_deref().unwrap_or_default(), false)?;
+    let properties = PropertySelection::parse(&request.properties.unwrap_or_default());
+    let shape = IssueShape::for_search(fields.clone(), false, properties);
+    let view = ctx.view();
+    let issues: Vec<Value> =
+        hits.iter().skip(start).take(max).map(|&i| view.issue(&store, &store.issues[i], &shape)).collect();
+    let mut out = json!({
+        "expand": "schema,names",
+        "startAt": start,
+        "maxResults": max,
+        "total": hits.len(),
+        "issues": issues,
+    });
+    if split_list(&expand).any(|e| e == "names")
+        && let Some(map) = out.as_object_mut()
+    {
+        map.insert("names".into(), names(&fields));
+    }
+    Ok(axum::Json(out).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_resolve_only_while_their_snapshot_lives() {
+        let mut snapshots = Snapshots::default();
+        let id = snapshots.create(vec![3, 1, 2]);
+        let token = snapshots.token(id, 2).unwrap();
+        assert_eq!(snapshots.resolve(&token), Some((id, 2)));
+        assert_eq!(snapshots.resolve("bm90LWEtdG9rZW4"), None);
+        for _ in 0..MAX_SNAPSHOTS {
+            snapshots.create(vec![]);
+        }
+        assert_eq!(snapshots.resolve(&token), None, "evicted snapshots expire their tokens");
+    }
+}

@@ -1,0 +1,210 @@
+//! The Jira simulator: Jira Cloud (REST API v3 with ADF bodies, and v2 with plain-text bodies) or Jira Data
+//! Center (v2 only), written from Atlassian's documentation (`shared/specs`, API-NOTES.md §1 and §4.1).
+//!
+//! # Endpoints (under `/rest/api/3` and `/rest/api/2` in Cloud; `/rest/api/2` and `/rest/api/latest` in DC)
+//! - `GET serverInfo`, `GET myself`, `GET field`, `GET project/search`, `GET project/{key}`, `GET issuetype`,
+//!   `GET resolution`, `GET priority`, `GET status`.
+//! - Cloud: `GET|POST search/jql` (bounded JQL, opaque `nextPageToken` over a stable snapshot, omitted on
+//!   the last page, `isLast`, fields default `id`, `maxResults` 50 by default, at most 100 with fields or 5000
+//!   for ids only), `POST search/approximate-count`; legacy `GET|POST search` answers 410.
+//! - DC: `GET|POST search` with `startAt`/`maxResults`/`total` (fields default `*navigable`, at most 1000).
+//! - `GET|PUT issue/{idOrKey}`, `POST issue`; `GET|POST issue/{k}/comment`, `GET issue/{k}/comment/{id}`;
+//!   `GET|POST issue/{k}/transitions`; `GET|POST|DELETE issue/{k}/remotelink` (`?globalId=`),
+//!   `GET|DELETE issue/{k}/remotelink/{id}`; `GET issue/{k}/properties`, `GET|PUT|DELETE issue/{k}/properties/{p}`.
+//!
+//! # Semantics worth knowing
+//! - Timestamps are rendered like `2024-01-15T10:30:00.000+0000` in the user's time zone
+//!   ([`JiraOptions::time_zone`]), which is also the zone of JQL date literals (minute precision).
+//! - `updated` strictly increases (millisecond resolution) on every write to an issue: field edits,
+//!   comments, transitions, remote links and properties.
+//! - Search results without `fields` carry `id`, `key`, `self` and `expand` only.
+//! - Issues in [`JiraOptions::hidden_projects`] are invisible (404, omitted from search, unknown in JQL);
+//!   writes to issues in [`JiraOptions::read_only_projects`] answer 403.
+//! - Workflow: To Do -(11 Start Progress)-> In Progress -(21 Done)-> Done; In Progress -(31 Stop Progress)->
+//!   To Do; Done -(41 Reopen)-> To Do. Done sets a resolution (`fields.resolution`, default `Done`; also
+//!   `Won't Do`, `Duplicate`) and `resolutiondate`; leaving Done clears them.
+//! - Story points are the custom field [`STORY_POINTS_FIELD`] (`customfield_10016`, listed by `GET field`).
+//!
+//! # JQL subset
+//! Field names and keywords are case-insensitive.
+//! - `project`, `issuetype`/`type`, `status`, `statusCategory`/`category`, `priority`, `resolution`: `=`, `!=`,
+//!   `in`, `not in`, `is [not] EMPTY`; values by name or id; `resolution = Unresolved`.
+//! - `key`/`issuekey`, `id`: `=`, `!=`, `in`, `not in`, `<`, `<=`, `>`, `>=` (within a project).
+//! - `labels`: `=`, `!=`, `in`, `not in`, `is [not] EMPTY` (case-insensitive).
+//! - `created`, `updated`, `resolutiondate`/`resolved`, `"Story Points"`/`cf[10016]`: `=`, `!=`, `<`, `<=`, `>`,
+//!   `>=`, `is [not] EMPTY`; dates `"yyyy-MM-dd HH:mm"`, `"yyyy/MM/dd HH:mm"`, `"yyyy-MM-dd"`, `"yyyy/MM/dd"`
+//!   (user's time zone), epoch milliseconds, periods such as `-5d` or `"-4w 2d"`.
+//! - `AND`, `OR`, `NOT`, parentheses; `ORDER BY updated|created|key [ASC|DESC], ...` (default key DESC).
+//!
+//! As in Jira, `!=` and `not in` never match an empty field, and unknown projects, types, statuses or issue
+//! keys are errors. Everything outside the subset (functions, `~`, `WAS`/`CHANGED`, other fields and sort keys)
+//! is a 400 `{"errorMessages":[...],"errors":{}}`, never a silently wrong answer.
+
+mod adf;
+mod api;
+mod catalog;
+mod edit;
+mod error;
+mod jql;
+mod render;
+mod store;
+mod time;
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use chrono_tz::Tz;
+use serde_json::Value;
+
+use crate::SimAuth;
+use crate::faults::{FaultSpec, Faults};
+use crate::generator::GeneratedItem;
+use crate::log::RequestLog;
+use crate::server::{BoundListener, SimCore, SimServer};
+
+pub use catalog::STORY_POINTS_FIELD;
+
+/// Which Jira product is simulated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavour {
+    /// Jira Cloud: `/rest/api/3` (ADF) and `/rest/api/2` (plain text), enhanced search, account ids.
+    #[default]
+    Cloud,
+    /// Jira Data Center: `/rest/api/2` only, offset search with `total`, user names.
+    DataCenter,
+}
+
+/// How to start a Jira simulator.
+#[derive(Debug, Clone)]
+pub struct JiraOptions {
+    pub flavour: Flavour,
+    /// The credentials accepted (basic and bearer).
+    pub auth: SimAuth,
+    /// Items to load; only those with `home == Jira` are used. They go into the first project, keyed in
+    /// order of creation.
+    pub items: Vec<GeneratedItem>,
+    /// `(key, name)` of each project; the first receives the loaded items.
+    pub projects: Vec<(String, String)>,
+    /// Projects whose issues may be read but not written (writes answer 403).
+    pub read_only_projects: Vec<String>,
+    /// Projects the user may not browse (their issues are invisible).
+    pub hidden_projects: Vec<String>,
+    /// Faults to inject from the start (changeable later through [`JiraSim::faults`]).
+    pub faults: FaultSpec,
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// The API user's profile time zone: timestamps are rendered and JQL dates interpreted in it.
+    /// Fixed offsets are available as `Etc/GMT±N` zones.
+    pub time_zone: Tz,
+}
+
+impl Default for JiraOptions {
+    fn default() -> Self {
+        JiraOptions {
+            flavour: Flavour::Cloud,
+            auth: SimAuth::default(),
+            items: Vec::new(),
+            projects: vec![("SHOP".to_owned(), "Web Shop".to_owned())],
+            read_only_projects: Vec::new(),
+            hidden_projects: Vec::new(),
+            faults: FaultSpec::default(),
+            port: 0,
+            time_zone: Tz::UTC,
+        }
+    }
+}
+
+/// State shared by all handlers of one simulator.
+#[derive(Debug)]
+struct Shared {
+    store: Mutex<store::Store>,
+    snapshots: Mutex<api::search::Snapshots>,
+    base_url: String,
+    flavour: Flavour,
+    tz: Tz,
+    /// The API user (`myself`, author of comments and reporter of created issues).
+    me: store::User,
+}
+
+impl Shared {
+    fn store(&self) -> MutexGuard<'_, store::Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn view(&self, api: render::ApiVersion) -> render::View<'_> {
+        render::View { base_url: &self.base_url, api, flavour: self.flavour, tz: self.tz }
+    }
+}
+
+/// A running Jira simulator.
+#[derive(Debug)]
+pub struct JiraSim {
+    shared: Arc<Shared>,
+    core: SimCore,
+    server: SimServer,
+}
+
+impl JiraSim {
+    /// Binds 127.0.0.1 and starts serving.
+    pub async fn start(opts: JiraOptions) -> std::io::Result<JiraSim> {
+        let listener = BoundListener::bind(opts.port).await?;
+        let base_url = listener.base_url();
+        let mut store = store::Store::new(&opts.projects, &opts.read_only_projects, &opts.hidden_projects);
+        store.load(&opts.items);
+        let user_name = opts.auth.user_name();
+        let mut me = store::User::from_display_name(&user_name);
+        me.display_name = "Twotrack Integration".to_owned();
+        let shared = Arc::new(Shared {
+            store: Mutex::new(store),
+            snapshots: Mutex::new(api::search::Snapshots::default()),
+            base_url: base_url.clone(),
+            flavour: opts.flavour,
+            tz: opts.time_zone,
+            me,
+        });
+        let core = SimCore::new(opts.auth, opts.faults);
+        let vendor = Arc::new(api::vendor::JiraStyle::new(opts.flavour, &base_url));
+        let router = core.layer(api::router(Arc::clone(&shared)), vendor, &[]);
+        let server = listener.serve(router, &core);
+        Ok(JiraSim { shared, core, server })
+    }
+
+    /// `http://127.0.0.1:<port>` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// The simulated product.
+    pub fn flavour(&self) -> Flavour {
+        self.shared.flavour
+    }
+
+    /// The log of every request answered.
+    pub fn log(&self) -> RequestLog {
+        self.core.log.clone()
+    }
+
+    /// The fault handle (set or clear faults while running).
+    pub fn faults(&self) -> Faults {
+        self.core.faults.clone()
+    }
+
+    /// The full stored issue (by key or id, visible or not) as v2 JSON (plain-text bodies): all fields
+    /// including `comment`, all properties, and its remote links under `remotelinks`.
+    pub fn issue(&self, id_or_key: &str) -> Option<Value> {
+        let store = self.shared.store();
+        let idx = store.find_any(id_or_key)?;
+        Some(self.shared.view(render::ApiVersion::V2).full_issue(&store, &store.issues[idx]))
+    }
+
+    /// Every stored issue as [`JiraSim::issue`] shows it, in order of creation.
+    pub fn issues(&self) -> Vec<Value> {
+        let store = self.shared.store();
+        let view = self.shared.view(render::ApiVersion::V2);
+        store.issues.iter().map(|issue| view.full_issue(&store, issue)).collect()
+    }
+
+    /// Stops the server (in-flight requests finish, hangs are cut short).
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}

@@ -1,0 +1,317 @@
+//! Encoded queries (`sysparm_query`): parsing, matching and ordering.
+//!
+//! `^` is AND, `^OR` an alternative of the preceding condition (OR binds tighter than AND), `^NQ` starts a
+//! new query whose matches are added. Conditions on fields the table does not have, and conditions that do
+//! not parse, are ignored like the platform does (`glide.invalid_query.returns_no_rows` off). Date-time
+//! literals are UTC `yyyy-MM-dd HH:mm:ss` (a bare date means midnight) or
+//! `javascript:gs.dateGenerate('yyyy-MM-dd','HH:mm:ss')`, evaluated in the user's time zone, UTC here.
+
+use std::cmp::Ordering;
+
+use super::schema::FieldType;
+use super::store::{Db, Record, normalize_bool, parse_datetime};
+
+/// A parsed encoded query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Query {
+    /// `^NQ` groups (ORed) of AND-ed slots, each a list of ORed conditions.
+    groups: Vec<Vec<Vec<Condition>>>,
+    order: Vec<OrderKey>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct OrderKey {
+    field: String,
+    ty: FieldType,
+    descending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Condition {
+    field: String,
+    ty: FieldType,
+    op: Op,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Op {
+    Eq(String),
+    Ne(String),
+    Lt(String),
+    Le(String),
+    Gt(String),
+    Ge(String),
+    In(Vec<String>),
+    NotIn(Vec<String>),
+    Like(String),
+    NotLike(String),
+    StartsWith(String),
+    EndsWith(String),
+    Between(String, String),
+    IsEmpty,
+    IsNotEmpty,
+    Anything,
+    EmptyString,
+}
+
+/// Operators, longest first so that a prefix test finds the right one.
+const OPERATORS: [&str; 19] = [
+    "ISNOTEMPTY",
+    "ISEMPTY",
+    "ANYTHING",
+    "EMPTYSTRING",
+    "NOT LIKE",
+    "NOTLIKE",
+    "NOT IN",
+    "NOTIN",
+    "STARTSWITH",
+    "ENDSWITH",
+    "BETWEEN",
+    "LIKE",
+    "IN",
+    "!=",
+    ">=",
+    "<=",
+    "=",
+    ">",
+    "<",
+];
+
+impl Query {
+    /// Parses `text` against `table`'s fields (dot-walks through references are allowed).
+    pub(crate) fn parse(text: &str, table: &str, db: &Db) -> Query {
+        let mut query = Query::default();
+        for group_text in text.split("^NQ") {
+            let mut group: Vec<Vec<Condition>> = Vec::new();
+            // Whether the previous term was a condition slot an `OR` term may join.
+            let mut joinable = false;
+            for term in group_text.split('^').map(str::trim).filter(|t| !t.is_empty() && *t != "EQ") {
+                if let Some(field) = term.strip_prefix("ORDERBYDESC") {
+                    query.push_order(field, true, table, db);
+                } else if let Some(field) = term.strip_prefix("ORDERBY") {
+                    query.push_order(field, false, table, db);
+                } else if let Some(alternative) = term.strip_prefix("OR").filter(|_| joinable) {
+                    if let (Some(condition), Some(slot)) = (parse_condition(alternative, table, db), group.last_mut()) {
+                        slot.push(condition);
+                    }
+                } else {
+                    let term = term.strip_prefix("OR").unwrap_or(term);
+                    if let Some(condition) = parse_condition(term, table, db) {
+                        group.push(vec![condition]);
+                        joinable = true;
+                    }
+                }
+            }
+            query.groups.push(group);
+        }
+        query
+    }
+
+    fn push_order(&mut self, field: &str, descending: bool, table: &str, db: &Db) {
+        if let Some(ty) = db.field_type(table, field.trim()) {
+            self.order.push(OrderKey { field: field.trim().to_owned(), ty, descending });
+        }
+    }
+
+    /// Whether a record matches.
+    pub(crate) fn matches(&self, db: &Db, table: &str, record: &Record) -> bool {
+        self.groups.iter().any(|group| {
+            group.iter().all(|slot| {
+                slot.iter().any(|condition| condition.matches(db.value_at(table, record, &condition.field)))
+            })
+        })
+    }
+
+    /// Sorts records by the `ORDERBY` keys; ties (and no keys) keep insertion order.
+    pub(crate) fn sort(&self, db: &Db, table: &str, records: &mut [&Record]) {
+        if self.order.is_empty() {
+            return;
+        }
+        records.sort_by(|a, b| {
+            self.order
+                .iter()
+                .map(|key| {
+                    let ordering =
+                        compare(key.ty, db.value_at(table, a, &key.field), db.value_at(table, b, &key.field));
+                    if key.descending { ordering.reverse() } else { ordering }
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        });
+    }
+}
+
+fn parse_condition(term: &str, table: &str, db: &Db) -> Option<Condition> {
+    let split = term
+        .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'))
+        .unwrap_or(term.len());
+    let (field, rest) = term.split_at(split);
+    let ty = db.field_type(table, field).filter(|_| !field.is_empty())?;
+    let operator = OPERATORS.iter().find(|op| rest.starts_with(**op))?;
+    let raw = &rest[operator.len()..];
+    let literal = |text: &str| normalize_literal(ty, text);
+    let list = || raw.split(',').map(literal).collect::<Vec<_>>();
+    let op = match *operator {
+        "ISNOTEMPTY" | "ISEMPTY" | "ANYTHING" | "EMPTYSTRING" if !raw.is_empty() => return None,
+        "ISNOTEMPTY" => Op::IsNotEmpty,
+        "ISEMPTY" => Op::IsEmpty,
+        "ANYTHING" => Op::Anything,
+        "EMPTYSTRING" => Op::EmptyString,
+        "NOT LIKE" | "NOTLIKE" => Op::NotLike(raw.to_lowercase()),
+        "NOT IN" | "NOTIN" => Op::NotIn(list()),
+        "STARTSWITH" => Op::StartsWith(raw.to_lowercase()),
+        "ENDSWITH" => Op::EndsWith(raw.to_lowercase()),
+        "LIKE" => Op::Like(raw.to_lowercase()),
+        "IN" => Op::In(list()),
+        "BETWEEN" => {
+            let (low, high) = raw.split_once('@')?;
+            Op::Between(literal(low), literal(high))
+        }
+        "!=" => Op::Ne(literal(raw)),
+        ">=" => Op::Ge(literal(raw)),
+        "<=" => Op::Le(literal(raw)),
+        ">" => Op::Gt(literal(raw)),
+        "<" => Op::Lt(literal(raw)),
+        _ => Op::Eq(literal(raw)),
+    };
+    Some(Condition { field: field.to_owned(), ty, op })
+}
+
+/// A literal as the stored values of a field of this type spell it.
+fn normalize_literal(ty: FieldType, text: &str) -> String {
+    match ty {
+        FieldType::DateTime => date_literal(text).unwrap_or_else(|| text.trim().to_owned()),
+        FieldType::Boolean => normalize_bool(text).map_or_else(|| text.to_owned(), str::to_owned),
+        _ => text.to_owned(),
+    }
+}
+
+/// `yyyy-MM-dd HH:mm:ss`, a bare date, or `javascript:gs.dateGenerate('yyyy-MM-dd','HH:mm:ss'|'start'|'end')`.
+fn date_literal(text: &str) -> Option<String> {
+    let text = text.trim();
+    let Some(arguments) = text.strip_prefix("javascript:gs.dateGenerate(").and_then(|t| t.strip_suffix(')')) else {
+        return parse_datetime(text);
+    };
+    let mut parts = arguments.split(',').map(|p| p.trim().trim_matches(|c| c == '\'' || c == '"'));
+    let date = parts.next()?;
+    let time = match parts.next().unwrap_or("start") {
+        "start" => "00:00:00",
+        "end" => "23:59:59",
+        time => time,
+    };
+    parse_datetime(&format!("{date} {time}"))
+}
+
+impl Condition {
+    fn matches(&self, value: &str) -> bool {
+        let eq = |literal: &str| compare(self.ty, value, literal).is_eq();
+        let lower = || value.to_lowercase();
+        let ordered =
+            |accept: fn(Ordering) -> bool, literal: &str| !value.is_empty() && accept(compare(self.ty, value, literal));
+        match &self.op {
+            Op::Eq(literal) => eq(literal),
+            Op::Ne(literal) => !eq(literal),
+            Op::Lt(literal) => ordered(Ordering::is_lt, literal),
+            Op::Le(literal) => ordered(Ordering::is_le, literal),
+            Op::Gt(literal) => ordered(Ordering::is_gt, literal),
+            Op::Ge(literal) => ordered(Ordering::is_ge, literal),
+            Op::In(list) => list.iter().any(|l| eq(l)),
+            Op::NotIn(list) => !list.iter().any(|l| eq(l)),
+            Op::Like(needle) => lower().contains(needle.as_str()),
+            Op::NotLike(needle) => !lower().contains(needle.as_str()),
+            Op::StartsWith(prefix) => lower().starts_with(prefix.as_str()),
+            Op::EndsWith(suffix) => lower().ends_with(suffix.as_str()),
+            Op::Between(low, high) => ordered(Ordering::is_ge, low) && ordered(Ordering::is_le, high),
+            Op::IsEmpty | Op::EmptyString => value.is_empty(),
+            Op::IsNotEmpty => !value.is_empty(),
+            Op::Anything => true,
+        }
+    }
+}
+
+/// Compares two values of a field: numbers numerically, date-times as their sortable text, other text
+/// case-insensitively (as the instance's database collation does). Empty sorts first.
+pub(crate) fn compare(ty: FieldType, a: &str, b: &str) -> Ordering {
+    let numeric = matches!(ty, FieldType::Integer | FieldType::Choice { numeric: true, .. });
+    if numeric && let (Ok(x), Ok(y)) = (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
+        return x.total_cmp(&y);
+    }
+    match ty {
+        FieldType::DateTime | FieldType::Reference(_) => a.cmp(b),
+        _ => a.to_lowercase().cmp(&b.to_lowercase()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::servicenow::store::WriteCtx;
+    use serde_json::json;
+
+    fn db_with_incidents() -> Db {
+        let mut db = Db::new(3, "admin");
+        let rows = [
+            json!({"short_description": "VPN down", "state": "1", "impact": "1", "urgency": "1", "category": "network"}),
+            json!({"short_description": "Printer jam", "state": "2", "impact": "3", "urgency": "3", "category": "hardware"}),
+            json!({"short_description": "vpn slow", "state": "6", "impact": "2", "urgency": "3", "category": "network"}),
+            json!({"short_description": "Password reset", "state": "7", "impact": "3", "urgency": "2", "category": ""}),
+        ];
+        for (i, row) in rows.iter().enumerate() {
+            let ctx =
+                WriteCtx { user: "admin".into(), now: format!("2024-01-0{} 10:00:00", i + 1), display_input: false };
+            db.insert("incident", row.as_object().unwrap(), &ctx).unwrap();
+        }
+        db
+    }
+
+    fn run(db: &Db, query: &str) -> Vec<String> {
+        let query = Query::parse(query, "incident", db);
+        let mut rows: Vec<&Record> = db.rows("incident").filter(|r| query.matches(db, "incident", r)).collect();
+        query.sort(db, "incident", &mut rows);
+        rows.iter().map(|r| r["short_description"].clone()).collect()
+    }
+
+    #[test]
+    fn evaluates_operators_and_connectives() {
+        let db = db_with_incidents();
+        let cases: &[(&str, &[&str])] = &[
+            ("", &["VPN down", "Printer jam", "vpn slow", "Password reset"]),
+            ("category=network", &["VPN down", "vpn slow"]),
+            ("category!=network", &["Printer jam", "Password reset"]),
+            ("stateIN1,2", &["VPN down", "Printer jam"]),
+            ("stateNOT IN1,2", &["vpn slow", "Password reset"]),
+            ("short_descriptionLIKEvpn", &["VPN down", "vpn slow"]),
+            ("short_descriptionSTARTSWITHp", &["Printer jam", "Password reset"]),
+            ("categoryISEMPTY", &["Password reset"]),
+            ("categoryISNOTEMPTY^priority<=2", &["VPN down"]),
+            ("state=1^ORstate=7", &["VPN down", "Password reset"]),
+            ("category=network^state=6^ORstate=1", &["VPN down", "vpn slow"]),
+            ("state=1^NQstate=7", &["VPN down", "Password reset"]),
+            ("state>2^ORDERBYDESCstate", &["Password reset", "vpn slow"]),
+            ("sys_updated_on>=2024-01-02 10:00:00^sys_updated_on<2024-01-04", &["Printer jam", "vpn slow"]),
+            ("sys_created_on>javascript:gs.dateGenerate('2024-01-03','start')", &["vpn slow", "Password reset"]),
+            ("sys_created_onBETWEEN2024-01-02@2024-01-03 10:00:00", &["Printer jam", "vpn slow"]),
+            ("active=true^ORDERBYpriority", &["VPN down", "vpn slow", "Printer jam"]),
+        ];
+        for (query, expected) in cases {
+            assert_eq!(run(&db, query), *expected, "{query}");
+        }
+    }
+
+    #[test]
+    fn ignores_invalid_terms_like_the_platform() {
+        let db = db_with_incidents();
+        assert_eq!(run(&db, "no_such_field=1^category=hardware"), ["Printer jam"]);
+        assert_eq!(run(&db, "state~~1^category=hardware^ORDERBYbogus"), ["Printer jam"]);
+        assert_eq!(run(&db, "no_such_field=1").len(), 4);
+    }
+
+    #[test]
+    fn dot_walks_through_references() {
+        let mut db = db_with_incidents();
+        let ctx = WriteCtx { user: "admin".into(), now: "2024-02-01 00:00:00".into(), display_input: false };
+        let input = json!({"short_description": "DB slow", "assignment_group": "Database Operations"});
+        db.insert("incident", input.as_object().unwrap(), &ctx).unwrap();
+        assert_eq!(run(&db, "assignment_group.name=database operations"), ["DB slow"]);
+    }
+}

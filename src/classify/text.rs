@@ -1,0 +1,324 @@
+//! Light text normalisation shared by phrases and ticket text, so both meet in the same form.
+//!
+//! A word is a run of letters and digits. Each word is lower-cased, apostrophes inside it are dropped
+//! ("can't" -> "cant"), digit groups are joined ("1,200" -> "1200"), common ticket typos and shorthands
+//! are corrected ("pasword", "pls", "acct"), and a light stemmer folds plurals and verb endings
+//! ("users" -> "user", "blocked" -> "block", "creating" -> "creat"). Everything else is a word break.
+//!
+//! The normalised text is the words joined by single spaces, with a space at each end, so a phrase
+//! `" reset password "` can only match whole words. Each word remembers where it came from (summary,
+//! description or a log excerpt inside the description) and its byte range in the original text,
+//! so evidence can be quoted as written.
+
+use std::borrow::Cow;
+
+/// Where a word was found. Summary evidence counts more than description evidence, and log excerpts
+/// (stack traces, timestamps, code blocks) count little: they must not decide alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Field {
+    Summary,
+    Description,
+    Log,
+}
+
+impl Field {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Summary => "summary",
+            Field::Description => "description",
+            Field::Log => "log excerpt",
+        }
+    }
+}
+
+/// One word of the normalised text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Word {
+    /// Byte offset of the word in [`Normalized::text`].
+    pub at: u32,
+    pub field: Field,
+    /// Byte range of the word in the original summary or description.
+    pub source: (u32, u32),
+}
+
+/// Ticket text (or a phrase) in normalised form.
+#[derive(Debug, Clone, Default)]
+pub struct Normalized {
+    /// `" word word ... "`: words separated by single spaces, a space at both ends. A field change is
+    /// marked by `" | "` so no phrase can run from the summary into the description.
+    pub text: String,
+    pub words: Vec<Word>,
+}
+
+impl Normalized {
+    /// Normalise a ticket: its summary and description (log lines in the description are marked).
+    pub fn ticket(summary: &str, description: &str) -> Normalized {
+        let mut n = Normalized { text: String::with_capacity(summary.len() + description.len() + 8), words: Vec::new() };
+        n.text.push(' ');
+        n.push_field(summary, 0, Field::Summary);
+        if !description.is_empty() {
+            n.text.push_str("| ");
+            let mut offset = 0usize;
+            let mut in_block = false;
+            for line in description.split_inclusive('\n') {
+                let fence = is_fence(line);
+                let field = if in_block || fence || is_log_line(line) { Field::Log } else { Field::Description };
+                if fence {
+                    in_block = !in_block;
+                }
+                n.push_field(line, offset, field);
+                offset += line.len();
+            }
+        }
+        n
+    }
+
+    /// Normalise a phrase the way ticket text is normalised (all of it counts as one field).
+    pub fn phrase(phrase: &str) -> Normalized {
+        let mut n = Normalized { text: String::from(" "), words: Vec::new() };
+        n.push_field(phrase, 0, Field::Summary);
+        n
+    }
+
+    /// The index of the word starting at byte `at` of [`Normalized::text`] (the position just after a space).
+    pub fn word_at(&self, at: usize) -> Option<usize> {
+        self.words.binary_search_by_key(&(at as u32), |w| w.at).ok()
+    }
+
+    fn push_field(&mut self, text: &str, base: usize, field: Field) {
+        let mut word = String::new();
+        let mut start = None;
+        let mut chars = text.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            let next = chars.peek().map(|&(_, n)| n);
+            if c.is_alphanumeric() {
+                start.get_or_insert(i);
+                word.extend(c.to_lowercase());
+                continue;
+            }
+            let joins = match c {
+                '\'' | '\u{2019}' => !word.is_empty() && next.is_some_and(char::is_alphabetic),
+                ',' => word.bytes().last().is_some_and(|b| b.is_ascii_digit()) && next.is_some_and(|n| n.is_ascii_digit()),
+                _ => false,
+            };
+            if joins {
+                continue;
+            }
+            if let Some(s) = start.take() {
+                self.push_word(&word, field, (base + s, base + i));
+                word.clear();
+            }
+        }
+        if let Some(s) = start {
+            self.push_word(&word, field, (base + s, base + text.len()));
+        }
+    }
+
+    fn push_word(&mut self, raw: &str, field: Field, source: (usize, usize)) {
+        // "2am", "10pm": the number and the time of day, so "since .. am" can match.
+        if let Some(digits) = raw.strip_suffix("am").or_else(|| raw.strip_suffix("pm"))
+            && !digits.is_empty()
+            && digits.len() <= 2
+            && digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            self.push_one(digits, field, source);
+            self.push_one(&raw[digits.len()..], field, source);
+            return;
+        }
+        self.push_one(raw, field, source);
+    }
+
+    fn push_one(&mut self, raw: &str, field: Field, source: (usize, usize)) {
+        let at = self.text.len() as u32;
+        self.text.push_str(&stem(correct(raw).unwrap_or(raw)));
+        self.text.push(' ');
+        self.words.push(Word { at, field, source: (source.0 as u32, source.1 as u32) });
+    }
+}
+
+/// A line that opens or closes a code block (Markdown fence, Jira `{code}` / `{noformat}`).
+fn is_fence(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with("```") || t.starts_with("{code") || t.starts_with("{noformat")
+}
+
+/// Whether a description line looks like a log excerpt or a stack trace rather than prose: a
+/// timestamp, a log level, a stack frame, or mostly symbols and digits.
+pub fn is_log_line(line: &str) -> bool {
+    let t = line.trim();
+    if t.len() < 8 {
+        return false;
+    }
+    if t.starts_with("at ") && t.contains('(') && t.contains('.') {
+        return true;
+    }
+    if t.starts_with("Traceback") || t.starts_with("Caused by:") || t.starts_with("File \"") || t.starts_with("...") {
+        return true;
+    }
+    let b = t.as_bytes();
+    if has_time(b) {
+        return true;
+    }
+    for level in ["ERROR", "WARN", "INFO", "DEBUG", "FATAL", "TRACE", "SEVERE"] {
+        if let Some(p) = t.find(level) {
+            let before = p.checked_sub(1).map(|i| b[i]);
+            let after = b.get(p + level.len()).copied();
+            let edge = |c: Option<u8>| c.is_none_or(|c| matches!(c, b' ' | b'[' | b']' | b':' | b'|' | b'\t'));
+            if edge(before) && edge(after) && p < 40 {
+                return true;
+            }
+        }
+    }
+    // Dotted code identifiers (`java.lang.NullPointerException`, `com.acme.OrderService.total`).
+    if t.split_whitespace().any(|w| w.matches('.').count() >= 2 && w.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'$' | b':' | b'(' | b')'))) && !t.contains(". ") {
+        return true;
+    }
+    let (mut symbols, mut total) = (0usize, 0usize);
+    for c in b.iter().filter(|c| !c.is_ascii_whitespace()) {
+        total += 1;
+        if c.is_ascii_digit() || b"{}[]()<>=;:/\\_$#@|\"'`~^*%&+-".contains(c) {
+            symbols += 1;
+        }
+    }
+    total >= 16 && symbols * 100 >= total * 35
+}
+
+/// `hh:mm:ss` or `yyyy-mm-dd` somewhere in the line.
+fn has_time(b: &[u8]) -> bool {
+    let d = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    (0..b.len()).any(|i| {
+        (d(i) && d(i + 1) && b.get(i + 2) == Some(&b':') && d(i + 3) && d(i + 4) && b.get(i + 5) == Some(&b':') && d(i + 6))
+            || (d(i) && d(i + 1) && d(i + 2) && d(i + 3) && b.get(i + 4) == Some(&b'-') && d(i + 5) && d(i + 6) && b.get(i + 7) == Some(&b'-'))
+    })
+}
+
+/// Common misspellings and shorthands in tickets, corrected before stemming. Kept short and safe:
+/// each entry is a token that is almost never anything else.
+fn correct(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "pls" | "plz" | "plse" | "pleae" | "pleas" | "plss" => "please",
+        "pwd" | "passwd" | "pasword" | "passowrd" | "passwrod" | "pssword" | "paswd" | "passord" | "passwort" => {
+            "password"
+        }
+        "acess" | "accesss" | "acces" | "accss" | "axcess" | "acccess" => "access",
+        "acct" | "accnt" | "acount" | "accout" | "accoutn" => "account",
+        "permision" | "permisson" | "premission" | "permssion" | "perms" => "permission",
+        "permisions" | "permissons" => "permissions",
+        "eror" | "errror" | "erorr" | "err" => "error",
+        "databse" | "datbase" | "databas" | "datebase" => "database",
+        "servr" | "sever" | "serer" => "server",
+        "loggin" | "loging" | "logon" | "signin" => "login",
+        "cannot" | "cnt" | "cnat" => "cant",
+        "unabel" | "unble" => "unable",
+        "urgnet" | "urgetn" | "urget" => "urgent",
+        "labtop" | "laptp" | "lapotp" => "laptop",
+        "pritner" | "priner" | "printr" => "printer",
+        "recieve" => "receive",
+        "recieved" => "received",
+        "doesnt" | "dosnt" | "doesent" | "dosent" => "doesnt",
+        "teh" => "the",
+        "u" => "you",
+        "ur" => "your",
+        "pc" | "computer" => "computer",
+        "emial" | "emal" | "eamil" => "email",
+        "outlok" | "outllok" => "outlook",
+                "certficate" | "certifcate" | "cert" | "certs" => "certificate",
+        "licence" | "lisence" | "licens" => "license",
+        "licences" => "licenses",
+        "enviroment" | "enviornment" | "env" => "environment",
+        "prod" | "prd" => "production",
+        "req" | "reqest" | "requets" => "request",
+        "intermitent" | "intermittant" => "intermittent",
+        "mins" => "minutes",
+        _ => return None,
+    })
+}
+
+/// A deliberately small stemmer: folds plurals, `-ing`, `-ed`, a final `-e` and `-y`, so "users",
+/// "blocked", "creating", "creates" and "copies" meet "user", "block", "create" and "copy" (as "creat",
+/// "copi"). Applied to phrases and text alike, so its stems only need to be consistent, not
+/// linguistically right. Non-ASCII words, words with digits and very short words are left alone.
+pub fn stem(word: &str) -> Cow<'_, str> {
+    if !word.is_ascii() || word.len() < 3 || word.bytes().any(|b| b.is_ascii_digit()) {
+        return Cow::Borrowed(word);
+    }
+    if let Some(s) = word.strip_suffix("ies").filter(|s| s.len() >= 2) {
+        return Cow::Owned(format!("{s}i"));
+    }
+    let mut w = word;
+    if w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
+        w = &w[..w.len() - 1];
+    }
+    if w.len() > 3 {
+        for suffix in ["ing", "ed"] {
+            if let Some(s) = w.strip_suffix(suffix).filter(|s| s.len() >= 3 && s.bytes().any(|b| is_vowel(&b))) {
+                let b = s.as_bytes();
+                let n = b.len();
+                let doubled =
+                    n >= 4 && b[n - 1] == b[n - 2] && !matches!(b[n - 1], b'l' | b's' | b'z') && !is_vowel(&b[n - 1]);
+                w = if doubled { &s[..n - 1] } else { s };
+                break;
+            }
+        }
+    }
+    if w.len() > 3 && w.ends_with('e') && !w.ends_with("ee") {
+        w = &w[..w.len() - 1];
+    }
+    if w.len() > 3 && w.ends_with('y') {
+        return Cow::Owned(format!("{}i", &w[..w.len() - 1]));
+    }
+    if w.len() == word.len() { Cow::Borrowed(word) } else { Cow::Owned(w.to_string()) }
+}
+
+fn is_vowel(b: &u8) -> bool {
+    matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b'y')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &str) -> String {
+        Normalized::phrase(s).text.trim().to_string()
+    }
+
+    #[test]
+    fn words_are_lowercased_stemmed_and_corrected() {
+        assert_eq!(norm("Can't LOGIN, pls reset my pasword!!"), norm("cant login please reset my password"));
+        assert_eq!(norm("Can't LOGIN"), "cant login");
+        assert_eq!(norm("Users blocked; creating accounts"), norm("user block create account"));
+        assert_eq!(norm("1,200 users"), "1200 user");
+        assert_eq!(norm("running stopped called access status"), "run stop call access status");
+        assert_eq!(norm("copies copy policy policies vms"), "copi copi polici polici vm");
+        assert_eq!(norm("e-mail wi-fi"), "e mail wi fi");
+    }
+
+    #[test]
+    fn log_lines_are_recognised() {
+        for log in [
+            "    at com.acme.shop.OrderService.total(OrderService.java:42)",
+            "2024-03-01 12:00:01 ERROR connection refused",
+            "[ERROR] Failed to execute goal",
+            "java.lang.NullPointerException: null",
+            "Traceback (most recent call last):",
+            "{\"status\":500,\"error\":\"Internal\"}",
+        ] {
+            assert!(is_log_line(log), "{log}");
+        }
+        for prose in ["The checkout page is down for everyone.", "Please grant me access to the finance share", "It errors at 10am."] {
+            assert!(!is_log_line(prose), "{prose}");
+        }
+    }
+
+    #[test]
+    fn ticket_marks_fields_and_keeps_sources() {
+        let summary = "VPN down";
+        let n = Normalized::ticket(summary, "Since 2am.\n```\nERROR x\n```\nthanks");
+        assert_eq!(n.text, format!(" vpn down | {} 2 am error x thank ", norm("since")));
+        assert_eq!(n.words[0].field, Field::Summary);
+        assert_eq!(&summary[n.words[1].source.0 as usize..n.words[1].source.1 as usize], "down");
+        let fields: Vec<Field> = n.words.iter().map(|w| w.field).collect();
+        assert_eq!(fields[5..7], [Field::Log, Field::Log]);
+        assert_eq!(fields[7], Field::Description);
+    }
+}

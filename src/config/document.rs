@@ -1,0 +1,290 @@
+//! The parsed TOML document: a span for every key and value, and serde deserialization that reports
+//! every error rather than the first.
+//!
+//! serde stops at the first error. To find all of them, [`Document::deserialize`] records the error,
+//! removes the entry it is about (an unknown key, a value of the wrong type, a table missing a required
+//! key) and tries again, until the rest deserializes. Validation then looks up spans by path
+//! (`"tracker.1.auth.token"`: keys and array indices joined by dots) in the same pruned document, so
+//! the raw structs stay plain data.
+
+use std::ops::Range;
+
+use serde::de::DeserializeOwned;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::diag::{self, Diag};
+
+/// Give up collecting after this many structural errors (each costs one deserialization attempt).
+const MAX_ERRORS: usize = 100;
+
+/// A syntactically valid TOML document.
+pub(super) struct Document<'t> {
+    root: Spanned<DeTable<'t>>,
+    /// Paths of the entries removed because serde rejected them (already reported).
+    pruned: Vec<String>,
+}
+
+/// One step of a path: a table key or an array index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// A key/value entry or an array element, with its spans.
+#[derive(Debug)]
+struct Node {
+    path: Vec<Seg>,
+    key: Option<Range<usize>>,
+    value: Range<usize>,
+}
+
+impl<'t> Document<'t> {
+    /// Parse `text`; on syntax errors, every one the parser could find (the first of each line: the
+    /// parser's recovery tends to trip again on the rest of a broken line).
+    pub fn parse(text: &'t str) -> Result<Document<'t>, Vec<Diag>> {
+        let (root, mut errors) = DeTable::parse_recoverable(text);
+        if errors.is_empty() {
+            return Ok(Document { root, pruned: Vec::new() });
+        }
+        let line = |e: &toml::de::Error| e.span().map(|s| diag::line_col(text, s.start).0);
+        errors.sort_by_key(|e| e.span().map(|s| s.start));
+        errors.dedup_by(|b, a| line(a) == line(b));
+        Err(errors.iter().map(|e| syntax(e.message(), e.span())).collect())
+    }
+
+    /// Deserialize `T`, pushing every error to `diags`. Returns what deserializes once the offending
+    /// entries are removed, or `None` if that never succeeds.
+    pub fn deserialize<T: DeserializeOwned>(&mut self, diags: &mut Vec<Diag>) -> Option<T> {
+        for _ in 0..MAX_ERRORS {
+            let error = match T::deserialize(toml::de::Deserializer::from(self.root.clone())) {
+                Ok(value) => return Some(value),
+                Err(e) => e,
+            };
+            let message = error.message();
+            let culprit = error.span().and_then(|s| self.culprit(&s, message.starts_with("missing field")));
+            let Some(node) = culprit else {
+                diags.push(diag::from_serde(message, error.span(), "", ""));
+                return None;
+            };
+            let key = human(&node.path);
+            let table = human(&node.path[..node.path.len().saturating_sub(1)]);
+            diags.push(diag::from_serde(message, error.span(), &key, &table));
+            if !remove(self.root.get_mut(), &node.path) {
+                return None;
+            }
+            self.pruned.push(dotted(&node.path));
+        }
+        None
+    }
+
+    /// Whether the entry at `path` was removed after an error was reported for it.
+    pub fn was_pruned(&self, path: &str) -> bool {
+        self.pruned.iter().any(|p| p == path)
+    }
+
+    /// Whether anything at or below `path` was removed (so cross-checks over it would mislead).
+    pub fn pruned_under(&self, path: &str) -> bool {
+        self.pruned.iter().any(|p| p == path || p.strip_prefix(path).is_some_and(|rest| rest.starts_with('.')))
+    }
+
+    /// The span of the value at `path`, or of its nearest existing ancestor (for a missing key: the
+    /// table it belongs in); the start of the file when nothing on the path exists.
+    pub fn locate(&self, path: &str) -> Range<usize> {
+        let segs: Vec<&str> = if path.is_empty() { Vec::new() } else { path.split('.').collect() };
+        (1..=segs.len()).rev().find_map(|n| self.spans(&segs[..n]).map(|(_, value)| value)).unwrap_or(0..0)
+    }
+
+    /// The span of the key at `path` (falling back like [`Document::locate`]).
+    pub fn locate_key(&self, path: &str) -> Range<usize> {
+        let segs: Vec<&str> = path.split('.').collect();
+        match self.spans(&segs) {
+            Some((Some(key), _)) => key,
+            _ => self.locate(path),
+        }
+    }
+
+    /// Key and value spans of the node at `segs`.
+    fn spans(&self, segs: &[&str]) -> Option<(Option<Range<usize>>, Range<usize>)> {
+        let (first, rest) = segs.split_first()?;
+        let (key, value) = self.root.get_ref().get_key_value(*first)?;
+        let mut spans = (Some(key.span()), value.span());
+        let mut current = value.get_ref();
+        for seg in rest {
+            let (k, v) = match current {
+                DeValue::Table(t) => t.get_key_value(*seg).map(|(k, v)| (Some(k.span()), v))?,
+                DeValue::Array(a) => (None, a.get(seg.parse::<usize>().ok()?)?),
+                _ => return None,
+            };
+            spans = (k, v.span());
+            current = v.get_ref();
+        }
+        Some(spans)
+    }
+
+    /// The entry a serde error at `span` is about: for a missing key, the table (or array element)
+    /// spanning exactly `span`; otherwise the innermost keyed entry whose key or value holds `span`.
+    fn culprit(&self, span: &Range<usize>, missing_key: bool) -> Option<Node> {
+        let mut nodes = Vec::new();
+        walk_table(self.root.get_ref(), &mut Vec::new(), &mut nodes);
+        let holds = |r: &Range<usize>| r.start <= span.start && span.end <= r.end;
+        if missing_key {
+            return nodes.into_iter().rfind(|n| n.value == *span);
+        }
+        let by_key = nodes.iter().rposition(|n| n.key.as_ref().is_some_and(holds));
+        let index = by_key.or_else(|| {
+            (0..nodes.len())
+                .filter(|&i| nodes[i].key.is_some() && holds(&nodes[i].value))
+                .min_by_key(|&i| (nodes[i].value.len(), std::cmp::Reverse(nodes[i].path.len())))
+        })?;
+        Some(nodes.swap_remove(index))
+    }
+}
+
+/// A TOML syntax error as a problem.
+fn syntax(message: &str, span: Option<Range<usize>>) -> Diag {
+    let help = if message.contains("duplicate key") {
+        "each key may appear once per table: remove or rename one of them"
+    } else {
+        "fix the TOML syntax (strings need quotes, tables are written [name], arrays of tables [[name]]; see https://toml.io)"
+    };
+    Diag::new(span, format!("TOML syntax: {message}"), help)
+}
+
+/// Every entry and array element below `table`, parents before children.
+fn walk_table(table: &DeTable<'_>, path: &mut Vec<Seg>, out: &mut Vec<Node>) {
+    for (key, value) in table.iter() {
+        path.push(Seg::Key(key.get_ref().to_string()));
+        out.push(Node { path: path.clone(), key: Some(key.span()), value: value.span() });
+        walk_value(value.get_ref(), path, out);
+        path.pop();
+    }
+}
+
+fn walk_value(value: &DeValue<'_>, path: &mut Vec<Seg>, out: &mut Vec<Node>) {
+    match value {
+        DeValue::Table(t) => walk_table(t, path, out),
+        DeValue::Array(a) => {
+            for (i, element) in a.iter().enumerate() {
+                path.push(Seg::Index(i));
+                out.push(Node { path: path.clone(), key: None, value: element.span() });
+                walk_value(element.get_ref(), path, out);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Remove the entry or array element at `path` below `table`.
+fn remove(table: &mut DeTable<'_>, path: &[Seg]) -> bool {
+    match path {
+        [Seg::Key(k)] => table.remove(k.as_str()).is_some(),
+        [Seg::Key(k), rest @ ..] => table.get_mut(k.as_str()).is_some_and(|v| remove_in(v.get_mut(), rest)),
+        _ => false,
+    }
+}
+
+fn remove_in(value: &mut DeValue<'_>, path: &[Seg]) -> bool {
+    match (value, path) {
+        (DeValue::Table(t), _) => remove(t, path),
+        (DeValue::Array(a), [Seg::Index(i)]) if *i < a.len() => {
+            *a = a.iter().enumerate().filter(|(j, _)| j != i).map(|(_, v)| v.clone()).collect();
+            true
+        }
+        (DeValue::Array(a), [Seg::Index(i), rest @ ..]) => a.get_mut(*i).is_some_and(|v| remove_in(v.get_mut(), rest)),
+        _ => false,
+    }
+}
+
+/// `tracker.1.auth`: the lookup form of a path.
+fn dotted(path: &[Seg]) -> String {
+    let parts: Vec<String> = path
+        .iter()
+        .map(|s| match s {
+            Seg::Key(k) => k.clone(),
+            Seg::Index(i) => i.to_string(),
+        })
+        .collect();
+    parts.join(".")
+}
+
+/// `tracker.auth`: the form a human reads (array indices left out; the line number says which).
+fn human(path: &[Seg]) -> String {
+    let keys: Vec<&str> = path
+        .iter()
+        .filter_map(|s| match s {
+            Seg::Key(k) => Some(k.as_str()),
+            Seg::Index(_) => None,
+        })
+        .collect();
+    keys.join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Root {
+        #[serde(default)]
+        item: Vec<Item>,
+        #[serde(default)]
+        limit: Option<u32>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Item {
+        id: String,
+        #[serde(default)]
+        size: Option<u32>,
+    }
+
+    fn collect(text: &str) -> (Option<Root>, Vec<Diag>, Document<'_>) {
+        let mut doc = Document::parse(text).unwrap();
+        let mut diags = Vec::new();
+        let root = doc.deserialize::<Root>(&mut diags);
+        (root, diags, doc)
+    }
+
+    #[test]
+    fn every_structural_error_is_collected_and_the_rest_survives() {
+        let text = "limit = \"x\"\ntypo = 1\n[[item]]\nid = \"a\"\nsize = -1\n[[item]]\nsize = 2\n[[item]]\nid = \"c\"\n";
+        let (root, diags, doc) = collect(text);
+        let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(diags.len(), 4, "{messages:?}");
+        assert!(messages.contains(&"unknown key `typo` at the top level"), "{messages:?}");
+        assert!(messages.contains(&"missing required key `id` in `item`"), "{messages:?}");
+        let root = root.unwrap();
+        assert_eq!(root.item.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a", "c"]);
+        assert_eq!((root.limit, root.item[0].size), (None, None), "rejected values are gone");
+        assert!(doc.was_pruned("limit") && doc.was_pruned("item.0.size"));
+        assert!(doc.pruned_under("item") && !doc.pruned_under("ite"));
+    }
+
+    #[test]
+    fn spans_are_found_by_path() {
+        let text = "[[item]]\nid = \"a\"\n[[item]]\nid = \"b\"\nsize = 3\n";
+        let (_, diags, doc) = collect(text);
+        assert!(diags.is_empty());
+        assert_eq!(&text[doc.locate("item.1.size")], "3");
+        assert_eq!(&text[doc.locate_key("item.1.size")], "size");
+        // A missing key falls back to its table: the `[[item]]` header.
+        assert_eq!(doc.locate("item.0.size").start, 0);
+        assert_eq!(doc.locate("nothing"), 0..0);
+    }
+
+    #[test]
+    fn syntax_errors_are_all_reported() {
+        let text = "a = \nb = = 1\n";
+        let errors = Document::parse(text).err().unwrap();
+        let lines: Vec<usize> = errors.iter().map(|d| diag::line_col(text, d.span.clone().unwrap().start).0).collect();
+        assert_eq!(lines, [1, 2]);
+        assert!(errors.iter().all(|d| d.message.starts_with("TOML syntax:")));
+    }
+}

@@ -1,0 +1,379 @@
+//! The configuration file as written: plain serde structs, `deny_unknown_fields` everywhere.
+//!
+//! These types are the file format (and, through schemars, its JSON Schema): their doc comments are
+//! what editors show. Keys whose meaning or default depends on the tracker kind are `Option`s; the
+//! validator fills in defaults and checks everything that serde cannot.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::PathBuf;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use secrecy::SecretString;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use twotrack_api::{TrackerKind, TrackerRole};
+
+use crate::classify::{PriorityMatrix, QueueSpec, RuleSpec};
+
+/// twotrack's configuration file (`twotrack.toml`).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "twotrack configuration")]
+pub struct RawConfig {
+    /// The trackers to mirror and correct: at least one product backlog (`role = "product"`) and one
+    /// service queue (`role = "service"`).
+    #[serde(default)]
+    pub tracker: Vec<RawTracker>,
+    /// The local mirror.
+    #[serde(default)]
+    pub mirror: RawMirror,
+    /// When the daemon (`twotrack run`) syncs, applies corrections and follows moved items back.
+    #[serde(default)]
+    pub schedule: RawSchedule,
+    /// What twotrack may change, and how sure it must be.
+    #[serde(default)]
+    pub policy: RawPolicy,
+    /// The impact x urgency -> priority lookup for Work (default: ServiceNow's).
+    #[serde(default)]
+    pub priority: PriorityMatrix,
+    /// Service queues (assignment groups) Work is routed to. Entries merge with the defaults by name.
+    #[serde(default)]
+    pub queue: Vec<QueueSpec>,
+    /// Classification rules, added to the built-in ones (an entry with a built-in rule's id replaces it).
+    #[serde(default)]
+    pub rule: Vec<RuleSpec>,
+    /// The daemon's HTTP endpoints (/healthz, /readyz, /metrics).
+    #[serde(default)]
+    pub daemon: RawDaemon,
+}
+
+/// One tracker: a Jira project set or a ServiceNow instance.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTracker {
+    /// A short unique name ("jira", "servicenow-prod"): letters, digits, `-` and `_`.
+    #[schemars(required)]
+    pub name: Option<String>,
+    /// Which API the tracker speaks.
+    #[schemars(required)]
+    pub kind: Option<TrackerKind>,
+    /// What the tracker is for: `product` (the backlog, holds Value) or `service` (the queue, holds Work).
+    #[schemars(required)]
+    pub role: Option<TrackerRole>,
+    /// Where the tracker lives, e.g. `https://example.atlassian.net` (https; http only to loopback
+    /// unless `allow_insecure_http = true`).
+    #[schemars(required)]
+    pub base_url: Option<String>,
+    /// Jira only: `cloud` (default) or `datacenter`.
+    pub flavour: Option<JiraFlavour>,
+    /// How to authenticate.
+    #[schemars(required)]
+    pub auth: Option<RawAuth>,
+    /// Client-side rate limit.
+    #[serde(default)]
+    pub rate: RawRate,
+    /// Network timeouts.
+    #[serde(default)]
+    pub timeouts: RawTimeouts,
+    /// Retries after a failed attempt (rate limited, server error, network failure); 0..=20.
+    #[serde(default = "default_max_retries")]
+    pub max_retries: u32,
+    /// Which items to mirror.
+    #[serde(default)]
+    pub scope: RawScope,
+    /// Where and how items moved into this tracker are created, and how moved-out items are closed.
+    #[serde(default)]
+    pub targets: RawTargets,
+    /// Allow `http://` to a host other than loopback (credentials would cross the network in clear text).
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+}
+
+fn default_max_retries() -> u32 {
+    4
+}
+
+/// Jira deployment type: it decides the REST API version and search endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JiraFlavour {
+    /// Jira Cloud (REST v3, `/search/jql`).
+    #[default]
+    Cloud,
+    /// Jira Data Center / Server (REST v2).
+    DataCenter,
+}
+
+/// Credentials for one tracker.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// `basic` (default: Jira Cloud e-mail + API token, ServiceNow user + password) or `bearer`
+    /// (Jira Data Center personal access token, OAuth access token).
+    #[serde(rename = "type", default)]
+    pub kind: AuthType,
+    /// The user name (basic only).
+    pub user: Option<String>,
+    /// The API token or password.
+    #[schemars(required)]
+    pub token: Option<RawSecret>,
+}
+
+/// The authentication scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthType {
+    #[default]
+    Basic,
+    Bearer,
+}
+
+/// Where a secret comes from.
+#[derive(Debug)]
+pub enum RawSecret {
+    /// Written in the file (accepted, with a warning).
+    Inline(SecretString),
+    /// `{ env = "JIRA_TOKEN" }`: an environment variable.
+    Env(String),
+    /// `{ file = "/run/secrets/jira" }`: a file (a trailing newline is ignored).
+    File(PathBuf),
+}
+
+impl<'de> Deserialize<'de> for RawSecret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RawSecret, D::Error> {
+        deserializer.deserialize_any(SecretVisitor)
+    }
+}
+
+struct SecretVisitor;
+
+impl<'de> Visitor<'de> for SecretVisitor {
+    type Value = RawSecret;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("{ env = \"VARIABLE\" }, { file = \"/path\" } or a string")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<RawSecret, E> {
+        Ok(RawSecret::Inline(SecretString::from(value)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawSecret, A::Error> {
+        #[derive(Deserialize)]
+        #[serde(field_identifier, rename_all = "lowercase")]
+        enum Field {
+            Env,
+            File,
+        }
+        let mut secret = None;
+        while let Some(field) = map.next_key::<Field>()? {
+            if secret.is_some() {
+                return Err(de::Error::custom("give either `env` or `file`, not both"));
+            }
+            secret = Some(match field {
+                Field::Env => RawSecret::Env(map.next_value()?),
+                Field::File => RawSecret::File(map.next_value()?),
+            });
+        }
+        secret.ok_or_else(|| de::Error::custom("empty table: give `env = \"VARIABLE\"` or `file = \"/path\"`"))
+    }
+}
+
+impl JsonSchema for RawSecret {
+    fn schema_name() -> Cow<'static, str> {
+        "Secret".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A secret: `{ env = \"VARIABLE\" }`, `{ file = \"/run/secrets/name\" }`, or the value inline (discouraged).",
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": { "env": { "type": "string", "description": "An environment variable holding the secret." } },
+                    "required": ["env"],
+                    "additionalProperties": false
+                },
+                {
+                    "type": "object",
+                    "properties": { "file": { "type": "string", "description": "A file holding the secret (relative to the configuration file)." } },
+                    "required": ["file"],
+                    "additionalProperties": false
+                },
+                { "type": "string", "description": "The secret itself (accepted with a warning)." }
+            ]
+        })
+    }
+}
+
+/// Client-side rate limit: a token bucket.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRate {
+    /// Sustained requests per second (> 0).
+    pub per_second: f64,
+    /// Requests allowed back to back before the rate applies (>= 1).
+    pub burst: u32,
+}
+
+impl Default for RawRate {
+    fn default() -> Self {
+        RawRate { per_second: 10.0, burst: 10 }
+    }
+}
+
+/// Network timeouts, in seconds.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTimeouts {
+    /// Deadline for one request, from sending to the last byte of the answer (seconds, > 0, <= 3600).
+    pub request: f64,
+    /// Deadline for opening the connection (seconds, > 0, <= 3600).
+    pub connect: f64,
+}
+
+impl Default for RawTimeouts {
+    fn default() -> Self {
+        RawTimeouts { request: 30.0, connect: 10.0 }
+    }
+}
+
+/// Which items of a tracker twotrack mirrors.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawScope {
+    /// Jira: project keys to mirror, e.g. `["SHOP"]`.
+    pub projects: Option<Vec<String>>,
+    /// Jira: a JQL filter (combined with `projects` when both are given).
+    pub jql: Option<String>,
+    /// ServiceNow: tables to mirror (default `["incident", "sc_req_item"]`).
+    pub tables: Option<Vec<String>>,
+    /// ServiceNow: an encoded query every table is filtered with, e.g. `"active=true"`.
+    pub query: Option<String>,
+}
+
+/// Where moved items are created in this tracker, and how items moved out of it are closed.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTargets {
+    /// Jira: the project moved-in items are created in (default: the first of `scope.projects`).
+    pub project: Option<String>,
+    /// Jira: issue type for features (default "Story").
+    pub feature_type: Option<String>,
+    /// Jira: issue type for defects (default "Bug").
+    pub defect_type: Option<String>,
+    /// Jira: the transition that closes a moved-out issue (default "Done").
+    pub close_transition: Option<String>,
+    /// Jira: the resolution set on a moved-out issue (default "Won't Do").
+    pub resolution: Option<String>,
+    /// Jira: label for items that need a human's triage (default "twotrack-triage").
+    pub triage_label: Option<String>,
+    /// ServiceNow: table for incidents (default "incident").
+    pub incident_table: Option<String>,
+    /// ServiceNow: table for requests (default "sc_req_item").
+    pub request_table: Option<String>,
+    /// ServiceNow: the state value that closes a moved-out record (default "7", Closed).
+    pub close_state: Option<String>,
+    /// ServiceNow: the close code of a moved-out record (default "Closed/Resolved by Caller").
+    pub close_code: Option<String>,
+    /// ServiceNow: the close notes of a moved-out record.
+    pub close_notes: Option<String>,
+}
+
+/// The local mirror.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMirror {
+    /// Directory of the mirror database; relative paths are relative to the configuration file.
+    pub path: PathBuf,
+}
+
+impl Default for RawMirror {
+    fn default() -> Self {
+        RawMirror { path: PathBuf::from("twotrack-mirror") }
+    }
+}
+
+/// Cron schedules of the daemon: six fields, seconds first (`sec min hour day-of-month month day-of-week`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSchedule {
+    /// IANA time zone the schedules are read in, e.g. "Europe/Berlin".
+    pub timezone: String,
+    /// Pull every tracker into the mirror.
+    pub sync: String,
+    /// Plan corrections and carry them out (still a dry run unless `policy.dry_run = false`).
+    pub apply: String,
+    /// Check on moved items (reopened? commented?) and report.
+    pub followback: String,
+}
+
+impl Default for RawSchedule {
+    fn default() -> Self {
+        RawSchedule {
+            timezone: "UTC".into(),
+            sync: "0 */15 * * * *".into(),
+            apply: "0 0 * * * *".into(),
+            followback: "0 30 6 * * *".into(),
+        }
+    }
+}
+
+/// What twotrack may change, and how sure it must be.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPolicy {
+    /// Report what would change, change nothing. Set to false to let twotrack write.
+    pub dry_run: bool,
+    /// Confidence (0..=1) at which a misfiled item is moved.
+    pub move_threshold: f64,
+    /// Confidence (0..=1, <= move_threshold) at which a misfiled item is flagged for a human instead.
+    pub review_threshold: f64,
+    /// At most this many moves per cycle.
+    pub max_moves: usize,
+    /// Circuit breaker: refuse a cycle that would move more than this share (0 < share <= 1) of a tracker's items.
+    pub max_move_share: f64,
+    /// Items carrying this label are never moved (a human said "keep here").
+    pub keep_label: String,
+    /// Also correct the assignment group of misrouted Work.
+    pub fix_routing: bool,
+    /// Also correct the priority of misprioritised Work (never the product owner's priority of Value).
+    pub fix_priority: bool,
+}
+
+impl Default for RawPolicy {
+    fn default() -> Self {
+        RawPolicy {
+            dry_run: true,
+            move_threshold: 0.85,
+            review_threshold: 0.6,
+            max_moves: 50,
+            max_move_share: 0.2,
+            keep_label: "twotrack-keep".into(),
+            fix_routing: false,
+            fix_priority: false,
+        }
+    }
+}
+
+/// The daemon's HTTP endpoints.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDaemon {
+    /// Address of /healthz, /readyz and /metrics, `host:port`.
+    pub listen: String,
+    /// /readyz fails after this many sync periods without a successful sync (>= 1).
+    pub ready_periods: u32,
+}
+
+impl Default for RawDaemon {
+    fn default() -> Self {
+        RawDaemon { listen: "127.0.0.1:9464".into(), ready_periods: 3 }
+    }
+}
+
+/// The JSON Schema of the configuration file.
+pub fn schema() -> Schema {
+    schemars::schema_for!(RawConfig)
+}

@@ -1,0 +1,856 @@
+//! Stage two: check the raw structs and compile them into a [`Config`], collecting every problem.
+//!
+//! Each check reports through [`Ctx`], which finds the span of the offending key or value in the
+//! document by path. Checks keep going after a problem so that one run reports everything; a value
+//! that could not be built is `None` and the configuration as a whole fails at the end.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use twotrack_api::secret::Auth;
+use twotrack_api::{Kind, TrackerKind, TrackerRole};
+use url::{Host, Url};
+
+use super::diag::{self, ConfigErrors, Diag};
+use super::document::Document;
+use super::raw::{
+    AuthType, JiraFlavour, RawAuth, RawConfig, RawDaemon, RawPolicy, RawRate, RawSchedule, RawScope, RawSecret,
+    RawTargets, RawTimeouts, RawTracker,
+};
+use super::secret;
+use super::{
+    Config, DaemonConfig, JiraTargets, MirrorConfig, Policy, RateLimit, ScheduleConfig, Scope, ServiceNowTargets,
+    Targets, Timeouts, TrackerConfig,
+};
+use crate::classify::{Classifier, PriorityMatrix, QueueSpec, RuleSpec, RulesError, default_queues};
+
+/// Longest accepted timeout, in seconds.
+const MAX_TIMEOUT_SECS: f64 = 3600.0;
+/// Most accepted retries.
+const MAX_RETRIES: u32 = 20;
+
+/// Parse, deserialize and validate `text` (read from `file`).
+pub(super) fn parse(text: &str, file: &Path) -> Result<Config, ConfigErrors> {
+    let mut doc = Document::parse(text).map_err(|diags| ConfigErrors::new(file, text, diags))?;
+    let mut errors = Vec::new();
+    let raw = doc.deserialize::<RawConfig>(&mut errors);
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut ctx = Ctx { doc: &doc, text, dir, errors, warnings: Vec::new() };
+    let config = raw.and_then(|raw| validate(&mut ctx, raw, file));
+    match config {
+        Some(mut config) if ctx.errors.is_empty() => {
+            config.warnings = ctx.warnings.iter().map(|w| w.warning(file, text)).collect();
+            Ok(config)
+        }
+        _ => Err(ConfigErrors::new(file, text, ctx.errors)),
+    }
+}
+
+/// Where problems go, and how they find their place in the file.
+struct Ctx<'a, 't> {
+    doc: &'a Document<'t>,
+    text: &'t str,
+    /// The configuration file's directory: relative paths are resolved against it.
+    dir: PathBuf,
+    errors: Vec<Diag>,
+    warnings: Vec<Diag>,
+}
+
+impl Ctx<'_, '_> {
+    /// A problem with the value at `path` (or, if it is missing, with the table it belongs in).
+    fn error(&mut self, path: &str, message: impl Into<String>, help: impl Into<String>) {
+        self.errors.push(Diag::new(Some(self.doc.locate(path)), message, help));
+    }
+
+    /// A problem with the key at `path` itself (it does not belong there).
+    fn key_error(&mut self, path: &str, message: impl Into<String>, help: impl Into<String>) {
+        self.errors.push(Diag::new(Some(self.doc.locate_key(path)), message, help));
+    }
+
+    fn warn(&mut self, path: &str, message: impl Into<String>, help: impl Into<String>) {
+        self.warnings.push(Diag::new(Some(self.doc.locate(path)), message, help));
+    }
+
+    /// `value`, or a "missing required key" problem at `table` (unless the key was there but had
+    /// the wrong type, which is reported already).
+    fn required<T>(&mut self, table: &str, key: &str, value: Option<T>, what: &str, help: &str) -> Option<T> {
+        let path = format!("{table}.{key}");
+        if value.is_none() && !self.doc.was_pruned(&path) {
+            self.error(table, format!("{what}: missing required key `{key}`"), help);
+        }
+        value
+    }
+
+    /// The line a path is on, to point from one problem to a related place.
+    fn line_of(&self, path: &str) -> usize {
+        diag::line_col(self.text, self.doc.locate(path).start).0
+    }
+}
+
+fn validate(ctx: &mut Ctx<'_, '_>, raw: RawConfig, file: &Path) -> Option<Config> {
+    let trackers = trackers(ctx, raw.tracker);
+    let mirror = mirror(ctx, raw.mirror.path);
+    let schedule = schedule(ctx, raw.schedule);
+    let policy = policy(ctx, raw.policy);
+    let before = ctx.errors.len();
+    priority(ctx, &raw.priority);
+    let queues = queues(ctx, raw.queue);
+    rules(ctx, &raw.rule, &queues);
+    if ctx.errors.len() == before && !ctx.doc.pruned_under("rule") && !ctx.doc.pruned_under("queue") {
+        classifier(ctx, &raw.rule, &queues, &raw.priority);
+    }
+    let daemon = daemon(ctx, raw.daemon);
+    Some(Config {
+        source: file.to_path_buf(),
+        trackers,
+        mirror,
+        schedule: schedule?,
+        policy,
+        priority: raw.priority,
+        queues,
+        rules: raw.rule,
+        daemon: daemon?,
+        warnings: Vec::new(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Trackers
+
+fn trackers(ctx: &mut Ctx<'_, '_>, raw: Vec<RawTracker>) -> Vec<TrackerConfig> {
+    let mut first_use: HashMap<String, usize> = HashMap::new();
+    for (i, t) in raw.iter().enumerate() {
+        let Some(name) = &t.name else { continue };
+        match first_use.get(name) {
+            Some(&first) => {
+                let line = ctx.line_of(&format!("tracker.{first}.name"));
+                ctx.error(
+                    &format!("tracker.{i}.name"),
+                    format!("duplicate tracker name \"{name}\" (first used on line {line})"),
+                    "give every [[tracker]] its own name",
+                );
+            }
+            None => {
+                first_use.insert(name.clone(), i);
+            }
+        }
+    }
+    let roles: Vec<Option<TrackerRole>> = raw.iter().map(|t| t.role).collect();
+    let built: Vec<TrackerConfig> = raw.into_iter().enumerate().filter_map(|(i, t)| tracker(ctx, i, t)).collect();
+    role_coverage(ctx, &roles);
+    built
+}
+
+/// At least one product backlog and one service queue, when every role is known.
+fn role_coverage(ctx: &mut Ctx<'_, '_>, roles: &[Option<TrackerRole>]) {
+    if roles.is_empty() {
+        ctx.error(
+            "",
+            "no trackers configured",
+            "add a [[tracker]] with role = \"product\" and one with role = \"service\" (`twotrack config init` writes an example)",
+        );
+        return;
+    }
+    if ctx.doc.pruned_under("tracker") || roles.iter().any(Option::is_none) {
+        return;
+    }
+    for role in [TrackerRole::Product, TrackerRole::Service] {
+        if !roles.contains(&Some(role)) {
+            let what = match role {
+                TrackerRole::Product => "product backlog",
+                TrackerRole::Service => "service queue",
+            };
+            ctx.error(
+                "tracker",
+                format!("no {what}: no tracker has role = \"{role}\""),
+                format!("add a [[tracker]] with role = \"{role}\": twotrack moves items between the two roles"),
+            );
+        }
+    }
+}
+
+fn tracker(ctx: &mut Ctx<'_, '_>, i: usize, raw: RawTracker) -> Option<TrackerConfig> {
+    let p = format!("tracker.{i}");
+    let label = match &raw.name {
+        Some(name) => format!("tracker \"{name}\""),
+        None => format!("tracker #{}", i + 1),
+    };
+    let name = ctx
+        .required(&p, "name", raw.name, &label, "add a short unique name, e.g. `name = \"jira\"`")
+        .filter(|name| tracker_name(ctx, &p, name));
+    let kind = ctx.required(&p, "kind", raw.kind, &label, "add `kind = \"jira\"` or `kind = \"servicenow\"`");
+    let role = ctx.required(
+        &p,
+        "role",
+        raw.role,
+        &label,
+        "add `role = \"product\"` (a product backlog) or `role = \"service\"` (a service queue)",
+    );
+    let base_url = ctx
+        .required(&p, "base_url", raw.base_url, &label, "add `base_url = \"https://...\"`")
+        .and_then(|url| base_url(ctx, &p, &label, &url, raw.allow_insecure_http));
+    let flavour = match (kind, raw.flavour) {
+        (Some(TrackerKind::ServiceNow), Some(_)) => {
+            ctx.key_error(&format!("{p}.flavour"), format!("{label}: `flavour` applies to jira trackers only"), "remove it");
+            JiraFlavour::Cloud
+        }
+        (_, flavour) => flavour.unwrap_or_default(),
+    };
+    let auth = ctx
+        .required(
+            &p,
+            "auth",
+            raw.auth,
+            &label,
+            "add `auth = { user = \"...\", token = { env = \"TOKEN_VARIABLE\" } }`",
+        )
+        .and_then(|auth| self::auth(ctx, &p, &label, auth));
+    let rate = rate(ctx, &p, &label, &raw.rate);
+    let timeouts = timeouts(ctx, &p, &label, &raw.timeouts);
+    if raw.max_retries > MAX_RETRIES {
+        ctx.error(
+            &format!("{p}.max_retries"),
+            format!("{label}: `max_retries` is {}, more than {MAX_RETRIES}", raw.max_retries),
+            "a handful is plenty: failed cycles are retried on the next schedule anyway (default 4)",
+        );
+    }
+    let (scope, targets) = match kind {
+        Some(TrackerKind::Jira) => jira(ctx, &p, &label, raw.scope, raw.targets),
+        Some(TrackerKind::ServiceNow) => servicenow(ctx, &p, &label, raw.scope, raw.targets),
+        None => (None, None),
+    };
+    Some(TrackerConfig {
+        name: name?,
+        kind: kind?,
+        role: role?,
+        base_url: base_url?,
+        flavour,
+        auth: auth?,
+        rate,
+        timeouts: timeouts?,
+        max_retries: raw.max_retries,
+        scope: scope?,
+        targets: targets?,
+        allow_insecure_http: raw.allow_insecure_http,
+    })
+}
+
+fn tracker_name(ctx: &mut Ctx<'_, '_>, p: &str, name: &str) -> bool {
+    let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !ok {
+        ctx.error(
+            &format!("{p}.name"),
+            format!("tracker name \"{name}\" is not a plain name"),
+            "use letters, digits, `-` and `_` only, e.g. \"jira-prod\"",
+        );
+    }
+    ok
+}
+
+fn base_url(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, text: &str, allow_insecure: bool) -> Option<Url> {
+    let path = format!("{p}.base_url");
+    // The URL itself is never quoted back: it might carry credentials.
+    let url = match Url::parse(text) {
+        Ok(url) => url,
+        Err(e) => {
+            ctx.error(
+                &path,
+                format!("{label}: `base_url` is not a valid URL ({e})"),
+                "write the full address, e.g. \"https://example.atlassian.net\"",
+            );
+            return None;
+        }
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        ctx.error(
+            &path,
+            format!("{label}: `base_url` contains credentials"),
+            "remove `user:password@` from the URL and put them in the tracker's `auth` table",
+        );
+        return None;
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        ctx.error(
+            &path,
+            format!("{label}: `base_url` has a query or fragment"),
+            "remove everything from `?` or `#` on: the base URL is where the REST API lives",
+        );
+        return None;
+    }
+    match url.scheme() {
+        "https" => Some(url),
+        "http" if is_loopback(&url) => Some(url),
+        "http" if allow_insecure => {
+            ctx.warn(
+                &path,
+                format!("{label}: plain http:// to a non-loopback host: credentials cross the network unencrypted"),
+                "use https:// as soon as the tracker offers it",
+            );
+            Some(url)
+        }
+        "http" => {
+            ctx.error(
+                &path,
+                format!("{label}: `base_url` uses http:// to a host that is not loopback"),
+                "use https:// (credentials would cross the network in clear text), or set `allow_insecure_http = true` on this tracker if you must",
+            );
+            None
+        }
+        scheme => {
+            ctx.error(
+                &path,
+                format!("{label}: `base_url` has scheme \"{scheme}\", expected https"),
+                "write an https:// address, e.g. \"https://example.service-now.com\"",
+            );
+            None
+        }
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => {
+            let d = d.to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn auth(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, raw: RawAuth) -> Option<Auth> {
+    let ap = format!("{p}.auth");
+    let token = ctx.required(
+        &ap,
+        "token",
+        raw.token,
+        &format!("{label} auth"),
+        "add `token = { env = \"TOKEN_VARIABLE\" }` (or `{ file = \"/run/secrets/name\" }`)",
+    );
+    let token = token.and_then(|t| token_value(ctx, &ap, label, &t));
+    match raw.kind {
+        AuthType::Basic => {
+            let user = match raw.user {
+                Some(user) if user.trim().is_empty() => {
+                    ctx.error(&format!("{ap}.user"), format!("{label}: `auth.user` is empty"), "write the user name");
+                    None
+                }
+                Some(user) => Some(user),
+                None => {
+                    if !ctx.doc.was_pruned(&format!("{ap}.user")) {
+                        ctx.error(
+                            &ap,
+                            format!("{label}: basic authentication needs `user`"),
+                            "add `user = \"...\"` (Jira Cloud: the account's e-mail), or set `type = \"bearer\"` for a token without a user",
+                        );
+                    }
+                    None
+                }
+            };
+            Some(Auth::Basic { user: user?, token: token? })
+        }
+        AuthType::Bearer => {
+            if raw.user.is_some() {
+                ctx.key_error(
+                    &format!("{ap}.user"),
+                    format!("{label}: `user` is not used with bearer authentication"),
+                    "remove `user`, or set `type = \"basic\"`",
+                );
+            }
+            Some(Auth::Bearer { token: token? })
+        }
+    }
+}
+
+/// Read the token; problems point at `env = ...` / `file = ...`.
+fn token_value(ctx: &mut Ctx<'_, '_>, ap: &str, label: &str, raw: &RawSecret) -> Option<secrecy::SecretString> {
+    let path = match raw {
+        RawSecret::Inline(_) => {
+            ctx.warn(
+                &format!("{ap}.token"),
+                format!("{label}: the token is written in the configuration file"),
+                "move it to an environment variable (`token = { env = \"JIRA_TOKEN\" }`) or a file (`token = { file = \"/run/secrets/jira\" }`) so this file can be shared safely",
+            );
+            format!("{ap}.token")
+        }
+        RawSecret::Env(_) => format!("{ap}.token.env"),
+        RawSecret::File(_) => format!("{ap}.token.file"),
+    };
+    match secret::resolve(raw, &ctx.dir) {
+        Ok(token) => Some(token),
+        Err(e) => {
+            ctx.error(&path, format!("{label}: {}", e.message), e.help);
+            None
+        }
+    }
+}
+
+fn rate(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, raw: &RawRate) -> RateLimit {
+    if !(raw.per_second.is_finite() && raw.per_second > 0.0) {
+        ctx.error(
+            &format!("{p}.rate.per_second"),
+            format!("{label}: `rate.per_second` must be greater than 0"),
+            "give the sustained request rate, e.g. `rate = { per_second = 10.0, burst = 10 }`",
+        );
+    }
+    if raw.burst == 0 {
+        ctx.error(
+            &format!("{p}.rate.burst"),
+            format!("{label}: `rate.burst` must be at least 1"),
+            "give how many requests may go back to back, e.g. `burst = 10`",
+        );
+    }
+    RateLimit { per_second: raw.per_second, burst: raw.burst }
+}
+
+fn timeouts(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, raw: &RawTimeouts) -> Option<Timeouts> {
+    let mut seconds = |key: &str, value: f64| {
+        let d = Some(value).filter(|v| *v > 0.0 && *v <= MAX_TIMEOUT_SECS).and_then(|v| Duration::try_from_secs_f64(v).ok());
+        if d.is_none() {
+            ctx.error(
+                &format!("{p}.timeouts.{key}"),
+                format!("{label}: `timeouts.{key}` must be more than 0 and at most {MAX_TIMEOUT_SECS} seconds"),
+                "give seconds, e.g. `timeouts = { request = 30, connect = 10 }`",
+            );
+        }
+        d
+    };
+    let request = seconds("request", raw.request);
+    let connect = seconds("connect", raw.connect);
+    Some(Timeouts { request: request?, connect: connect? })
+}
+
+/// Report keys of `scope` / `targets` that belong to the other tracker kind.
+fn foreign_keys(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, keys: &[(&str, bool)], other: &str) {
+    for (key, present) in keys {
+        if *present {
+            ctx.key_error(
+                &format!("{p}.{key}"),
+                format!("{label}: `{key}` applies to {other} trackers only"),
+                "remove it (see the commented example from `twotrack config init` for this tracker kind)",
+            );
+        }
+    }
+}
+
+/// A given target must not be blank; an absent one takes its default.
+fn target(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, key: &str, value: Option<String>, default: &str) -> String {
+    match value {
+        Some(v) if v.trim().is_empty() => {
+            let help = format!("remove it to use the default \"{default}\"");
+            ctx.error(&format!("{p}.targets.{key}"), format!("{label}: `targets.{key}` is empty"), help);
+            default.to_string()
+        }
+        Some(v) => v,
+        None => default.to_string(),
+    }
+}
+
+fn is_project_key(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn jira(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, scope: RawScope, t: RawTargets) -> (Option<Scope>, Option<Targets>) {
+    let sp = format!("{p}.scope");
+    foreign_keys(ctx, p, label, &[("scope.tables", scope.tables.is_some()), ("scope.query", scope.query.is_some())], "servicenow");
+    let projects = scope.projects.unwrap_or_default();
+    for (j, key) in projects.iter().enumerate() {
+        if !is_project_key(key) {
+            ctx.error(
+                &format!("{sp}.projects.{j}"),
+                format!("{label}: \"{key}\" is not a Jira project key"),
+                "project keys are letters, digits and `_`, starting with a letter, e.g. \"SHOP\"",
+            );
+        }
+    }
+    if scope.jql.as_deref().is_some_and(|q| q.trim().is_empty()) {
+        ctx.error(&format!("{sp}.jql"), format!("{label}: `scope.jql` is empty"), "write a JQL filter or remove the key");
+    }
+    let pruned = ctx.doc.pruned_under(&sp);
+    if projects.is_empty() && scope.jql.is_none() && !pruned {
+        ctx.error(
+            &sp,
+            format!("{label}: a jira tracker needs `scope.projects` or `scope.jql`"),
+            "add `scope = { projects = [\"SHOP\"] }` (and/or `jql = \"...\"`)",
+        );
+    }
+
+    let tp = format!("{p}.targets");
+    foreign_keys(
+        ctx,
+        p,
+        label,
+        &[
+            ("targets.incident_table", t.incident_table.is_some()),
+            ("targets.request_table", t.request_table.is_some()),
+            ("targets.close_state", t.close_state.is_some()),
+            ("targets.close_code", t.close_code.is_some()),
+            ("targets.close_notes", t.close_notes.is_some()),
+        ],
+        "servicenow",
+    );
+    let project = match t.project.or_else(|| projects.first().cloned()) {
+        Some(project) => {
+            if !is_project_key(&project) {
+                ctx.error(
+                    &format!("{tp}.project"),
+                    format!("{label}: \"{project}\" is not a Jira project key"),
+                    "project keys are letters, digits and `_`, starting with a letter, e.g. \"SHOP\"",
+                );
+            }
+            Some(project)
+        }
+        None => {
+            if !pruned && !ctx.doc.was_pruned(&format!("{tp}.project")) {
+                ctx.error(
+                    &tp,
+                    format!("{label}: no project to create moved items in"),
+                    "add `targets = { project = \"SHOP\" }` (it defaults to the first of `scope.projects`)",
+                );
+            }
+            None
+        }
+    };
+    let targets = project.map(|project| {
+        Targets::Jira(JiraTargets {
+            project,
+            feature_type: target(ctx, p, label, "feature_type", t.feature_type, "Story"),
+            defect_type: target(ctx, p, label, "defect_type", t.defect_type, "Bug"),
+            close_transition: target(ctx, p, label, "close_transition", t.close_transition, "Done"),
+            resolution: target(ctx, p, label, "resolution", t.resolution, "Won't Do"),
+            triage_label: target(ctx, p, label, "triage_label", t.triage_label, "twotrack-triage"),
+        })
+    });
+    (Some(Scope::Jira { projects, jql: scope.jql }), targets)
+}
+
+/// Default close notes of a record moved out of ServiceNow.
+const CLOSE_NOTES: &str = "Moved by twotrack: this is product work (a feature or a defect) and now lives in the product backlog.";
+
+fn servicenow(
+    ctx: &mut Ctx<'_, '_>,
+    p: &str,
+    label: &str,
+    scope: RawScope,
+    t: RawTargets,
+) -> (Option<Scope>, Option<Targets>) {
+    let sp = format!("{p}.scope");
+    foreign_keys(ctx, p, label, &[("scope.projects", scope.projects.is_some()), ("scope.jql", scope.jql.is_some())], "jira");
+    let tables = scope.tables.unwrap_or_else(|| vec!["incident".into(), "sc_req_item".into()]);
+    if tables.is_empty() {
+        ctx.error(&format!("{sp}.tables"), format!("{label}: `scope.tables` is empty"), "list at least one table, e.g. [\"incident\"]");
+    }
+    for (j, table) in tables.iter().enumerate() {
+        if !is_table_name(table) {
+            ctx.error(
+                &format!("{sp}.tables.{j}"),
+                format!("{label}: \"{table}\" is not a ServiceNow table name"),
+                "table names are lower-case letters, digits and `_`, e.g. \"incident\" or \"sc_req_item\"",
+            );
+        }
+    }
+    if scope.query.as_deref().is_some_and(|q| q.trim().is_empty()) {
+        ctx.error(&format!("{sp}.query"), format!("{label}: `scope.query` is empty"), "write an encoded query or remove the key");
+    }
+
+    let tp = format!("{p}.targets");
+    foreign_keys(
+        ctx,
+        p,
+        label,
+        &[
+            ("targets.project", t.project.is_some()),
+            ("targets.feature_type", t.feature_type.is_some()),
+            ("targets.defect_type", t.defect_type.is_some()),
+            ("targets.close_transition", t.close_transition.is_some()),
+            ("targets.resolution", t.resolution.is_some()),
+            ("targets.triage_label", t.triage_label.is_some()),
+        ],
+        "jira",
+    );
+    let mut table = |key: &str, value: Option<String>, default: &str| {
+        let value = target(ctx, p, label, key, value, default);
+        if !is_table_name(&value) {
+            ctx.error(
+                &format!("{tp}.{key}"),
+                format!("{label}: \"{value}\" is not a ServiceNow table name"),
+                "table names are lower-case letters, digits and `_`, e.g. \"incident\"",
+            );
+        }
+        value
+    };
+    let incident_table = table("incident_table", t.incident_table, "incident");
+    let request_table = table("request_table", t.request_table, "sc_req_item");
+    let targets = ServiceNowTargets {
+        incident_table,
+        request_table,
+        close_state: target(ctx, p, label, "close_state", t.close_state, "7"),
+        close_code: target(ctx, p, label, "close_code", t.close_code, "Closed/Resolved by Caller"),
+        close_notes: target(ctx, p, label, "close_notes", t.close_notes, CLOSE_NOTES),
+    };
+    (Some(Scope::ServiceNow { tables, query: scope.query }), Some(Targets::ServiceNow(targets)))
+}
+
+fn is_table_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The other sections
+
+fn mirror(ctx: &mut Ctx<'_, '_>, path: PathBuf) -> MirrorConfig {
+    if path.as_os_str().is_empty() {
+        ctx.error("mirror.path", "`mirror.path` is empty", "give a directory, e.g. \"twotrack-mirror\"");
+    }
+    MirrorConfig { path: ctx.dir.join(path) }
+}
+
+fn schedule(ctx: &mut Ctx<'_, '_>, raw: RawSchedule) -> Option<ScheduleConfig> {
+    let timezone = match chrono_tz::Tz::from_str(&raw.timezone) {
+        Ok(tz) => Some(tz),
+        Err(_) => {
+            let names = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
+            let help = match diag::did_you_mean(&raw.timezone, names) {
+                Some(name) => format!("did you mean \"{name}\"?"),
+                None => "use an IANA time zone name, e.g. \"UTC\" or \"Europe/Berlin\"".to_string(),
+            };
+            ctx.error("schedule.timezone", format!("unknown time zone \"{}\"", raw.timezone), help);
+            None
+        }
+    };
+    let tz = timezone.unwrap_or(chrono_tz::UTC);
+    let sync = cron(ctx, "sync", &raw.sync, tz);
+    let apply = cron(ctx, "apply", &raw.apply, tz);
+    let followback = cron(ctx, "followback", &raw.followback, tz);
+    Some(ScheduleConfig {
+        timezone: timezone?,
+        sync: sync?,
+        apply: apply?,
+        followback: followback?,
+        sync_expr: raw.sync,
+        apply_expr: raw.apply,
+        followback_expr: raw.followback,
+    })
+}
+
+fn cron(ctx: &mut Ctx<'_, '_>, key: &str, expr: &str, tz: chrono_tz::Tz) -> Option<cron::Schedule> {
+    let path = format!("schedule.{key}");
+    match cron::Schedule::from_str(expr) {
+        Ok(schedule) if schedule.upcoming(tz).next().is_none() => {
+            ctx.error(&path, format!("`schedule.{key}` = \"{expr}\" never fires"), "check the day, month and year fields");
+            None
+        }
+        Ok(schedule) => Some(schedule),
+        Err(_) => {
+            let fields = expr.split_whitespace().count();
+            let help = if fields == 5 {
+                format!("twotrack's cron expressions start with a seconds field: try \"0 {}\"", expr.trim())
+            } else {
+                "write six fields, seconds first: `sec min hour day-of-month month day-of-week`, e.g. \"0 */15 * * * *\"".into()
+            };
+            ctx.error(&path, format!("`schedule.{key}` is not a valid cron expression: \"{expr}\""), help);
+            None
+        }
+    }
+}
+
+fn policy(ctx: &mut Ctx<'_, '_>, raw: RawPolicy) -> Policy {
+    let mut share = |key: &str, value: f64, lowest: f64, example: &str| {
+        if !(value.is_finite() && value >= lowest && value <= 1.0) {
+            let range = if lowest > 0.0 { "above 0 and at most 1" } else { "between 0 and 1" };
+            ctx.error(&format!("policy.{key}"), format!("`policy.{key}` is {value}, must be {range}"), format!("e.g. `{key} = {example}`"));
+        }
+    };
+    share("move_threshold", raw.move_threshold, 0.0, "0.85");
+    share("review_threshold", raw.review_threshold, 0.0, "0.6");
+    share("max_move_share", raw.max_move_share, f64::MIN_POSITIVE, "0.2");
+    if raw.review_threshold > raw.move_threshold {
+        ctx.error(
+            "policy.review_threshold",
+            format!(
+                "`policy.review_threshold` ({}) is above `policy.move_threshold` ({})",
+                raw.review_threshold, raw.move_threshold
+            ),
+            "items are flagged for review below the move threshold: lower review_threshold or raise move_threshold",
+        );
+    }
+    if raw.keep_label.trim().is_empty() || raw.keep_label.contains(char::is_whitespace) {
+        ctx.error(
+            "policy.keep_label",
+            "`policy.keep_label` must be a single word",
+            "labels cannot be empty or contain spaces, e.g. \"twotrack-keep\"",
+        );
+    }
+    Policy {
+        dry_run: raw.dry_run,
+        move_threshold: raw.move_threshold,
+        review_threshold: raw.review_threshold,
+        max_moves: raw.max_moves,
+        max_move_share: raw.max_move_share,
+        keep_label: raw.keep_label,
+        fix_routing: raw.fix_routing,
+        fix_priority: raw.fix_priority,
+    }
+}
+
+fn priority(ctx: &mut Ctx<'_, '_>, m: &PriorityMatrix) {
+    for (i, row) in m.matrix.iter().enumerate() {
+        for (j, &p) in row.iter().enumerate() {
+            if !(1..=5).contains(&p) {
+                ctx.error(
+                    &format!("priority.matrix.{i}.{j}"),
+                    format!("priority {p} for impact {} and urgency {} is out of range", i + 1, j + 1),
+                    "priorities run from 1 (Critical) to 5 (Planning)",
+                );
+            }
+        }
+    }
+    for (i, name) in m.names.iter().enumerate() {
+        if name.trim().is_empty() {
+            ctx.error(&format!("priority.names.{i}"), format!("the name of priority {} is empty", i + 1), "name every priority, e.g. \"3 - Moderate\"");
+        }
+    }
+}
+
+/// The default queues with the file's entries merged in by name; new queues go before the last
+/// default (the fallback), which stays last.
+fn queues(ctx: &mut Ctx<'_, '_>, user: Vec<QueueSpec>) -> Vec<QueueSpec> {
+    let mut first_use: HashMap<&str, usize> = HashMap::new();
+    for (i, q) in user.iter().enumerate() {
+        let p = format!("queue.{i}");
+        if q.name.trim().is_empty() {
+            ctx.error(&format!("{p}.name"), "queue name is empty", "give the queue a short name, e.g. \"database\"");
+        } else if let Some(&first) = first_use.get(q.name.as_str()) {
+            let line = ctx.line_of(&format!("queue.{first}.name"));
+            ctx.error(&format!("{p}.name"), format!("duplicate queue \"{}\" (first defined on line {line})", q.name), "merge the two [[queue]] entries");
+        } else {
+            first_use.insert(&q.name, i);
+        }
+        if q.group.trim().is_empty() {
+            ctx.error(&format!("{p}.group"), format!("queue \"{}\": `group` is empty", q.name), "give the assignment group's name in the service tracker");
+        }
+        for (j, term) in q.terms.iter().enumerate() {
+            if term.trim().is_empty() {
+                ctx.error(&format!("{p}.terms.{j}"), format!("queue \"{}\": empty match term", q.name), "remove the empty string");
+            }
+        }
+    }
+    let mut merged = default_queues();
+    for q in user {
+        match merged.iter_mut().find(|d| d.name == q.name) {
+            Some(slot) => *slot = q,
+            None => {
+                let at = merged.len().saturating_sub(1);
+                merged.insert(at, q);
+            }
+        }
+    }
+    merged
+}
+
+fn rules(ctx: &mut Ctx<'_, '_>, rules: &[RuleSpec], queues: &[QueueSpec]) {
+    let mut first_use: HashMap<&str, usize> = HashMap::new();
+    let queues_complete = !ctx.doc.pruned_under("queue");
+    for (i, r) in rules.iter().enumerate() {
+        let p = format!("rule.{i}");
+        let label = format!("rule \"{}\"", r.id);
+        if r.id.trim().is_empty() {
+            ctx.error(&format!("{p}.id"), "rule id is empty", "give the rule a unique id, e.g. \"vpn-outage\"");
+        } else if let Some(&first) = first_use.get(r.id.as_str()) {
+            let line = ctx.line_of(&format!("rule.{first}.id"));
+            ctx.error(&format!("{p}.id"), format!("duplicate rule id \"{}\" (first used on line {line})", r.id), "give every [[rule]] its own id");
+        } else {
+            first_use.insert(&r.id, i);
+        }
+        if !r.disabled && r.phrases.is_empty() && r.types.is_empty() && r.labels.is_empty() && r.fields.is_empty() {
+            ctx.error(
+                &p,
+                format!("{label} matches nothing"),
+                "give `match = [...]`, `types = [...]`, `labels = [...]` or `fields = [...]` (or `disabled = true`)",
+            );
+        }
+        if !r.disabled && r.class.is_none() && r.kind.is_none() && r.queue.is_none() && r.impact.is_none() && r.urgency.is_none() {
+            ctx.error(&p, format!("{label} has no effect"), "set `class`, `kind`, `queue`, `impact` or `urgency`");
+        }
+        for (j, phrase) in r.phrases.iter().enumerate() {
+            if phrase.trim().is_empty() {
+                ctx.error(&format!("{p}.match.{j}"), format!("{label}: empty phrase"), "remove the empty string");
+            }
+        }
+        if let (Some(class), Some(kind)) = (r.class, r.kind)
+            && kind.class() != class
+        {
+            ctx.error(
+                &format!("{p}.kind"),
+                format!("{label}: kind \"{kind}\" is {}, but class is \"{class}\"", kind.class()),
+                format!("drop `class` (the kind implies it), or pick a {class} kind: {}", kinds_of(class)),
+            );
+        }
+        if !(r.weight.is_finite() && r.weight >= 0.0) {
+            ctx.error(&format!("{p}.weight"), format!("{label}: `weight` must be a number >= 0"), "e.g. `weight = 1.0` (the default)");
+        }
+        for (key, value) in [("impact", r.impact), ("urgency", r.urgency)] {
+            if value.is_some_and(|v| !(1..=3).contains(&v)) {
+                ctx.error(&format!("{p}.{key}"), format!("{label}: `{key}` must be 1 (high), 2 or 3 (low)"), format!("e.g. `{key} = 2`"));
+            }
+        }
+        if let Some(queue) = &r.queue
+            && queues_complete
+            && !queues.iter().any(|q| &q.name == queue)
+        {
+            let names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
+            let help = match diag::did_you_mean(queue, names.iter().copied()) {
+                Some(name) => format!("did you mean \"{name}\"?"),
+                None => format!("use one of {}, or define it with a [[queue]] entry", names.join(", ")),
+            };
+            ctx.error(&format!("{p}.queue"), format!("{label} routes to unknown queue \"{queue}\""), help);
+        }
+    }
+}
+
+/// The classifier must compile with these rules on top of the built-in ones (it also checks each
+/// phrase); report what it refuses about one of the file's rules, at that rule. (A problem in the
+/// built-in rules is a bug of twotrack's, not the file's: their own tests catch it.)
+fn classifier(ctx: &mut Ctx<'_, '_>, rules: &[RuleSpec], queues: &[QueueSpec], matrix: &PriorityMatrix) {
+    let Err(e) = Classifier::new(rules, queues, matrix) else { return };
+    let id = match &e {
+        RulesError::DuplicateId { id }
+        | RulesError::BadPhrase { id, .. }
+        | RulesError::UnknownQueue { id, .. }
+        | RulesError::BadLevel { id, .. }
+        | RulesError::BadWeight { id, .. }
+        | RulesError::KindMismatch { id, .. }
+        | RulesError::NoCondition { id }
+        | RulesError::NoEffect { id } => Some(id),
+        _ => None,
+    };
+    let Some(i) = id.and_then(|id| rules.iter().position(|r| &r.id == id)) else { return };
+    ctx.error(&format!("rule.{i}"), format!("the classifier refuses the rules: {e}"), "fix the rule; `twotrack rules` can test rules");
+}
+
+fn kinds_of(class: twotrack_api::Class) -> String {
+    let kinds: Vec<&str> = Kind::ALL.iter().filter(|k| k.class() == class).map(|k| k.as_str()).collect();
+    kinds.join(" or ")
+}
+
+fn daemon(ctx: &mut Ctx<'_, '_>, raw: RawDaemon) -> Option<DaemonConfig> {
+    let listen = match raw.listen.parse() {
+        Ok(addr) => Some(addr),
+        Err(_) => {
+            ctx.error(
+                "daemon.listen",
+                format!("`daemon.listen` = \"{}\" is not an address", raw.listen),
+                "write ip:port, e.g. \"127.0.0.1:9464\" or \"[::1]:9464\"",
+            );
+            None
+        }
+    };
+    if raw.ready_periods == 0 {
+        ctx.error("daemon.ready_periods", "`daemon.ready_periods` must be at least 1", "e.g. `ready_periods = 3`");
+    }
+    Some(DaemonConfig { listen: listen?, ready_periods: raw.ready_periods })
+}

@@ -1,0 +1,286 @@
+//! Cron schedules for the daemon: a pure `next_fire` and a small loop that drives one job.
+//!
+//! - A job never overlaps itself: the loop awaits the job before it looks for the next fire.
+//! - A missed fire runs once, not N times: after a job (or after the machine slept), the next fire is
+//!   computed from *now*, so every fire missed in between collapses into the one run that happens now.
+//! - The wall clock is checked at least every [`MAX_TICK`], because a monotonic timer does not advance
+//!   while a machine is suspended; a fire that passed during suspend is noticed within one tick.
+//! - Failures back off exponentially (capped) on top of the schedule, and are reported by the caller.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use tokio::sync::watch;
+
+/// The longest the loop sleeps before it looks at the wall clock again.
+pub const MAX_TICK: Duration = Duration::from_secs(30);
+
+/// A cron schedule in a time zone.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub cron: cron::Schedule,
+    pub tz: Tz,
+}
+
+impl Schedule {
+    pub fn new(cron: cron::Schedule, tz: Tz) -> Self {
+        Schedule { cron, tz }
+    }
+
+    /// The first fire strictly after `after`.
+    pub fn next_fire(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.cron.after(&after.with_timezone(&self.tz)).next().map(|t| t.with_timezone(&Utc))
+    }
+
+    /// The time between the next two fires after `after` (used for readiness).
+    pub fn period(&self, after: DateTime<Utc>) -> Option<Duration> {
+        let mut it = self.cron.after(&after.with_timezone(&self.tz));
+        let a = it.next()?;
+        let b = it.next()?;
+        (b - a).to_std().ok()
+    }
+}
+
+/// Where the loop reads the time. Production uses the system clock; tests drive a clock tied to tokio's
+/// (pausable) time, and can jump the wall clock to simulate a suspended machine.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system wall clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A wall clock that advances with tokio's clock (so `tokio::time::pause` / `advance` drive it) plus an
+/// adjustable jump.
+pub struct TokioClock {
+    base: DateTime<Utc>,
+    start: tokio::time::Instant,
+    jump: Mutex<chrono::Duration>,
+}
+
+impl TokioClock {
+    pub fn new(base: DateTime<Utc>) -> Self {
+        TokioClock { base, start: tokio::time::Instant::now(), jump: Mutex::new(chrono::Duration::zero()) }
+    }
+
+    /// Move the wall clock forward without moving tokio's clock (a machine waking from suspend).
+    pub fn jump(&self, by: chrono::Duration) {
+        let mut j = self.jump.lock().unwrap_or_else(|e| e.into_inner());
+        *j += by;
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = chrono::Duration::from_std(self.start.elapsed()).unwrap_or_default();
+        let jump = *self.jump.lock().unwrap_or_else(|e| e.into_inner());
+        self.base + elapsed + jump
+    }
+}
+
+/// Backoff after `failures` consecutive failures: 30s, 60s, 120s, ... capped at 30 minutes.
+pub fn backoff(failures: u32) -> Duration {
+    if failures == 0 {
+        return Duration::ZERO;
+    }
+    let secs = 30u64.saturating_mul(1u64 << (failures - 1).min(16));
+    Duration::from_secs(secs.min(30 * 60))
+}
+
+/// Run `job` on `schedule` until `shutdown` turns true. The job's `Err` counts as a failure for backoff.
+/// Returns when shutdown is requested (a running job is awaited first: it finishes its step).
+pub async fn drive<F, Fut, E>(
+    name: &str,
+    schedule: &Schedule,
+    clock: &dyn Clock,
+    mut shutdown: watch::Receiver<bool>,
+    mut job: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let mut failures: u32 = 0;
+    let mut not_before = clock.now();
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let from = clock.now().max(not_before);
+        let Some(next) = schedule.next_fire(from) else {
+            tracing::warn!(job = name, "the schedule has no future fire time; the job stops");
+            return;
+        };
+        // Wait for the fire time by the wall clock, looking at it at least every MAX_TICK.
+        loop {
+            let now = clock.now();
+            if now >= next {
+                break;
+            }
+            let wait = (next - now).to_std().unwrap_or(Duration::ZERO).min(MAX_TICK);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        return;
+                    }
+                }
+            }
+        }
+        tracing::debug!(job = name, fire = %next, "job starts");
+        match job().await {
+            Ok(()) => failures = 0,
+            Err(e) => {
+                failures += 1;
+                let delay = backoff(failures);
+                tracing::error!(job = name, error = %e, failures, retry_in_s = delay.as_secs(), "job failed");
+                not_before = clock.now() + chrono::Duration::from_std(delay).unwrap_or_default();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use std::str::FromStr;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn every_minute() -> Schedule {
+        Schedule::new(cron::Schedule::from_str("0 * * * * *").unwrap(), chrono_tz::UTC)
+    }
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 30).unwrap()
+    }
+
+    #[test]
+    fn next_fire_is_strictly_after_and_respects_the_time_zone() {
+        let s = every_minute();
+        assert_eq!(s.next_fire(t0()), Some(Utc.with_ymd_and_hms(2026, 1, 1, 12, 1, 0).unwrap()));
+        let at_fire = Utc.with_ymd_and_hms(2026, 1, 1, 12, 1, 0).unwrap();
+        assert_eq!(s.next_fire(at_fire), Some(Utc.with_ymd_and_hms(2026, 1, 1, 12, 2, 0).unwrap()));
+        // 09:00 every day in Berlin (UTC+1 in January) is 08:00 UTC.
+        let nine = Schedule::new(cron::Schedule::from_str("0 0 9 * * *").unwrap(), chrono_tz::Europe::Berlin);
+        assert_eq!(nine.next_fire(t0()), Some(Utc.with_ymd_and_hms(2026, 1, 2, 8, 0, 0).unwrap()));
+        assert_eq!(nine.period(t0()), Some(Duration::from_secs(86_400)));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(0), Duration::ZERO);
+        assert_eq!(backoff(1), Duration::from_secs(30));
+        assert_eq!(backoff(3), Duration::from_secs(120));
+        assert_eq!(backoff(40), Duration::from_secs(1800));
+    }
+
+    /// Spawn `drive` with a job that records the wall-clock time of each run and takes `job_len`.
+    fn spawn(
+        clock: Arc<TokioClock>,
+        job_len: Duration,
+        fail: bool,
+    ) -> (watch::Sender<bool>, Arc<Mutex<Vec<DateTime<Utc>>>>, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = watch::channel(false);
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let running = Arc::new(AtomicUsize::new(0));
+        let (r, c, run) = (runs.clone(), clock.clone(), running.clone());
+        let handle = tokio::spawn(async move {
+            let s = every_minute();
+            drive("test", &s, &*c.clone(), rx, move || {
+                let (r, c, run) = (r.clone(), c.clone(), run.clone());
+                async move {
+                    let concurrent = run.fetch_add(1, Ordering::SeqCst);
+                    assert_eq!(concurrent, 0, "a job overlapped itself");
+                    r.lock().unwrap().push(c.now());
+                    tokio::time::sleep(job_len).await;
+                    run.fetch_sub(1, Ordering::SeqCst);
+                    if fail { Err("boom") } else { Ok(()) }
+                }
+            })
+            .await
+        });
+        (tx, runs, running, handle)
+    }
+
+    async fn settle() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fires_at_the_right_instants() {
+        let clock = Arc::new(TokioClock::new(t0()));
+        let (tx, runs, _, handle) = spawn(clock.clone(), Duration::from_secs(1), false);
+        tokio::time::sleep(Duration::from_secs(200)).await;
+        settle().await;
+        let got: Vec<String> = runs.lock().unwrap().iter().map(|t| t.format("%H:%M:%S").to_string()).collect();
+        assert_eq!(got, ["12:01:00", "12:02:00", "12:03:00"]);
+        tx.send(true).unwrap();
+        handle.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_job_never_overlaps_and_skipped_fires_collapse() {
+        let clock = Arc::new(TokioClock::new(t0()));
+        // The job takes 150 s: the fires at 12:02 and 12:03 pass while it runs.
+        let (tx, runs, _, handle) = spawn(clock.clone(), Duration::from_secs(150), false);
+        tokio::time::sleep(Duration::from_secs(30 + 150 + 60)).await;
+        settle().await;
+        let got: Vec<String> = runs.lock().unwrap().iter().map(|t| t.format("%H:%M:%S").to_string()).collect();
+        // 12:01 runs until 12:03:30; the next fire after that is 12:04.
+        assert_eq!(got, ["12:01:00", "12:04:00"]);
+        tx.send(true).unwrap();
+        handle.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_misfire_after_suspend_runs_once() {
+        let clock = Arc::new(TokioClock::new(t0()));
+        let (tx, runs, _, handle) = spawn(clock.clone(), Duration::from_secs(1), false);
+        tokio::time::sleep(Duration::from_secs(31)).await; // 12:01:01, one run
+        settle().await;
+        assert_eq!(runs.lock().unwrap().len(), 1);
+        // The machine sleeps for an hour: the wall clock jumps, tokio's clock does not.
+        clock.jump(chrono::Duration::hours(1));
+        tokio::time::sleep(MAX_TICK + Duration::from_secs(1)).await;
+        settle().await;
+        let n = runs.lock().unwrap().len();
+        assert_eq!(n, 2, "sixty missed fires must run once, not sixty times");
+        tx.send(true).unwrap();
+        handle.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_back_off() {
+        let clock = Arc::new(TokioClock::new(t0()));
+        let (tx, runs, _, handle) = spawn(clock.clone(), Duration::from_secs(1), true);
+        tokio::time::sleep(Duration::from_secs(30 + 5 * 60)).await;
+        settle().await;
+        let got: Vec<String> = runs.lock().unwrap().iter().map(|t| t.format("%H:%M:%S").to_string()).collect();
+        // Fails at 12:01 -> not before 12:01:31 -> 12:02; fails -> +60s -> 12:04; fails -> +120s -> 12:07.
+        assert_eq!(got, ["12:01:00", "12:02:00", "12:04:00"]);
+        tx.send(true).unwrap();
+        handle.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_stops_a_waiting_loop_promptly() {
+        let clock = Arc::new(TokioClock::new(t0()));
+        let (tx, runs, _, handle) = spawn(clock, Duration::from_secs(1), false);
+        settle().await;
+        tx.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(1), handle).await.expect("drive returns on shutdown").unwrap();
+        assert!(runs.lock().unwrap().is_empty());
+    }
+}

@@ -1,0 +1,233 @@
+//! Items: the batch upsert with its cursor, single upserts, reads, history and export.
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use sled::transaction::{
+    ConflictableTransactionError, ConflictableTransactionResult, Transactional, TransactionalTree,
+};
+
+use super::codec::{self, ItemHeader};
+use super::{Inner, Mirror, MirrorError, encode_error};
+use crate::api::connector::Cursor;
+use crate::api::model::Item;
+
+/// What [`Mirror::apply_page`] did with a page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageOutcome {
+    /// Items the mirror had not seen before.
+    pub new: usize,
+    /// Items whose content differed from the stored revision (the old one went to the history).
+    pub changed: usize,
+    /// Items identical to the stored revision; nothing was written for them.
+    pub unchanged: usize,
+}
+
+impl PageOutcome {
+    fn count(&mut self, upsert: Upsert) {
+        match upsert {
+            Upsert::New => self.new += 1,
+            Upsert::Changed => self.changed += 1,
+            Upsert::Unchanged => self.unchanged += 1,
+        }
+    }
+}
+
+/// What one upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    New,
+    Changed,
+    Unchanged,
+}
+
+/// A stored item with the mirror's bookkeeping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned {
+    pub item: Item,
+    /// 1 when first stored, +1 each time its content changed.
+    pub rev: u64,
+    /// When this mirror first stored the item.
+    pub first_seen: DateTime<Utc>,
+    /// When this mirror last stored a changed revision.
+    pub last_changed: DateTime<Utc>,
+}
+
+/// The transactional views an item write touches.
+struct ItemTx<'a> {
+    items: &'a TransactionalTree,
+    history: &'a TransactionalTree,
+    by_key: &'a TransactionalTree,
+}
+
+impl Mirror {
+    /// Store one page of a pull of `tracker`'s `scope` and move the scope's cursor to `cursor`, atomically.
+    ///
+    /// Items identical to their stored revision write nothing; a changed item gets the next revision and
+    /// its previous revision goes to the history. If any item is invalid (a key with NUL, an item of
+    /// another tracker) nothing of the page is written and the cursor stays where it was.
+    pub fn apply_page(
+        &self,
+        tracker: &str,
+        scope: &str,
+        items: &[Item],
+        cursor: &Cursor,
+    ) -> Result<PageOutcome, MirrorError> {
+        codec::check_name("tracker", tracker)?;
+        codec::check_name("scope", scope)?;
+        let cursor_key = codec::key(&[tracker.as_bytes(), scope.as_bytes()]);
+        let cursor_value = codec::encode_json(cursor).map_err(encode_error("cursor"))?;
+        let now = Utc::now();
+        let inner = &*self.inner;
+        let trees = (&inner.items, &inner.history, &inner.by_key, &inner.cursors);
+        let result = trees.transaction(|(items_tx, history, by_key, cursors)| {
+            let tx = ItemTx { items: items_tx, history, by_key };
+            let mut outcome = PageOutcome::default();
+            for item in items {
+                outcome.count(inner.stage_item(&tx, tracker, item, now)?);
+            }
+            if cursors.get(&cursor_key)?.as_deref() != Some(cursor_value.as_slice()) {
+                cursors.insert(cursor_key.as_slice(), cursor_value.as_slice())?;
+            }
+            Ok(outcome)
+        });
+        inner.finish(result)
+    }
+
+    /// Store one item (e.g. after re-reading it from its tracker), without touching any cursor.
+    pub fn upsert_item(&self, item: &Item) -> Result<Upsert, MirrorError> {
+        codec::check_name("tracker", &item.tracker)?;
+        let now = Utc::now();
+        let inner = &*self.inner;
+        let trees = (&inner.items, &inner.history, &inner.by_key);
+        let result = trees.transaction(|(items, history, by_key)| {
+            inner.stage_item(&ItemTx { items, history, by_key }, &item.tracker, item, now)
+        });
+        inner.finish(result)
+    }
+
+    /// The stored item `key` of `tracker`.
+    pub fn get(&self, tracker: &str, key: &str) -> Result<Option<Item>, MirrorError> {
+        Ok(self.get_versioned(tracker, key)?.map(|v| v.item))
+    }
+
+    /// The stored item `key` of `tracker` with its revision and timestamps.
+    pub fn get_versioned(&self, tracker: &str, key: &str) -> Result<Option<Versioned>, MirrorError> {
+        let inner = &*self.inner;
+        let raw = inner.items.get(codec::key(&[tracker.as_bytes(), key.as_bytes()])).map_err(|e| inner.storage(e))?;
+        raw.map(|raw| inner.decode_versioned(&raw)).transpose()
+    }
+
+    /// Every stored item whose key is `key`, ignoring case, in any tracker (ordered by tracker).
+    pub fn find(&self, key: &str) -> Result<Vec<Item>, MirrorError> {
+        let inner = &*self.inner;
+        let prefix = codec::prefix(&key.to_lowercase());
+        let mut found = Vec::new();
+        for entry in inner.by_key.scan_prefix(&prefix) {
+            let (index_key, filed_key) = entry.map_err(|e| inner.storage(e))?;
+            let tracker = std::str::from_utf8(&index_key[prefix.len()..])
+                .map_err(|e| inner.corrupt("key index", codec::Undecodable::Invalid(e.to_string())))?;
+            let filed_key = std::str::from_utf8(&filed_key)
+                .map_err(|e| inner.corrupt("key index", codec::Undecodable::Invalid(e.to_string())))?;
+            if let Some(item) = self.get(tracker, filed_key)? {
+                found.push(item);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The stored items of one tracker, or of all, ordered by tracker then key. Streams from disk.
+    pub fn items(&self, tracker: Option<&str>) -> impl Iterator<Item = Result<Item, MirrorError>> + use<> {
+        let inner = self.inner.clone();
+        let iter = match tracker {
+            Some(tracker) => inner.items.scan_prefix(codec::prefix(tracker)),
+            None => inner.items.iter(),
+        };
+        iter.map(move |entry| {
+            let (_, raw) = entry.map_err(|e| inner.storage(e))?;
+            inner.decode_versioned(&raw).map(|v| v.item)
+        })
+    }
+
+    /// How many items are stored for one tracker, or in all.
+    pub fn count(&self, tracker: Option<&str>) -> Result<u64, MirrorError> {
+        let inner = &*self.inner;
+        let mut keys = match tracker {
+            Some(tracker) => inner.items.scan_prefix(codec::prefix(tracker)).keys(),
+            None => inner.items.iter().keys(),
+        };
+        keys.try_fold(0, |n, key| key.map(|_| n + 1)).map_err(|e| inner.storage(e))
+    }
+
+    /// Every revision of an item the mirror has seen, oldest first, the current one last.
+    pub fn history(&self, tracker: &str, key: &str) -> Result<Vec<(u64, Item)>, MirrorError> {
+        let inner = &*self.inner;
+        let prefix = codec::key(&[tracker.as_bytes(), key.as_bytes(), b""]);
+        let mut revisions = Vec::new();
+        for entry in inner.history.scan_prefix(&prefix) {
+            let (history_key, raw) = entry.map_err(|e| inner.storage(e))?;
+            let rev = codec::trailing_u64(&history_key).map_err(|u| inner.corrupt("history key", u))?;
+            let item = codec::body(&raw).and_then(codec::json).map_err(|u| inner.corrupt("item revision", u))?;
+            revisions.push((rev, item));
+        }
+        if let Some(current) = self.get_versioned(tracker, key)? {
+            revisions.push((current.rev, current.item));
+        }
+        Ok(revisions)
+    }
+
+    /// Write the stored items of one tracker, or of all, to `out` as JSON Lines; returns how many.
+    pub fn export_jsonl(&self, out: impl Write, tracker: Option<&str>) -> Result<u64, MirrorError> {
+        let mut out = std::io::BufWriter::new(out);
+        let mut written = 0;
+        for item in self.items(tracker) {
+            serde_json::to_writer(&mut out, &item?).map_err(encode_error("item"))?;
+            out.write_all(b"\n").map_err(MirrorError::Export)?;
+            written += 1;
+        }
+        out.flush().map_err(MirrorError::Export)?;
+        Ok(written)
+    }
+}
+
+impl Inner {
+    /// Stage the write of one item in a transaction; nothing is written when its content is unchanged.
+    fn stage_item(
+        &self,
+        tx: &ItemTx<'_>,
+        tracker: &str,
+        item: &Item,
+        now: DateTime<Utc>,
+    ) -> ConflictableTransactionResult<Upsert, MirrorError> {
+        let abort = ConflictableTransactionError::Abort;
+        if item.tracker != tracker {
+            let (key, expected, found) = (item.key.clone(), tracker.to_string(), item.tracker.clone());
+            return Err(abort(MirrorError::WrongTracker { key, expected, found }));
+        }
+        codec::check_name("item key", &item.key).map_err(abort)?;
+        let json = serde_json::to_vec(item).map_err(|e| abort(encode_error("item")(e)))?;
+        let key = codec::key(&[tracker.as_bytes(), item.key.as_bytes()]);
+        let Some(stored) = tx.items.get(&key)? else {
+            let header = ItemHeader { rev: 1, first_seen: now, last_changed: now };
+            tx.items.insert(key, codec::encode_item(&header, &json))?;
+            let index_key = codec::key(&[item.key.to_lowercase().as_bytes(), tracker.as_bytes()]);
+            tx.by_key.insert(index_key, item.key.as_bytes())?;
+            return Ok(Upsert::New);
+        };
+        let (old, old_json) = codec::split_item(&stored).map_err(|u| abort(self.corrupt("item", u)))?;
+        if old_json == json.as_slice() {
+            return Ok(Upsert::Unchanged);
+        }
+        let history_key = codec::key(&[tracker.as_bytes(), item.key.as_bytes(), &old.rev.to_be_bytes()]);
+        tx.history.insert(history_key, codec::encode_history(old_json))?;
+        let header = ItemHeader { rev: old.rev + 1, first_seen: old.first_seen, last_changed: now };
+        tx.items.insert(key, codec::encode_item(&header, &json))?;
+        Ok(Upsert::Changed)
+    }
+
+    fn decode_versioned(&self, raw: &[u8]) -> Result<Versioned, MirrorError> {
+        let (header, json) = codec::split_item(raw).map_err(|u| self.corrupt("item", u))?;
+        let item = codec::json(json).map_err(|u| self.corrupt("item", u))?;
+        Ok(Versioned { item, rev: header.rev, first_seen: header.first_seen, last_changed: header.last_changed })
+    }
+}

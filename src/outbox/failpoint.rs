@@ -1,0 +1,19 @@
+//! Failpoints for crash tests: `TWOTRACK_FAILPOINT=<name>` aborts the process (no destructors, no
+//! flush: as close to SIGKILL as a process can do to itself) when execution reaches `<name>`.
+//! Names are `before-<step>` and `after-<step>` for the saga's remote calls: read, find, create,
+//! link, comment, close, and `before-done`.
+
+use std::sync::OnceLock;
+
+fn configured() -> Option<&'static str> {
+    static POINT: OnceLock<Option<String>> = OnceLock::new();
+    POINT.get_or_init(|| std::env::var("TWOTRACK_FAILPOINT").ok().filter(|s| !s.is_empty())).as_deref()
+}
+
+/// Abort the process if the failpoint `name` is armed.
+pub fn hit(name: &str) {
+    if configured() == Some(name) {
+        eprintln!("twotrack: failpoint {name} reached; aborting");
+        std::process::abort();
+    }
+}

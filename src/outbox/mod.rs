@@ -1,0 +1,442 @@
+//! The write path: a durable outbox of corrections, and the move saga that carries them out.
+//!
+//! A correction is stored in the mirror, under its idempotency key, and flushed to disk *before* any
+//! remote write; each saga step is recorded only after the tracker confirmed it. Every step is safe to
+//! run again after a crash:
+//!
+//! | step | remote call | why re-running it is safe |
+//! |---|---|---|
+//! | a. check | read the source | a read; drops the move if the item changed and is no longer misfiled |
+//! | b. adopt | find twins by origin | a read; an existing twin is adopted instead of creating another |
+//! | c. create | create the twin | runs only after (b) found nothing, in the same attempt |
+//! | d. link | remote link / correlation fields | idempotent upserts |
+//! | e. comment | comment on the source | the comment carries a reference; skipped if already there |
+//! | f. close | close the source | skipped if the source is already closed |
+//! | g. done | (local) | the record and its audit-log entry are written in one transaction |
+//!
+//! Non-idempotent writes are never re-sent blindly: an unknown outcome fails the attempt, and the next
+//! attempt starts again from the reads.
+
+mod failpoint;
+mod saga;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use twotrack_api::connector::{Created, NewItem};
+use twotrack_api::{Class, ConnectorError, Kind};
+
+use crate::classify::{Action, Classifier, RulesError};
+use crate::config::Config;
+use crate::mirror::{LogStore, Mirror, MirrorError, RecordStore};
+use crate::plan::{Correction as Planned, Finding, Planner};
+use crate::registry::Registry;
+
+pub use saga::execute;
+
+/// The namespace of corrections in the mirror.
+pub const OUTBOX: &str = "outbox";
+/// The namespace of the audit log in the mirror.
+pub const AUDIT: &str = "audit";
+
+/// One durable correction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Correction {
+    /// The idempotency key: `move:<tracker>:<key>`, `reroute:<tracker>:<key>`, `reprioritise:<tracker>:<key>`.
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub source_tracker: String,
+    pub source_key: String,
+    /// The source's `updated` when the correction was planned: if it changed, the saga re-evaluates.
+    pub source_updated: DateTime<Utc>,
+    pub action: Planned2,
+    pub state: State,
+    #[serde(default)]
+    pub progress: Progress,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+/// What the correction does (a serializable form of [`crate::plan::Correction`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Planned2 {
+    Move {
+        target_tracker: String,
+        class: Class,
+        kind: Kind,
+        confidence: f64,
+        new_item: NewItem,
+        source_note: String,
+        close_note: String,
+    },
+    Reroute {
+        queue: String,
+        group: String,
+        note: String,
+    },
+    Reprioritise {
+        impact: u8,
+        urgency: u8,
+        priority: u8,
+        note: String,
+    },
+}
+
+/// Where a correction stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum State {
+    Pending,
+    Done { at: DateTime<Utc> },
+    Dropped { at: DateTime<Utc>, reason: String },
+}
+
+/// The saga steps confirmed so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub checked: bool,
+    pub twin: Option<Created>,
+    pub twin_linked: bool,
+    pub source_linked: bool,
+    pub commented: bool,
+    pub closed: bool,
+    pub followed_back: bool,
+}
+
+/// One line of an item's audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub correction: String,
+    /// "planned", "created", "adopted", "linked", "commented", "closed", "done", "dropped", "failed",
+    /// "rerouted", "reprioritised", "followed-back".
+    pub event: String,
+    pub source: String,
+    pub twin: Option<String>,
+    pub detail: String,
+}
+
+/// Errors of the write path.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error(transparent)]
+    Mirror(#[from] MirrorError),
+    #[error(transparent)]
+    Connector(#[from] ConnectorError),
+    #[error("the classification rules are invalid: {0}")]
+    Rules(#[from] RulesError),
+    #[error(
+        "refusing to apply: this cycle would move {moves} items{detail}. That usually means a bad rule or configuration. \
+         Review `twotrack audit`, then raise policy.max_moves / policy.max_move_share or use --limit / --only"
+    )]
+    CircuitBreaker { moves: usize, detail: String },
+    #[error("tracker {0:?} is not configured")]
+    UnknownTracker(String),
+}
+
+impl OutboxError {
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, OutboxError::CircuitBreaker { .. })
+    }
+}
+
+/// Which findings to turn into corrections.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub tracker: Option<String>,
+    pub only: Vec<String>,
+    pub limit: Option<usize>,
+}
+
+/// The plan of one apply: the corrections it would enqueue.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyPlan {
+    pub corrections: Vec<Correction>,
+    /// Open items per tracker (for the circuit breaker).
+    pub open_items: BTreeMap<String, usize>,
+}
+
+/// What an apply run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub planned: usize,
+    pub done: usize,
+    pub dropped: usize,
+    pub failed: usize,
+    pub failures: Vec<String>,
+}
+
+/// The outbox stores of a mirror.
+#[derive(Clone)]
+pub struct Outbox {
+    pub records: RecordStore,
+    pub audit: LogStore,
+    pub mirror: Mirror,
+}
+
+impl Outbox {
+    pub fn open(mirror: &Mirror) -> Result<Outbox, MirrorError> {
+        Ok(Outbox { records: mirror.records(OUTBOX)?, audit: mirror.log(AUDIT)?, mirror: mirror.clone() })
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<Correction>, MirrorError> {
+        self.records.get(id)
+    }
+
+    /// Every correction, by id.
+    pub fn all(&self) -> impl Iterator<Item = Result<Correction, MirrorError>> + use<> {
+        self.records.scan_prefix::<Correction>("").map(|r| r.map(|(_, c)| c))
+    }
+
+    /// Store a new correction unless one with its id exists; returns whether it was added. Flushed
+    /// before returning: a correction is durable before any remote write.
+    pub fn enqueue(&self, c: &Correction) -> Result<bool, MirrorError> {
+        let mut added = false;
+        self.records.update_and_log(&c.id, &self.audit, |current: Option<Correction>| match current {
+            Some(existing) => {
+                added = false;
+                (Some(existing), None)
+            }
+            None => {
+                added = true;
+                let entry = AuditEntry {
+                    correction: c.id.clone(),
+                    event: "planned".into(),
+                    source: format!("{}:{}", c.source_tracker, c.source_key),
+                    twin: None,
+                    detail: describe(&c.action),
+                };
+                (Some(c.clone()), Some(entry))
+            }
+        })?;
+        self.mirror.flush()?;
+        Ok(added)
+    }
+
+    /// Apply `f` to a stored correction and log `entry`, atomically, then flush.
+    pub fn record(
+        &self,
+        id: &str,
+        entry: Option<AuditEntry>,
+        mut f: impl FnMut(&mut Correction),
+    ) -> Result<Option<Correction>, MirrorError> {
+        let out = self.records.update_and_log(id, &self.audit, |current: Option<Correction>| match current {
+            Some(mut c) => {
+                f(&mut c);
+                (Some(c), entry.clone())
+            }
+            None => (None, None),
+        })?;
+        self.mirror.flush()?;
+        Ok(out)
+    }
+
+    /// Audit-log entries about one item (as source or twin), oldest first.
+    pub fn history(&self, key: &str) -> Result<Vec<(DateTime<Utc>, AuditEntry)>, MirrorError> {
+        let mut out = Vec::new();
+        for e in self.audit.entries::<AuditEntry>() {
+            let e = e?;
+            let source_key = e.entry.source.rsplit(':').next().unwrap_or("");
+            let twin_key = e.entry.twin.as_deref().and_then(|t| t.rsplit(':').next()).unwrap_or("");
+            if source_key.eq_ignore_ascii_case(key) || twin_key.eq_ignore_ascii_case(key) {
+                out.push((e.at, e.entry));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One line describing a planned action.
+pub fn describe(a: &Planned2) -> String {
+    match a {
+        Planned2::Move { target_tracker, class, kind, confidence, new_item, .. } => format!(
+            "move to {target_tracker} as {class} / {kind} (confidence {confidence:.2}){}",
+            new_item.queue.as_deref().map(|q| format!(", queue {q}")).unwrap_or_default()
+        ),
+        Planned2::Reroute { group, .. } => format!("reassign to {group}"),
+        Planned2::Reprioritise { impact, urgency, priority, .. } => {
+            format!("set impact {impact}, urgency {urgency} (priority {priority})")
+        }
+    }
+}
+
+fn correction_from(f: &Finding) -> Option<Correction> {
+    let c = f.correction.as_ref()?;
+    let (prefix, action) = match c {
+        Planned::Move(m) => (
+            "move",
+            Planned2::Move {
+                target_tracker: m.target_tracker.clone(),
+                class: f.verdict.class,
+                kind: f.verdict.kind,
+                confidence: f.verdict.confidence,
+                new_item: m.new_item.clone(),
+                source_note: m.source_note.clone(),
+                close_note: m.close_note.clone(),
+            },
+        ),
+        Planned::Reroute { queue, group, note } => {
+            ("reroute", Planned2::Reroute { queue: queue.clone(), group: group.clone(), note: note.clone() })
+        }
+        Planned::Reprioritise { impact, urgency, priority, note } => (
+            "reprioritise",
+            Planned2::Reprioritise { impact: *impact, urgency: *urgency, priority: *priority, note: note.clone() },
+        ),
+    };
+    Some(Correction {
+        id: format!("{prefix}:{}:{}", f.item.tracker, f.item.key),
+        created_at: Utc::now(),
+        source_tracker: f.item.tracker.clone(),
+        source_key: f.item.key.clone(),
+        source_updated: f.item.updated,
+        action,
+        state: State::Pending,
+        progress: Progress::default(),
+        attempts: 0,
+        last_error: None,
+    })
+}
+
+/// Turn the mirror's current findings into corrections (not stored yet).
+pub fn plan(config: &Config, mirror: &Mirror, classifier: &Classifier, sel: &Selection) -> Result<ApplyPlan, OutboxError> {
+    let planner = Planner::new(config, classifier);
+    let mut out = ApplyPlan::default();
+    for item in mirror.items(None) {
+        let item = item?;
+        if !item.open {
+            continue;
+        }
+        *out.open_items.entry(item.tracker.clone()).or_default() += 1;
+        if sel.tracker.as_deref().is_some_and(|t| t != item.tracker) {
+            continue;
+        }
+        if !sel.only.is_empty() && !sel.only.iter().any(|k| k.eq_ignore_ascii_case(&item.key)) {
+            continue;
+        }
+        let Some(a) = planner.assess(item) else { continue };
+        for f in planner.findings(&a) {
+            if f.action == Action::Move
+                && let Some(c) = correction_from(&f)
+            {
+                out.corrections.push(c);
+            }
+        }
+    }
+    // Strongest first, so --limit keeps the surest moves.
+    out.corrections.sort_by(|a, b| confidence(b).total_cmp(&confidence(a)).then_with(|| a.id.cmp(&b.id)));
+    if let Some(limit) = sel.limit {
+        out.corrections.truncate(limit);
+    }
+    Ok(out)
+}
+
+fn confidence(c: &Correction) -> f64 {
+    match &c.action {
+        Planned2::Move { confidence, .. } => *confidence,
+        _ => 0.0,
+    }
+}
+
+/// The circuit breaker: refuse a cycle that would move more than `policy.max_moves` items, or more than
+/// `policy.max_move_share` of a tracker's open items (at least one move is always allowed).
+pub fn check_breaker(config: &Config, plan: &ApplyPlan, outbox: &Outbox) -> Result<(), OutboxError> {
+    let mut per_tracker: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut moves = 0;
+    for c in &plan.corrections {
+        if !matches!(c.action, Planned2::Move { .. }) {
+            continue;
+        }
+        // A move already done or dropped is not a new move.
+        if let Ok(Some(existing)) = outbox.get(&c.id)
+            && existing.state != State::Pending
+        {
+            continue;
+        }
+        moves += 1;
+        *per_tracker.entry(c.source_tracker.as_str()).or_default() += 1;
+    }
+    let policy = &config.policy;
+    if moves > policy.max_moves {
+        return Err(OutboxError::CircuitBreaker {
+            moves,
+            detail: format!(", more than policy.max_moves = {}", policy.max_moves),
+        });
+    }
+    for (tracker, n) in per_tracker {
+        let open = plan.open_items.get(tracker).copied().unwrap_or(0);
+        let allowed = ((open as f64 * policy.max_move_share).floor() as usize).max(1);
+        if n > allowed {
+            return Err(OutboxError::CircuitBreaker {
+                moves,
+                detail: format!(
+                    ", {n} of them out of {tracker}'s {open} open items: more than policy.max_move_share = {:.0}%",
+                    policy.max_move_share * 100.0
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Everything the saga needs.
+pub struct Ctx<'a> {
+    pub config: &'a Config,
+    pub registry: &'a Registry,
+    pub outbox: Outbox,
+    pub classifier: Classifier,
+}
+
+/// Enqueue the plan and execute every pending correction (including ones left by an earlier run).
+pub async fn apply(ctx: &Ctx<'_>, plan: &ApplyPlan) -> Result<ApplyReport, OutboxError> {
+    let mut report = ApplyReport { planned: plan.corrections.len(), ..ApplyReport::default() };
+    for c in &plan.corrections {
+        ctx.outbox.enqueue(c)?;
+    }
+    let pending: Vec<String> = ctx
+        .outbox
+        .all()
+        .filter_map(|c| c.ok())
+        .filter(|c| c.state == State::Pending)
+        .map(|c| c.id)
+        .collect();
+    for id in pending {
+        match execute(ctx, &id).await {
+            Ok(State::Done { .. }) => {
+                report.done += 1;
+                metrics::counter!("twotrack_corrections_total", "outcome" => "applied").increment(1);
+            }
+            Ok(State::Dropped { .. }) => report.dropped += 1,
+            Ok(State::Pending) => {}
+            Err(e) => {
+                report.failed += 1;
+                report.failures.push(format!("{id}: {e}"));
+                metrics::counter!("twotrack_corrections_total", "outcome" => "failed").increment(1);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// One daemon cycle of the write path: plan, check the breaker, and apply unless in dry run.
+pub async fn cycle(config: &Config, registry: &Registry, mirror: &Mirror) -> Result<ApplyReport, OutboxError> {
+    let classifier = crate::audit::classifier(config)?;
+    let plan = plan(config, mirror, &classifier, &Selection::default())?;
+    let outbox = Outbox::open(mirror)?;
+    check_breaker(config, &plan, &outbox)?;
+    if config.policy.dry_run {
+        tracing::info!(planned = plan.corrections.len(), "dry run: no corrections applied");
+        return Ok(ApplyReport { planned: plan.corrections.len(), ..ApplyReport::default() });
+    }
+    let ctx = Ctx { config, registry, outbox, classifier };
+    apply(&ctx, &plan).await
+}
+
+/// Follow-back: when a twin twotrack created is resolved, comment once on the original.
+pub async fn follow_back(config: &Config, registry: &Registry, mirror: &Mirror) -> Result<usize, OutboxError> {
+    let classifier = crate::audit::classifier(config)?;
+    let ctx = Ctx { config, registry, outbox: Outbox::open(mirror)?, classifier };
+    saga::follow_back(&ctx).await
+}

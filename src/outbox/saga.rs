@@ -1,0 +1,329 @@
+//! The move saga and the other corrections, step by step, each step recorded once confirmed.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use twotrack_api::connector::{Created, FieldUpdate, NoteVisibility, OriginRef};
+use twotrack_api::{Connector, ConnectorError, Item};
+
+use super::failpoint::hit;
+use super::{AuditEntry, Correction, Ctx, OutboxError, Planned2, State};
+use crate::classify::Action;
+use crate::plan::{Correction as Planned, FindingKind, Planner, fill};
+use crate::registry::AnyConnector;
+
+/// How many times one correction is attempted in one run before it is left for the next run.
+const ATTEMPTS: u32 = 4;
+
+/// Execute one stored correction to completion (or until it is dropped, or fails `ATTEMPTS` times).
+/// Returns the state it ended in.
+pub async fn execute(ctx: &Ctx<'_>, id: &str) -> Result<State, OutboxError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let Some(c) = ctx.outbox.get(id)? else {
+            return Ok(State::Pending);
+        };
+        if c.state != State::Pending {
+            return Ok(c.state);
+        }
+        let result = match &c.action {
+            Planned2::Move { .. } => run_move(ctx, c.clone()).await,
+            Planned2::Reroute { .. } | Planned2::Reprioritise { .. } => run_update(ctx, c.clone()).await,
+        };
+        match result {
+            Ok(state) => return Ok(state),
+            Err(e) => {
+                let retry = retryable(&e) && attempt < ATTEMPTS;
+                let message = e.to_string();
+                let entry = (!retry).then(|| entry(&c, "failed", None, &message));
+                ctx.outbox.record(id, entry, |c| {
+                    c.attempts += 1;
+                    c.last_error = Some(message.clone());
+                })?;
+                tracing::warn!(correction = id, attempt, error = %message, retry, "correction step failed");
+                if !retry {
+                    return Err(e);
+                }
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+        }
+    }
+}
+
+fn retryable(e: &OutboxError) -> bool {
+    match e {
+        OutboxError::Connector(c) => c.is_retryable() || matches!(c, ConnectorError::Unknown { .. }),
+        _ => false,
+    }
+}
+
+fn entry(c: &Correction, event: &str, twin: Option<String>, detail: &str) -> AuditEntry {
+    AuditEntry {
+        correction: c.id.clone(),
+        event: event.into(),
+        source: format!("{}:{}", c.source_tracker, c.source_key),
+        twin,
+        detail: detail.into(),
+    }
+}
+
+fn connector(ctx: &Ctx<'_>, tracker: &str) -> Result<std::sync::Arc<AnyConnector>, OutboxError> {
+    ctx.registry.get(tracker).ok_or_else(|| OutboxError::UnknownTracker(tracker.to_string()))
+}
+
+fn drop_it(ctx: &Ctx<'_>, c: &Correction, reason: String) -> Result<State, OutboxError> {
+    let state = State::Dropped { at: Utc::now(), reason: reason.clone() };
+    let s = state.clone();
+    ctx.outbox.record(&c.id, Some(entry(c, "dropped", None, &reason)), |c| c.state = s.clone())?;
+    tracing::info!(correction = %c.id, source = %c.source_key, reason = %reason, "correction dropped");
+    Ok(state)
+}
+
+/// Why a freshly read source must not be touched, if it must not.
+fn exemption(ctx: &Ctx<'_>, item: &Item) -> Option<String> {
+    if !item.open {
+        return Some(format!("{} is closed", item.key));
+    }
+    if item.has_label(&ctx.config.policy.keep_label) {
+        return Some(format!("{} carries the keep marker {:?}", item.key, ctx.config.policy.keep_label));
+    }
+    if item.origin.is_some() || item.has_label(crate::plan::MOVED_LABEL) {
+        return Some(format!("{} was created by twotrack and is never moved again", item.key));
+    }
+    None
+}
+
+async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError> {
+    let source = connector(ctx, &c.source_tracker)?;
+    let Planned2::Move { target_tracker, .. } = &c.action else { return Ok(c.state) };
+    let target = connector(ctx, target_tracker)?;
+
+    if c.progress.twin.is_none() {
+        // b. A twin created for this source already (by an attempt that died before recording it)?
+        hit("before-find");
+        let twins = target.find_by_origin(&c.source_key).await?;
+        hit("after-find");
+        if let Some(twin) = twins.into_iter().next() {
+            let created = Created { key: twin.key.clone(), id: twin.id.clone(), url: twin.url.clone() };
+            let e = entry(&c, "adopted", Some(format!("{}:{}", twin.tracker, twin.key)), "an existing twin was adopted");
+            let cr = created.clone();
+            ctx.outbox.record(&c.id, Some(e), |c| c.progress.twin = Some(cr.clone()))?;
+            c.progress.twin = Some(created);
+        } else {
+            // a. Re-read the source; re-evaluate if it changed since the plan.
+            hit("before-read");
+            let fresh = source.get(&c.source_key).await?;
+            hit("after-read");
+            ctx.outbox.mirror.upsert_item(&fresh)?;
+            if let Some(reason) = exemption(ctx, &fresh) {
+                return drop_it(ctx, &c, reason);
+            }
+            if fresh.updated != c.source_updated {
+                match replan(ctx, fresh.clone()) {
+                    Some(action) => {
+                        let (a, updated) = (action.clone(), fresh.updated);
+                        ctx.outbox.record(&c.id, Some(entry(&c, "re-evaluated", None, &super::describe(&action))), |c| {
+                            c.action = a.clone();
+                            c.source_updated = updated;
+                        })?;
+                        c.action = action;
+                        c.source_updated = fresh.updated;
+                    }
+                    None => {
+                        return drop_it(
+                            ctx,
+                            &c,
+                            format!("{} changed since it was planned and is no longer a confident misfile", fresh.key),
+                        );
+                    }
+                }
+            }
+            // c. Create the twin. Never re-sent blindly: an unknown outcome fails this attempt, and the
+            // next one starts again at (b).
+            let Planned2::Move { target_tracker, new_item, .. } = &c.action else { return Ok(c.state) };
+            let target = connector(ctx, target_tracker)?;
+            hit("before-create");
+            let created = target.create(new_item).await?;
+            hit("after-create");
+            let e = entry(&c, "created", Some(format!("{target_tracker}:{}", created.key)), &created.url);
+            let cr = created.clone();
+            ctx.outbox.record(&c.id, Some(e), |c| c.progress.twin = Some(cr.clone()))?;
+            tracing::info!(correction = %c.id, source = %c.source_key, twin = %created.key, tracker = %target_tracker, "twin created");
+            c.progress.twin = Some(created);
+        }
+    }
+    let Planned2::Move { target_tracker, source_note, close_note, .. } = c.action.clone() else { return Ok(c.state) };
+    let target = connector(ctx, &target_tracker)?;
+    let Some(twin) = c.progress.twin.clone() else { return Ok(c.state) };
+    let twin_ref = |summary: String| OriginRef {
+        tracker: target_tracker.clone(),
+        key: twin.key.clone(),
+        url: twin.url.clone(),
+        summary,
+    };
+    let source_ref = OriginRef {
+        tracker: c.source_tracker.clone(),
+        key: c.source_key.clone(),
+        url: ctx
+            .outbox
+            .mirror
+            .get(&c.source_tracker, &c.source_key)?
+            .map(|i| i.url)
+            .unwrap_or_default(),
+        summary: match &c.action {
+            Planned2::Move { new_item, .. } => new_item.summary.clone(),
+            _ => String::new(),
+        },
+    };
+    let twin_tag = Some(format!("{target_tracker}:{}", twin.key));
+
+    // d. Link both ways (idempotent upserts).
+    if !c.progress.twin_linked || !c.progress.source_linked {
+        hit("before-link");
+        target.link(&twin.key, &source_ref).await?;
+        source.link(&c.source_key, &twin_ref(source_ref.summary.clone())).await?;
+        hit("after-link");
+        ctx.outbox.record(&c.id, Some(entry(&c, "linked", twin_tag.clone(), "linked both ways")), |c| {
+            c.progress.twin_linked = true;
+            c.progress.source_linked = true;
+        })?;
+    }
+
+    // e. Tell the reporter, once: the comment carries a reference that a re-run looks for.
+    if !c.progress.commented {
+        let reference = format!("(twotrack ref {})", c.id);
+        let notes = source.notes(&c.source_key).await?;
+        if !notes.iter().any(|n| n.contains(&reference)) {
+            let text = format!("{}\n{reference}", fill(&source_note, &twin.key, &twin.url));
+            hit("before-comment");
+            source.comment(&c.source_key, &text, NoteVisibility::Public).await?;
+            hit("after-comment");
+        }
+        ctx.outbox.record(&c.id, Some(entry(&c, "commented", twin_tag.clone(), "told the reporter")), |c| {
+            c.progress.commented = true
+        })?;
+    }
+
+    // f. Close the original (skipped if it is closed already).
+    if !c.progress.closed {
+        let fresh = source.get(&c.source_key).await?;
+        if fresh.open {
+            hit("before-close");
+            source.close(&c.source_key, &fill(&close_note, &twin.key, &twin.url)).await?;
+            hit("after-close");
+        }
+        ctx.outbox.record(&c.id, Some(entry(&c, "closed", twin_tag.clone(), "closed the original")), |c| {
+            c.progress.closed = true
+        })?;
+    }
+
+    // g. Done, with its audit-log entry, in one transaction.
+    hit("before-done");
+    let state = State::Done { at: Utc::now() };
+    let s = state.clone();
+    ctx.outbox.record(&c.id, Some(entry(&c, "done", twin_tag, &format!("moved to {}", twin.key))), |c| {
+        c.state = s.clone()
+    })?;
+    tracing::info!(correction = %c.id, source = %c.source_key, twin = %twin.key, "move done");
+    Ok(state)
+}
+
+/// Plan a changed source again: the new move action, or `None` if it should no longer move.
+fn replan(ctx: &Ctx<'_>, fresh: Item) -> Option<Planned2> {
+    let planner = Planner::new(ctx.config, &ctx.classifier);
+    let a = planner.assess(fresh)?;
+    let f = planner.findings(&a).into_iter().find(|f| f.kind == FindingKind::Misfiled && f.action == Action::Move)?;
+    match f.correction? {
+        Planned::Move(m) => Some(Planned2::Move {
+            target_tracker: m.target_tracker,
+            class: f.verdict.class,
+            kind: f.verdict.kind,
+            confidence: f.verdict.confidence,
+            new_item: m.new_item,
+            source_note: m.source_note,
+            close_note: m.close_note,
+        }),
+        _ => None,
+    }
+}
+
+/// Reroute or reprioritise: one idempotent field update plus a note.
+async fn run_update(ctx: &Ctx<'_>, c: Correction) -> Result<State, OutboxError> {
+    let source = connector(ctx, &c.source_tracker)?;
+    hit("before-read");
+    let fresh = source.get(&c.source_key).await?;
+    hit("after-read");
+    if let Some(reason) = exemption(ctx, &fresh) {
+        return drop_it(ctx, &c, reason);
+    }
+    let (update, event) = match &c.action {
+        Planned2::Reroute { group, note, .. } => {
+            if fresh.queue.as_deref().is_some_and(|q| q.eq_ignore_ascii_case(group)) {
+                return finish(ctx, &c, "rerouted", "already in the right queue");
+            }
+            (FieldUpdate { queue: Some(group.clone()), note: Some(note.clone()), ..FieldUpdate::default() }, "rerouted")
+        }
+        Planned2::Reprioritise { impact, urgency, note, .. } => {
+            if fresh.impact == Some(*impact) && fresh.urgency == Some(*urgency) {
+                return finish(ctx, &c, "reprioritised", "already set");
+            }
+            (
+                FieldUpdate {
+                    impact: Some(*impact),
+                    urgency: Some(*urgency),
+                    note: Some(note.clone()),
+                    ..FieldUpdate::default()
+                },
+                "reprioritised",
+            )
+        }
+        Planned2::Move { .. } => return Ok(c.state),
+    };
+    hit("before-update");
+    source.update_fields(&c.source_key, &update).await?;
+    hit("after-update");
+    finish(ctx, &c, event, &super::describe(&c.action))
+}
+
+fn finish(ctx: &Ctx<'_>, c: &Correction, event: &str, detail: &str) -> Result<State, OutboxError> {
+    let state = State::Done { at: Utc::now() };
+    let s = state.clone();
+    ctx.outbox.record(&c.id, Some(entry(c, event, None, detail)), |c| c.state = s.clone())?;
+    Ok(state)
+}
+
+/// Comment once on each original whose twin has been resolved.
+pub async fn follow_back(ctx: &Ctx<'_>) -> Result<usize, OutboxError> {
+    let mut done = 0;
+    let candidates: Vec<Correction> = ctx
+        .outbox
+        .all()
+        .filter_map(|c| c.ok())
+        .filter(|c| matches!(c.state, State::Done { .. }) && !c.progress.followed_back)
+        .filter(|c| matches!(c.action, Planned2::Move { .. }))
+        .collect();
+    for c in candidates {
+        let (Some(twin), Planned2::Move { target_tracker, .. }) = (&c.progress.twin, &c.action) else { continue };
+        // The mirror knows the twin's state after a sync; only resolved twins need a call.
+        let Some(twin_item) = ctx.outbox.mirror.get(target_tracker, &twin.key)? else { continue };
+        if twin_item.open {
+            continue;
+        }
+        let source = connector(ctx, &c.source_tracker)?;
+        let reference = format!("(twotrack ref followback:{})", c.id);
+        let notes = source.notes(&c.source_key).await?;
+        if !notes.iter().any(|n| n.contains(&reference)) {
+            let text = format!(
+                "Update: {} ({}), where this item was moved, has been resolved (status: {}).\n{reference}",
+                twin.key, twin.url, twin_item.status
+            );
+            hit("before-followback");
+            source.comment(&c.source_key, &text, NoteVisibility::Public).await?;
+        }
+        let e = entry(&c, "followed-back", Some(format!("{target_tracker}:{}", twin.key)), "told the reporter the outcome");
+        ctx.outbox.record(&c.id, Some(e), |c| c.progress.followed_back = true)?;
+        done += 1;
+    }
+    Ok(done)
+}

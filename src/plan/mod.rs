@@ -1,0 +1,355 @@
+//! Planning: from items and their verdicts to findings (misfiled, misrouted, misprioritised) and the
+//! corrections `apply` would carry out. Pure: no I/O, no clock.
+//!
+//! The guards that never depend on confidence live here too: closed items, items a human marked to
+//! keep, and items twotrack itself created (twins) are never planned for a move.
+
+use serde::Serialize;
+use twotrack_api::connector::{NewItem, OriginRef};
+use twotrack_api::{Class, Item, Kind, TrackerKind, TrackerRole};
+
+use crate::classify::{Action, Classifier, Verdict, decide};
+use crate::config::{Config, Targets, TrackerConfig};
+
+/// The label every twin twotrack creates carries (besides its origin marker).
+pub const MOVED_LABEL: &str = "twotrack-moved";
+
+/// What is wrong with an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingKind {
+    /// In the wrong tracker: Work in the product backlog or Value in the service queue.
+    Misfiled,
+    /// A service item in the wrong queue (assignment group).
+    Misrouted,
+    /// A service item whose priority disagrees with impact x urgency.
+    Misprioritised,
+}
+
+impl FindingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::Misfiled => "misfiled",
+            FindingKind::Misrouted => "misrouted",
+            FindingKind::Misprioritised => "misprioritised",
+        }
+    }
+}
+
+/// What `apply` would do about a finding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Correction {
+    /// Create the twin in the right tracker, link both ways, tell the reporter, close the original.
+    Move(Box<MovePlan>),
+    /// Reassign the service item to another queue.
+    Reroute { queue: String, group: String, note: String },
+    /// Set impact and urgency (the tracker derives the priority).
+    Reprioritise { impact: u8, urgency: u8, priority: u8, note: String },
+}
+
+/// The exact target of a move, and every text it would write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MovePlan {
+    pub source: OriginRef,
+    pub target_tracker: String,
+    pub target_kind: TrackerKind,
+    /// Jira project key or ServiceNow table.
+    pub container: String,
+    /// Jira issue type, or the ServiceNow table again.
+    pub item_type: String,
+    /// The twin to create.
+    pub new_item: NewItem,
+    /// The priority name, for Work (Value gets none: the product owner decides).
+    pub priority_name: Option<String>,
+    /// The comment left on the original for its reporter; `{target_key}` and `{target_url}` are filled in
+    /// once the twin exists.
+    pub source_note: String,
+    /// The note the original is closed with.
+    pub close_note: String,
+}
+
+/// One finding about one item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub item: Item,
+    pub filed_as: TrackerRole,
+    pub verdict: Verdict,
+    /// Move / Review for misfiled items; for misroutes and misprioritisations, Move means "apply would
+    /// fix it" (its policy switch is on) and Review "reported only".
+    pub action: Action,
+    /// What apply would do; `None` for review-only findings.
+    pub correction: Option<Correction>,
+}
+
+/// Everything twotrack learned about one item in a planning pass (also for items without findings).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub item: Item,
+    pub filed_as: TrackerRole,
+    pub verdict: Verdict,
+    pub misfiled: bool,
+    pub action: Action,
+    /// Why the item is exempt from moves, if it is.
+    pub exempt: Option<Exemption>,
+}
+
+/// Why an item is never moved, whatever its verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Exemption {
+    Closed,
+    /// A human put the keep marker on it.
+    KeepMarker,
+    /// twotrack created it (a twin): never moved again, so no ping-pong.
+    Twin,
+}
+
+/// What a planning pass needs.
+pub struct Planner<'a> {
+    pub config: &'a Config,
+    pub classifier: &'a Classifier,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(config: &'a Config, classifier: &'a Classifier) -> Self {
+        Planner { config, classifier }
+    }
+
+    /// Classify one item and decide what it needs. `None` when its tracker is not configured.
+    pub fn assess(&self, item: Item) -> Option<Assessment> {
+        let tracker = self.config.tracker(&item.tracker)?;
+        let verdict = self.classifier.classify(&item);
+        let policy = &self.config.policy;
+        let decision = decide(&verdict, tracker.role, policy.move_threshold, policy.review_threshold);
+        let exempt = if !item.open {
+            Some(Exemption::Closed)
+        } else if item.has_label(&policy.keep_label) {
+            Some(Exemption::KeepMarker)
+        } else if item.origin.is_some() || item.has_label(MOVED_LABEL) {
+            Some(Exemption::Twin)
+        } else {
+            None
+        };
+        Some(Assessment {
+            filed_as: tracker.role,
+            misfiled: decision.misfiled,
+            action: decision.action,
+            verdict,
+            item,
+            exempt,
+        })
+    }
+
+    /// The findings for one assessed item (none, one, or for a service item possibly two).
+    pub fn findings(&self, a: &Assessment) -> Vec<Finding> {
+        let mut out = Vec::new();
+        if a.exempt.is_some() {
+            return out;
+        }
+        if a.misfiled {
+            if a.action == Action::Keep {
+                return out;
+            }
+            let correction = match a.action {
+                Action::Move => self.move_plan(a).map(|p| Correction::Move(Box::new(p))),
+                _ => None,
+            };
+            // A move with nowhere to go is a review.
+            let action = if correction.is_some() { a.action } else { Action::Review };
+            out.push(Finding {
+                kind: FindingKind::Misfiled,
+                item: a.item.clone(),
+                filed_as: a.filed_as,
+                verdict: a.verdict.clone(),
+                action,
+                correction,
+            });
+            return out;
+        }
+        if a.filed_as == TrackerRole::Service && a.verdict.class == Class::Work {
+            out.extend(self.misroute(a));
+            out.extend(self.misprioritisation(a));
+        }
+        out
+    }
+
+    fn misroute(&self, a: &Assessment) -> Option<Finding> {
+        let queue_name = a.verdict.queue.as_deref()?;
+        let queues = &self.config.queues;
+        let queue = queues.iter().find(|q| q.name == queue_name)?;
+        // The fallback queue (the last one) is where unrouted work goes: no evidence, no finding.
+        if queues.last().is_some_and(|last| last.name == queue.name) {
+            return None;
+        }
+        let current = a.item.queue.as_deref().unwrap_or("");
+        if current.eq_ignore_ascii_case(&queue.group) || current.eq_ignore_ascii_case(&queue.name) {
+            return None;
+        }
+        let fix = self.config.policy.fix_routing;
+        let note = format!(
+            "twotrack: reassigned from {} to {} ({}).",
+            if current.is_empty() { "no group" } else { current },
+            queue.group,
+            reasons_line(&a.verdict, 3),
+        );
+        Some(Finding {
+            kind: FindingKind::Misrouted,
+            item: a.item.clone(),
+            filed_as: a.filed_as,
+            verdict: a.verdict.clone(),
+            action: if fix { Action::Move } else { Action::Review },
+            correction: fix.then(|| Correction::Reroute { queue: queue.name.clone(), group: queue.group.clone(), note }),
+        })
+    }
+
+    fn misprioritisation(&self, a: &Assessment) -> Option<Finding> {
+        let (impact, urgency, priority) = (a.verdict.impact?, a.verdict.urgency?, a.verdict.priority?);
+        let filed = match (a.item.impact, a.item.urgency) {
+            (Some(i), Some(u)) => self.config.priority.priority(i, u),
+            _ => return None,
+        };
+        if filed == priority {
+            return None;
+        }
+        let fix = self.config.policy.fix_priority;
+        let m = &self.config.priority;
+        let note = format!(
+            "twotrack: priority {} -> {} (impact {impact} x urgency {urgency} via the priority matrix; {}).",
+            m.name(filed),
+            m.name(priority),
+            reasons_line(&a.verdict, 3),
+        );
+        Some(Finding {
+            kind: FindingKind::Misprioritised,
+            item: a.item.clone(),
+            filed_as: a.filed_as,
+            verdict: a.verdict.clone(),
+            action: if fix { Action::Move } else { Action::Review },
+            correction: fix.then_some(Correction::Reprioritise { impact, urgency, priority, note }),
+        })
+    }
+
+    /// Where a misfiled item would go, and what would be written.
+    pub fn move_plan(&self, a: &Assessment) -> Option<MovePlan> {
+        let home = a.verdict.class.home();
+        let target = self.config.trackers.iter().find(|t| t.role == home && t.name != a.item.tracker)?;
+        let source_cfg = self.config.tracker(&a.item.tracker)?;
+        Some(build_move(a, source_cfg, target, self.config))
+    }
+}
+
+fn build_move(a: &Assessment, _source: &TrackerConfig, target: &TrackerConfig, config: &Config) -> MovePlan {
+    let item = &a.item;
+    let v = &a.verdict;
+    let (container, item_type) = container_and_type(target, v.kind);
+    let work = v.class == Class::Work;
+    let group = v
+        .queue
+        .as_deref()
+        .and_then(|q| config.queues.iter().find(|s| s.name == q))
+        .map(|s| s.group.clone());
+    let priority_name = if work { v.priority.map(|p| config.priority.name(p).to_string()) } else { None };
+    let reporter = item.reporter.as_deref().unwrap_or("unknown");
+    let description = format!(
+        "Moved by twotrack from {tracker} {key} ({url}).\nReported by {reporter} on {created}.\n\n{body}",
+        tracker = item.tracker,
+        key = item.key,
+        url = item.url,
+        created = item.created.format("%Y-%m-%d %H:%M UTC"),
+        body = item.description,
+    );
+    let mut labels = Vec::new();
+    if let Targets::Jira(j) = &target.targets {
+        labels.push(j.triage_label.clone());
+    }
+    let work_note = work.then(|| {
+        format!(
+            "Priority derived by twotrack: impact {} x urgency {} = {} via the priority matrix. Why: {}",
+            v.impact.map_or("?".into(), |i| i.to_string()),
+            v.urgency.map_or("?".into(), |u| u.to_string()),
+            priority_name.as_deref().unwrap_or("?"),
+            reasons_line(v, 5),
+        )
+    });
+    let new_item = NewItem {
+        kind: v.kind,
+        summary: item.summary.clone(),
+        description,
+        labels,
+        queue: if work { group.clone() } else { None },
+        impact: if work { v.impact } else { None },
+        urgency: if work { v.urgency } else { None },
+        origin: Some(OriginRef {
+            tracker: item.tracker.clone(),
+            key: item.key.clone(),
+            url: item.url.clone(),
+            summary: item.summary.clone(),
+        }),
+        work_note,
+    };
+    let (what, place) = match v.class {
+        Class::Work => ("service work", "the service queue"),
+        Class::Value => ("product work (a feature or defect)", "the product backlog"),
+    };
+    let source_note = format!(
+        "Hello{reporter_part}, this looks like {what} ({kind}), so twotrack moved it to {place}: \
+         {{target_key}} {{target_url}}\nWhy: {why}\nPlease follow it there. If this was wrong, add the label \
+         `{keep}` to this item and reopen it; twotrack will leave it alone.",
+        reporter_part = item.reporter.as_deref().map(|r| format!(" {r}")).unwrap_or_default(),
+        kind = v.kind.as_str(),
+        why = reasons_line(v, 3),
+        keep = config.policy.keep_label,
+    );
+    let close_note = "Moved by twotrack to {target_key} ({target_url}).".to_string();
+    MovePlan {
+        source: OriginRef {
+            tracker: item.tracker.clone(),
+            key: item.key.clone(),
+            url: item.url.clone(),
+            summary: item.summary.clone(),
+        },
+        target_tracker: target.name.clone(),
+        target_kind: target.kind,
+        container,
+        item_type,
+        new_item,
+        priority_name,
+        source_note,
+        close_note,
+    }
+}
+
+/// The project or table and the type a twin of `kind` gets in `target`.
+pub fn container_and_type(target: &TrackerConfig, kind: Kind) -> (String, String) {
+    match &target.targets {
+        Targets::Jira(j) => {
+            let ty = match kind {
+                Kind::Defect | Kind::Incident => &j.defect_type,
+                Kind::Feature | Kind::Request => &j.feature_type,
+            };
+            (j.project.clone(), ty.clone())
+        }
+        Targets::ServiceNow(s) => {
+            let table = match kind {
+                Kind::Incident | Kind::Defect => &s.incident_table,
+                Kind::Request | Kind::Feature => &s.request_table,
+            };
+            (table.clone(), table.clone())
+        }
+    }
+}
+
+/// The strongest reasons of a verdict on one line.
+pub fn reasons_line(v: &Verdict, max: usize) -> String {
+    let mut reasons: Vec<_> = v.reasons.iter().collect();
+    reasons.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+    let parts: Vec<String> =
+        reasons.iter().take(max).map(|r| format!("{} (\"{}\")", r.rule, r.evidence)).collect();
+    if parts.is_empty() { "no strong signal".to_string() } else { parts.join("; ") }
+}
+
+/// Fill `{target_key}` / `{target_url}` in a note template.
+pub fn fill(template: &str, target_key: &str, target_url: &str) -> String {
+    template.replace("{target_key}", target_key).replace("{target_url}", target_url)
+}

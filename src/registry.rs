@@ -1,0 +1,161 @@
+//! The only file that names every connector: builds an [`AnyConnector`] per configured tracker.
+//!
+//! The set of trackers is closed, so dispatch is an enum and a `match`, not a trait object.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef};
+use twotrack_api::http::HttpSettings;
+use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, TrackerKind};
+use twotrack_jira::{JiraConnector, JiraSettings, JiraWrite};
+use twotrack_servicenow::{ServiceNowConnector, ServiceNowSettings, ServiceNowWrite};
+
+use crate::config::{Config, JiraFlavour, Scope, Targets, TrackerConfig};
+
+/// A connector to any supported tracker.
+pub enum AnyConnector {
+    Jira(JiraConnector),
+    ServiceNow(ServiceNowConnector),
+}
+
+/// Every configured tracker's connector, by name.
+#[derive(Clone, Default)]
+pub struct Registry {
+    connectors: BTreeMap<String, Arc<AnyConnector>>,
+}
+
+impl Registry {
+    /// Build a connector for every tracker in the configuration (no network traffic yet).
+    pub fn build(config: &Config) -> Result<Registry, ConnectorError> {
+        let mut connectors = BTreeMap::new();
+        for t in &config.trackers {
+            connectors.insert(t.name.clone(), Arc::new(AnyConnector::build(t)?));
+        }
+        Ok(Registry { connectors })
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<AnyConnector>> {
+        self.connectors.get(name).cloned()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Arc<AnyConnector>)> {
+        self.connectors.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+fn http_settings(t: &TrackerConfig) -> HttpSettings {
+    HttpSettings {
+        per_second: t.rate.per_second,
+        burst: t.rate.burst,
+        request_timeout: t.timeouts.request,
+        connect_timeout: t.timeouts.connect,
+        max_retries: t.max_retries,
+        ..HttpSettings::new(t.name.clone(), t.base_url.clone(), t.auth.clone())
+    }
+}
+
+impl AnyConnector {
+    /// Build the connector for one tracker.
+    pub fn build(t: &TrackerConfig) -> Result<AnyConnector, ConnectorError> {
+        let invalid = |message: &str| ConnectorError::Invalid { tracker: t.name.clone(), message: message.to_string() };
+        match (t.kind, &t.scope, &t.targets) {
+            (TrackerKind::Jira, Scope::Jira { projects, jql }, Targets::Jira(w)) => {
+                let settings = JiraSettings {
+                    http: http_settings(t),
+                    flavour: match t.flavour {
+                        JiraFlavour::Cloud => twotrack_jira::Flavour::Cloud,
+                        JiraFlavour::DataCenter => twotrack_jira::Flavour::DataCenter,
+                    },
+                    projects: projects.clone(),
+                    jql: jql.clone(),
+                    write: JiraWrite {
+                        project: w.project.clone(),
+                        feature_type: w.feature_type.clone(),
+                        defect_type: w.defect_type.clone(),
+                        close_transition: w.close_transition.clone(),
+                        resolution: w.resolution.clone(),
+                        // The planner puts the triage label on every twin it creates in Jira.
+                        triage_label: None,
+                    },
+                    ..JiraSettings::new(http_settings(t), twotrack_jira::Flavour::Cloud, projects.clone())
+                };
+                Ok(AnyConnector::Jira(JiraConnector::new(settings)?))
+            }
+            (TrackerKind::ServiceNow, Scope::ServiceNow { tables, query }, Targets::ServiceNow(w)) => {
+                let settings = ServiceNowSettings {
+                    http: http_settings(t),
+                    tables: tables.clone(),
+                    query: query.clone(),
+                    write: ServiceNowWrite {
+                        incident_table: w.incident_table.clone(),
+                        request_table: w.request_table.clone(),
+                        close_state: w.close_state.clone(),
+                        close_code: w.close_code.clone(),
+                        close_notes: w.close_notes.clone(),
+                    },
+                    ..ServiceNowSettings::new(http_settings(t))
+                };
+                Ok(AnyConnector::ServiceNow(ServiceNowConnector::new(settings)?))
+            }
+            _ => Err(invalid("the scope and targets do not match the tracker kind (a configuration bug)")),
+        }
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident, $c:ident => $e:expr) => {
+        match $self {
+            AnyConnector::Jira($c) => $e,
+            AnyConnector::ServiceNow($c) => $e,
+        }
+    };
+}
+
+impl Connector for AnyConnector {
+    fn name(&self) -> &str {
+        dispatch!(self, c => c.name())
+    }
+    fn kind(&self) -> TrackerKind {
+        dispatch!(self, c => c.kind())
+    }
+    fn scopes(&self) -> Vec<String> {
+        dispatch!(self, c => c.scopes())
+    }
+    async fn health(&self) -> Result<Health, ConnectorError> {
+        dispatch!(self, c => c.health().await)
+    }
+    async fn pull_page(&self, scope: &str, cursor: &Cursor, page_token: Option<&str>) -> Result<Page, ConnectorError> {
+        dispatch!(self, c => c.pull_page(scope, cursor, page_token).await)
+    }
+    async fn get(&self, key: &str) -> Result<Item, ConnectorError> {
+        dispatch!(self, c => c.get(key).await)
+    }
+    async fn create(&self, item: &NewItem) -> Result<Created, ConnectorError> {
+        dispatch!(self, c => c.create(item).await)
+    }
+    async fn comment(&self, key: &str, text: &str, visibility: NoteVisibility) -> Result<(), ConnectorError> {
+        dispatch!(self, c => c.comment(key, text, visibility).await)
+    }
+    async fn notes(&self, key: &str) -> Result<Vec<String>, ConnectorError> {
+        dispatch!(self, c => c.notes(key).await)
+    }
+    async fn add_label(&self, key: &str, label: &str) -> Result<(), ConnectorError> {
+        dispatch!(self, c => c.add_label(key, label).await)
+    }
+    async fn remove_label(&self, key: &str, label: &str) -> Result<(), ConnectorError> {
+        dispatch!(self, c => c.remove_label(key, label).await)
+    }
+    async fn close(&self, key: &str, note: &str) -> Result<(), ConnectorError> {
+        dispatch!(self, c => c.close(key, note).await)
+    }
+    async fn link(&self, key: &str, target: &OriginRef) -> Result<(), ConnectorError> {
+        dispatch!(self, c => c.link(key, target).await)
+    }
+    async fn find_by_origin(&self, origin_key: &str) -> Result<Vec<Item>, ConnectorError> {
+        dispatch!(self, c => c.find_by_origin(origin_key).await)
+    }
+    async fn update_fields(&self, key: &str, update: &FieldUpdate) -> Result<(), ConnectorError> {
+        dispatch!(self, c => c.update_fields(key, update).await)
+    }
+}

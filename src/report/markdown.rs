@@ -1,0 +1,106 @@
+//! Markdown: for terminals and pull requests.
+
+use std::fmt::Write;
+
+use super::Report;
+
+/// Escape text for a Markdown table cell (ticket text is hostile input: no HTML, no table breaks).
+fn cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            '`' | '*' | '_' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn render(r: &Report) -> String {
+    let mut s = String::new();
+    let t = &r.totals;
+    let _ = writeln!(s, "# twotrack audit\n");
+    let _ = writeln!(s, "Generated {} (dry run: nothing was written to any tracker).\n", r.generated_at);
+    let _ = writeln!(
+        s,
+        "**{}** open items: {} Value, {} Work. **{}** misfiled ({} Work in a product backlog, {} Value in a service queue): \
+         {} to move, {} to review. {} misrouted, {} misprioritised, {} exempt.\n",
+        t.open_items,
+        t.value,
+        t.work,
+        t.work_in_product + t.value_in_service,
+        t.work_in_product,
+        t.value_in_service,
+        t.moves,
+        t.reviews,
+        t.misrouted,
+        t.misprioritised,
+        t.exempt
+    );
+    let _ = writeln!(s, "## Trackers\n");
+    let _ = writeln!(s, "| tracker | kind | role | open | value | work | misfiled | share | move | review |");
+    let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    for tr in &r.trackers {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {:.0}% | {} | {} |",
+            cell(&tr.name),
+            tr.kind,
+            tr.role,
+            tr.open_items,
+            tr.value,
+            tr.work,
+            tr.misfiled,
+            tr.misfiled_share * 100.0,
+            tr.moves,
+            tr.reviews
+        );
+    }
+    let _ = writeln!(s, "\n## Findings ({})\n", r.findings.len());
+    if r.findings.is_empty() {
+        let _ = writeln!(s, "Nothing is misfiled. Both tracks are clean.");
+        return s;
+    }
+    let _ = writeln!(s, "| action | finding | item | title | belongs | conf. | target | why |");
+    let _ = writeln!(s, "|---|---|---|---|---|---:|---|---|");
+    for f in &r.findings {
+        let item = if f.url.is_empty() { cell(&f.key) } else { format!("[{}]({})", cell(&f.key), f.url) };
+        let target = f
+            .target
+            .as_ref()
+            .map(|t| {
+                let mut parts = vec![format!("{} / {} / {}", cell(&t.tracker), cell(&t.container), cell(&t.item_type))];
+                if let Some(q) = &t.queue {
+                    parts.push(format!("queue {}", cell(q)));
+                }
+                if let Some(p) = &t.priority {
+                    parts.push(format!("priority {}", cell(p)));
+                }
+                parts.join(", ")
+            })
+            .unwrap_or_default();
+        let why: Vec<String> = f.reasons.iter().take(3).map(|r| cell(r)).collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} {} | {:.2} | {} | {} |",
+            f.action,
+            f.kind,
+            item,
+            cell(&f.title),
+            f.class,
+            f.item_kind,
+            f.confidence,
+            target,
+            why.join("; ")
+        );
+    }
+    s
+}

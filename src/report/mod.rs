@@ -1,0 +1,330 @@
+//! The audit report: one model, built once, rendered per format (HTML, Markdown, JSON, CSV).
+//!
+//! The model is made of dedicated, serializable report types with a `schema_version`; domain and store
+//! types never leak into the JSON (so they can change without breaking consumers).
+
+mod csv;
+mod html;
+mod markdown;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use twotrack_api::{Class, TrackerRole};
+
+use crate::classify::Action;
+use crate::config::Config;
+use crate::plan::{Assessment, Correction, Finding, FindingKind, Planner};
+
+/// Bumped on any incompatible change to the JSON report.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Html,
+    Md,
+    Json,
+    Csv,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Md => "md",
+            Format::Json => "json",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub generated_at: String,
+    /// Always true for `audit`: the report describes what `apply` would do.
+    pub dry_run: bool,
+    pub totals: Totals,
+    pub trackers: Vec<TrackerSummary>,
+    pub findings: Vec<FindingRow>,
+    /// Verdict confidence of open items in ten bins: [0.0, 0.1), ..., [0.9, 1.0].
+    pub confidence_histogram: [u64; 10],
+    /// Open Work items per queue (by the queue the classifier routes them to).
+    pub queues: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    pub open_items: u64,
+    pub value: u64,
+    pub work: u64,
+    /// Work filed in a product backlog.
+    pub work_in_product: u64,
+    /// Value filed in a service queue.
+    pub value_in_service: u64,
+    pub moves: u64,
+    pub reviews: u64,
+    pub misrouted: u64,
+    pub misprioritised: u64,
+    /// Open items exempt from moves (keep marker or twins).
+    pub exempt: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrackerSummary {
+    pub name: String,
+    pub kind: String,
+    pub role: String,
+    pub open_items: u64,
+    pub value: u64,
+    pub work: u64,
+    /// Share of items that belong elsewhere (0..1): how mixed this backlog is.
+    pub misfiled_share: f64,
+    pub misfiled: u64,
+    pub moves: u64,
+    pub reviews: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingRow {
+    pub kind: String,
+    pub tracker: String,
+    pub key: String,
+    pub url: String,
+    pub title: String,
+    pub filed_as: String,
+    pub class: String,
+    pub item_kind: String,
+    pub confidence: f64,
+    /// "move", "review", "fix" or "report".
+    pub action: String,
+    pub queue: Option<String>,
+    pub impact: Option<u8>,
+    pub urgency: Option<u8>,
+    pub priority: Option<u8>,
+    pub reasons: Vec<String>,
+    pub target: Option<TargetRow>,
+}
+
+/// Exactly what a correction would write.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetRow {
+    pub tracker: String,
+    /// Jira project or ServiceNow table.
+    pub container: String,
+    pub item_type: String,
+    pub queue: Option<String>,
+    pub priority: Option<String>,
+    /// The note left on the original for its reporter (or the work note of a reroute / reprioritisation).
+    pub note: String,
+}
+
+/// Accumulates assessments into a report.
+pub struct ReportBuilder<'a> {
+    planner: &'a Planner<'a>,
+    report: Report,
+    per_tracker: BTreeMap<String, TrackerSummary>,
+}
+
+impl<'a> ReportBuilder<'a> {
+    pub fn new(planner: &'a Planner<'a>, generated_at: String) -> Self {
+        let per_tracker = planner
+            .config
+            .trackers
+            .iter()
+            .map(|t| {
+                let summary = TrackerSummary {
+                    name: t.name.clone(),
+                    kind: t.kind.as_str().to_string(),
+                    role: t.role.as_str().to_string(),
+                    open_items: 0,
+                    value: 0,
+                    work: 0,
+                    misfiled_share: 0.0,
+                    misfiled: 0,
+                    moves: 0,
+                    reviews: 0,
+                };
+                (t.name.clone(), summary)
+            })
+            .collect();
+        ReportBuilder {
+            planner,
+            report: Report {
+                schema_version: SCHEMA_VERSION,
+                generated_at,
+                dry_run: true,
+                totals: Totals::default(),
+                trackers: Vec::new(),
+                findings: Vec::new(),
+                confidence_histogram: [0; 10],
+                queues: BTreeMap::new(),
+            },
+            per_tracker,
+        }
+    }
+
+    /// Add one assessed item (closed items are ignored: the audit is about open work).
+    pub fn add(&mut self, a: &Assessment) {
+        if !a.item.open {
+            return;
+        }
+        let t = &mut self.report.totals;
+        t.open_items += 1;
+        match a.verdict.class {
+            Class::Value => t.value += 1,
+            Class::Work => t.work += 1,
+        }
+        if a.exempt.is_some() {
+            t.exempt += 1;
+        }
+        let bin = ((a.verdict.confidence * 10.0).floor() as usize).min(9);
+        self.report.confidence_histogram[bin] += 1;
+        if a.verdict.class == Class::Work
+            && let Some(q) = &a.verdict.queue
+        {
+            *self.report.queues.entry(q.clone()).or_default() += 1;
+        }
+        if let Some(s) = self.per_tracker.get_mut(&a.item.tracker) {
+            s.open_items += 1;
+            match a.verdict.class {
+                Class::Value => s.value += 1,
+                Class::Work => s.work += 1,
+            }
+            if a.misfiled {
+                s.misfiled += 1;
+            }
+        }
+        for f in self.planner.findings(a) {
+            self.add_finding(f);
+        }
+    }
+
+    fn add_finding(&mut self, f: Finding) {
+        let t = &mut self.report.totals;
+        let summary = self.per_tracker.get_mut(&f.item.tracker);
+        match (f.kind, f.action) {
+            (FindingKind::Misfiled, action) => {
+                match f.filed_as {
+                    TrackerRole::Product => t.work_in_product += 1,
+                    TrackerRole::Service => t.value_in_service += 1,
+                }
+                let is_move = action == Action::Move;
+                if is_move { t.moves += 1 } else { t.reviews += 1 }
+                if let Some(s) = summary {
+                    if is_move { s.moves += 1 } else { s.reviews += 1 }
+                }
+            }
+            (FindingKind::Misrouted, _) => t.misrouted += 1,
+            (FindingKind::Misprioritised, _) => t.misprioritised += 1,
+        }
+        self.report.findings.push(row(&f, self.planner.config));
+    }
+
+    pub fn finish(mut self) -> Report {
+        for (_, mut s) in std::mem::take(&mut self.per_tracker) {
+            s.misfiled_share = if s.open_items == 0 { 0.0 } else { s.misfiled as f64 / s.open_items as f64 };
+            self.report.trackers.push(s);
+        }
+        // Most actionable first: moves, then reviews; strongest confidence first within each.
+        self.report.findings.sort_by(|a, b| {
+            action_rank(&a.action)
+                .cmp(&action_rank(&b.action))
+                .then(b.confidence.total_cmp(&a.confidence))
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        self.report
+    }
+}
+
+fn action_rank(a: &str) -> u8 {
+    match a {
+        "move" => 0,
+        "fix" => 1,
+        "review" => 2,
+        _ => 3,
+    }
+}
+
+fn row(f: &Finding, config: &Config) -> FindingRow {
+    let v = &f.verdict;
+    let action = match (f.kind, f.action) {
+        (FindingKind::Misfiled, Action::Move) => "move",
+        (FindingKind::Misfiled, _) => "review",
+        (_, Action::Move) => "fix",
+        _ => "report",
+    };
+    let target = f.correction.as_ref().map(|c| match c {
+        Correction::Move(m) => TargetRow {
+            tracker: m.target_tracker.clone(),
+            container: m.container.clone(),
+            item_type: m.item_type.clone(),
+            queue: m.new_item.queue.clone(),
+            priority: m.priority_name.clone(),
+            note: m.source_note.clone(),
+        },
+        Correction::Reroute { group, note, .. } => TargetRow {
+            tracker: f.item.tracker.clone(),
+            container: f.item.filed_type.clone(),
+            item_type: f.item.filed_type.clone(),
+            queue: Some(group.clone()),
+            priority: None,
+            note: note.clone(),
+        },
+        Correction::Reprioritise { priority, note, .. } => TargetRow {
+            tracker: f.item.tracker.clone(),
+            container: f.item.filed_type.clone(),
+            item_type: f.item.filed_type.clone(),
+            queue: None,
+            priority: Some(config.priority.name(*priority).to_string()),
+            note: note.clone(),
+        },
+    });
+    FindingRow {
+        kind: f.kind.as_str().to_string(),
+        tracker: f.item.tracker.clone(),
+        key: f.item.key.clone(),
+        url: f.item.url.clone(),
+        title: f.item.summary.clone(),
+        filed_as: f.filed_as.as_str().to_string(),
+        class: v.class.as_str().to_string(),
+        item_kind: v.kind.as_str().to_string(),
+        confidence: (v.confidence * 1000.0).round() / 1000.0,
+        action: action.to_string(),
+        queue: v.queue.clone(),
+        impact: v.impact,
+        urgency: v.urgency,
+        priority: v.priority,
+        reasons: v.reasons.iter().map(|r| format!("{}: \"{}\" ({:+.2})", r.rule, r.evidence, r.weight)).collect(),
+        target,
+    }
+}
+
+impl Report {
+    /// Render in one format.
+    pub fn render(&self, format: Format) -> Result<String, RenderError> {
+        match format {
+            Format::Html => Ok(html::render(self)),
+            Format::Md => Ok(markdown::render(self)),
+            Format::Json => Ok(serde_json::to_string_pretty(self)?),
+            Format::Csv => csv::render(self),
+        }
+    }
+
+    /// Findings that `--fail-on misfiled` counts (moves and reviews of misfiled items).
+    pub fn misfiled(&self) -> u64 {
+        self.totals.work_in_product + self.totals.value_in_service
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("could not serialize the report: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("could not write CSV: {0}")]
+    Csv(#[from] ::csv::Error),
+    #[error("could not write CSV: {0}")]
+    Utf8(#[from] std::string::FromUtf8Error),
+}

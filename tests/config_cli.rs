@@ -1,0 +1,146 @@
+//! `twotrack config init | check | show | schema`, black-box, and the shipped example file.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn example_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/twotrack.example.toml")
+}
+
+/// `twotrack` with the example's tokens set in the child's environment only.
+fn twotrack() -> Command {
+    let mut cmd = Command::cargo_bin("twotrack").unwrap();
+    cmd.env("JIRA_TOKEN", "jira-test-token")
+        .env("SERVICENOW_TOKEN", "servicenow-test-token")
+        .env_remove("TWOTRACK_CONFIG")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+#[test]
+fn the_example_file_is_valid() {
+    let out = twotrack().args(["config", "check", "--config"]).arg(example_path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary = stdout(&out);
+    assert!(summary.contains(": ok: 2 trackers: jira (jira product), servicenow (servicenow service)"), "{summary}");
+    assert!(summary.contains("dry run"), "{summary}");
+    assert!(stderr(&out).is_empty(), "the example has no warnings: {}", stderr(&out));
+}
+
+#[test]
+fn the_example_needs_its_tokens() {
+    let out = twotrack()
+        .env_remove("JIRA_TOKEN")
+        .env_remove("SERVICENOW_TOKEN")
+        .args(["config", "check", "--config"])
+        .arg(example_path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("environment variable `JIRA_TOKEN` is not set"), "{err}");
+    assert!(err.contains("environment variable `SERVICENOW_TOKEN` is not set"), "{err}");
+}
+
+#[test]
+fn init_writes_the_example_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/x.toml");
+    let example = std::fs::read_to_string(example_path()).unwrap();
+
+    let out = twotrack().args(["config", "init"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), example);
+
+    // What init wrote checks out as is.
+    let out = twotrack().args(["config", "check", "--config"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    std::fs::write(&path, "# mine\n").unwrap();
+    let out = twotrack().args(["config", "init"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("already exists; pass --force"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "# mine\n", "refused init must not touch the file");
+
+    let out = twotrack().args(["config", "init", "--force"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), example);
+}
+
+#[test]
+fn init_and_check_default_to_twotrack_toml_in_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = twotrack().current_dir(dir.path()).args(["config", "init"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(dir.path().join("twotrack.toml").is_file());
+    let out = twotrack().current_dir(dir.path()).args(["config", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("twotrack.toml: ok:"), "{}", stdout(&out));
+}
+
+#[test]
+fn show_prints_the_resolved_configuration_which_reads_back() {
+    let out = twotrack().args(["config", "show", "--config"]).arg(example_path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let shown = stdout(&out);
+    for expected in [
+        "[[tracker]]",
+        "flavour = \"cloud\"",
+        "token = \"[redacted]\"",
+        "project = \"SHOP\"",
+        "tables = [",
+        "[policy]\ndry_run = true\nmove_threshold = 0.85",
+        "[[queue]]\nname = \"database\"",
+        "listen = \"127.0.0.1:9464\"",
+    ] {
+        assert!(shown.contains(expected), "missing {expected:?} in:\n{shown}");
+    }
+
+    // The output is itself a valid configuration (the redacted tokens read back as inline secrets).
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("shown.toml");
+    std::fs::write(&copy, &shown).unwrap();
+    let out = twotrack().args(["config", "check", "--config"]).arg(&copy).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out).matches("warning: ").count(), 2, "{}", stderr(&out));
+}
+
+#[test]
+fn check_prints_warnings_with_their_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    let example = std::fs::read_to_string(example_path()).unwrap();
+    let text = example.replace("token = { env = \"JIRA_TOKEN\" }", "token = \"written-inline\"");
+    let line = text.lines().position(|l| l.starts_with("token = \"written-inline\"")).unwrap() + 1;
+    std::fs::write(&path, text).unwrap();
+    let out = twotrack().args(["config", "check", "--config"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let expected = format!("{}:{line}:9: warning: tracker \"jira\": the token is written in the configuration file", path.display());
+    assert!(err.contains(&expected), "{err}");
+    assert!(err.contains("help: move it to an environment variable"), "{err}");
+}
+
+#[test]
+fn schema_is_a_json_schema_of_the_file() {
+    let out = twotrack().args(["config", "schema"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(schema["$schema"].as_str().is_some_and(|s| s.contains("json-schema.org")), "{schema}");
+    assert_eq!(schema["title"], "twotrack configuration");
+    assert_eq!(schema["additionalProperties"], false);
+    let policy = &schema["$defs"]["RawPolicy"]["properties"]["move_threshold"];
+    assert!(policy["description"].as_str().is_some_and(|d| d.contains("Confidence")), "{policy}");
+    let tracker = &schema["$defs"]["RawTracker"];
+    assert_eq!(tracker["properties"]["kind"]["enum"], serde_json::json!(["jira", "servicenow"]));
+    assert_eq!(tracker["required"], serde_json::json!(["name", "kind", "role", "base_url", "auth"]));
+}

@@ -1,0 +1,201 @@
+//! `twotrack config check` on broken files: every mistake exits 2 and is reported at its
+//! `file:line:col` with a precise message; several mistakes are all reported in one run.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// A valid configuration. Each case edits one line of it; the line numbers below refer to it.
+const BASE: &str = r#"[[tracker]]
+name = "jira"
+kind = "jira"
+role = "product"
+base_url = "https://example.atlassian.net"
+auth = { user = "bot@example.com", token = { env = "JIRA_TOKEN" } }
+scope = { projects = ["SHOP"] }
+
+[[tracker]]
+name = "servicenow"
+kind = "servicenow"
+role = "service"
+base_url = "https://example.service-now.com"
+auth = { user = "twotrack", token = { env = "SERVICENOW_TOKEN" } }
+
+[schedule]
+sync = "0 */15 * * * *"
+
+[policy]
+move_threshold = 0.85
+review_threshold = 0.6
+
+[daemon]
+listen = "127.0.0.1:9464"
+"#;
+
+/// `BASE` with `from` (which must occur exactly once) replaced by `to`.
+fn edit(from: &str, to: &str) -> String {
+    assert_eq!(BASE.matches(from).count(), 1, "{from:?} must occur once in BASE");
+    BASE.replace(from, to)
+}
+
+/// `twotrack config check` on `text`, with both tokens set in the child's environment only.
+fn run_check(text: &str) -> (PathBuf, Option<i32>, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("twotrack.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::cargo_bin("twotrack")
+        .unwrap()
+        .args(["config", "check", "--config"])
+        .arg(&path)
+        .env("JIRA_TOKEN", "jira-test-token")
+        .env("SERVICENOW_TOKEN", "servicenow-test-token")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    (path, out.status.code(), String::from_utf8(out.stderr).unwrap(), dir)
+}
+
+/// The `error:` line at `path:line:col` and its `help:` line.
+fn block_at(stderr: &str, path: &Path, line: usize, col: usize) -> Option<String> {
+    let prefix = format!("{}:{line}:{col}: error: ", path.display());
+    let lines: Vec<&str> = stderr.lines().collect();
+    let i = lines.iter().position(|l| l.starts_with(&prefix))?;
+    Some(format!("{}\n{}", lines[i], lines.get(i + 1).unwrap_or(&"")))
+}
+
+/// `config check` on `text` exits 2 and reports, at `line:col`, a problem mentioning `expected`.
+#[track_caller]
+fn check(text: &str, line: usize, col: usize, expected: &str) {
+    let (path, code, stderr, _dir) = run_check(text);
+    assert_eq!(code, Some(2), "exit code for:\n{text}\nstderr:\n{stderr}");
+    let block = block_at(&stderr, &path, line, col)
+        .unwrap_or_else(|| panic!("no error at {line}:{col} in:\n{stderr}\nfor:\n{text}"));
+    assert!(block.contains(expected), "expected {expected:?} at {line}:{col}, got:\n{block}\nall:\n{stderr}");
+}
+
+#[test]
+fn the_base_configuration_is_valid() {
+    let (_, code, stderr, _dir) = run_check(BASE);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn each_mistake_is_reported_at_its_line_and_column() {
+    let url = r#"base_url = "https://example.atlassian.net""#;
+    let sn_url = r#"base_url = "https://example.service-now.com""#;
+    let scope = r#"scope = { projects = ["SHOP"] }"#;
+
+    // Unknown key, with a did-you-mean.
+    check(&edit(url, r#"bse_url = "https://example.atlassian.net""#), 5, 1, "unknown key `bse_url` in `tracker`");
+    check(&edit(url, r#"bse_url = "https://example.atlassian.net""#), 5, 1, "did you mean `base_url`?");
+    check(&edit("[policy]", "[polcy]"), 19, 2, "unknown key `polcy` at the top level");
+    // Wrong type.
+    check(
+        &edit("move_threshold = 0.85", r#"move_threshold = "high""#),
+        20,
+        18,
+        "wrong type for `policy.move_threshold`: expected a number, found a string",
+    );
+    // Missing required key: reported at the table it belongs in.
+    check(&edit("role = \"product\"\n", ""), 1, 1, "tracker \"jira\": missing required key `role`");
+    // Bad cron (five fields, the classic mistake).
+    check(&edit("sync = \"0 */15 * * * *\"", r#"sync = "*/15 * * * *""#), 17, 8, "try \"0 */15 * * * *\"");
+    // Bad URL.
+    check(&edit(url, r#"base_url = "example dot net""#), 5, 12, "tracker \"jira\": `base_url` is not a valid URL");
+    // Missing environment variable and secret file.
+    check(
+        &edit(r#"{ env = "JIRA_TOKEN" }"#, r#"{ env = "TWOTRACK_TEST_NEVER_SET_4711" }"#),
+        6,
+        52,
+        "environment variable `TWOTRACK_TEST_NEVER_SET_4711` is not set",
+    );
+    check(
+        &edit(r#"{ env = "SERVICENOW_TOKEN" }"#, r#"{ file = "no-such-secret-file" }"#),
+        14,
+        46,
+        "cannot read secret file",
+    );
+    // Duplicate tracker names: reported at the second, pointing to the first.
+    check(&edit(r#"name = "servicenow""#, r#"name = "jira""#), 10, 8, "duplicate tracker name \"jira\" (first used on line 2)");
+    // No service tracker.
+    check(&edit(r#"role = "service""#, r#"role = "product""#), 1, 1, "no service queue");
+    // http:// to a host that is not loopback.
+    check(
+        &edit(sn_url, r#"base_url = "http://example.service-now.com""#),
+        13,
+        12,
+        "`base_url` uses http:// to a host that is not loopback",
+    );
+    check(&edit(sn_url, r#"base_url = "http://example.service-now.com""#), 13, 12, "allow_insecure_http = true");
+    // Thresholds out of range, and review above move.
+    check(&edit("move_threshold = 0.85", "move_threshold = 1.5"), 20, 18, "`policy.move_threshold` is 1.5, must be between 0 and 1");
+    check(
+        &edit("review_threshold = 0.6", "review_threshold = 0.9"),
+        21,
+        20,
+        "`policy.review_threshold` (0.9) is above `policy.move_threshold` (0.85)",
+    );
+    // Unknown queue in a rule.
+    check(
+        &edit("listen = \"127.0.0.1:9464\"", "listen = \"127.0.0.1:9464\"\n\n[[rule]]\nid = \"vpn\"\nmatch = [\"vpn down\"]\nkind = \"incident\"\nqueue = \"netwrok\""),
+        30,
+        9,
+        "rule \"vpn\" routes to unknown queue \"netwrok\"",
+    );
+    // Bad time zone, with a suggestion.
+    check(&edit("sync = \"0 */15 * * * *\"", r#"timezone = "Europe/Berln""#), 17, 12, "did you mean \"Europe/Berlin\"?");
+    // Bad enum values: kind, role, flavour, auth type.
+    check(&edit(r#"kind = "jira""#, r#"kind = "jria""#), 3, 8, "`tracker.kind` cannot be \"jria\": expected one of \"jira\", \"servicenow\"");
+    check(&edit(r#"role = "service""#, r#"role = "servce""#), 12, 8, "did you mean `service`?");
+    check(&edit(scope, &format!("{scope}\nflavour = \"server\"")), 8, 11, "`tracker.flavour` cannot be \"server\"");
+    check(
+        &edit(r#"auth = { user = "twotrack", "#, r#"auth = { type = "token", user = "twotrack", "#),
+        14,
+        17,
+        "`tracker.auth.type` cannot be \"token\": expected one of \"basic\", \"bearer\"",
+    );
+    // A jira-only key on a servicenow tracker.
+    check(&edit("name = \"servicenow\"", "name = \"servicenow\"\nflavour = \"cloud\""), 11, 1, "`flavour` applies to jira trackers only");
+    // Rate limit <= 0.
+    check(&edit(scope, &format!("{scope}\nrate = {{ per_second = 0.0 }}")), 8, 23, "`rate.per_second` must be greater than 0");
+    // Priority matrix value out of 1..=5.
+    check(
+        &edit("[daemon]", "[priority]\nmatrix = [[1, 2, 3], [2, 3, 4], [3, 4, 6]]\n\n[daemon]"),
+        24,
+        40,
+        "priority 6 for impact 3 and urgency 3 is out of range",
+    );
+    // Bad listen address.
+    check(&edit("listen = \"127.0.0.1:9464\"", "listen = \"localhost\""), 24, 10, "`daemon.listen` = \"localhost\" is not an address");
+    // TOML syntax error.
+    check(&edit("move_threshold = 0.85", "move_threshold = "), 20, 18, "TOML syntax");
+}
+
+#[test]
+fn several_mistakes_are_all_reported_in_one_run() {
+    let text = edit(r#"kind = "jira""#, r#"kind = "jria""#)
+        .replace("sync = \"0 */15 * * * *\"", "sync = \"every hour\"")
+        .replace("review_threshold = 0.6", "review_threshold = 0.6\nmax_moovs = 5");
+    let (path, code, stderr, _dir) = run_check(&text);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("3 problems"), "{stderr}");
+    let located: Vec<&str> = stderr.lines().filter(|l| l.starts_with(&format!("{}:", path.display()))).collect();
+    assert_eq!(located.len(), 3, "{stderr}");
+    assert!(block_at(&stderr, &path, 3, 8).is_some_and(|b| b.contains("cannot be \"jria\"")), "{stderr}");
+    assert!(block_at(&stderr, &path, 17, 8).is_some_and(|b| b.contains("not a valid cron expression")), "{stderr}");
+    assert!(block_at(&stderr, &path, 22, 1).is_some_and(|b| b.contains("did you mean `max_moves`?")), "{stderr}");
+}
+
+#[test]
+fn a_missing_file_is_a_usage_error_that_says_how_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("twotrack")
+        .unwrap()
+        .args(["config", "check", "--config"])
+        .arg(dir.path().join("nope.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("cannot read the configuration file") && stderr.contains("twotrack config init"), "{stderr}");
+}
