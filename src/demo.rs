@@ -136,7 +136,7 @@ per_second = 200.0
 burst = 50
 
 [tracker.scope]
-tables = ["incident", "sc_req_item", "sc_task"]
+tables = ["incident", "sc_req_item", "sc_task", "rm_story", "rm_defect", "rm_enhancement"]
 
 [mirror]
 path = "mirror"
@@ -154,9 +154,10 @@ max_move_share = 0.3
 
 [daemon]
 listen = "127.0.0.1:0"
-"#,
+{queues}"#,
             jira = self.jira.base_url(),
             sn = self.servicenow.base_url(),
+            queues = queue_section(),
         );
         let path = dir.join("twotrack.toml");
         std::fs::write(&path, text)?;
@@ -167,4 +168,14 @@ listen = "127.0.0.1:0"
         self.jira.shutdown().await;
         self.servicenow.shutdown().await;
     }
+}
+
+/// The simulated ServiceNow's assignment groups, mapped onto twotrack's built-in queues (an
+/// administrator does the same for a real instance: the queue names stay, the group names are theirs).
+fn queue_section() -> String {
+    let mut out = String::from("\n# The simulated instance's assignment groups for the built-in queues.\n");
+    for (name, group) in twotrack_sim::generator::ASSIGNMENT_GROUPS {
+        out.push_str(&format!("\n[[queue]]\nname = {name:?}\ngroup = {group:?}\n"));
+    }
+    out
 }

@@ -116,7 +116,12 @@ fn each_mistake_is_reported_at_its_line_and_column() {
         "cannot read secret file",
     );
     // Duplicate tracker names: reported at the second, pointing to the first.
-    check(&edit(r#"name = "servicenow""#, r#"name = "jira""#), 10, 8, "duplicate tracker name \"jira\" (first used on line 2)");
+    check(
+        &edit(r#"name = "servicenow""#, r#"name = "jira""#),
+        10,
+        8,
+        "duplicate tracker name \"jira\" (first used on line 2)",
+    );
     // No service tracker.
     check(&edit(r#"role = "service""#, r#"role = "product""#), 1, 1, "no service queue");
     // http:// to a host that is not loopback.
@@ -128,7 +133,12 @@ fn each_mistake_is_reported_at_its_line_and_column() {
     );
     check(&edit(sn_url, r#"base_url = "http://example.service-now.com""#), 13, 12, "allow_insecure_http = true");
     // Thresholds out of range, and review above move.
-    check(&edit("move_threshold = 0.85", "move_threshold = 1.5"), 20, 18, "`policy.move_threshold` is 1.5, must be between 0 and 1");
+    check(
+        &edit("move_threshold = 0.85", "move_threshold = 1.5"),
+        20,
+        18,
+        "`policy.move_threshold` is 1.5, must be between 0 and 1",
+    );
     check(
         &edit("review_threshold = 0.6", "review_threshold = 0.9"),
         21,
@@ -137,15 +147,28 @@ fn each_mistake_is_reported_at_its_line_and_column() {
     );
     // Unknown queue in a rule.
     check(
-        &edit("listen = \"127.0.0.1:9464\"", "listen = \"127.0.0.1:9464\"\n\n[[rule]]\nid = \"vpn\"\nmatch = [\"vpn down\"]\nkind = \"incident\"\nqueue = \"netwrok\""),
+        &edit(
+            "listen = \"127.0.0.1:9464\"",
+            "listen = \"127.0.0.1:9464\"\n\n[[rule]]\nid = \"vpn\"\nmatch = [\"vpn down\"]\nkind = \"incident\"\nqueue = \"netwrok\"",
+        ),
         30,
         9,
         "rule \"vpn\" routes to unknown queue \"netwrok\"",
     );
     // Bad time zone, with a suggestion.
-    check(&edit("sync = \"0 */15 * * * *\"", r#"timezone = "Europe/Berln""#), 17, 12, "did you mean \"Europe/Berlin\"?");
+    check(
+        &edit("sync = \"0 */15 * * * *\"", r#"timezone = "Europe/Berln""#),
+        17,
+        12,
+        "did you mean \"Europe/Berlin\"?",
+    );
     // Bad enum values: kind, role, flavour, auth type.
-    check(&edit(r#"kind = "jira""#, r#"kind = "jria""#), 3, 8, "`tracker.kind` cannot be \"jria\": expected one of \"jira\", \"servicenow\"");
+    check(
+        &edit(r#"kind = "jira""#, r#"kind = "jria""#),
+        3,
+        8,
+        "`tracker.kind` cannot be \"jria\": expected one of \"jira\", \"servicenow\"",
+    );
     check(&edit(r#"role = "service""#, r#"role = "servce""#), 12, 8, "did you mean `service`?");
     check(&edit(scope, &format!("{scope}\nflavour = \"server\"")), 8, 11, "`tracker.flavour` cannot be \"server\"");
     check(
@@ -155,9 +178,19 @@ fn each_mistake_is_reported_at_its_line_and_column() {
         "`tracker.auth.type` cannot be \"token\": expected one of \"basic\", \"bearer\"",
     );
     // A jira-only key on a servicenow tracker.
-    check(&edit("name = \"servicenow\"", "name = \"servicenow\"\nflavour = \"cloud\""), 11, 1, "`flavour` applies to jira trackers only");
+    check(
+        &edit("name = \"servicenow\"", "name = \"servicenow\"\nflavour = \"cloud\""),
+        11,
+        1,
+        "`flavour` applies to jira trackers only",
+    );
     // Rate limit <= 0.
-    check(&edit(scope, &format!("{scope}\nrate = {{ per_second = 0.0 }}")), 8, 23, "`rate.per_second` must be greater than 0");
+    check(
+        &edit(scope, &format!("{scope}\nrate = {{ per_second = 0.0 }}")),
+        8,
+        23,
+        "`rate.per_second` must be greater than 0",
+    );
     // Priority matrix value out of 1..=5.
     check(
         &edit("[daemon]", "[priority]\nmatrix = [[1, 2, 3], [2, 3, 4], [3, 4, 6]]\n\n[daemon]"),
@@ -166,7 +199,12 @@ fn each_mistake_is_reported_at_its_line_and_column() {
         "priority 6 for impact 3 and urgency 3 is out of range",
     );
     // Bad listen address.
-    check(&edit("listen = \"127.0.0.1:9464\"", "listen = \"localhost\""), 24, 10, "`daemon.listen` = \"localhost\" is not an address");
+    check(
+        &edit("listen = \"127.0.0.1:9464\"", "listen = \"localhost\""),
+        24,
+        10,
+        "`daemon.listen` = \"localhost\" is not an address",
+    );
     // TOML syntax error.
     check(&edit("move_threshold = 0.85", "move_threshold = "), 20, 18, "TOML syntax");
 }
@@ -197,5 +235,8 @@ fn a_missing_file_is_a_usage_error_that_says_how_to_start() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("cannot read the configuration file") && stderr.contains("twotrack config init"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read the configuration file") && stderr.contains("twotrack config init"),
+        "{stderr}"
+    );
 }

@@ -67,10 +67,7 @@ fn run(dir: &Path, file: &str, args: &[&str]) -> (Option<i32>, String, String) {
 fn debug_output_of_the_configuration_has_no_secret() {
     let dir = tempfile::tempdir().unwrap();
     // In-process: the env-var tracker is swapped for a file so no process-wide variable is needed.
-    let text = config(dir.path()).replace(
-        r#"{ env = "TWOTRACK_SECRET_TEST_TOKEN" }"#,
-        r#"{ file = "sn.token" }"#,
-    );
+    let text = config(dir.path()).replace(r#"{ env = "TWOTRACK_SECRET_TEST_TOKEN" }"#, r#"{ file = "sn.token" }"#);
     let config = twotrack::config::parse_str(&text, &dir.path().join("t.toml")).unwrap();
     assert_no_secret("Debug", &format!("{config:?}\n{config:#?}"));
     assert_no_secret("Debug of a tracker", &format!("{:?}", config.tracker("jira-dc").unwrap()));
@@ -101,14 +98,19 @@ fn error_messages_have_no_secret() {
     // Break the file around the secrets: a bad cron, a secret of the wrong type, an unknown key
     // next to a secret, bearer with a user, credentials in a URL.
     let text = config(dir.path())
-        .replace("[[tracker]]\nname = \"servicenow\"", "[schedule]\nsync = \"never\"\n\n[[tracker]]\nname = \"servicenow\"")
+        .replace(
+            "[[tracker]]\nname = \"servicenow\"",
+            "[schedule]\nsync = \"never\"\n\n[[tracker]]\nname = \"servicenow\"",
+        )
         .replace("user = \"twotrack\"", &format!("user = \"twotrack\", passwd = \"{INLINE_SECRET}\""))
         .replace(
             "auth = { type = \"bearer\", token",
             &format!("auth = {{ type = \"bearer\", user = \"{INLINE_SECRET}\", token"),
         )
         .replace("https://jira.example.com", &format!("https://admin:{INLINE_SECRET}@jira.example.com"))
-        + &format!("\n[policy]\nkeep_label = {{ value = \"{INLINE_SECRET}\" }}\nmove_threshold = \"{INLINE_SECRET}\"\n");
+        + &format!(
+            "\n[policy]\nkeep_label = {{ value = \"{INLINE_SECRET}\" }}\nmove_threshold = \"{INLINE_SECRET}\"\n"
+        );
     std::fs::write(dir.path().join("bad.toml"), &text).unwrap();
     let (code, stdout, stderr) = run(dir.path(), "bad.toml", &["-vv", "config", "check"]);
     assert_eq!(code, Some(2), "{stderr}");

@@ -146,9 +146,42 @@ fn a_missing_mirror_is_not_created() {
     assert!(!path.exists());
 }
 
+/// A minimal configuration whose mirror is `data/mirror`, relative to the file.
+const CONFIG: &str = r#"
+[[tracker]]
+name = "jira"
+kind = "jira"
+role = "product"
+base_url = "https://example.atlassian.net"
+auth = { user = "bot@example.com", token = { file = "jira.token" } }
+scope = { projects = ["SHOP"] }
+
+[[tracker]]
+name = "snow"
+kind = "servicenow"
+role = "service"
+base_url = "https://example.service-now.com"
+auth = { type = "bearer", token = { file = "snow.token" } }
+
+[mirror]
+path = "data/mirror"
+"#;
+
 #[test]
-fn without_a_flag_the_mirror_path_comes_from_the_configuration() {
+fn without_the_flag_the_mirror_path_comes_from_the_configuration() {
     let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("jira.token"), "t").unwrap();
+    std::fs::write(dir.path().join("snow.token"), "t").unwrap();
+    let config = dir.path().join("twotrack.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    sample_mirror(&dir.path().join("data").join("mirror"));
+    twotrack()
+        .args(["mirror", "stats", "--config"])
+        .arg(&config)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("data/mirror").and(predicate::str::is_match(r"total\s+4\s+3\s+1").unwrap()));
+
     twotrack()
         .current_dir(dir.path())
         .args(["mirror", "stats", "--config", "missing.toml"])

@@ -35,6 +35,9 @@ fn location_factor(field: Field) -> f64 {
     }
 }
 
+/// How much kind evidence counts when it comes from a rule of the class that lost.
+const OPPOSED_KIND: f64 = 0.3;
+
 /// What a rule can say. Hits only silence hits of rules that say something in common.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Effects(u8);
@@ -100,7 +103,8 @@ struct Atom {
 #[derive(Debug)]
 struct Phrase {
     rule: usize,
-    parts: Vec<usize>,
+    /// Automaton patterns in order, each with the most words allowed before it (after the previous).
+    parts: Vec<(usize, usize)>,
 }
 
 /// One phrase found in the text: words `start..end`.
@@ -110,6 +114,9 @@ struct Hit {
     start: usize,
     end: usize,
     field: Field,
+    /// Whether the phrase has `..` gaps: such a hit spans words it did not match, so it never
+    /// silences the hits inside it.
+    gapped: bool,
 }
 
 /// A rule that fired for an item.
@@ -289,11 +296,13 @@ impl Classifier {
         for &(atom, start, field) in &occ {
             let a = &self.atoms[atom];
             for &p in &a.phrases {
-                hits.push(Hit { rule: self.phrases[p].rule, start, end: start + a.words, field });
+                hits.push(Hit { rule: self.phrases[p].rule, start, end: start + a.words, field, gapped: false });
             }
             for &p in &a.first_of {
-                if let Some(end) = self.follow(&occ, &self.phrases[p].parts[1..], start + a.words, field) {
-                    hits.push(Hit { rule: self.phrases[p].rule, start, end, field });
+                let phrase = &self.phrases[p];
+                if let Some(end) = self.follow(&occ, &phrase.parts[1..], start + a.words, field) {
+                    let gapped = phrase.parts.iter().any(|&(_, gap)| gap > 0);
+                    hits.push(Hit { rule: phrase.rule, start, end, field, gapped });
                 }
             }
         }
@@ -302,6 +311,7 @@ impl Classifier {
             .map(|h| {
                 !hits.iter().any(|o| {
                     o.rule != h.rule
+                        && !o.gapped
                         && o.start <= h.start
                         && o.end >= h.end
                         && (o.end - o.start) > (h.end - h.start)
@@ -312,11 +322,11 @@ impl Classifier {
         hits.into_iter().zip(keep).filter_map(|(h, k)| k.then_some(h)).collect()
     }
 
-    /// Where the remaining parts of a gap phrase end, if each follows the previous within `MAX_GAP` words.
-    fn follow(&self, occ: &[(usize, usize, Field)], parts: &[usize], from: usize, field: Field) -> Option<usize> {
-        let Some((&part, rest)) = parts.split_first() else { return Some(from) };
+    /// Where the remaining parts of a phrase end, if each follows the previous within its gap.
+    fn follow(&self, occ: &[(usize, usize, Field)], parts: &[(usize, usize)], from: usize, field: Field) -> Option<usize> {
+        let Some((&(part, gap), rest)) = parts.split_first() else { return Some(from) };
         occ.iter()
-            .filter(|&&(a, s, f)| a == part && f == field && s >= from && s <= from + MAX_GAP)
+            .filter(|&&(a, s, f)| a == part && f == field && s >= from && s <= from + gap)
             .find_map(|&(a, s, _)| self.follow(occ, rest, s + self.atoms[a].words, field))
     }
 
@@ -370,7 +380,6 @@ impl Classifier {
     fn verdict(&self, item: &Item, text: &Normalized, fired: &[Fired]) -> Verdict {
         let mut reasons = Vec::new();
         let (mut work, mut value) = (0.0, 0.0);
-        let (mut broken, mut wanted) = (0.0, 0.0);
         for f in fired {
             let rule = &self.rules[f.rule];
             if rule.queue_terms {
@@ -381,11 +390,6 @@ impl Classifier {
             match class {
                 Some(Class::Work) => work += w,
                 Some(Class::Value) => value += w,
-                None => {}
-            }
-            match rule.kind {
-                Some(Kind::Defect | Kind::Incident) => broken += w,
-                Some(Kind::Feature | Kind::Request) => wanted += w,
                 None => {}
             }
             if rule.class.is_some() || rule.kind.is_some() {
@@ -400,6 +404,18 @@ impl Classifier {
         }
         let margin = work - value;
         let class = if margin > 0.0 { Class::Work } else { Class::Value };
+        // Kind evidence from rules of the other class counts little: "please reset" in a Value item
+        // does not make it a feature.
+        let (mut broken, mut wanted) = (0.0, 0.0);
+        for f in fired {
+            let rule = &self.rules[f.rule];
+            let w = rule.weight * f.factor * if rule.class.is_none_or(|c| c == class) { 1.0 } else { OPPOSED_KIND };
+            match rule.kind {
+                Some(Kind::Defect | Kind::Incident) => broken += w,
+                Some(Kind::Feature | Kind::Request) => wanted += w,
+                None => {}
+            }
+        }
         let kind = match (class, broken > wanted) {
             (Class::Value, true) => Kind::Defect,
             (Class::Value, false) => Kind::Feature,
@@ -484,7 +500,7 @@ impl Classifier {
             }
         }
         for a in self.counter.0.find(text) {
-            let h = Hit { rule: 0, start: a.words.0, end: a.words.1 + 1, field: a.field };
+            let h = Hit { rule: 0, start: a.words.0, end: a.words.1 + 1, field: a.field, gapped: false };
             let strength = COUNT_STRENGTH * location_factor(a.field);
             Statement::consider(&mut impact, a.impact(), strength, "affected-count", &quote(item, text, &h));
         }
@@ -602,31 +618,40 @@ impl Builder {
     /// Add one phrase (alternatives already expanded) of rule `r`.
     fn add_phrase(&mut self, r: usize, phrase: &str) -> Result<(), &'static str> {
         let mut parts = Vec::new();
-        for part in phrase.split("..") {
-            let (body, prefix) = match part.trim().strip_suffix('*') {
-                Some(b) => (b, true),
-                None => (part.trim(), false),
-            };
-            if body.contains('*') {
-                return Err("`*` may only end the last word of a part");
-            }
-            if prefix && !body.ends_with(|c: char| c.is_alphanumeric()) {
-                return Err("`*` must follow a word");
-            }
-            let n = Normalized::phrase(body);
-            if n.words.is_empty() {
+        for (i, part) in phrase.split("..").enumerate() {
+            let gap = if i == 0 { 0 } else { MAX_GAP };
+            // A prefix word (`word*`) ends an automaton pattern; what follows it is the next
+            // pattern, immediately after.
+            let mut pieces = part.split_inclusive('*').map(str::trim).filter(|p| !p.is_empty()).peekable();
+            if pieces.peek().is_none() {
                 return Err("no words in it (a part around `..` is empty?)");
             }
-            // A prefix (`word*`) is matched against the stemmed words of the text, so it is stemmed
-            // too and left open at its end.
-            let pattern = if prefix { n.text.trim_end().to_string() } else { n.text };
-            parts.push(self.atom(pattern, n.words.len()));
+            let mut first = true;
+            for piece in pieces {
+                let (body, prefix) = match piece.strip_suffix('*') {
+                    Some(b) => (b.trim_end(), true),
+                    None => (piece, false),
+                };
+                if prefix && !piece[..piece.len() - 1].ends_with(|c: char| c.is_alphanumeric()) {
+                    return Err("`*` must follow a word");
+                }
+                let n = Normalized::phrase(body);
+                if n.words.is_empty() {
+                    return Err("no words in it (a part around `..` is empty?)");
+                }
+                // A prefix is matched against the stemmed words of the text, so it is stemmed too
+                // and left open at its end.
+                let pattern = if prefix { n.text.trim_end().to_string() } else { n.text };
+                let atom = self.atom(pattern, n.words.len());
+                parts.push((atom, if first { gap } else { 0 }));
+                first = false;
+            }
         }
         let p = self.phrases.len();
         if parts.len() == 1 {
-            self.atoms[parts[0]].phrases.push(p);
+            self.atoms[parts[0].0].phrases.push(p);
         } else {
-            self.atoms[parts[0]].first_of.push(p);
+            self.atoms[parts[0].0].first_of.push(p);
         }
         self.phrases.push(Phrase { rule: r, parts });
         Ok(())

@@ -125,6 +125,14 @@ impl Normalized {
             self.push_one(&raw[digits.len()..], field, source);
             return;
         }
+        // "504s", "500s": the number.
+        if let Some(digits) = raw.strip_suffix('s')
+            && !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            self.push_one(digits, field, source);
+            return;
+        }
         self.push_one(raw, field, source);
     }
 
@@ -197,7 +205,7 @@ fn has_time(b: &[u8]) -> bool {
 fn correct(word: &str) -> Option<&'static str> {
     Some(match word {
         "pls" | "plz" | "plse" | "pleae" | "pleas" | "plss" => "please",
-        "pwd" | "passwd" | "pasword" | "passowrd" | "passwrod" | "pssword" | "paswd" | "passord" | "passwort" => {
+        "pw" | "pwd" | "passwd" | "pasword" | "passowrd" | "passwrod" | "pssword" | "paswd" | "passord" | "passwort" => {
             "password"
         }
         "acess" | "accesss" | "acces" | "accss" | "axcess" | "acccess" => "access",
@@ -287,7 +295,7 @@ mod tests {
         assert_eq!(norm("Can't LOGIN, pls reset my pasword!!"), norm("cant login please reset my password"));
         assert_eq!(norm("Can't LOGIN"), "cant login");
         assert_eq!(norm("Users blocked; creating accounts"), norm("user block create account"));
-        assert_eq!(norm("1,200 users"), "1200 user");
+        assert_eq!(norm("1,200 users, 504s"), "1200 user 504");
         assert_eq!(norm("running stopped called access status"), "run stop call access status");
         assert_eq!(norm("copies copy policy policies vms"), "copi copi polici polici vm");
         assert_eq!(norm("e-mail wi-fi"), "e mail wi fi");

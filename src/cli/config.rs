@@ -31,18 +31,36 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CheckArgs {}
+pub struct CheckArgs {
+    /// Also connect to every tracker and check its credentials (every secret must then be readable).
+    #[arg(long)]
+    pub online: bool,
+}
 
 pub async fn run(cmd: ConfigCmd, g: &super::Global) -> anyhow::Result<Exit> {
     match cmd {
         ConfigCmd::Init(args) => init(&args.path.unwrap_or_else(|| g.config_path()), args.force),
-        ConfigCmd::Check(CheckArgs {}) => check(&g.load_config()?),
-        ConfigCmd::Show => print(&g.load_config()?.to_redacted_toml()),
+        ConfigCmd::Check(CheckArgs { online: false }) => check(&load_deferred(g)?),
+        ConfigCmd::Check(CheckArgs { online: true }) => {
+            let config = g.load_config()?;
+            check(&config)?;
+            if super::online::check_online(&config).await? {
+                Ok(Exit::Ok)
+            } else {
+                anyhow::bail!("some trackers could not be reached or refused the credentials (see above)")
+            }
+        }
+        ConfigCmd::Show => print(&load_deferred(g)?.to_redacted_toml()),
         ConfigCmd::Schema => {
             let schema = serde_json::to_string_pretty(&config::json_schema()).context("cannot render the schema")?;
             print(&(schema + "\n"))
         }
     }
+}
+
+/// Load for offline use: an environment variable that is not set here is a warning.
+fn load_deferred(g: &super::Global) -> anyhow::Result<config::Config> {
+    config::load_with(&g.config_path(), config::Secrets::Deferred).map_err(crate::exit::usage)
 }
 
 fn init(path: &Path, force: bool) -> anyhow::Result<Exit> {

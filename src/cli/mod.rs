@@ -18,6 +18,7 @@ pub mod completions;
 pub mod config;
 pub mod demo;
 pub mod mirror;
+pub mod online;
 pub mod run;
 pub mod sim;
 pub mod sync;

@@ -76,7 +76,7 @@ impl ConfigErrors {
     /// Locate `diags` in `text`, sorted by position, exact duplicates removed.
     pub(super) fn new(file: &Path, text: &str, diags: Vec<Diag>) -> ConfigErrors {
         let mut problems: Vec<Problem> = diags.iter().map(|d| Problem::locate(d, file, text)).collect();
-        problems.sort_by(|a, b| (a.line, a.col).cmp(&(b.line, b.col)));
+        problems.sort_by_key(|p| (p.line, p.col));
         problems.dedup();
         ConfigErrors { file: file.to_path_buf(), problems }
     }
@@ -146,11 +146,7 @@ pub(super) fn from_serde(message: &str, span: Option<Range<usize>>, key: &str, t
     if let Some(rest) = message.strip_prefix("unknown field ") {
         let mut words = backticked(rest);
         let got = if words.is_empty() { String::new() } else { words.remove(0) };
-        return Diag::new(
-            span,
-            format!("unknown key `{got}` {}", at(table)),
-            suggestion(&got, &words, "key"),
-        );
+        return Diag::new(span, format!("unknown key `{got}` {}", at(table)), suggestion(&got, &words, "key"));
     }
     if let Some(rest) = message.strip_prefix("unknown variant ") {
         let mut words = backticked(rest);

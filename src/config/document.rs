@@ -254,7 +254,8 @@ mod tests {
 
     #[test]
     fn every_structural_error_is_collected_and_the_rest_survives() {
-        let text = "limit = \"x\"\ntypo = 1\n[[item]]\nid = \"a\"\nsize = -1\n[[item]]\nsize = 2\n[[item]]\nid = \"c\"\n";
+        let text =
+            "limit = \"x\"\ntypo = 1\n[[item]]\nid = \"a\"\nsize = -1\n[[item]]\nsize = 2\n[[item]]\nid = \"c\"\n";
         let (root, diags, doc) = collect(text);
         let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(diags.len(), 4, "{messages:?}");

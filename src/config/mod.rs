@@ -1,7 +1,7 @@
 //! The configuration file (`twotrack.toml`): what to sync, where to move things, how careful to be.
 //!
-//! Two stages, as in ripgrep: the TOML text is deserialized into plain serde structs ([`raw`],
-//! `deny_unknown_fields`), then [`validate`](validate::validate) checks and compiles them into a
+//! Two stages, as in ripgrep: the TOML text is deserialized into plain serde structs (`raw`,
+//! `deny_unknown_fields`), then `validate` checks and compiles them into a
 //! [`Config`]: URLs parsed, cron expressions compiled, secrets read, defaults filled in. Both stages
 //! report every problem they find, each with `file:line:col`, what is wrong and how to fix it
 //! ([`ConfigErrors`]), so one run of `twotrack config check` shows everything to fix.
@@ -228,6 +228,22 @@ impl Config {
 
 /// Read and validate the configuration file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with(path, Secrets::Required)
+}
+
+/// Whether every secret must be readable now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// Every secret must resolve (commands that contact trackers).
+    Required,
+    /// An environment variable that is not set in this shell is a warning, not an error: an offline
+    /// `config check` validates the file, while the daemon may get its environment elsewhere
+    /// (systemd's EnvironmentFile, a Kubernetes secret). Missing secret files are still errors.
+    Deferred,
+}
+
+/// [`load`] with a choice about secrets.
+pub fn load_with(path: &Path, secrets: Secrets) -> Result<Config, ConfigErrors> {
     tracing::debug!(path = %path.display(), "reading configuration");
     let text = std::fs::read_to_string(path).map_err(|e| {
         let help = if e.kind() == std::io::ErrorKind::NotFound {
@@ -237,13 +253,18 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         };
         ConfigErrors::whole_file(path, format!("cannot read the configuration file: {e}"), help)
     })?;
-    parse_str(&text, path)
+    parse_with(&text, path, secrets)
 }
 
 /// Validate configuration `text` as if read from `path` (relative paths in it, such as the mirror's
 /// and secret files', are resolved against `path`'s directory).
 pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
-    let config = validate::parse(text, path)?;
+    parse_with(text, path, Secrets::Required)
+}
+
+/// [`parse_str`] with a choice about secrets.
+pub fn parse_with(text: &str, path: &Path, secrets: Secrets) -> Result<Config, ConfigErrors> {
+    let config = validate::parse(text, path, secrets)?;
     tracing::debug!(
         path = %path.display(),
         trackers = config.trackers.len(),
@@ -322,10 +343,7 @@ auth = { type = "bearer", token = { file = "sn.token" } }
         assert_eq!(jira.max_retries, 4);
         assert_eq!(jira.scope, Scope::Jira { projects: vec!["SHOP".into()], jql: None });
         let Targets::Jira(t) = &jira.targets else { panic!("{:?}", jira.targets) };
-        assert_eq!(
-            (t.project.as_str(), t.feature_type.as_str(), t.defect_type.as_str()),
-            ("SHOP", "Story", "Bug")
-        );
+        assert_eq!((t.project.as_str(), t.feature_type.as_str(), t.defect_type.as_str()), ("SHOP", "Story", "Bug"));
         assert_eq!((t.close_transition.as_str(), t.resolution.as_str()), ("Done", "Won't Do"));
         assert_eq!(t.triage_label, "twotrack-triage");
         match &jira.auth {
@@ -387,8 +405,9 @@ auth = { type = "bearer", token = { file = "sn.token" } }
     #[test]
     fn every_problem_is_reported_in_one_run_with_positions() {
         let f = Fixture::new();
-        let text = MINIMAL.replace("role = \"product\"", "role = \"prodct\"").replace("kind = \"servicenow\"", "kind = 7")
-            + "\n[policy]\nmove_threshold = 2.0\nbogus = true\n";
+        let text =
+            MINIMAL.replace("role = \"product\"", "role = \"prodct\"").replace("kind = \"servicenow\"", "kind = 7")
+                + "\n[policy]\nmove_threshold = 2.0\nbogus = true\n";
         let problems = f.problems(&text);
         let got: Vec<(usize, usize)> = problems.iter().map(|p| (p.line, p.col)).collect();
         assert_eq!(got, [(5, 8), (12, 8), (18, 18), (19, 1)], "{problems:#?}");
@@ -410,11 +429,15 @@ auth = { type = "bearer", token = { file = "sn.token" } }
     #[test]
     fn kind_specific_keys_are_checked() {
         let f = Fixture::new();
-        let text = MINIMAL
-            .replace("scope = { projects = [\"SHOP\"] }", "scope = { tables = [\"incident\"] }")
-            .replace("base_url = \"https://example.service-now.com\"", "base_url = \"https://example.service-now.com\"\nflavour = \"cloud\"");
+        let text = MINIMAL.replace("scope = { projects = [\"SHOP\"] }", "scope = { tables = [\"incident\"] }").replace(
+            "base_url = \"https://example.service-now.com\"",
+            "base_url = \"https://example.service-now.com\"\nflavour = \"cloud\"",
+        );
         let messages: Vec<String> = f.problems(&text).into_iter().map(|p| p.message).collect();
-        assert!(messages.iter().any(|m| m.contains("`scope.tables` applies to servicenow trackers only")), "{messages:?}");
+        assert!(
+            messages.iter().any(|m| m.contains("`scope.tables` applies to servicenow trackers only")),
+            "{messages:?}"
+        );
         assert!(messages.iter().any(|m| m.contains("needs `scope.projects` or `scope.jql`")), "{messages:?}");
         assert!(messages.iter().any(|m| m.contains("`flavour` applies to jira trackers only")), "{messages:?}");
     }
@@ -427,7 +450,10 @@ auth = { type = "bearer", token = { file = "sn.token" } }
         assert!(first(rule("match = [\"x\"]\nqueue = \"nowhere\"")).contains("unknown queue \"nowhere\""));
         assert!(first(rule("match = [\"x\"]")).contains("has no effect"));
         assert!(first(rule("class = \"work\"")).contains("matches nothing"));
-        assert!(first(rule("match = [\"x\"]\nclass = \"value\"\nkind = \"incident\"")).contains("kind \"incident\" is work"));
+        assert!(
+            first(rule("match = [\"x\"]\nclass = \"value\"\nkind = \"incident\""))
+                .contains("kind \"incident\" is work")
+        );
         assert!(first(rule("match = [\"x\"]\nkind = \"incident\"\nurgency = 4")).contains("`urgency` must be 1"));
         // A rule the classifier cannot compile (checked by the classifier itself) is the file's problem.
         let bad_phrase = f.problems(&rule("match = [\"***\"]\nkind = \"incident\""));

@@ -29,7 +29,10 @@ pub(super) fn resolve(secret: &RawSecret, dir: &Path) -> Result<SecretString, Se
 
 fn from_env(name: &str) -> Result<SecretString, SecretError> {
     if name.trim().is_empty() {
-        return Err(fail("empty environment variable name".into(), "write the variable's name, e.g. `env = \"JIRA_TOKEN\"`"));
+        return Err(fail(
+            "empty environment variable name".into(),
+            "write the variable's name, e.g. `env = \"JIRA_TOKEN\"`",
+        ));
     }
     let set_it = format!("set it before starting twotrack (`export {name}=...`), or use `{{ file = \"/path\" }}`");
     match std::env::var(name) {

@@ -32,12 +32,12 @@ const MAX_TIMEOUT_SECS: f64 = 3600.0;
 const MAX_RETRIES: u32 = 20;
 
 /// Parse, deserialize and validate `text` (read from `file`).
-pub(super) fn parse(text: &str, file: &Path) -> Result<Config, ConfigErrors> {
+pub(super) fn parse(text: &str, file: &Path, secrets: super::Secrets) -> Result<Config, ConfigErrors> {
     let mut doc = Document::parse(text).map_err(|diags| ConfigErrors::new(file, text, diags))?;
     let mut errors = Vec::new();
     let raw = doc.deserialize::<RawConfig>(&mut errors);
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut ctx = Ctx { doc: &doc, text, dir, errors, warnings: Vec::new() };
+    let mut ctx = Ctx { doc: &doc, text, dir, errors, warnings: Vec::new(), secrets };
     let config = raw.and_then(|raw| validate(&mut ctx, raw, file));
     match config {
         Some(mut config) if ctx.errors.is_empty() => {
@@ -56,6 +56,8 @@ struct Ctx<'a, 't> {
     dir: PathBuf,
     errors: Vec<Diag>,
     warnings: Vec<Diag>,
+    /// Whether an unset environment variable is an error (it is, except for an offline `config check`).
+    secrets: super::Secrets,
 }
 
 impl Ctx<'_, '_> {
@@ -193,19 +195,17 @@ fn tracker(ctx: &mut Ctx<'_, '_>, i: usize, raw: RawTracker) -> Option<TrackerCo
         .and_then(|url| base_url(ctx, &p, &label, &url, raw.allow_insecure_http));
     let flavour = match (kind, raw.flavour) {
         (Some(TrackerKind::ServiceNow), Some(_)) => {
-            ctx.key_error(&format!("{p}.flavour"), format!("{label}: `flavour` applies to jira trackers only"), "remove it");
+            ctx.key_error(
+                &format!("{p}.flavour"),
+                format!("{label}: `flavour` applies to jira trackers only"),
+                "remove it",
+            );
             JiraFlavour::Cloud
         }
         (_, flavour) => flavour.unwrap_or_default(),
     };
     let auth = ctx
-        .required(
-            &p,
-            "auth",
-            raw.auth,
-            &label,
-            "add `auth = { user = \"...\", token = { env = \"TOKEN_VARIABLE\" } }`",
-        )
+        .required(&p, "auth", raw.auth, &label, "add `auth = { user = \"...\", token = { env = \"TOKEN_VARIABLE\" } }`")
         .and_then(|auth| self::auth(ctx, &p, &label, auth));
     let rate = rate(ctx, &p, &label, &raw.rate);
     let timeouts = timeouts(ctx, &p, &label, &raw.timeouts);
@@ -381,6 +381,10 @@ fn token_value(ctx: &mut Ctx<'_, '_>, ap: &str, label: &str, raw: &RawSecret) ->
     };
     match secret::resolve(raw, &ctx.dir) {
         Ok(token) => Some(token),
+        Err(e) if ctx.secrets == super::Secrets::Deferred && matches!(raw, RawSecret::Env(name) if std::env::var_os(name).is_none()) => {
+            ctx.warn(&path, format!("{label}: {} in this shell", e.message), format!("{}; commands that contact the tracker need it", e.help));
+            Some(twotrack_api::secret::SecretString::from(String::new()))
+        }
         Err(e) => {
             ctx.error(&path, format!("{label}: {}", e.message), e.help);
             None
@@ -408,7 +412,9 @@ fn rate(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, raw: &RawRate) -> RateLimit
 
 fn timeouts(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, raw: &RawTimeouts) -> Option<Timeouts> {
     let mut seconds = |key: &str, value: f64| {
-        let d = Some(value).filter(|v| *v > 0.0 && *v <= MAX_TIMEOUT_SECS).and_then(|v| Duration::try_from_secs_f64(v).ok());
+        let d = Some(value)
+            .filter(|v| *v > 0.0 && *v <= MAX_TIMEOUT_SECS)
+            .and_then(|v| Duration::try_from_secs_f64(v).ok());
         if d.is_none() {
             ctx.error(
                 &format!("{p}.timeouts.{key}"),
@@ -454,9 +460,21 @@ fn is_project_key(key: &str) -> bool {
     chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn jira(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, scope: RawScope, t: RawTargets) -> (Option<Scope>, Option<Targets>) {
+fn jira(
+    ctx: &mut Ctx<'_, '_>,
+    p: &str,
+    label: &str,
+    scope: RawScope,
+    t: RawTargets,
+) -> (Option<Scope>, Option<Targets>) {
     let sp = format!("{p}.scope");
-    foreign_keys(ctx, p, label, &[("scope.tables", scope.tables.is_some()), ("scope.query", scope.query.is_some())], "servicenow");
+    foreign_keys(
+        ctx,
+        p,
+        label,
+        &[("scope.tables", scope.tables.is_some()), ("scope.query", scope.query.is_some())],
+        "servicenow",
+    );
     let projects = scope.projects.unwrap_or_default();
     for (j, key) in projects.iter().enumerate() {
         if !is_project_key(key) {
@@ -468,7 +486,11 @@ fn jira(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, scope: RawScope, t: RawTarg
         }
     }
     if scope.jql.as_deref().is_some_and(|q| q.trim().is_empty()) {
-        ctx.error(&format!("{sp}.jql"), format!("{label}: `scope.jql` is empty"), "write a JQL filter or remove the key");
+        ctx.error(
+            &format!("{sp}.jql"),
+            format!("{label}: `scope.jql` is empty"),
+            "write a JQL filter or remove the key",
+        );
     }
     let pruned = ctx.doc.pruned_under(&sp);
     if projects.is_empty() && scope.jql.is_none() && !pruned {
@@ -529,7 +551,8 @@ fn jira(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, scope: RawScope, t: RawTarg
 }
 
 /// Default close notes of a record moved out of ServiceNow.
-const CLOSE_NOTES: &str = "Moved by twotrack: this is product work (a feature or a defect) and now lives in the product backlog.";
+const CLOSE_NOTES: &str =
+    "Moved by twotrack: this is product work (a feature or a defect) and now lives in the product backlog.";
 
 fn servicenow(
     ctx: &mut Ctx<'_, '_>,
@@ -539,10 +562,20 @@ fn servicenow(
     t: RawTargets,
 ) -> (Option<Scope>, Option<Targets>) {
     let sp = format!("{p}.scope");
-    foreign_keys(ctx, p, label, &[("scope.projects", scope.projects.is_some()), ("scope.jql", scope.jql.is_some())], "jira");
+    foreign_keys(
+        ctx,
+        p,
+        label,
+        &[("scope.projects", scope.projects.is_some()), ("scope.jql", scope.jql.is_some())],
+        "jira",
+    );
     let tables = scope.tables.unwrap_or_else(|| vec!["incident".into(), "sc_req_item".into()]);
     if tables.is_empty() {
-        ctx.error(&format!("{sp}.tables"), format!("{label}: `scope.tables` is empty"), "list at least one table, e.g. [\"incident\"]");
+        ctx.error(
+            &format!("{sp}.tables"),
+            format!("{label}: `scope.tables` is empty"),
+            "list at least one table, e.g. [\"incident\"]",
+        );
     }
     for (j, table) in tables.iter().enumerate() {
         if !is_table_name(table) {
@@ -554,7 +587,11 @@ fn servicenow(
         }
     }
     if scope.query.as_deref().is_some_and(|q| q.trim().is_empty()) {
-        ctx.error(&format!("{sp}.query"), format!("{label}: `scope.query` is empty"), "write an encoded query or remove the key");
+        ctx.error(
+            &format!("{sp}.query"),
+            format!("{label}: `scope.query` is empty"),
+            "write an encoded query or remove the key",
+        );
     }
 
     let tp = format!("{p}.targets");
@@ -641,7 +678,11 @@ fn cron(ctx: &mut Ctx<'_, '_>, key: &str, expr: &str, tz: chrono_tz::Tz) -> Opti
     let path = format!("schedule.{key}");
     match cron::Schedule::from_str(expr) {
         Ok(schedule) if schedule.upcoming(tz).next().is_none() => {
-            ctx.error(&path, format!("`schedule.{key}` = \"{expr}\" never fires"), "check the day, month and year fields");
+            ctx.error(
+                &path,
+                format!("`schedule.{key}` = \"{expr}\" never fires"),
+                "check the day, month and year fields",
+            );
             None
         }
         Ok(schedule) => Some(schedule),
@@ -662,7 +703,11 @@ fn policy(ctx: &mut Ctx<'_, '_>, raw: RawPolicy) -> Policy {
     let mut share = |key: &str, value: f64, lowest: f64, example: &str| {
         if !(value.is_finite() && value >= lowest && value <= 1.0) {
             let range = if lowest > 0.0 { "above 0 and at most 1" } else { "between 0 and 1" };
-            ctx.error(&format!("policy.{key}"), format!("`policy.{key}` is {value}, must be {range}"), format!("e.g. `{key} = {example}`"));
+            ctx.error(
+                &format!("policy.{key}"),
+                format!("`policy.{key}` is {value}, must be {range}"),
+                format!("e.g. `{key} = {example}`"),
+            );
         }
     };
     share("move_threshold", raw.move_threshold, 0.0, "0.85");
@@ -711,13 +756,17 @@ fn priority(ctx: &mut Ctx<'_, '_>, m: &PriorityMatrix) {
     }
     for (i, name) in m.names.iter().enumerate() {
         if name.trim().is_empty() {
-            ctx.error(&format!("priority.names.{i}"), format!("the name of priority {} is empty", i + 1), "name every priority, e.g. \"3 - Moderate\"");
+            ctx.error(
+                &format!("priority.names.{i}"),
+                format!("the name of priority {} is empty", i + 1),
+                "name every priority, e.g. \"3 - Moderate\"",
+            );
         }
     }
 }
 
-/// The default queues with the file's entries merged in by name; new queues go before the last
-/// default (the fallback), which stays last.
+/// The default queues with the file's entries merged in by name (an entry without `terms` keeps the
+/// built-in terms); new queues go before the last default (the fallback), which stays last.
 fn queues(ctx: &mut Ctx<'_, '_>, user: Vec<QueueSpec>) -> Vec<QueueSpec> {
     let mut first_use: HashMap<&str, usize> = HashMap::new();
     for (i, q) in user.iter().enumerate() {
@@ -726,22 +775,36 @@ fn queues(ctx: &mut Ctx<'_, '_>, user: Vec<QueueSpec>) -> Vec<QueueSpec> {
             ctx.error(&format!("{p}.name"), "queue name is empty", "give the queue a short name, e.g. \"database\"");
         } else if let Some(&first) = first_use.get(q.name.as_str()) {
             let line = ctx.line_of(&format!("queue.{first}.name"));
-            ctx.error(&format!("{p}.name"), format!("duplicate queue \"{}\" (first defined on line {line})", q.name), "merge the two [[queue]] entries");
+            ctx.error(
+                &format!("{p}.name"),
+                format!("duplicate queue \"{}\" (first defined on line {line})", q.name),
+                "merge the two [[queue]] entries",
+            );
         } else {
             first_use.insert(&q.name, i);
         }
         if q.group.trim().is_empty() {
-            ctx.error(&format!("{p}.group"), format!("queue \"{}\": `group` is empty", q.name), "give the assignment group's name in the service tracker");
+            ctx.error(
+                &format!("{p}.group"),
+                format!("queue \"{}\": `group` is empty", q.name),
+                "give the assignment group's name in the service tracker",
+            );
         }
         for (j, term) in q.terms.iter().enumerate() {
             if term.trim().is_empty() {
-                ctx.error(&format!("{p}.terms.{j}"), format!("queue \"{}\": empty match term", q.name), "remove the empty string");
+                ctx.error(
+                    &format!("{p}.terms.{j}"),
+                    format!("queue \"{}\": empty match term", q.name),
+                    "remove the empty string",
+                );
             }
         }
     }
     let mut merged = default_queues();
     for q in user {
         match merged.iter_mut().find(|d| d.name == q.name) {
+            // Renaming a built-in queue's group keeps its match terms unless the entry gives its own.
+            Some(slot) if q.terms.is_empty() => slot.group = q.group,
             Some(slot) => *slot = q,
             None => {
                 let at = merged.len().saturating_sub(1);
@@ -762,7 +825,11 @@ fn rules(ctx: &mut Ctx<'_, '_>, rules: &[RuleSpec], queues: &[QueueSpec]) {
             ctx.error(&format!("{p}.id"), "rule id is empty", "give the rule a unique id, e.g. \"vpn-outage\"");
         } else if let Some(&first) = first_use.get(r.id.as_str()) {
             let line = ctx.line_of(&format!("rule.{first}.id"));
-            ctx.error(&format!("{p}.id"), format!("duplicate rule id \"{}\" (first used on line {line})", r.id), "give every [[rule]] its own id");
+            ctx.error(
+                &format!("{p}.id"),
+                format!("duplicate rule id \"{}\" (first used on line {line})", r.id),
+                "give every [[rule]] its own id",
+            );
         } else {
             first_use.insert(&r.id, i);
         }
@@ -773,7 +840,13 @@ fn rules(ctx: &mut Ctx<'_, '_>, rules: &[RuleSpec], queues: &[QueueSpec]) {
                 "give `match = [...]`, `types = [...]`, `labels = [...]` or `fields = [...]` (or `disabled = true`)",
             );
         }
-        if !r.disabled && r.class.is_none() && r.kind.is_none() && r.queue.is_none() && r.impact.is_none() && r.urgency.is_none() {
+        if !r.disabled
+            && r.class.is_none()
+            && r.kind.is_none()
+            && r.queue.is_none()
+            && r.impact.is_none()
+            && r.urgency.is_none()
+        {
             ctx.error(&p, format!("{label} has no effect"), "set `class`, `kind`, `queue`, `impact` or `urgency`");
         }
         for (j, phrase) in r.phrases.iter().enumerate() {
@@ -791,11 +864,19 @@ fn rules(ctx: &mut Ctx<'_, '_>, rules: &[RuleSpec], queues: &[QueueSpec]) {
             );
         }
         if !(r.weight.is_finite() && r.weight >= 0.0) {
-            ctx.error(&format!("{p}.weight"), format!("{label}: `weight` must be a number >= 0"), "e.g. `weight = 1.0` (the default)");
+            ctx.error(
+                &format!("{p}.weight"),
+                format!("{label}: `weight` must be a number >= 0"),
+                "e.g. `weight = 1.0` (the default)",
+            );
         }
         for (key, value) in [("impact", r.impact), ("urgency", r.urgency)] {
             if value.is_some_and(|v| !(1..=3).contains(&v)) {
-                ctx.error(&format!("{p}.{key}"), format!("{label}: `{key}` must be 1 (high), 2 or 3 (low)"), format!("e.g. `{key} = 2`"));
+                ctx.error(
+                    &format!("{p}.{key}"),
+                    format!("{label}: `{key}` must be 1 (high), 2 or 3 (low)"),
+                    format!("e.g. `{key} = 2`"),
+                );
             }
         }
         if let Some(queue) = &r.queue
@@ -829,7 +910,11 @@ fn classifier(ctx: &mut Ctx<'_, '_>, rules: &[RuleSpec], queues: &[QueueSpec], m
         _ => None,
     };
     let Some(i) = id.and_then(|id| rules.iter().position(|r| &r.id == id)) else { return };
-    ctx.error(&format!("rule.{i}"), format!("the classifier refuses the rules: {e}"), "fix the rule; `twotrack rules` can test rules");
+    ctx.error(
+        &format!("rule.{i}"),
+        format!("the classifier refuses the rules: {e}"),
+        "fix the rule; `twotrack rules` can test rules",
+    );
 }
 
 fn kinds_of(class: twotrack_api::Class) -> String {

@@ -80,7 +80,10 @@ impl RecordStore {
 
     /// Replace the record under `key` by `f(current)` atomically: no other write to the mirror happens
     /// between the read and the write. `None` in means absent; `None` out removes the record. Returns what
-    /// was stored. `f` should be a pure function of its input (sled may call it again).
+    /// was stored.
+    ///
+    /// `f` runs while the mirror is locked for writing: it must be a pure function of its input and must
+    /// not use the mirror (that would deadlock); the engine may call it more than once.
     pub fn update<T, F>(&self, key: &str, f: F) -> Result<Option<T>, MirrorError>
     where
         T: Serialize + DeserializeOwned,
@@ -97,7 +100,7 @@ impl RecordStore {
     }
 
     /// Like [`update`](Self::update), and in the same transaction append the entry `f` returns, if any, to
-    /// `log`: the record and its log entry are stored together or not at all.
+    /// `log`: the record and its log entry are stored together or not at all. The same rules for `f` apply.
     pub fn update_and_log<T, L, F>(&self, key: &str, log: &LogStore, f: F) -> Result<Option<T>, MirrorError>
     where
         T: Serialize + DeserializeOwned,

@@ -345,7 +345,7 @@ pub fn reasons_line(v: &Verdict, max: usize) -> String {
     let mut reasons: Vec<_> = v.reasons.iter().collect();
     reasons.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
     let parts: Vec<String> =
-        reasons.iter().take(max).map(|r| format!("{} (\"{}\")", r.rule, r.evidence)).collect();
+        reasons.iter().take(max).map(|r| format!("{} ({})", r.rule, r.evidence)).collect();
     if parts.is_empty() { "no strong signal".to_string() } else { parts.join("; ") }
 }
 

@@ -297,7 +297,7 @@ fn row(f: &Finding, config: &Config) -> FindingRow {
         impact: v.impact,
         urgency: v.urgency,
         priority: v.priority,
-        reasons: v.reasons.iter().map(|r| format!("{}: \"{}\" ({:+.2})", r.rule, r.evidence, r.weight)).collect(),
+        reasons: v.reasons.iter().map(|r| format!("{}: {} ({:+.2})", r.rule, r.evidence, r.weight)).collect(),
         target,
     }
 }

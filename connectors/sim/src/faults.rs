@@ -281,7 +281,8 @@ pub struct PlannedFault {
 }
 
 impl PlannedFault {
-    /// The text logged in [`crate::log::LogEntry::fault`], e.g. `reset (after handling)` or `5xx 503 (before handling)`.
+    /// The text logged in [`crate::log::LogEntry::fault`], e.g. `reset (after handling)` or
+    /// `5xx 503 (before handling)`.
     pub fn describe(&self) -> String {
         match self.kind {
             FaultKind::ServerError => format!("5xx {} ({})", self.status, self.phase.name()),
@@ -396,6 +397,11 @@ impl Faults {
     /// The current spec.
     pub fn spec(&self) -> FaultSpec {
         self.lock().spec.clone()
+    }
+
+    /// The latency added to every request.
+    pub fn latency(&self) -> Duration {
+        self.lock().spec.latency
     }
 
     /// Queues a fault for the next request that matches it (queued injections apply in order).

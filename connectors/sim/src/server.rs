@@ -1,6 +1,6 @@
 //! The HTTP plumbing both simulators share: binding to 127.0.0.1, serving with graceful shutdown, and
-//! the middleware that applies, in order, latency -> auth check -> server rate limit -> faults, and logs
-//! every request with the fault it got.
+//! the middleware that applies, in order, the auth check -> latency -> server rate limit -> faults, and logs
+//! every request with the fault it got (unauthenticated requests get latency and a 401, never a fault).
 //!
 //! A simulator supplies a [`VendorStyle`] (its own 401, 429, 5xx and HTML bodies and headers) and wraps
 //! its router with [`SimCore::layer`]:
@@ -206,24 +206,30 @@ async fn intercept(State(layer): State<LayerState>, request: Request, next: Next
     } else {
         (request, None)
     };
-    let path = request.uri().path().to_owned();
-    let decision = layer.core.faults.decide(&method, &path);
-    let planned = match (&decision.throttled, &decision.fault) {
-        (Some(_), _) => Some(THROTTLED_LOG.to_owned()),
-        (None, Some(fault)) => Some(fault.describe()),
-        (None, None) => None,
-    };
     let entry = LogEntry {
         method,
-        path,
+        path: request.uri().path().to_owned(),
         query: request.uri().query().unwrap_or_default().to_owned(),
         status: CLIENT_CLOSED_REQUEST,
         at,
         elapsed: Duration::ZERO,
-        fault: planned,
+        fault: None,
         body,
     };
     let mut pending = PendingEntry { log: layer.core.log.clone(), entry: Some(entry) };
+    // Unauthenticated requests take no fault decision: they neither consume injections nor the bucket.
+    let Some(request) = layer.authenticate(request) else {
+        layer.core.sleep(layer.core.faults.latency()).await;
+        let response = layer.vendor.unauthorized();
+        pending.finish(response.status().as_u16(), None);
+        return response;
+    };
+    let decision = layer.core.faults.decide(request.method().as_str(), request.uri().path());
+    pending.plan(match (&decision.throttled, &decision.fault) {
+        (Some(_), _) => Some(THROTTLED_LOG.to_owned()),
+        (None, Some(fault)) => Some(fault.describe()),
+        (None, None) => None,
+    });
     layer.core.sleep(decision.latency).await;
     let (response, fault) = layer.respond(request, decision, next).await;
     pending.finish(response.status().as_u16(), fault);
@@ -241,6 +247,13 @@ struct PendingEntry {
 }
 
 impl PendingEntry {
+    /// Notes the fault planned for the request (logged even if the client leaves before it is served).
+    fn plan(&mut self, fault: Option<String>) {
+        if let Some(entry) = self.entry.as_mut() {
+            entry.fault = fault;
+        }
+    }
+
     fn finish(&mut self, status: u16, fault: Option<String>) {
         if let Some(mut entry) = self.entry.take() {
             entry.status = status;
@@ -261,16 +274,22 @@ impl Drop for PendingEntry {
 }
 
 impl LayerState {
-    async fn respond(&self, mut request: Request, decision: Decision, next: Next) -> (Response, Option<String>) {
-        if !self.open_paths.iter().any(|p| p == request.uri().path()) {
-            let header = request.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-            match self.core.auth.check(header) {
-                AuthOutcome::Authenticated(user) => {
-                    request.extensions_mut().insert(AuthenticatedUser(user));
-                }
-                AuthOutcome::Missing | AuthOutcome::Invalid => return (self.vendor.unauthorized(), None),
-            }
+    /// Checks the credentials of a request to a protected path and attaches its user; `None` means 401.
+    fn authenticate(&self, mut request: Request) -> Option<Request> {
+        if self.open_paths.iter().any(|p| p == request.uri().path()) {
+            return Some(request);
         }
+        let header = request.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        match self.core.auth.check(header) {
+            AuthOutcome::Authenticated(user) => {
+                request.extensions_mut().insert(AuthenticatedUser(user));
+                Some(request)
+            }
+            AuthOutcome::Missing | AuthOutcome::Invalid => None,
+        }
+    }
+
+    async fn respond(&self, request: Request, decision: Decision, next: Next) -> (Response, Option<String>) {
         if let Some(info) = decision.throttled {
             return (self.vendor.rate_limited(&info), Some(THROTTLED_LOG.to_owned()));
         }

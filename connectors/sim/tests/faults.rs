@@ -58,6 +58,9 @@ async fn wait_for_log(sim: &ServiceNowSim, n: usize) {
 async fn an_injected_429_has_retry_after_and_rate_limit_headers_and_early_retries_fail_again() {
     let sim = start(FaultSpec { retry_after: 30, ..FaultSpec::default() }).await;
     sim.faults().inject(Injection::next(FaultKind::RateLimited, FaultPhase::BeforeHandling));
+    let anonymous = client().get(format!("{}/api/now/table/sys_user_group", sim.base_url())).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "auth comes first and takes no fault");
+    sim.log().clear();
     for _ in 0..2 {
         let response = list(&sim).await.unwrap();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -223,7 +226,7 @@ async fn latency_is_added_to_every_request() {
 
 #[tokio::test]
 async fn the_server_side_token_bucket_refuses_bursts() {
-    let sim = start(FaultSpec::parse("limit=2/3").unwrap()).await;
+    let sim = start(FaultSpec::parse("limit=0.5/3").unwrap()).await;
     let mut statuses = Vec::new();
     for _ in 0..6 {
         let response = list(&sim).await.unwrap();

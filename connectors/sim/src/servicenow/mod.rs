@@ -2,14 +2,15 @@
 //!
 //! Tables: `incident`, `sc_request`, `sc_req_item`, `sc_task`, `rm_story`, `rm_defect`, `rm_enhancement`,
 //! `sys_user`, `sys_user_group` (seeded with the service queues and product teams), `sys_choice` and
-//! `sys_journal_field`. Lists take `sysparm_query` (see [`query`](self) rules), `sysparm_limit` (default and
-//! maximum 10000), `sysparm_offset`, `sysparm_fields` (dot-walks allowed), `sysparm_display_value`,
+//! `sys_journal_field`. Lists take `sysparm_query` (`^`, `^OR`, `^NQ`, the usual operators,
+//! `ORDERBY`/`ORDERBYDESC`; invalid terms are ignored), `sysparm_limit` (default and maximum 10000),
+//! `sysparm_offset`, `sysparm_fields` (dot-walks allowed), `sysparm_display_value`,
 //! `sysparm_exclude_reference_link`, `sysparm_no_count` and `sysparm_suppress_pagination_header`, and answer
 //! with `X-Total-Count` and a `Link` header. Single records can be read, created (201), updated with PATCH or
 //! PUT (both partial) and deleted (204). Writes run the default business rules: numbering, priority from
 //! impact x urgency, `active` and resolved/closed stamps from the state, journal fields appended to
 //! `sys_journal_field`, `sys_updated_on` (UTC, second precision: many records can share a second) and
-//! `sys_mod_count` bumped when something changed.
+//! `sys_mod_count` bumped when something changed. `POST /oauth_token.do` hands out the bearer token.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

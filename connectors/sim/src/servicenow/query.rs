@@ -252,7 +252,8 @@ mod tests {
         let mut db = Db::new(3, "admin");
         let rows = [
             json!({"short_description": "VPN down", "state": "1", "impact": "1", "urgency": "1", "category": "network"}),
-            json!({"short_description": "Printer jam", "state": "2", "impact": "3", "urgency": "3", "category": "hardware"}),
+            json!({"short_description": "Printer jam", "state": "2", "impact": "3", "urgency": "3",
+                "category": "hardware"}),
             json!({"short_description": "vpn slow", "state": "6", "impact": "2", "urgency": "3", "category": "network"}),
             json!({"short_description": "Password reset", "state": "7", "impact": "3", "urgency": "2", "category": ""}),
         ];

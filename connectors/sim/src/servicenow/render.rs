@@ -120,7 +120,11 @@ pub(crate) fn snapshot(db: &Db, def: &TableDef, record: &Record) -> Value {
             .iter()
             .map(|e| {
                 let text = |k: &str| e.get(k).cloned().unwrap_or_default();
-                json!({"value": text("value"), "sys_created_on": text("sys_created_on"), "sys_created_by": text("sys_created_by")})
+                json!({
+                    "value": text("value"),
+                    "sys_created_on": text("sys_created_on"),
+                    "sys_created_by": text("sys_created_by"),
+                })
             })
             .collect();
         out.insert(field.name.to_owned(), Value::Array(entries));

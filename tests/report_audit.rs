@@ -1,0 +1,145 @@
+//! The audit report: one model, four formats, hostile ticket text rendered inert.
+
+use std::path::Path;
+
+use twotrack::api::Item;
+use twotrack::config::{Config, parse_str};
+use twotrack::mirror::Mirror;
+use twotrack::report::{Format, Report};
+
+const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+
+fn config() -> Config {
+    let text = r#"
+[[tracker]]
+name = "jira"
+kind = "jira"
+role = "product"
+base_url = "http://127.0.0.1:9"
+[tracker.auth]
+user = "bot@example.com"
+token = "inline-test-token"
+[tracker.scope]
+projects = ["SHOP"]
+
+[[tracker]]
+name = "servicenow"
+kind = "servicenow"
+role = "service"
+base_url = "http://127.0.0.1:9"
+[tracker.auth]
+user = "bot"
+token = "inline-test-token"
+"#;
+    parse_str(text, Path::new("/tmp/twotrack-report-test.toml")).expect("valid test config")
+}
+
+fn item(tracker: &str, key: &str, ty: &str, summary: &str, description: &str) -> Item {
+    let mut i = Item::new(tracker, key, summary);
+    i.filed_type = ty.into();
+    i.description = description.into();
+    i.url = format!("https://example.test/browse/{key}");
+    i
+}
+
+/// A small mixed backlog: clear Value and clear Work in each tracker, one hostile summary, one closed item.
+fn report() -> Report {
+    let config = config();
+    let mirror = Mirror::temporary().unwrap();
+    let items = [
+        item("jira", "SHOP-1", "Story", "As a shopper I want to save my cart for later", "Acceptance criteria: cart persists across sessions"),
+        item("jira", "SHOP-2", "Bug", "Tax is calculated wrong for Canadian addresses", "Steps to reproduce: checkout with a Quebec address"),
+        item("jira", "SHOP-3", "Task", "Please reset the password for user jdoe, she is locked out", "Her account got locked after the holidays"),
+        item("jira", "SHOP-4", "Task", "Restore the orders database from last night's backup", "Someone dropped a table in production"),
+        item("jira", "SHOP-5", "Bug", HOSTILE, "The product page shows raw markup"),
+        item("servicenow", "INC0010001", "incident", "Checkout is down for everyone since 2am", "All customers get a 502 error"),
+        item("servicenow", "RITM0010001", "sc_req_item", "Please grant Bob read access to the finance share", ""),
+        item("servicenow", "INC0010002", "incident", "Add a dark mode to the mobile app", "It would be a nice new feature for our users"),
+    ];
+    for i in &items {
+        mirror.upsert_item(i).unwrap();
+    }
+    let mut closed = item("jira", "SHOP-6", "Task", "Please reset my VPN token", "");
+    closed.open = false;
+    mirror.upsert_item(&closed).unwrap();
+    twotrack::audit::audit(&config, &mirror, None).unwrap()
+}
+
+#[test]
+fn summary_counts_open_items_per_tracker_and_finds_misfiled_both_ways() {
+    let r = report();
+    assert_eq!(r.totals.open_items, 8, "the closed item is not audited");
+    let jira = r.trackers.iter().find(|t| t.name == "jira").unwrap();
+    let sn = r.trackers.iter().find(|t| t.name == "servicenow").unwrap();
+    assert_eq!((jira.open_items, sn.open_items), (5, 3));
+    assert!(r.totals.work_in_product >= 1, "the password reset / restore in Jira are Work: {:?}", r.totals);
+    assert!(r.totals.value_in_service >= 1, "dark mode in ServiceNow is Value: {:?}", r.totals);
+    let keys: Vec<&str> = r.findings.iter().filter(|f| f.kind == "misfiled").map(|f| f.key.as_str()).collect();
+    assert!(keys.contains(&"SHOP-3") || keys.contains(&"SHOP-4"), "{keys:?}");
+    assert!(keys.contains(&"INC0010002"), "{keys:?}");
+    assert!(!keys.contains(&"SHOP-1") && !keys.contains(&"INC0010001"), "correctly filed items are not misfiled: {keys:?}");
+    // Every move says exactly where it would go and what note it would leave.
+    for f in r.findings.iter().filter(|f| f.action == "move") {
+        let t = f.target.as_ref().expect("a move has a target");
+        assert_ne!(t.tracker, f.tracker);
+        assert!(t.note.contains(&f.key) || t.note.contains("{target_key}") || !t.note.is_empty());
+        if f.class == "value" {
+            assert_eq!(t.priority, None, "twotrack never sets a priority for Value");
+        } else {
+            assert!(t.queue.is_some() && t.priority.is_some(), "work moves carry a queue and a priority: {t:?}");
+        }
+    }
+}
+
+#[test]
+fn json_has_a_schema_version_and_round_trips() {
+    let r = report();
+    let json: serde_json::Value = serde_json::from_str(&r.render(Format::Json).unwrap()).unwrap();
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["totals"]["open_items"], 8);
+    assert_eq!(json["findings"].as_array().unwrap().len(), r.findings.len());
+    assert_eq!(json["confidence_histogram"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum::<u64>(), 8);
+}
+
+#[test]
+fn csv_has_one_row_per_finding_and_quotes_hostile_text() {
+    let r = report();
+    let csv = r.render(Format::Csv).unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "kind");
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), r.findings.len());
+    for row in &rows {
+        assert_eq!(row.len(), headers.len());
+    }
+}
+
+#[test]
+fn markdown_escapes_ticket_text() {
+    let r = report();
+    let md = r.render(Format::Md).unwrap();
+    assert!(md.starts_with("# twotrack audit"));
+    assert!(!md.contains("<script>"), "raw HTML must not reach Markdown");
+    if r.findings.iter().any(|f| f.title == HOSTILE) {
+        assert!(md.contains("&lt;script&gt;"));
+    }
+}
+
+#[test]
+fn html_is_self_contained_and_escapes_ticket_text() {
+    let r = report();
+    let html = r.render(Format::Html).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // Exactly one script element: ours. The hostile summary appears only as text.
+    assert_eq!(html.matches("<script").count(), 1);
+    assert!(!html.contains("<img"));
+    assert!(!html.contains(HOSTILE));
+    // No external assets: nothing is fetched from the network.
+    for needle in ["src=\"http", "href=\"//", "<link", "@import", "url(http"] {
+        assert!(!html.contains(needle), "external reference {needle:?} in the report");
+    }
+    for id in ["chart-mix", "chart-findings", "chart-confidence", "chart-queues", "findings", "trackers"] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "missing #{id}");
+    }
+}
