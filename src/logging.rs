@@ -17,7 +17,10 @@ pub fn install(format: LogFormat, level: tracing::Level) {
     });
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
-        LogFormat::Human => builder.with_target(false).try_init(),
+        LogFormat::Human => {
+            use std::io::IsTerminal;
+            builder.with_target(false).with_ansi(std::io::stderr().is_terminal()).try_init()
+        }
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
     };
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef};
-use twotrack_api::http::HttpSettings;
+use twotrack_api::http::{HttpSettings, HttpStats};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, TrackerKind};
 use twotrack_jira::{JiraConnector, JiraSettings, JiraWrite};
 use twotrack_servicenow::{ServiceNowConnector, ServiceNowSettings, ServiceNowWrite};
@@ -91,6 +91,7 @@ impl AnyConnector {
                         incident_table: w.incident_table.clone(),
                         request_table: w.request_table.clone(),
                         close_state: w.close_state.clone(),
+                        agile_close_state: w.agile_close_state.clone(),
                         close_code: w.close_code.clone(),
                         close_notes: w.close_notes.clone(),
                     },
@@ -99,6 +100,16 @@ impl AnyConnector {
                 Ok(AnyConnector::ServiceNow(ServiceNowConnector::new(settings)?))
             }
             _ => Err(invalid("the scope and targets do not match the tracker kind (a configuration bug)")),
+        }
+    }
+}
+
+impl AnyConnector {
+    /// Request counters of this connector's HTTP client (requests by status, retries, rate-limit waits).
+    pub fn http_stats(&self) -> HttpStats {
+        match self {
+            AnyConnector::Jira(c) => c.http().stats(),
+            AnyConnector::ServiceNow(c) => c.http_stats(),
         }
     }
 }

@@ -17,7 +17,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use twotrack_api::{Class, Item, Kind};
 
-use super::facts::Counter;
+use super::facts::{Affected, Counter, FACTS};
 use super::rules::{RulesError, overlay, validate};
 use super::spec::{PriorityMatrix, QueueSpec, RuleSpec, default_queues};
 use super::text::{Field, Normalized};
@@ -34,6 +34,9 @@ fn location_factor(field: Field) -> f64 {
         Field::Log => 0.2,
     }
 }
+
+/// From how many affected people a count becomes the `fact:many` marker rules can match.
+const MANY: u64 = 10;
 
 /// How much kind evidence counts when it comes from a rule of the class that lost.
 const OPPOSED_KIND: f64 = 0.3;
@@ -114,7 +117,7 @@ struct Hit {
     start: usize,
     end: usize,
     field: Field,
-    /// Whether the phrase has `..` gaps: such a hit spans words it did not match, so it never
+    /// Whether the hit spans words it did not match (`a .. b` with words between): such a hit never
     /// silences the hits inside it.
     gapped: bool,
 }
@@ -124,6 +127,8 @@ struct Hit {
 struct Fired {
     rule: usize,
     factor: f64,
+    /// Distinct phrase hits (1 for a rule without phrases).
+    hits: usize,
     evidence: String,
 }
 
@@ -277,31 +282,42 @@ impl Classifier {
 
     /// Classify one item. Pure and deterministic.
     pub fn classify(&self, item: &Item) -> Verdict {
-        let text = Normalized::ticket(&item.summary, &item.description);
+        let mut text = Normalized::ticket(&item.summary, &item.description);
+        let affected = self.counter.0.find(&text, &item.summary, &item.description);
+        if let Some(a) = affected.iter().find(|a| a.count >= MANY) {
+            let (first, last) = (text.words[a.words.0], text.words[a.words.1]);
+            text.add_fact("fact:many", a.field, (first.source.0, last.source.1));
+        }
+        text.finish();
         let hits = self.hits(&text);
         let fired = self.fire(item, &text, &hits);
-        self.verdict(item, &text, &fired)
+        self.verdict(item, &text, &fired, &affected)
     }
 
     /// Every phrase hit, with contained hits of rules with a common effect removed.
     fn hits(&self, text: &Normalized) -> Vec<Hit> {
-        // (atom, first word, field) of every atom occurrence, in text order.
-        let mut occ: Vec<(usize, usize, Field)> = Vec::new();
+        // (atom, first word, sentence) of every atom occurrence, in text order.
+        let mut occ: Vec<(usize, usize, u32)> = Vec::new();
         for m in self.automaton.find_overlapping_iter(&text.text) {
             if let Some(w) = text.word_at(m.start() + 1) {
-                occ.push((m.pattern().as_usize(), w, text.words[w].field));
+                occ.push((m.pattern().as_usize(), w, text.words[w].sentence));
             }
         }
+        // The same, ordered by atom, to find the later parts of gap phrases.
+        let mut by_atom = occ.clone();
+        by_atom.sort_unstable();
         let mut hits = Vec::new();
-        for &(atom, start, field) in &occ {
+        for &(atom, start, sentence) in &occ {
             let a = &self.atoms[atom];
+            let field = text.words[start].field;
             for &p in &a.phrases {
                 hits.push(Hit { rule: self.phrases[p].rule, start, end: start + a.words, field, gapped: false });
             }
             for &p in &a.first_of {
                 let phrase = &self.phrases[p];
-                if let Some(end) = self.follow(&occ, &phrase.parts[1..], start + a.words, field) {
-                    let gapped = phrase.parts.iter().any(|&(_, gap)| gap > 0);
+                if let Some(end) = self.follow(&by_atom, &phrase.parts[1..], start + a.words, sentence) {
+                    let words: usize = phrase.parts.iter().map(|&(a, _)| self.atoms[a].words).sum();
+                    let gapped = end - start > words;
                     hits.push(Hit { rule: phrase.rule, start, end, field, gapped });
                 }
             }
@@ -323,17 +339,23 @@ impl Classifier {
     }
 
     /// Where the remaining parts of a phrase end, if each follows the previous within its gap.
-    fn follow(&self, occ: &[(usize, usize, Field)], parts: &[(usize, usize)], from: usize, field: Field) -> Option<usize> {
+    /// `by_atom` is every occurrence ordered by (atom, first word).
+    fn follow(&self, by_atom: &[(usize, usize, u32)], parts: &[(usize, usize)], from: usize, sentence: u32) -> Option<usize> {
         let Some((&(part, gap), rest)) = parts.split_first() else { return Some(from) };
-        occ.iter()
-            .filter(|&&(a, s, f)| a == part && f == field && s >= from && s <= from + gap)
-            .find_map(|&(a, s, _)| self.follow(occ, rest, s + self.atoms[a].words, field))
+        let first = by_atom.partition_point(|&(a, s, _)| (a, s) < (part, from));
+        by_atom[first..]
+            .iter()
+            .take_while(|&&(a, s, _)| a == part && s <= from + gap)
+            .filter(|&&(_, _, n)| n == sentence)
+            .find_map(|&(a, s, _)| self.follow(by_atom, rest, s + self.atoms[a].words, sentence))
     }
 
     /// The rules that fire, each once, with the location factor of its best hit.
     fn fire(&self, item: &Item, text: &Normalized, hits: &[Hit]) -> Vec<Fired> {
         let mut best: Vec<Option<Hit>> = vec![None; self.rules.len()];
+        let mut count = vec![0usize; self.rules.len()];
         for h in hits {
+            count[h.rule] += 1;
             let slot = &mut best[h.rule];
             if slot.is_none_or(|b| location_factor(h.field) > location_factor(b.field)) {
                 *slot = Some(*h);
@@ -372,12 +394,12 @@ impl Classifier {
                 factor = location_factor(h.field);
                 evidence.insert(0, quote(item, text, &h));
             }
-            fired.push(Fired { rule: i, factor, evidence: evidence.join(", ") });
+            fired.push(Fired { rule: i, factor, hits: count[i].max(1), evidence: evidence.join(", ") });
         }
         fired
     }
 
-    fn verdict(&self, item: &Item, text: &Normalized, fired: &[Fired]) -> Verdict {
+    fn verdict(&self, item: &Item, text: &Normalized, fired: &[Fired], affected: &[Affected]) -> Verdict {
         let mut reasons = Vec::new();
         let (mut work, mut value) = (0.0, 0.0);
         for f in fired {
@@ -422,7 +444,8 @@ impl Classifier {
             (Class::Work, true) => Kind::Incident,
             (Class::Work, false) => Kind::Request,
         };
-        let confidence = calibrate(margin);
+        let (support, against) = if class == Class::Work { (work, value) } else { (value, work) };
+        let confidence = calibrate(support, against);
         let mut verdict = Verdict {
             class,
             kind,
@@ -435,13 +458,13 @@ impl Classifier {
             reasons,
         };
         if class == Class::Work {
-            self.work_details(item, text, fired, &mut verdict);
+            self.work_details(item, text, fired, affected, &mut verdict);
         }
         verdict
     }
 
     /// Queue, impact, urgency and priority of a Work item, each with its reason.
-    fn work_details(&self, item: &Item, text: &Normalized, fired: &[Fired], v: &mut Verdict) {
+    fn work_details(&self, item: &Item, text: &Normalized, fired: &[Fired], affected: &[Affected], v: &mut Verdict) {
         // Queue: the strongest rule routing; else the queues' own terms; else the fallback.
         let mut by_rule = vec![0.0; self.queues.len()];
         let mut by_term = vec![0.0; self.queues.len()];
@@ -450,7 +473,7 @@ impl Classifier {
             let rule = &self.rules[f.rule];
             if let Some(q) = rule.queue {
                 let score = if rule.queue_terms { &mut by_term[q] } else { &mut by_rule[q] };
-                *score += rule.weight * f.factor;
+                *score += routing_strength(rule, f);
                 if why[q].is_none_or(|w| self.rules[w.rule].queue_terms && !rule.queue_terms) {
                     why[q] = Some(f);
                 }
@@ -499,7 +522,7 @@ impl Classifier {
                 Statement::consider(&mut urgency, level, strength, &rule.id, &f.evidence);
             }
         }
-        for a in self.counter.0.find(text) {
+        for a in affected {
             let h = Hit { rule: 0, start: a.words.0, end: a.words.1 + 1, field: a.field, gapped: false };
             let strength = COUNT_STRENGTH * location_factor(a.field);
             Statement::consider(&mut impact, a.impact(), strength, "affected-count", &quote(item, text, &h));
@@ -542,6 +565,20 @@ impl Statement {
         }
     }
 }
+
+/// How strongly a fired rule routes to its queue. A rule that only routes counts its weight for each
+/// distinct phrase found (up to [`ROUTING_HITS`]); a rule that also speaks for a class or kind is one
+/// vote. Both times the location factor.
+fn routing_strength(rule: &Rule, f: &Fired) -> f64 {
+    if rule.effects == Effects(Effects::QUEUE) {
+        rule.weight * f.factor * f.hits.min(ROUTING_HITS) as f64
+    } else {
+        f.factor
+    }
+}
+
+/// The most distinct phrases of one routing rule that count.
+const ROUTING_HITS: usize = 3;
 
 /// The level from the text, else as filed, else 3; with the reason saying which.
 fn settle(found: Option<Statement>, filed: Option<u8>, what: &str, reasons: &mut Vec<Reason>) -> u8 {
@@ -619,7 +656,18 @@ impl Builder {
     fn add_phrase(&mut self, r: usize, phrase: &str) -> Result<(), &'static str> {
         let mut parts = Vec::new();
         for (i, part) in phrase.split("..").enumerate() {
-            let gap = if i == 0 { 0 } else { MAX_GAP };
+            // `a .. b`: up to MAX_GAP words between; `a ..1 b`: at most one.
+            let (gap, part) = match part.strip_prefix(|c: char| c.is_ascii_digit()) {
+                Some(rest) if i > 0 => (usize::from(part.as_bytes()[0] - b'0'), rest),
+                _ => (if i == 0 { 0 } else { MAX_GAP }, part),
+            };
+            if let Some(fact) = part.trim().strip_prefix("fact:") {
+                if !FACTS.iter().any(|f| f[5..] == *fact) {
+                    return Err("unknown fact (known: version, code, host, ip, person, ticket, share, many)");
+                }
+                parts.push((self.atom(format!(" fact:{fact} "), 1), gap));
+                continue;
+            }
             // A prefix word (`word*`) ends an automaton pattern; what follows it is the next
             // pattern, immediately after.
             let mut pieces = part.split_inclusive('*').map(str::trim).filter(|p| !p.is_empty()).peekable();

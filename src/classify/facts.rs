@@ -1,10 +1,155 @@
-//! Facts extracted from ticket text beyond fixed phrases: how many people are affected.
+//! Facts read from ticket text beyond fixed phrases.
 //!
-//! "1,200 users", "40+ agents", "2k customers", "hundreds of employees", "three people", "a dozen
-//! stores": a count followed (within two words) by a population noun gives an impact level:
-//! 100 or more is 1 (high), 2..=99 is 2 (medium), one is 3 (low).
+//! - Tokens that are recognisably something: a version number, a code identifier, a host name, an
+//!   IP address, a person's login or e-mail, a service-desk ticket number, a file share. The
+//!   normaliser adds them to the text as marker words (`fact:version`, ...) so rules match them
+//!   like phrases (see [`token_fact`]).
+//! - How many people are affected: "1,200 users", "40 agents", "2k customers", "hundreds of
+//!   employees", "a dozen stores": a count followed (within three words) by a population noun gives
+//!   an impact level: 100 or more is 1 (high), 2..=99 is 2 (medium), one is 3 (low).
 
 use super::text::{Field, Normalized, stem};
+
+/// The facts a token can be, as the marker word rules match (`match = ["fact:version"]`).
+pub const FACTS: &[&str] =
+    &["fact:version", "fact:code", "fact:host", "fact:ip", "fact:person", "fact:ticket", "fact:share", "fact:many"];
+
+/// What a whitespace-separated token of the original text is, if it is recognisably something.
+pub fn token_fact(raw: &str) -> Option<&'static str> {
+    // Most tokens are plain lower-case words: nothing to see.
+    if raw.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    let t = raw.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '!' | '?' | '"' | '\'' | '`' | '(' | ')' | '[' | ']' | '<' | '>' | '*'));
+    let t = t.strip_suffix('.').unwrap_or(t);
+    let r = raw.trim_end_matches([',', '.', ';']);
+    if r.starts_with("\\\\") || (r.len() == 2 && r.ends_with(':') && r.as_bytes()[0].is_ascii_uppercase()) {
+        return Some("fact:share");
+    }
+    if t.len() < 3 {
+        return None;
+    }
+    if is_ip(t) {
+        return Some("fact:ip");
+    }
+    if is_version(t) {
+        return Some("fact:version");
+    }
+    if is_ticket(t) {
+        return Some("fact:ticket");
+    }
+    if is_email(t) || is_login(raw.trim(), t) {
+        return Some("fact:person");
+    }
+    if is_code(t) {
+        return Some("fact:code");
+    }
+    if is_host(t) {
+        return Some("fact:host");
+    }
+    None
+}
+
+/// `3.18.5`, `v6.20`, `v2`, `10.4.1-rc2`.
+fn is_version(t: &str) -> bool {
+    let (v, body) = match t.strip_prefix(['v', 'V']) {
+        Some(b) => (true, b),
+        None => (false, t),
+    };
+    let core = body.split(['-', '+']).next().unwrap_or_default();
+    let parts = core.split('.').count();
+    let numeric = !core.is_empty() && core.split('.').all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()));
+    numeric && (parts >= 3 || (v && parts >= 2))
+}
+
+fn is_ip(t: &str) -> bool {
+    let t = t.split('/').next().unwrap_or_default();
+    t.split('.').count() == 4 && t.split('.').all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Service-desk numbers: `INC0012345`, `RITM0004567`, `REQ0001234`, `CHG0030001`, `CASE-12892`, `SR-1234`.
+fn is_ticket(t: &str) -> bool {
+    const PREFIXES: &[&str] = &["INC", "RITM", "REQ", "SCTASK", "TASK", "CHG", "PRB", "CASE", "SR", "TKT", "TICKET", "CS"];
+    PREFIXES.iter().any(|p| {
+        t.strip_prefix(p).is_some_and(|rest| {
+            let digits = rest.trim_start_matches(['-', '#']);
+            digits.len() >= 4 && digits.bytes().all(|b| b.is_ascii_digit())
+        })
+    })
+}
+
+fn is_email(t: &str) -> bool {
+    let Some((user, domain)) = t.split_once('@') else { return false };
+    !user.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.contains('@')
+}
+
+/// A login: `first.last` (not a domain or a file name), or a lower-case id in parentheses: `(jdoe)`.
+fn is_login(raw: &str, t: &str) -> bool {
+    if raw.starts_with('(') && raw.trim_end_matches([',', '.', ';']).ends_with(')') {
+        return (3..=12).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) && t.bytes().any(|b| b.is_ascii_lowercase());
+    }
+    const NOT_NAMES: &[&str] = &[
+        "com", "org", "net", "io", "co", "uk", "de", "fr", "nl", "es", "it", "eu", "us", "dev", "app", "local", "internal",
+        "corp", "js", "ts", "py", "java", "rb", "go", "rs", "php", "cs", "kt", "html", "css", "json", "xml", "yaml", "yml",
+        "toml", "csv", "pdf", "png", "jpg", "jpeg", "gif", "txt", "log", "md", "doc", "docx", "xls", "xlsx", "ppt", "pptx",
+        "zip", "exe", "msi", "dmg", "sh", "bat", "ps1", "sql", "conf", "cfg", "ini", "env", "lock", "jar", "war", "tar", "gz",
+    ];
+    let mut parts = t.split('.');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(first), Some(last), None) => {
+            let name = |p: &str| p.len() >= 2 && p.bytes().all(|b| b.is_ascii_lowercase());
+            name(first) && name(last) && !NOT_NAMES.contains(&last)
+        }
+        _ => false,
+    }
+}
+
+/// Code: `OrderService`, `CheckoutController.total()`, `Form#onSubmit`, `get_user_by_id()`,
+/// `java.lang.NullPointerException`, `cart_service.py`.
+fn is_code(t: &str) -> bool {
+    const SUFFIXES: &[&str] = &[
+        "Controller", "Service", "Exception", "Error", "Manager", "Handler", "Repository", "Factory", "Provider", "Helper",
+        "Util", "Utils", "Test", "Tests", "Impl", "Dao", "Dto", "Bean", "Component", "Module", "View", "Model", "Client",
+        "Adapter", "Config", "Mapper", "Resolver", "Listener", "Builder", "Validator", "Serializer", "Panel", "Page",
+        "Job", "Worker", "Store", "Reducer", "Hook", "Spec",
+    ];
+    const EXTENSIONS: &[&str] =
+        &[".java", ".py", ".js", ".ts", ".tsx", ".jsx", ".go", ".rs", ".rb", ".php", ".cs", ".kt", ".swift", ".vue", ".scss", ".cpp", ".h"];
+    if t.contains('#') && t.split('#').all(|p| p.len() >= 2 && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) {
+        return true;
+    }
+    if t.ends_with("()") || (t.contains('(') && t.contains(')') && !t.starts_with('(')) {
+        return true;
+    }
+    if EXTENSIONS.iter().any(|e| t.ends_with(e) && t.len() > e.len()) {
+        return true;
+    }
+    let humps = t.as_bytes().windows(2).filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase()).count();
+    let camel = t.bytes().next().is_some_and(|b| b.is_ascii_alphabetic()) && humps >= 1 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+    if camel && (humps >= 2 || SUFFIXES.iter().any(|s| t.ends_with(s))) {
+        return true;
+    }
+    // Dotted Java-style names: java.lang.NullPointerException, com.acme.OrderService.
+    t.matches('.').count() >= 2 && t.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) && t.bytes().any(|b| b.is_ascii_uppercase())
+}
+
+/// A host name: `web-prod-07`, `app-server-02`, `db01`, `nas02.corp.local`.
+fn is_host(t: &str) -> bool {
+    if !t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.') {
+        return false;
+    }
+    if [".local", ".internal", ".corp", ".lan", ".intra"].iter().any(|d| t.ends_with(d)) {
+        return true;
+    }
+    let host = t.split('.').next().unwrap_or_default();
+    let letters = host.bytes().take_while(u8::is_ascii_lowercase).count();
+    let digits = host.bytes().rev().take_while(u8::is_ascii_digit).count();
+    if letters < 2 || digits == 0 {
+        return false;
+    }
+    // `web-prod-07`; or short letters then digits only: `db01`, `srv12`.
+    host.contains('-') || ((2..=5).contains(&letters) && letters + digits == host.len() && digits <= 3)
+}
 
 /// An affected-population count found in the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +182,7 @@ const POPULATION: &[&str] = &[
     "machine", "machines", "laptop", "laptops", "device", "devices", "location", "locations", "rep", "reps",
 ];
 
-/// Words between a count and its noun that do not break the link ("200 of our users", "40 sales reps").
+/// Words between a count and its noun that do not break the link ("200 of our users").
 const FILLER: &[&str] = &["of", "our", "the", "their", "my", "your", "internal", "external", "active", "other", "more", "plus"];
 
 /// Spelled-out counts.
@@ -104,7 +249,8 @@ impl Default for Counter {
 
 impl Counter {
     /// Every affected-population count in the text (summary and prose; log excerpts are skipped).
-    pub fn find(&self, n: &Normalized) -> Vec<Affected> {
+    /// `summary` and `description` are the original texts, to tell "100 sites" from "100% site".
+    pub fn find(&self, n: &Normalized, summary: &str, description: &str) -> Vec<Affected> {
         let word = |i: usize| -> &str {
             let start = n.words[i].at as usize;
             let end = n.text[start..].find(' ').map_or(n.text.len(), |e| start + e);
@@ -117,7 +263,9 @@ impl Counter {
                 continue;
             }
             let w = word(i);
-            let count = numeric_count(w).or_else(|| self.quantity(w));
+            let source = if field == Field::Summary { summary } else { description };
+            let percent = source.as_bytes().get(n.words[i].source.1 as usize) == Some(&b'%');
+            let count = if percent { None } else { numeric_count(w).or_else(|| self.quantity(w)) };
             let Some(count) = count else { continue };
             // Up to three words to the noun, at most one of them not a filler ("40 sales agents").
             let mut other = 0;
@@ -155,7 +303,39 @@ mod tests {
 
     fn impacts(text: &str) -> Vec<(u64, u8)> {
         let n = Normalized::ticket(text, "");
-        Counter::default().find(&n).iter().map(|a| (a.count, a.impact())).collect()
+        Counter::default().find(&n, text, "").iter().map(|a| (a.count, a.impact())).collect()
+    }
+
+    #[test]
+    fn tokens_are_recognised() {
+        let cases = [
+            ("3.18.5", Some("fact:version")),
+            ("v6.20", Some("fact:version")),
+            ("10.0.0.12", Some("fact:ip")),
+            ("INC0012345", Some("fact:ticket")),
+            ("CASE-12892?", Some("fact:ticket")),
+            ("jane.doe@example.com", Some("fact:person")),
+            ("mateo.dubois", Some("fact:person")),
+            ("(emiller)", Some("fact:person")),
+            ("CheckoutController", Some("fact:code")),
+            ("Form#onSubmit", Some("fact:code")),
+            ("java.lang.NullPointerException:", Some("fact:code")),
+            ("cart_service.py", Some("fact:code")),
+            ("web-prod-07", Some("fact:host")),
+            ("db01", Some("fact:host")),
+            ("\\\\fs02\\projects", Some("fact:share")),
+            ("S:", Some("fact:share")),
+            ("iPhone", None),
+            ("example.com", None),
+            ("2am", None),
+            ("Windows", None),
+            ("PAY-123", None),
+            ("e-mail", None),
+            ("report.pdf", None),
+        ];
+        for (token, want) in cases {
+            assert_eq!(token_fact(token), want, "{token}");
+        }
     }
 
     #[test]
@@ -165,7 +345,7 @@ mod tests {
         assert_eq!(impacts("40 sales agents are blocked"), [(40, 2)]);
         assert_eq!(impacts("a user reports slowness"), [(1, 3)]);
         assert_eq!(impacts("2k stores offline"), [(2000, 1)]);
-        assert_eq!(impacts("error 500 on page 2"), []);
+        assert_eq!(impacts("error 500 on page 2, cpu 100% site wide"), []);
         assert_eq!(impacts("several colleagues in the team"), [(5, 2)]);
         assert_eq!(impacts("a lot of users, a few stores"), [(50, 2), (3, 2)]);
     }

@@ -37,6 +37,8 @@ pub struct Word {
     /// Byte offset of the word in [`Normalized::text`].
     pub at: u32,
     pub field: Field,
+    /// The sentence the word is in: `..` gaps do not cross sentences.
+    pub sentence: u32,
     /// Byte range of the word in the original summary or description.
     pub source: (u32, u32),
 }
@@ -45,19 +47,28 @@ pub struct Word {
 #[derive(Debug, Clone, Default)]
 pub struct Normalized {
     /// `" word word ... "`: words separated by single spaces, a space at both ends. A field change is
-    /// marked by `" | "` so no phrase can run from the summary into the description.
+    /// marked by `" | "` so no phrase can run from the summary into the description. Facts found in
+    /// the text follow at the end as marker words (`fact:version`).
     pub text: String,
     pub words: Vec<Word>,
+    /// Facts found while normalising, appended by [`Normalized::finish`].
+    facts: Vec<(&'static str, Field, (u32, u32))>,
+    /// The current sentence number (sentences end at `.`, `!`, `?`, `;` before a space, and at line ends).
+    sentence: u32,
 }
 
 impl Normalized {
     /// Normalise a ticket: its summary and description (log lines in the description are marked).
     pub fn ticket(summary: &str, description: &str) -> Normalized {
-        let mut n = Normalized { text: String::with_capacity(summary.len() + description.len() + 8), words: Vec::new() };
+        let mut n = Normalized {
+            text: String::with_capacity(summary.len() + description.len() + 8),
+            words: Vec::new(),
+            facts: Vec::new(),
+            sentence: 0,
+        };
         n.text.push(' ');
         n.push_field(summary, 0, Field::Summary);
         if !description.is_empty() {
-            n.text.push_str("| ");
             let mut offset = 0usize;
             let mut in_block = false;
             for line in description.split_inclusive('\n') {
@@ -75,9 +86,32 @@ impl Normalized {
 
     /// Normalise a phrase the way ticket text is normalised (all of it counts as one field).
     pub fn phrase(phrase: &str) -> Normalized {
-        let mut n = Normalized { text: String::from(" "), words: Vec::new() };
+        let mut n = Normalized { text: String::from(" "), words: Vec::new(), facts: Vec::new(), sentence: 0 };
         n.push_field(phrase, 0, Field::Summary);
+        // A phrase is one run of words: drop the end-of-field marker.
+        if n.text.ends_with("| ") {
+            n.text.truncate(n.text.len() - 2);
+        }
         n
+    }
+
+    /// Record a fact found in the text (`fact:many` from the affected-people counter).
+    pub fn add_fact(&mut self, fact: &'static str, field: Field, source: (u32, u32)) {
+        self.facts.push((fact, field, source));
+    }
+
+    /// Append the facts found as marker words after the text. Call once, before matching.
+    pub fn finish(&mut self) {
+        if self.facts.is_empty() {
+            return;
+        }
+        for (fact, field, source) in std::mem::take(&mut self.facts) {
+            let at = self.text.len() as u32;
+            self.text.push_str(fact);
+            self.text.push(' ');
+            self.sentence += 1;
+            self.words.push(Word { at, field, sentence: self.sentence, source });
+        }
     }
 
     /// The index of the word starting at byte `at` of [`Normalized::text`] (the position just after a space).
@@ -86,11 +120,22 @@ impl Normalized {
     }
 
     fn push_field(&mut self, text: &str, base: usize, field: Field) {
+        for (offset, token) in tokens(text) {
+            if let Some(fact) = super::facts::token_fact(token) {
+                let start = (base + offset) as u32;
+                self.facts.push((fact, field, (start, start + token.len() as u32)));
+            }
+        }
         let mut word = String::new();
         let mut start = None;
         let mut chars = text.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
             let next = chars.peek().map(|&(_, n)| n);
+            if c.is_ascii_alphanumeric() {
+                start.get_or_insert(i);
+                word.push(c.to_ascii_lowercase());
+                continue;
+            }
             if c.is_alphanumeric() {
                 start.get_or_insert(i);
                 word.extend(c.to_lowercase());
@@ -108,10 +153,19 @@ impl Normalized {
                 self.push_word(&word, field, (base + s, base + i));
                 word.clear();
             }
+            let ends_sentence = matches!(c, '.' | '!' | '?' | ';') && next.is_none_or(char::is_whitespace);
+            if (ends_sentence || c == '\n') && !self.text.ends_with("| ") {
+                self.text.push_str("| ");
+                self.sentence += 1;
+            }
         }
         if let Some(s) = start {
             self.push_word(&word, field, (base + s, base + text.len()));
         }
+        if !self.text.ends_with("| ") {
+            self.text.push_str("| ");
+        }
+        self.sentence += 1;
     }
 
     fn push_word(&mut self, raw: &str, field: Field, source: (usize, usize)) {
@@ -138,10 +192,19 @@ impl Normalized {
 
     fn push_one(&mut self, raw: &str, field: Field, source: (usize, usize)) {
         let at = self.text.len() as u32;
-        self.text.push_str(&stem(correct(raw).unwrap_or(raw)));
+        let (stem, i) = stem_parts(correct(raw).unwrap_or(raw));
+        self.text.push_str(stem);
+        if i {
+            self.text.push('i');
+        }
         self.text.push(' ');
-        self.words.push(Word { at, field, source: (source.0 as u32, source.1 as u32) });
+        self.words.push(Word { at, field, sentence: self.sentence, source: (source.0 as u32, source.1 as u32) });
     }
+}
+
+/// Whitespace-separated tokens with their byte offsets.
+fn tokens(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split_ascii_whitespace().map(move |t| (t.as_ptr() as usize - text.as_ptr() as usize, t))
 }
 
 /// A line that opens or closes a code block (Markdown fence, Jira `{code}` / `{noformat}`).
@@ -167,8 +230,9 @@ pub fn is_log_line(line: &str) -> bool {
     if has_time(b) {
         return true;
     }
+    let head = &t[..t.floor_char_boundary(48)];
     for level in ["ERROR", "WARN", "INFO", "DEBUG", "FATAL", "TRACE", "SEVERE"] {
-        if let Some(p) = t.find(level) {
+        if let Some(p) = head.find(level) {
             let before = p.checked_sub(1).map(|i| b[i]);
             let after = b.get(p + level.len()).copied();
             let edge = |c: Option<u8>| c.is_none_or(|c| matches!(c, b' ' | b'[' | b']' | b':' | b'|' | b'\t'));
@@ -178,7 +242,13 @@ pub fn is_log_line(line: &str) -> bool {
         }
     }
     // Dotted code identifiers (`java.lang.NullPointerException`, `com.acme.OrderService.total`).
-    if t.split_whitespace().any(|w| w.matches('.').count() >= 2 && w.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'$' | b':' | b'(' | b')'))) && !t.contains(". ") {
+    let dotted = |w: &str| {
+        let w = w.trim_end_matches([':', '(', ')']);
+        w.matches('.').count() >= 2
+            && w.split('.').all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$')))
+            && w.bytes().any(|c| c.is_ascii_alphabetic())
+    };
+    if t.split_whitespace().any(dotted) {
         return true;
     }
     let (mut symbols, mut total) = (0usize, 0usize);
@@ -200,46 +270,35 @@ fn has_time(b: &[u8]) -> bool {
     })
 }
 
-/// Common misspellings and shorthands in tickets, corrected before stemming. Kept short and safe:
-/// each entry is a token that is almost never anything else.
+/// Common misspellings and shorthands in tickets, corrected before stemming, sorted by the misspelling
+/// (a test checks). Kept short and safe: each entry is a token that is almost never anything else.
+const CORRECTIONS: &[(&str, &str)] = &[
+    ("acccess", "access"), ("acces", "access"), ("accesss", "access"), ("accnt", "account"), ("accout", "account"),
+    ("accoutn", "account"), ("accss", "access"), ("acct", "account"), ("acess", "access"), ("acount", "account"),
+    ("axcess", "access"), ("cannot", "cant"), ("cert", "certificate"), ("certficate", "certificate"),
+    ("certifcate", "certificate"), ("certs", "certificate"), ("cnat", "cant"), ("cnt", "cant"),
+    ("databas", "database"), ("databse", "database"), ("datbase", "database"), ("datebase", "database"),
+    ("doesent", "doesnt"), ("dosent", "doesnt"), ("dosnt", "doesnt"), ("eamil", "email"), ("emal", "email"),
+    ("emial", "email"), ("env", "environment"), ("enviornment", "environment"), ("enviroment", "environment"),
+    ("eror", "error"), ("erorr", "error"), ("err", "error"), ("errror", "error"), ("intermitent", "intermittent"),
+    ("intermittant", "intermittent"), ("labtop", "laptop"), ("lapotp", "laptop"), ("laptp", "laptop"),
+    ("licence", "license"), ("licences", "licenses"), ("licens", "license"), ("lisence", "license"),
+    ("loggin", "login"), ("loging", "login"), ("logon", "login"), ("mins", "minutes"), ("outllok", "outlook"),
+    ("outlok", "outlook"), ("passord", "password"), ("passowrd", "password"), ("passwd", "password"),
+    ("passwort", "password"), ("passwrod", "password"), ("paswd", "password"), ("pasword", "password"),
+    ("pc", "computer"), ("permision", "permission"), ("permisions", "permissions"), ("permisson", "permission"),
+    ("permissons", "permissions"), ("perms", "permission"), ("permssion", "permission"), ("pleae", "please"),
+    ("pleas", "please"), ("pls", "please"), ("plse", "please"), ("plss", "please"), ("plz", "please"),
+    ("prd", "production"), ("premission", "permission"), ("priner", "printer"), ("printr", "printer"),
+    ("pritner", "printer"), ("prod", "production"), ("pssword", "password"), ("pw", "password"),
+    ("pwd", "password"), ("recieve", "receive"), ("recieved", "received"), ("req", "request"),
+    ("reqest", "request"), ("requets", "request"), ("serer", "server"), ("servr", "server"), ("sever", "server"),
+    ("signin", "login"), ("teh", "the"), ("u", "you"), ("unabel", "unable"), ("unble", "unable"), ("ur", "your"),
+    ("urget", "urgent"), ("urgetn", "urgent"), ("urgnet", "urgent"),
+];
+
 fn correct(word: &str) -> Option<&'static str> {
-    Some(match word {
-        "pls" | "plz" | "plse" | "pleae" | "pleas" | "plss" => "please",
-        "pw" | "pwd" | "passwd" | "pasword" | "passowrd" | "passwrod" | "pssword" | "paswd" | "passord" | "passwort" => {
-            "password"
-        }
-        "acess" | "accesss" | "acces" | "accss" | "axcess" | "acccess" => "access",
-        "acct" | "accnt" | "acount" | "accout" | "accoutn" => "account",
-        "permision" | "permisson" | "premission" | "permssion" | "perms" => "permission",
-        "permisions" | "permissons" => "permissions",
-        "eror" | "errror" | "erorr" | "err" => "error",
-        "databse" | "datbase" | "databas" | "datebase" => "database",
-        "servr" | "sever" | "serer" => "server",
-        "loggin" | "loging" | "logon" | "signin" => "login",
-        "cannot" | "cnt" | "cnat" => "cant",
-        "unabel" | "unble" => "unable",
-        "urgnet" | "urgetn" | "urget" => "urgent",
-        "labtop" | "laptp" | "lapotp" => "laptop",
-        "pritner" | "priner" | "printr" => "printer",
-        "recieve" => "receive",
-        "recieved" => "received",
-        "doesnt" | "dosnt" | "doesent" | "dosent" => "doesnt",
-        "teh" => "the",
-        "u" => "you",
-        "ur" => "your",
-        "pc" | "computer" => "computer",
-        "emial" | "emal" | "eamil" => "email",
-        "outlok" | "outllok" => "outlook",
-                "certficate" | "certifcate" | "cert" | "certs" => "certificate",
-        "licence" | "lisence" | "licens" => "license",
-        "licences" => "licenses",
-        "enviroment" | "enviornment" | "env" => "environment",
-        "prod" | "prd" => "production",
-        "req" | "reqest" | "requets" => "request",
-        "intermitent" | "intermittant" => "intermittent",
-        "mins" => "minutes",
-        _ => return None,
-    })
+    CORRECTIONS.binary_search_by(|(typo, _)| (*typo).cmp(word)).ok().map(|i| CORRECTIONS[i].1)
 }
 
 /// A deliberately small stemmer: folds plurals, `-ing`, `-ed`, a final `-e` and `-y`, so "users",
@@ -247,11 +306,19 @@ fn correct(word: &str) -> Option<&'static str> {
 /// "copi"). Applied to phrases and text alike, so its stems only need to be consistent, not
 /// linguistically right. Non-ASCII words, words with digits and very short words are left alone.
 pub fn stem(word: &str) -> Cow<'_, str> {
+    match stem_parts(word) {
+        (s, false) => Cow::Borrowed(s),
+        (s, true) => Cow::Owned(format!("{s}i")),
+    }
+}
+
+/// The stem as a prefix of `word`, and whether an `i` follows it (for "-y" and "-ies"). No allocation.
+fn stem_parts(word: &str) -> (&str, bool) {
     if !word.is_ascii() || word.len() < 3 || word.bytes().any(|b| b.is_ascii_digit()) {
-        return Cow::Borrowed(word);
+        return (word, false);
     }
     if let Some(s) = word.strip_suffix("ies").filter(|s| s.len() >= 2) {
-        return Cow::Owned(format!("{s}i"));
+        return (s, true);
     }
     let mut w = word;
     if w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
@@ -273,9 +340,9 @@ pub fn stem(word: &str) -> Cow<'_, str> {
         w = &w[..w.len() - 1];
     }
     if w.len() > 3 && w.ends_with('y') {
-        return Cow::Owned(format!("{}i", &w[..w.len() - 1]));
+        return (&w[..w.len() - 1], true);
     }
-    if w.len() == word.len() { Cow::Borrowed(word) } else { Cow::Owned(w.to_string()) }
+    (w, false)
 }
 
 fn is_vowel(b: &u8) -> bool {
@@ -294,11 +361,18 @@ mod tests {
     fn words_are_lowercased_stemmed_and_corrected() {
         assert_eq!(norm("Can't LOGIN, pls reset my pasword!!"), norm("cant login please reset my password"));
         assert_eq!(norm("Can't LOGIN"), "cant login");
-        assert_eq!(norm("Users blocked; creating accounts"), norm("user block create account"));
+        assert_eq!(norm("Users blocked, creating accounts"), norm("user block create account"));
         assert_eq!(norm("1,200 users, 504s"), "1200 user 504");
         assert_eq!(norm("running stopped called access status"), "run stop call access status");
         assert_eq!(norm("copies copy policy policies vms"), "copi copi polici polici vm");
         assert_eq!(norm("e-mail wi-fi"), "e mail wi fi");
+    }
+
+    #[test]
+    fn corrections_are_sorted_and_distinct() {
+        assert!(CORRECTIONS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(correct("pasword"), Some("password"));
+        assert_eq!(correct("password"), None);
     }
 
     #[test]
@@ -313,7 +387,12 @@ mod tests {
         ] {
             assert!(is_log_line(log), "{log}");
         }
-        for prose in ["The checkout page is down for everyone.", "Please grant me access to the finance share", "It errors at 10am."] {
+        for prose in [
+            "The checkout page is down for everyone.",
+            "Please grant me access to the finance share",
+            "It errors at 10am.",
+            "Since 6.20.0 the monitor renders badly, e.g. for APAC.",
+        ] {
             assert!(!is_log_line(prose), "{prose}");
         }
     }
@@ -322,7 +401,11 @@ mod tests {
     fn ticket_marks_fields_and_keeps_sources() {
         let summary = "VPN down";
         let n = Normalized::ticket(summary, "Since 2am.\n```\nERROR x\n```\nthanks");
-        assert_eq!(n.text, format!(" vpn down | {} 2 am error x thank ", norm("since")));
+        assert_eq!(n.text, format!(" vpn down | {} 2 am | error x | thank | ", norm("since")));
+        let words: Vec<u32> = n.words.iter().map(|w| w.sentence).collect();
+        // Summary, the first description line, the log line and the last line are separate sentences.
+        assert!(words[0] == words[1] && words[1] != words[2] && words[2] == words[4] && words[4] != words[5]);
+        assert!(words[5] == words[6] && words[6] != words[7]);
         assert_eq!(n.words[0].field, Field::Summary);
         assert_eq!(&summary[n.words[1].source.0 as usize..n.words[1].source.1 as usize], "down");
         let fields: Vec<Field> = n.words.iter().map(|w| w.field).collect();

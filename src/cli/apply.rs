@@ -4,7 +4,7 @@ use anyhow::Context;
 
 use crate::exit::{Exit, coded, usage};
 use crate::mirror::Mirror;
-use crate::outbox::{Ctx, Outbox, Planned2, Selection, State, apply, check_breaker, describe, plan};
+use crate::outbox::{Ctx, Outbox, Planned2, Selection, State, already_handled, apply, check_breaker, describe, plan};
 use crate::registry::Registry;
 use crate::sync::{SyncOptions, sync_all};
 
@@ -43,7 +43,8 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
     let registry = Registry::build(&config).context("could not set up the connectors")?;
     let mirror = Mirror::open(&config.mirror.path)?;
     if args.sync {
-        let results = sync_all(&registry, &mirror, &SyncOptions { progress: g.progress(), ..SyncOptions::default() }).await;
+        let results =
+            sync_all(&registry, &mirror, &SyncOptions { progress: g.progress(), ..SyncOptions::default() }).await;
         if let Some(f) = results.iter().find(|r| r.error.is_some()) {
             anyhow::bail!("sync of {} failed: {}", f.tracker, f.error.as_deref().unwrap_or(""));
         }
@@ -52,19 +53,15 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
     let sel = Selection { tracker: args.tracker.clone(), only: args.only.clone(), limit: args.limit };
     let plan = plan(&config, &mirror, &classifier, &sel)?;
     let outbox = Outbox::open(&mirror)?;
-    let pending_earlier =
-        outbox.all().filter_map(|c| c.ok()).filter(|c| c.state == State::Pending).count();
+    let pending_earlier = outbox.all().filter_map(|c| c.ok()).filter(|c| c.state == State::Pending).count();
 
-    println!("{} correction(s) planned{}:", plan.corrections.len(), if pending_earlier > 0 {
-        format!(", {pending_earlier} pending from an earlier run")
-    } else {
-        String::new()
-    });
+    println!(
+        "{} correction(s) planned{}:",
+        plan.corrections.len(),
+        if pending_earlier > 0 { format!(", {pending_earlier} pending from an earlier run") } else { String::new() }
+    );
     for c in &plan.corrections {
-        let mark = match outbox.get(&c.id)? {
-            Some(existing) if existing.state != State::Pending => " (already handled)",
-            _ => "",
-        };
+        let mark = if already_handled(c, outbox.get(&c.id)?.as_ref()) { " (already handled)" } else { "" };
         println!("  {}:{}  {}{mark}", c.source_tracker, c.source_key, describe(&c.action));
         if let Planned2::Move { new_item, .. } = &c.action {
             println!("      \"{}\"", new_item.summary);
@@ -73,7 +70,10 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
     check_breaker(&config, &plan, &outbox).map_err(|e| coded(Exit::Refused, e))?;
 
     if config.policy.dry_run {
-        println!("\nDry run: policy.dry_run = true in {}; nothing was written. Set it to false to allow writes.", config.source.display());
+        println!(
+            "\nDry run: policy.dry_run = true in {}; nothing was written. Set it to false to allow writes.",
+            config.source.display()
+        );
         return Ok(Exit::Ok);
     }
     if !args.yes {
@@ -83,10 +83,7 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
     let ctx = Ctx { config: &config, registry: &registry, outbox, classifier };
     let report = apply(&ctx, &plan).await?;
     mirror.flush()?;
-    println!(
-        "\n{} done, {} dropped (re-evaluated or exempt), {} failed",
-        report.done, report.dropped, report.failed
-    );
+    println!("\n{} done, {} dropped (re-evaluated or exempt), {} failed", report.done, report.dropped, report.failed);
     for f in &report.failures {
         eprintln!("  failed: {f}");
     }

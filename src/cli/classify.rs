@@ -1,20 +1,403 @@
-//! `twotrack classify`, `explain`, `rules` (being written).
-use crate::exit::Exit;
+//! `twotrack classify`, `twotrack explain KEY` and `twotrack rules test`.
+//!
+//! All three use the classifier the configuration describes (its `[[rule]]`s over the built-in ones,
+//! its queues, its priority matrix and its thresholds) when a configuration file exists, and the
+//! built-in defaults otherwise, where "jira" means a product backlog and "servicenow" a service queue.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use twotrack_api::{Item, TrackerRole};
+
+use crate::classify::{
+    Action, CaseOutcome, Classifier, DEFAULT_MOVE_THRESHOLD, DEFAULT_REVIEW_THRESHOLD, QueueSpec, RuleSpec, RuleTest,
+    Verdict, decide, default_queues, default_rules, parse_rules_file, role_of_name,
+};
+use crate::exit::{Exit, usage};
+use crate::mirror::Mirror;
+
 #[derive(Debug, clap::Args)]
-pub struct ClassifyArgs {}
+pub struct ClassifyArgs {
+    /// JSON Lines, one item per line: {"id", "tracker", "type"?, "summary", "description"?, "labels"?}.
+    /// Reads stdin when absent or "-".
+    #[arg(value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Skip lines that are not valid items (they are counted in the summary) instead of stopping.
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
 #[derive(Debug, clap::Args)]
-pub struct ExplainArgs {}
+pub struct ExplainArgs {
+    /// The item's key ("SHOP-123", "INC0010001"), in any tracker of the mirror.
+    #[arg(value_name = "KEY")]
+    pub key: String,
+    #[command(flatten)]
+    pub location: super::mirror::MirrorLocation,
+    /// Print the verdict as JSON (one line per item found).
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum RulesCmd {
-    /// Run the test cases carried by the rules files.
-    Test,
+    /// Run the test cases carried by the rules files: the built-in ones, then each FILE's (whose rules
+    /// are applied on top of the configuration's). Exit 1 if a case fails.
+    Test(RulesTestArgs),
 }
-pub async fn run_classify(_a: ClassifyArgs, _g: &super::Global) -> anyhow::Result<Exit> {
-    anyhow::bail!("`twotrack classify` is not available in this build yet")
+
+#[derive(Debug, clap::Args)]
+pub struct RulesTestArgs {
+    /// Rules files ([[rule]] and [[test]] tables) to add, in order.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
-pub async fn run_explain(_a: ExplainArgs, _g: &super::Global) -> anyhow::Result<Exit> {
-    anyhow::bail!("`twotrack explain` is not available in this build yet")
+
+/// The classifier and how tracker names map to roles, from the configuration or the defaults.
+struct Setup {
+    classifier: Classifier,
+    roles: HashMap<String, TrackerRole>,
+    move_threshold: f64,
+    review_threshold: f64,
+    rules: Vec<RuleSpec>,
+    queues: Vec<QueueSpec>,
+    matrix: crate::classify::PriorityMatrix,
+    mirror: Option<PathBuf>,
 }
-pub async fn run_rules(_c: RulesCmd, _g: &super::Global) -> anyhow::Result<Exit> {
-    anyhow::bail!("`twotrack rules` is not available in this build yet")
+
+impl Setup {
+    /// Load the configuration if there is one (a broken one is a usage error); otherwise the defaults.
+    fn load(g: &super::Global) -> anyhow::Result<Setup> {
+        if g.config.is_none() && !g.config_path().exists() {
+            return Ok(Setup {
+                classifier: Classifier::with_defaults(),
+                roles: HashMap::new(),
+                move_threshold: DEFAULT_MOVE_THRESHOLD,
+                review_threshold: DEFAULT_REVIEW_THRESHOLD,
+                rules: Vec::new(),
+                queues: default_queues(),
+                matrix: crate::classify::PriorityMatrix::default(),
+                mirror: None,
+            });
+        }
+        let config = g.load_config()?;
+        let classifier = Classifier::new(&config.rules, &config.queues, &config.priority)
+            .map_err(|e| usage(anyhow::Error::new(e).context(format!("the rules of {}", config.source.display()))))?;
+        Ok(Setup {
+            classifier,
+            roles: config.trackers.iter().map(|t| (t.name.clone(), t.role)).collect(),
+            move_threshold: config.policy.move_threshold,
+            review_threshold: config.policy.review_threshold,
+            rules: config.rules,
+            queues: config.queues,
+            matrix: config.priority,
+            mirror: Some(config.mirror.path),
+        })
+    }
+
+    /// The role of a tracker: a configured name, else "jira" / "servicenow" (or "product" / "service").
+    fn role(&self, tracker: &str) -> Option<TrackerRole> {
+        self.roles.get(tracker).copied().or_else(|| role_of_name(tracker))
+    }
+
+    fn known_trackers(&self) -> String {
+        let mut names: Vec<&str> = self.roles.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names.extend(["jira", "servicenow"]);
+        names.join(", ")
+    }
+}
+
+/// One input line of `twotrack classify`. Unknown fields are ignored, so labelled data can be piped in.
+#[derive(Debug, Deserialize)]
+struct InputItem {
+    id: String,
+    tracker: String,
+    #[serde(default, rename = "type")]
+    filed_type: Option<String>,
+    summary: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    labels: Option<Vec<String>>,
+    /// Impact and urgency as filed, if any (the fallback when the text states none).
+    #[serde(default)]
+    impact: Option<u8>,
+    #[serde(default)]
+    urgency: Option<u8>,
+    /// Tracker fields (`story_points`, `contact_type`, ...).
+    #[serde(default)]
+    fields: Option<BTreeMap<String, String>>,
+}
+
+impl InputItem {
+    fn into_item(self) -> Item {
+        let mut item = Item::new(self.tracker, self.id, self.summary);
+        item.filed_type = self.filed_type.unwrap_or_default();
+        item.description = self.description.unwrap_or_default();
+        item.labels = self.labels.unwrap_or_default();
+        item.impact = self.impact;
+        item.urgency = self.urgency;
+        item.fields = self.fields.unwrap_or_default();
+        item
+    }
+}
+
+/// One output line of `twotrack classify` (and of `explain --json`).
+#[derive(Debug, Serialize)]
+struct Output<'a> {
+    id: &'a str,
+    class: &'static str,
+    kind: &'static str,
+    confidence: f64,
+    filed_as: &'static str,
+    misfiled: bool,
+    action: &'static str,
+    queue: Option<&'a str>,
+    impact: Option<u8>,
+    urgency: Option<u8>,
+    priority: Option<u8>,
+    reasons: Vec<String>,
+}
+
+impl<'a> Output<'a> {
+    fn new(id: &'a str, verdict: &'a Verdict, role: TrackerRole, setup: &Setup) -> Output<'a> {
+        let decision = decide(verdict, role, setup.move_threshold, setup.review_threshold);
+        Output {
+            id,
+            class: verdict.class.as_str(),
+            kind: verdict.kind.as_str(),
+            confidence: (verdict.confidence * 1000.0).round() / 1000.0,
+            filed_as: role.as_str(),
+            misfiled: decision.misfiled,
+            action: decision.action.as_str(),
+            queue: verdict.queue.as_deref(),
+            impact: verdict.impact,
+            urgency: verdict.urgency,
+            priority: verdict.priority,
+            reasons: verdict.reasons.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+/// What `classify` saw, for the summary on stderr.
+#[derive(Debug, Default)]
+struct Tally {
+    items: u64,
+    value: u64,
+    work: u64,
+    misfiled: u64,
+    moves: u64,
+    reviews: u64,
+    skipped: u64,
+}
+
+impl Tally {
+    fn count(&mut self, out: &Output<'_>) {
+        self.items += 1;
+        if out.class == "value" {
+            self.value += 1;
+        } else {
+            self.work += 1;
+        }
+        self.misfiled += u64::from(out.misfiled);
+        self.moves += u64::from(out.action == Action::Move.as_str());
+        self.reviews += u64::from(out.action == Action::Review.as_str());
+    }
+}
+
+pub async fn run_classify(args: ClassifyArgs, g: &super::Global) -> anyhow::Result<Exit> {
+    let setup = Setup::load(g)?;
+    let input: Box<dyn BufRead> = match args.input.as_deref() {
+        None => Box::new(std::io::stdin().lock()),
+        Some(p) if p == Path::new("-") => Box::new(std::io::stdin().lock()),
+        Some(p) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
+        )),
+    };
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut tally = Tally::default();
+    let outcome = classify_stream(input, &mut out, &setup, args.skip_invalid, &mut tally);
+    let flushed = out.flush();
+    if g.quiet == 0 {
+        eprintln!(
+            "classified {} items: {} value, {} work; {} misfiled ({} move, {} review); {} skipped",
+            tally.items, tally.value, tally.work, tally.misfiled, tally.moves, tally.reviews, tally.skipped
+        );
+    }
+    match outcome {
+        Err(e) if is_broken_pipe(&e) => return Ok(Exit::Ok),
+        Err(e) => return Err(e),
+        Ok(()) => {}
+    }
+    match flushed {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot write the verdicts")),
+        Ok(()) => Ok(Exit::Ok),
+    }
+}
+
+/// Read items line by line and write one verdict line each: memory does not grow with the input.
+fn classify_stream(
+    mut input: impl BufRead,
+    out: &mut impl Write,
+    setup: &Setup,
+    skip_invalid: bool,
+    tally: &mut Tally,
+) -> anyhow::Result<()> {
+    let mut line = String::new();
+    let mut number = 0usize;
+    loop {
+        line.clear();
+        let read = input.read_line(&mut line).with_context(|| format!("cannot read line {}", number + 1))?;
+        if read == 0 {
+            return Ok(());
+        }
+        number += 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = serde_json::from_str::<InputItem>(&line)
+            .map_err(|e| format!("not a valid item: {e}"))
+            .and_then(|input| match setup.role(&input.tracker) {
+                Some(role) => Ok((input, role)),
+                None => Err(format!(
+                    "unknown tracker {:?} (known: {}); pass --config to name your trackers",
+                    input.tracker,
+                    setup.known_trackers()
+                )),
+            });
+        let (input, role) = match parsed {
+            Ok(ok) => ok,
+            Err(_) if skip_invalid => {
+                tally.skipped += 1;
+                continue;
+            }
+            Err(why) => {
+                return Err(usage(anyhow::anyhow!("line {number}: {why} (use --skip-invalid to go on past bad lines)")));
+            }
+        };
+        let item = input.into_item();
+        let verdict = setup.classifier.classify(&item);
+        let output = Output::new(&item.key, &verdict, role, setup);
+        tally.count(&output);
+        serde_json::to_writer(&mut *out, &output).context("cannot write the verdicts")?;
+        out.write_all(b"\n").context("cannot write the verdicts")?;
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>().and_then(|j| j.io_error_kind()) == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result<Exit> {
+    let setup = Setup::load(g)?;
+    let path = match (&args.location.mirror, &setup.mirror) {
+        (Some(path), _) | (None, Some(path)) => path.clone(),
+        (None, None) => {
+            return Err(usage(anyhow::anyhow!(
+                "no configuration file ({}) to find the mirror in; pass --mirror PATH",
+                g.config_path().display()
+            )));
+        }
+    };
+    if !path.exists() {
+        anyhow::bail!("there is no mirror at {}; run `twotrack sync` first, or pass --mirror PATH", path.display());
+    }
+    let mirror = Mirror::open(&path)?;
+    let items = mirror.find(&args.key)?;
+    if items.is_empty() {
+        anyhow::bail!("no item {:?} in the mirror at {}", args.key, path.display());
+    }
+    let mut out = std::io::stdout().lock();
+    for item in &items {
+        let verdict = setup.classifier.classify(item);
+        let role = setup.role(&item.tracker);
+        if args.json {
+            let role = role.unwrap_or(verdict.class.home());
+            serde_json::to_writer(&mut out, &Output::new(&item.key, &verdict, role, &setup))?;
+            writeln!(out)?;
+        } else {
+            out.write_all(render_explanation(item, &verdict, role, &setup).as_bytes())?;
+        }
+    }
+    out.flush()?;
+    Ok(Exit::Ok)
+}
+
+/// A verdict for a human: what it is, where it belongs, what to do, and why.
+fn render_explanation(item: &Item, verdict: &Verdict, role: Option<TrackerRole>, setup: &Setup) -> String {
+    let mut s = format!("{} in {}: {}\n", item.key, item.tracker, item.summary);
+    s += &format!("  verdict:    {} / {} (confidence {:.2})\n", verdict.class, verdict.kind, verdict.confidence);
+    match role {
+        Some(role) => {
+            let d = decide(verdict, role, setup.move_threshold, setup.review_threshold);
+            let filed = if d.misfiled { "misfiled" } else { "correctly filed" };
+            s += &format!("  filed in:   a {} tracker: {filed}; action: {}\n", role.as_str(), d.action);
+        }
+        None => s += "  filed in:   a tracker the configuration does not name\n",
+    }
+    if let (Some(queue), Some(priority)) = (&verdict.queue, verdict.priority) {
+        s += &format!("  queue:      {queue}\n  priority:   {}\n", setup.matrix.name(priority));
+    }
+    s += "  reasons:\n";
+    for r in &verdict.reasons {
+        s += &format!("    - {r}\n");
+    }
+    s
+}
+
+pub async fn run_rules(cmd: RulesCmd, g: &super::Global) -> anyhow::Result<Exit> {
+    match cmd {
+        RulesCmd::Test(args) => rules_test(&args.files, g),
+    }
+}
+
+/// Run the built-in test cases and those of each file; print one line per case and a summary.
+fn rules_test(files: &[PathBuf], g: &super::Global) -> anyhow::Result<Exit> {
+    let setup = Setup::load(g)?;
+    let defaults = default_rules().map_err(|e| anyhow::Error::new(e).context("the built-in rules"))?;
+    let mut loaded = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let file = parse_rules_file(&text, &path.display().to_string()).map_err(usage)?;
+        loaded.push((path.display().to_string(), file));
+    }
+    let mut layers: Vec<&[RuleSpec]> = vec![&setup.rules];
+    layers.extend(loaded.iter().map(|(_, f)| f.rules.as_slice()));
+    let classifier = Classifier::with_layers(&layers, &setup.queues, &setup.matrix).map_err(usage)?;
+    let mut suites: Vec<(&str, &[RuleTest])> = vec![("built-in", &defaults.tests)];
+    suites.extend(loaded.iter().map(|(origin, f)| (origin.as_str(), f.tests.as_slice())));
+
+    let mut out = std::io::stdout().lock();
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for (origin, tests) in suites {
+        for (i, case) in tests.iter().enumerate() {
+            let outcome: CaseOutcome = classifier.run_case(case);
+            if outcome.failures.is_empty() {
+                passed += 1;
+                if g.quiet == 0 {
+                    writeln!(out, "ok    {origin} #{}: {}", i + 1, case.summary)?;
+                }
+            } else {
+                failed += 1;
+                writeln!(out, "FAIL  {origin} #{}: {}", i + 1, case.summary)?;
+                for f in &outcome.failures {
+                    writeln!(out, "        {f}")?;
+                }
+                for r in &outcome.verdict.reasons {
+                    writeln!(out, "        because {r}")?;
+                }
+            }
+        }
+    }
+    writeln!(out, "{passed} passed, {failed} failed")?;
+    out.flush()?;
+    Ok(if failed == 0 { Exit::Ok } else { Exit::Failure })
 }

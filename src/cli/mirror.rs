@@ -281,29 +281,25 @@ mod tests {
 
     #[test]
     fn the_table_aligns_columns_and_shows_sync_outcomes() {
-        let mut stats = Stats::default();
-        let mut jira = TrackerStats::default();
-        jira.total = Counts { items: 12, open: 10, closed: 2 };
-        jira.by_type.insert("Story".into(), Counts { items: 12, open: 10, closed: 2 });
-        jira.last_sync = Some(SyncRecord {
-            at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-            pulled: 12,
-            new: 12,
-            changed: 0,
-            ok: true,
-            error: None,
-        });
-        stats.trackers.insert("jira".into(), jira);
-        let mut snow = TrackerStats::default();
-        snow.last_sync = Some(SyncRecord {
-            at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-            pulled: 0,
-            new: 0,
-            changed: 0,
-            ok: false,
-            error: Some("401 from snow".into()),
-        });
-        stats.trackers.insert("snow".into(), snow);
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let jira = TrackerStats {
+            total: Counts { items: 12, open: 10, closed: 2 },
+            by_type: [("Story".to_string(), Counts { items: 12, open: 10, closed: 2 })].into(),
+            last_sync: Some(SyncRecord { at, pulled: 12, new: 12, changed: 0, ok: true, error: None }),
+        };
+        let snow = TrackerStats {
+            last_sync: Some(SyncRecord {
+                at,
+                pulled: 0,
+                new: 0,
+                changed: 0,
+                ok: false,
+                error: Some("401 from snow".into()),
+            }),
+            ..TrackerStats::default()
+        };
+        let stats =
+            Stats { trackers: [("jira".to_string(), jira), ("snow".to_string(), snow)].into(), size_on_disk: 0 };
         let text = render_table(Path::new("/m"), &stats);
         let expected = "\
 mirror /m (0 B)

@@ -145,6 +145,8 @@ pub struct ServiceNowTargets {
     pub request_table: String,
     /// State value that closes a moved-out record ("7").
     pub close_state: String,
+    /// State value that closes a moved-out record of an agile `rm_*` table ("4", Cancelled).
+    pub agile_close_state: String,
     /// Close code of a moved-out record ("Closed/Resolved by Caller").
     pub close_code: String,
     /// Close notes of a moved-out record.

@@ -275,6 +275,9 @@ pub struct RawTargets {
     pub request_table: Option<String>,
     /// ServiceNow: the state value that closes a moved-out record (default "7", Closed).
     pub close_state: Option<String>,
+    /// ServiceNow: the state value that closes a moved-out record of an agile table (rm_story, rm_defect,
+    /// rm_enhancement), whose states differ (default "4", Cancelled).
+    pub agile_close_state: Option<String>,
     /// ServiceNow: the close code of a moved-out record (default "Closed/Resolved by Caller").
     pub close_code: Option<String>,
     /// ServiceNow: the close notes of a moved-out record.

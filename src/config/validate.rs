@@ -510,6 +510,7 @@ fn jira(
             ("targets.incident_table", t.incident_table.is_some()),
             ("targets.request_table", t.request_table.is_some()),
             ("targets.close_state", t.close_state.is_some()),
+            ("targets.agile_close_state", t.agile_close_state.is_some()),
             ("targets.close_code", t.close_code.is_some()),
             ("targets.close_notes", t.close_notes.is_some()),
         ],
@@ -626,6 +627,7 @@ fn servicenow(
         incident_table,
         request_table,
         close_state: target(ctx, p, label, "close_state", t.close_state, "7"),
+        agile_close_state: target(ctx, p, label, "agile_close_state", t.agile_close_state, "4"),
         close_code: target(ctx, p, label, "close_code", t.close_code, "Closed/Resolved by Caller"),
         close_notes: target(ctx, p, label, "close_notes", t.close_notes, CLOSE_NOTES),
     };

@@ -6,6 +6,8 @@
 //! - The wall clock is checked at least every [`MAX_TICK`], because a monotonic timer does not advance
 //!   while a machine is suspended; a fire that passed during suspend is noticed within one tick.
 //! - Failures back off exponentially (capped) on top of the schedule, and are reported by the caller.
+//! - The schedule arrives through a `watch` channel: a reloaded configuration's schedule takes effect at
+//!   the next fire without restarting the loop (and without disturbing a running job).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -18,7 +20,7 @@ use tokio::sync::watch;
 pub const MAX_TICK: Duration = Duration::from_secs(30);
 
 /// A cron schedule in a time zone.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
     pub cron: cron::Schedule,
     pub tz: Tz,
@@ -34,12 +36,10 @@ impl Schedule {
         self.cron.after(&after.with_timezone(&self.tz)).next().map(|t| t.with_timezone(&Utc))
     }
 
-    /// The time between the next two fires after `after` (used for readiness).
-    pub fn period(&self, after: DateTime<Utc>) -> Option<Duration> {
-        let mut it = self.cron.after(&after.with_timezone(&self.tz));
-        let a = it.next()?;
-        let b = it.next()?;
-        (b - a).to_std().ok()
+    /// The `n`-th fire before `before` (1 = the last one), if the schedule has that many.
+    pub fn previous_fire(&self, before: DateTime<Utc>, n: u32) -> Option<DateTime<Utc>> {
+        let n = usize::try_from(n.max(1)).ok()?;
+        self.cron.after(&before.with_timezone(&self.tz)).rev().nth(n - 1).map(|t| t.with_timezone(&Utc))
     }
 }
 
@@ -95,11 +95,13 @@ pub fn backoff(failures: u32) -> Duration {
     Duration::from_secs(secs.min(30 * 60))
 }
 
-/// Run `job` on `schedule` until `shutdown` turns true. The job's `Err` counts as a failure for backoff.
-/// Returns when shutdown is requested (a running job is awaited first: it finishes its step).
+/// Run `job` on the schedule in `schedule` until `shutdown` turns true. The job's `Err` counts as a failure
+/// for backoff (the caller reports it). A new value in `schedule` (a configuration reload) takes effect
+/// at once: the next fire is recomputed, a running job is not disturbed. Returns when shutdown is
+/// requested (a running job is awaited first: it finishes its step).
 pub async fn drive<F, Fut, E>(
     name: &str,
-    schedule: &Schedule,
+    mut schedule: watch::Receiver<Schedule>,
     clock: &dyn Clock,
     mut shutdown: watch::Receiver<bool>,
     mut job: F,
@@ -110,32 +112,29 @@ pub async fn drive<F, Fut, E>(
 {
     let mut failures: u32 = 0;
     let mut not_before = clock.now();
+    // Once the sender is gone the schedule can no longer change: stop watching it.
+    let mut watching = true;
     loop {
         if *shutdown.borrow() {
             return;
         }
-        let from = clock.now().max(not_before);
-        let Some(next) = schedule.next_fire(from) else {
-            tracing::warn!(job = name, "the schedule has no future fire time; the job stops");
-            return;
-        };
+        let mut from = clock.now().max(not_before);
         // Wait for the fire time by the wall clock, looking at it at least every MAX_TICK.
-        loop {
-            let now = clock.now();
-            if now >= next {
-                break;
+        let fire = loop {
+            let current = schedule.borrow_and_update().clone();
+            let Some(next) = current.next_fire(from) else {
+                tracing::warn!(job = name, "the schedule has no future fire time; the job stops");
+                return;
+            };
+            tracing::debug!(job = name, next = %next, "next fire");
+            match wait_until(next, clock, &mut schedule, &mut watching, &mut shutdown).await {
+                Wait::Fire => break next,
+                // A new schedule counts from now: a reload does not make up for fires it would have had.
+                Wait::Rescheduled => from = from.max(clock.now()),
+                Wait::Shutdown => return,
             }
-            let wait = (next - now).to_std().unwrap_or(Duration::ZERO).min(MAX_TICK);
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                changed = shutdown.changed() => {
-                    if changed.is_err() || *shutdown.borrow() {
-                        return;
-                    }
-                }
-            }
-        }
-        tracing::debug!(job = name, fire = %next, "job starts");
+        };
+        tracing::debug!(job = name, fire = %fire, "job starts");
         match job().await {
             Ok(()) => failures = 0,
             Err(e) => {
@@ -143,6 +142,41 @@ pub async fn drive<F, Fut, E>(
                 let delay = backoff(failures);
                 tracing::error!(job = name, error = %e, failures, retry_in_s = delay.as_secs(), "job failed");
                 not_before = clock.now() + chrono::Duration::from_std(delay).unwrap_or_default();
+            }
+        }
+    }
+}
+
+/// How a wait for a fire time ended.
+enum Wait {
+    Fire,
+    Rescheduled,
+    Shutdown,
+}
+
+async fn wait_until(
+    next: DateTime<Utc>,
+    clock: &dyn Clock,
+    schedule: &mut watch::Receiver<Schedule>,
+    watching: &mut bool,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Wait {
+    loop {
+        let now = clock.now();
+        if now >= next {
+            return Wait::Fire;
+        }
+        let wait = (next - now).to_std().unwrap_or(Duration::ZERO).min(MAX_TICK);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            changed = schedule.changed(), if *watching => match changed {
+                Ok(()) => return Wait::Rescheduled,
+                Err(_) => *watching = false,
+            },
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    return Wait::Shutdown;
+                }
             }
         }
     }
@@ -173,7 +207,10 @@ mod tests {
         // 09:00 every day in Berlin (UTC+1 in January) is 08:00 UTC.
         let nine = Schedule::new(cron::Schedule::from_str("0 0 9 * * *").unwrap(), chrono_tz::Europe::Berlin);
         assert_eq!(nine.next_fire(t0()), Some(Utc.with_ymd_and_hms(2026, 1, 2, 8, 0, 0).unwrap()));
-        assert_eq!(nine.period(t0()), Some(Duration::from_secs(86_400)));
+        // Backwards: the last and the third-last fire before t0.
+        assert_eq!(s.previous_fire(t0(), 1), Some(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()));
+        assert_eq!(s.previous_fire(t0(), 3), Some(Utc.with_ymd_and_hms(2026, 1, 1, 11, 58, 0).unwrap()));
+        assert_eq!(nine.previous_fire(t0(), 2), Some(Utc.with_ymd_and_hms(2025, 12, 31, 8, 0, 0).unwrap()));
     }
 
     #[test]
@@ -184,19 +221,35 @@ mod tests {
         assert_eq!(backoff(40), Duration::from_secs(1800));
     }
 
-    /// Spawn `drive` with a job that records the wall-clock time of each run and takes `job_len`.
-    fn spawn(
-        clock: Arc<TokioClock>,
-        job_len: Duration,
-        fail: bool,
-    ) -> (watch::Sender<bool>, Arc<Mutex<Vec<DateTime<Utc>>>>, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
-        let (tx, rx) = watch::channel(false);
+    /// A running `drive` loop under test.
+    struct Harness {
+        stop: watch::Sender<bool>,
+        schedule: watch::Sender<Schedule>,
+        runs: Arc<Mutex<Vec<DateTime<Utc>>>>,
+        handle: tokio::task::JoinHandle<()>,
+    }
+
+    impl Harness {
+        fn times(&self) -> Vec<String> {
+            self.runs.lock().unwrap().iter().map(|t| t.format("%H:%M:%S").to_string()).collect()
+        }
+
+        async fn stop(self) {
+            self.stop.send(true).unwrap();
+            self.handle.await.unwrap();
+        }
+    }
+
+    /// Spawn `drive` (every minute) with a job that records the wall-clock time of each run and takes
+    /// `job_len`; it asserts that it never runs twice at once.
+    fn spawn(clock: Arc<TokioClock>, job_len: Duration, fail: bool) -> Harness {
+        let (stop, rx) = watch::channel(false);
+        let (schedule, schedule_rx) = watch::channel(every_minute());
         let runs = Arc::new(Mutex::new(Vec::new()));
         let running = Arc::new(AtomicUsize::new(0));
         let (r, c, run) = (runs.clone(), clock.clone(), running.clone());
         let handle = tokio::spawn(async move {
-            let s = every_minute();
-            drive("test", &s, &*c.clone(), rx, move || {
+            drive("test", schedule_rx, &*c.clone(), rx, move || {
                 let (r, c, run) = (r.clone(), c.clone(), run.clone());
                 async move {
                     let concurrent = run.fetch_add(1, Ordering::SeqCst);
@@ -209,7 +262,7 @@ mod tests {
             })
             .await
         });
-        (tx, runs, running, handle)
+        Harness { stop, schedule, runs, handle }
     }
 
     async fn settle() {
@@ -220,67 +273,89 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn fires_at_the_right_instants() {
-        let clock = Arc::new(TokioClock::new(t0()));
-        let (tx, runs, _, handle) = spawn(clock.clone(), Duration::from_secs(1), false);
+        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(1), false);
         tokio::time::sleep(Duration::from_secs(200)).await;
         settle().await;
-        let got: Vec<String> = runs.lock().unwrap().iter().map(|t| t.format("%H:%M:%S").to_string()).collect();
-        assert_eq!(got, ["12:01:00", "12:02:00", "12:03:00"]);
-        tx.send(true).unwrap();
-        handle.await.unwrap();
+        assert_eq!(h.times(), ["12:01:00", "12:02:00", "12:03:00"]);
+        h.stop().await;
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_long_job_never_overlaps_and_skipped_fires_collapse() {
-        let clock = Arc::new(TokioClock::new(t0()));
         // The job takes 150 s: the fires at 12:02 and 12:03 pass while it runs.
-        let (tx, runs, _, handle) = spawn(clock.clone(), Duration::from_secs(150), false);
+        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(150), false);
         tokio::time::sleep(Duration::from_secs(30 + 150 + 60)).await;
         settle().await;
-        let got: Vec<String> = runs.lock().unwrap().iter().map(|t| t.format("%H:%M:%S").to_string()).collect();
         // 12:01 runs until 12:03:30; the next fire after that is 12:04.
-        assert_eq!(got, ["12:01:00", "12:04:00"]);
-        tx.send(true).unwrap();
-        handle.await.unwrap();
+        assert_eq!(h.times(), ["12:01:00", "12:04:00"]);
+        h.stop().await;
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_misfire_after_suspend_runs_once() {
         let clock = Arc::new(TokioClock::new(t0()));
-        let (tx, runs, _, handle) = spawn(clock.clone(), Duration::from_secs(1), false);
+        let h = spawn(clock.clone(), Duration::from_secs(1), false);
         tokio::time::sleep(Duration::from_secs(31)).await; // 12:01:01, one run
         settle().await;
-        assert_eq!(runs.lock().unwrap().len(), 1);
+        assert_eq!(h.times().len(), 1);
         // The machine sleeps for an hour: the wall clock jumps, tokio's clock does not.
         clock.jump(chrono::Duration::hours(1));
         tokio::time::sleep(MAX_TICK + Duration::from_secs(1)).await;
         settle().await;
-        let n = runs.lock().unwrap().len();
-        assert_eq!(n, 2, "sixty missed fires must run once, not sixty times");
-        tx.send(true).unwrap();
-        handle.await.unwrap();
+        assert_eq!(h.times().len(), 2, "sixty missed fires must run once, not sixty times");
+        // And the loop is back on the minute grid afterwards.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        settle().await;
+        let times = h.times();
+        assert_eq!(times.len(), 3);
+        assert!(times[2].ends_with(":00"), "{times:?}");
+        h.stop().await;
     }
 
     #[tokio::test(start_paused = true)]
     async fn failures_back_off() {
-        let clock = Arc::new(TokioClock::new(t0()));
-        let (tx, runs, _, handle) = spawn(clock.clone(), Duration::from_secs(1), true);
+        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(1), true);
         tokio::time::sleep(Duration::from_secs(30 + 5 * 60)).await;
         settle().await;
-        let got: Vec<String> = runs.lock().unwrap().iter().map(|t| t.format("%H:%M:%S").to_string()).collect();
         // Fails at 12:01 -> not before 12:01:31 -> 12:02; fails -> +60s -> 12:04; fails -> +120s -> 12:07.
-        assert_eq!(got, ["12:01:00", "12:02:00", "12:04:00"]);
-        tx.send(true).unwrap();
-        handle.await.unwrap();
+        assert_eq!(h.times(), ["12:01:00", "12:02:00", "12:04:00"]);
+        h.stop().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_schedule_takes_effect_at_the_next_fire() {
+        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(1), false);
+        tokio::time::sleep(Duration::from_secs(45)).await; // 12:01:15, one run; next fire 12:02:00
+        settle().await;
+        assert_eq!(h.times(), ["12:01:00"]);
+        // Reload: every 10 seconds from now on.
+        let every_10s = Schedule::new(cron::Schedule::from_str("*/10 * * * * *").unwrap(), chrono_tz::UTC);
+        h.schedule.send(every_10s).unwrap();
+        tokio::time::sleep(Duration::from_secs(20)).await; // 12:01:35
+        settle().await;
+        assert_eq!(h.times(), ["12:01:00", "12:01:20", "12:01:30"]);
+        h.stop().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_waits_for_a_running_job_to_finish() {
+        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(20), false);
+        tokio::time::sleep(Duration::from_secs(35)).await; // 12:01:05, the job runs until 12:01:20
+        settle().await;
+        assert_eq!(h.times().len(), 1);
+        h.stop.send(true).unwrap();
+        let started = tokio::time::Instant::now();
+        h.handle.await.unwrap();
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_secs(14) && waited <= Duration::from_secs(16), "{waited:?}");
     }
 
     #[tokio::test(start_paused = true)]
     async fn shutdown_stops_a_waiting_loop_promptly() {
-        let clock = Arc::new(TokioClock::new(t0()));
-        let (tx, runs, _, handle) = spawn(clock, Duration::from_secs(1), false);
+        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(1), false);
         settle().await;
-        tx.send(true).unwrap();
-        tokio::time::timeout(Duration::from_secs(1), handle).await.expect("drive returns on shutdown").unwrap();
-        assert!(runs.lock().unwrap().is_empty());
+        h.stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(1), h.handle).await.expect("drive returns on shutdown").unwrap();
+        assert!(h.runs.lock().unwrap().is_empty());
     }
 }

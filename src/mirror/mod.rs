@@ -2,7 +2,7 @@
 //! the outbox, in one sled 0.34.7 database. This is the only module that knows sled.
 //!
 //! sled is beta by its own account, so the store is kept simple and defensive: every value starts with a
-//! format byte (see [`codec`]), the database records its format version and a newer one is refused, there
+//! format byte (layouts in `codec.rs`), the database records its format version and a newer one is refused, there
 //! is an export ([`Mirror::export_jsonl`]), and writers call [`Mirror::flush`] before reporting success.
 //!
 //! # Trees
@@ -46,8 +46,8 @@ use codec::Undecodable;
 pub const FORMAT_VERSION: u64 = 1;
 
 /// How much memory sled may use to cache pages. Its default, 1 GiB, lets a 200k-item mirror grow the
-/// process past 400 MiB; at 32 MiB the whole process stays near 115 MiB (see benches/mirror.rs), and a
-/// larger cache bought little speed there.
+/// process past 400 MiB; at 32 MiB the benchmark process (benches/mirror.rs) peaks at
+/// 115-145 MiB, and a larger cache bought little speed there.
 const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 const FORMAT_KEY: &[u8] = b"format";

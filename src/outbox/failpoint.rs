@@ -1,7 +1,7 @@
 //! Failpoints for crash tests: `TWOTRACK_FAILPOINT=<name>` aborts the process (no destructors, no
 //! flush: as close to SIGKILL as a process can do to itself) when execution reaches `<name>`.
-//! Names are `before-<step>` and `after-<step>` for the saga's remote calls: read, find, create,
-//! link, comment, close, and `before-done`.
+//! Names are `before-<step>` and `after-<step>` for the saga's remote calls: find, read, create,
+//! link, comment, close (moves), update (reroutes and reprioritisations), followback, and `before-done`.
 
 use std::sync::OnceLock;
 

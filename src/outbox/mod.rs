@@ -11,7 +11,7 @@
 //! | c. create | create the twin | runs only after (b) found nothing, in the same attempt |
 //! | d. link | remote link / correlation fields | idempotent upserts |
 //! | e. comment | comment on the source | the comment carries a reference; skipped if already there |
-//! | f. close | close the source | skipped if the source is already closed |
+//! | f. close | close the source | skipped if the source is already closed; read back to confirm |
 //! | g. done | (local) | the record and its audit-log entry are written in one transaction |
 //!
 //! Non-idempotent writes are never re-sent blindly: an unknown outcome fails the attempt, and the next
@@ -69,7 +69,8 @@ pub enum Planned2 {
         class: Class,
         kind: Kind,
         confidence: f64,
-        new_item: NewItem,
+        /// Boxed: by far the largest field of any action.
+        new_item: Box<NewItem>,
         source_note: String,
         close_note: String,
     },
@@ -135,6 +136,12 @@ pub enum OutboxError {
     CircuitBreaker { moves: usize, detail: String },
     #[error("tracker {0:?} is not configured")]
     UnknownTracker(String),
+    /// The tracker accepted the close but the item is still open (e.g. a close state its table lacks).
+    #[error(
+        "{tracker}: {key} is still open (status {status:?}) after closing it; check the close settings in \
+         [tracker.targets] of {tracker}"
+    )]
+    NotClosed { tracker: String, key: String, status: String },
 }
 
 impl OutboxError {
@@ -193,24 +200,32 @@ impl Outbox {
 
     /// Store a new correction unless one with its id exists; returns whether it was added. Flushed
     /// before returning: a correction is durable before any remote write.
+    ///
+    /// A pending or done correction is never replaced (its saga resumes, or it is finished). A dropped one
+    /// is replaced when the planner proposes it again for a *newer* revision of the source than the one it
+    /// was dropped for: the item changed after the drop and is a confident misfile again, so forgetting it
+    /// would lose a correction. Keep markers, closed items and twins are never planned, so this cannot
+    /// override a human or move a twin back.
     pub fn enqueue(&self, c: &Correction) -> Result<bool, MirrorError> {
         let mut added = false;
-        self.records.update_and_log(&c.id, &self.audit, |current: Option<Correction>| match current {
-            Some(existing) => {
-                added = false;
-                (Some(existing), None)
-            }
-            None => {
-                added = true;
-                let entry = AuditEntry {
-                    correction: c.id.clone(),
-                    event: "planned".into(),
-                    source: format!("{}:{}", c.source_tracker, c.source_key),
-                    twin: None,
-                    detail: describe(&c.action),
-                };
-                (Some(c.clone()), Some(entry))
-            }
+        self.records.update_and_log(&c.id, &self.audit, |current: Option<Correction>| {
+            let event = match &current {
+                None => "planned",
+                Some(old) if supersedes(c, old) => "planned-again",
+                Some(_) => {
+                    added = false;
+                    return (current, None);
+                }
+            };
+            added = true;
+            let entry = AuditEntry {
+                correction: c.id.clone(),
+                event: event.into(),
+                source: format!("{}:{}", c.source_tracker, c.source_key),
+                twin: None,
+                detail: describe(&c.action),
+            };
+            (Some(c.clone()), Some(entry))
         })?;
         self.mirror.flush()?;
         Ok(added)
@@ -249,6 +264,18 @@ impl Outbox {
     }
 }
 
+/// Whether a newly planned correction replaces the stored one with its id: only a dropped one, and only for a
+/// newer revision of the source than the one it was dropped for.
+pub fn supersedes(planned: &Correction, stored: &Correction) -> bool {
+    matches!(stored.state, State::Dropped { .. }) && planned.source_updated > stored.source_updated
+}
+
+/// Whether a planned correction was already dealt with (done, or dropped for this revision of the source):
+/// enqueuing it changes nothing.
+pub fn already_handled(planned: &Correction, stored: Option<&Correction>) -> bool {
+    stored.is_some_and(|s| s.state != State::Pending && !supersedes(planned, s))
+}
+
 /// One line describing a planned action.
 pub fn describe(a: &Planned2) -> String {
     match a {
@@ -273,7 +300,7 @@ fn correction_from(f: &Finding) -> Option<Correction> {
                 class: f.verdict.class,
                 kind: f.verdict.kind,
                 confidence: f.verdict.confidence,
-                new_item: m.new_item.clone(),
+                new_item: Box::new(m.new_item.clone()),
                 source_note: m.source_note.clone(),
                 close_note: m.close_note.clone(),
             },
@@ -301,7 +328,12 @@ fn correction_from(f: &Finding) -> Option<Correction> {
 }
 
 /// Turn the mirror's current findings into corrections (not stored yet).
-pub fn plan(config: &Config, mirror: &Mirror, classifier: &Classifier, sel: &Selection) -> Result<ApplyPlan, OutboxError> {
+pub fn plan(
+    config: &Config,
+    mirror: &Mirror,
+    classifier: &Classifier,
+    sel: &Selection,
+) -> Result<ApplyPlan, OutboxError> {
     let planner = Planner::new(config, classifier);
     let mut out = ApplyPlan::default();
     for item in mirror.items(None) {
@@ -349,10 +381,8 @@ pub fn check_breaker(config: &Config, plan: &ApplyPlan, outbox: &Outbox) -> Resu
         if !matches!(c.action, Planned2::Move { .. }) {
             continue;
         }
-        // A move already done or dropped is not a new move.
-        if let Ok(Some(existing)) = outbox.get(&c.id)
-            && existing.state != State::Pending
-        {
+        // A move already done, or dropped for this revision of the source, is not a new move.
+        if already_handled(c, outbox.get(&c.id)?.as_ref()) {
             continue;
         }
         moves += 1;
@@ -395,13 +425,18 @@ pub async fn apply(ctx: &Ctx<'_>, plan: &ApplyPlan) -> Result<ApplyReport, Outbo
     for c in &plan.corrections {
         ctx.outbox.enqueue(c)?;
     }
-    let pending: Vec<String> = ctx
-        .outbox
-        .all()
-        .filter_map(|c| c.ok())
-        .filter(|c| c.state == State::Pending)
-        .map(|c| c.id)
-        .collect();
+    let mut pending = Vec::new();
+    for c in ctx.outbox.all() {
+        match c {
+            Ok(c) if c.state == State::Pending => pending.push(c.id),
+            Ok(_) => {}
+            // Never skip a correction silently: one that cannot be read is reported as failed.
+            Err(e) => {
+                report.failed += 1;
+                report.failures.push(format!("an unreadable correction in the outbox: {e}"));
+            }
+        }
+    }
     for id in pending {
         match execute(ctx, &id).await {
             Ok(State::Done { .. }) => {

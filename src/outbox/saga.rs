@@ -72,10 +72,15 @@ fn connector(ctx: &Ctx<'_>, tracker: &str) -> Result<std::sync::Arc<AnyConnector
     ctx.registry.get(tracker).ok_or_else(|| OutboxError::UnknownTracker(tracker.to_string()))
 }
 
-fn drop_it(ctx: &Ctx<'_>, c: &Correction, reason: String) -> Result<State, OutboxError> {
+/// Drop a correction for good, for the revision `seen` of its source (a newer revision may plan it again,
+/// see [`super::supersedes`]).
+fn drop_it(ctx: &Ctx<'_>, c: &Correction, seen: &Item, reason: String) -> Result<State, OutboxError> {
     let state = State::Dropped { at: Utc::now(), reason: reason.clone() };
-    let s = state.clone();
-    ctx.outbox.record(&c.id, Some(entry(c, "dropped", None, &reason)), |c| c.state = s.clone())?;
+    let (s, updated) = (state.clone(), seen.updated);
+    ctx.outbox.record(&c.id, Some(entry(c, "dropped", None, &reason)), |c| {
+        c.state = s.clone();
+        c.source_updated = updated;
+    })?;
     tracing::info!(correction = %c.id, source = %c.source_key, reason = %reason, "correction dropped");
     Ok(state)
 }
@@ -106,7 +111,8 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
         hit("after-find");
         if let Some(twin) = twins.into_iter().next() {
             let created = Created { key: twin.key.clone(), id: twin.id.clone(), url: twin.url.clone() };
-            let e = entry(&c, "adopted", Some(format!("{}:{}", twin.tracker, twin.key)), "an existing twin was adopted");
+            let e =
+                entry(&c, "adopted", Some(format!("{}:{}", twin.tracker, twin.key)), "an existing twin was adopted");
             let cr = created.clone();
             ctx.outbox.record(&c.id, Some(e), |c| c.progress.twin = Some(cr.clone()))?;
             c.progress.twin = Some(created);
@@ -117,26 +123,29 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
             hit("after-read");
             ctx.outbox.mirror.upsert_item(&fresh)?;
             if let Some(reason) = exemption(ctx, &fresh) {
-                return drop_it(ctx, &c, reason);
+                return drop_it(ctx, &c, &fresh, reason);
             }
-            if fresh.updated != c.source_updated {
-                match replan(ctx, fresh.clone()) {
-                    Some(action) => {
-                        let (a, updated) = (action.clone(), fresh.updated);
-                        ctx.outbox.record(&c.id, Some(entry(&c, "re-evaluated", None, &super::describe(&action))), |c| {
+            // Judge the item as it is now, always: ServiceNow stamps updates to the second, so an edit made
+            // in the same second as the plan's read leaves `updated` unchanged, and must not be applied blindly.
+            let changed = fresh.updated != c.source_updated;
+            match replan(ctx, fresh.clone()) {
+                Some(action) if action == c.action && !changed => {}
+                Some(action) => {
+                    let (a, updated) = (action.clone(), fresh.updated);
+                    ctx.outbox.record(
+                        &c.id,
+                        Some(entry(&c, "re-evaluated", None, &super::describe(&action))),
+                        |c| {
                             c.action = a.clone();
                             c.source_updated = updated;
-                        })?;
-                        c.action = action;
-                        c.source_updated = fresh.updated;
-                    }
-                    None => {
-                        return drop_it(
-                            ctx,
-                            &c,
-                            format!("{} changed since it was planned and is no longer a confident misfile", fresh.key),
-                        );
-                    }
+                        },
+                    )?;
+                    c.action = action;
+                    c.source_updated = fresh.updated;
+                }
+                None => {
+                    let why = if changed { "changed since it was planned and " } else { "" };
+                    return drop_it(ctx, &c, &fresh, format!("{} {why}is no longer a confident misfile", fresh.key));
                 }
             }
             // c. Create the twin. Never re-sent blindly: an unknown outcome fails this attempt, and the
@@ -165,12 +174,7 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
     let source_ref = OriginRef {
         tracker: c.source_tracker.clone(),
         key: c.source_key.clone(),
-        url: ctx
-            .outbox
-            .mirror
-            .get(&c.source_tracker, &c.source_key)?
-            .map(|i| i.url)
-            .unwrap_or_default(),
+        url: ctx.outbox.mirror.get(&c.source_tracker, &c.source_key)?.map(|i| i.url).unwrap_or_default(),
         summary: match &c.action {
             Planned2::Move { new_item, .. } => new_item.summary.clone(),
             _ => String::new(),
@@ -190,6 +194,18 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
         })?;
     }
 
+    // The original as it is now, for (e) and (f). A keep marker added while the move was under way (say,
+    // between a crash and the resume) still wins: the original is neither told nor closed, and the twin
+    // stays for a human to resolve.
+    let original = if c.progress.closed { None } else { Some(source.get(&c.source_key).await?) };
+    if let Some(item) = original.as_ref().filter(|i| i.open && i.has_label(&ctx.config.policy.keep_label)) {
+        let reason = format!(
+            "{} got the keep marker {:?} while it was being moved: left open; its twin {} stays for a human to resolve",
+            item.key, ctx.config.policy.keep_label, twin.key
+        );
+        return drop_it(ctx, &c, item, reason);
+    }
+
     // e. Tell the reporter, once: the comment carries a reference that a re-run looks for.
     if !c.progress.commented {
         let reference = format!("(twotrack ref {})", c.id);
@@ -205,13 +221,21 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
         })?;
     }
 
-    // f. Close the original (skipped if it is closed already).
-    if !c.progress.closed {
-        let fresh = source.get(&c.source_key).await?;
+    // f. Close the original (skipped if it is closed already), and read it back: a tracker may accept the
+    // update yet leave the item open, and a correction is done only once the remote confirmed it.
+    if let Some(fresh) = original {
         if fresh.open {
             hit("before-close");
             source.close(&c.source_key, &fill(&close_note, &twin.key, &twin.url)).await?;
             hit("after-close");
+            let after = source.get(&c.source_key).await?;
+            if after.open {
+                return Err(OutboxError::NotClosed {
+                    tracker: c.source_tracker.clone(),
+                    key: c.source_key.clone(),
+                    status: after.status,
+                });
+            }
         }
         ctx.outbox.record(&c.id, Some(entry(&c, "closed", twin_tag.clone(), "closed the original")), |c| {
             c.progress.closed = true
@@ -222,9 +246,8 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
     hit("before-done");
     let state = State::Done { at: Utc::now() };
     let s = state.clone();
-    ctx.outbox.record(&c.id, Some(entry(&c, "done", twin_tag, &format!("moved to {}", twin.key))), |c| {
-        c.state = s.clone()
-    })?;
+    ctx.outbox
+        .record(&c.id, Some(entry(&c, "done", twin_tag, &format!("moved to {}", twin.key))), |c| c.state = s.clone())?;
     tracing::info!(correction = %c.id, source = %c.source_key, twin = %twin.key, "move done");
     Ok(state)
 }
@@ -240,7 +263,7 @@ fn replan(ctx: &Ctx<'_>, fresh: Item) -> Option<Planned2> {
             class: f.verdict.class,
             kind: f.verdict.kind,
             confidence: f.verdict.confidence,
-            new_item: m.new_item,
+            new_item: Box::new(m.new_item),
             source_note: m.source_note,
             close_note: m.close_note,
         }),
@@ -255,7 +278,7 @@ async fn run_update(ctx: &Ctx<'_>, c: Correction) -> Result<State, OutboxError> 
     let fresh = source.get(&c.source_key).await?;
     hit("after-read");
     if let Some(reason) = exemption(ctx, &fresh) {
-        return drop_it(ctx, &c, reason);
+        return drop_it(ctx, &c, &fresh, reason);
     }
     let (update, event) = match &c.action {
         Planned2::Reroute { group, note, .. } => {
@@ -293,9 +316,9 @@ fn finish(ctx: &Ctx<'_>, c: &Correction, event: &str, detail: &str) -> Result<St
     Ok(state)
 }
 
-/// Comment once on each original whose twin has been resolved.
+/// Comment once on each original whose twin has been resolved. One original that cannot be reached does
+/// not hold up the others: every candidate is tried, then the first error (if any) is returned.
 pub async fn follow_back(ctx: &Ctx<'_>) -> Result<usize, OutboxError> {
-    let mut done = 0;
     let candidates: Vec<Correction> = ctx
         .outbox
         .all()
@@ -303,27 +326,43 @@ pub async fn follow_back(ctx: &Ctx<'_>) -> Result<usize, OutboxError> {
         .filter(|c| matches!(c.state, State::Done { .. }) && !c.progress.followed_back)
         .filter(|c| matches!(c.action, Planned2::Move { .. }))
         .collect();
+    let (mut done, mut first_error) = (0, None);
     for c in candidates {
-        let (Some(twin), Planned2::Move { target_tracker, .. }) = (&c.progress.twin, &c.action) else { continue };
-        // The mirror knows the twin's state after a sync; only resolved twins need a call.
-        let Some(twin_item) = ctx.outbox.mirror.get(target_tracker, &twin.key)? else { continue };
-        if twin_item.open {
-            continue;
+        match follow_back_one(ctx, &c).await {
+            Ok(told) => done += usize::from(told),
+            Err(e) => {
+                tracing::warn!(correction = %c.id, error = %e, "follow-back failed; it is tried again next cycle");
+                first_error.get_or_insert(e);
+            }
         }
-        let source = connector(ctx, &c.source_tracker)?;
-        let reference = format!("(twotrack ref followback:{})", c.id);
-        let notes = source.notes(&c.source_key).await?;
-        if !notes.iter().any(|n| n.contains(&reference)) {
-            let text = format!(
-                "Update: {} ({}), where this item was moved, has been resolved (status: {}).\n{reference}",
-                twin.key, twin.url, twin_item.status
-            );
-            hit("before-followback");
-            source.comment(&c.source_key, &text, NoteVisibility::Public).await?;
-        }
-        let e = entry(&c, "followed-back", Some(format!("{target_tracker}:{}", twin.key)), "told the reporter the outcome");
-        ctx.outbox.record(&c.id, Some(e), |c| c.progress.followed_back = true)?;
-        done += 1;
     }
-    Ok(done)
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(done),
+    }
+}
+
+/// Follow back on one done move if its twin is resolved; returns whether it did.
+async fn follow_back_one(ctx: &Ctx<'_>, c: &Correction) -> Result<bool, OutboxError> {
+    let (Some(twin), Planned2::Move { target_tracker, .. }) = (&c.progress.twin, &c.action) else { return Ok(false) };
+    // The mirror knows the twin's state after a sync; only resolved twins need a call.
+    let Some(twin_item) = ctx.outbox.mirror.get(target_tracker, &twin.key)? else { return Ok(false) };
+    if twin_item.open {
+        return Ok(false);
+    }
+    let source = connector(ctx, &c.source_tracker)?;
+    let reference = format!("(twotrack ref followback:{})", c.id);
+    let notes = source.notes(&c.source_key).await?;
+    if !notes.iter().any(|n| n.contains(&reference)) {
+        let text = format!(
+            "Update: {} ({}), where this item was moved, has been resolved (status: {}).\n{reference}",
+            twin.key, twin.url, twin_item.status
+        );
+        hit("before-followback");
+        source.comment(&c.source_key, &text, NoteVisibility::Public).await?;
+        hit("after-followback");
+    }
+    let e = entry(c, "followed-back", Some(format!("{target_tracker}:{}", twin.key)), "told the reporter the outcome");
+    ctx.outbox.record(&c.id, Some(e), |c| c.progress.followed_back = true)?;
+    Ok(true)
 }

@@ -369,7 +369,11 @@ impl Connector for ServiceNowConnector {
         }
         let close_notes = if note.trim().is_empty() { self.write.close_notes.clone() } else { note.to_string() };
         let body = RecordBody {
-            state: Some(self.write.close_state.clone()),
+            state: Some(if table.starts_with("rm_") {
+                self.write.agile_close_state.clone()
+            } else {
+                self.write.close_state.clone()
+            }),
             close_code: Some(self.write.close_code.clone()).filter(|c| !c.trim().is_empty()),
             close_notes: Some(close_notes),
             ..RecordBody::default()

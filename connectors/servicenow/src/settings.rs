@@ -79,6 +79,9 @@ pub struct ServiceNowWrite {
     pub request_table: String,
     /// The `state` value written when closing (default `7`, Closed).
     pub close_state: String,
+    /// The `state` value written when closing a record of an agile table (`rm_story`, `rm_defect`,
+    /// `rm_enhancement`), whose state model differs (default `4`, Cancelled).
+    pub agile_close_state: String,
     /// The `close_code` written when closing (default `Duplicate`: the work lives on in the other tracker);
     /// empty to leave it alone (tables without one, like `sc_req_item`, ignore it).
     pub close_code: String,
@@ -92,6 +95,7 @@ impl Default for ServiceNowWrite {
             incident_table: "incident".into(),
             request_table: "sc_req_item".into(),
             close_state: "7".into(),
+            agile_close_state: "4".into(),
             close_code: "Duplicate".into(),
             close_notes: "Moved to the product backlog by twotrack.".into(),
         }

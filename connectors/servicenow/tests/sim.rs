@@ -407,14 +407,14 @@ async fn field_updates_change_only_what_differs() {
     let c = connector(&sim);
     let created = c.create(&new_incident("SHOP-5")).await.unwrap();
     let update = FieldUpdate {
-        queue: Some("Database Operations".into()),
+        queue: Some("Database Administration".into()),
         impact: Some(1),
         urgency: Some(1),
         note: Some("Rerouted: the failover is a database matter.".into()),
     };
     c.update_fields(&created.key, &update).await.unwrap();
     let item = c.get(&created.key).await.unwrap();
-    assert_eq!((item.queue.as_deref(), item.impact, item.urgency), (Some("Database Operations"), Some(1), Some(1)));
+    assert_eq!((item.queue.as_deref(), item.impact, item.urgency), (Some("Database Administration"), Some(1), Some(1)));
     assert_eq!(item.priority.as_deref(), Some("1 - Critical"));
     let before = writes(&sim);
     c.update_fields(&created.key, &update).await.unwrap();

@@ -25,7 +25,7 @@ fn item(table: &str, summary: &str, created: DateTime<Utc>, updated: DateTime<Ut
         created,
         updated,
         status: "2".into(),
-        assignment_group: Some("Database Operations".into()),
+        assignment_group: Some("Database Administration".into()),
         impact: Some(2),
         urgency: Some(1),
         category: Some("database".into()),
@@ -112,7 +112,7 @@ async fn lists_records_with_string_values_references_and_a_total() {
     let group_id = group["value"].as_str().unwrap();
     assert_eq!(group["link"], format!("{}/api/now/table/sys_user_group/{group_id}", sim.base_url()));
     let group = result(get(&sim, &format!("/api/now/table/sys_user_group/{group_id}")).await).await;
-    assert_eq!(group["name"], "Database Operations");
+    assert_eq!(group["name"], "Database Administration");
     let caller = result(
         get(&sim, &format!("/api/now/table/sys_user/{}", incident["caller_id"]["value"].as_str().unwrap())).await,
     )
@@ -131,11 +131,11 @@ async fn seeds_the_service_queues_and_product_teams() {
         result(get(&sim, "/api/now/table/sys_user_group?sysparm_fields=name&sysparm_query=ORDERBYname").await).await;
     let names: Vec<&str> = groups.as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
     for expected in [
-        "Database Operations",
-        "Access Management",
+        "Database Administration",
+        "Identity & Access",
         "Network Operations",
-        "Infrastructure & Hosting",
-        "End-User Computing",
+        "Hosting & Infrastructure",
+        "End User Services",
         "Service Desk",
     ] {
         assert!(names.contains(&expected), "{expected} in {names:?}");
@@ -157,7 +157,7 @@ async fn fields_display_values_and_reference_links_follow_the_sysparms() {
     .await;
     let record = only[0].as_object().unwrap();
     assert_eq!(record.keys().collect::<Vec<_>>(), ["assignment_group", "assignment_group.name", "number"]);
-    assert_eq!(record["assignment_group.name"], "Database Operations");
+    assert_eq!(record["assignment_group.name"], "Database Administration");
     let plain = result(
         get(&sim, "/api/now/table/incident?sysparm_fields=assignment_group&sysparm_exclude_reference_link=true").await,
     )
@@ -173,7 +173,7 @@ async fn fields_display_values_and_reference_links_follow_the_sysparms() {
     .await;
     assert_eq!(display[0]["state"], "In Progress");
     assert_eq!(display[0]["priority"], "2 - High");
-    assert_eq!(display[0]["assignment_group"]["display_value"], "Database Operations");
+    assert_eq!(display[0]["assignment_group"]["display_value"], "Database Administration");
     assert!(display[0]["assignment_group"]["link"].as_str().unwrap().starts_with(&sim.base_url()));
     assert!(display[0]["assignment_group"].get("value").is_none());
     let all = result(get(&sim, "/api/now/table/incident?sysparm_display_value=all&sysparm_fields=impact,caller_id&sysparm_exclude_reference_link=true").await).await;
@@ -217,7 +217,7 @@ async fn creates_records_with_numbers_timestamps_and_derived_priority() {
     let sim = start(vec![]).await;
     let started = Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
     let body = json!({"short_description": "Cannot log in", "impact": "1", "urgency": "2", "caller_id": "Abel Tuter",
-        "assignment_group": "Access Management", "correlation_id": "JIRA-42", "work_notes": "moved from Jira", "unknown": "x"});
+        "assignment_group": "Identity & Access", "correlation_id": "JIRA-42", "work_notes": "moved from Jira", "unknown": "x"});
     let response = send(&sim, reqwest::Method::POST, "/api/now/table/incident", body).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let location = header(&response, "location").unwrap().to_owned();
@@ -237,7 +237,7 @@ async fn creates_records_with_numbers_timestamps_and_derived_priority() {
             .await,
     )
     .await;
-    assert_eq!(group["name"], "Access Management");
+    assert_eq!(group["name"], "Identity & Access");
 
     for (table, number) in [
         ("sc_req_item", "RITM0010001"),

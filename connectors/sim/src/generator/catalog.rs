@@ -527,7 +527,7 @@ pub(super) const INCIDENTS: &[Scenario] = &[
     work(
         Queue::Infrastructure,
         &[1, 1, 2, 2, 3],
-        &[1, 1, 2, 2, 3],
+        &[1, 1, 2],
         &[
             "{app} is down {scope}",
             "{app} down - {urg}",

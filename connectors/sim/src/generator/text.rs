@@ -269,7 +269,7 @@ fn phrases(kind: Kind, scope: bool, level: u8, sentence: bool) -> &'static [&'st
         (true, false, false, 1) => &[
             "we are blocked right now",
             "need a fix now",
-            "urgent, losing sales",
+            "urgent, work has stopped",
             "critical, blocked now",
             "completely stuck",
         ],
@@ -281,7 +281,7 @@ fn phrases(kind: Kind, scope: bool, level: u8, sentence: bool) -> &'static [&'st
         }
         (true, false, true, 1) => &[
             "We are blocked right now.",
-            "Urgent, we are losing sales right now.",
+            "Urgent, work has stopped here.",
             "Down now, please help ASAP.",
             "Blocked until this is fixed, please treat as urgent.",
         ],
@@ -295,7 +295,7 @@ fn phrases(kind: Kind, scope: bool, level: u8, sentence: bool) -> &'static [&'st
         }
         (false, true, false, _) => &["{user}", "me", "{person}", "new starter {person}", "my colleague {person}"],
         (false, true, true, 1) => &["This is for all staff.", "Needed for the whole company."],
-        (false, true, true, 2) => &["This is for the whole {dept} team.", "It's for everyone in {dept} ({n} people)."],
+        (false, true, true, 2) => &["This is for the whole team, not just me.", "It's for a group of {n} people."],
         (false, true, true, _) => &["Just for me.", "Only for one person."],
         (false, false, false, 1) => &[
             "today please, blocked until then",
@@ -394,7 +394,7 @@ pub(super) fn extra_paragraphs(kind: Kind) -> &'static [&'static str] {
         Kind::Incident => &[
             "Started: {time}. Last change: none that we know of.",
             "We already restarted the service, no change.",
-            "Monitoring alert fired at {time}. Checked {host}: load high, no recent deployment.",
+            "First noticed: {time}. Nothing changed on our side as far as I know.",
             "Several calls to the service desk about this already.",
         ],
         Kind::Request => &[

@@ -311,7 +311,7 @@ mod tests {
     fn dot_walks_through_references() {
         let mut db = db_with_incidents();
         let ctx = WriteCtx { user: "admin".into(), now: "2024-02-01 00:00:00".into(), display_input: false };
-        let input = json!({"short_description": "DB slow", "assignment_group": "Database Operations"});
+        let input = json!({"short_description": "DB slow", "assignment_group": "Database Administration"});
         db.insert("incident", input.as_object().unwrap(), &ctx).unwrap();
         assert_eq!(run(&db, "assignment_group.name=database operations"), ["DB slow"]);
     }

@@ -291,11 +291,11 @@ pub(crate) fn all_tables() -> Vec<TableDef> {
 
 /// The assignment groups every instance starts with: the service queues, then the product teams.
 pub(crate) const SEED_GROUPS: &[(&str, &str)] = &[
-    ("Database Operations", "Database administration, performance and backups"),
-    ("Access Management", "Accounts, passwords, roles and permissions"),
+    ("Database Administration", "Database administration, performance and backups"),
+    ("Identity & Access", "Accounts, passwords, roles and permissions"),
     ("Network Operations", "LAN, WAN, VPN, DNS and firewalls"),
-    ("Infrastructure & Hosting", "Servers, storage, virtualisation and cloud hosting"),
-    ("End-User Computing", "Laptops, phones, printers and desktop software"),
+    ("Hosting & Infrastructure", "Servers, storage, virtualisation and cloud hosting"),
+    ("End User Services", "Laptops, phones, printers and desktop software"),
     ("Service Desk", "First-line support"),
     ("Web Shop Team", "Product team: the online shop"),
     ("Payroll & HR Apps Team", "Product team: payroll and HR applications"),

@@ -1,0 +1,161 @@
+//! `twotrack classify` and `twotrack rules test`, black-box.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+/// The binary, run in an empty directory (so no `twotrack.toml` is found) without a config variable.
+fn twotrack(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("twotrack").unwrap();
+    cmd.current_dir(dir).env_remove("TWOTRACK_CONFIG");
+    cmd
+}
+
+fn lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+const INPUT: &str = r#"{"id": "SHOP-1", "tracker": "jira", "type": "Task", "summary": "Please reset my password, I am locked out"}
+{"id": "INC-2", "tracker": "servicenow", "type": "incident", "summary": "Tax is wrong for Canadian addresses", "description": "Steps to reproduce: ship to Toronto. Expected 13% HST, actual 0."}
+
+{"id": "SHOP-3", "tracker": "jira", "summary": "Add dark mode to the settings page", "labels": ["ux"]}
+"#;
+
+#[test]
+fn classify_writes_one_verdict_per_line_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = twotrack(dir.path()).arg("classify").write_stdin(INPUT).assert().success();
+    let out = out.stderr(predicate::str::contains("classified 3 items: 2 value, 1 work; 2 misfiled")).get_output().clone();
+    let v = lines(&out.stdout);
+    assert_eq!(v.len(), 3);
+    let ids: Vec<&str> = v.iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["SHOP-1", "INC-2", "SHOP-3"]);
+
+    assert_eq!(v[0]["class"], "work");
+    assert_eq!(v[0]["kind"], "request");
+    assert_eq!(v[0]["filed_as"], "product");
+    assert_eq!(v[0]["misfiled"], true);
+    assert_eq!(v[0]["action"], "move");
+    assert_eq!(v[0]["queue"], "access");
+    assert!(v[0]["priority"].as_u64().is_some_and(|p| (1..=5).contains(&p)));
+    assert!(v[0]["reasons"].as_array().unwrap().iter().any(|r| r.as_str().unwrap().contains("password")));
+
+    assert_eq!(v[1]["class"], "value");
+    assert_eq!(v[1]["kind"], "defect");
+    assert_eq!(v[1]["filed_as"], "service");
+    assert_eq!(v[1]["misfiled"], true);
+    assert_eq!(v[1]["priority"], Value::Null);
+    assert_eq!(v[1]["queue"], Value::Null);
+
+    assert_eq!(v[2]["class"], "value");
+    assert_eq!(v[2]["action"], "keep");
+    let confidence = v[2]["confidence"].as_f64().unwrap();
+    assert!((0.5..=1.0).contains(&confidence));
+}
+
+#[test]
+fn classify_reads_a_file_and_names_a_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("items.jsonl");
+    std::fs::write(&file, format!("{INPUT}{{\"id\": \"X\", \"summary\": \"no tracker\"}}\n")).unwrap();
+    twotrack(dir.path())
+        .args(["classify", "items.jsonl"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 5").and(predicate::str::contains("--skip-invalid")));
+
+    let input = format!("{INPUT}not json\n{{\"id\": \"Y\", \"tracker\": \"gitlab\", \"summary\": \"unknown tracker\"}}\n");
+    let mut cmd = twotrack(dir.path());
+    cmd.args(["classify", "--skip-invalid", "-"]).write_stdin(input);
+    let out = cmd.assert().success().stderr(predicate::str::contains("2 skipped")).get_output().clone();
+    assert_eq!(lines(&out.stdout).len(), 3);
+}
+
+#[test]
+fn classify_uses_the_configured_tracker_names_and_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/twotrack.example.toml"))
+        .unwrap()
+        .replacen("name = \"jira\"", "name = \"shop-backlog\"", 1);
+    let config = format!(
+        "{example}\n[[rule]]\nid = \"frobnicator\"\nmatch = [\"frobnicat*\"]\nclass = \"work\"\nkind = \"request\"\nweight = 5\n"
+    );
+    std::fs::write(dir.path().join("twotrack.toml"), config).unwrap();
+    let input = "{\"id\": \"1\", \"tracker\": \"shop-backlog\", \"summary\": \"Frobnicator access for Kim\"}\n";
+    let out = twotrack(dir.path())
+        .arg("classify")
+        .env("JIRA_TOKEN", "x")
+        .env("SERVICENOW_TOKEN", "y")
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v = lines(&out.stdout);
+    assert_eq!(v[0]["filed_as"], "product");
+    assert_eq!(v[0]["class"], "work");
+    assert!(v[0]["reasons"].as_array().unwrap().iter().any(|r| r.as_str().unwrap().starts_with("frobnicator")));
+
+    // A broken configuration is a usage error, not a silent fallback to the defaults.
+    std::fs::write(dir.path().join("twotrack.toml"), "[[tracker]]\nname = 3\n").unwrap();
+    twotrack(dir.path()).arg("classify").write_stdin(input).assert().code(2);
+}
+
+#[test]
+fn rules_test_passes_on_the_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    twotrack(dir.path())
+        .args(["rules", "test"])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"(?m)^\d+ passed, 0 failed$").unwrap());
+}
+
+#[test]
+fn rules_test_runs_the_cases_of_a_file_and_fails_on_a_wrong_expectation() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = r#"
+[[rule]]
+id = "acme-frobnicator"
+description = "Frobnicator tickets are service requests here"
+match = ["frobnicat*"]
+class = "work"
+kind = "request"
+weight = 4
+
+[[test]]
+summary = "frobnicator quota please"
+class = "work"
+kind = "request"
+"#;
+    std::fs::write(dir.path().join("good.toml"), good).unwrap();
+    twotrack(dir.path())
+        .args(["rules", "test", "good.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok    good.toml #1: frobnicator quota please"));
+
+    let wrong = format!("{good}\n[[test]]\nsummary = \"frobnicator quota please\"\nclass = \"value\"\n");
+    std::fs::write(dir.path().join("wrong.toml"), wrong).unwrap();
+    twotrack(dir.path())
+        .args(["rules", "test", "wrong.toml"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("FAIL  wrong.toml #2").and(predicate::str::contains("class: expected value, got work")));
+}
+
+#[test]
+fn rules_test_reports_an_invalid_file_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.toml"), "[[rule]]\nid = \"x\"\nweight = \"heavy\"\n").unwrap();
+    twotrack(dir.path()).args(["rules", "test", "bad.toml"]).assert().code(2).stderr(predicate::str::contains("bad.toml:3:10"));
+
+    std::fs::write(dir.path().join("phrase.toml"), "[[rule]]\nid = \"broken\"\nmatch = [\"{a,b\"]\nclass = \"work\"\n").unwrap();
+    twotrack(dir.path())
+        .args(["rules", "test", "phrase.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("rule \"broken\""));
+}

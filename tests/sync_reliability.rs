@@ -1,0 +1,300 @@
+//! The sync's reliability claims, proven against the simulators through the library:
+//! - with each fault kind injected into 20% of the requests, a full sync ends with a mirror identical to
+//!   a fault-free run (items and cursors);
+//! - the simulators never see more requests per second than `[tracker.rate]` allows beyond its burst;
+//! - a second sync with nothing changed makes one request per scope and changes nothing.
+//!
+//! The simulators' request logs are the judges of the traffic.
+
+mod sync_support;
+
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use sync_support::*;
+use twotrack::api::http::HttpSettings;
+use twotrack::config::{Config, Scope, TrackerConfig};
+use twotrack::mirror::Mirror;
+use twotrack::registry::{AnyConnector, Registry};
+use twotrack::sync::{SyncOptions, TrackerSync, sync_all, sync_tracker};
+use twotrack_jira::{Flavour, JiraConnector, JiraSettings};
+use twotrack_servicenow::{ServiceNowConnector, ServiceNowSettings};
+use twotrack_sim::faults::{FaultKind, FaultPhase, FaultSpec, Injection};
+use twotrack_sim::log::RequestLog;
+
+const SEED: u64 = 7;
+
+/// Sync every tracker of `registry` into `mirror`; every tracker must succeed.
+async fn sync(registry: &Registry, mirror: &Mirror) -> Vec<TrackerSync> {
+    let results = sync_all(registry, mirror, &SyncOptions::default()).await;
+    for r in &results {
+        assert!(r.error.is_none(), "{} failed: {:?}", r.tracker, r.error);
+    }
+    results
+}
+
+fn result<'a>(results: &'a [TrackerSync], tracker: &str) -> &'a TrackerSync {
+    results.iter().find(|r| r.tracker == tracker).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Faults
+
+/// Items filed in each tracker, and the page size used, so that each tracker makes a few dozen requests.
+const FAULT_ITEMS: usize = 400;
+const FAULT_PAGE: u32 = 10;
+
+/// The configured tracker's connector as the registry builds it, but with small pages (the registry
+/// uses the vendors' defaults: 100 issues, 500 records), so a small backlog still takes many requests.
+fn small_page_connector(t: &TrackerConfig) -> AnyConnector {
+    let http = HttpSettings {
+        per_second: t.rate.per_second,
+        burst: t.rate.burst,
+        request_timeout: t.timeouts.request,
+        connect_timeout: t.timeouts.connect,
+        max_retries: t.max_retries,
+        ..HttpSettings::new(t.name.clone(), t.base_url.clone(), t.auth.clone())
+    };
+    match &t.scope {
+        Scope::Jira { projects, .. } => {
+            let settings =
+                JiraSettings { page_size: FAULT_PAGE, ..JiraSettings::new(http, Flavour::Cloud, projects.clone()) };
+            AnyConnector::Jira(JiraConnector::new(settings).unwrap())
+        }
+        Scope::ServiceNow { tables, .. } => {
+            let settings =
+                ServiceNowSettings { tables: tables.clone(), page_size: FAULT_PAGE, ..ServiceNowSettings::new(http) };
+            AnyConnector::ServiceNow(ServiceNowConnector::new(settings).unwrap())
+        }
+    }
+}
+
+/// Sync both trackers concurrently with fresh small-page connectors; both must succeed.
+async fn sync_small_pages(config: &Config, mirror: &Mirror) -> Vec<(AnyConnector, TrackerSync)> {
+    let connectors: Vec<AnyConnector> = config.trackers.iter().map(small_page_connector).collect();
+    let results = join_all(connectors.iter().map(|c| sync_tracker(c, mirror, true, None))).await;
+    for r in &results {
+        assert!(r.error.is_none(), "{} failed: {:?}", r.tracker, r.error);
+    }
+    connectors.into_iter().zip(results).collect()
+}
+
+/// Entries of `log` that carry a fault of `kind`, e.g. `reset (after handling)`.
+fn faults_of(log: &RequestLog, kind: FaultKind) -> Vec<String> {
+    log.entries().into_iter().filter_map(|e| e.fault).filter(|f| f.starts_with(kind.name())).collect()
+}
+
+/// A fault-free full sync, then a full sync into a second mirror with `kind` injected into 20% of the
+/// requests of both simulators: the two mirrors hold the same items and the same cursors.
+async fn faults_leave_no_trace(kind: FaultKind) {
+    let world = world(FAULT_ITEMS, SEED, FaultSpec::default()).await;
+    let (jira_items, sn_items) = world.counts();
+    let dir = tempfile::tempdir().unwrap();
+    // A hang lasts 2 s; the request timeout gives up after 0.5 s and the retry succeeds.
+    let tuning = Tuning { request_timeout: 0.5, ..Tuning::default() };
+    let config = load(&write_config(&world, dir.path(), &tuning));
+
+    let clean = Mirror::temporary().unwrap();
+    let clean_runs = sync_small_pages(&config, &clean).await;
+    let expected = items(&clean);
+    assert_eq!(expected.len(), jira_items + sn_items, "the fault-free run mirrors every item");
+
+    let spec = FaultSpec {
+        // A seed of its own per kind, so the faults strike different requests in each test.
+        seed: SEED + FaultKind::ALL.iter().position(|k| *k == kind).unwrap_or_default() as u64,
+        rate: 0.2,
+        kinds: vec![kind],
+        hang: Duration::from_secs(2),
+        retry_after: 1,
+        ..FaultSpec::default()
+    };
+    for (faults, log) in [(world.jira.faults(), world.jira.log()), (world.servicenow.faults(), world.servicenow.log())]
+    {
+        faults.set(spec.clone());
+        log.clear();
+    }
+    if kind == FaultKind::Reset {
+        // Random resets of reads strike after handling; make sure a connection dropped before handling
+        // (no response at all) is among them too. Jira's searches are POSTs and get both phases at random.
+        world.servicenow.faults().inject(Injection::next_with_method(
+            FaultKind::Reset,
+            FaultPhase::BeforeHandling,
+            "GET",
+        ));
+    }
+    let faulted = Mirror::temporary().unwrap();
+    let faulted_runs = sync_small_pages(&config, &faulted).await;
+
+    assert_eq!(items(&faulted), expected, "{kind}: the mirror after a faulty sync differs from the fault-free one");
+    for ((clean_connector, _), (connector, run)) in clean_runs.iter().zip(&faulted_runs) {
+        assert_eq!(cursors(&faulted, connector), cursors(&clean, clean_connector), "{kind}: {} cursors", run.tracker);
+        let log = if run.tracker == JIRA { world.jira.log() } else { world.servicenow.log() };
+        let injected = faults_of(&log, kind);
+        let requests = log.len();
+        assert!(
+            injected.len() >= 2 && injected.len() * 10 <= requests * 4,
+            "{kind}: {}: {} faults in {requests} requests, expected about 20%",
+            run.tracker,
+            injected.len()
+        );
+        let stats = connector.http_stats();
+        eprintln!(
+            "{kind}: {}: {} faults in {requests} requests, {} retries",
+            run.tracker,
+            injected.len(),
+            stats.retries
+        );
+        assert!(
+            stats.retries as usize >= injected.len(),
+            "{kind}: {}: {} retries for {} faults",
+            run.tracker,
+            stats.retries,
+            injected.len()
+        );
+    }
+    let all_faults: Vec<String> =
+        [world.jira.log(), world.servicenow.log()].iter().flat_map(|l| faults_of(l, kind)).collect();
+    match kind {
+        FaultKind::Reset => {
+            for phase in ["before handling", "after handling"] {
+                assert!(all_faults.iter().any(|f| f.contains(phase)), "no reset {phase} among {all_faults:?}");
+            }
+        }
+        FaultKind::Hang => {
+            // The request timeout cut the hangs short: the client saw timeouts, not the late 504s.
+            for (connector, run) in &faulted_runs {
+                let stats = connector.http_stats();
+                assert!(stats.transport_errors >= 1, "{}: no request timed out: {stats:?}", run.tracker);
+                assert!(!stats.by_status.contains_key(&504), "{}: waited for a hang to end: {stats:?}", run.tracker);
+            }
+        }
+        _ => {}
+    }
+    world.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limited_429s_leave_no_trace() {
+    faults_leave_no_trace(FaultKind::RateLimited).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_leave_no_trace() {
+    faults_leave_no_trace(FaultKind::ServerError).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_resets_leave_no_trace() {
+    faults_leave_no_trace(FaultKind::Reset).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_json_leaves_no_trace() {
+    faults_leave_no_trace(FaultKind::MalformedJson).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_pages_leave_no_trace() {
+    faults_leave_no_trace(FaultKind::HtmlPage).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hangs_leave_no_trace() {
+    faults_leave_no_trace(FaultKind::Hang).await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Rate limit
+
+/// The largest number of requests `per_second` with `burst` lets through in any window of `window`.
+fn allowed(per_second: f64, burst: u32, window: Duration) -> usize {
+    burst as usize + (window.as_secs_f64() * per_second).ceil() as usize
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulators_never_see_more_requests_than_the_configured_rate() {
+    // 1,500 issues are 15 search pages; the records fill 6 tables. Three syncs add one request per scope
+    // each; unlimited, every sync would take a few milliseconds.
+    let world = world(1_500, SEED, FaultSpec::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (per_second, burst) = (8.0, 3);
+    let tuning = Tuning { per_second, burst, ..Tuning::default() };
+    let config = load(&write_config(&world, dir.path(), &tuning));
+    let registry = Registry::build(&config).unwrap();
+    let mirror = Mirror::temporary().unwrap();
+
+    let started = Instant::now();
+    for _ in 0..3 {
+        sync(&registry, &mirror).await;
+    }
+    let elapsed = started.elapsed();
+
+    let mut busiest = 0;
+    for (name, log) in [(JIRA, world.jira.log()), (SN, world.servicenow.log())] {
+        let requests = log.len();
+        busiest = busiest.max(requests);
+        assert!(requests > allowed(per_second, burst, Duration::from_secs(1)), "{name}: only {requests} requests");
+        for window in [Duration::from_millis(250), Duration::from_secs(1), Duration::from_secs(2)] {
+            let seen = log.max_requests_in_window(window);
+            let limit = allowed(per_second, burst, window);
+            assert!(seen <= limit, "{name}: {seen} requests within {window:?}, the limit allows {limit}");
+        }
+        let stats = registry.get(name).unwrap().http_stats();
+        assert!(stats.limiter_waits > 0, "{name}: the client-side limiter never made a request wait");
+    }
+    let minimum = Duration::from_secs_f64((busiest - burst as usize) as f64 / per_second);
+    assert!(elapsed >= minimum.mul_f64(0.9), "{busiest} requests took {elapsed:?}, the limit needs {minimum:?}");
+    world.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Incremental sync
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sync_with_nothing_changed_makes_one_request_per_scope_and_changes_nothing() {
+    // 1,200 issues are 12 search pages; the incident table holds more than one 500-record page.
+    let world = world(1_200, SEED, FaultSpec::default()).await;
+    let (jira_items, sn_items) = world.counts();
+    let dir = tempfile::tempdir().unwrap();
+    let config = load(&write_config(&world, dir.path(), &Tuning::default()));
+    let registry = Registry::build(&config).unwrap();
+    let mirror = Mirror::temporary().unwrap();
+
+    let first = sync(&registry, &mirror).await;
+    assert_eq!((result(&first, JIRA).new, result(&first, SN).new), (jira_items, sn_items));
+    assert!(result(&first, JIRA).pages > 1 && result(&first, SN).pages > TABLES.len(), "more than one page a scope");
+    let before = items(&mirror);
+    let cursors_before: Vec<_> = registry.iter().map(|(_, c)| cursors(&mirror, c)).collect();
+    world.jira.log().clear();
+    world.servicenow.log().clear();
+
+    let second = sync(&registry, &mirror).await;
+    for r in &second {
+        assert_eq!((r.pulled, r.new, r.changed), (0, 0, 0), "{}: nothing changed, nothing to pull", r.tracker);
+    }
+    let jira = world.jira.log().entries();
+    assert_eq!(jira.len(), 1, "Jira: one search for its one scope, nothing else: {jira:#?}");
+    assert_eq!((jira[0].method.as_str(), jira[0].path.as_str()), ("POST", JIRA_SEARCH));
+    assert_eq!(world.servicenow.log().len(), TABLES.len(), "ServiceNow: one request per table, nothing else");
+    for (table, n) in table_requests(&world.servicenow.log()) {
+        assert_eq!(n, 1, "ServiceNow table {table}: one list request");
+    }
+    assert_eq!(items(&mirror), before, "the mirror is unchanged");
+    let cursors_after: Vec<_> = registry.iter().map(|(_, c)| cursors(&mirror, c)).collect();
+    assert_eq!(cursors_after, cursors_before, "the cursors are unchanged");
+    for item in before.iter().take(20) {
+        assert_eq!(mirror.history(&item.tracker, &item.key).unwrap().len(), 1, "{}: one revision", item.key);
+    }
+
+    // A new process (fresh connectors) reads Jira's user and fields once more, then makes the same one
+    // search per scope.
+    world.jira.log().clear();
+    world.servicenow.log().clear();
+    let fresh = Registry::build(&config).unwrap();
+    let third = sync(&fresh, &mirror).await;
+    assert!(third.iter().all(|r| (r.new, r.changed) == (0, 0)), "{third:?}");
+    assert_eq!(world.jira.log().count("POST", JIRA_SEARCH), 1);
+    assert_eq!(world.servicenow.log().len(), TABLES.len());
+    assert_eq!(items(&mirror), before);
+    world.shutdown().await;
+}
