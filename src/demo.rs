@@ -4,11 +4,11 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use twotrack_sim::SimAuth;
 use twotrack_sim::faults::FaultSpec;
 use twotrack_sim::generator::{GenOptions, GeneratedItem, Home, generate};
 use twotrack_sim::jira::{JiraOptions, JiraSim};
 use twotrack_sim::servicenow::{ServiceNowOptions, ServiceNowSim};
-use twotrack_sim::SimAuth;
 
 /// How to start the world.
 #[derive(Debug, Clone)]

@@ -39,13 +39,23 @@ fn the_example_file_is_valid() {
 #[test]
 fn unset_token_variables_warn_offline_and_fail_where_the_tokens_are_needed() {
     let without_tokens = |args: &[&str]| {
-        twotrack().env_remove("JIRA_TOKEN").env_remove("SERVICENOW_TOKEN").args(args).arg("--config").arg(example_path()).output().unwrap()
+        twotrack()
+            .env_remove("JIRA_TOKEN")
+            .env_remove("SERVICENOW_TOKEN")
+            .args(args)
+            .arg("--config")
+            .arg(example_path())
+            .output()
+            .unwrap()
     };
     // An offline check validates the file; the daemon may get its environment elsewhere.
     let out = without_tokens(&["config", "check"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("warning: tracker \"jira\": environment variable `JIRA_TOKEN` is not set in this shell"), "{err}");
+    assert!(
+        err.contains("warning: tracker \"jira\": environment variable `JIRA_TOKEN` is not set in this shell"),
+        "{err}"
+    );
     assert!(err.contains("environment variable `SERVICENOW_TOKEN` is not set"), "{err}");
     assert!(err.contains(":41:17: warning"), "warnings carry line:col: {err}");
     // Anything that talks to a tracker needs them: exit 2 with the same located message as an error.
@@ -53,7 +63,10 @@ fn unset_token_variables_warn_offline_and_fail_where_the_tokens_are_needed() {
         let out = without_tokens(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         let err = stderr(&out);
-        assert!(err.contains(":41:17: error: tracker \"jira\": environment variable `JIRA_TOKEN` is not set"), "{args:?}: {err}");
+        assert!(
+            err.contains(":41:17: error: tracker \"jira\": environment variable `JIRA_TOKEN` is not set"),
+            "{args:?}: {err}"
+        );
         assert!(err.contains("environment variable `SERVICENOW_TOKEN` is not set"), "{args:?}: {err}");
     }
 }

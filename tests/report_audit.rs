@@ -47,14 +47,50 @@ fn report() -> Report {
     let config = config();
     let mirror = Mirror::temporary().unwrap();
     let items = [
-        item("jira", "SHOP-1", "Story", "As a shopper I want to save my cart for later", "Acceptance criteria: cart persists across sessions"),
-        item("jira", "SHOP-2", "Bug", "Tax is calculated wrong for Canadian addresses", "Steps to reproduce: checkout with a Quebec address"),
-        item("jira", "SHOP-3", "Task", "Please reset the password for user jdoe, she is locked out", "Her account got locked after the holidays"),
-        item("jira", "SHOP-4", "Task", "Restore the orders database from last night's backup", "Someone dropped a table in production"),
+        item(
+            "jira",
+            "SHOP-1",
+            "Story",
+            "As a shopper I want to save my cart for later",
+            "Acceptance criteria: cart persists across sessions",
+        ),
+        item(
+            "jira",
+            "SHOP-2",
+            "Bug",
+            "Tax is calculated wrong for Canadian addresses",
+            "Steps to reproduce: checkout with a Quebec address",
+        ),
+        item(
+            "jira",
+            "SHOP-3",
+            "Task",
+            "Please reset the password for user jdoe, she is locked out",
+            "Her account got locked after the holidays",
+        ),
+        item(
+            "jira",
+            "SHOP-4",
+            "Task",
+            "Restore the orders database from last night's backup",
+            "Someone dropped a table in production",
+        ),
         item("jira", "SHOP-5", "Bug", HOSTILE, "The product page shows raw markup"),
-        item("servicenow", "INC0010001", "incident", "Checkout is down for everyone since 2am", "All customers get a 502 error"),
+        item(
+            "servicenow",
+            "INC0010001",
+            "incident",
+            "Checkout is down for everyone since 2am",
+            "All customers get a 502 error",
+        ),
         item("servicenow", "RITM0010001", "sc_req_item", "Please grant Bob read access to the finance share", ""),
-        item("servicenow", "INC0010002", "incident", "Add a dark mode to the mobile app", "It would be a nice new feature for our users"),
+        item(
+            "servicenow",
+            "INC0010002",
+            "incident",
+            "Add a dark mode to the mobile app",
+            "It would be a nice new feature for our users",
+        ),
     ];
     for i in &items {
         mirror.upsert_item(i).unwrap();
@@ -77,7 +113,10 @@ fn summary_counts_open_items_per_tracker_and_finds_misfiled_both_ways() {
     let keys: Vec<&str> = r.findings.iter().filter(|f| f.kind == "misfiled").map(|f| f.key.as_str()).collect();
     assert!(keys.contains(&"SHOP-3") || keys.contains(&"SHOP-4"), "{keys:?}");
     assert!(keys.contains(&"INC0010002"), "{keys:?}");
-    assert!(!keys.contains(&"SHOP-1") && !keys.contains(&"INC0010001"), "correctly filed items are not misfiled: {keys:?}");
+    assert!(
+        !keys.contains(&"SHOP-1") && !keys.contains(&"INC0010001"),
+        "correctly filed items are not misfiled: {keys:?}"
+    );
     // Every move says exactly where it would go and what note it would leave.
     for f in r.findings.iter().filter(|f| f.action == "move") {
         let t = f.target.as_ref().expect("a move has a target");

@@ -90,7 +90,9 @@ fn report_renders_in_headless_chromium_and_hostile_text_stays_text() {
             eprintln!("skipping: no chromium and TWOTRACK_SKIP_BROWSER is set");
             return;
         }
-        panic!("headless Chromium is needed for this test: `apt-get install chromium` (CI does), or set TWOTRACK_SKIP_BROWSER=1");
+        panic!(
+            "headless Chromium is needed for this test: `apt-get install chromium` (CI does), or set TWOTRACK_SKIP_BROWSER=1"
+        );
     };
     let dir = tempfile::tempdir().unwrap();
     let report = write_report(dir.path());
@@ -111,7 +113,10 @@ fn report_renders_in_headless_chromium_and_hostile_text_stays_text() {
     assert!(dom.contains("data-js=\"ready\""), "the report's script did not run");
 
     // The hostile summary is text: escaped in the DOM, no element was created from it, nothing ran.
-    assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"), "hostile summary not shown as text");
+    assert!(
+        dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"),
+        "hostile summary not shown as text"
+    );
     assert_eq!(dom.matches("<script").count(), 1, "only the report's own script element exists");
     assert!(!dom.contains("<img"), "no image element was injected");
 

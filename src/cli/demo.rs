@@ -47,7 +47,8 @@ pub async fn run(args: DemoArgs, g: &super::Global) -> anyhow::Result<Exit> {
     let config_path = world
         .write_config(out, !args.apply, 2 * args.items)
         .with_context(|| format!("could not write the demo configuration in {}", out.display()))?;
-    let config = crate::config::load(&config_path).map_err(|e| anyhow::anyhow!("the demo configuration is invalid: {e}"))?;
+    let config =
+        crate::config::load(&config_path).map_err(|e| anyhow::anyhow!("the demo configuration is invalid: {e}"))?;
     let registry = Registry::build(&config)?;
     let mirror = Mirror::open(&config.mirror.path)?;
 
@@ -81,7 +82,10 @@ pub async fn run(args: DemoArgs, g: &super::Global) -> anyhow::Result<Exit> {
     }
     mirror.flush()?;
     println!("\nReport: {}", html.display());
-    println!("Configuration for these simulators: {} (they stop when the demo ends; `twotrack sim` keeps them running)", config_path.display());
+    println!(
+        "Configuration for these simulators: {} (they stop when the demo ends; `twotrack sim` keeps them running)",
+        config_path.display()
+    );
     world.shutdown().await;
     Ok(Exit::Ok)
 }
@@ -113,5 +117,8 @@ fn print_summary(title: &str, r: &Report) {
         "  misfiled: {} Work in a product backlog, {} Value in a service queue -> {} to move, {} to review",
         t.work_in_product, t.value_in_service, t.moves, t.reviews
     );
-    println!("  misrouted: {}, misprioritised: {}, exempt (keep marker or twin): {}", t.misrouted, t.misprioritised, t.exempt);
+    println!(
+        "  misrouted: {}, misprioritised: {}, exempt (keep marker or twin): {}",
+        t.misrouted, t.misprioritised, t.exempt
+    );
 }

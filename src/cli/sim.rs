@@ -34,12 +34,15 @@ pub struct SimArgs {
 
 pub async fn run(args: SimArgs, _g: &super::Global) -> anyhow::Result<Exit> {
     let faults = match &args.faults {
-        Some(spec) => twotrack_sim::faults::FaultSpec::parse(spec).map_err(|e| usage(anyhow::anyhow!("--faults: {e}")))?,
+        Some(spec) => {
+            twotrack_sim::faults::FaultSpec::parse(spec).map_err(|e| usage(anyhow::anyhow!("--faults: {e}")))?
+        }
         None => Default::default(),
     };
     let items_from = match &args.items_from {
         Some(path) => {
-            let file = std::fs::File::open(path).with_context(|| format!("could not open {}", path.display()))
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("could not open {}", path.display()))
                 .map_err(usage)?;
             Some(
                 twotrack_sim::generator::load_jsonl(std::io::BufReader::new(file))
@@ -65,8 +68,14 @@ pub async fn run(args: SimArgs, _g: &super::Global) -> anyhow::Result<Exit> {
     println!("ServiceNow    {}   {sn_n} records", world.servicenow.base_url());
     println!("Credentials   basic {user} / {token}   (bearer: sim-pat)");
     println!("Config        {}", config.display());
-    println!("Try           curl -u {user}:{token} '{}/rest/api/3/search/jql?jql=project%3DSHOP&fields=summary&maxResults=2'", world.jira.base_url());
-    println!("              curl -u {user}:{token} '{}/api/now/table/incident?sysparm_limit=2'", world.servicenow.base_url());
+    println!(
+        "Try           curl -u {user}:{token} '{}/rest/api/3/search/jql?jql=project%3DSHOP&fields=summary&maxResults=2'",
+        world.jira.base_url()
+    );
+    println!(
+        "              curl -u {user}:{token} '{}/api/now/table/incident?sysparm_limit=2'",
+        world.servicenow.base_url()
+    );
     println!("              twotrack --config {} audit", config.display());
     println!("Serving until Ctrl-C.");
     tokio::signal::ctrl_c().await.context("could not wait for Ctrl-C")?;

@@ -381,8 +381,15 @@ fn token_value(ctx: &mut Ctx<'_, '_>, ap: &str, label: &str, raw: &RawSecret) ->
     };
     match secret::resolve(raw, &ctx.dir) {
         Ok(token) => Some(token),
-        Err(e) if ctx.secrets == super::Secrets::Deferred && matches!(raw, RawSecret::Env(name) if std::env::var_os(name).is_none()) => {
-            ctx.warn(&path, format!("{label}: {} in this shell", e.message), format!("{}; commands that contact the tracker need it", e.help));
+        Err(e)
+            if ctx.secrets == super::Secrets::Deferred
+                && matches!(raw, RawSecret::Env(name) if std::env::var_os(name).is_none()) =>
+        {
+            ctx.warn(
+                &path,
+                format!("{label}: {} in this shell", e.message),
+                format!("{}; commands that contact the tracker need it", e.help),
+            );
             Some(twotrack_api::secret::SecretString::from(String::new()))
         }
         Err(e) => {

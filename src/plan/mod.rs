@@ -199,7 +199,11 @@ impl<'a> Planner<'a> {
             filed_as: a.filed_as,
             verdict: a.verdict.clone(),
             action: if fix { Action::Move } else { Action::Review },
-            correction: fix.then(|| Correction::Reroute { queue: queue.name.clone(), group: queue.group.clone(), note }),
+            correction: fix.then(|| Correction::Reroute {
+                queue: queue.name.clone(),
+                group: queue.group.clone(),
+                note,
+            }),
         })
     }
 
@@ -244,11 +248,7 @@ fn build_move(a: &Assessment, _source: &TrackerConfig, target: &TrackerConfig, c
     let v = &a.verdict;
     let (container, item_type) = container_and_type(target, v.kind);
     let work = v.class == Class::Work;
-    let group = v
-        .queue
-        .as_deref()
-        .and_then(|q| config.queues.iter().find(|s| s.name == q))
-        .map(|s| s.group.clone());
+    let group = v.queue.as_deref().and_then(|q| config.queues.iter().find(|s| s.name == q)).map(|s| s.group.clone());
     let priority_name = if work { v.priority.map(|p| config.priority.name(p).to_string()) } else { None };
     let reporter = item.reporter.as_deref().unwrap_or("unknown");
     let description = format!(
@@ -344,8 +344,7 @@ pub fn container_and_type(target: &TrackerConfig, kind: Kind) -> (String, String
 pub fn reasons_line(v: &Verdict, max: usize) -> String {
     let mut reasons: Vec<_> = v.reasons.iter().collect();
     reasons.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
-    let parts: Vec<String> =
-        reasons.iter().take(max).map(|r| format!("{} ({})", r.rule, r.evidence)).collect();
+    let parts: Vec<String> = reasons.iter().take(max).map(|r| format!("{} ({})", r.rule, r.evidence)).collect();
     if parts.is_empty() { "no strong signal".to_string() } else { parts.join("; ") }
 }
 

@@ -5,9 +5,26 @@ use super::{RenderError, Report};
 pub fn render(report: &Report) -> Result<String, RenderError> {
     let mut w = ::csv::Writer::from_writer(Vec::new());
     w.write_record([
-        "kind", "action", "tracker", "key", "url", "title", "filed_as", "class", "item_kind", "confidence", "queue",
-        "impact", "urgency", "priority", "target_tracker", "target_container", "target_type", "target_queue",
-        "target_priority", "reasons",
+        "kind",
+        "action",
+        "tracker",
+        "key",
+        "url",
+        "title",
+        "filed_as",
+        "class",
+        "item_kind",
+        "confidence",
+        "queue",
+        "impact",
+        "urgency",
+        "priority",
+        "target_tracker",
+        "target_container",
+        "target_type",
+        "target_queue",
+        "target_priority",
+        "reasons",
     ])?;
     let opt = |v: Option<u8>| v.map(|x| x.to_string()).unwrap_or_default();
     for f in &report.findings {

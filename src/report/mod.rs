@@ -212,7 +212,11 @@ impl<'a> ReportBuilder<'a> {
                     TrackerRole::Service => t.value_in_service += 1,
                 }
                 let is_move = action == Action::Move;
-                if is_move { t.moves += 1 } else { t.reviews += 1 }
+                if is_move {
+                    t.moves += 1
+                } else {
+                    t.reviews += 1
+                }
                 if let Some(s) = summary {
                     if is_move { s.moves += 1 } else { s.reviews += 1 }
                 }
