@@ -3,12 +3,16 @@
 //! 1. A full `twotrack sync` (the release binary, a child process) of 100,000 Jira issues and 100,000
 //!    ServiceNow records from the simulators, which add 20 ms of latency to every request; the client-side
 //!    rate limit is set far above what is reached. Figures: wall time, items/s, requests made (from the
-//!    simulators' logs), the time the simulators spent answering, the child's peak RSS (VmHWM, polled), and
-//!    the wall time against the network floor: each tracker pulls its scopes and pages one after the
-//!    other, so its floor is its requests x latency, and the trackers run concurrently.
+//!    simulators' logs), the child's peak RSS (VmHWM) and CPU time (polled from /proc), and where the time
+//!    went: each tracker pulls its scopes and pages one after the other, so per tracker the wall time is
+//!    the time the simulator took to answer plus the time between an answer and the next request (twotrack
+//!    parsing, mapping and committing a page). The trackers run concurrently.
 //! 2. A no-change incremental sync over that 200k mirror, twice: as a `twotrack sync` child (what a user
-//!    waits for, process start and mirror open included), and in this process through the library with
-//!    warmed connectors, where the local work is the sync's duration minus the simulators' answer times.
+//!    waits for: process start, mirror open, connectors cold) and in this process through the library with
+//!    warm connectors, where the local work is the sync's duration minus the simulators' answer times.
+//!
+//! Each simulator runs on a runtime (and thread) of its own, so that one simulator's CPU-bound handlers
+//! do not delay the other's answers, and neither shares threads with the in-process sync.
 //!
 //! `SYNC_BENCH_ITEMS` (default 100000) sets the items per tracker, for a quick run.
 
@@ -16,72 +20,132 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use twotrack::demo::{World, WorldOptions};
+use tokio::runtime::Runtime;
 use twotrack::mirror::Mirror;
 use twotrack::registry::Registry;
 use twotrack::sync::{SyncOptions, TrackerSync, sync_all};
+use twotrack_sim::SimAuth;
 use twotrack_sim::faults::FaultSpec;
-use twotrack_sim::generator::{GenOptions, generate};
+use twotrack_sim::generator::{GenOptions, GeneratedItem, generate};
+use twotrack_sim::jira::{JiraOptions, JiraSim};
 use twotrack_sim::log::RequestLog;
+use twotrack_sim::servicenow::{ServiceNowOptions, ServiceNowSim};
 
 const LATENCY: Duration = Duration::from_millis(20);
 const SEED: u64 = 42;
 const TABLES: [&str; 6] = ["incident", "sc_req_item", "sc_task", "rm_story", "rm_defect", "rm_enhancement"];
+/// Linux reports process CPU times in USER_HZ ticks, 100 per second.
+const TICKS_PER_SECOND: f64 = 100.0;
 
 fn main() -> anyhow::Result<()> {
     let per_tracker: usize = match std::env::var("SYNC_BENCH_ITEMS") {
         Ok(n) => n.parse().context("SYNC_BENCH_ITEMS must be a number")?,
         Err(_) => 100_000,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(bench(per_tracker))
-}
-
-async fn bench(per_tracker: usize) -> anyhow::Result<()> {
     println!("sync benchmark: {per_tracker} items per tracker, {} ms latency per request", LATENCY.as_millis());
-
     let started = Instant::now();
     let items = generate(&GenOptions { seed: SEED, items_per_tracker: per_tracker, misfiled_share: 0.15 });
     println!("generate                 {:>8.2} s  ({} items)", started.elapsed().as_secs_f64(), items.len());
     let started = Instant::now();
-    let latency = FaultSpec { latency: LATENCY, ..FaultSpec::default() };
-    let world = World::start(&WorldOptions { items_from: Some(items), faults: latency, ..WorldOptions::default() })
-        .await
-        .context("starting the simulators")?;
+    let sims = Sims::start(items)?;
     println!("load the simulators      {:>8.2} s", started.elapsed().as_secs_f64());
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let outcome = runtime.block_on(bench(&sims));
+    sims.shutdown();
+    outcome
+}
+
+/// Both simulators, each on its own single-threaded runtime.
+struct Sims {
+    jira: JiraSim,
+    servicenow: ServiceNowSim,
+    jira_runtime: Runtime,
+    servicenow_runtime: Runtime,
+}
+
+impl Sims {
+    fn start(items: Vec<GeneratedItem>) -> anyhow::Result<Sims> {
+        let runtime = |name: &str| {
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name(name).enable_all().build()
+        };
+        let (jira_runtime, servicenow_runtime) = (runtime("jira-sim")?, runtime("servicenow-sim")?);
+        let faults = FaultSpec { latency: LATENCY, ..FaultSpec::default() };
+        let jira = jira_runtime.block_on(JiraSim::start(JiraOptions {
+            items: items.clone(),
+            faults: faults.clone(),
+            ..JiraOptions::default()
+        }))?;
+        let servicenow = servicenow_runtime.block_on(ServiceNowSim::start(ServiceNowOptions {
+            items,
+            faults,
+            seed: SEED,
+            ..Default::default()
+        }))?;
+        Ok(Sims { jira, servicenow, jira_runtime, servicenow_runtime })
+    }
+
+    fn logs(&self) -> [(&'static str, RequestLog); 2] {
+        [("jira", self.jira.log()), ("servicenow", self.servicenow.log())]
+    }
+
+    fn shutdown(self) {
+        self.jira_runtime.block_on(self.jira.shutdown());
+        self.servicenow_runtime.block_on(self.servicenow.shutdown());
+    }
+}
+
+async fn bench(sims: &Sims) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let config = write_config(&world, dir.path())?;
-    let logs = [("jira", world.jira.log()), ("servicenow", world.servicenow.log())];
+    let config = write_config(sims, dir.path())?;
+    let logs = sims.logs();
 
     println!("\nfull sync (twotrack sync, release binary)");
     let full = run_sync(&config).await?;
     print!("{}", full.stdout);
-    let synced = Mirror::open(&dir.path().join("mirror"))?.count(None)?;
-    let floors = report_traffic(&logs, full.wall);
-    let floor = floors.iter().copied().fold(Duration::ZERO, Duration::max);
-    let requests: usize = logs.iter().map(|(_, log)| log.len()).sum();
+    let traffic: Vec<Traffic> = logs.iter().map(|(name, log)| Traffic::of(name, log)).collect();
+    for t in &traffic {
+        t.print();
+    }
+    let stored = Mirror::open(&dir.path().join("mirror"))?.count(None)?;
+    let requests: usize = traffic.iter().map(|t| t.requests).sum();
+    let latency_floor = traffic.iter().map(|t| LATENCY * t.requests as u32).max().unwrap_or_default();
+    let answer_floor = traffic.iter().map(|t| t.answering).max().unwrap_or_default();
     let naive = LATENCY.mul_f64(requests as f64 / 2.0);
-    println!("  items stored           {synced:>8}");
-    println!("  wall time              {:>8.2} s", full.wall.as_secs_f64());
-    println!("  items/s                {:>8.0}", synced as f64 / full.wall.as_secs_f64());
+    let wall = full.wall.as_secs_f64();
+    println!("  items stored           {stored:>8}");
+    println!("  wall time              {wall:>8.2} s");
+    println!("  items/s                {:>8.0}", stored as f64 / wall);
     println!("  peak RSS               {:>8.1} MB", full.peak_rss_kb as f64 / 1024.0);
     println!(
-        "  vs network floor       {:>8.2} x  (slowest tracker's requests x latency = {:.2} s)",
-        full.wall.as_secs_f64() / floor.as_secs_f64(),
-        floor.as_secs_f64()
+        "  twotrack CPU time      {:>8.2} s  ({:.0}% of one core)",
+        full.cpu_seconds,
+        100.0 * full.cpu_seconds / wall
     );
     println!(
-        "  vs requests x latency / 2 {:>5.2} x  (all {requests} requests over 2 concurrent trackers = {:.2} s)",
-        full.wall.as_secs_f64() / naive.as_secs_f64(),
-        naive.as_secs_f64()
+        "  wall / (requests x latency / 2 trackers = {:.2} s)            {:>6.2} x",
+        naive.as_secs_f64(),
+        wall / naive.as_secs_f64()
+    );
+    println!(
+        "  wall / (slowest tracker's requests x latency = {:.2} s)       {:>6.2} x",
+        latency_floor.as_secs_f64(),
+        wall / latency_floor.as_secs_f64()
+    );
+    println!(
+        "  wall / (slowest tracker's simulator answer time = {:.2} s)    {:>6.2} x",
+        answer_floor.as_secs_f64(),
+        wall / answer_floor.as_secs_f64()
     );
 
     println!("\nno-change sync (twotrack sync, release binary: process start, mirror open, connectors cold)");
     clear(&logs);
     let again = run_sync(&config).await?;
     print!("{}", again.stdout);
-    report_traffic(&logs, again.wall);
+    for (name, log) in &logs {
+        Traffic::of(name, log).print();
+    }
     println!("  wall time              {:>8.3} s", again.wall.as_secs_f64());
+    println!("  twotrack CPU time      {:>8.3} s", again.cpu_seconds);
     println!("  peak RSS               {:>8.1} MB", again.peak_rss_kb as f64 / 1024.0);
 
     println!("\nno-change sync (library, in process, connectors warm)");
@@ -90,7 +154,7 @@ async fn bench(per_tracker: usize) -> anyhow::Result<()> {
     let opened = started.elapsed();
     let loaded = twotrack::config::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let registry = Registry::build(&loaded)?;
-    sync_all(&registry, &mirror, &SyncOptions::default()).await; // warms the connectors (Jira: myself, field)
+    check(&sync_all(&registry, &mirror, &SyncOptions::default()).await)?; // warms Jira's myself and field
     clear(&logs);
     let started = Instant::now();
     let results = sync_all(&registry, &mirror, &SyncOptions::default()).await;
@@ -101,7 +165,7 @@ async fn bench(per_tracker: usize) -> anyhow::Result<()> {
         let log = &logs.iter().find(|(name, _)| *name == r.tracker).context("unknown tracker")?.1;
         let answering: Duration = log.entries().iter().map(|e| e.elapsed).sum();
         println!(
-            "  {:<12} {:>3} requests  {:>6.1} ms in all, {:>6.1} ms answering, {:>5.1} ms local  (pulled {}, new {}, changed {})",
+            "  {:<12} {} requests in {:.1} ms: {:.1} ms answering, {:.1} ms local  (pulled {}, new {}, changed {})",
             r.tracker,
             log.len(),
             ms(r.duration),
@@ -113,8 +177,7 @@ async fn bench(per_tracker: usize) -> anyhow::Result<()> {
         );
     }
     println!("  wall time              {:>8.1} ms", ms(wall));
-    println!("\nthis process (simulators + generated backlog) peak RSS {:.1} MB", vm_hwm_kb("self")? as f64 / 1024.0);
-    world.shutdown().await;
+    println!("\nthis process (simulators + generated backlog): peak RSS {:.1} MB", vm_hwm_kb("self")? as f64 / 1024.0);
     Ok(())
 }
 
@@ -135,46 +198,61 @@ fn check(results: &[TrackerSync]) -> anyhow::Result<()> {
     }
 }
 
-/// Print each simulator's requests and answer times; returns each tracker's network floor.
-fn report_traffic(logs: &[(&str, RequestLog)], wall: Duration) -> Vec<Duration> {
-    logs.iter()
-        .map(|(name, log)| {
-            let entries = log.entries();
-            let answering: Duration = entries.iter().map(|e| e.elapsed).sum();
-            let floor = LATENCY * entries.len() as u32;
-            let scopes: Vec<String> = if *name == "servicenow" {
-                TABLES
-                    .iter()
-                    .map(|t| {
-                        let path = format!("/api/now/table/{t}");
-                        format!("{t} {}", entries.iter().filter(|e| e.path == path).count())
-                    })
-                    .collect()
-            } else {
-                vec![format!("search {}", entries.iter().filter(|e| e.path.ends_with("/search/jql")).count())]
-            };
-            println!(
-                "  {name:<12} {:>6} requests ({}); simulator answering {:.2} s ({:.1} ms/request), floor {:.2} s; client side {:.2} s",
-                entries.len(),
-                scopes.join(", "),
-                answering.as_secs_f64(),
-                ms(answering) / entries.len().max(1) as f64,
-                floor.as_secs_f64(),
-                wall.saturating_sub(answering).as_secs_f64(),
-            );
-            floor
-        })
-        .collect()
+/// One simulator's view of a sync.
+struct Traffic {
+    name: String,
+    requests: usize,
+    /// Requests per scope, e.g. `search 1000` or `incident 106, sc_req_item 70, ...`.
+    scopes: String,
+    /// From the first request's arrival to the last answer.
+    span: Duration,
+    /// The sum of the simulator's answer times (latency included); the requests of one tracker do not
+    /// overlap, so `span - answering` is the time twotrack spent between an answer and its next request.
+    answering: Duration,
+}
+
+impl Traffic {
+    fn of(name: &str, log: &RequestLog) -> Traffic {
+        let entries = log.entries();
+        let answering = entries.iter().map(|e| e.elapsed).sum();
+        let span = match (entries.iter().map(|e| e.at).min(), entries.iter().map(|e| e.at + e.elapsed).max()) {
+            (Some(first), Some(last)) => last - first,
+            _ => Duration::ZERO,
+        };
+        let count = |path: &str| entries.iter().filter(|e| e.path == path).count();
+        let scopes: Vec<String> = if name == "jira" {
+            vec![format!("search {}", count("/rest/api/3/search/jql"))]
+        } else {
+            TABLES.iter().map(|t| format!("{t} {}", count(&format!("/api/now/table/{t}")))).collect()
+        };
+        Traffic { name: name.to_string(), requests: entries.len(), scopes: scopes.join(", "), span, answering }
+    }
+
+    fn print(&self) {
+        let per_request = |d: Duration| ms(d) / self.requests.max(1) as f64;
+        println!(
+            "  {:<12} {:>5} requests ({}) in {:.2} s = simulator answering {:.2} s ({:.1} ms/request) + twotrack between requests {:.2} s ({:.1} ms/request)",
+            self.name,
+            self.requests,
+            self.scopes,
+            self.span.as_secs_f64(),
+            self.answering.as_secs_f64(),
+            per_request(self.answering),
+            self.span.saturating_sub(self.answering).as_secs_f64(),
+            per_request(self.span.saturating_sub(self.answering)),
+        );
+    }
 }
 
 /// A finished child sync.
 struct ChildRun {
     wall: Duration,
     peak_rss_kb: u64,
+    cpu_seconds: f64,
     stdout: String,
 }
 
-/// Run `twotrack sync` to completion, polling its peak RSS.
+/// Run `twotrack sync` to completion, polling its peak RSS and CPU time.
 async fn run_sync(config: &Path) -> anyhow::Result<ChildRun> {
     let started = Instant::now();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_twotrack"))
@@ -190,33 +268,47 @@ async fn run_sync(config: &Path) -> anyhow::Result<ChildRun> {
         let mut text = String::new();
         tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut text).await.map(|_| text)
     });
-    let mut peak_rss_kb = 0;
+    let (mut peak_rss_kb, mut cpu_seconds) = (0, 0.0);
     let status = loop {
+        // Both only grow; the last reading before the exit is within one poll of the final value.
         if let Ok(kb) = vm_hwm_kb(&pid) {
             peak_rss_kb = peak_rss_kb.max(kb);
         }
+        if let Ok(cpu) = cpu_seconds_of(&pid) {
+            cpu_seconds = f64::max(cpu_seconds, cpu);
+        }
         tokio::select! {
             status = child.wait() => break status?,
-            () = tokio::time::sleep(Duration::from_millis(10)) => {}
+            () = tokio::time::sleep(Duration::from_millis(5)) => {}
         }
     };
     let wall = started.elapsed();
     let stdout = reader.await??;
     anyhow::ensure!(status.success(), "twotrack sync failed ({status}):\n{stdout}");
-    Ok(ChildRun { wall, peak_rss_kb, stdout })
+    Ok(ChildRun { wall, peak_rss_kb, cpu_seconds, stdout })
 }
 
 /// `VmHWM` (peak resident set) of `/proc/<pid>/status`, in kB.
 fn vm_hwm_kb(pid: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("no VmHWM")?;
-    let kb = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim();
-    Ok(kb.parse()?)
+    Ok(line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse()?)
+}
+
+/// User plus system CPU time of all threads of a process (`/proc/<pid>/stat` fields 14 and 15).
+fn cpu_seconds_of(pid: &str) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces; the fields after it are plain numbers.
+    let rest = stat.rsplit_once(')').context("unreadable stat")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<f64> { Ok(fields.get(i).context("short stat")?.parse::<f64>()?) };
+    // After the name: field 3 (state) is index 0, so utime (14) is index 11 and stime (15) index 12.
+    Ok((ticks(11)? + ticks(12)?) / TICKS_PER_SECOND)
 }
 
 /// `dir/twotrack.toml` for the simulators: every generated table, a rate limit far above what is reached.
-fn write_config(world: &World, dir: &Path) -> anyhow::Result<PathBuf> {
-    let (user, token) = world.basic();
+fn write_config(sims: &Sims, dir: &Path) -> anyhow::Result<PathBuf> {
+    let (user, token) = SimAuth::default().basic.context("the simulators' default credentials")?;
     std::fs::create_dir_all(dir.join("secrets"))?;
     std::fs::write(dir.join("secrets").join("sim-token"), format!("{token}\n"))?;
     let tracker = |name: &str, kind: &str, role: &str, url: String, scope: String| {
@@ -229,12 +321,12 @@ fn write_config(world: &World, dir: &Path) -> anyhow::Result<PathBuf> {
     let tables: Vec<String> = TABLES.iter().map(|t| format!("{t:?}")).collect();
     let text = format!(
         "{}{}[mirror]\npath = \"mirror\"\n",
-        tracker("jira", "jira", "product", world.jira.base_url(), "projects = [\"SHOP\"]".into()),
+        tracker("jira", "jira", "product", sims.jira.base_url(), "projects = [\"SHOP\"]".into()),
         tracker(
             "servicenow",
             "servicenow",
             "service",
-            world.servicenow.base_url(),
+            sims.servicenow.base_url(),
             format!("tables = [{}]", tables.join(", "))
         ),
     );

@@ -3,15 +3,20 @@
 //!
 //! A crash between pages loses nothing: the next run resumes from the last committed cursor, and the
 //! cursor's dedupe drops what was already stored.
+//!
+//! The pages of one scope are pipelined: while page *n* is committed (on a blocking thread: sled does
+//! synchronous I/O), page *n + 1* is already being requested and parsed, so the time a page costs locally
+//! hides behind the network round trip of the next. At most one page is in flight ahead of the mirror,
+//! and the cursor a commit stores never runs ahead of the items it commits.
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures::future::join_all;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use twotrack_api::{Connector, ConnectorError, Cursor};
+use twotrack_api::{Connector, ConnectorError, Cursor, Item};
 
-use crate::mirror::{Mirror, MirrorError, SyncRecord};
+use crate::mirror::{Mirror, MirrorError, PageOutcome, SyncRecord};
 use crate::registry::{AnyConnector, Registry};
 
 /// What to sync.
@@ -44,6 +49,9 @@ pub enum SyncError {
     Connector(#[from] ConnectorError),
     #[error(transparent)]
     Mirror(#[from] MirrorError),
+    /// The runtime shut down while a page was being committed (the commit itself is atomic).
+    #[error("the sync was cancelled while a page was being stored")]
+    Cancelled,
 }
 
 /// Sync every selected tracker concurrently; one failing tracker does not stop the others.
@@ -129,26 +137,51 @@ async fn sync_scopes(
     }
     for scope in connector.scopes() {
         let mut cursor: Cursor = mirror.cursor(&name, &scope)?.unwrap_or_default();
-        let mut token: Option<String> = None;
+        let mut page = connector.pull_page(&scope, &cursor, None).await?;
         loop {
-            let page = connector.pull_page(&scope, &cursor, token.as_deref()).await?;
             for item in &page.items {
                 cursor.advance(item);
             }
-            let outcome = mirror.apply_page(&name, &scope, &page.items, &cursor)?;
+            let pulled = page.items.len();
+            let commit = commit(mirror, &name, &scope, page.items, &cursor);
+            // The next page is requested with the cursor advanced over this one, as the connectors expect.
+            let next = async {
+                match &page.next {
+                    Some(token) => Some(connector.pull_page(&scope, &cursor, Some(token)).await),
+                    None => None,
+                }
+            };
+            let (outcome, next) = tokio::join!(commit, next);
+            let outcome = outcome?;
             out.pages += 1;
-            out.pulled += page.items.len();
+            out.pulled += pulled;
             out.new += outcome.new;
             out.changed += outcome.changed;
             if let Some(bar) = bar {
                 bar.set_message(format!("{scope}: {} pulled, {} new, {} changed", out.pulled, out.new, out.changed));
             }
-            match page.next {
-                Some(next) => token = Some(next),
+            match next {
+                Some(next) => page = next?,
                 None => break,
             }
         }
     }
     mirror.flush()?;
     Ok(())
+}
+
+/// Store one page and the scope's advanced cursor, atomically, on a blocking thread.
+async fn commit(
+    mirror: &Mirror,
+    tracker: &str,
+    scope: &str,
+    items: Vec<Item>,
+    cursor: &Cursor,
+) -> Result<PageOutcome, SyncError> {
+    let (mirror, tracker, scope, cursor) = (mirror.clone(), tracker.to_string(), scope.to_string(), cursor.clone());
+    match tokio::task::spawn_blocking(move || mirror.apply_page(&tracker, &scope, &items, &cursor)).await {
+        Ok(outcome) => Ok(outcome?),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(SyncError::Cancelled),
+    }
 }

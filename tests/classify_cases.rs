@@ -42,7 +42,12 @@ fn a_defect_found_in_production_is_value_an_outage_is_work() {
     check("Tax is wrong for Canadian addresses", "", "servicenow", "value defect");
     check("Checkout is down for everyone since 2am", "", "jira", "work incident p1 move");
     check("checkout returns 500 when the cart has a gift card", "", "servicenow", "value defect");
-    check("Storefront returning 502 for all customers", "Started 10:40, nothing was deployed.", "jira", "work incident");
+    check(
+        "Storefront returning 502 for all customers",
+        "Started 10:40, nothing was deployed.",
+        "jira",
+        "work incident",
+    );
 }
 
 #[test]
@@ -180,9 +185,13 @@ fn bad_rules_are_refused_with_their_id() {
     let queues = default_queues();
     let refuse = |r: RuleSpec| Classifier::new(&[r], &queues, &matrix).unwrap_err();
 
-    assert!(matches!(refuse(rule("r1", &["  ..  "], Some(Class::Work))), RulesError::BadPhrase { id, .. } if id == "r1"));
+    assert!(
+        matches!(refuse(rule("r1", &["  ..  "], Some(Class::Work))), RulesError::BadPhrase { id, .. } if id == "r1")
+    );
     assert!(matches!(refuse(rule("r2", &["{a,b"], Some(Class::Work))), RulesError::BadPhrase { id, .. } if id == "r2"));
-    assert!(matches!(refuse(rule("r3", &["fact:nonsense"], Some(Class::Work))), RulesError::BadPhrase { id, .. } if id == "r3"));
+    assert!(
+        matches!(refuse(rule("r3", &["fact:nonsense"], Some(Class::Work))), RulesError::BadPhrase { id, .. } if id == "r3")
+    );
     let mut q = rule("r4", &["x"], None);
     q.queue = Some("nowhere".into());
     assert!(matches!(refuse(q), RulesError::UnknownQueue { id, .. } if id == "r4"));
@@ -195,7 +204,9 @@ fn bad_rules_are_refused_with_their_id() {
     assert!(matches!(refuse(rule("r7", &[], Some(Class::Work))), RulesError::NoCondition { id } if id == "r7"));
     assert!(matches!(refuse(rule("r8", &["x"], None)), RulesError::NoEffect { id } if id == "r8"));
     let twice = [rule("dup", &["x"], Some(Class::Work)), rule("dup", &["y"], Some(Class::Work))];
-    assert!(matches!(Classifier::new(&twice, &queues, &matrix).unwrap_err(), RulesError::DuplicateId { id } if id == "dup"));
+    assert!(
+        matches!(Classifier::new(&twice, &queues, &matrix).unwrap_err(), RulesError::DuplicateId { id } if id == "dup")
+    );
 }
 
 #[test]

@@ -27,7 +27,8 @@ const INPUT: &str = r#"{"id": "SHOP-1", "tracker": "jira", "type": "Task", "summ
 fn classify_writes_one_verdict_per_line_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let out = twotrack(dir.path()).arg("classify").write_stdin(INPUT).assert().success();
-    let out = out.stderr(predicate::str::contains("classified 3 items: 2 value, 1 work; 2 misfiled")).get_output().clone();
+    let out =
+        out.stderr(predicate::str::contains("classified 3 items: 2 value, 1 work; 2 misfiled")).get_output().clone();
     let v = lines(&out.stdout);
     assert_eq!(v.len(), 3);
     let ids: Vec<&str> = v.iter().map(|l| l["id"].as_str().unwrap()).collect();
@@ -66,7 +67,8 @@ fn classify_reads_a_file_and_names_a_bad_line() {
         .code(2)
         .stderr(predicate::str::contains("line 5").and(predicate::str::contains("--skip-invalid")));
 
-    let input = format!("{INPUT}not json\n{{\"id\": \"Y\", \"tracker\": \"gitlab\", \"summary\": \"unknown tracker\"}}\n");
+    let input =
+        format!("{INPUT}not json\n{{\"id\": \"Y\", \"tracker\": \"gitlab\", \"summary\": \"unknown tracker\"}}\n");
     let mut cmd = twotrack(dir.path());
     cmd.args(["classify", "--skip-invalid", "-"]).write_stdin(input);
     let out = cmd.assert().success().stderr(predicate::str::contains("2 skipped")).get_output().clone();
@@ -139,20 +141,24 @@ kind = "request"
 
     let wrong = format!("{good}\n[[test]]\nsummary = \"frobnicator quota please\"\nclass = \"value\"\n");
     std::fs::write(dir.path().join("wrong.toml"), wrong).unwrap();
-    twotrack(dir.path())
-        .args(["rules", "test", "wrong.toml"])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("FAIL  wrong.toml #2").and(predicate::str::contains("class: expected value, got work")));
+    twotrack(dir.path()).args(["rules", "test", "wrong.toml"]).assert().code(1).stdout(
+        predicate::str::contains("FAIL  wrong.toml #2")
+            .and(predicate::str::contains("class: expected value, got work")),
+    );
 }
 
 #[test]
 fn rules_test_reports_an_invalid_file_with_its_position() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.toml"), "[[rule]]\nid = \"x\"\nweight = \"heavy\"\n").unwrap();
-    twotrack(dir.path()).args(["rules", "test", "bad.toml"]).assert().code(2).stderr(predicate::str::contains("bad.toml:3:10"));
+    twotrack(dir.path())
+        .args(["rules", "test", "bad.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.toml:3:10"));
 
-    std::fs::write(dir.path().join("phrase.toml"), "[[rule]]\nid = \"broken\"\nmatch = [\"{a,b\"]\nclass = \"work\"\n").unwrap();
+    std::fs::write(dir.path().join("phrase.toml"), "[[rule]]\nid = \"broken\"\nmatch = [\"{a,b\"]\nclass = \"work\"\n")
+        .unwrap();
     twotrack(dir.path())
         .args(["rules", "test", "phrase.toml"])
         .assert()

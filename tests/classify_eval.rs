@@ -152,7 +152,8 @@ fn evaluate(name: &str, examples: &[Example], classifier: &Classifier) -> Report
         .collect();
     let misfiled = examples.iter().filter(|e| e.class != e.role.holds()).count();
     let moves = actions.iter().filter(|a| **a == Action::Move).count();
-    let good_moves = examples.iter().zip(&actions).filter(|(e, a)| **a == Action::Move && e.class != e.role.holds()).count();
+    let good_moves =
+        examples.iter().zip(&actions).filter(|(e, a)| **a == Action::Move && e.class != e.role.holds()).count();
     let reviews = actions.iter().filter(|a| **a == Action::Review).count();
     let move_precision = if moves == 0 { 1.0 } else { ratio(good_moves, moves) };
 

@@ -14,13 +14,15 @@
 //! 5. for Work: the queue named by the strongest routing rules (else the queues' terms, else the
 //!    fallback queue), impact and urgency from the text (else as filed, else 3), priority from the matrix.
 
+use std::collections::HashMap;
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use twotrack_api::{Class, Item, Kind};
 
 use super::facts::{Affected, Counter, FACTS};
 use super::rules::{RulesError, overlay, validate};
 use super::spec::{PriorityMatrix, QueueSpec, RuleSpec, default_queues};
-use super::text::{Field, Normalized};
+use super::text::{Field, Fnv, Normalized};
 use super::{Reason, Verdict, calibrate};
 
 /// The most words allowed between two parts of a gap phrase (`"reset .. password"`).
@@ -91,6 +93,8 @@ struct Rule {
     fields: Vec<(String, Option<String>)>,
     /// A queue's own term list: routes only when no rule names a queue, and is not class evidence.
     queue_terms: bool,
+    /// What its class / kind evidence speaks for, as reasons show it: `work/request`, `value`, `kind defect`.
+    supports: String,
 }
 
 /// A contiguous run of normalised words: one automaton pattern.
@@ -99,8 +103,8 @@ struct Atom {
     words: usize,
     /// Single-part phrases made of just this atom.
     phrases: Vec<usize>,
-    /// Gap phrases whose first part is this atom.
-    first_of: Vec<usize>,
+    /// Whether some phrase of several parts starts with this atom.
+    leads: bool,
 }
 
 #[derive(Debug)]
@@ -108,6 +112,8 @@ struct Phrase {
     rule: usize,
     /// Automaton patterns in order, each with the most words allowed before it (after the previous).
     parts: Vec<(usize, usize)>,
+    /// The words of all parts: a hit spanning more has skipped words in its gaps.
+    words: usize,
 }
 
 /// One phrase found in the text: words `start..end`.
@@ -138,6 +144,10 @@ pub struct Classifier {
     rules: Vec<Rule>,
     atoms: Vec<Atom>,
     phrases: Vec<Phrase>,
+    /// Phrases of several parts by their first two atoms.
+    pairs: HashMap<(usize, usize), Vec<usize>, Fnv>,
+    /// The widest gap of any phrase.
+    widest_gap: usize,
     automaton: AhoCorasick,
     queues: Vec<QueueSpec>,
     matrix: PriorityMatrix,
@@ -156,7 +166,11 @@ impl std::fmt::Debug for CounterHandle {
 impl Classifier {
     /// The default rules with `user_rules` on top (same id replaces, `disabled` removes), routing
     /// to `queues` (the last is the fallback) and prioritising with `matrix`.
-    pub fn new(user_rules: &[RuleSpec], queues: &[QueueSpec], matrix: &PriorityMatrix) -> Result<Classifier, RulesError> {
+    pub fn new(
+        user_rules: &[RuleSpec],
+        queues: &[QueueSpec],
+        matrix: &PriorityMatrix,
+    ) -> Result<Classifier, RulesError> {
         Classifier::with_layers(&[user_rules], queues, matrix)
     }
 
@@ -181,7 +195,11 @@ impl Classifier {
     }
 
     /// Compile effective rules (each flagged whether it is a default rule).
-    fn compile(rules: &[(&RuleSpec, bool)], queues: &[QueueSpec], matrix: &PriorityMatrix) -> Result<Classifier, RulesError> {
+    fn compile(
+        rules: &[(&RuleSpec, bool)],
+        queues: &[QueueSpec],
+        matrix: &PriorityMatrix,
+    ) -> Result<Classifier, RulesError> {
         if queues.is_empty() {
             return Err(RulesError::NoQueues);
         }
@@ -226,6 +244,7 @@ impl Classifier {
                 labels: lower(&spec.labels),
                 fields,
                 queue_terms: false,
+                supports: supports(spec.class, spec.kind),
             };
             b.add_rule(rule, &spec.phrases)?;
         }
@@ -247,17 +266,19 @@ impl Classifier {
                 labels: vec![],
                 fields: vec![],
                 queue_terms: true,
+                supports: String::new(),
             };
             b.add_rule(rule, &q.terms)?;
         }
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .build(&b.patterns)
-            .map_err(|e| RulesError::BadPhrase { id: "(all)".into(), phrase: e.to_string(), why: "automaton too large" })?;
+        let automaton = AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(&b.patterns).map_err(|e| {
+            RulesError::BadPhrase { id: "(all)".into(), phrase: e.to_string(), why: "automaton too large" }
+        })?;
         Ok(Classifier {
+            widest_gap: b.phrases.iter().flat_map(|p| p.parts.iter().map(|&(_, gap)| gap)).max().unwrap_or(0),
             rules: b.rules,
             atoms: b.atoms,
             phrases: b.phrases,
+            pairs: b.pairs,
             automaton,
             queues: queues.to_vec(),
             matrix: matrix.clone(),
@@ -291,63 +312,79 @@ impl Classifier {
         text.finish();
         let hits = self.hits(&text);
         let fired = self.fire(item, &text, &hits);
-        self.verdict(item, &text, &fired, &affected)
+        self.verdict(item, &text, fired, &affected)
     }
 
     /// Every phrase hit, with contained hits of rules with a common effect removed.
     fn hits(&self, text: &Normalized) -> Vec<Hit> {
-        // (atom, first word, sentence) of every atom occurrence, in text order.
-        let mut occ: Vec<(usize, usize, u32)> = Vec::new();
+        // (first word, atom, sentence) of every atom occurrence, in text order.
+        let mut occ: Vec<(usize, usize, u32)> = Vec::with_capacity(text.words.len());
         for m in self.automaton.find_overlapping_iter(&text.text) {
             if let Some(w) = text.word_at(m.start() + 1) {
-                occ.push((m.pattern().as_usize(), w, text.words[w].sentence));
+                occ.push((w, m.pattern().as_usize(), text.words[w].sentence));
             }
         }
-        // The same, ordered by atom, to find the later parts of gap phrases.
-        let mut by_atom = occ.clone();
-        by_atom.sort_unstable();
-        let mut hits = Vec::new();
-        for &(atom, start, sentence) in &occ {
+        occ.sort_unstable();
+        let mut hits = Vec::with_capacity(occ.len());
+        for (i, &(start, atom, sentence)) in occ.iter().enumerate() {
             let a = &self.atoms[atom];
             let field = text.words[start].field;
             for &p in &a.phrases {
                 hits.push(Hit { rule: self.phrases[p].rule, start, end: start + a.words, field, gapped: false });
             }
-            for &p in &a.first_of {
-                let phrase = &self.phrases[p];
-                if let Some(end) = self.follow(&by_atom, &phrase.parts[1..], start + a.words, sentence) {
-                    let words: usize = phrase.parts.iter().map(|&(a, _)| self.atoms[a].words).sum();
-                    let gapped = end - start > words;
-                    hits.push(Hit { rule: phrase.rule, start, end, field, gapped });
+            if !a.leads {
+                continue;
+            }
+            // Gap phrases starting here: pair this occurrence with those that follow within the gap.
+            let from = start + a.words;
+            for &(next, second, n) in occ[i + 1..].iter().take_while(|o| o.0 <= from + self.widest_gap) {
+                let Some(phrases) = (n == sentence && next >= from).then(|| self.pairs.get(&(atom, second))).flatten()
+                else {
+                    continue;
+                };
+                for &p in phrases {
+                    let phrase = &self.phrases[p];
+                    if next - from > phrase.parts[1].1 {
+                        continue;
+                    }
+                    let after = next + self.atoms[second].words;
+                    if let Some(end) = self.follow(&occ, &phrase.parts[2..], after, sentence) {
+                        hits.push(Hit { rule: phrase.rule, start, end, field, gapped: end - start > phrase.words });
+                    }
                 }
             }
         }
-        let keep: Vec<bool> = hits
-            .iter()
-            .map(|h| {
-                !hits.iter().any(|o| {
-                    o.rule != h.rule
-                        && !o.gapped
-                        && o.start <= h.start
-                        && o.end >= h.end
-                        && (o.end - o.start) > (h.end - h.start)
-                        && self.rules[o.rule].effects.overlaps(self.rules[h.rule].effects)
-                })
+        // Only a contiguous hit of two or more words can contain another.
+        let containers: Vec<&Hit> = hits.iter().filter(|h| !h.gapped && h.end - h.start >= 2).collect();
+        let contained = |h: &Hit| {
+            containers.iter().any(|o| {
+                o.rule != h.rule
+                    && o.start <= h.start
+                    && o.end >= h.end
+                    && (o.end - o.start) > (h.end - h.start)
+                    && self.rules[o.rule].effects.overlaps(self.rules[h.rule].effects)
             })
-            .collect();
+        };
+        let keep: Vec<bool> = hits.iter().map(|h| !contained(h)).collect();
         hits.into_iter().zip(keep).filter_map(|(h, k)| k.then_some(h)).collect()
     }
 
     /// Where the remaining parts of a phrase end, if each follows the previous within its gap.
-    /// `by_atom` is every occurrence ordered by (atom, first word).
-    fn follow(&self, by_atom: &[(usize, usize, u32)], parts: &[(usize, usize)], from: usize, sentence: u32) -> Option<usize> {
+    /// `occ` is every occurrence ordered by first word.
+    fn follow(
+        &self,
+        occ: &[(usize, usize, u32)],
+        parts: &[(usize, usize)],
+        from: usize,
+        sentence: u32,
+    ) -> Option<usize> {
         let Some((&(part, gap), rest)) = parts.split_first() else { return Some(from) };
-        let first = by_atom.partition_point(|&(a, s, _)| (a, s) < (part, from));
-        by_atom[first..]
+        let first = occ.partition_point(|o| o.0 < from);
+        occ[first..]
             .iter()
-            .take_while(|&&(a, s, _)| a == part && s <= from + gap)
-            .filter(|&&(_, _, n)| n == sentence)
-            .find_map(|&(a, s, _)| self.follow(by_atom, rest, s + self.atoms[a].words, sentence))
+            .take_while(|o| o.0 <= from + gap)
+            .filter(|o| o.1 == part && o.2 == sentence)
+            .find_map(|o| self.follow(occ, rest, o.0 + self.atoms[part].words, sentence))
     }
 
     /// The rules that fire, each once, with the location factor of its best hit.
@@ -361,48 +398,54 @@ impl Classifier {
                 *slot = Some(*h);
             }
         }
-        let filed_type = item.filed_type.trim().to_lowercase();
-        let mut fired = Vec::new();
+        let filed_type = item.filed_type.trim();
+        let mut fired = Vec::with_capacity(32);
         for (i, rule) in self.rules.iter().enumerate() {
             if rule.has_phrases && best[i].is_none() {
                 continue;
             }
-            let mut evidence = Vec::new();
-            if !rule.types.is_empty() {
-                if !rule.types.contains(&filed_type) {
-                    continue;
-                }
-                evidence.push(format!("type {:?}", item.filed_type));
-            }
-            if !rule.labels.is_empty() {
-                let Some(label) = item.labels.iter().find(|l| rule.labels.iter().any(|r| l.eq_ignore_ascii_case(r))) else {
-                    continue;
-                };
-                evidence.push(format!("label {label:?}"));
-            }
-            if !rule.fields.is_empty() {
-                let Some((name, value)) = rule.fields.iter().find_map(|(name, want)| {
+            let label = || item.labels.iter().find(|l| rule.labels.iter().any(|r| l.eq_ignore_ascii_case(r)));
+            let field = || {
+                rule.fields.iter().find_map(|(name, want)| {
                     let value = item.fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty() && *v != "0")?;
                     want.as_ref().is_none_or(|w| value.eq_ignore_ascii_case(w)).then_some((name, value))
-                }) else {
-                    continue;
-                };
-                evidence.push(format!("{name} {value:?}"));
+                })
+            };
+            let typed = rule.types.is_empty() || rule.types.iter().any(|t| t.eq_ignore_ascii_case(filed_type));
+            let (label, field) = (label(), field());
+            if !typed || (!rule.labels.is_empty() && label.is_none()) || (!rule.fields.is_empty() && field.is_none()) {
+                continue;
             }
             let mut factor = 1.0;
+            let mut evidence = String::new();
             if let Some(h) = best[i] {
                 factor = location_factor(h.field);
-                evidence.insert(0, quote(item, text, &h));
+                evidence = quote(item, text, &h);
             }
-            fired.push(Fired { rule: i, factor, hits: count[i].max(1), evidence: evidence.join(", ") });
+            let mut add = |what: std::fmt::Arguments<'_>| {
+                if !evidence.is_empty() {
+                    evidence.push_str(", ");
+                }
+                let _ = std::fmt::Write::write_fmt(&mut evidence, what);
+            };
+            if !rule.types.is_empty() {
+                add(format_args!("type {:?}", item.filed_type));
+            }
+            if let Some(label) = label {
+                add(format_args!("label {label:?}"));
+            }
+            if let Some((name, value)) = field {
+                add(format_args!("{name} {value:?}"));
+            }
+            fired.push(Fired { rule: i, factor, hits: count[i].max(1), evidence });
         }
         fired
     }
 
-    fn verdict(&self, item: &Item, text: &Normalized, fired: &[Fired], affected: &[Affected]) -> Verdict {
-        let mut reasons = Vec::new();
+    fn verdict(&self, item: &Item, text: &Normalized, mut fired: Vec<Fired>, affected: &[Affected]) -> Verdict {
+        let mut reasons = Vec::with_capacity(fired.len() + 4);
         let (mut work, mut value) = (0.0, 0.0);
-        for f in fired {
+        for f in &mut fired {
             let rule = &self.rules[f.rule];
             if rule.queue_terms {
                 continue;
@@ -415,13 +458,13 @@ impl Classifier {
                 None => {}
             }
             if rule.class.is_some() || rule.kind.is_some() {
-                let toward = match (class, rule.kind) {
-                    (Some(c), Some(k)) => format!("{c}/{k}"),
-                    (Some(c), None) => c.to_string(),
-                    (None, Some(k)) => format!("kind {k}"),
-                    (None, None) => String::new(),
+                // The evidence is needed again only by a rule that also routes or grades.
+                let evidence = if rule.effects.0 & !Effects::CLASS == 0 {
+                    std::mem::take(&mut f.evidence)
+                } else {
+                    f.evidence.clone()
                 };
-                reasons.push(Reason { rule: rule.id.clone(), supports: toward, evidence: f.evidence.clone(), weight: w });
+                reasons.push(Reason { rule: rule.id.clone(), supports: rule.supports.clone(), evidence, weight: w });
             }
         }
         let margin = work - value;
@@ -429,7 +472,7 @@ impl Classifier {
         // Kind evidence from rules of the other class counts little: "please reset" in a Value item
         // does not make it a feature.
         let (mut broken, mut wanted) = (0.0, 0.0);
-        for f in fired {
+        for f in &fired {
             let rule = &self.rules[f.rule];
             let w = rule.weight * f.factor * if rule.class.is_none_or(|c| c == class) { 1.0 } else { OPPOSED_KIND };
             match rule.kind {
@@ -458,7 +501,7 @@ impl Classifier {
             reasons,
         };
         if class == Class::Work {
-            self.work_details(item, text, fired, affected, &mut verdict);
+            self.work_details(item, text, &fired, affected, &mut verdict);
         }
         verdict
     }
@@ -566,6 +609,16 @@ impl Statement {
     }
 }
 
+/// What class / kind evidence speaks for, as reasons show it.
+fn supports(class: Option<Class>, kind: Option<Kind>) -> String {
+    match (class, kind) {
+        (Some(c), Some(k)) => format!("{c}/{k}"),
+        (Some(c), None) => c.to_string(),
+        (None, Some(k)) => format!("kind {k}"),
+        (None, None) => String::new(),
+    }
+}
+
 /// How strongly a fired rule routes to its queue. A rule that only routes counts its weight for each
 /// distinct phrase found (up to [`ROUTING_HITS`]); a rule that also speaks for a class or kind is one
 /// vote. Both times the location factor.
@@ -591,16 +644,27 @@ fn settle(found: Option<Statement>, filed: Option<u8>, what: &str, reasons: &mut
     level
 }
 
-/// The original words of a hit, with where they were found: `summary "Reset my password"`.
+/// The original words of a hit, with where they were found: `summary "Reset my password"` (at most 80
+/// characters, white space collapsed).
 fn quote(item: &Item, text: &Normalized, h: &Hit) -> String {
     let (first, last) = (&text.words[h.start], &text.words[h.end.saturating_sub(1).max(h.start)]);
     let source = if first.field == Field::Summary { &item.summary } else { &item.description };
     let span = source.get(first.source.0 as usize..last.source.1 as usize).unwrap_or_default();
-    let mut s: String = span.chars().take(80).collect();
-    if s.len() < span.len() {
-        s.push('…');
+    let mut s = String::with_capacity(span.len().min(84) + 16);
+    s.push_str(h.field.as_str());
+    s.push_str(" \"");
+    for (i, word) in span.split_whitespace().enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.extend(word.chars().filter(|&c| c != '"'));
+        if s.len() > 90 {
+            s.push('…');
+            break;
+        }
     }
-    format!("{} {:?}", h.field.as_str(), s.split_whitespace().collect::<Vec<_>>().join(" "))
+    s.push('"');
+    s
 }
 
 /// The most phrases one written phrase may expand to through `{a,b}` alternatives.
@@ -636,7 +700,8 @@ struct Builder {
     atoms: Vec<Atom>,
     phrases: Vec<Phrase>,
     patterns: Vec<String>,
-    index: std::collections::HashMap<String, usize>,
+    index: HashMap<String, usize>,
+    pairs: HashMap<(usize, usize), Vec<usize>, Fnv>,
 }
 
 impl Builder {
@@ -699,9 +764,11 @@ impl Builder {
         if parts.len() == 1 {
             self.atoms[parts[0].0].phrases.push(p);
         } else {
-            self.atoms[parts[0].0].first_of.push(p);
+            self.atoms[parts[0].0].leads = true;
+            self.pairs.entry((parts[0].0, parts[1].0)).or_default().push(p);
         }
-        self.phrases.push(Phrase { rule: r, parts });
+        let words = parts.iter().map(|&(a, _)| self.atoms[a].words).sum();
+        self.phrases.push(Phrase { rule: r, parts, words });
         Ok(())
     }
 

@@ -8,7 +8,9 @@
 //!   employees", "a dozen stores": a count followed (within three words) by a population noun gives
 //!   an impact level: 100 or more is 1 (high), 2..=99 is 2 (medium), one is 3 (low).
 
-use super::text::{Field, Normalized, stem};
+use std::collections::{HashMap, HashSet};
+
+use super::text::{Field, Fnv, Normalized, stem};
 
 /// The facts a token can be, as the marker word rules match (`match = ["fact:version"]`).
 pub const FACTS: &[&str] =
@@ -16,11 +18,22 @@ pub const FACTS: &[&str] =
 
 /// What a whitespace-separated token of the original text is, if it is recognisably something.
 pub fn token_fact(raw: &str) -> Option<&'static str> {
-    // Most tokens are plain lower-case words: nothing to see.
-    if raw.bytes().all(|b| b.is_ascii_lowercase()) {
+    // Most tokens are words, maybe capitalised or followed by punctuation: nothing to see. A fact
+    // needs a digit, a capital inside, or one of `@ ( # \` anywhere or `. - _ :` inside.
+    let b = raw.as_bytes();
+    let last = b.len().saturating_sub(1);
+    let telling = b.iter().enumerate().any(|(i, &c)| match c {
+        b'0'..=b'9' | b'@' | b'(' | b'#' | b'\\' => true,
+        b'.' | b'-' | b'_' | b':' => i < last,
+        b'A'..=b'Z' => i > 0,
+        _ => false,
+    });
+    if !telling && b.len() != 2 {
         return None;
     }
-    let t = raw.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '!' | '?' | '"' | '\'' | '`' | '(' | ')' | '[' | ']' | '<' | '>' | '*'));
+    let t = raw.trim_matches(|c: char| {
+        matches!(c, ',' | ';' | ':' | '!' | '?' | '"' | '\'' | '`' | '(' | ')' | '[' | ']' | '<' | '>' | '*')
+    });
     let t = t.strip_suffix('.').unwrap_or(t);
     let r = raw.trim_end_matches([',', '.', ';']);
     if r.starts_with("\\\\") || (r.len() == 2 && r.ends_with(':') && r.as_bytes()[0].is_ascii_uppercase()) {
@@ -58,18 +71,21 @@ fn is_version(t: &str) -> bool {
     };
     let core = body.split(['-', '+']).next().unwrap_or_default();
     let parts = core.split('.').count();
-    let numeric = !core.is_empty() && core.split('.').all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()));
+    let numeric = !core.is_empty()
+        && core.split('.').all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()));
     numeric && (parts >= 3 || (v && parts >= 2))
 }
 
 fn is_ip(t: &str) -> bool {
     let t = t.split('/').next().unwrap_or_default();
-    t.split('.').count() == 4 && t.split('.').all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+    t.split('.').count() == 4
+        && t.split('.').all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Service-desk numbers: `INC0012345`, `RITM0004567`, `REQ0001234`, `CHG0030001`, `CASE-12892`, `SR-1234`.
 fn is_ticket(t: &str) -> bool {
-    const PREFIXES: &[&str] = &["INC", "RITM", "REQ", "SCTASK", "TASK", "CHG", "PRB", "CASE", "SR", "TKT", "TICKET", "CS"];
+    const PREFIXES: &[&str] =
+        &["INC", "RITM", "REQ", "SCTASK", "TASK", "CHG", "PRB", "CASE", "SR", "TKT", "TICKET", "CS"];
     PREFIXES.iter().any(|p| {
         t.strip_prefix(p).is_some_and(|rest| {
             let digits = rest.trim_start_matches(['-', '#']);
@@ -86,13 +102,16 @@ fn is_email(t: &str) -> bool {
 /// A login: `first.last` (not a domain or a file name), or a lower-case id in parentheses: `(jdoe)`.
 fn is_login(raw: &str, t: &str) -> bool {
     if raw.starts_with('(') && raw.trim_end_matches([',', '.', ';']).ends_with(')') {
-        return (3..=12).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) && t.bytes().any(|b| b.is_ascii_lowercase());
+        return (3..=12).contains(&t.len())
+            && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && t.bytes().any(|b| b.is_ascii_lowercase());
     }
     const NOT_NAMES: &[&str] = &[
-        "com", "org", "net", "io", "co", "uk", "de", "fr", "nl", "es", "it", "eu", "us", "dev", "app", "local", "internal",
-        "corp", "js", "ts", "py", "java", "rb", "go", "rs", "php", "cs", "kt", "html", "css", "json", "xml", "yaml", "yml",
-        "toml", "csv", "pdf", "png", "jpg", "jpeg", "gif", "txt", "log", "md", "doc", "docx", "xls", "xlsx", "ppt", "pptx",
-        "zip", "exe", "msi", "dmg", "sh", "bat", "ps1", "sql", "conf", "cfg", "ini", "env", "lock", "jar", "war", "tar", "gz",
+        "com", "org", "net", "io", "co", "uk", "de", "fr", "nl", "es", "it", "eu", "us", "dev", "app", "local",
+        "internal", "corp", "js", "ts", "py", "java", "rb", "go", "rs", "php", "cs", "kt", "html", "css", "json",
+        "xml", "yaml", "yml", "toml", "csv", "pdf", "png", "jpg", "jpeg", "gif", "txt", "log", "md", "doc", "docx",
+        "xls", "xlsx", "ppt", "pptx", "zip", "exe", "msi", "dmg", "sh", "bat", "ps1", "sql", "conf", "cfg", "ini",
+        "env", "lock", "jar", "war", "tar", "gz",
     ];
     let mut parts = t.split('.');
     match (parts.next(), parts.next(), parts.next()) {
@@ -108,14 +127,53 @@ fn is_login(raw: &str, t: &str) -> bool {
 /// `java.lang.NullPointerException`, `cart_service.py`.
 fn is_code(t: &str) -> bool {
     const SUFFIXES: &[&str] = &[
-        "Controller", "Service", "Exception", "Error", "Manager", "Handler", "Repository", "Factory", "Provider", "Helper",
-        "Util", "Utils", "Test", "Tests", "Impl", "Dao", "Dto", "Bean", "Component", "Module", "View", "Model", "Client",
-        "Adapter", "Config", "Mapper", "Resolver", "Listener", "Builder", "Validator", "Serializer", "Panel", "Page",
-        "Job", "Worker", "Store", "Reducer", "Hook", "Spec",
+        "Controller",
+        "Service",
+        "Exception",
+        "Error",
+        "Manager",
+        "Handler",
+        "Repository",
+        "Factory",
+        "Provider",
+        "Helper",
+        "Util",
+        "Utils",
+        "Test",
+        "Tests",
+        "Impl",
+        "Dao",
+        "Dto",
+        "Bean",
+        "Component",
+        "Module",
+        "View",
+        "Model",
+        "Client",
+        "Adapter",
+        "Config",
+        "Mapper",
+        "Resolver",
+        "Listener",
+        "Builder",
+        "Validator",
+        "Serializer",
+        "Panel",
+        "Page",
+        "Job",
+        "Worker",
+        "Store",
+        "Reducer",
+        "Hook",
+        "Spec",
     ];
-    const EXTENSIONS: &[&str] =
-        &[".java", ".py", ".js", ".ts", ".tsx", ".jsx", ".go", ".rs", ".rb", ".php", ".cs", ".kt", ".swift", ".vue", ".scss", ".cpp", ".h"];
-    if t.contains('#') && t.split('#').all(|p| p.len() >= 2 && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) {
+    const EXTENSIONS: &[&str] = &[
+        ".java", ".py", ".js", ".ts", ".tsx", ".jsx", ".go", ".rs", ".rb", ".php", ".cs", ".kt", ".swift", ".vue",
+        ".scss", ".cpp", ".h",
+    ];
+    if t.contains('#')
+        && t.split('#').all(|p| p.len() >= 2 && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    {
         return true;
     }
     if t.ends_with("()") || (t.contains('(') && t.contains(')') && !t.starts_with('(')) {
@@ -125,12 +183,16 @@ fn is_code(t: &str) -> bool {
         return true;
     }
     let humps = t.as_bytes().windows(2).filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase()).count();
-    let camel = t.bytes().next().is_some_and(|b| b.is_ascii_alphabetic()) && humps >= 1 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+    let camel = t.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && humps >= 1
+        && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
     if camel && (humps >= 2 || SUFFIXES.iter().any(|s| t.ends_with(s))) {
         return true;
     }
     // Dotted Java-style names: java.lang.NullPointerException, com.acme.OrderService.
-    t.matches('.').count() >= 2 && t.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) && t.bytes().any(|b| b.is_ascii_uppercase())
+    t.matches('.').count() >= 2
+        && t.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        && t.bytes().any(|b| b.is_ascii_uppercase())
 }
 
 /// A host name: `web-prod-07`, `app-server-02`, `db01`, `nas02.corp.local`.
@@ -174,16 +236,73 @@ impl Affected {
 
 /// Nouns that count people or places affected (stemmed like the text).
 const POPULATION: &[&str] = &[
-    "user", "users", "customer", "customers", "people", "person", "persons", "staff", "employee", "employees", "agent",
-    "agents", "member", "members", "colleague", "colleagues", "client", "clients", "store", "stores", "site", "sites",
-    "branch", "branches", "office", "offices", "shop", "shops", "clinic", "clinics", "nurse", "nurses", "student",
-    "students", "driver", "drivers", "seller", "sellers", "merchant", "merchants", "caller", "callers", "account",
-    "accounts", "team", "teams", "warehouse", "warehouses", "tenant", "tenants", "workstation", "workstations",
-    "machine", "machines", "laptop", "laptops", "device", "devices", "location", "locations", "rep", "reps",
+    "user",
+    "users",
+    "customer",
+    "customers",
+    "people",
+    "person",
+    "persons",
+    "staff",
+    "employee",
+    "employees",
+    "agent",
+    "agents",
+    "member",
+    "members",
+    "colleague",
+    "colleagues",
+    "client",
+    "clients",
+    "store",
+    "stores",
+    "site",
+    "sites",
+    "branch",
+    "branches",
+    "office",
+    "offices",
+    "shop",
+    "shops",
+    "clinic",
+    "clinics",
+    "nurse",
+    "nurses",
+    "student",
+    "students",
+    "driver",
+    "drivers",
+    "seller",
+    "sellers",
+    "merchant",
+    "merchants",
+    "caller",
+    "callers",
+    "account",
+    "accounts",
+    "team",
+    "teams",
+    "warehouse",
+    "warehouses",
+    "tenant",
+    "tenants",
+    "workstation",
+    "workstations",
+    "machine",
+    "machines",
+    "laptop",
+    "laptops",
+    "device",
+    "devices",
+    "location",
+    "locations",
+    "rep",
+    "reps",
 ];
 
 /// Words between a count and its noun that do not break the link ("200 of our users").
-const FILLER: &[&str] = &["of", "our", "the", "their", "my", "your", "internal", "external", "active", "other", "more", "plus"];
+const FILLER: &[&str] =
+    &["of", "our", "the", "their", "my", "your", "internal", "external", "active", "other", "more", "plus"];
 
 /// Spelled-out counts.
 fn word_count(w: &str) -> Option<u64> {
@@ -220,29 +339,54 @@ fn numeric_count(w: &str) -> Option<u64> {
 
 /// The population nouns and fillers in stemmed form, built once.
 pub struct Counter {
-    nouns: Vec<String>,
-    fillers: Vec<String>,
-    quantities: Vec<(String, u64)>,
+    nouns: HashSet<String, Fnv>,
+    fillers: HashSet<String, Fnv>,
+    quantities: HashMap<String, u64, Fnv>,
 }
 
 impl Default for Counter {
     fn default() -> Self {
-        let stemmed = |words: &[&str]| {
-            let mut v: Vec<String> = words.iter().map(|w| stem(w).into_owned()).collect();
-            v.sort();
-            v.dedup();
-            v
-        };
-        let mut quantities: Vec<(String, u64)> = [
-            "one", "single", "a", "an", "two", "couple", "three", "few", "four", "five", "several", "some", "six",
-            "seven", "eight", "nine", "ten", "dozen", "twelve", "many", "multiple", "numerous", "various", "twenty",
-            "thirty", "fifty", "lot", "lots", "dozens", "hundred", "hundreds", "thousand", "thousands", "million", "millions",
+        let stemmed = |words: &[&str]| words.iter().map(|w| stem(w).into_owned()).collect();
+        let quantities = [
+            "one",
+            "single",
+            "a",
+            "an",
+            "two",
+            "couple",
+            "three",
+            "few",
+            "four",
+            "five",
+            "several",
+            "some",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "dozen",
+            "twelve",
+            "many",
+            "multiple",
+            "numerous",
+            "various",
+            "twenty",
+            "thirty",
+            "fifty",
+            "lot",
+            "lots",
+            "dozens",
+            "hundred",
+            "hundreds",
+            "thousand",
+            "thousands",
+            "million",
+            "millions",
         ]
         .iter()
         .filter_map(|w| word_count(w).map(|n| (stem(w).into_owned(), n)))
         .collect();
-        quantities.sort();
-        quantities.dedup_by(|a, b| a.0 == b.0);
         Counter { nouns: stemmed(POPULATION), fillers: stemmed(FILLER), quantities }
     }
 }
@@ -251,11 +395,7 @@ impl Counter {
     /// Every affected-population count in the text (summary and prose; log excerpts are skipped).
     /// `summary` and `description` are the original texts, to tell "100 sites" from "100% site".
     pub fn find(&self, n: &Normalized, summary: &str, description: &str) -> Vec<Affected> {
-        let word = |i: usize| -> &str {
-            let start = n.words[i].at as usize;
-            let end = n.text[start..].find(' ').map_or(n.text.len(), |e| start + e);
-            &n.text[start..end]
-        };
+        let word = |i: usize| n.word(i);
         let mut out = Vec::new();
         for i in 0..n.words.len() {
             let field = n.words[i].field;
@@ -272,7 +412,7 @@ impl Counter {
             let mut j = i + 1;
             while j < n.words.len() && j <= i + 3 && n.words[j].field == field {
                 let next = word(j);
-                if self.nouns.binary_search_by(|p| p.as_str().cmp(next)).is_ok() {
+                if self.nouns.contains(next) {
                     out.push(Affected { count, words: (i, j), field });
                     break;
                 }
@@ -280,7 +420,7 @@ impl Counter {
                 if self.quantity(next).is_some() || numeric_count(next).is_some() {
                     break;
                 }
-                if self.fillers.binary_search_by(|p| p.as_str().cmp(next)).is_err() {
+                if !self.fillers.contains(next) {
                     other += 1;
                     if other > 1 {
                         break;
@@ -293,7 +433,7 @@ impl Counter {
     }
 
     fn quantity(&self, w: &str) -> Option<u64> {
-        self.quantities.binary_search_by(|(q, _)| q.as_str().cmp(w)).ok().map(|i| self.quantities[i].1)
+        self.quantities.get(w).copied()
     }
 }
 

@@ -109,7 +109,11 @@ pub(crate) fn validate(rule: &RuleSpec) -> Result<(), RulesError> {
     if rule.phrases.is_empty() && rule.types.is_empty() && rule.labels.is_empty() && rule.fields.is_empty() {
         return Err(RulesError::NoCondition { id: id() });
     }
-    if rule.class.is_none() && rule.kind.is_none() && rule.queue.is_none() && rule.impact.is_none() && rule.urgency.is_none()
+    if rule.class.is_none()
+        && rule.kind.is_none()
+        && rule.queue.is_none()
+        && rule.impact.is_none()
+        && rule.urgency.is_none()
     {
         return Err(RulesError::NoEffect { id: id() });
     }

@@ -202,7 +202,18 @@ pub fn default_queues() -> Vec<QueueSpec> {
         q(
             "end-user",
             "End-User Computing",
-            &["laptop", "printer", "monitor", "keyboard", "phone", "headset", "desktop", "mailbox", "outlook", "microsoft teams"],
+            &[
+                "laptop",
+                "printer",
+                "monitor",
+                "keyboard",
+                "phone",
+                "headset",
+                "desktop",
+                "mailbox",
+                "outlook",
+                "microsoft teams",
+            ],
         ),
         q("service-desk", "Service Desk", &[]),
     ]

@@ -11,6 +11,9 @@
 //! so evidence can be quoted as written.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::LazyLock;
 
 /// Where a word was found. Summary evidence counts more than description evidence, and log excerpts
 /// (stack traces, timestamps, code blocks) count little: they must not decide alone.
@@ -41,6 +44,8 @@ pub struct Word {
     pub sentence: u32,
     /// Byte range of the word in the original summary or description.
     pub source: (u32, u32),
+    /// Byte offset just past the word in [`Normalized::text`].
+    pub end: u32,
 }
 
 /// Ticket text (or a phrase) in normalised form.
@@ -62,7 +67,7 @@ impl Normalized {
     pub fn ticket(summary: &str, description: &str) -> Normalized {
         let mut n = Normalized {
             text: String::with_capacity(summary.len() + description.len() + 8),
-            words: Vec::new(),
+            words: Vec::with_capacity((summary.len() + description.len()) / 5),
             facts: Vec::new(),
             sentence: 0,
         };
@@ -108,10 +113,17 @@ impl Normalized {
         for (fact, field, source) in std::mem::take(&mut self.facts) {
             let at = self.text.len() as u32;
             self.text.push_str(fact);
+            let end = self.text.len() as u32;
             self.text.push(' ');
             self.sentence += 1;
-            self.words.push(Word { at, field, sentence: self.sentence, source });
+            self.words.push(Word { at, field, sentence: self.sentence, source, end });
         }
+    }
+
+    /// The normalised form of word `i`.
+    pub fn word(&self, i: usize) -> &str {
+        let w = &self.words[i];
+        &self.text[w.at as usize..w.end as usize]
     }
 
     /// The index of the word starting at byte `at` of [`Normalized::text`] (the position just after a space).
@@ -128,29 +140,44 @@ impl Normalized {
         }
         let mut word = String::new();
         let mut start = None;
-        let mut chars = text.char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            let next = chars.peek().map(|&(_, n)| n);
+        let bytes = text.as_bytes();
+        let char_at = |i: usize| text[i..].chars().next();
+        let mut i = 0;
+        while i < bytes.len() {
+            // ASCII is decoded as bytes; anything else as a char.
+            let (c, len) = match bytes[i] {
+                b if b < 0x80 => (char::from(b), 1),
+                _ => char_at(i).map_or(('\u{fffd}', 1), |c| (c, c.len_utf8())),
+            };
+            let at = i;
+            i += len;
             if c.is_ascii_alphanumeric() {
-                start.get_or_insert(i);
+                start.get_or_insert(at);
                 word.push(c.to_ascii_lowercase());
                 continue;
             }
             if c.is_alphanumeric() {
-                start.get_or_insert(i);
+                start.get_or_insert(at);
                 word.extend(c.to_lowercase());
                 continue;
             }
+            let next = match bytes.get(i) {
+                Some(&b) if b < 0x80 => Some(char::from(b)),
+                Some(_) => char_at(i),
+                None => None,
+            };
             let joins = match c {
                 '\'' | '\u{2019}' => !word.is_empty() && next.is_some_and(char::is_alphabetic),
-                ',' => word.bytes().last().is_some_and(|b| b.is_ascii_digit()) && next.is_some_and(|n| n.is_ascii_digit()),
+                ',' => {
+                    word.bytes().last().is_some_and(|b| b.is_ascii_digit()) && next.is_some_and(|n| n.is_ascii_digit())
+                }
                 _ => false,
             };
             if joins {
                 continue;
             }
             if let Some(s) = start.take() {
-                self.push_word(&word, field, (base + s, base + i));
+                self.push_word(&word, field, (base + s, base + at));
                 word.clear();
             }
             let ends_sentence = matches!(c, '.' | '!' | '?' | ';') && next.is_none_or(char::is_whitespace);
@@ -197,8 +224,9 @@ impl Normalized {
         if i {
             self.text.push('i');
         }
+        let end = self.text.len() as u32;
         self.text.push(' ');
-        self.words.push(Word { at, field, sentence: self.sentence, source: (source.0 as u32, source.1 as u32) });
+        self.words.push(Word { at, field, sentence: self.sentence, source: (source.0 as u32, source.1 as u32), end });
     }
 }
 
@@ -226,18 +254,35 @@ pub fn is_log_line(line: &str) -> bool {
     if t.starts_with("Traceback") || t.starts_with("Caused by:") || t.starts_with("File \"") || t.starts_with("...") {
         return true;
     }
+    // One pass over the bytes: symbols and digits against the rest, and the separators that may
+    // make a timestamp or a dotted code identifier.
     let b = t.as_bytes();
-    if has_time(b) {
+    let (mut symbols, mut total, mut colons, mut dashes, mut dots, mut upper) = (0usize, 0usize, 0, 0, 0, 0);
+    for c in b {
+        match c {
+            b' ' | b'\t' => continue,
+            b':' => colons += 1,
+            b'-' => dashes += 1,
+            b'.' => dots += 1,
+            b'A'..=b'Z' => upper += 1,
+            _ => {}
+        }
+        total += 1;
+        symbols += usize::from(SYMBOLS[usize::from(*c)]);
+    }
+    if (colons >= 2 || dashes >= 2) && has_time(b) {
         return true;
     }
-    let head = &t[..t.floor_char_boundary(48)];
-    for level in ["ERROR", "WARN", "INFO", "DEBUG", "FATAL", "TRACE", "SEVERE"] {
-        if let Some(p) = head.find(level) {
-            let before = p.checked_sub(1).map(|i| b[i]);
-            let after = b.get(p + level.len()).copied();
-            let edge = |c: Option<u8>| c.is_none_or(|c| matches!(c, b' ' | b'[' | b']' | b':' | b'|' | b'\t'));
-            if edge(before) && edge(after) && p < 40 {
-                return true;
+    if upper >= 4 {
+        let head = &t[..t.floor_char_boundary(48)];
+        for level in ["ERROR", "WARN", "INFO", "DEBUG", "FATAL", "TRACE", "SEVERE"] {
+            if let Some(p) = head.find(level) {
+                let before = p.checked_sub(1).map(|i| b[i]);
+                let after = b.get(p + level.len()).copied();
+                let edge = |c: Option<u8>| c.is_none_or(|c| matches!(c, b' ' | b'[' | b']' | b':' | b'|' | b'\t'));
+                if edge(before) && edge(after) {
+                    return true;
+                }
             }
         }
     }
@@ -245,60 +290,178 @@ pub fn is_log_line(line: &str) -> bool {
     let dotted = |w: &str| {
         let w = w.trim_end_matches([':', '(', ')']);
         w.matches('.').count() >= 2
-            && w.split('.').all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$')))
+            && w.split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$')))
             && w.bytes().any(|c| c.is_ascii_alphabetic())
     };
-    if t.split_whitespace().any(dotted) {
+    if dots >= 2 && t.split_whitespace().any(dotted) {
         return true;
-    }
-    let (mut symbols, mut total) = (0usize, 0usize);
-    for c in b.iter().filter(|c| !c.is_ascii_whitespace()) {
-        total += 1;
-        if c.is_ascii_digit() || b"{}[]()<>=;:/\\_$#@|\"'`~^*%&+-".contains(c) {
-            symbols += 1;
-        }
     }
     total >= 16 && symbols * 100 >= total * 35
 }
+
+/// Digits and the punctuation of code and logs.
+const SYMBOLS: [bool; 256] = {
+    let mut table = [false; 256];
+    let chars = b"0123456789{}[]()<>=;:/\\_$#@|\"'`~^*%&+-";
+    let mut i = 0;
+    while i < chars.len() {
+        table[chars[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// `hh:mm:ss` or `yyyy-mm-dd` somewhere in the line.
 fn has_time(b: &[u8]) -> bool {
     let d = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
     (0..b.len()).any(|i| {
-        (d(i) && d(i + 1) && b.get(i + 2) == Some(&b':') && d(i + 3) && d(i + 4) && b.get(i + 5) == Some(&b':') && d(i + 6))
-            || (d(i) && d(i + 1) && d(i + 2) && d(i + 3) && b.get(i + 4) == Some(&b'-') && d(i + 5) && d(i + 6) && b.get(i + 7) == Some(&b'-'))
+        (d(i)
+            && d(i + 1)
+            && b.get(i + 2) == Some(&b':')
+            && d(i + 3)
+            && d(i + 4)
+            && b.get(i + 5) == Some(&b':')
+            && d(i + 6))
+            || (d(i)
+                && d(i + 1)
+                && d(i + 2)
+                && d(i + 3)
+                && b.get(i + 4) == Some(&b'-')
+                && d(i + 5)
+                && d(i + 6)
+                && b.get(i + 7) == Some(&b'-'))
     })
 }
 
 /// Common misspellings and shorthands in tickets, corrected before stemming, sorted by the misspelling
 /// (a test checks). Kept short and safe: each entry is a token that is almost never anything else.
 const CORRECTIONS: &[(&str, &str)] = &[
-    ("acccess", "access"), ("acces", "access"), ("accesss", "access"), ("accnt", "account"), ("accout", "account"),
-    ("accoutn", "account"), ("accss", "access"), ("acct", "account"), ("acess", "access"), ("acount", "account"),
-    ("axcess", "access"), ("cannot", "cant"), ("cert", "certificate"), ("certficate", "certificate"),
-    ("certifcate", "certificate"), ("certs", "certificate"), ("cnat", "cant"), ("cnt", "cant"),
-    ("databas", "database"), ("databse", "database"), ("datbase", "database"), ("datebase", "database"),
-    ("doesent", "doesnt"), ("dosent", "doesnt"), ("dosnt", "doesnt"), ("eamil", "email"), ("emal", "email"),
-    ("emial", "email"), ("env", "environment"), ("enviornment", "environment"), ("enviroment", "environment"),
-    ("eror", "error"), ("erorr", "error"), ("err", "error"), ("errror", "error"), ("intermitent", "intermittent"),
-    ("intermittant", "intermittent"), ("labtop", "laptop"), ("lapotp", "laptop"), ("laptp", "laptop"),
-    ("licence", "license"), ("licences", "licenses"), ("licens", "license"), ("lisence", "license"),
-    ("loggin", "login"), ("loging", "login"), ("logon", "login"), ("mins", "minutes"), ("outllok", "outlook"),
-    ("outlok", "outlook"), ("passord", "password"), ("passowrd", "password"), ("passwd", "password"),
-    ("passwort", "password"), ("passwrod", "password"), ("paswd", "password"), ("pasword", "password"),
-    ("pc", "computer"), ("permision", "permission"), ("permisions", "permissions"), ("permisson", "permission"),
-    ("permissons", "permissions"), ("perms", "permission"), ("permssion", "permission"), ("pleae", "please"),
-    ("pleas", "please"), ("pls", "please"), ("plse", "please"), ("plss", "please"), ("plz", "please"),
-    ("prd", "production"), ("premission", "permission"), ("priner", "printer"), ("printr", "printer"),
-    ("pritner", "printer"), ("prod", "production"), ("pssword", "password"), ("pw", "password"),
-    ("pwd", "password"), ("recieve", "receive"), ("recieved", "received"), ("req", "request"),
-    ("reqest", "request"), ("requets", "request"), ("serer", "server"), ("servr", "server"), ("sever", "server"),
-    ("signin", "login"), ("teh", "the"), ("u", "you"), ("unabel", "unable"), ("unble", "unable"), ("ur", "your"),
-    ("urget", "urgent"), ("urgetn", "urgent"), ("urgnet", "urgent"),
+    ("acccess", "access"),
+    ("acces", "access"),
+    ("accesss", "access"),
+    ("accnt", "account"),
+    ("accout", "account"),
+    ("accoutn", "account"),
+    ("accss", "access"),
+    ("acct", "account"),
+    ("acess", "access"),
+    ("acount", "account"),
+    ("axcess", "access"),
+    ("cannot", "cant"),
+    ("cert", "certificate"),
+    ("certficate", "certificate"),
+    ("certifcate", "certificate"),
+    ("certs", "certificate"),
+    ("cnat", "cant"),
+    ("cnt", "cant"),
+    ("databas", "database"),
+    ("databse", "database"),
+    ("datbase", "database"),
+    ("datebase", "database"),
+    ("doesent", "doesnt"),
+    ("dosent", "doesnt"),
+    ("dosnt", "doesnt"),
+    ("eamil", "email"),
+    ("emal", "email"),
+    ("emial", "email"),
+    ("env", "environment"),
+    ("enviornment", "environment"),
+    ("enviroment", "environment"),
+    ("eror", "error"),
+    ("erorr", "error"),
+    ("err", "error"),
+    ("errror", "error"),
+    ("intermitent", "intermittent"),
+    ("intermittant", "intermittent"),
+    ("labtop", "laptop"),
+    ("lapotp", "laptop"),
+    ("laptp", "laptop"),
+    ("licence", "license"),
+    ("licences", "licenses"),
+    ("licens", "license"),
+    ("lisence", "license"),
+    ("loggin", "login"),
+    ("loging", "login"),
+    ("logon", "login"),
+    ("mins", "minutes"),
+    ("outllok", "outlook"),
+    ("outlok", "outlook"),
+    ("passord", "password"),
+    ("passowrd", "password"),
+    ("passwd", "password"),
+    ("passwort", "password"),
+    ("passwrod", "password"),
+    ("paswd", "password"),
+    ("pasword", "password"),
+    ("pc", "computer"),
+    ("permision", "permission"),
+    ("permisions", "permissions"),
+    ("permisson", "permission"),
+    ("permissons", "permissions"),
+    ("perms", "permission"),
+    ("permssion", "permission"),
+    ("pleae", "please"),
+    ("pleas", "please"),
+    ("pls", "please"),
+    ("plse", "please"),
+    ("plss", "please"),
+    ("plz", "please"),
+    ("prd", "production"),
+    ("premission", "permission"),
+    ("priner", "printer"),
+    ("printr", "printer"),
+    ("pritner", "printer"),
+    ("prod", "production"),
+    ("pssword", "password"),
+    ("pw", "password"),
+    ("pwd", "password"),
+    ("recieve", "receive"),
+    ("recieved", "received"),
+    ("req", "request"),
+    ("reqest", "request"),
+    ("requets", "request"),
+    ("serer", "server"),
+    ("servr", "server"),
+    ("sever", "server"),
+    ("signin", "login"),
+    ("teh", "the"),
+    ("u", "you"),
+    ("unabel", "unable"),
+    ("unble", "unable"),
+    ("ur", "your"),
+    ("urget", "urgent"),
+    ("urgetn", "urgent"),
+    ("urgnet", "urgent"),
 ];
 
 fn correct(word: &str) -> Option<&'static str> {
-    CORRECTIONS.binary_search_by(|(typo, _)| (*typo).cmp(word)).ok().map(|i| CORRECTIONS[i].1)
+    static MAP: LazyLock<HashMap<&str, &str, Fnv>> = LazyLock::new(|| CORRECTIONS.iter().copied().collect());
+    MAP.get(word).copied()
+}
+
+/// FNV-1a: a fast hash for the short words looked up per word of every ticket.
+pub type Fnv = BuildHasherDefault<FnvHasher>;
+
+#[derive(Debug)]
+pub struct FnvHasher(u64);
+
+impl Default for FnvHasher {
+    fn default() -> Self {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 /// A deliberately small stemmer: folds plurals, `-ing`, `-ed`, a final `-e` and `-y`, so "users",

@@ -260,15 +260,16 @@ fn classify_stream(
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = serde_json::from_str::<InputItem>(&line)
-            .map_err(|e| format!("not a valid item: {e}"))
-            .and_then(|input| match setup.role(&input.tracker) {
-                Some(role) => Ok((input, role)),
-                None => Err(format!(
-                    "unknown tracker {:?} (known: {}); pass --config to name your trackers",
-                    input.tracker,
-                    setup.known_trackers()
-                )),
+        let parsed =
+            serde_json::from_str::<InputItem>(&line).map_err(|e| format!("not a valid item: {e}")).and_then(|input| {
+                match setup.role(&input.tracker) {
+                    Some(role) => Ok((input, role)),
+                    None => Err(format!(
+                        "unknown tracker {:?} (known: {}); pass --config to name your trackers",
+                        input.tracker,
+                        setup.known_trackers()
+                    )),
+                }
             });
         let (input, role) = match parsed {
             Ok(ok) => ok,
@@ -277,7 +278,9 @@ fn classify_stream(
                 continue;
             }
             Err(why) => {
-                return Err(usage(anyhow::anyhow!("line {number}: {why} (use --skip-invalid to go on past bad lines)")));
+                return Err(usage(anyhow::anyhow!(
+                    "line {number}: {why} (use --skip-invalid to go on past bad lines)"
+                )));
             }
         };
         let item = input.into_item();
@@ -292,7 +295,8 @@ fn classify_stream(
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || c.downcast_ref::<serde_json::Error>().and_then(|j| j.io_error_kind()) == Some(std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>().and_then(|j| j.io_error_kind())
+                == Some(std::io::ErrorKind::BrokenPipe)
     })
 }
 

@@ -6,7 +6,7 @@
 //!
 //! | step | remote call | why re-running it is safe |
 //! |---|---|---|
-//! | a. check | read the source | a read; drops the move if the item changed and is no longer misfiled |
+//! | a. check | read the source | a read; judged again as it is now: dropped if closed, kept or no longer misfiled |
 //! | b. adopt | find twins by origin | a read; an existing twin is adopted instead of creating another |
 //! | c. create | create the twin | runs only after (b) found nothing, in the same attempt |
 //! | d. link | remote link / correlation fields | idempotent upserts |
@@ -16,6 +16,12 @@
 //!
 //! Non-idempotent writes are never re-sent blindly: an unknown outcome fails the attempt, and the next
 //! attempt starts again from the reads.
+//!
+//! Guards: a human keep marker wins even when it appears while a move is under way (before (e) the source
+//! is read again; a kept source is neither told nor closed). A correction dropped for one revision of its
+//! source is planned again only for a newer revision ([`supersedes`]); a done one never. Items twotrack
+//! created are never planned, so nothing moves back. The circuit breaker ([`check_breaker`]) refuses an
+//! oversized cycle before anything is stored.
 
 mod failpoint;
 mod saga;

@@ -15,7 +15,7 @@ use tempfile::TempDir;
 use twotrack::demo::{World, WorldOptions};
 use twotrack::mirror::Mirror;
 use twotrack::outbox::{Correction, Outbox, State};
-use twotrack_sim::generator::{GeneratedItem, Home, Truth};
+use twotrack_sim::generator::{ASSIGNMENT_GROUPS, GeneratedItem, Home, Truth};
 use twotrack_sim::log::LogEntry;
 
 pub const JIRA: &str = "jira";
@@ -131,20 +131,6 @@ pub const VALUE_REWRITE: (&str, &str) = (
      is remembered across sessions.",
 );
 
-/// The built-in queues mapped onto the assignment groups the ServiceNow simulator is seeded with.
-///
-/// Not `twotrack_sim::generator::ASSIGNMENT_GROUPS`: the generator names some groups differently from the
-/// simulator's seed ("Database Administration" vs "Database Operations"), and a group exists in the
-/// simulator only when it is seeded or a loaded item names it, which a hand-picked backlog does not.
-pub const SIM_GROUPS: [(&str, &str); 6] = [
-    ("database", "Database Operations"),
-    ("access", "Access Management"),
-    ("network", "Network Operations"),
-    ("infrastructure", "Infrastructure & Hosting"),
-    ("end-user", "End-User Computing"),
-    ("service-desk", "Service Desk"),
-];
-
 /// What the written configuration allows.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -256,7 +242,7 @@ impl Harness {
              [daemon]\nlisten = \"127.0.0.1:0\"\n",
             p.dry_run, p.max_moves, p.max_move_share
         );
-        for (name, group) in SIM_GROUPS {
+        for (name, group) in ASSIGNMENT_GROUPS {
             text += &format!("\n[[queue]]\nname = {name:?}\ngroup = {group:?}\n");
         }
         std::fs::write(&self.config, text).unwrap();
@@ -441,10 +427,10 @@ impl Harness {
             .count()
     }
 
-    /// Closes of a ServiceNow record the simulator carried out: PATCH/PUTs setting state 6 (resolved) or 7
-    /// (closed). A PATCH is idempotent, and the HTTP layer rightly sends it again when its answer was lost
-    /// after the server handled it; such a repeat (the same body right after a handled PATCH whose answer was
-    /// lost) changes nothing and is the same close, so it is not counted again.
+    /// Closes of a ServiceNow record the simulator carried out: PATCH/PUTs that set its state (twotrack
+    /// sets a state only to close). A PATCH is idempotent, and the HTTP layer rightly sends it again when
+    /// its answer was lost after the server handled it; such a repeat (the same body right after a handled
+    /// PATCH whose answer was lost) changes nothing and is the same close, so it is not counted again.
     pub fn sn_closes(&self, number: &str) -> usize {
         let (_, record) = self.sn_record(number);
         let sys_id = record["sys_id"].as_str().unwrap().to_string();
@@ -453,10 +439,8 @@ impl Harness {
             .into_iter()
             .filter(|e| (e.method == "PATCH" || e.method == "PUT") && e.path.ends_with(&sys_id))
             .filter(|e| {
-                e.body.as_deref().is_some_and(|b| {
-                    let b = b.replace(' ', "");
-                    b.contains("\"state\":\"7\"") || b.contains("\"state\":\"6\"")
-                })
+                let body: Option<Value> = e.body.as_deref().and_then(|b| serde_json::from_str(b).ok());
+                body.is_some_and(|b| b.get("state").is_some())
             })
             .collect();
         let repeats = closes

@@ -3,7 +3,7 @@
 //! The set of connectors is closed (Jira, ServiceNow): the application dispatches with an enum
 //! (`registry::AnyConnector`), so the trait uses `impl Future + Send` returns rather than boxing.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
@@ -14,15 +14,18 @@ use crate::model::{Item, Kind, TrackerKind};
 
 /// Where an incremental pull of one scope resumes.
 ///
-/// `since` is the greatest `updated` timestamp ingested so far and `seen_at_since` the keys already
-/// ingested at exactly that timestamp. Connectors query from `since` minus a margin (Jira compares at
-/// minute precision in the API user's time zone) and drop what the cursor says was seen, so items that
-/// share a timestamp across a page boundary are neither missed nor pulled forever.
+/// `since` is the greatest `updated` timestamp ingested so far, and `seen_at_since` the items already
+/// ingested at exactly that timestamp, each with a fingerprint of its content. Connectors query from
+/// `since` minus a margin (Jira compares at minute precision in the API user's time zone) and drop
+/// what the cursor says was seen, so items that share a timestamp across a page boundary are neither
+/// missed nor pulled forever. The fingerprint catches an item changed again within the same timestamp
+/// (ServiceNow has second precision): its content differs, so it is new again.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
     pub since: Option<DateTime<Utc>>,
+    /// Key -> content fingerprint of the items ingested at `since`.
     #[serde(default)]
-    pub seen_at_since: BTreeSet<String>,
+    pub seen_at_since: BTreeMap<String, u64>,
 }
 
 impl Cursor {
@@ -30,7 +33,11 @@ impl Cursor {
     pub fn is_new(&self, item: &Item) -> bool {
         match self.since {
             None => true,
-            Some(since) => item.updated > since || (item.updated == since && !self.seen_at_since.contains(&item.key)),
+            Some(since) if item.updated > since => true,
+            Some(since) if item.updated == since => {
+                self.seen_at_since.get(&item.key).is_none_or(|seen| *seen != fingerprint(item))
+            }
+            Some(_) => false,
         }
     }
 
@@ -39,15 +46,24 @@ impl Cursor {
         match self.since {
             Some(since) if item.updated < since => {}
             Some(since) if item.updated == since => {
-                self.seen_at_since.insert(item.key.clone());
+                self.seen_at_since.insert(item.key.clone(), fingerprint(item));
             }
             _ => {
                 self.since = Some(item.updated);
                 self.seen_at_since.clear();
-                self.seen_at_since.insert(item.key.clone());
+                self.seen_at_since.insert(item.key.clone(), fingerprint(item));
             }
         }
     }
+}
+
+/// A fingerprint of an item's content. Stable for a given build; after an upgrade that changes it, the
+/// items at the cursor's boundary are pulled once more (and found unchanged by the mirror).
+pub fn fingerprint(item: &Item) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    item.hash(&mut h);
+    h.finish()
 }
 
 /// One page of a pull.
@@ -209,6 +225,11 @@ mod tests {
         assert!(!c.is_new(&at("A-1", 1)));
         assert!(c.is_new(&at("A-4", 2)), "a new key at the boundary timestamp is new");
         assert!(c.is_new(&at("A-1", 3)), "a re-updated item is new again");
+        let mut same_second = at("A-3", 2);
+        same_second.summary = "changed within the same second".into();
+        assert!(c.is_new(&same_second), "an item changed again at the boundary timestamp is new again");
+        c.advance(&same_second);
+        assert!(!c.is_new(&same_second));
         c.advance(&at("A-1", 3));
         assert_eq!(c.seen_at_since.len(), 1);
     }

@@ -151,7 +151,7 @@ from_str_lower!(Kind, "kind", "feature, defect, incident, request", {
 /// One ticket, as twotrack sees it, whatever tracker it lives in.
 ///
 /// Connectors map vendor JSON to this; nothing above the connectors sees vendor JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Item {
     /// The configured tracker name (e.g. "jira-prod"), not the vendor.
     pub tracker: String,
