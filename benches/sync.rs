@@ -100,7 +100,7 @@ async fn bench(sims: &Sims) -> anyhow::Result<()> {
     let logs = sims.logs();
 
     println!("\nfull sync (twotrack sync, release binary)");
-    let full = run_sync(&config).await?;
+    let full = run_sync(&config, &[]).await?;
     print!("{}", full.stdout);
     let traffic: Vec<Traffic> = logs.iter().map(|(name, log)| Traffic::of(name, log)).collect();
     for t in &traffic {
@@ -137,9 +137,29 @@ async fn bench(sims: &Sims) -> anyhow::Result<()> {
         wall / answer_floor.as_secs_f64()
     );
 
+    println!("\neach tracker alone (twotrack sync --tracker NAME into an empty mirror: no other simulator busy)");
+    let alone = tempfile::tempdir()?;
+    let alone_config = write_config(sims, alone.path())?;
+    for (name, log) in &logs {
+        clear(&logs);
+        let run = run_sync(&alone_config, &["--tracker", name]).await?;
+        let t = Traffic::of(name, log);
+        t.print();
+        println!(
+            "  {:<12} wall {:.2} s: {:.2} x requests x latency ({:.2} s), {:.2} x the simulator's answer time; peak RSS {:.1} MB, CPU {:.2} s",
+            "",
+            run.wall.as_secs_f64(),
+            run.wall.as_secs_f64() / (LATENCY * t.requests as u32).as_secs_f64(),
+            (LATENCY * t.requests as u32).as_secs_f64(),
+            run.wall.as_secs_f64() / t.answering.as_secs_f64(),
+            run.peak_rss_kb as f64 / 1024.0,
+            run.cpu_seconds,
+        );
+    }
+
     println!("\nno-change sync (twotrack sync, release binary: process start, mirror open, connectors cold)");
     clear(&logs);
-    let again = run_sync(&config).await?;
+    let again = run_sync(&config, &[]).await?;
     print!("{}", again.stdout);
     for (name, log) in &logs {
         Traffic::of(name, log).print();
@@ -252,13 +272,14 @@ struct ChildRun {
     stdout: String,
 }
 
-/// Run `twotrack sync` to completion, polling its peak RSS and CPU time.
-async fn run_sync(config: &Path) -> anyhow::Result<ChildRun> {
+/// Run `twotrack sync <args>` to completion, polling its peak RSS and CPU time.
+async fn run_sync(config: &Path, args: &[&str]) -> anyhow::Result<ChildRun> {
     let started = Instant::now();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_twotrack"))
         .arg("--config")
         .arg(config)
         .args(["-q", "sync"])
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;

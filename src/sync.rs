@@ -4,19 +4,20 @@
 //! A crash between pages loses nothing: the next run resumes from the last committed cursor, and the
 //! cursor's dedupe drops what was already stored.
 //!
-//! The pages of one scope are pipelined: while page *n* is committed (on a blocking thread: sled does
-//! synchronous I/O), page *n + 1* is already being requested and parsed, so the time a page costs locally
-//! hides behind the network round trip of the next. At most one page is in flight ahead of the mirror,
-//! and the cursor a commit stores never runs ahead of the items it commits.
+//! The pages of one scope are pipelined: the request for page *n + 1* is sent before page *n* is
+//! committed, so the commit hides behind the network round trip. At most one page is in flight ahead of
+//! the mirror, and the cursor a commit stores never runs ahead of the items it commits.
 
+use std::pin::pin;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures::future::join_all;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use twotrack_api::{Connector, ConnectorError, Cursor, Item};
+use twotrack_api::{Connector, ConnectorError, Cursor};
 
-use crate::mirror::{Mirror, MirrorError, PageOutcome, SyncRecord};
+use crate::mirror::{Mirror, MirrorError, SyncRecord};
 use crate::registry::{AnyConnector, Registry};
 
 /// What to sync.
@@ -49,9 +50,6 @@ pub enum SyncError {
     Connector(#[from] ConnectorError),
     #[error(transparent)]
     Mirror(#[from] MirrorError),
-    /// The runtime shut down while a page was being committed (the commit itself is atomic).
-    #[error("the sync was cancelled while a page was being stored")]
-    Cancelled,
 }
 
 /// Sync every selected tracker concurrently; one failing tracker does not stop the others.
@@ -142,24 +140,32 @@ async fn sync_scopes(
             for item in &page.items {
                 cursor.advance(item);
             }
-            let pulled = page.items.len();
-            let commit = commit(mirror, &name, &scope, page.items, &cursor);
-            // The next page is requested with the cursor advanced over this one, as the connectors expect.
-            let next = async {
-                match &page.next {
-                    Some(token) => Some(connector.pull_page(&scope, &cursor, Some(token)).await),
-                    None => None,
+            // Ask for the next page (with the cursor advanced over this one, as the connectors expect)
+            // before committing this one: the first poll sends the request, the commit runs while it travels.
+            let next = {
+                let mut next = pin!(async {
+                    match &page.next {
+                        Some(token) => Some(connector.pull_page(&scope, &cursor, Some(token)).await),
+                        None => None,
+                    }
+                });
+                let early = futures::poll!(next.as_mut());
+                let outcome = mirror.apply_page(&name, &scope, &page.items, &cursor)?;
+                out.pages += 1;
+                out.pulled += page.items.len();
+                out.new += outcome.new;
+                out.changed += outcome.changed;
+                if let Some(bar) = bar {
+                    bar.set_message(format!(
+                        "{scope}: {} pulled, {} new, {} changed",
+                        out.pulled, out.new, out.changed
+                    ));
+                }
+                match early {
+                    Poll::Ready(next) => next,
+                    Poll::Pending => next.await,
                 }
             };
-            let (outcome, next) = tokio::join!(commit, next);
-            let outcome = outcome?;
-            out.pages += 1;
-            out.pulled += pulled;
-            out.new += outcome.new;
-            out.changed += outcome.changed;
-            if let Some(bar) = bar {
-                bar.set_message(format!("{scope}: {} pulled, {} new, {} changed", out.pulled, out.new, out.changed));
-            }
             match next {
                 Some(next) => page = next?,
                 None => break,
@@ -168,20 +174,4 @@ async fn sync_scopes(
     }
     mirror.flush()?;
     Ok(())
-}
-
-/// Store one page and the scope's advanced cursor, atomically, on a blocking thread.
-async fn commit(
-    mirror: &Mirror,
-    tracker: &str,
-    scope: &str,
-    items: Vec<Item>,
-    cursor: &Cursor,
-) -> Result<PageOutcome, SyncError> {
-    let (mirror, tracker, scope, cursor) = (mirror.clone(), tracker.to_string(), scope.to_string(), cursor.clone());
-    match tokio::task::spawn_blocking(move || mirror.apply_page(&tracker, &scope, &items, &cursor)).await {
-        Ok(outcome) => Ok(outcome?),
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => Err(SyncError::Cancelled),
-    }
 }

@@ -165,3 +165,27 @@ fn rules_test_reports_an_invalid_file_with_its_position() {
         .code(2)
         .stderr(predicate::str::contains("rule \"broken\""));
 }
+
+#[test]
+fn explain_shows_the_verdict_and_reasons_of_a_mirrored_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mirror");
+    {
+        let mirror = twotrack::mirror::Mirror::open(&path).unwrap();
+        let mut item = twotrack_api::Item::new("jira", "SHOP-7", "Please reset my password, I am locked out");
+        item.filed_type = "Task".into();
+        mirror.upsert_item(&item).unwrap();
+        mirror.flush().unwrap();
+    }
+    twotrack(dir.path()).args(["explain", "shop-7", "--mirror"]).arg(&path).assert().success().stdout(
+        predicate::str::contains("SHOP-7 in jira")
+            .and(predicate::str::contains("work / request"))
+            .and(predicate::str::contains("misfiled; action: move"))
+            .and(predicate::str::contains("work-password")),
+    );
+    let out = twotrack(dir.path()).args(["explain", "SHOP-7", "--json", "--mirror"]).arg(&path).assert().success();
+    let v = lines(&out.get_output().stdout);
+    assert_eq!(v[0]["id"], "SHOP-7");
+    assert_eq!(v[0]["action"], "move");
+    twotrack(dir.path()).args(["explain", "NOPE-1", "--mirror"]).arg(&path).assert().code(1);
+}

@@ -132,10 +132,13 @@ impl Normalized {
     }
 
     fn push_field(&mut self, text: &str, base: usize, field: Field) {
-        for (offset, token) in tokens(text) {
-            if let Some(fact) = super::facts::token_fact(token) {
-                let start = (base + offset) as u32;
-                self.facts.push((fact, field, (start, start + token.len() as u32)));
+        // Facts are read from prose; in a log excerpt nearly every token would be one.
+        if field != Field::Log {
+            for (offset, token) in tokens(text) {
+                if let Some(fact) = super::facts::token_fact(token) {
+                    let start = (base + offset) as u32;
+                    self.facts.push((fact, field, (start, start + token.len() as u32)));
+                }
             }
         }
         let mut word = String::new();
@@ -437,7 +440,15 @@ const CORRECTIONS: &[(&str, &str)] = &[
 
 fn correct(word: &str) -> Option<&'static str> {
     static MAP: LazyLock<HashMap<&str, &str, Fnv>> = LazyLock::new(|| CORRECTIONS.iter().copied().collect());
-    MAP.get(word).copied()
+    // A cheap pre-check on (length, first letter) saves the lookup for most words.
+    static SEEN: LazyLock<u128> = LazyLock::new(|| CORRECTIONS.iter().fold(0, |m, (typo, _)| m | shape(typo)));
+    (*SEEN & shape(word) != 0).then(|| MAP.get(word).copied()).flatten()
+}
+
+/// One bit of 128 for a word's length and first byte.
+fn shape(word: &str) -> u128 {
+    let first = word.bytes().next().map_or(0, usize::from);
+    1 << ((word.len() * 31 + first) % 128)
 }
 
 /// FNV-1a: a fast hash for the short words looked up per word of every ticket.

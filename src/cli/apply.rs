@@ -94,7 +94,7 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
 }
 
 pub async fn run_history(args: HistoryArgs, g: &super::Global) -> anyhow::Result<Exit> {
-    let config = g.load_config()?;
+    let config = g.load_config_offline()?;
     let mirror = Mirror::open(&config.mirror.path)?;
     let outbox = Outbox::open(&mirror)?;
     let entries = outbox.history(&args.key)?;

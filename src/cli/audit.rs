@@ -38,7 +38,7 @@ pub struct AuditArgs {
 }
 
 pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
-    let config = g.load_config()?;
+    let config = if args.sync { g.load_config()? } else { g.load_config_offline()? };
     if let Some(t) = &args.tracker
         && config.tracker(t).is_none()
     {

@@ -83,7 +83,7 @@ impl Setup {
                 mirror: None,
             });
         }
-        let config = g.load_config()?;
+        let config = g.load_config_offline()?;
         let classifier = Classifier::new(&config.rules, &config.queues, &config.priority)
             .map_err(|e| usage(anyhow::Error::new(e).context(format!("the rules of {}", config.source.display()))))?;
         Ok(Setup {

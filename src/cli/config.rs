@@ -42,7 +42,7 @@ pub async fn run(cmd: ConfigCmd, g: &super::Global) -> anyhow::Result<Exit> {
         ConfigCmd::Init(args) => init(&args.path.unwrap_or_else(|| g.config_path()), args.force),
         ConfigCmd::Check(CheckArgs { online: false }) => check(&load_deferred(g)?),
         ConfigCmd::Check(CheckArgs { online: true }) => {
-            let config = g.load_config()?;
+            let config = config::load(&g.config_path()).map_err(crate::exit::usage)?;
             check(&config)?;
             if super::online::check_online(&config).await? {
                 Ok(Exit::Ok)
@@ -60,6 +60,7 @@ pub async fn run(cmd: ConfigCmd, g: &super::Global) -> anyhow::Result<Exit> {
 
 /// Load for offline use: an environment variable that is not set here is a warning.
 fn load_deferred(g: &super::Global) -> anyhow::Result<config::Config> {
+    // `check` prints the warnings itself, located, on stderr.
     config::load_with(&g.config_path(), config::Secrets::Deferred).map_err(crate::exit::usage)
 }
 

@@ -59,7 +59,7 @@ pub async fn run(cmd: MirrorCmd, g: &super::Global) -> anyhow::Result<Exit> {
 fn open(location: &MirrorLocation, g: &super::Global) -> anyhow::Result<Mirror> {
     let path = match &location.mirror {
         Some(path) => path.clone(),
-        None => g.load_config()?.mirror.path,
+        None => g.load_config_offline()?.mirror.path,
     };
     if !path.exists() {
         anyhow::bail!("there is no mirror at {}; run `twotrack sync` first, or pass --mirror PATH", path.display());

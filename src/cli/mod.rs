@@ -70,7 +70,15 @@ impl Global {
 
     /// Load and validate the configuration; problems are a usage error (exit 2).
     pub fn load_config(&self) -> anyhow::Result<crate::config::Config> {
-        crate::config::load(&self.config_path()).map_err(crate::exit::usage)
+        crate::config::load(&self.config_path()).map(warn_about).map_err(crate::exit::usage)
+    }
+
+    /// Load for commands that never contact a tracker (audit without --sync, classify, explain, mirror,
+    /// history): a token environment variable that is not set here is a warning, not an error.
+    pub fn load_config_offline(&self) -> anyhow::Result<crate::config::Config> {
+        crate::config::load_with(&self.config_path(), crate::config::Secrets::Deferred)
+            .map(warn_about)
+            .map_err(crate::exit::usage)
     }
 
     /// Whether progress bars may be drawn (stderr is a terminal and we were not asked to be quiet).
@@ -78,6 +86,14 @@ impl Global {
         use std::io::IsTerminal;
         self.quiet == 0 && std::io::stderr().is_terminal()
     }
+}
+
+/// Log the configuration's warnings (e.g. an inline token) once per command.
+fn warn_about(config: crate::config::Config) -> crate::config::Config {
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
+    config
 }
 
 #[derive(Debug, Subcommand)]
