@@ -17,7 +17,7 @@ use futures::future::join_all;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use twotrack_api::{Connector, ConnectorError, Cursor};
 
-use crate::mirror::{Mirror, MirrorError, SyncRecord};
+use crate::mirror::{Mirror, MirrorError, PageOutcome, SyncRecord};
 use crate::registry::{AnyConnector, Registry};
 
 /// What to sync.
@@ -41,6 +41,15 @@ pub struct TrackerSync {
     pub pages: usize,
     pub duration: Duration,
     pub error: Option<String>,
+}
+
+impl TrackerSync {
+    fn add_page(&mut self, pulled: usize, outcome: PageOutcome) {
+        self.pages += 1;
+        self.pulled += pulled;
+        self.new += outcome.new;
+        self.changed += outcome.changed;
+    }
 }
 
 /// Errors that stop one tracker's sync.
@@ -151,10 +160,7 @@ async fn sync_scopes(
                 });
                 let early = futures::poll!(next.as_mut());
                 let outcome = mirror.apply_page(&name, &scope, &page.items, &cursor)?;
-                out.pages += 1;
-                out.pulled += page.items.len();
-                out.new += outcome.new;
-                out.changed += outcome.changed;
+                out.add_page(page.items.len(), outcome);
                 if let Some(bar) = bar {
                     bar.set_message(format!(
                         "{scope}: {} pulled, {} new, {} changed",

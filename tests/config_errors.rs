@@ -40,12 +40,18 @@ fn edit(from: &str, to: &str) -> String {
 
 /// `twotrack config check` on `text`, with both tokens set in the child's environment only.
 fn run_check(text: &str) -> (PathBuf, Option<i32>, String, tempfile::TempDir) {
+    run_cmd(&["config", "check"], text)
+}
+
+/// Run `twotrack <cmd> --config FILE` on `text`.
+fn run_cmd(cmd: &[&str], text: &str) -> (PathBuf, Option<i32>, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("twotrack.toml");
     std::fs::write(&path, text).unwrap();
     let out = Command::cargo_bin("twotrack")
         .unwrap()
-        .args(["config", "check", "--config"])
+        .args(cmd)
+        .arg("--config")
         .arg(&path)
         .env("JIRA_TOKEN", "jira-test-token")
         .env("SERVICENOW_TOKEN", "servicenow-test-token")
@@ -66,7 +72,12 @@ fn block_at(stderr: &str, path: &Path, line: usize, col: usize) -> Option<String
 /// `config check` on `text` exits 2 and reports, at `line:col`, a problem mentioning `expected`.
 #[track_caller]
 fn check(text: &str, line: usize, col: usize, expected: &str) {
-    let (path, code, stderr, _dir) = run_check(text);
+    check_cmd(&["config", "check"], text, line, col, expected);
+}
+
+/// Like [`check`], for another command that loads the configuration.
+fn check_cmd(cmd: &[&str], text: &str, line: usize, col: usize, expected: &str) {
+    let (path, code, stderr, _dir) = run_cmd(cmd, text);
     assert_eq!(code, Some(2), "exit code for:\n{text}\nstderr:\n{stderr}");
     let block = block_at(&stderr, &path, line, col)
         .unwrap_or_else(|| panic!("no error at {line}:{col} in:\n{stderr}\nfor:\n{text}"));
@@ -102,8 +113,10 @@ fn each_mistake_is_reported_at_its_line_and_column() {
     check(&edit("sync = \"0 */15 * * * *\"", r#"sync = "*/15 * * * *""#), 17, 8, "try \"0 */15 * * * *\"");
     // Bad URL.
     check(&edit(url, r#"base_url = "example dot net""#), 5, 12, "tracker \"jira\": `base_url` is not a valid URL");
-    // Missing environment variable and secret file.
-    check(
+    // Missing environment variable (an error for every command that needs the token: `config check
+    // --online`, `sync`, ...; an offline `config check` only warns) and a missing secret file.
+    check_cmd(
+        &["config", "check", "--online"],
         &edit(r#"{ env = "JIRA_TOKEN" }"#, r#"{ env = "TWOTRACK_TEST_NEVER_SET_4711" }"#),
         6,
         52,

@@ -62,21 +62,28 @@ token = "inline-test-token"
     )
     .unwrap();
     let mirror = Mirror::open(&dir.join("mirror")).unwrap();
+    // The hostile summary sits on an item whose description makes it clearly misfiled, so it is listed.
+    let value_story = "As a mobile user I want a new dark mode feature in the app. Acceptance criteria: \
+                       the theme follows the system setting. Story points: 3.";
     let rows = [
-        ("jira", "SHOP-1", "Story", "As a shopper I want to save my cart for later"),
-        ("jira", "SHOP-2", "Task", "Please reset the password for user jdoe, she is locked out of her account"),
-        ("jira", "SHOP-3", "Bug", HOSTILE),
-        ("servicenow", "INC0010001", "incident", "Checkout is down for everyone since 2am"),
-        ("servicenow", "INC0010002", "incident", "Feature request: add a dark mode to the mobile app"),
+        ("jira", "SHOP-1", "Story", "As a shopper I want to save my cart for later", ""),
+        ("jira", "SHOP-2", "Task", "Please reset the password for user jdoe, she is locked out of her account", ""),
+        ("servicenow", "INC0010001", "incident", "Checkout is down for everyone since 2am", ""),
+        ("servicenow", "INC0010002", "incident", "Feature request: add a dark mode to the mobile app", ""),
+        ("servicenow", "STRY0010003", "rm_story", HOSTILE, value_story),
     ];
-    for (tracker, key, ty, summary) in rows {
+    for (tracker, key, ty, summary, description) in rows {
         let mut i = Item::new(tracker, key, summary);
         i.filed_type = ty.into();
+        i.description = description.into();
         mirror.upsert_item(&i).unwrap();
     }
     let report = twotrack::audit::audit(&config, &mirror, None).unwrap();
-    // The hostile item must be in the findings table or the test proves nothing about it: force it in
-    // by checking the rendered page contains its text at all.
+    assert!(
+        report.findings.iter().any(|f| f.title == HOSTILE),
+        "the hostile item must be listed, or this test proves nothing about it: {:?}",
+        report.findings.iter().map(|f| (&f.key, &f.action)).collect::<Vec<_>>()
+    );
     let html = report.render(Format::Html).unwrap();
     let path = dir.join("report.html");
     std::fs::write(&path, html).unwrap();

@@ -74,6 +74,9 @@ impl fmt::Debug for Mirror {
     }
 }
 
+/// How long `open` keeps retrying a held lock (see [`Mirror::open`]).
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(1500);
+
 impl Mirror {
     /// Open the mirror at `path`, creating it (and missing parent directories) if it does not exist.
     ///
@@ -91,7 +94,17 @@ impl Mirror {
     }
 
     fn start(path: PathBuf, config: &sled::Config) -> Result<Mirror, MirrorError> {
-        let db = config.open().map_err(|e| open_error(&path, e))?;
+        // A mirror this process just closed can hold its file lock for a moment, until sled's background
+        // flusher exits: retry a lock error briefly before calling the mirror locked by someone else.
+        let deadline = std::time::Instant::now() + LOCK_GRACE;
+        let db = loop {
+            match config.open().map_err(|e| open_error(&path, e)) {
+                Err(MirrorError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                other => break other?,
+            }
+        };
         let tree = |name: &str| db.open_tree(name).map_err(|e| open_error(&path, e));
         let meta = tree("meta")?;
         let inner = Inner {
