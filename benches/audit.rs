@@ -37,6 +37,20 @@ path = "mirror"
 
 [policy]
 max_moves = 1000000
+
+# The generated instance's assignment groups for the built-in queues, as an administrator would map them.
+[[queue]]
+name = "database"
+group = "Database Administration"
+[[queue]]
+name = "access"
+group = "Identity & Access"
+[[queue]]
+name = "infrastructure"
+group = "Hosting & Infrastructure"
+[[queue]]
+name = "end-user"
+group = "End User Services"
 "#;
 
 fn peak_rss_mb() -> f64 {
@@ -97,14 +111,24 @@ fn build(dir: &Path, per_tracker: usize) {
 fn audit(dir: &Path) {
     let config = twotrack::config::load(&dir.join("twotrack.toml")).unwrap();
     let mirror = Mirror::open(&config.mirror.path).unwrap();
+    // The parts, for orientation: reading the mirror, then reading + classifying.
+    let started = Instant::now();
+    let n = mirror.items(None).filter_map(Result::ok).count();
+    let read = started.elapsed();
+    let classifier = twotrack::audit::classifier(&config).unwrap();
+    let started = Instant::now();
+    let work = mirror.items(None).filter_map(Result::ok).filter(|i| classifier.classify(i).class == twotrack::api::Class::Work).count();
+    let classify = started.elapsed();
+    println!("read {n} items in {:.2}s; read + classify in {:.2}s ({work} work)", read.as_secs_f64(), classify.as_secs_f64());
     let started = Instant::now();
     let report = twotrack::audit::audit(&config, &mirror, None).unwrap();
     let elapsed = started.elapsed();
+    let rss_audit = peak_rss_mb();
     let html_started = Instant::now();
     let html = report.render(twotrack::report::Format::Html).unwrap();
     let render = html_started.elapsed();
     println!(
-        "audit: {} open items, {} findings in {:.2}s ({:.0} items/s); HTML {:.1} MB rendered in {:.2}s; peak RSS {:.0} MB",
+        "audit: {} open items, {} findings in {:.2}s ({:.0} items/s), peak RSS {rss_audit:.0} MB; HTML {:.1} MB rendered in {:.2}s; peak RSS {:.0} MB",
         report.totals.open_items,
         report.findings.len(),
         elapsed.as_secs_f64(),

@@ -164,8 +164,14 @@ async fn bench(sims: &Sims) -> anyhow::Result<()> {
     for (name, log) in &logs {
         Traffic::of(name, log).print();
     }
-    println!("  wall time              {:>8.3} s", again.wall.as_secs_f64());
-    println!("  twotrack CPU time      {:>8.3} s", again.cpu_seconds);
+    let entries: Vec<_> = logs.iter().flat_map(|(_, log)| log.entries()).collect();
+    let first = entries.iter().map(|e| e.at).min().context("no requests")?;
+    let last = entries.iter().map(|e| e.at + e.elapsed).max().context("no requests")?;
+    println!("  wall time              {:>8.1} ms", ms(again.wall));
+    println!("    process start to the first request  {:>6.1} ms", ms(first.saturating_duration_since(again.started)));
+    println!("    first request to the last answer    {:>6.1} ms", ms(last.saturating_duration_since(first)));
+    println!("    last answer to the process exit     {:>6.1} ms", ms(again.ended.saturating_duration_since(last)));
+    println!("  twotrack CPU time      {:>8.1} ms", again.cpu_seconds * 1000.0);
     println!("  peak RSS               {:>8.1} MB", again.peak_rss_kb as f64 / 1024.0);
 
     println!("\nno-change sync (library, in process, connectors warm)");
@@ -266,6 +272,8 @@ impl Traffic {
 
 /// A finished child sync.
 struct ChildRun {
+    started: Instant,
+    ended: Instant,
     wall: Duration,
     peak_rss_kb: u64,
     cpu_seconds: f64,
@@ -303,10 +311,11 @@ async fn run_sync(config: &Path, args: &[&str]) -> anyhow::Result<ChildRun> {
             () = tokio::time::sleep(Duration::from_millis(5)) => {}
         }
     };
-    let wall = started.elapsed();
+    let ended = Instant::now();
+    let wall = ended - started;
     let stdout = reader.await??;
     anyhow::ensure!(status.success(), "twotrack sync failed ({status}):\n{stdout}");
-    Ok(ChildRun { wall, peak_rss_kb, cpu_seconds, stdout })
+    Ok(ChildRun { started, ended, wall, peak_rss_kb, cpu_seconds, stdout })
 }
 
 /// `VmHWM` (peak resident set) of `/proc/<pid>/status`, in kB.

@@ -270,7 +270,7 @@ impl Classifier {
             };
             b.add_rule(rule, &q.terms)?;
         }
-        let automaton = AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(&b.patterns).map_err(|e| {
+        let automaton = AhoCorasickBuilder::new().match_kind(MatchKind::Standard).kind(Some(aho_corasick::AhoCorasickKind::DFA)).build(&b.patterns).map_err(|e| {
             RulesError::BadPhrase { id: "(all)".into(), phrase: e.to_string(), why: "automaton too large" }
         })?;
         Ok(Classifier {
