@@ -81,7 +81,7 @@ fn drop_it(ctx: &Ctx<'_>, c: &Correction, seen: &Item, reason: String) -> Result
         c.state = s.clone();
         c.source_updated = updated;
     })?;
-    tracing::info!(correction = %c.id, source = %c.source_key, reason = %reason, "correction dropped");
+    tracing::info!(correction = %c.id, tracker = %c.source_tracker, source = %c.source_key, reason = %reason, "correction dropped");
     Ok(state)
 }
 
@@ -158,7 +158,7 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
             let e = entry(&c, "created", Some(format!("{target_tracker}:{}", created.key)), &created.url);
             let cr = created.clone();
             ctx.outbox.record(&c.id, Some(e), |c| c.progress.twin = Some(cr.clone()))?;
-            tracing::info!(correction = %c.id, source = %c.source_key, twin = %created.key, tracker = %target_tracker, "twin created");
+            tracing::info!(correction = %c.id, tracker = %c.source_tracker, source = %c.source_key, twin_tracker = %target_tracker, twin = %created.key, "twin created");
             c.progress.twin = Some(created);
         }
     }
@@ -248,7 +248,7 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
     let s = state.clone();
     ctx.outbox
         .record(&c.id, Some(entry(&c, "done", twin_tag, &format!("moved to {}", twin.key))), |c| c.state = s.clone())?;
-    tracing::info!(correction = %c.id, source = %c.source_key, twin = %twin.key, "move done");
+    tracing::info!(correction = %c.id, tracker = %c.source_tracker, source = %c.source_key, twin_tracker = %target_tracker, twin = %twin.key, "move done");
     Ok(state)
 }
 
@@ -331,7 +331,7 @@ pub async fn follow_back(ctx: &Ctx<'_>) -> Result<usize, OutboxError> {
         match follow_back_one(ctx, &c).await {
             Ok(told) => done += usize::from(told),
             Err(e) => {
-                tracing::warn!(correction = %c.id, error = %e, "follow-back failed; it is tried again next cycle");
+                tracing::warn!(correction = %c.id, tracker = %c.source_tracker, source = %c.source_key, error = %e, "follow-back failed; it is tried again next cycle");
                 first_error.get_or_insert(e);
             }
         }
