@@ -26,11 +26,13 @@ fn pulled(stdout: &str, tracker: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_killed_mid_way_and_run_again_yields_the_same_mirror_as_an_uninterrupted_one() {
     // 2,000 issues are 20 search pages; the records take about 8 list requests. With the latencies below
-    // each tracker's sync takes over a second, so both can be caught in the middle.
+    // each tracker's sync takes over a second, so both can be caught in the middle, late enough for the
+    // mirror to have written some pages to disk (sled flushes every half second) and early enough for
+    // neither to have finished.
     let world = world(2_000, SEED, FaultSpec::default()).await;
     let (jira_items, sn_items) = world.counts();
     world.jira.faults().set(FaultSpec { latency: Duration::from_millis(60), ..FaultSpec::default() });
-    world.servicenow.faults().set(FaultSpec { latency: Duration::from_millis(150), ..FaultSpec::default() });
+    world.servicenow.faults().set(FaultSpec { latency: Duration::from_millis(200), ..FaultSpec::default() });
     let (jira_log, sn_log) = (world.jira.log(), world.servicenow.log());
     let lists = || table_requests(&sn_log).iter().map(|(_, n)| n).sum::<usize>();
 
@@ -43,12 +45,12 @@ async fn a_sync_killed_mid_way_and_run_again_yields_the_same_mirror_as_an_uninte
     jira_log.clear();
     sn_log.clear();
 
-    // The interrupted run: killed once both trackers are half-way through their pages.
+    // The interrupted run: killed once Jira is two thirds and ServiceNow a third through its pages.
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(&world, dir.path(), &Tuning::default());
     let mut child = command(&config, &["sync"]).stdout(std::process::Stdio::null()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while jira_log.count("POST", JIRA_SEARCH) < jira_pages / 2 || lists() < sn_pages / 2 {
+    while jira_log.count("POST", JIRA_SEARCH) < jira_pages * 2 / 3 || lists() < sn_pages / 3 {
         assert!(child.try_wait().unwrap().is_none(), "the sync finished before it could be killed mid-way");
         assert!(Instant::now() < deadline, "the sync made no progress");
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -64,6 +66,7 @@ async fn a_sync_killed_mid_way_and_run_again_yields_the_same_mirror_as_an_uninte
         let mirror = Mirror::open(&dir.path().join("mirror")).unwrap();
         (mirror.count(Some(JIRA)).unwrap() as usize, mirror.count(Some(SN)).unwrap() as usize)
     };
+    eprintln!("killed: jira {jira_stored} of {jira_items}, servicenow {sn_stored} of {sn_items} stored");
     assert!(
         jira_stored > 0 && jira_stored < jira_items && sn_stored < sn_items,
         "killed mid-way: jira {jira_stored} of {jira_items}, servicenow {sn_stored} of {sn_items} stored"

@@ -100,7 +100,13 @@ fn validate(ctx: &mut Ctx<'_, '_>, raw: RawConfig, file: &Path) -> Option<Config
     priority(ctx, &raw.priority);
     let queues = queues(ctx, raw.queue);
     rules(ctx, &raw.rule, &queues);
-    if ctx.errors.len() == before && !ctx.doc.pruned_under("rule") && !ctx.doc.pruned_under("queue") {
+    // Compiling the rules catches what the checks above cannot (a phrase that does not compile); with no
+    // user rules there is nothing of the file's to compile, and every command starts faster.
+    if !raw.rule.is_empty()
+        && ctx.errors.len() == before
+        && !ctx.doc.pruned_under("rule")
+        && !ctx.doc.pruned_under("queue")
+    {
         classifier(ctx, &raw.rule, &queues, &raw.priority);
     }
     let daemon = daemon(ctx, raw.daemon);

@@ -7,7 +7,8 @@ use std::time::Duration;
 pub enum ConnectorError {
     /// 401/403: the credentials are wrong, expired or lack a permission. Not retryable.
     #[error(
-        "{tracker}: authentication failed (HTTP {status}): {message}. Check the user and token in the tracker's [tracker.auth] section, and that the account may use the REST API"
+        "{tracker}: authentication failed (HTTP {status}): {}. Check the user and token in the tracker's [tracker.auth] section, and that the account may use the REST API",
+        message.trim_end_matches('.')
     )]
     Auth { tracker: String, status: u16, message: String },
     /// 404: the item (or the endpoint) does not exist or is not visible to this account.
@@ -20,7 +21,8 @@ pub enum ConnectorError {
     #[error("{tracker}: temporary failure: {message}")]
     Transient { tracker: String, message: String },
     /// The tracker rejected the request (400, 410, ...) or answered something we cannot read
-    /// (HTML instead of JSON, a shape we do not know). Not retryable.
+    /// (a shape we do not know). Not retryable. (An HTML page where JSON was expected, e.g. a hibernating
+    /// instance, is Transient and retried.)
     #[error("{tracker}: {message}")]
     Invalid { tracker: String, message: String },
     /// A write may or may not have happened (the connection died after sending a POST).

@@ -127,17 +127,25 @@ impl Query {
         if self.order.is_empty() {
             return;
         }
-        records.sort_by(|a, b| {
+        // Look each record's sort values up once (a lookup walks references), then sort stably by them.
+        let mut keyed: Vec<(Vec<&str>, &Record)> = records
+            .iter()
+            .map(|r| (self.order.iter().map(|key| db.value_at(table, r, &key.field)).collect(), *r))
+            .collect();
+        keyed.sort_by(|(a, _), (b, _)| {
             self.order
                 .iter()
-                .map(|key| {
-                    let ordering =
-                        compare(key.ty, db.value_at(table, a, &key.field), db.value_at(table, b, &key.field));
+                .zip(a.iter().zip(b.iter()))
+                .map(|(key, (x, y))| {
+                    let ordering = compare(key.ty, x, y);
                     if key.descending { ordering.reverse() } else { ordering }
                 })
                 .find(|o| o.is_ne())
                 .unwrap_or(Ordering::Equal)
         });
+        for (slot, (_, record)) in records.iter_mut().zip(keyed) {
+            *slot = record;
+        }
     }
 }
 
