@@ -52,6 +52,15 @@ fn item(home: Home, filed_type: &str, summary: &str, description: &str, truth: (
     }
 }
 
+/// A correctly filed ServiceNow incident with the assignment group, impact and urgency it was filed with.
+pub fn sn_incident(summary: &str, description: &str, group: &str, impact: u8, urgency: u8) -> GeneratedItem {
+    let mut i = item(Home::ServiceNow, "incident", summary, description, ("work", "incident"));
+    i.assignment_group = Some(group.into());
+    i.impact = Some(impact);
+    i.urgency = Some(urgency);
+    i
+}
+
 /// Clearly Work (an outage), filed in the product backlog: a confident move to ServiceNow.
 pub fn work_in_jira() -> GeneratedItem {
     item(
@@ -142,6 +151,9 @@ pub struct Policy {
     pub max_retries: u32,
     /// The ServiceNow tables mirrored.
     pub sn_tables: &'static [&'static str],
+    /// policy.fix_routing / policy.fix_priority.
+    pub fix_routing: bool,
+    pub fix_priority: bool,
 }
 
 /// Every item table of the ServiceNow simulator.
@@ -157,6 +169,8 @@ impl Policy {
             request_timeout: 5.0,
             max_retries: 4,
             sn_tables: ALL_SN_TABLES,
+            fix_routing: false,
+            fix_priority: false,
         }
     }
 }
@@ -238,9 +252,9 @@ impl Harness {
             &format!("tables = {:?}", p.sn_tables),
         );
         text += &format!(
-            "[mirror]\npath = \"mirror\"\n\n[policy]\ndry_run = {}\nmax_moves = {}\nmax_move_share = {}\n\n\
-             [daemon]\nlisten = \"127.0.0.1:0\"\n",
-            p.dry_run, p.max_moves, p.max_move_share
+            "[mirror]\npath = \"mirror\"\n\n[policy]\ndry_run = {}\nmax_moves = {}\nmax_move_share = {}\n\
+             fix_routing = {}\nfix_priority = {}\n\n[daemon]\nlisten = \"127.0.0.1:0\"\n",
+            p.dry_run, p.max_moves, p.max_move_share, p.fix_routing, p.fix_priority
         );
         for (name, group) in ASSIGNMENT_GROUPS {
             text += &format!("\n[[queue]]\nname = {name:?}\ngroup = {group:?}\n");

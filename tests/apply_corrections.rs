@@ -1,0 +1,81 @@
+//! Misroutes and misprioritisations are corrections too, each behind its own policy switch: off, they are
+//! reported and nothing is written; on, the service item gets the right queue / impact and urgency, once.
+
+mod apply_support;
+
+use apply_support::*;
+
+const MISROUTED: &str = "Orders database down: the production Postgres cluster refuses every connection";
+const MISROUTED_TEXT: &str = "Since 9am the orders database rejects all connections, the whole web shop fails at \
+                              checkout for everyone. Please restore the database service ASAP.";
+
+/// The database outage filed with the access team at the lowest impact and urgency.
+fn backlog() -> Vec<twotrack_sim::generator::GeneratedItem> {
+    vec![
+        sn_incident(MISROUTED, MISROUTED_TEXT, "Identity & Access", 3, 3),
+        sn_incident(
+            "Please reset my password, I am locked out of my laptop",
+            "I forgot my password and my account is locked. I cannot work until it is reset.",
+            "Identity & Access",
+            3,
+            2,
+        ),
+    ]
+}
+
+fn fields(h: &Harness, number: &str) -> (String, String, String) {
+    let (_, r) = h.sn_record(number);
+    let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+    (s("assignment_group"), s("impact"), s("urgency"))
+}
+
+#[tokio::test]
+async fn with_the_switches_off_misroutes_and_misprioritisations_are_only_reported() {
+    let h = Harness::start(backlog(), &Policy::writes()).await;
+    h.ok(&["sync"]).await;
+    let audit = h.ok(&["audit", "--format", "json"]).await;
+    let report: serde_json::Value = serde_json::from_str(&audit.stdout).unwrap();
+    let kinds: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["title"] == MISROUTED)
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"misrouted") && kinds.contains(&"misprioritised"), "{kinds:?}");
+    let number = h.sn_number(MISROUTED);
+    let before = fields(&h, &number);
+    h.clear_logs();
+    h.ok(&["apply", "--yes"]).await;
+    assert!(h.mutations().is_empty(), "nothing is written while fix_routing / fix_priority are off");
+    assert_eq!(fields(&h, &number), before);
+}
+
+#[tokio::test]
+async fn with_the_switches_on_the_queue_and_priority_are_corrected_once() {
+    let policy = Policy { fix_routing: true, fix_priority: true, ..Policy::writes() };
+    let h = Harness::start(backlog(), &policy).await;
+    h.ok(&["sync"]).await;
+    let number = h.sn_number(MISROUTED);
+    let (group_before, impact_before, urgency_before) = fields(&h, &number);
+    assert_eq!((impact_before.as_str(), urgency_before.as_str()), ("3", "3"));
+
+    let run = h.ok(&["apply", "--yes"]).await;
+    assert!(run.stdout.contains("reassign to Database Administration"), "{}", run.stdout);
+    let (group, impact, urgency) = fields(&h, &number);
+    assert_ne!(group, group_before, "the assignment group changed");
+    assert_eq!((impact.as_str(), urgency.as_str()), ("1", "1"), "everyone is affected, right now");
+    let (_, record) = h.sn_record(&number);
+    assert_eq!(record["priority"], "1", "the tracker derives priority 1 from impact 1 x urgency 1");
+    let notes = h.sn_journal(&number, "work_notes");
+    assert!(notes.iter().any(|n| n.contains("reassigned")), "the reroute is explained: {notes:?}");
+    assert!(notes.iter().any(|n| n.contains("impact 1 x urgency 1")), "the priority is explained: {notes:?}");
+
+    // Nothing more to do: a second cycle writes nothing.
+    h.ok(&["sync"]).await;
+    h.clear_logs();
+    h.ok(&["apply", "--yes"]).await;
+    assert!(h.mutations().is_empty(), "corrections are applied once: {:?}", h.mutations());
+    let history = h.ok(&["history", &number]).await;
+    assert!(history.stdout.contains("rerouted") && history.stdout.contains("reprioritised"), "{}", history.stdout);
+}
