@@ -117,9 +117,17 @@ fn audit(dir: &Path) {
     let read = started.elapsed();
     let classifier = twotrack::audit::classifier(&config).unwrap();
     let started = Instant::now();
-    let work = mirror.items(None).filter_map(Result::ok).filter(|i| classifier.classify(i).class == twotrack::api::Class::Work).count();
+    let work = mirror
+        .items(None)
+        .filter_map(Result::ok)
+        .filter(|i| classifier.classify(i).class == twotrack::api::Class::Work)
+        .count();
     let classify = started.elapsed();
-    println!("read {n} items in {:.2}s; read + classify in {:.2}s ({work} work)", read.as_secs_f64(), classify.as_secs_f64());
+    println!(
+        "read {n} items in {:.2}s; read + classify in {:.2}s ({work} work)",
+        read.as_secs_f64(),
+        classify.as_secs_f64()
+    );
     let started = Instant::now();
     let report = twotrack::audit::audit(&config, &mirror, None).unwrap();
     let elapsed = started.elapsed();
