@@ -36,7 +36,13 @@ fn quick() {
     let classifier = Classifier::with_defaults();
     let items = items();
     let cpu = || -> u64 {
-        std::fs::read_to_string("/proc/thread-self/schedstat").unwrap().split_whitespace().next().unwrap().parse().unwrap()
+        std::fs::read_to_string("/proc/thread-self/schedstat")
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
     };
     let passes: usize = std::env::var("CLASSIFY_QUICK").unwrap().parse().unwrap_or(40);
     let (mut walls, mut cpus) = (vec![], vec![]);

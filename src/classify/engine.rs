@@ -270,9 +270,15 @@ impl Classifier {
             };
             b.add_rule(rule, &q.terms)?;
         }
-        let automaton = AhoCorasickBuilder::new().match_kind(MatchKind::Standard).kind(Some(aho_corasick::AhoCorasickKind::DFA)).build(&b.patterns).map_err(|e| {
-            RulesError::BadPhrase { id: "(all)".into(), phrase: e.to_string(), why: "automaton too large" }
-        })?;
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(&b.patterns)
+            .map_err(|e| RulesError::BadPhrase {
+                id: "(all)".into(),
+                phrase: e.to_string(),
+                why: "automaton too large",
+            })?;
         Ok(Classifier {
             widest_gap: b.phrases.iter().flat_map(|p| p.parts.iter().map(|&(_, gap)| gap)).max().unwrap_or(0),
             rules: b.rules,
