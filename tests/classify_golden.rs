@@ -1,5 +1,6 @@
 //! The classifier's verdicts are a pure function of the item: the same in any order, on any thread,
-//! from any classifier built from the same rules (so per-thread scratch buffers never leak state).
+//! from any classifier built from the same rules, whatever other classifiers ran on the thread (so
+//! the per-thread scratch buffers never leak state).
 //!
 //! The corpus is the hand-labelled sets, the same tickets mangled (upper case, non-ASCII letters,
 //! curly apostrophes, noise, log blocks) and the simulator's generator. With `TWOTRACK_GOLDEN=PATH`
@@ -13,26 +14,12 @@ use twotrack::classify::{Classifier, PriorityMatrix, QueueSpec, RuleSpec, Verdic
 use twotrack_api::Item;
 use twotrack_sim::generator::{GenOptions, Home, generate};
 
+#[path = "classify_support/mod.rs"]
+mod classify_support;
+
 /// Hand-labelled tickets as items (only what the classifier reads).
 fn fixtures() -> Vec<Item> {
-    let mut out = Vec::new();
-    for file in ["labelled.jsonl", "holdout.jsonl"] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(file);
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_string();
-            let mut item = Item::new(s("tracker"), s("id"), s("summary"));
-            item.filed_type = s("type");
-            item.description = s("description");
-            item.labels = v
-                .get("labels")
-                .and_then(|l| l.as_array())
-                .map(|l| l.iter().filter_map(|x| x.as_str().map(String::from)).collect())
-                .unwrap_or_default();
-            out.push(item);
-        }
-    }
+    let out = classify_support::hand_labelled();
     assert!(out.len() >= 400, "the labelled fixtures are missing");
     out
 }
@@ -160,6 +147,17 @@ fn variants(base: &[Item]) -> Vec<Item> {
             noise.description = noisy(&item.description, &mut rng);
             out.push(noise);
         }
+
+        // Types, labels and fields as evidence quotes them: padded, quoted, escaped, non-ASCII.
+        let k = out.len() % 4;
+        let mut odd = item.clone();
+        odd.filed_type =
+            [format!(" {} ", item.filed_type), "Bug \"p1\"".into(), "Störung".into(), "story\t".into()][k].clone();
+        odd.labels.extend(["UX", "check\"out", "Checkout", "naïve\\x"].iter().take(k + 1).map(|l| l.to_string()));
+        let contact = ["phone", "Phone", "e-mail \"x\"", "télé"][k];
+        odd.fields.insert("contact_type".into(), contact.into());
+        odd.fields.insert("category".into(), ["Network\\DNS", "0", " ", "database"][k].into());
+        out.push(odd);
     }
     out
 }
@@ -253,13 +251,23 @@ fn verdicts_are_deterministic_and_match_the_snapshot() {
     let defaults = Classifier::with_defaults();
     let custom = custom();
     let mut lines = render_all(&defaults, &items, "default");
-    lines.extend(render_all(&custom, &fixtures, "custom"));
+    lines.extend(render_all(&custom, &items[..fixtures.len() * 7], "custom"));
 
     // The same verdicts backwards, and on another thread from another classifier.
     let mut backwards: Vec<String> =
         items.iter().rev().map(|i| render(&format!("default:{}", i.key), &defaults.classify(i))).collect();
     backwards.reverse();
     assert!(lines[..items.len()] == backwards[..], "verdicts depend on the order items are classified in");
+    // Two classifiers with other rules taking turns on one thread.
+    for (k, item) in items[..fixtures.len()].iter().enumerate() {
+        assert_eq!(render(&format!("default:{}", item.key), &defaults.classify(item)), lines[k]);
+        assert_eq!(render(&format!("custom:{}", item.key), &custom.classify(item)), lines[items.len() + k]);
+    }
+    // A huge ticket between two others changes neither.
+    let mut huge = items[0].clone();
+    huge.description = "Checkout is down for everyone. ".repeat(60_000);
+    assert_eq!(defaults.classify(&huge).class, twotrack_api::Class::Work);
+    assert_eq!(render(&format!("default:{}", items[1].key), &defaults.classify(&items[1])), lines[1]);
     let sample: Vec<Item> = items.iter().step_by(7).cloned().collect();
     let expected: Vec<String> = lines[..items.len()].iter().step_by(7).cloned().collect();
     let threaded = std::thread::spawn(move || render_all(&Classifier::with_defaults(), &sample, "default"));

@@ -1,9 +1,9 @@
-//! The compiled classifier: every phrase of every rule in one Aho-Corasick automaton, built once.
+//! The compiled classifier: every phrase of every rule in one word-level trie ([`Matcher`]), built once.
 //!
 //! Classifying an item:
-//! 1. normalise the summary and description ([`Normalized::ticket`]) and find every phrase occurrence
-//!    in one overlapping scan; gap phrases (`"grant .. access"`: up to [`MAX_GAP`] words between the
-//!    parts) are assembled from their parts;
+//! 1. normalise the summary and description ([`Normalized::reset_ticket`]) and find every phrase
+//!    occurrence in one pass over its words ([`Matcher::find`]); gap phrases (`"grant .. access"`: up
+//!    to [`MAX_GAP`] words between the parts) are assembled from their parts;
 //! 2. drop a phrase hit that lies strictly inside a longer hit of another rule with a common effect
 //!    ("not urgent" silences "urgent", "feature request" silences "request");
 //! 3. a rule fires when all its conditions hold (any phrase, any type, any label, any field); it
@@ -13,13 +13,18 @@
 //!    (defect/incident = "something is broken", feature/request = "something is wanted");
 //! 5. for Work: the queue named by the strongest routing rules (else the queues' terms, else the
 //!    fallback queue), impact and urgency from the text (else as filed, else 3), priority from the matrix.
+//!
+//! Throughput matters (an audit classifies whole trackers): the normalised text and every
+//! intermediate list live in per-thread buffers reused from item to item, evidence is quoted only
+//! for the rules a reason shows, and allocation is left to the verdict itself.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use twotrack_api::{Class, Item, Kind};
 
 use super::facts::{Affected, Counter, FACTS};
+use super::matcher::{Matcher, Token};
 use super::rules::{RulesError, overlay, validate};
 use super::spec::{PriorityMatrix, QueueSpec, RuleSpec, default_queues};
 use super::text::{Field, Fnv, Normalized};
@@ -97,14 +102,32 @@ struct Rule {
     supports: String,
 }
 
-/// A contiguous run of normalised words: one automaton pattern.
+/// A contiguous run of normalised words: one matcher pattern, as the builder collects it.
 #[derive(Debug, Default)]
 struct Atom {
     words: usize,
-    /// Single-part phrases made of just this atom.
-    phrases: Vec<usize>,
-    /// Whether some phrase of several parts starts with this atom.
-    leads: bool,
+    /// The rules of the single-part phrases made of just this atom.
+    rules: Vec<usize>,
+}
+
+/// An [`Atom`] compiled: small, the value the matcher reports for it.
+#[derive(Debug, Clone, Copy)]
+struct AtomInfo {
+    /// Its index.
+    atom: u32,
+    words: u32,
+    /// Its rules: `atom_rules[rules.0..rules.1]`.
+    rules: (u32, u32),
+    /// The phrases of several parts it starts, by their second atom: `seconds[pairs.0..pairs.1]`.
+    pairs: (u32, u32),
+}
+
+/// The phrases of several parts that start with some atom and go on with atom `atom`: their
+/// indices are `pair_phrases[phrases.0..phrases.1]`.
+#[derive(Debug, Clone, Copy)]
+struct Second {
+    atom: u32,
+    phrases: (u32, u32),
 }
 
 #[derive(Debug)]
@@ -128,29 +151,41 @@ struct Hit {
     gapped: bool,
 }
 
-/// A rule that fired for an item.
+/// A rule that fired for an item. Its evidence is quoted only when a reason needs it.
 #[derive(Debug, Clone)]
 struct Fired {
     rule: usize,
     factor: f64,
     /// Distinct phrase hits (1 for a rule without phrases).
     hits: usize,
-    evidence: String,
+    /// The best hit, for a rule with phrases.
+    hit: Option<Hit>,
+    /// The item's label and the rule's field condition that matched (indices), if the rule has those.
+    label: Option<usize>,
+    field: Option<usize>,
 }
 
 /// The compiled rules, queues and priority matrix. Build once, classify many.
 #[derive(Debug)]
 pub struct Classifier {
     rules: Vec<Rule>,
-    atoms: Vec<Atom>,
+    /// Per rule: what it can say, and whether it needs a phrase hit to fire.
+    effects: Vec<Effects>,
+    needs_hit: Vec<bool>,
+    /// The rules of the atoms' single-part phrases, and the gap phrases they start (see [`AtomInfo`]).
+    atom_rules: Vec<u32>,
+    seconds: Vec<Second>,
+    pair_phrases: Vec<u32>,
     phrases: Vec<Phrase>,
-    /// Phrases of several parts by their first two atoms.
-    pairs: HashMap<(usize, usize), Vec<usize>, Fnv>,
     /// The widest gap of any phrase.
     widest_gap: usize,
-    automaton: AhoCorasick,
+    matcher: Matcher<AtomInfo>,
     queues: Vec<QueueSpec>,
     matrix: PriorityMatrix,
+    /// `queue NAME` for each queue, as reasons show it.
+    queue_supports: Vec<String>,
+    /// `impact I x urgency U -> NAME` for impact and urgency 1..=3, at `(I - 1) * 3 + U - 1`.
+    matrix_reasons: Vec<String>,
     counter: CounterHandle,
 }
 
@@ -270,24 +305,39 @@ impl Classifier {
             };
             b.add_rule(rule, &q.terms)?;
         }
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(&b.patterns)
-            .map_err(|e| RulesError::BadPhrase {
-                id: "(all)".into(),
-                phrase: e.to_string(),
-                why: "automaton too large",
-            })?;
+        // Lay the atoms' rules and the pairs starting gap phrases out flat, each atom's pairs sorted.
+        let mut pairs: Vec<(&(usize, usize), &Vec<usize>)> = b.pairs.iter().collect();
+        pairs.sort_unstable_by_key(|(k, _)| **k);
+        let mut pairs = pairs.into_iter().peekable();
+        let (mut atom_rules, mut seconds, mut pair_phrases) = (Vec::new(), Vec::new(), Vec::new());
+        let mut atoms = Vec::with_capacity(b.atoms.len());
+        for (i, a) in b.atoms.iter().enumerate() {
+            let rules = range(&mut atom_rules, a.rules.iter().map(|&r| r as u32));
+            let first = seconds.len() as u32;
+            while let Some(((_, second), phrases)) = pairs.next_if(|((lead, _), _)| *lead == i) {
+                let phrases = range(&mut pair_phrases, phrases.iter().map(|&p| p as u32));
+                seconds.push(Second { atom: *second as u32, phrases });
+            }
+            atoms.push(AtomInfo { atom: i as u32, words: a.words as u32, rules, pairs: (first, seconds.len() as u32) });
+        }
+        let matcher = Matcher::new(b.patterns.iter().map(String::as_str).zip(atoms.iter().copied()));
         Ok(Classifier {
             widest_gap: b.phrases.iter().flat_map(|p| p.parts.iter().map(|&(_, gap)| gap)).max().unwrap_or(0),
+            effects: b.rules.iter().map(|r| r.effects).collect(),
+            needs_hit: b.rules.iter().map(|r| r.has_phrases).collect(),
             rules: b.rules,
-            atoms: b.atoms,
+            atom_rules,
+            seconds,
+            pair_phrases,
             phrases: b.phrases,
-            pairs: b.pairs,
-            automaton,
+            matcher,
             queues: queues.to_vec(),
             matrix: matrix.clone(),
+            queue_supports: queues.iter().map(|q| format!("queue {}", q.name)).collect(),
+            matrix_reasons: (1..=3)
+                .flat_map(|i| (1..=3).map(move |u| (i, u)))
+                .map(|(i, u)| format!("impact {i} x urgency {u} -> {}", matrix.name(matrix.priority(i, u))))
+                .collect(),
             counter: CounterHandle(Counter::default()),
         })
     }
@@ -309,77 +359,110 @@ impl Classifier {
 
     /// Classify one item. Pure and deterministic.
     pub fn classify(&self, item: &Item) -> Verdict {
-        let mut text = Normalized::ticket(&item.summary, &item.description);
-        let affected = self.counter.0.find(&text, &item.summary, &item.description);
-        if let Some(a) = affected.iter().find(|a| a.count >= MANY) {
-            let (first, last) = (text.words[a.words.0], text.words[a.words.1]);
-            text.add_fact("fact:many", a.field, (first.source.0, last.source.1));
-        }
-        text.finish();
-        let hits = self.hits(&text);
-        let fired = self.fire(item, &text, &hits);
-        self.verdict(item, &text, fired, &affected)
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => {
+                let verdict = self.classify_in(item, &mut scratch);
+                // A huge ticket does not keep its buffers for the life of the thread.
+                if scratch.text.text.capacity() > SCRATCH_LIMIT {
+                    *scratch = Scratch::default();
+                }
+                verdict
+            }
+            // Only if classifying re-entered itself on this thread: work in fresh buffers.
+            Err(_) => self.classify_in(item, &mut Scratch::default()),
+        })
     }
 
-    /// Every phrase hit, with contained hits of rules with a common effect removed.
-    fn hits(&self, text: &Normalized) -> Vec<Hit> {
-        // (first word, atom, sentence) of every atom occurrence, in text order.
-        let mut occ: Vec<(usize, usize, u32)> = Vec::with_capacity(text.words.len());
-        for m in self.automaton.find_overlapping_iter(&text.text) {
-            if let Some(w) = text.word_at(m.start() + 1) {
-                occ.push((w, m.pattern().as_usize(), text.words[w].sentence));
-            }
+    fn classify_in(&self, item: &Item, s: &mut Scratch) -> Verdict {
+        s.text.reset_ticket(&item.summary, &item.description);
+        let affected = self.counter.0.find(&s.text, &item.summary, &item.description);
+        if let Some(a) = affected.iter().find(|a| a.count >= MANY) {
+            let (first, last) = (s.text.words[a.words.0], s.text.words[a.words.1]);
+            s.text.add_fact("fact:many", a.field, (first.source.0, last.source.1));
         }
-        occ.sort_unstable();
-        let mut hits = Vec::with_capacity(occ.len());
-        for (i, &(start, atom, sentence)) in occ.iter().enumerate() {
-            let a = &self.atoms[atom];
+        s.text.finish();
+        self.hits(s);
+        self.fire(item, s);
+        self.verdict(item, s, &affected)
+    }
+
+    /// Every phrase hit (into `s.hits`), with contained hits of rules with a common effect removed.
+    fn hits(&self, s: &mut Scratch) {
+        let Scratch { text, tokens, occ, hits, containers, cover, .. } = s;
+        // (first word, atom, sentence) of every atom occurrence, in text order.
+        occ.clear();
+        self.matcher.find(text, tokens, |w, atom| occ.push((w, atom, text.words[w].sentence)));
+        // In text order (a word's occurrences come together; sort them too, by atom).
+        occ.sort_unstable_by_key(|&(w, a, _)| (w, a.atom));
+        hits.clear();
+        for (i, &(start, a, sentence)) in occ.iter().enumerate() {
             let field = text.words[start].field;
-            for &p in &a.phrases {
-                hits.push(Hit { rule: self.phrases[p].rule, start, end: start + a.words, field, gapped: false });
+            let end = start + a.words as usize;
+            for &rule in &self.atom_rules[a.rules.0 as usize..a.rules.1 as usize] {
+                hits.push(Hit { rule: rule as usize, start, end, field, gapped: false });
             }
-            if !a.leads {
+            let seconds = &self.seconds[a.pairs.0 as usize..a.pairs.1 as usize];
+            if seconds.is_empty() {
                 continue;
             }
             // Gap phrases starting here: pair this occurrence with those that follow within the gap.
-            let from = start + a.words;
+            let from = end;
             for &(next, second, n) in occ[i + 1..].iter().take_while(|o| o.0 <= from + self.widest_gap) {
-                let Some(phrases) = (n == sentence && next >= from).then(|| self.pairs.get(&(atom, second))).flatten()
-                else {
+                if n != sentence || next < from {
                     continue;
-                };
-                for &p in phrases {
-                    let phrase = &self.phrases[p];
+                }
+                let Ok(k) = seconds.binary_search_by_key(&second.atom, |s| s.atom) else { continue };
+                let phrases = seconds[k].phrases;
+                for &p in &self.pair_phrases[phrases.0 as usize..phrases.1 as usize] {
+                    let phrase = &self.phrases[p as usize];
                     if next - from > phrase.parts[1].1 {
                         continue;
                     }
-                    let after = next + self.atoms[second].words;
-                    if let Some(end) = self.follow(&occ, &phrase.parts[2..], after, sentence) {
+                    let after = next + second.words as usize;
+                    if let Some(end) = self.follow(occ, &phrase.parts[2..], after, sentence) {
                         hits.push(Hit { rule: phrase.rule, start, end, field, gapped: end - start > phrase.words });
                     }
                 }
             }
         }
         // Only a contiguous hit of two or more words can contain another.
-        let containers: Vec<&Hit> = hits.iter().filter(|h| !h.gapped && h.end - h.start >= 2).collect();
-        let contained = |h: &Hit| {
-            containers.iter().any(|o| {
+        containers.clear();
+        containers.extend(hits.iter().filter(|h| !h.gapped && h.end - h.start >= 2));
+        if containers.is_empty() {
+            return;
+        }
+        // What the containers say, word by word: a hit can only be silenced where its first word is
+        // covered by a container that says something in common.
+        cover.clear();
+        cover.resize(text.words.len(), 0);
+        for o in containers.iter() {
+            let effects = self.effects[o.rule].0;
+            cover[o.start..o.end].iter_mut().for_each(|c| *c |= effects);
+        }
+        // Containers come in text order (by first word), so those that can hold a hit are the few
+        // starting at most the longest container's length before it: a long ticket with thousands
+        // of hits stays linear.
+        debug_assert!(containers.is_sorted_by_key(|o| o.start));
+        let longest = containers.iter().map(|o| o.end - o.start).max().unwrap_or(0);
+        hits.retain(|h| {
+            if cover.get(h.start).is_none_or(|&c| c & self.effects[h.rule].0 == 0) {
+                return true;
+            }
+            let candidates = &containers[..containers.partition_point(|o| o.start <= h.start)];
+            !candidates.iter().rev().take_while(|o| o.start + longest >= h.end).any(|o| {
                 o.rule != h.rule
-                    && o.start <= h.start
                     && o.end >= h.end
                     && (o.end - o.start) > (h.end - h.start)
-                    && self.rules[o.rule].effects.overlaps(self.rules[h.rule].effects)
+                    && self.effects[o.rule].overlaps(self.effects[h.rule])
             })
-        };
-        let keep: Vec<bool> = hits.iter().map(|h| !contained(h)).collect();
-        hits.into_iter().zip(keep).filter_map(|(h, k)| k.then_some(h)).collect()
+        });
     }
 
     /// Where the remaining parts of a phrase end, if each follows the previous within its gap.
     /// `occ` is every occurrence ordered by first word.
     fn follow(
         &self,
-        occ: &[(usize, usize, u32)],
+        occ: &[(usize, AtomInfo, u32)],
         parts: &[(usize, usize)],
         from: usize,
         sentence: u32,
@@ -389,96 +472,125 @@ impl Classifier {
         occ[first..]
             .iter()
             .take_while(|o| o.0 <= from + gap)
-            .filter(|o| o.1 == part && o.2 == sentence)
-            .find_map(|o| self.follow(occ, rest, o.0 + self.atoms[part].words, sentence))
+            .filter(|o| o.1.atom as usize == part && o.2 == sentence)
+            .find_map(|o| self.follow(occ, rest, o.0 + o.1.words as usize, sentence))
     }
 
-    /// The rules that fire, each once, with the location factor of its best hit.
-    fn fire(&self, item: &Item, text: &Normalized, hits: &[Hit]) -> Vec<Fired> {
-        let mut best: Vec<Option<Hit>> = vec![None; self.rules.len()];
-        let mut count = vec![0usize; self.rules.len()];
-        for h in hits {
+    /// The rules that fire (into `s.fired`), each once, with the location factor of its best hit.
+    fn fire(&self, item: &Item, s: &mut Scratch) {
+        let Scratch { hits, best, count, dirty, fired, .. } = s;
+        // `best` and `count` are all unset between items; set them anew if the last item did not
+        // finish (or was classified by a classifier with other rules).
+        if *dirty || best.len() != self.rules.len() {
+            best.clear();
+            best.resize(self.rules.len(), NO_HIT);
+            count.clear();
+            count.resize(self.rules.len(), 0);
+        }
+        *dirty = true;
+        for (k, h) in hits.iter().enumerate() {
             count[h.rule] += 1;
             let slot = &mut best[h.rule];
-            if slot.is_none_or(|b| location_factor(h.field) > location_factor(b.field)) {
-                *slot = Some(*h);
+            if *slot == NO_HIT || location_factor(h.field) > location_factor(hits[*slot].field) {
+                *slot = k;
             }
         }
         let filed_type = item.filed_type.trim();
-        let mut fired = Vec::with_capacity(32);
-        for (i, rule) in self.rules.iter().enumerate() {
-            if rule.has_phrases && best[i].is_none() {
+        fired.clear();
+        for (i, &needs_hit) in self.needs_hit.iter().enumerate() {
+            if needs_hit && best[i] == NO_HIT {
                 continue;
             }
-            let label = || item.labels.iter().find(|l| rule.labels.iter().any(|r| l.eq_ignore_ascii_case(r)));
-            let field = || {
-                rule.fields.iter().find_map(|(name, want)| {
-                    let value = item.fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty() && *v != "0")?;
-                    want.as_ref().is_none_or(|w| value.eq_ignore_ascii_case(w)).then_some((name, value))
-                })
-            };
+            let rule = &self.rules[i];
             let typed = rule.types.is_empty() || rule.types.iter().any(|t| t.eq_ignore_ascii_case(filed_type));
-            let (label, field) = (label(), field());
-            if !typed || (!rule.labels.is_empty() && label.is_none()) || (!rule.fields.is_empty() && field.is_none()) {
+            if !typed {
                 continue;
             }
-            let mut factor = 1.0;
-            let mut evidence = String::new();
-            if let Some(h) = best[i] {
-                factor = location_factor(h.field);
-                evidence = quote(item, text, &h);
+            let label = item.labels.iter().position(|l| rule.labels.iter().any(|r| l.eq_ignore_ascii_case(r)));
+            if !rule.labels.is_empty() && label.is_none() {
+                continue;
             }
-            let mut add = |what: std::fmt::Arguments<'_>| {
-                if !evidence.is_empty() {
-                    evidence.push_str(", ");
-                }
-                let _ = std::fmt::Write::write_fmt(&mut evidence, what);
-            };
-            if !rule.types.is_empty() {
-                add(format_args!("type {:?}", item.filed_type));
+            let field = rule.fields.iter().position(|(name, want)| field_value(item, name, want.as_deref()).is_some());
+            if !rule.fields.is_empty() && field.is_none() {
+                continue;
             }
-            if let Some(label) = label {
-                add(format_args!("label {label:?}"));
-            }
-            if let Some((name, value)) = field {
-                add(format_args!("{name} {value:?}"));
-            }
-            fired.push(Fired { rule: i, factor, hits: count[i].max(1), evidence });
+            let hit = hits.get(best[i]).copied();
+            let factor = hit.map_or(1.0, |h| location_factor(h.field));
+            fired.push(Fired { rule: i, factor, hits: count[i].max(1), hit, label, field });
         }
-        fired
+        for h in hits.iter() {
+            best[h.rule] = NO_HIT;
+            count[h.rule] = 0;
+        }
+        *dirty = false;
     }
 
-    fn verdict(&self, item: &Item, text: &Normalized, mut fired: Vec<Fired>, affected: &[Affected]) -> Verdict {
-        let mut reasons = Vec::with_capacity(fired.len() + 4);
-        let (mut work, mut value) = (0.0, 0.0);
-        for f in &mut fired {
-            let rule = &self.rules[f.rule];
-            if rule.queue_terms {
-                continue;
+    /// What a fired rule found: the quoted hit, then the type, label and field it matched.
+    fn evidence(&self, item: &Item, text: &Normalized, f: &Fired) -> String {
+        let rule = &self.rules[f.rule];
+        // Room for what follows the quote: `, type "Story"`, `, label "x"`, `, name "value"`.
+        let label = f.label.and_then(|l| item.labels.get(l));
+        let field = f.field.and_then(|i| rule.fields.get(i));
+        let more = if rule.types.is_empty() { 0 } else { item.filed_type.len() + 10 }
+            + label.map_or(0, |l| l.len() + 11)
+            + field.map_or(0, |(name, _)| name.len() + 24);
+        let mut evidence = match &f.hit {
+            Some(h) => quote(item, text, h, more),
+            None => String::with_capacity(more),
+        };
+        let mut add = |what: &str, value: &str| {
+            if !evidence.is_empty() {
+                evidence.push_str(", ");
             }
-            let w = rule.weight * f.factor;
-            let class = rule.class;
-            match class {
-                Some(Class::Work) => work += w,
-                Some(Class::Value) => value += w,
+            evidence.push_str(what);
+            evidence.push(' ');
+            push_debug(&mut evidence, value);
+        };
+        if !rule.types.is_empty() {
+            add("type", &item.filed_type);
+        }
+        if let Some(label) = label {
+            add("label", label);
+        }
+        if let Some((name, want)) = field
+            && let Some(value) = field_value(item, name, want.as_deref())
+        {
+            add(name, value);
+        }
+        evidence
+    }
+
+    fn verdict(&self, item: &Item, s: &mut Scratch, affected: &[Affected]) -> Verdict {
+        let (text, fired) = (&s.text, &s.fired);
+        // The class evidence of the rules that speak for a class or kind (queue terms do not).
+        let speaks = |f: &&Fired| {
+            let rule = &self.rules[f.rule];
+            !rule.queue_terms && (rule.class.is_some() || rule.kind.is_some())
+        };
+        let (mut work, mut value, mut said) = (0.0, 0.0, 0);
+        for f in fired.iter().filter(speaks) {
+            let rule = &self.rules[f.rule];
+            match rule.class {
+                Some(Class::Work) => work += rule.weight * f.factor,
+                Some(Class::Value) => value += rule.weight * f.factor,
                 None => {}
             }
-            if rule.class.is_some() || rule.kind.is_some() {
-                // The evidence is needed again only by a rule that also routes or grades.
-                let evidence = if rule.effects.0 & !Effects::CLASS == 0 {
-                    std::mem::take(&mut f.evidence)
-                } else {
-                    f.evidence.clone()
-                };
-                reasons.push(Reason { rule: rule.id.clone(), supports: rule.supports.clone(), evidence, weight: w });
-            }
+            said += 1;
         }
         let margin = work - value;
         let class = if margin > 0.0 { Class::Work } else { Class::Value };
+        // Work adds the queue, impact, urgency and priority reasons.
+        let mut reasons = Vec::with_capacity(said + if class == Class::Work { 4 } else { 0 });
+        for f in fired.iter().filter(speaks) {
+            let rule = &self.rules[f.rule];
+            let evidence = self.evidence(item, text, f);
+            let weight = rule.weight * f.factor;
+            reasons.push(Reason { rule: rule.id.clone(), supports: rule.supports.clone(), evidence, weight });
+        }
         // Kind evidence from rules of the other class counts little: "please reset" in a Value item
         // does not make it a feature.
         let (mut broken, mut wanted) = (0.0, 0.0);
-        for f in &fired {
+        for f in fired {
             let rule = &self.rules[f.rule];
             let w = rule.weight * f.factor * if rule.class.is_none_or(|c| c == class) { 1.0 } else { OPPOSED_KIND };
             match rule.kind {
@@ -507,24 +619,28 @@ impl Classifier {
             reasons,
         };
         if class == Class::Work {
-            self.work_details(item, text, &fired, affected, &mut verdict);
+            self.work_details(item, s, affected, &mut verdict);
         }
         verdict
     }
 
     /// Queue, impact, urgency and priority of a Work item, each with its reason.
-    fn work_details(&self, item: &Item, text: &Normalized, fired: &[Fired], affected: &[Affected], v: &mut Verdict) {
+    fn work_details(&self, item: &Item, s: &mut Scratch, affected: &[Affected], v: &mut Verdict) {
+        let Scratch { text, fired, by_rule, by_term, why, .. } = s;
         // Queue: the strongest rule routing; else the queues' own terms; else the fallback.
-        let mut by_rule = vec![0.0; self.queues.len()];
-        let mut by_term = vec![0.0; self.queues.len()];
-        let mut why: Vec<Option<&Fired>> = vec![None; self.queues.len()];
-        for f in fired {
+        for scores in [&mut *by_rule, &mut *by_term] {
+            scores.clear();
+            scores.resize(self.queues.len(), 0.0);
+        }
+        why.clear();
+        why.resize(self.queues.len(), None);
+        for (i, f) in fired.iter().enumerate() {
             let rule = &self.rules[f.rule];
             if let Some(q) = rule.queue {
                 let score = if rule.queue_terms { &mut by_term[q] } else { &mut by_rule[q] };
                 *score += routing_strength(rule, f);
-                if why[q].is_none_or(|w| self.rules[w.rule].queue_terms && !rule.queue_terms) {
-                    why[q] = Some(f);
+                if why[q].is_none_or(|w: usize| self.rules[fired[w].rule].queue_terms && !rule.queue_terms) {
+                    why[q] = Some(i);
                 }
             }
         }
@@ -534,13 +650,13 @@ impl Classifier {
             })
         };
         let fallback = self.queues.len() - 1;
-        let queue = match pick(&by_rule).or_else(|| pick(&by_term)) {
+        let queue = match pick(by_rule).or_else(|| pick(by_term)) {
             Some((q, score)) => {
-                if let Some(f) = why[q] {
+                if let Some(f) = why[q].map(|w| &fired[w]) {
                     v.reasons.push(Reason {
                         rule: self.rules[f.rule].id.clone(),
-                        supports: format!("queue {}", self.queues[q].name),
-                        evidence: f.evidence.clone(),
+                        supports: self.queue_supports[q].clone(),
+                        evidence: self.evidence(item, text, f),
                         weight: score,
                     });
                 }
@@ -549,7 +665,7 @@ impl Classifier {
             None => {
                 v.reasons.push(Reason {
                     rule: "queue-fallback".into(),
-                    supports: format!("queue {}", self.queues[fallback].name),
+                    supports: self.queue_supports[fallback].clone(),
                     evidence: "no routing rule or queue term matched".into(),
                     weight: 0.0,
                 });
@@ -561,56 +677,145 @@ impl Classifier {
         // Impact and urgency: the strongest statement in the text (ties: the more severe level).
         let mut impact: Option<Statement> = None;
         let mut urgency: Option<Statement> = None;
-        for f in fired {
+        for (i, f) in fired.iter().enumerate() {
             let rule = &self.rules[f.rule];
             let strength = rule.weight * f.factor;
             if let Some(level) = rule.impact {
-                Statement::consider(&mut impact, level, strength, &rule.id, &f.evidence);
+                Statement::consider(&mut impact, level, strength, Said::Rule(i));
             }
             if let Some(level) = rule.urgency {
-                Statement::consider(&mut urgency, level, strength, &rule.id, &f.evidence);
+                Statement::consider(&mut urgency, level, strength, Said::Rule(i));
             }
         }
-        for a in affected {
-            let h = Hit { rule: 0, start: a.words.0, end: a.words.1 + 1, field: a.field, gapped: false };
+        for (i, a) in affected.iter().enumerate() {
             let strength = COUNT_STRENGTH * location_factor(a.field);
-            Statement::consider(&mut impact, a.impact(), strength, "affected-count", &quote(item, text, &h));
+            Statement::consider(&mut impact, a.impact(), strength, Said::Count(i));
         }
+        let said = |statement: Option<Statement>| {
+            statement.map(|st| {
+                let (rule, quoted) = match st.said {
+                    Said::Rule(i) => {
+                        let f = &fired[i];
+                        (self.rules[f.rule].id.clone(), self.evidence(item, text, f))
+                    }
+                    Said::Count(i) => {
+                        let a = &affected[i];
+                        let h = Hit { rule: 0, start: a.words.0, end: a.words.1 + 1, field: a.field, gapped: false };
+                        ("affected-count".to_string(), quote(item, text, &h, 0))
+                    }
+                };
+                (st.level, rule, quoted)
+            })
+        };
         let (impact, urgency) = (
-            settle(impact, item.impact, "impact", &mut v.reasons),
-            settle(urgency, item.urgency, "urgency", &mut v.reasons),
+            settle(said(impact), item.impact, Level::Impact, &mut v.reasons),
+            settle(said(urgency), item.urgency, Level::Urgency, &mut v.reasons),
         );
         let priority = self.matrix.priority(impact, urgency);
-        v.reasons.push(Reason {
-            rule: "priority-matrix".into(),
-            supports: format!("priority {priority}"),
-            evidence: format!("impact {impact} x urgency {urgency} -> {}", self.matrix.name(priority)),
-            weight: 0.0,
-        });
+        let evidence = if (1..=3).contains(&impact) && (1..=3).contains(&urgency) {
+            self.matrix_reasons[usize::from(impact - 1) * 3 + usize::from(urgency - 1)].clone()
+        } else {
+            format!("impact {impact} x urgency {urgency} -> {}", self.matrix.name(priority))
+        };
+        let supports = match priority {
+            1 => "priority 1".into(),
+            2 => "priority 2".into(),
+            3 => "priority 3".into(),
+            4 => "priority 4".into(),
+            5 => "priority 5".into(),
+            p => format!("priority {p}"),
+        };
+        v.reasons.push(Reason { rule: "priority-matrix".into(), supports, evidence, weight: 0.0 });
         v.impact = Some(impact);
         v.urgency = Some(urgency);
         v.priority = Some(priority);
     }
 }
 
+/// The value of `item`'s field `name` when it satisfies a rule's field condition: present, not empty
+/// or "0", and equal to `want` (case-insensitively) when the condition gives one.
+fn field_value<'a>(item: &'a Item, name: &str, want: Option<&str>) -> Option<&'a str> {
+    let value = item.fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty() && *v != "0")?;
+    want.is_none_or(|w| value.eq_ignore_ascii_case(w)).then_some(value)
+}
+
+/// Append `value` as `{value:?}` would write it: quoted, escaped. Printable ASCII needs no escapes
+/// but for `"` and `\\`.
+fn push_debug(out: &mut String, value: &str) {
+    if value.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(value);
+        out.push('"');
+    } else {
+        let _ = std::fmt::Write::write_fmt(out, format_args!("{value:?}"));
+    }
+}
+
+/// Append `items` to `v`; where they are.
+fn range(v: &mut Vec<u32>, items: impl Iterator<Item = u32>) -> (u32, u32) {
+    let start = v.len() as u32;
+    v.extend(items);
+    (start, v.len() as u32)
+}
+
+/// Buffers reused from one item to the next on a thread: classifying allocates only the verdict.
+#[derive(Default)]
+struct Scratch {
+    text: Normalized,
+    tokens: Vec<Token>,
+    /// (first word, atom, sentence) of every phrase pattern found.
+    occ: Vec<(usize, AtomInfo, u32)>,
+    hits: Vec<Hit>,
+    /// The hits that may contain others.
+    containers: Vec<Hit>,
+    /// What containers say, per word.
+    cover: Vec<u8>,
+    /// Per rule: its best hit (an index of `hits`, or [`NO_HIT`]) and how many hits it has. Unset
+    /// between items, unless `dirty`.
+    best: Vec<usize>,
+    count: Vec<usize>,
+    dirty: bool,
+    fired: Vec<Fired>,
+    /// Per queue: routing strength from rules and from the queues' terms, and the rule to quote.
+    by_rule: Vec<f64>,
+    by_term: Vec<f64>,
+    why: Vec<Option<usize>>,
+}
+
+/// The normalised text a thread's [`Scratch`] may keep room for between items (bytes).
+const SCRATCH_LIMIT: usize = 1 << 20;
+
+/// No hit for a rule (in [`Scratch::best`]).
+const NO_HIT: usize = usize::MAX;
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
 /// How strongly a stated count of affected people ("40 users") speaks for an impact level: more than a
 /// group word ("the team"), less than "everyone".
 const COUNT_STRENGTH: f64 = 2.5;
+
+/// Who stated an impact or urgency level: a fired rule, or a count of affected people (indices).
+#[derive(Clone, Copy)]
+enum Said {
+    Rule(usize),
+    Count(usize),
+}
 
 /// An impact or urgency level stated by the text, with how strongly and where.
 struct Statement {
     level: u8,
     strength: f64,
-    rule: String,
-    evidence: String,
+    said: Said,
 }
 
 impl Statement {
     /// Keep the stronger statement; on a tie, the more severe level.
-    fn consider(slot: &mut Option<Statement>, level: u8, strength: f64, rule: &str, evidence: &str) {
+    fn consider(slot: &mut Option<Statement>, level: u8, strength: f64, said: Said) {
         let better = slot.as_ref().is_none_or(|s| strength > s.strength || (strength == s.strength && level < s.level));
         if better {
-            *slot = Some(Statement { level, strength, rule: rule.to_string(), evidence: evidence.to_string() });
+            *slot = Some(Statement { level, strength, said });
         }
     }
 }
@@ -639,38 +844,111 @@ fn routing_strength(rule: &Rule, f: &Fired) -> f64 {
 /// The most distinct phrases of one routing rule that count.
 const ROUTING_HITS: usize = 3;
 
-/// The level from the text, else as filed, else 3; with the reason saying which.
-fn settle(found: Option<Statement>, filed: Option<u8>, what: &str, reasons: &mut Vec<Reason>) -> u8 {
-    let (level, rule, evidence) = match (found, filed.filter(|l| (1..=3).contains(l))) {
-        (Some(s), _) => (s.level, s.rule, format!("from the text: {}", s.evidence)),
-        (None, Some(l)) => (l, format!("{what}-as-filed"), "no statement in the text; kept as filed".into()),
-        (None, None) => (3, format!("{what}-default"), "no statement in the text and none filed".into()),
+/// Impact or urgency: what [`settle`] decides.
+#[derive(Clone, Copy)]
+enum Level {
+    Impact,
+    Urgency,
+}
+
+impl Level {
+    /// `impact 1`, ... as reasons show it (levels are 1..=3).
+    fn supports(self, level: u8) -> String {
+        match (self, level) {
+            (Level::Impact, 1) => "impact 1".into(),
+            (Level::Impact, 2) => "impact 2".into(),
+            (Level::Impact, 3) => "impact 3".into(),
+            (Level::Urgency, 1) => "urgency 1".into(),
+            (Level::Urgency, 2) => "urgency 2".into(),
+            (Level::Urgency, 3) => "urgency 3".into(),
+            (Level::Impact, l) => format!("impact {l}"),
+            (Level::Urgency, l) => format!("urgency {l}"),
+        }
+    }
+}
+
+/// The level from the text (level, rule, quoted evidence), else as filed, else 3; with the reason
+/// saying which.
+fn settle(found: Option<(u8, String, String)>, filed: Option<u8>, what: Level, reasons: &mut Vec<Reason>) -> u8 {
+    let (as_filed, default) = match what {
+        Level::Impact => ("impact-as-filed", "impact-default"),
+        Level::Urgency => ("urgency-as-filed", "urgency-default"),
     };
-    reasons.push(Reason { rule, supports: format!("{what} {level}"), evidence, weight: 0.0 });
+    let (level, rule, evidence) = match (found, filed.filter(|l| (1..=3).contains(l))) {
+        (Some((level, rule, quoted)), _) => {
+            let mut evidence = String::with_capacity(quoted.len() + 15);
+            evidence.push_str("from the text: ");
+            evidence.push_str(&quoted);
+            (level, rule, evidence)
+        }
+        (None, Some(l)) => (l, as_filed.into(), "no statement in the text; kept as filed".into()),
+        (None, None) => (3, default.into(), "no statement in the text and none filed".into()),
+    };
+    reasons.push(Reason { rule, supports: what.supports(level), evidence, weight: 0.0 });
     level
 }
 
 /// The original words of a hit, with where they were found: `summary "Reset my password"` (at most 80
-/// characters, white space collapsed).
-fn quote(item: &Item, text: &Normalized, h: &Hit) -> String {
+/// characters, white space collapsed), in a string with room for `more` bytes after it.
+fn quote(item: &Item, text: &Normalized, h: &Hit, more: usize) -> String {
     let (first, last) = (&text.words[h.start], &text.words[h.end.saturating_sub(1).max(h.start)]);
     let source = if first.field == Field::Summary { &item.summary } else { &item.description };
     let span = source.get(first.source.0 as usize..last.source.1 as usize).unwrap_or_default();
-    let mut s = String::with_capacity(span.len().min(84) + 16);
+    let mut s = String::with_capacity(span.len().min(84) + 16 + more);
     s.push_str(h.field.as_str());
     s.push_str(" \"");
-    for (i, word) in span.split_whitespace().enumerate() {
-        if i > 0 {
+    push_words(&mut s, span);
+    s.push('"');
+    s
+}
+
+/// Append the words of `span` to `s`: white space collapsed to single spaces, `"` dropped, and
+/// stopping with `…` once `s` is longer than 90 bytes.
+fn push_words(s: &mut String, span: &str) {
+    if !span.is_ascii() {
+        for (i, word) in span.split_whitespace().enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            s.extend(word.chars().filter(|&c| c != '"'));
+            if s.len() > 90 {
+                s.push('…');
+                break;
+            }
+        }
+        return;
+    }
+    // The same words, byte by byte: in ASCII, `split_whitespace` splits at these six bytes.
+    let white = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+    let b = span.as_bytes();
+    let (mut i, mut first) = (0, true);
+    loop {
+        while i < b.len() && white(b[i]) {
+            i += 1;
+        }
+        if i == b.len() {
+            break;
+        }
+        let (start, mut quoted) = (i, false);
+        while i < b.len() && !white(b[i]) {
+            quoted |= b[i] == b'"';
+            i += 1;
+        }
+        if !first {
             s.push(' ');
         }
-        s.extend(word.chars().filter(|&c| c != '"'));
+        first = false;
+        let word = &span[start..i];
+        if quoted {
+            s.extend(word.chars().filter(|&c| c != '"'));
+        } else {
+            s.push_str(word);
+        }
         if s.len() > 90 {
             s.push('…');
             break;
         }
     }
-    s.push('"');
-    s
 }
 
 /// The most phrases one written phrase may expand to through `{a,b}` alternatives.
@@ -699,7 +977,7 @@ fn expand(phrase: &str) -> Result<Vec<String>, &'static str> {
     Ok(out.into_iter().map(|o| o + rest).collect())
 }
 
-/// Collects rules, phrases and automaton patterns during compilation.
+/// Collects rules, phrases and matcher patterns during compilation.
 #[derive(Default)]
 struct Builder {
     rules: Vec<Rule>,
@@ -739,7 +1017,7 @@ impl Builder {
                 parts.push((self.atom(format!(" fact:{fact} "), 1), gap));
                 continue;
             }
-            // A prefix word (`word*`) ends an automaton pattern; what follows it is the next
+            // A prefix word (`word*`) ends a matcher pattern; what follows it is the next
             // pattern, immediately after.
             let mut pieces = part.split_inclusive('*').map(str::trim).filter(|p| !p.is_empty()).peekable();
             if pieces.peek().is_none() {
@@ -768,9 +1046,8 @@ impl Builder {
         }
         let p = self.phrases.len();
         if parts.len() == 1 {
-            self.atoms[parts[0].0].phrases.push(p);
+            self.atoms[parts[0].0].rules.push(r);
         } else {
-            self.atoms[parts[0].0].leads = true;
             self.pairs.entry((parts[0].0, parts[1].0)).or_default().push(p);
         }
         let words = parts.iter().map(|&(a, _)| self.atoms[a].words).sum();
@@ -787,5 +1064,46 @@ impl Builder {
         self.index.insert(pattern.clone(), i);
         self.patterns.push(pattern);
         i
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_text_is_written_as_debug_writes_it() {
+        for value in ["Story", "Bug \"p1\"", "a\\b", "tab\there", "Störung", "", "'single'", "\u{7f}", "é\u{301}"] {
+            let mut out = String::new();
+            push_debug(&mut out, value);
+            assert_eq!(out, format!("{value:?}"));
+        }
+    }
+
+    #[test]
+    fn quoted_words_are_the_same_in_ascii_and_not() {
+        // The general way, for any text.
+        let reference = |prefix: &str, span: &str| {
+            let mut s = prefix.to_string();
+            for (i, word) in span.split_whitespace().enumerate() {
+                if i > 0 {
+                    s.push(' ');
+                }
+                s.extend(word.chars().filter(|&c| c != '"'));
+                if s.len() > 90 {
+                    s.push('…');
+                    break;
+                }
+            }
+            s
+        };
+        let long = "word ".repeat(30);
+        for span in ["", "  a  b\t\nc\x0b\x0cd\re ", "\" leading quote", "say \"hi\" \"\" x", &long, "x\x1fy z"] {
+            for prefix in ["summary \"", "log excerpt \""] {
+                let mut s = prefix.to_string();
+                push_words(&mut s, span);
+                assert_eq!(s, reference(prefix, span), "{span:?}");
+            }
+        }
     }
 }

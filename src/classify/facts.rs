@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::text::{Field, Fnv, Normalized, stem};
+use super::text::{Field, Fnv, Normalized, WordFilter, stem};
 
 /// The facts a token can be, as the marker word rules match (`match = ["fact:version"]`).
 pub const FACTS: &[&str] =
@@ -42,25 +42,76 @@ pub fn token_fact(raw: &str) -> Option<&'static str> {
     if t.len() < 3 {
         return None;
     }
-    if is_ip(t) {
+    // Each test below is tried only where what it needs is there (a dot, a leading digit, ...).
+    let shape = Shape::of(t);
+    let tb = t.as_bytes();
+    if shape.dot && tb[0].is_ascii_digit() && is_ip(t) {
         return Some("fact:ip");
     }
-    if is_version(t) {
+    let version_start = if matches!(tb[0], b'v' | b'V') { tb[1] } else { tb[0] };
+    if shape.dot && version_start.is_ascii_digit() && is_version(t) {
         return Some("fact:version");
     }
-    if is_ticket(t) {
+    if tb[0].is_ascii_uppercase() && shape.digit && is_ticket(t) {
         return Some("fact:ticket");
     }
-    if is_email(t) || is_login(raw.trim(), t) {
+    let trimmed = raw.trim();
+    if (shape.at && is_email(t)) || ((shape.dot || trimmed.starts_with('(')) && is_login(trimmed, t)) {
         return Some("fact:person");
     }
-    if is_code(t) {
+    if (shape.hash || shape.paren || shape.dot || shape.upper) && is_code(t, &shape) {
         return Some("fact:code");
     }
-    if is_host(t) {
+    if shape.host && is_host(t) {
         return Some("fact:host");
     }
     None
+}
+
+/// Which bytes a token has, for the cheap pre-checks of [`token_fact`].
+struct Shape {
+    dot: bool,
+    /// Two dots or more.
+    dots: bool,
+    digit: bool,
+    upper: bool,
+    at: bool,
+    hash: bool,
+    /// An opening parenthesis.
+    paren: bool,
+    /// Only lower-case letters, digits, `-` and `.`: what a host name is made of.
+    host: bool,
+}
+
+impl Shape {
+    fn of(t: &str) -> Shape {
+        let mut s = Shape {
+            dot: false,
+            dots: false,
+            digit: false,
+            upper: false,
+            at: false,
+            hash: false,
+            paren: false,
+            host: true,
+        };
+        for &b in t.as_bytes() {
+            match b {
+                b'.' => {
+                    s.dots |= s.dot;
+                    s.dot = true;
+                }
+                b'0'..=b'9' => s.digit = true,
+                b'A'..=b'Z' => s.upper = true,
+                b'@' => s.at = true,
+                b'#' => s.hash = true,
+                b'(' => s.paren = true,
+                _ => {}
+            }
+            s.host &= b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.';
+        }
+        s
+    }
 }
 
 /// `3.18.5`, `v6.20`, `v2`, `10.4.1-rc2`.
@@ -125,7 +176,7 @@ fn is_login(raw: &str, t: &str) -> bool {
 
 /// Code: `OrderService`, `CheckoutController.total()`, `Form#onSubmit`, `get_user_by_id()`,
 /// `java.lang.NullPointerException`, `cart_service.py`.
-fn is_code(t: &str) -> bool {
+fn is_code(t: &str, shape: &Shape) -> bool {
     const SUFFIXES: &[&str] = &[
         "Controller",
         "Service",
@@ -171,16 +222,18 @@ fn is_code(t: &str) -> bool {
         ".java", ".py", ".js", ".ts", ".tsx", ".jsx", ".go", ".rs", ".rb", ".php", ".cs", ".kt", ".swift", ".vue",
         ".scss", ".cpp", ".h",
     ];
-    if t.contains('#')
-        && t.split('#').all(|p| p.len() >= 2 && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-    {
+    if shape.hash && t.split('#').all(|p| p.len() >= 2 && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) {
         return true;
     }
-    if t.ends_with("()") || (t.contains('(') && t.contains(')') && !t.starts_with('(')) {
+    if shape.paren && (t.ends_with("()") || (t.contains(')') && !t.starts_with('('))) {
         return true;
     }
-    if EXTENSIONS.iter().any(|e| t.ends_with(e) && t.len() > e.len()) {
+    if shape.dot && EXTENSIONS.iter().any(|e| t.ends_with(e) && t.len() > e.len()) {
         return true;
+    }
+    // Camel case and dotted names below both need a capital.
+    if !shape.upper {
+        return false;
     }
     let humps = t.as_bytes().windows(2).filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase()).count();
     let camel = t.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
@@ -190,7 +243,7 @@ fn is_code(t: &str) -> bool {
         return true;
     }
     // Dotted Java-style names: java.lang.NullPointerException, com.acme.OrderService.
-    t.matches('.').count() >= 2
+    shape.dots
         && t.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
         && t.bytes().any(|b| b.is_ascii_uppercase())
 }
@@ -330,6 +383,10 @@ fn word_count(w: &str) -> Option<u64> {
 
 /// A numeric count: "40", "1200", "2k".
 fn numeric_count(w: &str) -> Option<u64> {
+    // Both readings below need a leading digit (words never start with a sign).
+    if !w.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
     if let Ok(n) = w.parse::<u64>() {
         return Some(n);
     }
@@ -342,12 +399,14 @@ pub struct Counter {
     nouns: HashSet<String, Fnv>,
     fillers: HashSet<String, Fnv>,
     quantities: HashMap<String, u64, Fnv>,
+    /// The quantities again: most words are ruled out without a lookup.
+    quantity_filter: WordFilter,
 }
 
 impl Default for Counter {
     fn default() -> Self {
         let stemmed = |words: &[&str]| words.iter().map(|w| stem(w).into_owned()).collect();
-        let quantities = [
+        let quantities: HashMap<String, u64, Fnv> = [
             "one",
             "single",
             "a",
@@ -387,7 +446,9 @@ impl Default for Counter {
         .iter()
         .filter_map(|w| word_count(w).map(|n| (stem(w).into_owned(), n)))
         .collect();
-        Counter { nouns: stemmed(POPULATION), fillers: stemmed(FILLER), quantities }
+        let mut quantity_filter = WordFilter::EMPTY;
+        quantities.keys().for_each(|w| quantity_filter.insert(w));
+        Counter { nouns: stemmed(POPULATION), fillers: stemmed(FILLER), quantities, quantity_filter }
     }
 }
 
@@ -403,10 +464,12 @@ impl Counter {
                 continue;
             }
             let w = word(i);
+            let Some(count) = numeric_count(w).or_else(|| self.quantity(w)) else { continue };
+            // "100% site" is no count.
             let source = if field == Field::Summary { summary } else { description };
-            let percent = source.as_bytes().get(n.words[i].source.1 as usize) == Some(&b'%');
-            let count = if percent { None } else { numeric_count(w).or_else(|| self.quantity(w)) };
-            let Some(count) = count else { continue };
+            if source.as_bytes().get(n.words[i].source.1 as usize) == Some(&b'%') {
+                continue;
+            }
             // Up to three words to the noun, at most one of them not a filler ("40 sales agents").
             let mut other = 0;
             let mut j = i + 1;
@@ -433,6 +496,9 @@ impl Counter {
     }
 
     fn quantity(&self, w: &str) -> Option<u64> {
+        if !self.quantity_filter.may_contain(w) {
+            return None;
+        }
         self.quantities.get(w).copied()
     }
 }

@@ -4,12 +4,14 @@
 //! - [`rules`]: the embedded default rules (`config/rules.toml`), parsing, layering, validation.
 //! - `text`: normalisation shared by phrases and tickets (case, punctuation, typos, stems, log lines).
 //! - `facts`: facts read from the text beyond phrases (affected-user counts).
+//! - `matcher`: every phrase pattern found in normalised text, a word at a time.
 //! - `engine`: the compiled [`Classifier`] and how a verdict is reached.
 //!
 //! The decision whether an item is misfiled, and what to do about it, is [`decide`].
 
 mod engine;
 mod facts;
+mod matcher;
 pub mod rules;
 mod spec;
 mod text;
