@@ -12,7 +12,6 @@ use std::path::Path;
 
 use twotrack::classify::{Classifier, PriorityMatrix, QueueSpec, RuleSpec, Verdict, default_queues};
 use twotrack_api::Item;
-use twotrack_sim::generator::{GenOptions, Home, generate};
 
 #[path = "classify_support/mod.rs"]
 mod classify_support;
@@ -22,36 +21,6 @@ fn fixtures() -> Vec<Item> {
     let out = classify_support::hand_labelled();
     assert!(out.len() >= 400, "the labelled fixtures are missing");
     out
-}
-
-/// The generator's items as a connector maps them (fields included).
-fn generated(seed: u64, per_tracker: usize) -> Vec<Item> {
-    let items = generate(&GenOptions { seed, items_per_tracker: per_tracker, misfiled_share: 0.2 });
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, g)| {
-            let tracker = match g.home {
-                Home::Jira => "jira",
-                Home::ServiceNow => "servicenow",
-            };
-            let mut item = Item::new(tracker, format!("GEN-{seed}-{i}"), g.summary);
-            item.filed_type = g.filed_type;
-            item.description = g.description;
-            item.labels = g.labels;
-            item.impact = g.impact;
-            item.urgency = g.urgency;
-            for (name, value) in [("category", g.category), ("contact_type", g.contact_type)] {
-                if let Some(v) = value {
-                    item.fields.insert(name.into(), v);
-                }
-            }
-            if let Some(points) = g.story_points {
-                item.fields.insert("story_points".into(), points.to_string());
-            }
-            item
-        })
-        .collect()
 }
 
 /// A small deterministic generator for the noise.
@@ -243,10 +212,10 @@ fn verdicts_are_deterministic_and_match_the_snapshot() {
     items.extend(variants(&fixtures));
     if golden.is_some() {
         for seed in [7, 11, 23, 42] {
-            items.extend(generated(seed, 2500));
+            items.extend(classify_support::generated(seed, 2500));
         }
     } else {
-        items.extend(generated(11, 500));
+        items.extend(classify_support::generated(11, 500));
     }
     let defaults = Classifier::with_defaults();
     let custom = custom();

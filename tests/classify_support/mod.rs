@@ -1,9 +1,10 @@
-//! The hand-labelled tickets as items, shared by the classifier's tests and its benchmark
+//! The hand-labelled tickets and the generator's tickets as items, shared by the classifier's tests and its benchmark
 //! (`#[path]`-included by both).
 
 use std::path::Path;
 
 use twotrack_api::Item;
+use twotrack_sim::generator::{GenOptions, Home, generate};
 
 /// Every ticket of the labelled and hold-out sets as an item (only what the classifier reads).
 pub fn hand_labelled() -> Vec<Item> {
@@ -27,4 +28,34 @@ pub fn hand_labelled() -> Vec<Item> {
         }
     }
     out
+}
+
+/// The generator's items as a connector maps them (fields included).
+pub fn generated(seed: u64, per_tracker: usize) -> Vec<Item> {
+    let items = generate(&GenOptions { seed, items_per_tracker: per_tracker, misfiled_share: 0.2 });
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let tracker = match g.home {
+                Home::Jira => "jira",
+                Home::ServiceNow => "servicenow",
+            };
+            let mut item = Item::new(tracker, format!("GEN-{seed}-{i}"), g.summary);
+            item.filed_type = g.filed_type;
+            item.description = g.description;
+            item.labels = g.labels;
+            item.impact = g.impact;
+            item.urgency = g.urgency;
+            for (name, value) in [("category", g.category), ("contact_type", g.contact_type)] {
+                if let Some(v) = value {
+                    item.fields.insert(name.into(), v);
+                }
+            }
+            if let Some(points) = g.story_points {
+                item.fields.insert("story_points".into(), points.to_string());
+            }
+            item
+        })
+        .collect()
 }
