@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::text::{Fnv, Normalized};
+use super::text::{Fnv, FnvHasher, Normalized};
 
 /// No such token or node.
 const NONE: u32 = u32::MAX;
@@ -376,10 +376,11 @@ impl Hasher for KeyHasher {
         self.0
     }
 
+    /// Not used by the matcher's maps (their keys are `u128`s); FNV-1a from the current state.
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
+        let mut fnv = FnvHasher(self.0);
+        fnv.write(bytes);
+        self.0 = fnv.finish();
     }
 
     fn write_u128(&mut self, k: u128) {

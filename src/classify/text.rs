@@ -677,7 +677,7 @@ impl WordFilter {
 pub type Fnv = BuildHasherDefault<FnvHasher>;
 
 #[derive(Debug)]
-pub struct FnvHasher(u64);
+pub struct FnvHasher(pub(super) u64);
 
 impl Default for FnvHasher {
     fn default() -> Self {
