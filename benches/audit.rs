@@ -123,10 +123,15 @@ fn audit(dir: &Path) {
         .filter(|i| classifier.classify(i).class == twotrack::api::Class::Work)
         .count();
     let classify = started.elapsed();
+    let started = Instant::now();
+    let site = twotrack::audit::learn_site(&config, &mirror, &classifier).unwrap();
+    let learn = started.elapsed();
     println!(
-        "read {n} items in {:.2}s; read + classify in {:.2}s ({work} work)",
+        "read {n} items in {:.2}s; read + classify in {:.2}s ({work} work); learn the site in {:.2}s ({})",
         read.as_secs_f64(),
-        classify.as_secs_f64()
+        classify.as_secs_f64(),
+        learn.as_secs_f64(),
+        site.model.abstains().unwrap_or("site model learned"),
     );
     let started = Instant::now();
     let report = twotrack::audit::audit(&config, &mirror, None).unwrap();

@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use chrono::{SecondsFormat, Utc};
 use twotrack_api::Item;
 
-use crate::classify::{Classifier, RulesError};
+use crate::classify::{Classifier, RulesError, Site};
 use crate::config::Config;
 use crate::mirror::{Mirror, MirrorError};
 use crate::plan::{Assessment, Planner};
@@ -32,10 +32,24 @@ pub fn classifier(config: &Config) -> Result<Classifier, RulesError> {
     Classifier::new(&config.rules, &config.queues, &config.priority)
 }
 
+/// Learn the site from every item of the mirror (see [`crate::plan::learn_site`]).
+pub fn learn_site(config: &Config, mirror: &Mirror, classifier: &Classifier) -> Result<Site, MirrorError> {
+    let site = crate::plan::learn_site(config, classifier, || mirror.items(None))?;
+    match site.model.abstains() {
+        Some(why) => tracing::info!(reason = why, "site model abstains: nothing will move, items are only reviewed"),
+        None => {
+            let (backlog, queue) = site.model.counts();
+            tracing::debug!(backlog, queue, folds = site.model.folds(), "site model learned");
+        }
+    }
+    Ok(site)
+}
+
 /// Audit the mirror (optionally one tracker) and return the report.
 pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<Report, AuditError> {
     let classifier = classifier(config)?;
-    let planner = Planner::new(config, &classifier);
+    let site = learn_site(config, mirror, &classifier)?;
+    let planner = Planner::new(config, &classifier, &site);
     let mut builder = ReportBuilder::new(&planner, Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<Item>, MirrorError>>(2);

@@ -74,20 +74,29 @@ async fn the_backlog_holds_two_confident_moves() {
     let config = twotrack::config::load(&h.config).unwrap();
     let registry = Registry::build(&config).unwrap();
     let classifier = twotrack::audit::classifier(&config).unwrap();
-    let planner = Planner::new(&config, &classifier);
     let cases = [
         (JIRA, h.jira_key(WORK_IN_JIRA), true),
         (SN, h.sn_number(VALUE_IN_SN), true),
         (JIRA, h.jira_key(VALUE_IN_JIRA), false),
         (SN, h.sn_number(WORK_IN_SN), false),
     ];
-    for (tracker, key, misfiled) in cases {
-        let item = registry.get(tracker).unwrap().get(&key).await.unwrap();
+    let mut items = Vec::new();
+    for (tracker, key, misfiled) in &cases {
+        items.push((registry.get(tracker).unwrap().get(key).await.unwrap(), *misfiled));
+    }
+    // A world of four items: the site model abstains, and the configuration lets the rules move alone.
+    let site = twotrack::plan::learn_site(&config, &classifier, || {
+        items.iter().map(|(item, _)| Ok::<_, std::convert::Infallible>(item.clone()))
+    })
+    .unwrap();
+    assert!(site.model.abstains().is_some());
+    let planner = Planner::new(&config, &classifier, &site);
+    for ((tracker, key, _), (item, misfiled)) in cases.iter().zip(items) {
         let a = planner.assess(item).unwrap();
         assert_eq!(a.misfiled, misfiled, "{tracker} {key}: {:#?}", a.verdict);
         if misfiled {
             assert_eq!(a.action, Action::Move, "{tracker} {key} is a confident move: {:#?}", a.verdict);
-            assert!(a.verdict.confidence >= config.policy.move_threshold);
+            assert!(a.verdict.confidence >= config.policy.thresholds.move_at);
         }
     }
 }

@@ -68,7 +68,7 @@ fn faults_seen(h: &Harness) -> (BTreeMap<String, usize>, usize) {
 
 /// Sync cleanly, then apply with 20% faults (resuming once if the first run leaves corrections failed).
 async fn apply_under_faults(seed: u64) {
-    let items = generate(&GenOptions { seed: 11, items_per_tracker: 30, misfiled_share: 0.25 });
+    let items = generate(&GenOptions { seed: 11, items_per_tracker: 50, misfiled_share: 0.2 });
     let h = Harness::start(items, &policy()).await;
     h.ok(&["sync"]).await;
     let dry = h.ok(&["apply"]).await;

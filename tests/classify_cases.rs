@@ -7,8 +7,8 @@
 use std::sync::LazyLock;
 
 use twotrack::classify::{
-    Action, Classifier, DEFAULT_MOVE_THRESHOLD, DEFAULT_REVIEW_THRESHOLD, PriorityMatrix, QueueSpec, RuleSpec,
-    RulesError, decide, default_queues, role_of_name,
+    Action, Classifier, PriorityMatrix, QueueSpec, RuleSpec, RulesError, Thresholds, decide, default_queues,
+    role_of_name,
 };
 use twotrack_api::{Class, Item, Kind, TrackerRole};
 
@@ -21,7 +21,7 @@ fn check(summary: &str, description: &str, tracker: &str, expect: &str) {
     item.description = description.to_string();
     let v = classifier.classify(&item);
     let role = role_of_name(tracker).unwrap();
-    let d = decide(&v, role, DEFAULT_MOVE_THRESHOLD, DEFAULT_REVIEW_THRESHOLD);
+    let d = decide(&v, role, Thresholds::RULES_ALONE);
     let reasons: Vec<String> = v.reasons.iter().map(ToString::to_string).collect();
     let context = format!("{summary:?}: got {v:?}\n{}", reasons.join("\n"));
     for word in expect.split_whitespace() {
@@ -132,10 +132,10 @@ fn decide_follows_the_thresholds() {
     assert_eq!(v.class, Class::Work);
     assert!(v.confidence >= 0.85, "{v:?}");
     let product = TrackerRole::Product;
-    assert_eq!(decide(&v, product, 0.85, 0.6).action, Action::Move);
-    assert_eq!(decide(&v, product, 1.0, 0.6).action, Action::Review);
-    assert_eq!(decide(&v, product, 1.0, 1.0).action, Action::Keep);
-    let here = decide(&v, TrackerRole::Service, 0.0, 0.0);
+    assert_eq!(decide(&v, product, Thresholds { move_at: 0.85, review_at: 0.6 }).action, Action::Move);
+    assert_eq!(decide(&v, product, Thresholds { move_at: 1.0, review_at: 0.6 }).action, Action::Review);
+    assert_eq!(decide(&v, product, Thresholds { move_at: 1.0, review_at: 1.0 }).action, Action::Keep);
+    let here = decide(&v, TrackerRole::Service, Thresholds { move_at: 0.0, review_at: 0.0 });
     assert!(!here.misfiled);
     assert_eq!(here.action, Action::Keep);
 }

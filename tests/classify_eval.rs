@@ -12,9 +12,7 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use twotrack::classify::{
-    Action, Classifier, DEFAULT_MOVE_THRESHOLD, DEFAULT_REVIEW_THRESHOLD, Verdict, decide, role_of_name,
-};
+use twotrack::classify::{Action, Classifier, Thresholds, Verdict, decide, role_of_name};
 use twotrack_api::{Class, Item, Kind, TrackerRole};
 use twotrack_sim::generator::{GenOptions, GeneratedItem, Home, generate};
 
@@ -145,11 +143,8 @@ fn evaluate(name: &str, examples: &[Example], classifier: &Classifier) -> Report
     let accuracy = ratio(count(examples, &verdicts, |e, v| e.class == v.class), n);
     let kind_accuracy = ratio(count(examples, &verdicts, |e, v| e.kind == v.kind), n);
 
-    let actions: Vec<Action> = examples
-        .iter()
-        .zip(&verdicts)
-        .map(|(e, v)| decide(v, e.role, DEFAULT_MOVE_THRESHOLD, DEFAULT_REVIEW_THRESHOLD).action)
-        .collect();
+    let actions: Vec<Action> =
+        examples.iter().zip(&verdicts).map(|(e, v)| decide(v, e.role, Thresholds::RULES_ALONE).action).collect();
     let misfiled = examples.iter().filter(|e| e.class != e.role.holds()).count();
     let moves = actions.iter().filter(|a| **a == Action::Move).count();
     let good_moves =

@@ -118,7 +118,7 @@ fn show_prints_the_resolved_configuration_which_reads_back() {
         "token = \"[redacted]\"",
         "project = \"SHOP\"",
         "tables = [",
-        "[policy]\ndry_run = true\nmove_threshold = 0.85",
+        "[policy]\ndry_run = true\nmove_threshold = 0.95\nreview_threshold = 0.35\nrules_may_move_alone = false\n",
         "[[queue]]\nname = \"database\"",
         "listen = \"127.0.0.1:9464\"",
     ] {
@@ -162,7 +162,7 @@ fn schema_is_a_json_schema_of_the_file() {
     assert_eq!(schema["title"], "twotrack configuration");
     assert_eq!(schema["additionalProperties"], false);
     let policy = &schema["$defs"]["RawPolicy"]["properties"]["move_threshold"];
-    assert!(policy["description"].as_str().is_some_and(|d| d.contains("Confidence")), "{policy}");
+    assert!(policy["description"].as_str().is_some_and(|d| d.contains("Probability")), "{policy}");
     let tracker = &schema["$defs"]["RawTracker"];
     assert_eq!(tracker["properties"]["kind"]["enum"], serde_json::json!(["jira", "servicenow"]));
     assert_eq!(tracker["required"], serde_json::json!(["name", "kind", "role", "base_url", "auth"]));

@@ -22,8 +22,10 @@ use twotrack_sim::faults::FaultSpec;
 /// Generous: the machine may be busy compiling next to us.
 const DEADLINE: Duration = Duration::from_secs(60);
 
-/// Items filed in each simulated tracker.
-const ITEMS: usize = 10;
+/// Items filed in each simulated tracker: enough for the site model to learn (40 a role).
+const ITEMS: usize = 50;
+/// Few misfiled, as on a real site, so that one cycle's moves stay under `max_moves`.
+const MISFILED: f64 = 0.08;
 
 /// Write the simulators' configuration with every job firing every second.
 fn write_config(world: &World, dir: &Path, dry_run: bool) -> PathBuf {
@@ -52,7 +54,7 @@ type Move = (String, String, String);
 /// a throwaway copy of its world carries out completely.
 async fn misfiled_world(dir: &Path) -> (World, PathBuf, Vec<Move>) {
     for seed in 1..=40 {
-        let opts = WorldOptions { seed, items: ITEMS, ..WorldOptions::default() };
+        let opts = WorldOptions { seed, items: ITEMS, misfiled_share: MISFILED, ..WorldOptions::default() };
         let Some(moves) = trial(&opts).await else { continue };
         let world = World::start(&opts).await.unwrap();
         let config_path = write_config(&world, dir, false);
@@ -73,7 +75,8 @@ async fn trial(opts: &WorldOptions) -> Option<Vec<Move>> {
         assert!(r.error.is_none(), "{r:?}");
     }
     let classifier = twotrack::audit::classifier(&config).unwrap();
-    let plan = twotrack::outbox::plan(&config, &scratch, &classifier, &Selection::default()).unwrap();
+    let site = twotrack::audit::learn_site(&config, &scratch, &classifier).unwrap();
+    let plan = twotrack::outbox::plan(&config, &scratch, &classifier, &site, &Selection::default()).unwrap();
     let moves: Vec<Move> = plan
         .corrections
         .iter()
@@ -358,7 +361,9 @@ fn assert_no_writes(world: &World) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_the_running_sync_finish_then_exits_0() {
-    let world = World::start(&WorldOptions { items: ITEMS, ..WorldOptions::default() }).await.unwrap();
+    let world = World::start(&WorldOptions { items: ITEMS, misfiled_share: MISFILED, ..WorldOptions::default() })
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config_path = write_config(&world, dir.path(), true);
     let listen_file = dir.path().join("listen");
@@ -426,7 +431,9 @@ async fn run_once_refused_by_the_circuit_breaker_exits_4_and_writes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_once_in_dry_run_syncs_and_writes_nothing() {
-    let world = World::start(&WorldOptions { items: ITEMS, ..WorldOptions::default() }).await.unwrap();
+    let world = World::start(&WorldOptions { items: ITEMS, misfiled_share: MISFILED, ..WorldOptions::default() })
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config_path = write_config(&world, dir.path(), true);
     let mut daemon = Daemon::start(&config_path, &["--once"]);
@@ -444,7 +451,9 @@ async fn run_once_in_dry_run_syncs_and_writes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_once_fails_when_a_tracker_is_unreachable_but_syncs_the_others() {
-    let world = World::start(&WorldOptions { items: ITEMS, ..WorldOptions::default() }).await.unwrap();
+    let world = World::start(&WorldOptions { items: ITEMS, misfiled_share: MISFILED, ..WorldOptions::default() })
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config_path = write_config(&world, dir.path(), true);
     // Point ServiceNow at a port nobody listens on, without retries.

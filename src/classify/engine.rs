@@ -359,9 +359,19 @@ impl Classifier {
 
     /// Classify one item. Pure and deterministic.
     pub fn classify(&self, item: &Item) -> Verdict {
+        self.classify_forced(item, None)
+    }
+
+    /// Classify one item as `class` whatever the rules say (its kind, queue and priority then follow
+    /// within that class): for an item the site's evidence keeps where it is.
+    pub fn classify_as(&self, item: &Item, class: Class) -> Verdict {
+        self.classify_forced(item, Some(class))
+    }
+
+    fn classify_forced(&self, item: &Item, forced: Option<Class>) -> Verdict {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut scratch) => {
-                let verdict = self.classify_in(item, &mut scratch);
+                let verdict = self.classify_in(item, &mut scratch, forced);
                 // A huge ticket does not keep its buffers for the life of the thread.
                 if scratch.text.text.capacity() > SCRATCH_LIMIT {
                     *scratch = Scratch::default();
@@ -369,11 +379,11 @@ impl Classifier {
                 verdict
             }
             // Only if classifying re-entered itself on this thread: work in fresh buffers.
-            Err(_) => self.classify_in(item, &mut Scratch::default()),
+            Err(_) => self.classify_in(item, &mut Scratch::default(), forced),
         })
     }
 
-    fn classify_in(&self, item: &Item, s: &mut Scratch) -> Verdict {
+    fn classify_in(&self, item: &Item, s: &mut Scratch, forced: Option<Class>) -> Verdict {
         s.text.reset_ticket(&item.summary, &item.description);
         let affected = self.counter.0.find(&s.text, &item.summary, &item.description);
         if let Some(a) = affected.iter().find(|a| a.count >= MANY) {
@@ -383,7 +393,7 @@ impl Classifier {
         s.text.finish();
         self.hits(s);
         self.fire(item, s);
-        self.verdict(item, s, &affected)
+        self.verdict(item, s, &affected, forced)
     }
 
     /// Every phrase hit (into `s.hits`), with contained hits of rules with a common effect removed.
@@ -560,7 +570,7 @@ impl Classifier {
         evidence
     }
 
-    fn verdict(&self, item: &Item, s: &mut Scratch, affected: &[Affected]) -> Verdict {
+    fn verdict(&self, item: &Item, s: &mut Scratch, affected: &[Affected], forced: Option<Class>) -> Verdict {
         let (text, fired) = (&s.text, &s.fired);
         // The class evidence of the rules that speak for a class or kind (queue terms do not).
         let speaks = |f: &&Fired| {
@@ -578,7 +588,7 @@ impl Classifier {
             said += 1;
         }
         let margin = work - value;
-        let class = if margin > 0.0 { Class::Work } else { Class::Value };
+        let class = forced.unwrap_or(if margin > 0.0 { Class::Work } else { Class::Value });
         // Work adds the queue, impact, urgency and priority reasons.
         let mut reasons = Vec::with_capacity(said + if class == Class::Work { 4 } else { 0 });
         for f in fired.iter().filter(speaks) {
@@ -612,6 +622,8 @@ impl Classifier {
             kind,
             confidence,
             margin,
+            work,
+            value,
             queue: None,
             impact: None,
             urgency: None,

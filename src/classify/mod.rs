@@ -11,8 +11,10 @@
 
 mod engine;
 mod facts;
+pub mod fuse;
 mod matcher;
 pub mod rules;
+pub mod site;
 mod spec;
 mod text;
 
@@ -22,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use twotrack_api::{Class, Item, Kind, TrackerRole};
 
 pub use engine::{Classifier, MAX_GAP};
+pub use fuse::{Placement, Site, Thresholds};
 pub use rules::{DEFAULT_RULES, RulesError, default_rules, parse_rules_file};
 pub use spec::*;
 
@@ -35,6 +38,9 @@ pub struct Verdict {
     pub confidence: f64,
     /// Work evidence minus Value evidence: the raw score the class and confidence come from.
     pub margin: f64,
+    /// The evidence for Work and for Value (the sums of the fired rules' weights).
+    pub work: f64,
+    pub value: f64,
     /// Work only: the queue (a [`QueueSpec`] name).
     pub queue: Option<String>,
     /// Work only: ITIL impact 1 (high) ..= 3 (low).
@@ -124,16 +130,18 @@ pub struct Decision {
     pub action: Action,
 }
 
-/// Decide on a verdict for an item filed in a tracker of `filed_role`: misfiled when its class is not
-/// the class that role holds; then `Move` at or above `move_threshold` confidence, `Review` at or above
-/// `review_threshold`, else `Keep`. A correctly filed item is always `Keep`.
-pub fn decide(verdict: &Verdict, filed_role: TrackerRole, move_threshold: f64, review_threshold: f64) -> Decision {
+/// Decide on the rules' verdict alone (the text, no site): misfiled when its class is not the class
+/// `filed_role` holds; then `Move` at or above `t.move_at` confidence, `Review` at or above
+/// `t.review_at`, else `Keep`. A correctly filed item is always `Keep`. This is the stream mode of
+/// `twotrack classify` and the rules' regression tests; audits, `apply` and `classify --site` decide
+/// with the site's evidence too ([`fuse::Site::place`]).
+pub fn decide(verdict: &Verdict, filed_role: TrackerRole, t: Thresholds) -> Decision {
     let misfiled = verdict.class != filed_role.holds();
     let action = if !misfiled {
         Action::Keep
-    } else if verdict.confidence >= move_threshold {
+    } else if verdict.confidence >= t.move_at {
         Action::Move
-    } else if verdict.confidence >= review_threshold {
+    } else if verdict.confidence >= t.review_at {
         Action::Review
     } else {
         Action::Keep
@@ -141,9 +149,10 @@ pub fn decide(verdict: &Verdict, filed_role: TrackerRole, move_threshold: f64, r
     Decision { misfiled, action }
 }
 
-/// The move and review thresholds used when no configuration sets them.
-pub const DEFAULT_MOVE_THRESHOLD: f64 = 0.85;
-pub const DEFAULT_REVIEW_THRESHOLD: f64 = 0.6;
+impl Thresholds {
+    /// The thresholds of the rules' confidence when the text alone decides ([`decide`]).
+    pub const RULES_ALONE: Thresholds = Thresholds { move_at: 0.85, review_at: 0.6 };
+}
 
 /// The outcome of one rules-file test case.
 #[derive(Debug, Clone)]
@@ -179,7 +188,7 @@ impl Classifier {
         if let Some(want) = case.action {
             match case.tracker.as_deref().and_then(role_of_name) {
                 Some(role) => {
-                    let got = decide(&verdict, role, DEFAULT_MOVE_THRESHOLD, DEFAULT_REVIEW_THRESHOLD).action;
+                    let got = decide(&verdict, role, Thresholds::RULES_ALONE).action;
                     expect("action", Some(want.to_string()), Some(got.to_string()));
                 }
                 None => failures.push("action: expected needs `tracker` = \"jira\" or \"servicenow\"".into()),

@@ -51,7 +51,8 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
     }
     let classifier = crate::audit::classifier(&config)?;
     let sel = Selection { tracker: args.tracker.clone(), only: args.only.clone(), limit: args.limit };
-    let plan = plan(&config, &mirror, &classifier, &sel)?;
+    let site = crate::audit::learn_site(&config, &mirror, &classifier)?;
+    let plan = plan(&config, &mirror, &classifier, &site, &sel)?;
     let outbox = Outbox::open(&mirror)?;
     let pending_earlier = outbox.all().filter_map(|c| c.ok()).filter(|c| c.state == State::Pending).count();
 
@@ -80,7 +81,7 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
         println!("\nNothing was written. Run again with --yes to carry out these corrections.");
         return Ok(Exit::Ok);
     }
-    let ctx = Ctx { config: &config, registry: &registry, outbox, classifier };
+    let ctx = Ctx { config: &config, registry: &registry, outbox, classifier, site };
     let report = apply(&ctx, &plan).await?;
     mirror.flush()?;
     println!("\n{} done, {} dropped (re-evaluated or exempt), {} failed", report.done, report.dropped, report.failed);

@@ -12,12 +12,15 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use twotrack_api::{Item, TrackerRole};
 
+use crate::classify::fuse::MovePolicy;
+use crate::classify::site::SiteOptions;
 use crate::classify::{
-    Action, CaseOutcome, Classifier, DEFAULT_MOVE_THRESHOLD, DEFAULT_REVIEW_THRESHOLD, QueueSpec, RuleSpec, RuleTest,
-    Verdict, decide, default_queues, default_rules, parse_rules_file, role_of_name,
+    Action, CaseOutcome, Classifier, Placement, QueueSpec, RuleSpec, RuleTest, Site, Thresholds, Verdict, decide,
+    default_queues, default_rules, parse_rules_file, role_of_name,
 };
 use crate::exit::{Exit, usage};
 use crate::mirror::Mirror;
+use crate::plan::is_twin;
 
 #[derive(Debug, clap::Args)]
 pub struct ClassifyArgs {
@@ -28,6 +31,12 @@ pub struct ClassifyArgs {
     /// Skip lines that are not valid items (they are counted in the summary) instead of stopping.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Treat the whole input as one site: each item's `tracker` is where it sits. Learn the site
+    /// model from the input (cross-fitted: an item is judged only by a model that never saw it) and
+    /// each tracker's misfiling rate, then write the verdicts in input order. This is how audits
+    /// decide; without it, each line is judged by its text alone, as it streams.
+    #[arg(long)]
+    pub site: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -60,8 +69,11 @@ pub struct RulesTestArgs {
 struct Setup {
     classifier: Classifier,
     roles: HashMap<String, TrackerRole>,
-    move_threshold: f64,
-    review_threshold: f64,
+    /// The policy's thresholds: of the probability of being misfiled, with the site's evidence.
+    thresholds: Thresholds,
+    rules_may_move_alone: bool,
+    site_min_items: usize,
+    keep_label: String,
     rules: Vec<RuleSpec>,
     queues: Vec<QueueSpec>,
     matrix: crate::classify::PriorityMatrix,
@@ -75,8 +87,10 @@ impl Setup {
             return Ok(Setup {
                 classifier: Classifier::with_defaults(),
                 roles: HashMap::new(),
-                move_threshold: DEFAULT_MOVE_THRESHOLD,
-                review_threshold: DEFAULT_REVIEW_THRESHOLD,
+                thresholds: Thresholds::DEFAULT,
+                rules_may_move_alone: false,
+                site_min_items: SiteOptions::default().min_per_role,
+                keep_label: "twotrack-keep".into(),
                 rules: Vec::new(),
                 queues: default_queues(),
                 matrix: crate::classify::PriorityMatrix::default(),
@@ -89,8 +103,10 @@ impl Setup {
         Ok(Setup {
             classifier,
             roles: config.trackers.iter().map(|t| (t.name.clone(), t.role)).collect(),
-            move_threshold: config.policy.move_threshold,
-            review_threshold: config.policy.review_threshold,
+            thresholds: config.policy.thresholds,
+            rules_may_move_alone: config.policy.rules_may_move_alone,
+            site_min_items: config.policy.site_min_items,
+            keep_label: config.policy.keep_label.clone(),
             rules: config.rules,
             queues: config.queues,
             matrix: config.priority,
@@ -98,9 +114,28 @@ impl Setup {
         })
     }
 
+    fn moves(&self) -> MovePolicy {
+        MovePolicy { thresholds: self.thresholds, rules_may_move_alone: self.rules_may_move_alone }
+    }
+
     /// The role of a tracker: a configured name, else "jira" / "servicenow" (or "product" / "service").
     fn role(&self, tracker: &str) -> Option<TrackerRole> {
         self.roles.get(tracker).copied().or_else(|| role_of_name(tracker))
+    }
+
+    /// Learn a site from `items` (one pass a call), as the audit learns it from the mirror.
+    fn learn<I, E>(&self, items: impl Fn() -> I) -> Result<Site, E>
+    where
+        I: Iterator<Item = Result<Item, E>>,
+    {
+        let options = SiteOptions { min_per_role: self.site_min_items, ..SiteOptions::default() };
+        Site::learn(
+            &self.classifier,
+            options,
+            items,
+            |item| self.role(&item.tracker),
+            |item| item.has_label(&self.keep_label) || is_twin(item),
+        )
     }
 
     fn known_trackers(&self) -> String {
@@ -160,20 +195,43 @@ struct Output<'a> {
     impact: Option<u8>,
     urgency: Option<u8>,
     priority: Option<u8>,
+    /// With the site's evidence: the calibrated probability that the item is in the wrong tracker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p_misfiled: Option<f64>,
     reasons: Vec<String>,
 }
 
 impl<'a> Output<'a> {
-    fn new(id: &'a str, verdict: &'a Verdict, role: TrackerRole, setup: &Setup) -> Output<'a> {
-        let decision = decide(verdict, role, setup.move_threshold, setup.review_threshold);
+    /// A verdict by the text alone.
+    fn new(id: &'a str, verdict: &'a Verdict, role: TrackerRole) -> Output<'a> {
+        let decision = decide(verdict, role, Thresholds::RULES_ALONE);
+        Output::with(id, verdict, role, decision.misfiled, decision.action, None)
+    }
+
+    /// A verdict with the site's evidence ([`Site::judge`]).
+    fn judged(id: &'a str, verdict: &'a Verdict, role: TrackerRole, placement: &Placement) -> Output<'a> {
+        let action = placement.action;
+        Output::with(id, verdict, role, action != Action::Keep, action, Some(placement.p_misfiled))
+    }
+
+    fn with(
+        id: &'a str,
+        verdict: &'a Verdict,
+        role: TrackerRole,
+        misfiled: bool,
+        action: Action,
+        p_misfiled: Option<f64>,
+    ) -> Output<'a> {
+        let round = |p: f64| (p * 1000.0).round() / 1000.0;
         Output {
             id,
             class: verdict.class.as_str(),
             kind: verdict.kind.as_str(),
-            confidence: (verdict.confidence * 1000.0).round() / 1000.0,
+            confidence: round(verdict.confidence),
             filed_as: role.as_str(),
-            misfiled: decision.misfiled,
-            action: decision.action.as_str(),
+            misfiled,
+            action: action.as_str(),
+            p_misfiled: p_misfiled.map(round),
             queue: verdict.queue.as_deref(),
             impact: verdict.impact,
             urgency: verdict.urgency,
@@ -220,7 +278,11 @@ pub async fn run_classify(args: ClassifyArgs, g: &super::Global) -> anyhow::Resu
     };
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut tally = Tally::default();
-    let outcome = classify_stream(input, &mut out, &setup, args.skip_invalid, &mut tally);
+    let outcome = if args.site {
+        classify_site(input, &mut out, &setup, args.skip_invalid, &mut tally)
+    } else {
+        classify_stream(input, &mut out, &setup, args.skip_invalid, &mut tally)
+    };
     let flushed = out.flush();
     if g.quiet == 0 {
         eprintln!(
@@ -242,11 +304,62 @@ pub async fn run_classify(args: ClassifyArgs, g: &super::Global) -> anyhow::Resu
 
 /// Read items line by line and write one verdict line each: memory does not grow with the input.
 fn classify_stream(
-    mut input: impl BufRead,
+    input: impl BufRead,
     out: &mut impl Write,
     setup: &Setup,
     skip_invalid: bool,
     tally: &mut Tally,
+) -> anyhow::Result<()> {
+    let mut skipped = 0;
+    let done = read_items(input, setup, skip_invalid, &mut skipped, |item, role| {
+        let verdict = setup.classifier.classify(&item);
+        let output = Output::new(&item.key, &verdict, role);
+        write_line(out, &output, tally)
+    });
+    tally.skipped += skipped;
+    done
+}
+
+/// Read every item, learn the site from them, then write the verdicts in input order.
+fn classify_site(
+    input: impl BufRead,
+    out: &mut impl Write,
+    setup: &Setup,
+    skip_invalid: bool,
+    tally: &mut Tally,
+) -> anyhow::Result<()> {
+    let mut items = Vec::new();
+    read_items(input, setup, skip_invalid, &mut tally.skipped, |item, role| {
+        items.push((item, role));
+        Ok(())
+    })?;
+    let site = setup
+        .learn(|| items.iter().map(|(item, _)| Ok::<_, std::convert::Infallible>(item.clone())))
+        .unwrap_or_else(|never| match never {});
+    if let Some(why) = site.model.abstains() {
+        tracing::warn!("{why}: nothing can move, items are at most flagged for review");
+    }
+    for (item, role) in &items {
+        let (verdict, placement) = site.judge(&setup.classifier, item, *role, setup.moves());
+        write_line(out, &Output::judged(&item.key, &verdict, *role, &placement), tally)?;
+    }
+    Ok(())
+}
+
+fn write_line(out: &mut impl Write, output: &Output<'_>, tally: &mut Tally) -> anyhow::Result<()> {
+    tally.count(output);
+    serde_json::to_writer(&mut *out, output).context("cannot write the verdicts")?;
+    out.write_all(b"\n").context("cannot write the verdicts")?;
+    Ok(())
+}
+
+/// Parse items line by line, handing each with its tracker's role to `each`.
+fn read_items(
+    mut input: impl BufRead,
+    setup: &Setup,
+    skip_invalid: bool,
+    skipped: &mut u64,
+    mut each: impl FnMut(Item, TrackerRole) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let mut line = String::new();
     let mut number = 0usize;
@@ -274,7 +387,7 @@ fn classify_stream(
         let (input, role) = match parsed {
             Ok(ok) => ok,
             Err(_) if skip_invalid => {
-                tally.skipped += 1;
+                *skipped += 1;
                 continue;
             }
             Err(why) => {
@@ -283,12 +396,7 @@ fn classify_stream(
                 )));
             }
         };
-        let item = input.into_item();
-        let verdict = setup.classifier.classify(&item);
-        let output = Output::new(&item.key, &verdict, role, setup);
-        tally.count(&output);
-        serde_json::to_writer(&mut *out, &output).context("cannot write the verdicts")?;
-        out.write_all(b"\n").context("cannot write the verdicts")?;
+        each(input.into_item(), role)?;
     }
 }
 
@@ -319,16 +427,26 @@ pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result
     if items.is_empty() {
         anyhow::bail!("no item {:?} in the mirror at {}", args.key, path.display());
     }
+    // The same judgement as the audit's: the site learned from the whole mirror.
+    let site = setup.learn(|| mirror.items(None))?;
     let mut out = std::io::stdout().lock();
     for item in &items {
-        let verdict = setup.classifier.classify(item);
         let role = setup.role(&item.tracker);
+        let judged = role.map(|role| site.judge(&setup.classifier, item, role, setup.moves()));
+        let (verdict, placement) = match judged {
+            Some((verdict, placement)) => (verdict, Some(placement)),
+            None => (setup.classifier.classify(item), None),
+        };
         if args.json {
-            let role = role.unwrap_or(verdict.class.home());
-            serde_json::to_writer(&mut out, &Output::new(&item.key, &verdict, role, &setup))?;
+            let output = match (role, &placement) {
+                (Some(role), Some(p)) => Output::judged(&item.key, &verdict, role, p),
+                _ => Output::new(&item.key, &verdict, verdict.class.home()),
+            };
+            serde_json::to_writer(&mut out, &output)?;
             writeln!(out)?;
         } else {
-            out.write_all(render_explanation(item, &verdict, role, &setup).as_bytes())?;
+            let filed = role.zip(placement.as_ref());
+            out.write_all(render_explanation(item, &verdict, filed, &setup).as_bytes())?;
         }
     }
     out.flush()?;
@@ -336,14 +454,27 @@ pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result
 }
 
 /// A verdict for a human: what it is, where it belongs, what to do, and why.
-fn render_explanation(item: &Item, verdict: &Verdict, role: Option<TrackerRole>, setup: &Setup) -> String {
+fn render_explanation(
+    item: &Item,
+    verdict: &Verdict,
+    filed: Option<(TrackerRole, &Placement)>,
+    setup: &Setup,
+) -> String {
     let mut s = format!("{} in {}: {}\n", item.key, item.tracker, item.summary);
     s += &format!("  verdict:    {} / {} (confidence {:.2})\n", verdict.class, verdict.kind, verdict.confidence);
-    match role {
-        Some(role) => {
-            let d = decide(verdict, role, setup.move_threshold, setup.review_threshold);
-            let filed = if d.misfiled { "misfiled" } else { "correctly filed" };
-            s += &format!("  filed in:   a {} tracker: {filed}; action: {}\n", role.as_str(), d.action);
+    match filed {
+        Some((role, placement)) => {
+            let filed = match placement.action {
+                Action::Keep => "correctly filed",
+                Action::Review => "possibly misfiled",
+                Action::Move => "misfiled",
+            };
+            s += &format!(
+                "  filed in:   a {} tracker: {filed} (P(misfiled) {:.3}); action: {}\n",
+                role.as_str(),
+                placement.p_misfiled,
+                placement.action
+            );
         }
         None => s += "  filed in:   a tracker the configuration does not name\n",
     }

@@ -191,10 +191,13 @@ impl fmt::Debug for ScheduleConfig {
 pub struct Policy {
     /// Report, change nothing (the default).
     pub dry_run: bool,
-    /// Confidence at which a misfiled item is moved.
-    pub move_threshold: f64,
-    /// Confidence at which a misfiled item is flagged for review (<= `move_threshold`).
-    pub review_threshold: f64,
+    /// The probability of being misfiled at which an item is moved, and flagged for review.
+    #[serde(flatten)]
+    pub thresholds: crate::classify::Thresholds,
+    /// Where the site layer has not learned (too few items), let the rules and the prior move alone.
+    pub rules_may_move_alone: bool,
+    /// The site layer learns only when each role has at least this many mirrored items.
+    pub site_min_items: usize,
     /// At most this many moves per cycle.
     pub max_moves: usize,
     /// Refuse a cycle that would move more than this share of a tracker's items.
@@ -205,6 +208,16 @@ pub struct Policy {
     pub fix_routing: bool,
     /// Correct the priority of misprioritised Work.
     pub fix_priority: bool,
+}
+
+impl Policy {
+    /// How sure a move must be.
+    pub fn moves(&self) -> crate::classify::fuse::MovePolicy {
+        crate::classify::fuse::MovePolicy {
+            thresholds: self.thresholds,
+            rules_may_move_alone: self.rules_may_move_alone,
+        }
+    }
 }
 
 /// The daemon's HTTP endpoints.
@@ -372,8 +385,9 @@ auth = { type = "bearer", token = { file = "sn.token" } }
             c.policy,
             Policy {
                 dry_run: true,
-                move_threshold: 0.85,
-                review_threshold: 0.6,
+                thresholds: crate::classify::Thresholds::DEFAULT,
+                rules_may_move_alone: false,
+                site_min_items: 40,
                 max_moves: 50,
                 max_move_share: 0.2,
                 keep_label: "twotrack-keep".into(),

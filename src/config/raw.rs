@@ -329,10 +329,17 @@ impl Default for RawSchedule {
 pub struct RawPolicy {
     /// Report what would change, change nothing. Set to false to let twotrack write.
     pub dry_run: bool,
-    /// Confidence (0..=1) at which a misfiled item is moved.
+    /// Probability (0..=1) of being misfiled at which an item is moved (when the rules and the site
+    /// model agree).
     pub move_threshold: f64,
-    /// Confidence (0..=1, <= move_threshold) at which a misfiled item is flagged for a human instead.
+    /// Probability (0..=1, <= move_threshold) of being misfiled at which an item is flagged for a human.
     pub review_threshold: f64,
+    /// Where the site model has not learned (fewer than `site_min_items` per role), let the rules
+    /// and the prior move items alone. Off: such a site only gets reviews.
+    pub rules_may_move_alone: bool,
+    /// The site model learns only when the product backlogs and the service queues each have at
+    /// least this many mirrored items (>= 10).
+    pub site_min_items: usize,
     /// At most this many moves per cycle.
     pub max_moves: usize,
     /// Circuit breaker: refuse a cycle that would move more than this share (0 < share <= 1) of a tracker's items.
@@ -349,8 +356,10 @@ impl Default for RawPolicy {
     fn default() -> Self {
         RawPolicy {
             dry_run: true,
-            move_threshold: 0.85,
-            review_threshold: 0.6,
+            move_threshold: crate::classify::Thresholds::DEFAULT.move_at,
+            review_threshold: crate::classify::Thresholds::DEFAULT.review_at,
+            rules_may_move_alone: false,
+            site_min_items: 40,
             max_moves: 50,
             max_move_share: 0.2,
             keep_label: "twotrack-keep".into(),

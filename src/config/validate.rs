@@ -725,8 +725,8 @@ fn policy(ctx: &mut Ctx<'_, '_>, raw: RawPolicy) -> Policy {
             );
         }
     };
-    share("move_threshold", raw.move_threshold, 0.0, "0.85");
-    share("review_threshold", raw.review_threshold, 0.0, "0.6");
+    share("move_threshold", raw.move_threshold, 0.0, "0.95");
+    share("review_threshold", raw.review_threshold, 0.0, "0.35");
     share("max_move_share", raw.max_move_share, f64::MIN_POSITIVE, "0.2");
     if raw.review_threshold > raw.move_threshold {
         ctx.error(
@@ -745,10 +745,18 @@ fn policy(ctx: &mut Ctx<'_, '_>, raw: RawPolicy) -> Policy {
             "labels cannot be empty or contain spaces, e.g. \"twotrack-keep\"",
         );
     }
+    if raw.site_min_items < 10 {
+        ctx.error(
+            "policy.site_min_items",
+            format!("`policy.site_min_items` is {}, must be at least 10", raw.site_min_items),
+            "a model learned from fewer items says nothing about a site; e.g. `site_min_items = 40`",
+        );
+    }
     Policy {
         dry_run: raw.dry_run,
-        move_threshold: raw.move_threshold,
-        review_threshold: raw.review_threshold,
+        thresholds: crate::classify::Thresholds { move_at: raw.move_threshold, review_at: raw.review_threshold },
+        rules_may_move_alone: raw.rules_may_move_alone,
+        site_min_items: raw.site_min_items,
         max_moves: raw.max_moves,
         max_move_share: raw.max_move_share,
         keep_label: raw.keep_label,

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use twotrack_api::connector::{Created, NewItem};
 use twotrack_api::{Class, ConnectorError, Kind};
 
-use crate::classify::{Action, Classifier, RulesError};
+use crate::classify::{Action, Classifier, RulesError, Site};
 use crate::config::Config;
 use crate::mirror::{LogStore, Mirror, MirrorError, RecordStore};
 use crate::plan::{Correction as Planned, Finding, Planner};
@@ -338,9 +338,10 @@ pub fn plan(
     config: &Config,
     mirror: &Mirror,
     classifier: &Classifier,
+    site: &Site,
     sel: &Selection,
 ) -> Result<ApplyPlan, OutboxError> {
-    let planner = Planner::new(config, classifier);
+    let planner = Planner::new(config, classifier, site);
     let mut out = ApplyPlan::default();
     for item in mirror.items(None) {
         let item = item?;
@@ -423,6 +424,8 @@ pub struct Ctx<'a> {
     pub registry: &'a Registry,
     pub outbox: Outbox,
     pub classifier: Classifier,
+    /// The site as learned when the plan was made: a source that changed is planned again with it.
+    pub site: Site,
 }
 
 /// Enqueue the plan and execute every pending correction (including ones left by an earlier run).
@@ -464,20 +467,23 @@ pub async fn apply(ctx: &Ctx<'_>, plan: &ApplyPlan) -> Result<ApplyReport, Outbo
 /// One daemon cycle of the write path: plan, check the breaker, and apply unless in dry run.
 pub async fn cycle(config: &Config, registry: &Registry, mirror: &Mirror) -> Result<ApplyReport, OutboxError> {
     let classifier = crate::audit::classifier(config)?;
-    let plan = plan(config, mirror, &classifier, &Selection::default())?;
+    let site = crate::audit::learn_site(config, mirror, &classifier)?;
+    let plan = plan(config, mirror, &classifier, &site, &Selection::default())?;
     let outbox = Outbox::open(mirror)?;
     check_breaker(config, &plan, &outbox)?;
     if config.policy.dry_run {
         tracing::info!(planned = plan.corrections.len(), "dry run: no corrections applied");
         return Ok(ApplyReport { planned: plan.corrections.len(), ..ApplyReport::default() });
     }
-    let ctx = Ctx { config, registry, outbox, classifier };
+    let ctx = Ctx { config, registry, outbox, classifier, site };
     apply(&ctx, &plan).await
 }
 
 /// Follow-back: when a twin twotrack created is resolved, comment once on the original.
 pub async fn follow_back(config: &Config, registry: &Registry, mirror: &Mirror) -> Result<usize, OutboxError> {
     let classifier = crate::audit::classifier(config)?;
-    let ctx = Ctx { config, registry, outbox: Outbox::open(mirror)?, classifier };
+    // Follow-back plans nothing: it needs no site.
+    let site = Site::unknown("not learned for follow-back");
+    let ctx = Ctx { config, registry, outbox: Outbox::open(mirror)?, classifier, site };
     saga::follow_back(&ctx).await
 }

@@ -254,7 +254,7 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
 
 /// Plan a changed source again: the new move action, or `None` if it should no longer move.
 fn replan(ctx: &Ctx<'_>, fresh: Item) -> Option<Planned2> {
-    let planner = Planner::new(ctx.config, &ctx.classifier);
+    let planner = Planner::new(ctx.config, &ctx.classifier, &ctx.site);
     let a = planner.assess(fresh)?;
     let f = planner.findings(&a).into_iter().find(|f| f.kind == FindingKind::Misfiled && f.action == Action::Move)?;
     match f.correction? {

@@ -8,7 +8,8 @@ use serde::Serialize;
 use twotrack_api::connector::{NewItem, OriginRef};
 use twotrack_api::{Class, Item, Kind, TrackerKind, TrackerRole};
 
-use crate::classify::{Action, Classifier, Verdict, decide};
+use crate::classify::site::SiteOptions;
+use crate::classify::{Action, Classifier, Site, Verdict};
 use crate::config::{Config, Targets, TrackerConfig};
 
 /// The label every twin twotrack creates carries (besides its origin marker).
@@ -92,6 +93,8 @@ pub struct Assessment {
     pub action: Action,
     /// Why the item is exempt from moves, if it is.
     pub exempt: Option<Exemption>,
+    /// The calibrated probability that the item is in the wrong tracker (rules, site model, prior).
+    pub p_misfiled: f64,
 }
 
 /// Why an item is never moved, whatever its verdict.
@@ -109,35 +112,42 @@ pub enum Exemption {
 pub struct Planner<'a> {
     pub config: &'a Config,
     pub classifier: &'a Classifier,
+    /// The site as learned from the mirror ([`learn_site`]).
+    pub site: &'a Site,
 }
 
 impl<'a> Planner<'a> {
-    pub fn new(config: &'a Config, classifier: &'a Classifier) -> Self {
-        Planner { config, classifier }
+    pub fn new(config: &'a Config, classifier: &'a Classifier, site: &'a Site) -> Self {
+        Planner { config, classifier, site }
     }
 
     /// Classify one item and decide what it needs. `None` when its tracker is not configured.
+    ///
+    /// The verdict says where the item belongs by all the evidence: for a move or a review, the
+    /// class of the other tracker; for an item that stays, the class of its own (its kind, queue and
+    /// priority follow within that class). Its confidence is the probability of that.
     pub fn assess(&self, item: Item) -> Option<Assessment> {
         let tracker = self.config.tracker(&item.tracker)?;
-        let verdict = self.classifier.classify(&item);
         let policy = &self.config.policy;
-        let decision = decide(&verdict, tracker.role, policy.move_threshold, policy.review_threshold);
+        let (verdict, placement) = self.site.judge(self.classifier, &item, tracker.role, policy.moves());
+        let p = placement.p_misfiled;
         let exempt = if !item.open {
             Some(Exemption::Closed)
         } else if item.has_label(&policy.keep_label) {
             Some(Exemption::KeepMarker)
-        } else if item.origin.is_some() || item.has_label(MOVED_LABEL) {
+        } else if is_twin(&item) {
             Some(Exemption::Twin)
         } else {
             None
         };
         Some(Assessment {
             filed_as: tracker.role,
-            misfiled: decision.misfiled,
-            action: decision.action,
+            misfiled: placement.action != Action::Keep,
+            action: placement.action,
             verdict,
             item,
             exempt,
+            p_misfiled: p,
         })
     }
 
@@ -241,6 +251,28 @@ impl<'a> Planner<'a> {
         let source_cfg = self.config.tracker(&a.item.tracker)?;
         Some(build_move(a, source_cfg, target, self.config))
     }
+}
+
+/// Whether twotrack created the item (a twin).
+pub fn is_twin(item: &Item) -> bool {
+    item.origin.is_some() || item.has_label(MOVED_LABEL)
+}
+
+/// Learn the site from its mirror ([`Site::learn`]): `items` is called twice, each call one pass over
+/// every mirrored item. Items a human decided about (the keep marker; twins twotrack created, which
+/// stayed where they were put) count as clean labels.
+pub fn learn_site<I, E>(config: &Config, classifier: &Classifier, items: impl Fn() -> I) -> Result<Site, E>
+where
+    I: Iterator<Item = Result<Item, E>>,
+{
+    let options = SiteOptions { min_per_role: config.policy.site_min_items, ..SiteOptions::default() };
+    Site::learn(
+        classifier,
+        options,
+        items,
+        |item| config.tracker(&item.tracker).map(|t| t.role),
+        |item| item.has_label(&config.policy.keep_label) || is_twin(item),
+    )
 }
 
 fn build_move(a: &Assessment, _source: &TrackerConfig, target: &TrackerConfig, config: &Config) -> MovePlan {

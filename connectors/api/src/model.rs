@@ -60,6 +60,14 @@ impl Class {
         }
     }
 
+    /// The other class.
+    pub fn other(self) -> Class {
+        match self {
+            Class::Value => Class::Work,
+            Class::Work => Class::Value,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Class::Value => "value",

@@ -1,0 +1,481 @@
+//! How well twotrack decides to move, measured on sites built from real tickets.
+//!
+//! ```sh
+//! cargo run --release --example eval -- ../shared/data/dev-tickets.jsonl            # the figures
+//! cargo run --release --example eval -- ../shared/data/dev-tickets.jsonl --fit      # refit config/fusion.toml
+//! cargo run --release --example eval -- ../shared/data/dev-tickets.jsonl --write-sites DIR
+//! ```
+//!
+//! The corpus (its README) holds real Work tickets (service requests of open-source infrastructure
+//! help desks) and real Value tickets (product backlogs of 14 organisations). Real trackers are mostly
+//! filed right, so each site is built as a company would hold it: one organisation's product backlog
+//! with a share of the Work mixed in (5%, 15% or 30% of the backlog), and a service queue holding the
+//! rest of the Work with some of that organisation's Value (about 10% of the queue). The data stays
+//! outside the repository; nothing here runs in `cargo test`.
+//!
+//! Each site is judged exactly as `twotrack classify --site` judges its input (the same
+//! `Site::learn` and `Site::judge`), with the default policy. `--write-sites DIR` writes each site as
+//! the JSON Lines that command reads, so any figure can be checked through the CLI. The figures,
+//! per site and in total:
+//! - moves, and their precision (a move is right when the item really is in the wrong tracker);
+//! - misfiled found: the share of truly misfiled items that were moved or flagged for review;
+//! - review: the share of all items flagged for a human;
+//! - the same for the text alone (`twotrack classify` without `--site`), as before the site layer;
+//! - a reliability table: for the items in each band of the calibrated probability, how many were
+//!   really misfiled.
+//!
+//! `--fit` refits the fusion's four coefficients (`config/fusion.toml`) by logistic regression over
+//! every item of every site (each site weighing the same, each tracker's true misfiling rate as the
+//! offset) and writes the file. `--generator` adds sites from the simulator's generator.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use twotrack::classify::fuse::{Example, MovePolicy, Signals, fit};
+use twotrack::classify::site::SiteOptions;
+use twotrack::classify::{Action, Classifier, Site, Thresholds, decide};
+use twotrack_api::{Class, Item, TrackerRole};
+
+struct Ticket {
+    id: String,
+    org: String,
+    summary: String,
+    description: String,
+    work: bool,
+}
+
+/// One item of a site, with the truth.
+struct Member {
+    item: Item,
+    sits: TrackerRole,
+    misfiled: bool,
+}
+
+struct SiteSpec {
+    name: String,
+    org: String,
+    members: Vec<Member>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Score {
+    items: usize,
+    misfiled: usize,
+    moves: usize,
+    right_moves: usize,
+    reviews: usize,
+    found: usize,
+}
+
+impl Score {
+    fn add(&mut self, misfiled: bool, action: Action) {
+        self.items += 1;
+        self.misfiled += usize::from(misfiled);
+        match action {
+            Action::Move => {
+                self.moves += 1;
+                self.right_moves += usize::from(misfiled);
+                self.found += usize::from(misfiled);
+            }
+            Action::Review => {
+                self.reviews += 1;
+                self.found += usize::from(misfiled);
+            }
+            Action::Keep => {}
+        }
+    }
+
+    fn merge(&mut self, o: &Score) {
+        self.items += o.items;
+        self.misfiled += o.misfiled;
+        self.moves += o.moves;
+        self.right_moves += o.right_moves;
+        self.reviews += o.reviews;
+        self.found += o.found;
+    }
+
+    fn precision(&self) -> String {
+        if self.moves == 0 { "    -".into() } else { format!("{:.3}", self.right_moves as f64 / self.moves as f64) }
+    }
+
+    fn recall(&self) -> f64 {
+        if self.misfiled == 0 { 0.0 } else { self.found as f64 / self.misfiled as f64 }
+    }
+
+    fn review_share(&self) -> f64 {
+        self.reviews as f64 / self.items.max(1) as f64
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(path) = args.iter().find(|a| !a.starts_with("--")) else {
+        eprintln!("usage: eval DEV-TICKETS.jsonl [--fit] [--generator] [--write-sites DIR]");
+        std::process::exit(2);
+    };
+    let fit_mode = args.iter().any(|a| a == "--fit");
+    let with_generator = args.iter().any(|a| a == "--generator");
+    let write_dir = args.iter().position(|a| a == "--write-sites").and_then(|i| args.get(i + 1)).map(PathBuf::from);
+
+    let tickets = load(Path::new(path));
+    let mut sites = build_sites(&tickets);
+    if with_generator {
+        sites.extend(generator_sites());
+    }
+    if let Some(dir) = &write_dir {
+        write_sites(dir, &sites);
+    }
+    let classifier = Classifier::with_defaults();
+    if fit_mode {
+        refit(&classifier, &sites);
+        return;
+    }
+    evaluate(&classifier, &sites);
+}
+
+fn load(path: &Path) -> Vec<Ticket> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        eprintln!("cannot read {}: {e}", path.display());
+        std::process::exit(2);
+    });
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a JSON object per line");
+            let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_string();
+            Ticket {
+                id: s("id"),
+                org: s("org"),
+                summary: s("summary"),
+                description: s("description"),
+                work: s("label") == "work",
+            }
+        })
+        .collect()
+}
+
+/// A deterministic shuffle.
+fn shuffle<T>(v: &mut [T], seed: u64) {
+    let mut state = seed ^ 0x9e37_79b9_7f4a_7c15;
+    for i in (1..v.len()).rev() {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let j = ((state >> 33) % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+}
+
+fn item(t: &Ticket, tracker: &str) -> Item {
+    let mut item = Item::new(tracker, t.id.clone(), t.summary.clone());
+    item.description = t.description.clone();
+    item
+}
+
+/// The least Work a site's service queue keeps.
+const QUEUE_WORK: usize = 40;
+
+/// One site per Value organisation and Work share of its backlog.
+fn build_sites(tickets: &[Ticket]) -> Vec<SiteSpec> {
+    let work: Vec<&Ticket> = tickets.iter().filter(|t| t.work).collect();
+    let mut orgs: BTreeMap<&str, Vec<&Ticket>> = BTreeMap::new();
+    for t in tickets.iter().filter(|t| !t.work) {
+        orgs.entry(t.org.as_str()).or_default().push(t);
+    }
+    let mut sites = Vec::new();
+    for (o, (org, value)) in orgs.iter().enumerate() {
+        for (s, (share, most_work_in_queue)) in
+            [(0.05, true), (0.15, true), (0.30, true), (0.30, false)].into_iter().enumerate()
+        {
+            let seed = (o * 10 + s) as u64 + 1;
+            let mut value = value.clone();
+            let mut work = work.clone();
+            shuffle(&mut value, seed);
+            shuffle(&mut work, seed * 7919);
+            // Work in the backlog: `share` of the backlog, leaving at least 40 Work items in the service
+            // queue (where the backlog would need more Work than that, it is made smaller); Value in the
+            // queue: a tenth of the queue.
+            let available = value.len() - value.len() / 20;
+            // Realistic sites keep most of their Work in the service queue (twice what the backlog
+            // holds); the stress sites put most of it in the backlog.
+            let most = if most_work_in_queue { work.len() / 3 } else { work.len() - QUEUE_WORK };
+            let work_in_backlog = ((share / (1.0 - share) * available as f64).round() as usize).min(most);
+            let backlog_value = ((work_in_backlog as f64 * (1.0 - share) / share).round() as usize).min(available);
+            let value_in_queue = ((work.len() - work_in_backlog) as f64 / 9.0).round().max(2.0) as usize;
+            let value = &value[..(backlog_value + value_in_queue).min(value.len())];
+            let backlog_value = value.len() - value_in_queue;
+            let mut members = Vec::new();
+            for t in &value[..backlog_value] {
+                members.push(Member { item: item(t, "jira"), sits: TrackerRole::Product, misfiled: false });
+            }
+            for t in &work[..work_in_backlog] {
+                members.push(Member { item: item(t, "jira"), sits: TrackerRole::Product, misfiled: true });
+            }
+            for t in &work[work_in_backlog..] {
+                members.push(Member { item: item(t, "servicenow"), sits: TrackerRole::Service, misfiled: false });
+            }
+            for t in &value[backlog_value..] {
+                members.push(Member { item: item(t, "servicenow"), sits: TrackerRole::Service, misfiled: true });
+            }
+            shuffle(&mut members, seed * 31);
+            sites.push(SiteSpec {
+                name: format!(
+                    "{org} / {:.0}% Work in backlog{}",
+                    share * 100.0,
+                    if most_work_in_queue { "" } else { ", most Work there" }
+                ),
+                org: org.to_string(),
+                members,
+            });
+        }
+    }
+    sites
+}
+
+/// Sites from the simulator's generator (its own truth), 8% misfiled, three seeds.
+fn generator_sites() -> Vec<SiteSpec> {
+    use twotrack_sim::generator::{GenOptions, Home, generate};
+    let mut sites = Vec::new();
+    for seed in [11u64, 12, 13] {
+        let generated = generate(&GenOptions { seed, items_per_tracker: 1000, misfiled_share: 0.08 });
+        let members = generated
+            .into_iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let (tracker, sits) = match g.home {
+                    Home::Jira => ("jira", TrackerRole::Product),
+                    Home::ServiceNow => ("servicenow", TrackerRole::Service),
+                };
+                let mut item = Item::new(tracker, format!("GEN-{seed}-{i}"), g.summary);
+                item.filed_type = g.filed_type;
+                item.description = g.description;
+                item.labels = g.labels;
+                let class = if g.truth.class == "work" { Class::Work } else { Class::Value };
+                Member { item, sits, misfiled: class != sits.holds() }
+            })
+            .collect();
+        sites.push(SiteSpec { name: format!("generator seed {seed}"), org: "generator".into(), members });
+    }
+    sites
+}
+
+fn write_sites(dir: &Path, sites: &[SiteSpec]) {
+    std::fs::create_dir_all(dir).expect("create the sites directory");
+    for (i, site) in sites.iter().enumerate() {
+        let path = dir.join(format!("site-{i:02}.jsonl"));
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("create a site file"));
+        for m in &site.members {
+            let line = serde_json::json!({
+                "id": m.item.key, "tracker": m.item.tracker, "type": m.item.filed_type,
+                "summary": m.item.summary, "description": m.item.description, "labels": m.item.labels,
+                "misfiled": m.misfiled,
+            });
+            writeln!(out, "{line}").expect("write a site file");
+        }
+        eprintln!("{}: {}", path.display(), site.name);
+    }
+}
+
+fn learn(classifier: &Classifier, site: &SiteSpec) -> Site {
+    let roles: HashMap<&str, TrackerRole> = site.members.iter().map(|m| (m.item.tracker.as_str(), m.sits)).collect();
+    let learned = Site::learn(
+        classifier,
+        SiteOptions::default(),
+        || site.members.iter().map(|m| Ok::<Item, std::convert::Infallible>(m.item.clone())),
+        |item| roles.get(item.tracker.as_str()).copied(),
+        |_| false,
+    );
+    match learned {
+        Ok(s) => s,
+        Err(never) => match never {},
+    }
+}
+
+fn evaluate(classifier: &Classifier, sites: &[SiteSpec]) {
+    let thresholds = Thresholds::DEFAULT;
+    println!(
+        "twotrack move decisions on {} sites (default policy: move at P(misfiled) >= {:.2} when the rules and the \
+         site model agree, review at >= {:.2})\n",
+        sites.len(),
+        thresholds.move_at,
+        thresholds.review_at
+    );
+    println!(
+        "{:<52} {:>5} {:>4} | {:>5} {:>6} {:>6} {:>6} | {:>5} {:>6} {:>6} {:>6}",
+        "site", "items", "mis", "moves", "prec", "found", "review", "moves", "prec", "found", "review"
+    );
+    println!("{:<63}| {:<28}| text alone (rules)", "", "with the site layer");
+    let mut total = Score::default();
+    let mut total_rules = Score::default();
+    let mut by_org: BTreeMap<String, (Score, Score)> = BTreeMap::new();
+    let mut by_share: BTreeMap<String, (Score, Score)> = BTreeMap::new();
+    // (p, misfiled) of every item, for the reliability table; and of every move.
+    let mut all: Vec<(f64, bool)> = Vec::new();
+    let mut moves: Vec<(f64, bool)> = Vec::new();
+    let mut abstained = 0;
+    for site in sites {
+        let learned = learn(classifier, site);
+        abstained += usize::from(learned.model.abstains().is_some());
+        let (mut score, mut rules) = (Score::default(), Score::default());
+        for m in &site.members {
+            let (_, placement) =
+                learned.judge(classifier, &m.item, m.sits, MovePolicy { thresholds, rules_may_move_alone: false });
+            if show_wrong() && placement.action == Action::Move && !m.misfiled {
+                let s = placement.signals;
+                println!(
+                    "  wrong move: {} in {} p={:.3} away={:.2} here={:.2} site={:.2} prior={:.3}: {}",
+                    m.item.key,
+                    m.sits.as_str(),
+                    placement.p_misfiled,
+                    s.away,
+                    s.here,
+                    s.site.unwrap_or(f64::NAN),
+                    placement.prior,
+                    m.item.summary.chars().take(70).collect::<String>()
+                );
+            }
+            score.add(m.misfiled, placement.action);
+            all.push((placement.p_misfiled, m.misfiled));
+            if placement.action == Action::Move {
+                moves.push((placement.p_misfiled, m.misfiled));
+            }
+            let alone = decide(&classifier.classify(&m.item), m.sits, Thresholds::RULES_ALONE);
+            rules.add(m.misfiled, alone.action);
+        }
+        println!(
+            "{:<52} {:>5} {:>4} | {:>5} {:>6} {:>6.2} {:>5.1}% | {:>5} {:>6} {:>6.2} {:>5.1}%{}",
+            site.name,
+            score.items,
+            score.misfiled,
+            score.moves,
+            score.precision(),
+            score.recall(),
+            score.review_share() * 100.0,
+            rules.moves,
+            rules.precision(),
+            rules.recall(),
+            rules.review_share() * 100.0,
+            if learned.model.abstains().is_some() { "  (site model abstained)" } else { "" }
+        );
+        total.merge(&score);
+        total_rules.merge(&rules);
+        let o = by_org.entry(site.org.clone()).or_default();
+        o.0.merge(&score);
+        o.1.merge(&rules);
+        let share = site.name.rsplit(" / ").next().unwrap_or_default().to_string();
+        let s = by_share.entry(share).or_default();
+        s.0.merge(&score);
+        s.1.merge(&rules);
+    }
+    println!();
+    let line = |name: &str, s: &Score, r: &Score| {
+        println!(
+            "{:<52} {:>5} {:>4} | {:>5} {:>6} {:>6.2} {:>5.1}% | {:>5} {:>6} {:>6.2} {:>5.1}%",
+            name,
+            s.items,
+            s.misfiled,
+            s.moves,
+            s.precision(),
+            s.recall(),
+            s.review_share() * 100.0,
+            r.moves,
+            r.precision(),
+            r.recall(),
+            r.review_share() * 100.0
+        )
+    };
+    println!("by organisation of the backlog:");
+    for (org, (s, r)) in &by_org {
+        line(org, s, r);
+    }
+    println!("\nby share of Work in the backlog:");
+    for (share, (s, r)) in &by_share {
+        line(share, s, r);
+    }
+    println!();
+    line("ALL SITES", &total, &total_rules);
+    println!("site model abstained on {abstained} of {} sites\n", sites.len());
+
+    println!("reliability: items by calibrated P(misfiled), and how many really were misfiled");
+    println!("{:<14} {:>7} {:>10} {:>10}", "P(misfiled)", "items", "mean P", "observed");
+    let bands = [0.0, 0.05, 0.2, 0.35, 0.5, 0.7, 0.85, 0.95, 0.99, 1.0001];
+    for w in bands.windows(2) {
+        let inside: Vec<&(f64, bool)> = all.iter().filter(|(p, _)| *p >= w[0] && *p < w[1]).collect();
+        if inside.is_empty() {
+            continue;
+        }
+        let mean = inside.iter().map(|(p, _)| p).sum::<f64>() / inside.len() as f64;
+        let observed = inside.iter().filter(|(_, m)| *m).count() as f64 / inside.len() as f64;
+        println!(
+            "{:<14} {:>7} {:>10.3} {:>10.3}",
+            format!("[{:.2}, {:.2})", w[0], w[1].min(1.0)),
+            inside.len(),
+            mean,
+            observed
+        );
+    }
+    println!("\nmoves by calibrated P(misfiled):");
+    println!("{:<14} {:>7} {:>10} {:>10}", "P(misfiled)", "moves", "mean P", "right");
+    for w in [0.95, 0.97, 0.99, 0.999, 1.0001].windows(2) {
+        let inside: Vec<&(f64, bool)> = moves.iter().filter(|(p, _)| *p >= w[0] && *p < w[1]).collect();
+        if inside.is_empty() {
+            continue;
+        }
+        let mean = inside.iter().map(|(p, _)| p).sum::<f64>() / inside.len() as f64;
+        let right = inside.iter().filter(|(_, m)| *m).count() as f64 / inside.len() as f64;
+        println!(
+            "{:<14} {:>7} {:>10.3} {:>10.3}",
+            format!("[{:.3}, {:.3})", w[0], w[1].min(1.0)),
+            inside.len(),
+            mean,
+            right
+        );
+    }
+}
+
+fn show_wrong() -> bool {
+    std::env::var_os("EVAL_SHOW_WRONG").is_some()
+}
+
+fn refit(classifier: &Classifier, sites: &[SiteSpec]) {
+    let mut examples = Vec::new();
+    for site in sites {
+        let learned = learn(classifier, site);
+        let mut rate: HashMap<TrackerRole, (usize, usize)> = HashMap::new();
+        for m in &site.members {
+            let r = rate.entry(m.sits).or_default();
+            r.0 += usize::from(m.misfiled);
+            r.1 += 1;
+        }
+        let weight = 1.0 / site.members.len() as f64;
+        for m in &site.members {
+            let verdict = classifier.classify(&m.item);
+            let evidence = learned.model.score(&m.item.key, &m.item.summary, &m.item.description);
+            let (bad, n) = rate[&m.sits];
+            examples.push(Example {
+                signals: Signals::new(&verdict, m.sits, evidence.as_ref()),
+                prior: (bad as f64 / n as f64).clamp(0.005, 0.5),
+                misfiled: m.misfiled,
+                weight,
+            });
+        }
+    }
+    let fusion = fit(&examples);
+    let text = format!(
+        "# The fusion's coefficients (src/classify/fuse.rs): P(misfiled) = sigmoid(intercept\n\
+         # + rules_away * ln(1 + away) + rules_here * ln(1 + here) + site * site_logodds + logit(prior)).\n\
+         # Written by `cargo run --release --example eval -- DEV-TICKETS.jsonl --fit`: a weighted logistic\n\
+         # regression over {} items of {} sites built from real tickets, each site weighing the same.\n\
+         # Do not edit by hand; refit when the rules or the site layer change.\n\
+         intercept = {:.4}\nrules_away = {:.4}\nrules_here = {:.4}\nsite = {:.4}\n",
+        examples.len(),
+        sites.len(),
+        fusion.intercept,
+        fusion.rules_away,
+        fusion.rules_here,
+        fusion.site
+    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/fusion.toml");
+    std::fs::write(&path, &text).expect("write config/fusion.toml");
+    print!("{text}");
+    eprintln!("wrote {}", path.display());
+}

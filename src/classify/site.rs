@@ -1,0 +1,584 @@
+//! The site layer: what this site's own trackers say about their words.
+//!
+//! Real trackers are mostly filed right, and which words mean Work depends on the site: "outlook
+//! search not working" is a service incident at a company that runs Outlook and a product defect at
+//! the company that builds it. So twotrack learns, from the mirror, how the words of this site's
+//! service queue differ from those of its product backlog: every item is an example labelled with the
+//! role of the tracker it sits in (a noisy label: some items are misfiled, which is the point), and
+//! items a human decided about (a keep marker, a twin twotrack created that stayed where it was put)
+//! count as clean examples with more weight.
+//!
+//! The model is a logistic regression over hashed words and word pairs, trained with AdaGrad.
+//! It is **cross-fitted**: the items are dealt into `k` folds by a hash of their key, `k` models are
+//! trained, each without one fold, and an item is scored only by the model that never saw it
+//! (out-of-fold, as in confident learning: Northcutt, Jiang & Chuang, JAIR 2021). An item can
+//! therefore never vouch for itself. Training weighs both roles equally, so the score is a
+//! likelihood ratio between the two trackers' vocabularies; the base rate of misfiling is the
+//! prior's job ([`super::fuse`]).
+//!
+//! Below [`SiteOptions::min_per_role`] items in either role the layer abstains and says so. Everything
+//! is deterministic for a given set of items: the folds, the shuffles (a fixed seed) and the sums.
+
+use std::collections::HashMap;
+
+use twotrack_api::TrackerRole;
+
+/// Features are hashed into this many buckets (2^18).
+const DIM: usize = 1 << 18;
+/// Description text beyond this many bytes is not read: the start of a ticket says what it is about.
+const MAX_DESCRIPTION: usize = 3000;
+/// Passes over the training items.
+const EPOCHS: usize = 6;
+/// AdaGrad's base learning rate.
+const LEARNING_RATE: f32 = 0.5;
+/// L2 regularisation per update (lazy: applied to the features an update touches).
+const L2: f32 = 1e-4;
+
+/// How the site layer learns.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SiteOptions {
+    /// Folds of the cross-fitting (an item is scored by the model trained on the other `folds - 1`).
+    pub folds: usize,
+    /// The least items each role needs for the layer to learn at all.
+    pub min_per_role: usize,
+    /// How much more an item a human decided about counts than an item that merely sits somewhere.
+    pub clean_weight: f32,
+}
+
+impl Default for SiteOptions {
+    fn default() -> Self {
+        SiteOptions { folds: 5, min_per_role: 40, clean_weight: 3.0 }
+    }
+}
+
+/// Whether an example's label is just where it sits, or a human's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Label {
+    /// Where it sits: usually right, sometimes misfiled.
+    Sits,
+    /// A human decided it belongs here (keep marker; a twin that stayed).
+    Decided,
+}
+
+/// Collects the site's items, then [`SiteLearner::fit`]s the cross-fitted models.
+#[derive(Debug)]
+pub struct SiteLearner {
+    options: SiteOptions,
+    /// Every example's features, back to back; example `i` is `features[offsets[i]..offsets[i + 1]]`.
+    features: Vec<u32>,
+    offsets: Vec<usize>,
+    /// Per example: sits in a service queue (1) or a product backlog (0); weight; fold.
+    service: Vec<bool>,
+    weights: Vec<f32>,
+    folds: Vec<u8>,
+    /// Documents per word (64-bit hash of the word), in product backlogs and in service queues.
+    doc_freq: HashMap<u64, [u32; 2]>,
+    count: [usize; 2],
+    scratch: Extract,
+}
+
+impl SiteLearner {
+    pub fn new(options: SiteOptions) -> SiteLearner {
+        SiteLearner {
+            options: SiteOptions { folds: options.folds.clamp(2, 20), ..options },
+            features: Vec::new(),
+            offsets: vec![0],
+            service: Vec::new(),
+            weights: Vec::new(),
+            folds: Vec::new(),
+            doc_freq: HashMap::new(),
+            count: [0, 0],
+            scratch: Extract::default(),
+        }
+    }
+
+    /// Add one mirrored item: its key (which decides its fold), text, and the role of where it sits.
+    /// Returns its index (for [`SiteLearner::leave_out`]).
+    pub fn add(&mut self, key: &str, summary: &str, description: &str, role: TrackerRole, label: Label) -> usize {
+        let e = &mut self.scratch;
+        e.run(summary, description);
+        let side = side(role);
+        for &w in &e.words {
+            self.doc_freq.entry(w).or_default()[side] += 1;
+        }
+        self.features.extend_from_slice(&e.buckets);
+        self.offsets.push(self.features.len());
+        self.service.push(side == 1);
+        self.weights.push(match label {
+            Label::Sits => 1.0,
+            Label::Decided => self.options.clean_weight,
+        });
+        self.folds.push(fold_of(key, self.options.folds));
+        self.count[side] += 1;
+        self.service.len() - 1
+    }
+
+    /// Leave an added item out of training (an original a twin was created from: it sat in the
+    /// wrong place). Its words still count in the document frequencies.
+    pub fn leave_out(&mut self, index: usize) {
+        if let Some(w) = self.weights.get_mut(index) {
+            *w = 0.0;
+        }
+    }
+
+    /// Train the models (one per fold, in parallel) and return the fitted layer, or one that abstains.
+    pub fn fit(self) -> SiteModel {
+        self.fit_cleaned(|_| Vec::new()).0
+    }
+
+    /// Train the models, then clean the labels once, as confident learning does: `clean` gets every
+    /// example's out-of-fold log-odds of sitting in a service queue and names the examples to leave
+    /// out (those the evidence says are misfiled); the models are trained again without them.
+    /// Returns the layer and every example's out-of-fold log-odds under it (`None` when abstaining).
+    pub fn fit_cleaned(mut self, clean: impl FnOnce(&[f64]) -> Vec<usize>) -> (SiteModel, Option<Vec<f64>>) {
+        let count = self.count;
+        let min = self.options.min_per_role;
+        if count[0] < min || count[1] < min {
+            let why = format!(
+                "site model: not learned ({} backlog and {} service-queue items; it needs {min} of each)",
+                count[0], count[1]
+            );
+            return (self.into_model(Vec::new(), Some(why)), None);
+        }
+        let first = self.train_folds();
+        let logits = self.out_of_fold(&first);
+        let dropped = clean(&logits);
+        if dropped.is_empty() {
+            return (self.into_model(first, None), Some(logits));
+        }
+        for i in dropped {
+            self.leave_out(i);
+        }
+        let second = self.train_folds();
+        let logits = self.out_of_fold(&second);
+        (self.into_model(second, None), Some(logits))
+    }
+
+    fn into_model(self, models: Vec<Model>, abstain: Option<String>) -> SiteModel {
+        SiteModel { options: self.options, models, doc_freq: self.doc_freq, count: self.count, abstain }
+    }
+
+    /// Every example's log-odds by the model of its fold.
+    fn out_of_fold(&self, models: &[Model]) -> Vec<f64> {
+        (0..self.service.len())
+            .map(|i| {
+                let x = &self.features[self.offsets[i]..self.offsets[i + 1]];
+                f64::from(models[usize::from(self.folds[i])].logit(x))
+            })
+            .collect()
+    }
+
+    /// One model per fold, each trained without its fold, in parallel.
+    fn train_folds(&self) -> Vec<Model> {
+        let n = self.service.len();
+        // Each role counts as much as the other, whatever their sizes (examples left out not counted).
+        let mut mass = [0.0f32; 2];
+        for (i, &w) in self.weights.iter().enumerate() {
+            if w > 0.0 {
+                mass[usize::from(self.service[i])] += 1.0;
+            }
+        }
+        let total = mass[0] + mass[1];
+        let class_weight = [total / (2.0 * mass[0].max(1.0)), total / (2.0 * mass[1].max(1.0))];
+        let data =
+            Data { features: &self.features, offsets: &self.offsets, service: &self.service, weights: &self.weights };
+        let folds = &self.folds;
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..self.options.folds)
+                .map(|f| {
+                    let data = &data;
+                    s.spawn(move || {
+                        let members: Vec<u32> = (0..n as u32)
+                            .filter(|&i| folds[i as usize] != f as u8 && data.weights[i as usize] > 0.0)
+                            .collect();
+                        train(data, members, class_weight, f as u64)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect::<Vec<_>>()
+        })
+    }
+}
+
+/// The training data, borrowed.
+struct Data<'a> {
+    features: &'a [u32],
+    offsets: &'a [usize],
+    service: &'a [bool],
+    weights: &'a [f32],
+}
+
+/// One logistic regression: P(sits in a service queue | words).
+#[derive(Debug, Clone)]
+struct Model {
+    w: Vec<f32>,
+    bias: f32,
+}
+
+impl Model {
+    fn logit(&self, buckets: &[u32]) -> f32 {
+        let scale = norm(buckets.len());
+        self.bias + buckets.iter().map(|&b| self.w[b as usize]).sum::<f32>() * scale
+    }
+}
+
+/// Binary features scaled to unit length.
+fn norm(n: usize) -> f32 {
+    if n == 0 { 0.0 } else { 1.0 / (n as f32).sqrt() }
+}
+
+fn train(data: &Data<'_>, mut members: Vec<u32>, class_weight: [f32; 2], seed: u64) -> Model {
+    let mut m = Model { w: vec![0.0; DIM], bias: 0.0 };
+    let mut g2 = vec![1e-6f32; DIM];
+    let mut g2_bias = 1e-6f32;
+    let mut rng = SplitMix(0x7477_6f74_7261_636b ^ seed);
+    for _ in 0..EPOCHS {
+        // Fisher-Yates with a fixed seed: the same items give the same model.
+        for i in (1..members.len()).rev() {
+            let j = (rng.next() % (i as u64 + 1)) as usize;
+            members.swap(i, j);
+        }
+        for &i in &members {
+            let i = i as usize;
+            let x = &data.features[data.offsets[i]..data.offsets[i + 1]];
+            let y = data.service[i];
+            let weight = data.weights[i] * class_weight[usize::from(y)];
+            let p = sigmoid(m.logit(x));
+            // The gradient of the weighted log loss with respect to the logit.
+            let g = weight * (p - f32::from(u8::from(y)));
+            let scale = norm(x.len());
+            for &b in x {
+                let b = b as usize;
+                let grad = g * scale + L2 * m.w[b];
+                g2[b] += grad * grad;
+                m.w[b] -= LEARNING_RATE * grad / g2[b].sqrt();
+            }
+            g2_bias += g * g;
+            m.bias -= LEARNING_RATE * g / g2_bias.sqrt();
+        }
+    }
+    m
+}
+
+fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// The fitted site layer.
+#[derive(Debug)]
+pub struct SiteModel {
+    options: SiteOptions,
+    /// One model per fold: model `f` never saw the items of fold `f`. Empty when abstaining.
+    models: Vec<Model>,
+    doc_freq: HashMap<u64, [u32; 2]>,
+    count: [usize; 2],
+    abstain: Option<String>,
+}
+
+/// What the site layer says about one item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteEvidence {
+    /// Out-of-fold log-odds that the item's words are the service queue's rather than the backlog's
+    /// (both roles weighed equally).
+    pub service_logit: f64,
+    /// The words that pushed the score most toward its side, each with the documents of each role
+    /// that contain it: (word, in backlog items, in service-queue items).
+    pub words: Vec<(String, u32, u32)>,
+}
+
+impl SiteModel {
+    /// A layer that learned nothing (for callers without a site: it abstains).
+    pub fn none(why: &str) -> SiteModel {
+        SiteModel {
+            options: SiteOptions::default(),
+            models: Vec::new(),
+            doc_freq: HashMap::new(),
+            count: [0, 0],
+            abstain: Some(why.to_string()),
+        }
+    }
+
+    /// Stop trusting the learned models: the layer abstains from now on, for `why`.
+    pub fn withdraw(&mut self, why: String) {
+        self.models.clear();
+        self.abstain = Some(why);
+    }
+
+    /// Why the layer abstains, if it does.
+    pub fn abstains(&self) -> Option<&str> {
+        self.abstain.as_deref()
+    }
+
+    /// Items it learned from: (in product backlogs, in service queues).
+    pub fn counts(&self) -> (usize, usize) {
+        (self.count[0], self.count[1])
+    }
+
+    pub fn folds(&self) -> usize {
+        self.options.folds
+    }
+
+    /// Score one item out-of-fold (by the model that did not see `key`). `None` when abstaining.
+    pub fn score(&self, key: &str, summary: &str, description: &str) -> Option<SiteEvidence> {
+        if self.models.is_empty() {
+            return None;
+        }
+        let model = &self.models[usize::from(fold_of(key, self.options.folds))];
+        EXTRACT.with(|cell| {
+            let mut e = cell.borrow_mut();
+            e.run_with_words(summary, description);
+            let logit = model.logit(&e.buckets);
+            // The unigrams that pushed most toward the side the score is on.
+            let toward_service = logit >= 0.0;
+            let mut best: Vec<(f32, usize)> = e
+                .unigrams
+                .iter()
+                .enumerate()
+                .map(|(i, &(bucket, _, _))| (model.w[bucket as usize], i))
+                .filter(|&(w, _)| if toward_service { w > 0.0 } else { w < 0.0 })
+                .collect();
+            best.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()).then(a.1.cmp(&b.1)));
+            let mut words = Vec::with_capacity(2);
+            for &(_, i) in best.iter() {
+                let (_, hash, ref word) = e.unigrams[i];
+                if words.iter().any(|(w, _, _): &(String, u32, u32)| w == word) {
+                    continue;
+                }
+                let [p, s] = self.doc_freq.get(&hash).copied().unwrap_or_default();
+                words.push((word.clone(), p, s));
+                if words.len() == 2 {
+                    break;
+                }
+            }
+            Some(SiteEvidence { service_logit: f64::from(logit), words })
+        })
+    }
+}
+
+thread_local! {
+    static EXTRACT: std::cell::RefCell<Extract> = std::cell::RefCell::new(Extract::default());
+}
+
+fn side(role: TrackerRole) -> usize {
+    match role {
+        TrackerRole::Product => 0,
+        TrackerRole::Service => 1,
+    }
+}
+
+/// The fold of an item: a stable hash of its key.
+fn fold_of(key: &str, folds: usize) -> u8 {
+    (fnv(key.as_bytes(), FNV_OFFSET) % folds as u64) as u8
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv(bytes: &[u8], mut h: u64) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// A well-mixed bucket for a 64-bit hash.
+fn bucket(h: u64) -> u32 {
+    let mut z = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((z ^ (z >> 31)) as usize % DIM) as u32
+}
+
+/// Deterministic shuffles.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// Feature extraction into reused buffers: words (lower-cased runs of letters and digits, 2 to 30
+/// characters, not all digits), each word, each pair of neighbouring words within a field, and the
+/// summary's words once more as summary words.
+#[derive(Debug, Default)]
+struct Extract {
+    /// Sorted, distinct buckets.
+    buckets: Vec<u32>,
+    /// Distinct word hashes (for document frequencies).
+    words: Vec<u64>,
+    /// With words kept: (bucket, hash, word) of each distinct unigram.
+    unigrams: Vec<(u32, u64, String)>,
+    word: String,
+}
+
+/// Hash seeds that keep the kinds of features apart.
+const SEED_WORD: u64 = FNV_OFFSET;
+const SEED_SUMMARY: u64 = 0x5355_4d4d_4152_5921;
+const SEED_PAIR: u64 = 0x5041_4952_5f5f_5f5f;
+
+impl Extract {
+    fn run(&mut self, summary: &str, description: &str) {
+        self.extract(summary, description, false);
+    }
+
+    fn run_with_words(&mut self, summary: &str, description: &str) {
+        self.extract(summary, description, true);
+    }
+
+    fn extract(&mut self, summary: &str, description: &str, keep_words: bool) {
+        self.buckets.clear();
+        self.words.clear();
+        self.unigrams.clear();
+        let description = clip(description, MAX_DESCRIPTION);
+        for (text, in_summary) in [(summary, true), (description, false)] {
+            let mut previous: Option<u64> = None;
+            let mut chars = text.chars().peekable();
+            loop {
+                self.word.clear();
+                let mut digits_only = true;
+                while let Some(&c) = chars.peek() {
+                    if c.is_alphanumeric() {
+                        self.word.extend(c.to_lowercase());
+                        digits_only &= c.is_ascii_digit();
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                let ended = chars.peek().is_none();
+                let length = self.word.chars().count();
+                if (2..=30).contains(&length) && !digits_only {
+                    let h = fnv(self.word.as_bytes(), SEED_WORD);
+                    let b = bucket(h);
+                    self.buckets.push(b);
+                    self.words.push(h);
+                    if keep_words && !self.unigrams.iter().any(|u| u.1 == h) {
+                        self.unigrams.push((b, h, self.word.clone()));
+                    }
+                    if in_summary {
+                        self.buckets.push(bucket(fnv(self.word.as_bytes(), SEED_SUMMARY)));
+                    }
+                    if let Some(p) = previous {
+                        self.buckets.push(bucket(p.rotate_left(17) ^ h ^ SEED_PAIR));
+                    }
+                    previous = Some(h);
+                } else if !self.word.is_empty() {
+                    // A number or an over-long token breaks the pair chain.
+                    previous = None;
+                }
+                if ended {
+                    break;
+                }
+                // Skip the separator; a sentence end breaks the pair chain.
+                if let Some(c) = chars.next()
+                    && matches!(c, '.' | '!' | '?' | '\n' | ';' | ':')
+                {
+                    previous = None;
+                }
+            }
+        }
+        self.buckets.sort_unstable();
+        self.buckets.dedup();
+        self.words.sort_unstable();
+        self.words.dedup();
+    }
+}
+
+/// The first `max` bytes of `s`, cut at a character boundary.
+fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small site: the backlog speaks of the product, the service queue of accounts and outages.
+    fn site(n: usize) -> SiteLearner {
+        let mut l = SiteLearner::new(SiteOptions { min_per_role: 10, ..SiteOptions::default() });
+        for i in 0..n {
+            l.add(
+                &format!("SHOP-{i}"),
+                &format!("Checkout page renders the basket total wrong in case {i}"),
+                "The storefront basket shows the wrong total after a coupon.",
+                TrackerRole::Product,
+                Label::Sits,
+            );
+            l.add(
+                &format!("INC{i}"),
+                &format!("Outlook search not working for user {i}"),
+                "Outlook on my laptop cannot search mail since this morning.",
+                TrackerRole::Service,
+                Label::Sits,
+            );
+        }
+        l
+    }
+
+    #[test]
+    fn learns_the_site_vocabulary_out_of_fold() {
+        let model = site(40).fit();
+        assert!(model.abstains().is_none());
+        let svc = model.score("INC3", "Outlook search not working for user 3", "").unwrap();
+        assert!(svc.service_logit > 1.0, "{svc:?}");
+        let prod = model.score("SHOP-3", "Checkout page renders the basket total wrong in case 3", "").unwrap();
+        assert!(prod.service_logit < -1.0, "{prod:?}");
+        // The words it quotes, with how often each role uses them.
+        let (word, backlog, service) = &svc.words[0];
+        assert!(["outlook", "search", "working", "not", "user", "for"].contains(&word.as_str()), "{svc:?}");
+        assert!(service > backlog, "{svc:?}");
+    }
+
+    #[test]
+    fn abstains_below_the_minimum_and_says_why() {
+        let model = site(5).fit();
+        assert!(model.score("INC1", "Outlook search not working", "").is_none());
+        assert!(model.abstains().unwrap().contains("5 backlog and 5 service-queue items"));
+    }
+
+    #[test]
+    fn the_same_items_give_the_same_scores() {
+        let a = site(30).fit();
+        let b = site(30).fit();
+        for key in ["INC1", "SHOP-7", "NEW-1"] {
+            assert_eq!(a.score(key, "Outlook basket wrong", "x"), b.score(key, "Outlook basket wrong", "x"));
+        }
+    }
+
+    #[test]
+    fn an_item_is_scored_by_a_model_that_never_saw_it() {
+        // One odd item: alone with its words in the whole site. Out of fold, nothing vouches for them.
+        let mut l = site(40);
+        l.add("SHOP-odd", "zyxwv qwerty", "zyxwv qwerty", TrackerRole::Product, Label::Sits);
+        let model = l.fit();
+        let odd = model.score("SHOP-odd", "zyxwv qwerty", "zyxwv qwerty").unwrap();
+        assert!(odd.service_logit.abs() < 0.5, "{odd:?}");
+    }
+
+    #[test]
+    fn features_ignore_numbers_and_cut_at_sentences() {
+        let mut e = Extract::default();
+        e.run_with_words("Reset 1234 password. Now", "");
+        let words: Vec<&str> = e.unigrams.iter().map(|u| u.2.as_str()).collect();
+        assert_eq!(words, ["reset", "password", "now"]);
+        // Three words and three summary words; no pair ("reset password" is broken by the number,
+        // "password now" by the full stop).
+        assert_eq!(e.buckets.len(), 6);
+        assert_eq!(clip("héllo", 2), "h");
+    }
+}
