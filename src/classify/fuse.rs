@@ -118,9 +118,14 @@ pub struct Signals {
 
 impl Signals {
     pub fn new(verdict: &Verdict, sits: TrackerRole, site: Option<&SiteEvidence>) -> Signals {
+        Signals::from_evidence(verdict.work, verdict.value, sits, site)
+    }
+
+    /// From the rules' evidence for Work and for Value.
+    pub fn from_evidence(work: f64, value: f64, sits: TrackerRole, site: Option<&SiteEvidence>) -> Signals {
         let (away, here) = match sits.holds() {
-            Class::Value => (verdict.work, verdict.value),
-            Class::Work => (verdict.value, verdict.work),
+            Class::Value => (work, value),
+            Class::Work => (value, work),
         };
         let site = site.map(|s| match sits {
             TrackerRole::Product => s.service_logit,
@@ -240,7 +245,7 @@ impl Site {
             let Some(role) = role(&item) else { continue };
             let label = if decided(&item) { Label::Decided } else { Label::Sits };
             let index = learner.add(&item.key, &item.summary, &item.description, role, label);
-            let verdict = classifier.classify(&item);
+            let (work, value) = classifier.class_evidence(&item);
             let tracker = match trackers.iter().position(|t| *t == item.tracker) {
                 Some(t) => t,
                 None => {
@@ -248,7 +253,7 @@ impl Site {
                     trackers.len() - 1
                 }
             };
-            examples.push((tracker, role, Signals::new(&verdict, role, None), item.open));
+            examples.push((tracker, role, Signals::from_evidence(work, value, role, None), item.open));
             if let Some(origin) = &item.origin {
                 moved_away.push(origin.clone());
             }
@@ -403,16 +408,22 @@ impl Site {
         match (&evidence, signals.site) {
             (Some(e), Some(toward_other)) => {
                 let (backlog, queue) = self.model.counts();
-                let (p_side, side) = if e.service_logit >= 0.0 {
+                let toward_service = e.service_logit >= 0.0;
+                let (p_side, side) = if toward_service {
                     (sigmoid(e.service_logit), "service-queue")
                 } else {
                     (sigmoid(-e.service_logit), "backlog")
                 };
                 let mut text = format!("{p_side:.2} {side} ({}-fold, {} items)", self.model.folds(), backlog + queue);
-                for (word, in_backlog, in_queue) in &e.words {
-                    text.push_str(&format!(
-                        "; here, {word:?} appears in {in_queue} service-queue items and {in_backlog} backlog items"
-                    ));
+                // The words behind it, for an item a human will look at.
+                if action != Action::Keep {
+                    for (word, in_backlog, in_queue) in
+                        self.model.words(&item.key, &item.summary, &item.description, toward_service)
+                    {
+                        text.push_str(&format!(
+                            "; here, {word:?} appears in {in_queue} service-queue items and {in_backlog} backlog items"
+                        ));
+                    }
                 }
                 reasons.push(Reason {
                     rule: "site-model".into(),
