@@ -345,7 +345,12 @@ impl Site {
         }
         let p = placement.p_misfiled;
         verdict.confidence = if belongs == home { 1.0 - p } else { p };
-        verdict.reasons.splice(0..0, std::mem::take(&mut placement.reasons));
+        // The decision and the site model's view first, then the rules' evidence, the prior last: a
+        // report that shows the first few reasons shows both layers.
+        let mut site = std::mem::take(&mut placement.reasons);
+        let prior = site.split_off(site.len().min(2));
+        verdict.reasons.splice(0..0, site);
+        verdict.reasons.extend(prior);
         (verdict, placement)
     }
 

@@ -301,7 +301,17 @@ fn row(f: &Finding, config: &Config) -> FindingRow {
         impact: v.impact,
         urgency: v.urgency,
         priority: v.priority,
-        reasons: v.reasons.iter().map(|r| format!("{}: {} ({:+.2})", r.rule, r.evidence, r.weight)).collect(),
+        reasons: v
+            .reasons
+            .iter()
+            .map(|r| {
+                if r.weight > 0.0 {
+                    format!("{}: {} ({:+.2})", r.rule, r.evidence, r.weight)
+                } else {
+                    format!("{}: {}", r.rule, r.evidence)
+                }
+            })
+            .collect(),
         target,
     }
 }
