@@ -27,7 +27,7 @@ fn main() {
     let site = Site::learn(
         &classifier,
         SiteOptions::default(),
-        || items.iter().map(|i| Ok::<_, std::convert::Infallible>(i.clone())),
+        items.iter().map(|i| Ok::<_, std::convert::Infallible>(i.clone())),
         |item| Some(role(&item.tracker)),
         |_| false,
     )

@@ -280,7 +280,7 @@ fn learn(classifier: &Classifier, site: &SiteSpec) -> Site {
     let learned = Site::learn(
         classifier,
         SiteOptions::default(),
-        || site.members.iter().map(|m| Ok::<Item, std::convert::Infallible>(m.item.clone())),
+        site.members.iter().map(|m| Ok::<Item, std::convert::Infallible>(m.item.clone())),
         |item| roles.get(item.tracker.as_str()).copied(),
         |_| false,
     );

@@ -34,7 +34,7 @@ pub fn classifier(config: &Config) -> Result<Classifier, RulesError> {
 
 /// Learn the site from every item of the mirror (see [`crate::plan::learn_site`]).
 pub fn learn_site(config: &Config, mirror: &Mirror, classifier: &Classifier) -> Result<Site, MirrorError> {
-    let site = crate::plan::learn_site(config, classifier, || mirror.items(None))?;
+    let site = crate::plan::learn_site(config, classifier, mirror.items(None))?;
     match site.model.abstains() {
         Some(why) => tracing::info!(reason = why, "site model abstains: nothing will move, items are only reviewed"),
         None => {

@@ -85,9 +85,11 @@ async fn the_backlog_holds_two_confident_moves() {
         items.push((registry.get(tracker).unwrap().get(key).await.unwrap(), *misfiled));
     }
     // A world of four items: the site model abstains, and the configuration lets the rules move alone.
-    let site = twotrack::plan::learn_site(&config, &classifier, || {
-        items.iter().map(|(item, _)| Ok::<_, std::convert::Infallible>(item.clone()))
-    })
+    let site = twotrack::plan::learn_site(
+        &config,
+        &classifier,
+        items.iter().map(|(item, _)| Ok::<_, std::convert::Infallible>(item.clone())),
+    )
     .unwrap();
     assert!(site.model.abstains().is_some());
     let planner = Planner::new(&config, &classifier, &site);

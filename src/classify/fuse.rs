@@ -219,28 +219,24 @@ impl Site {
         &self.fusion
     }
 
-    /// Learn a site from its items. `items` is called twice, each call one pass over every item: the
-    /// first trains the site layer on every item whose tracker has a `role`, labelled with that role
-    /// (`decided` items, which a human decided about, as clean labels; closed originals whose twin
-    /// exists, with an `origin` naming them, are left out: they sat in the wrong place); the second
-    /// estimates each tracker's misfiling rate over its open items.
-    pub fn learn<I, E>(
+    /// Learn a site from its items, in one pass: the site layer is trained on every item whose
+    /// tracker has a `role`, labelled with that role (`decided` items, which a human decided about, as
+    /// clean labels; closed originals whose twin exists, with an `origin` naming them, are left out:
+    /// they sat in the wrong place), and each tracker's misfiling rate is estimated over its open items.
+    pub fn learn<E>(
         classifier: &Classifier,
         options: SiteOptions,
-        items: impl Fn() -> I,
+        items: impl IntoIterator<Item = Result<Item, E>>,
         role: impl Fn(&Item) -> Option<TrackerRole>,
         decided: impl Fn(&Item) -> bool,
-    ) -> Result<Site, E>
-    where
-        I: Iterator<Item = Result<Item, E>>,
-    {
+    ) -> Result<Site, E> {
         let mut learner = SiteLearner::new(options);
         let mut closed: HashMap<String, Vec<usize>> = HashMap::new();
         let mut moved_away: Vec<String> = Vec::new();
         // Per example: its tracker (an index of `trackers`), role, the rules' signals, open or not.
         let mut trackers: Vec<String> = Vec::new();
         let mut examples: Vec<(usize, TrackerRole, Signals, bool)> = Vec::new();
-        for item in items() {
+        for item in items {
             let item = item?;
             let Some(role) = role(&item) else { continue };
             let label = if decided(&item) { Label::Decided } else { Label::Sits };

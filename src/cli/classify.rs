@@ -123,11 +123,8 @@ impl Setup {
         self.roles.get(tracker).copied().or_else(|| role_of_name(tracker))
     }
 
-    /// Learn a site from `items` (one pass a call), as the audit learns it from the mirror.
-    fn learn<I, E>(&self, items: impl Fn() -> I) -> Result<Site, E>
-    where
-        I: Iterator<Item = Result<Item, E>>,
-    {
+    /// Learn a site from `items`, as the audit learns it from the mirror.
+    fn learn<E>(&self, items: impl IntoIterator<Item = Result<Item, E>>) -> Result<Site, E> {
         let options = SiteOptions { min_per_role: self.site_min_items, ..SiteOptions::default() };
         Site::learn(
             &self.classifier,
@@ -334,7 +331,7 @@ fn classify_site(
         Ok(())
     })?;
     let site = setup
-        .learn(|| items.iter().map(|(item, _)| Ok::<_, std::convert::Infallible>(item.clone())))
+        .learn(items.iter().map(|(item, _)| Ok::<_, std::convert::Infallible>(item.clone())))
         .unwrap_or_else(|never| match never {});
     if let Some(why) = site.model.abstains() {
         tracing::warn!("{why}: nothing can move, items are at most flagged for review");
@@ -428,7 +425,7 @@ pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result
         anyhow::bail!("no item {:?} in the mirror at {}", args.key, path.display());
     }
     // The same judgement as the audit's: the site learned from the whole mirror.
-    let site = setup.learn(|| mirror.items(None))?;
+    let site = setup.learn(mirror.items(None))?;
     let mut out = std::io::stdout().lock();
     for item in &items {
         let role = setup.role(&item.tracker);

@@ -258,13 +258,13 @@ pub fn is_twin(item: &Item) -> bool {
     item.origin.is_some() || item.has_label(MOVED_LABEL)
 }
 
-/// Learn the site from its mirror ([`Site::learn`]): `items` is called twice, each call one pass over
-/// every mirrored item. Items a human decided about (the keep marker; twins twotrack created, which
+/// Learn the site from its mirror ([`Site::learn`]), in one pass over every mirrored item. Items a human decided about (the keep marker; twins twotrack created, which
 /// stayed where they were put) count as clean labels.
-pub fn learn_site<I, E>(config: &Config, classifier: &Classifier, items: impl Fn() -> I) -> Result<Site, E>
-where
-    I: Iterator<Item = Result<Item, E>>,
-{
+pub fn learn_site<E>(
+    config: &Config,
+    classifier: &Classifier,
+    items: impl IntoIterator<Item = Result<Item, E>>,
+) -> Result<Site, E> {
     let options = SiteOptions { min_per_role: config.policy.site_min_items, ..SiteOptions::default() };
     Site::learn(
         classifier,
