@@ -396,39 +396,23 @@ fn evaluate(classifier: &Classifier, sites: &[SiteSpec]) {
     println!("site model abstained on {abstained} of {} sites\n", sites.len());
 
     println!("reliability: items by calibrated P(misfiled), and how many really were misfiled");
-    println!("{:<14} {:>7} {:>10} {:>10}", "P(misfiled)", "items", "mean P", "observed");
-    let bands = [0.0, 0.05, 0.2, 0.35, 0.5, 0.7, 0.85, 0.95, 0.99, 1.0001];
-    for w in bands.windows(2) {
-        let inside: Vec<&(f64, bool)> = all.iter().filter(|(p, _)| *p >= w[0] && *p < w[1]).collect();
-        if inside.is_empty() {
-            continue;
-        }
-        let mean = inside.iter().map(|(p, _)| p).sum::<f64>() / inside.len() as f64;
-        let observed = inside.iter().filter(|(_, m)| *m).count() as f64 / inside.len() as f64;
-        println!(
-            "{:<14} {:>7} {:>10.3} {:>10.3}",
-            format!("[{:.2}, {:.2})", w[0], w[1].min(1.0)),
-            inside.len(),
-            mean,
-            observed
-        );
-    }
+    band_table(&all, "items", "observed", &[0.0, 0.05, 0.2, 0.35, 0.5, 0.7, 0.85, 0.95, 0.99, 1.0001], 2);
     println!("\nmoves by calibrated P(misfiled):");
-    println!("{:<14} {:>7} {:>10} {:>10}", "P(misfiled)", "moves", "mean P", "right");
-    for w in [0.95, 0.97, 0.99, 0.999, 1.0001].windows(2) {
-        let inside: Vec<&(f64, bool)> = moves.iter().filter(|(p, _)| *p >= w[0] && *p < w[1]).collect();
+    band_table(&moves, "moves", "right", &[0.95, 0.97, 0.99, 0.999, 1.0001], 3);
+}
+
+/// For each band of P: how many (P, misfiled) pairs fall in it, their mean P and the share misfiled.
+fn band_table(points: &[(f64, bool)], what: &str, outcome: &str, bands: &[f64], decimals: usize) {
+    println!("{:<14} {:>7} {:>10} {:>10}", "P(misfiled)", what, "mean P", outcome);
+    for w in bands.windows(2) {
+        let inside: Vec<&(f64, bool)> = points.iter().filter(|(p, _)| *p >= w[0] && *p < w[1]).collect();
         if inside.is_empty() {
             continue;
         }
         let mean = inside.iter().map(|(p, _)| p).sum::<f64>() / inside.len() as f64;
-        let right = inside.iter().filter(|(_, m)| *m).count() as f64 / inside.len() as f64;
-        println!(
-            "{:<14} {:>7} {:>10.3} {:>10.3}",
-            format!("[{:.3}, {:.3})", w[0], w[1].min(1.0)),
-            inside.len(),
-            mean,
-            right
-        );
+        let misfiled = inside.iter().filter(|(_, m)| *m).count() as f64 / inside.len() as f64;
+        let band = format!("[{:.d$}, {:.d$})", w[0], w[1].min(1.0), d = decimals);
+        println!("{band:<14} {:>7} {mean:>10.3} {misfiled:>10.3}", inside.len());
     }
 }
 

@@ -144,7 +144,7 @@ impl SiteLearner {
             );
             return (self.into_model(Vec::new(), Some(why)), None);
         }
-        let first = self.train_folds(Vec::new(), EPOCHS);
+        let first = self.train_folds();
         let logits = self.out_of_fold(&first);
         let dropped = clean(&logits);
         if dropped.is_empty() {
@@ -153,29 +153,27 @@ impl SiteLearner {
         for i in dropped {
             self.leave_out(i);
         }
-        let second = self.train_folds(Vec::new(), EPOCHS);
+        let second = self.train_folds();
         let logits = self.out_of_fold(&second);
         (self.into_model(second, None), Some(logits))
     }
 
-    fn into_model(self, trained: Vec<Trained>, abstain: Option<String>) -> SiteModel {
-        let models = trained.into_iter().map(|t| t.model).collect();
+    fn into_model(self, models: Vec<Model>, abstain: Option<String>) -> SiteModel {
         SiteModel { options: self.options, models, doc_freq: self.doc_freq, count: self.count, abstain }
     }
 
     /// Every example's log-odds by the model of its fold.
-    fn out_of_fold(&self, trained: &[Trained]) -> Vec<f64> {
+    fn out_of_fold(&self, models: &[Model]) -> Vec<f64> {
         (0..self.service.len())
             .map(|i| {
                 let x = &self.features[self.offsets[i]..self.offsets[i + 1]];
-                f64::from(trained[usize::from(self.folds[i])].model.logit(x))
+                f64::from(models[usize::from(self.folds[i])].logit(x))
             })
             .collect()
     }
 
-    /// One model per fold, each trained without its fold, in parallel: `epochs` passes, from the
-    /// models of `from` where given (one per fold), else from zero.
-    fn train_folds(&self, from: Vec<Trained>, epochs: usize) -> Vec<Trained> {
+    /// One model per fold, each trained without its fold, in parallel.
+    fn train_folds(&self) -> Vec<Model> {
         let n = self.service.len();
         // Each role counts as much as the other, whatever their sizes (examples left out not counted).
         let mut mass = [0.0f32; 2];
@@ -189,17 +187,15 @@ impl SiteLearner {
         let data =
             Data { features: &self.features, offsets: &self.offsets, service: &self.service, weights: &self.weights };
         let folds = &self.folds;
-        let mut from = from.into_iter();
         std::thread::scope(|s| {
             let handles: Vec<_> = (0..self.options.folds)
                 .map(|f| {
                     let data = &data;
-                    let start = from.next().unwrap_or_else(Trained::zero);
                     s.spawn(move || {
                         let members: Vec<u32> = (0..n as u32)
                             .filter(|&i| folds[i as usize] != f as u8 && data.weights[i as usize] > 0.0)
                             .collect();
-                        train(data, members, class_weight, f as u64, start, epochs)
+                        train(data, members, class_weight, f as u64)
                     })
                 })
                 .collect();
@@ -238,31 +234,13 @@ fn norm(n: usize) -> f32 {
     if n == 0 { 0.0 } else { 1.0 / (n as f32).sqrt() }
 }
 
-/// A model with its optimiser's state, so training can go on from it.
-struct Trained {
-    model: Model,
-    /// AdaGrad's sums of squared gradients, per weight and for the bias.
-    g2: Vec<f32>,
-    g2_bias: f32,
-}
-
-impl Trained {
-    fn zero() -> Trained {
-        Trained { model: Model { w: vec![0.0; DIM], bias: 0.0 }, g2: vec![1e-6; DIM], g2_bias: 1e-6 }
-    }
-}
-
-fn train(
-    data: &Data<'_>,
-    mut members: Vec<u32>,
-    class_weight: [f32; 2],
-    seed: u64,
-    start: Trained,
-    epochs: usize,
-) -> Trained {
-    let Trained { model: mut m, mut g2, mut g2_bias } = start;
-    let mut rng = SplitMix(0x7477_6f74_7261_636b ^ seed ^ (epochs as u64) << 32);
-    for _ in 0..epochs {
+fn train(data: &Data<'_>, mut members: Vec<u32>, class_weight: [f32; 2], seed: u64) -> Model {
+    let mut m = Model { w: vec![0.0; DIM], bias: 0.0 };
+    // AdaGrad's sums of squared gradients, per weight and for the bias.
+    let mut g2 = vec![1e-6f32; DIM];
+    let mut g2_bias = 1e-6f32;
+    let mut rng = SplitMix(0x7477_6f74_7261_636b ^ seed ^ (EPOCHS as u64) << 32);
+    for _ in 0..EPOCHS {
         // Fisher-Yates with a fixed seed: the same items give the same model.
         for i in (1..members.len()).rev() {
             let j = (rng.next() % (i as u64 + 1)) as usize;
@@ -287,7 +265,7 @@ fn train(
             m.bias -= LEARNING_RATE * g / g2_bias.sqrt();
         }
     }
-    Trained { model: m, g2, g2_bias }
+    m
 }
 
 fn sigmoid(z: f32) -> f32 {
@@ -311,9 +289,6 @@ pub struct SiteEvidence {
     /// Out-of-fold log-odds that the item's words are the service queue's rather than the backlog's
     /// (both roles weighed equally).
     pub service_logit: f64,
-    /// The words that pushed the score most toward its side, each with the documents of each role
-    /// that contain it: (word, in backlog items, in service-queue items).
-    pub words: Vec<(String, u32, u32)>,
 }
 
 impl SiteModel {
@@ -349,13 +324,13 @@ impl SiteModel {
     }
 
     /// Score one item out-of-fold (by the model that did not see `key`). `None` when abstaining.
-    /// The evidence's `words` are left empty: [`SiteModel::words`] finds them where a reason needs them.
+    /// [`SiteModel::words`] finds the words behind it where a reason needs them.
     pub fn score(&self, key: &str, summary: &str, description: &str) -> Option<SiteEvidence> {
         let model = self.models.get(usize::from(fold_of(key, self.options.folds)))?;
         EXTRACT.with(|cell| {
             let mut e = cell.borrow_mut();
             e.run(summary, description);
-            Some(SiteEvidence { service_logit: f64::from(model.logit(&e.buckets)), words: Vec::new() })
+            Some(SiteEvidence { service_logit: f64::from(model.logit(&e.buckets)) })
         })
     }
 
