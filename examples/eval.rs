@@ -86,6 +86,14 @@ impl Score {
         }
     }
 
+    /// A routing decision: a move is right only where the item was misrouted and goes to its group.
+    fn add_route(&mut self, misrouted: bool, action: Action, right_group: bool) {
+        self.add(misrouted, action);
+        if action == Action::Move && misrouted && !right_group {
+            self.right_moves -= 1;
+        }
+    }
+
     fn merge(&mut self, o: &Score) {
         self.items += o.items;
         self.misfiled += o.misfiled;
@@ -105,6 +113,17 @@ impl Score {
 
     fn review_share(&self) -> f64 {
         self.reviews as f64 / self.items.max(1) as f64
+    }
+
+    /// Moves, their precision, the misfiled found and the review share, as table columns.
+    fn columns(&self) -> String {
+        format!(
+            "{:>5} {:>6} {:>6.2} {:>5.1}%",
+            self.moves,
+            self.precision(),
+            self.recall(),
+            self.review_share() * 100.0
+        )
     }
 }
 
@@ -132,6 +151,11 @@ fn main() {
         return;
     }
     evaluate(&classifier, &sites);
+    let mut route_sites = real_route_sites(&tickets);
+    if with_generator {
+        route_sites.extend(generator_route_sites());
+    }
+    evaluate_routing(&classifier, &route_sites);
 }
 
 fn load(path: &Path) -> Vec<Ticket> {
@@ -258,6 +282,184 @@ fn generator_sites() -> Vec<SiteSpec> {
     sites
 }
 
+/// A service queue whose routing is judged: every item with the group it really belongs in.
+struct RouteSite {
+    name: String,
+    /// The item (its `queue` is the group it sits in), the group it belongs in (`None`: not Work, so
+    /// not judged for routing), and the rules' queue name for it where that names the truth directly.
+    members: Vec<(Item, Option<String>)>,
+    /// Group -> the `[[queue]]` name for it, where the site's groups are the rules' queues (the
+    /// generator's), so that the rules can be scored too.
+    queue_names: HashMap<String, String>,
+}
+
+/// Share of a routing site's Work put in a wrong group.
+const MISROUTED: f64 = 0.08;
+
+/// Routing sites from the real Work tickets: one service queue where each organisation's tickets
+/// are handled by a group of their own (a company with one team per service), 8% put in another
+/// group at random; three seeds.
+fn real_route_sites(tickets: &[Ticket]) -> Vec<RouteSite> {
+    let work: Vec<&Ticket> = tickets.iter().filter(|t| t.work).collect();
+    let orgs: Vec<&str> = {
+        let mut o: Vec<&str> = work.iter().map(|t| t.org.as_str()).collect();
+        o.sort_unstable();
+        o.dedup();
+        o
+    };
+    [1u64, 2, 3]
+        .into_iter()
+        .map(|seed| {
+            let mut members: Vec<(Item, Option<String>)> = work
+                .iter()
+                .map(|t| {
+                    let mut item = item(t, "servicenow");
+                    item.queue = Some(t.org.clone());
+                    (item, Some(t.org.clone()))
+                })
+                .collect();
+            shuffle(&mut members, seed * 104_729);
+            let wrong = (members.len() as f64 * MISROUTED).round() as usize;
+            for (i, (item, truth)) in members.iter_mut().take(wrong).enumerate() {
+                let others: Vec<&&str> = orgs.iter().filter(|o| Some(**o) != truth.as_deref()).collect();
+                item.queue = Some(others[(i * 7 + seed as usize) % others.len()].to_string());
+            }
+            RouteSite {
+                name: format!("real Work, a group per organisation, seed {seed}"),
+                members,
+                queue_names: HashMap::new(),
+            }
+        })
+        .collect()
+}
+
+/// Routing sites from the simulator's generator: its service queue with the assignment groups its
+/// callers and agents chose (about 10% of the Work misrouted), the truth beside it.
+fn generator_route_sites() -> Vec<RouteSite> {
+    use twotrack_sim::generator::{GenOptions, Home, generate};
+    let mut sites = Vec::new();
+    for seed in [21u64, 22, 23] {
+        let generated = generate(&GenOptions { seed, items_per_tracker: 2000, misfiled_share: 0.08 });
+        let service: Vec<_> = generated.into_iter().filter(|g| g.home == Home::ServiceNow).collect();
+        // The group of each true queue: the one most of its Work sits in.
+        let mut votes: HashMap<(String, String), usize> = HashMap::new();
+        for g in &service {
+            if let (Some(q), Some(group)) = (&g.truth.queue, &g.assignment_group) {
+                *votes.entry((q.clone(), group.clone())).or_default() += 1;
+            }
+        }
+        let mut group_of: HashMap<String, (String, usize)> = HashMap::new();
+        for ((q, group), n) in votes {
+            let best = group_of.entry(q).or_insert((group.clone(), 0));
+            if n > best.1 || (n == best.1 && group < best.0) {
+                *best = (group, n);
+            }
+        }
+        let members = service
+            .into_iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let mut item = Item::new("servicenow", format!("GEN-{seed}-{i}"), g.summary);
+                item.filed_type = g.filed_type;
+                item.description = g.description;
+                item.queue = g.assignment_group;
+                let truth = (g.truth.class == "work")
+                    .then(|| g.truth.queue.as_ref().and_then(|q| group_of.get(q)).map(|(group, _)| group.clone()))
+                    .flatten();
+                (item, truth)
+            })
+            .collect();
+        let queue_names = group_of.into_iter().map(|(q, (group, _))| (group, q)).collect();
+        sites.push(RouteSite { name: format!("generator seed {seed}"), members, queue_names });
+    }
+    sites
+}
+
+/// Routing decisions on each routing site, by the site's learned routing and by the rules.
+fn evaluate_routing(classifier: &Classifier, sites: &[RouteSite]) {
+    let thresholds = Thresholds::DEFAULT;
+    println!(
+        "\ntwotrack routing decisions on {} service queues (reroute when the site's history routes the item \
+         elsewhere with P >= {:.2}, review at P(misrouted) >= {:.2}; only Work is judged)\n",
+        sites.len(),
+        thresholds.move_at,
+        thresholds.review_at
+    );
+    println!(
+        "{:<52} {:>5} {:>4} | {:>5} {:>6} {:>6} {:>6} | {:>5} {:>6} {:>6}",
+        "site", "work", "mis", "moves", "prec", "found", "review", "moves", "prec", "found"
+    );
+    println!("{:<63}| {:<28}| [[queue]] rules", "", "learned from the site");
+    let (mut total, mut total_rules) = (Score::default(), Score::default());
+    let mut moves: Vec<(f64, bool)> = Vec::new();
+    let queues = twotrack::classify::default_queues();
+    for site in sites {
+        let learned = Site::learn(
+            classifier,
+            SiteOptions::default(),
+            site.members.iter().map(|(item, _)| Ok::<Item, std::convert::Infallible>(item.clone())),
+            |_| Some(TrackerRole::Service),
+            |_| false,
+        )
+        .unwrap_or_else(|never| match never {});
+        let (mut score, mut rules) = (Score::default(), Score::default());
+        for (item, truth) in &site.members {
+            let Some(truth) = truth else { continue };
+            let current = item.queue.as_deref();
+            let misrouted = current.is_none_or(|c| !c.eq_ignore_ascii_case(truth));
+            let (action, target, p) = match learned.routing(item) {
+                Some(e) => {
+                    let (action, _) = e.decide(current, thresholds);
+                    (action, e.group.clone(), e.p)
+                }
+                None => (Action::Keep, String::new(), 0.0),
+            };
+            score.add_route(misrouted, action, target.eq_ignore_ascii_case(truth));
+            if show_wrong() && action == Action::Move && !(misrouted && target.eq_ignore_ascii_case(truth)) {
+                println!(
+                    "  wrong reroute: {} in {:?} to {target} p={p:.3}, belongs in {truth}: {}",
+                    item.key,
+                    current.unwrap_or(""),
+                    item.summary.chars().take(70).collect::<String>()
+                );
+            }
+            if action == Action::Move {
+                moves.push((p, misrouted && target.eq_ignore_ascii_case(truth)));
+            }
+            if !site.queue_names.is_empty() {
+                // The rules route to a `[[queue]]` (the fallback queue routes nothing); with the queues
+                // configured as the site's groups, a route elsewhere than where the item sits is a move.
+                let verdict = classifier.classify(item);
+                let target = verdict.queue.filter(|q| queues.last().is_none_or(|last| &last.name != q));
+                let name = |group: Option<&str>| group.and_then(|g| site.queue_names.get(g));
+                let action = match &target {
+                    Some(t) if name(current) != Some(t) => Action::Move,
+                    _ => Action::Keep,
+                };
+                rules.add_route(misrouted, action, target.as_ref() == name(Some(truth)));
+            }
+        }
+        let abstained = learned.route.abstains().map(|why| format!("  ({why})")).unwrap_or_default();
+        let rules_columns = if !site.queue_names.is_empty() {
+            format!("{:>5} {:>6} {:>6.2}", rules.moves, rules.precision(), rules.recall())
+        } else {
+            format!("{:>5} {:>6} {:>6}", "-", "-", "-")
+        };
+        println!(
+            "{:<52} {:>5} {:>4} | {} | {rules_columns}{abstained}",
+            site.name,
+            score.items,
+            score.misfiled,
+            score.columns()
+        );
+        total.merge(&score);
+        total_rules.merge(&rules);
+    }
+    println!("\n{:<52} {:>5} {:>4} | {} |", "ALL QUEUES", total.items, total.misfiled, total.columns());
+    println!("\nreroutes by P of the group routed to:");
+    band_table(&moves, "P(group)", "moves", "right", &[0.95, 0.97, 0.99, 0.999, 1.0001], 3);
+}
+
 fn write_sites(dir: &Path, sites: &[SiteSpec]) {
     std::fs::create_dir_all(dir).expect("create the sites directory");
     for (i, site) in sites.iter().enumerate() {
@@ -342,18 +544,12 @@ fn evaluate(classifier: &Classifier, sites: &[SiteSpec]) {
             rules.add(m.misfiled, alone.action);
         }
         println!(
-            "{:<52} {:>5} {:>4} | {:>5} {:>6} {:>6.2} {:>5.1}% | {:>5} {:>6} {:>6.2} {:>5.1}%{}",
+            "{:<52} {:>5} {:>4} | {} | {}{}",
             site.name,
             score.items,
             score.misfiled,
-            score.moves,
-            score.precision(),
-            score.recall(),
-            score.review_share() * 100.0,
-            rules.moves,
-            rules.precision(),
-            rules.recall(),
-            rules.review_share() * 100.0,
+            score.columns(),
+            rules.columns(),
             if learned.model.abstains().is_some() { "  (site model abstained)" } else { "" }
         );
         total.merge(&score);
@@ -368,20 +564,7 @@ fn evaluate(classifier: &Classifier, sites: &[SiteSpec]) {
     }
     println!();
     let line = |name: &str, s: &Score, r: &Score| {
-        println!(
-            "{:<52} {:>5} {:>4} | {:>5} {:>6} {:>6.2} {:>5.1}% | {:>5} {:>6} {:>6.2} {:>5.1}%",
-            name,
-            s.items,
-            s.misfiled,
-            s.moves,
-            s.precision(),
-            s.recall(),
-            s.review_share() * 100.0,
-            r.moves,
-            r.precision(),
-            r.recall(),
-            r.review_share() * 100.0
-        )
+        println!("{name:<52} {:>5} {:>4} | {} | {}", s.items, s.misfiled, s.columns(), r.columns())
     };
     println!("by organisation of the backlog:");
     for (org, (s, r)) in &by_org {
@@ -396,14 +579,21 @@ fn evaluate(classifier: &Classifier, sites: &[SiteSpec]) {
     println!("site model abstained on {abstained} of {} sites\n", sites.len());
 
     println!("reliability: items by calibrated P(misfiled), and how many really were misfiled");
-    band_table(&all, "items", "observed", &[0.0, 0.05, 0.2, 0.35, 0.5, 0.7, 0.85, 0.95, 0.99, 1.0001], 2);
+    band_table(
+        &all,
+        "P(misfiled)",
+        "items",
+        "observed",
+        &[0.0, 0.05, 0.2, 0.35, 0.5, 0.7, 0.85, 0.95, 0.99, 1.0001],
+        2,
+    );
     println!("\nmoves by calibrated P(misfiled):");
-    band_table(&moves, "moves", "right", &[0.95, 0.97, 0.99, 0.999, 1.0001], 3);
+    band_table(&moves, "P(misfiled)", "moves", "right", &[0.95, 0.97, 0.99, 0.999, 1.0001], 3);
 }
 
 /// For each band of P: how many (P, misfiled) pairs fall in it, their mean P and the share misfiled.
-fn band_table(points: &[(f64, bool)], what: &str, outcome: &str, bands: &[f64], decimals: usize) {
-    println!("{:<14} {:>7} {:>10} {:>10}", "P(misfiled)", what, "mean P", outcome);
+fn band_table(points: &[(f64, bool)], p: &str, what: &str, outcome: &str, bands: &[f64], decimals: usize) {
+    println!("{p:<14} {what:>7} {:>10} {outcome:>10}", "mean P");
     for w in bands.windows(2) {
         let inside: Vec<&(f64, bool)> = points.iter().filter(|(p, _)| *p >= w[0] && *p < w[1]).collect();
         if inside.is_empty() {

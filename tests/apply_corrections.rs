@@ -79,3 +79,74 @@ async fn with_the_switches_on_the_queue_and_priority_are_corrected_once() {
     let history = h.ok(&["history", &number]).await;
     assert!(history.stdout.contains("rerouted") && history.stdout.contains("reprioritised"), "{}", history.stdout);
 }
+
+/// A service desk with its own groups (none of them a `[[queue]]` of the configuration) and the history
+/// of which group takes which work, and one ticket put in the wrong group.
+fn site_with_history() -> Vec<twotrack_sim::generator::GeneratedItem> {
+    const NAMES: &[&str] = &["Ana", "Bo", "Chen", "Dara", "Eli", "Femi", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lea"];
+    let mut items = Vec::new();
+    for i in 0..24 {
+        let name = NAMES[i % NAMES.len()];
+        items.push(sn_incident(
+            &format!("Please restore the warehouse table sales_{i} from last night's backup"),
+            "The nightly load truncated it. Restore the snapshot into the staging schema please.",
+            "Data Platform",
+            3,
+            3,
+        ));
+        items.push(sn_incident(
+            &format!("New laptop needed for starter {name} {i} in the Paris office"),
+            "Standard docking station and two monitors, ready on Monday at the front desk.",
+            "EMEA Desktop",
+            3,
+            3,
+        ));
+        items.push(sn_incident(
+            &format!("Grant SAP role FI_CLOSE_{i} to {name} for month-end close"),
+            "Approved by the finance controller. Needed in production client 100 before Friday.",
+            "SAP Basis",
+            3,
+            3,
+        ));
+    }
+    items.push(sn_incident(
+        "Please restore the warehouse table invoices_2024 from last night's backup",
+        "The nightly load truncated it. Restore the snapshot into the staging schema please.",
+        "EMEA Desktop",
+        3,
+        3,
+    ));
+    items
+}
+
+#[tokio::test]
+async fn a_site_with_routing_history_is_rerouted_by_it_and_only_where_it_is_sure() {
+    let policy = Policy { fix_routing: true, max_moves: 50, ..Policy::writes() };
+    let h = Harness::start(site_with_history(), &policy).await;
+    h.ok(&["sync"]).await;
+    let wrong = "Please restore the warehouse table invoices_2024 from last night's backup";
+    let audit = h.ok(&["audit", "--format", "json"]).await;
+    let report: serde_json::Value = serde_json::from_str(&audit.stdout).unwrap();
+    let misrouted: Vec<&serde_json::Value> =
+        report["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "misrouted").collect();
+    // The site's own groups are not the configured queues: only its history judges them, and it
+    // finds the one ticket in the wrong group, and nothing else.
+    assert_eq!(misrouted.len(), 1, "{misrouted:#?}");
+    assert_eq!(misrouted[0]["title"], wrong);
+    let why = misrouted[0].to_string();
+    assert!(why.contains("site-route") && why.contains("Data Platform"), "{why}");
+
+    let number = h.sn_number(wrong);
+    let (sys_id, _) = h.sn_record(&number);
+    h.clear_logs();
+    let run = h.ok(&["apply", "--yes"]).await;
+    assert!(run.stdout.contains("reassign to Data Platform"), "{}", run.stdout);
+    // The group is a reference: the same record as the other Data Platform tickets'.
+    let data_platform =
+        fields(&h, &h.sn_number("Please restore the warehouse table sales_0 from last night's backup")).0;
+    assert_eq!(fields(&h, &number).0, data_platform);
+    let touched: Vec<String> = h.mutations().into_iter().map(|m| m.path).collect();
+    assert!(!touched.is_empty() && touched.iter().all(|p| p.contains(&sys_id)), "{touched:?}");
+    let notes = h.sn_journal(&number, "work_notes");
+    assert!(notes.iter().any(|n| n.contains("from EMEA Desktop to Data Platform")), "{notes:?}");
+}

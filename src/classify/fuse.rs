@@ -27,6 +27,7 @@ use twotrack_api::{Class, TrackerRole};
 
 use twotrack_api::Item;
 
+use super::route::{RouteEvidence, RouteLearner, RouteModel, RouteOptions};
 use super::site::{Label, SiteEvidence, SiteLearner, SiteModel, SiteOptions};
 use super::{Action, Classifier, Reason, Verdict};
 
@@ -196,23 +197,27 @@ pub struct Placement {
     pub reasons: Vec<Reason>,
 }
 
-/// The site as learned from a mirror: the site layer and each tracker's estimated misfiling rate.
+/// The site as learned from a mirror: the site layer, each tracker's estimated misfiling rate, and
+/// the routing its service queues' history teaches.
 #[derive(Debug)]
 pub struct Site {
     pub model: SiteModel,
+    pub route: RouteModel,
     /// Tracker name -> (misfiling rate, open items it was estimated over).
     priors: HashMap<String, (f64, usize)>,
     fusion: Fusion,
 }
 
 impl Site {
-    /// A site with nothing learned: the site layer abstains and every tracker has the default prior.
+    /// A site with nothing learned: the site layer and the routing abstain and every tracker has the
+    /// default prior.
     pub fn unknown(why: &str) -> Site {
-        Site { model: SiteModel::none(why), priors: HashMap::new(), fusion: Fusion::fitted() }
-    }
-
-    pub fn new(model: SiteModel, priors: HashMap<String, (f64, usize)>, fusion: Fusion) -> Site {
-        Site { model, priors, fusion }
+        Site {
+            model: SiteModel::none(why),
+            route: RouteModel::none(why),
+            priors: HashMap::new(),
+            fusion: Fusion::fitted(),
+        }
     }
 
     pub fn fusion(&self) -> &Fusion {
@@ -223,6 +228,8 @@ impl Site {
     /// tracker has a `role`, labelled with that role (`decided` items, which a human decided about, as
     /// clean labels; closed originals whose twin exists, with an `origin` naming them, are left out:
     /// they sat in the wrong place), and each tracker's misfiling rate is estimated over its open items.
+    /// The routing is learned from the service queues' items with an assignment group, open or closed
+    /// (twins, which twotrack routed itself, left out).
     pub fn learn<E>(
         classifier: &Classifier,
         options: SiteOptions,
@@ -231,6 +238,11 @@ impl Site {
         decided: impl Fn(&Item) -> bool,
     ) -> Result<Site, E> {
         let mut learner = SiteLearner::new(options);
+        let mut router = RouteLearner::new(RouteOptions {
+            folds: options.folds,
+            min_items: options.min_per_role,
+            ..RouteOptions::default()
+        });
         let mut closed: HashMap<String, Vec<usize>> = HashMap::new();
         let mut moved_away: Vec<String> = Vec::new();
         // Per example: its tracker (an index of `trackers`), role, the rules' signals, open or not.
@@ -241,6 +253,12 @@ impl Site {
             let Some(role) = role(&item) else { continue };
             let label = if decided(&item) { Label::Decided } else { Label::Sits };
             let index = learner.add(&item.key, &item.summary, &item.description, role, label);
+            if role == TrackerRole::Service
+                && item.origin.is_none()
+                && let Some(group) = &item.queue
+            {
+                router.add(&item.key, &item.summary, &item.description, group);
+            }
             let (work, value) = classifier.class_evidence(&item);
             let tracker = match trackers.iter().position(|t| *t == item.tracker) {
                 Some(t) => t,
@@ -318,7 +336,7 @@ impl Site {
             },
             None => rules_only(),
         };
-        Ok(Site::new(model, priors, fusion))
+        Ok(Site { model, route: router.fit(), priors, fusion })
     }
 
     /// Judge an item sitting in a tracker of role `sits`: the verdict says where it belongs by all the
@@ -353,6 +371,42 @@ impl Site {
     /// A tracker's estimated misfiling rate and the items it was estimated over.
     pub fn prior(&self, tracker: &str) -> (f64, usize) {
         self.priors.get(tracker).copied().unwrap_or((DEFAULT_PRIOR, 0))
+    }
+
+    /// What the site's routing history says about a service item (`None` where routing was not
+    /// learned: the `[[queue]]` rules route then).
+    pub fn routing(&self, item: &Item) -> Option<RouteEvidence> {
+        self.route.score(&item.key, &item.summary, &item.description, item.queue.as_deref())
+    }
+
+    /// The routing evidence about `item` in words, the words behind it for an item a human will look at.
+    pub fn route_reason(&self, item: &Item, e: &RouteEvidence, action: Action) -> Reason {
+        let current = item.queue.as_deref().map(str::trim).filter(|c| !c.is_empty());
+        let mut text = format!("{:.2} {}", e.p, e.group);
+        match (current, e.p_current) {
+            (Some(c), _) if e.is_current(Some(c)) => {}
+            (Some(c), Some(p)) => text.push_str(&format!("; here in {c} ({p:.2})")),
+            (Some(c), None) => text.push_str(&format!("; here in {c}, a group with too little history to judge")),
+            (None, _) => text.push_str("; here unassigned"),
+        }
+        text.push_str(&format!(
+            " ({}-fold, {} routed items in {} groups)",
+            self.route.folds(),
+            self.route.routed(),
+            self.route.groups().len()
+        ));
+        if action != Action::Keep {
+            let against = current.filter(|c| self.route.knows(c));
+            for (word, to, from) in self.route.words(&item.key, &item.summary, &item.description, &e.group, against) {
+                match (against, from) {
+                    (Some(c), Some(n)) => {
+                        text.push_str(&format!("; {word:?} appears in {to} {} items and {n} {c} items", e.group))
+                    }
+                    _ => text.push_str(&format!("; {word:?} appears in {to} {} items", e.group)),
+                }
+            }
+        }
+        Reason { rule: "site-route".into(), supports: e.group.clone(), evidence: text, weight: 0.0 }
     }
 
     /// The evidence about `item` (the rules' `verdict` on it), sitting in a tracker of role `sits`,

@@ -13,6 +13,7 @@ mod engine;
 mod facts;
 pub mod fuse;
 mod matcher;
+pub mod route;
 pub mod rules;
 pub mod site;
 mod spec;

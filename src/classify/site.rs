@@ -26,7 +26,7 @@ use twotrack_api::TrackerRole;
 use super::text::Fnv;
 
 /// Features are hashed into this many buckets (2^18).
-const DIM: usize = 1 << 18;
+pub(super) const DIM: usize = 1 << 18;
 /// Description text beyond this many bytes is not read: the start of a ticket says what it is about.
 const MAX_DESCRIPTION: usize = 3000;
 /// Passes over the training items, in each round. (Fewer, or a second round that goes on from the
@@ -376,7 +376,7 @@ fn side(role: TrackerRole) -> usize {
 }
 
 /// The fold of an item: a stable hash of its key.
-fn fold_of(key: &str, folds: usize) -> u8 {
+pub(super) fn fold_of(key: &str, folds: usize) -> u8 {
     (fnv(key.as_bytes(), FNV_OFFSET) % folds as u64) as u8
 }
 
@@ -413,26 +413,26 @@ impl SplitMix {
 
 /// A distinct word of an item, for explanations.
 #[derive(Debug, Clone, Copy)]
-struct Unigram {
-    bucket: u32,
+pub(super) struct Unigram {
+    pub(super) bucket: u32,
     hash: u64,
     /// Its first occurrence (word number), and its lower-cased text in [`Extract::lower`].
     at: usize,
-    text: (usize, usize),
+    pub(super) text: (usize, usize),
 }
 
 /// Feature extraction into reused buffers: words (lower-cased runs of letters and digits, 2 to 30
 /// characters, not all digits), each word, each pair of neighbouring words within a field, and the
 /// summary's words once more as summary words.
 #[derive(Debug, Default)]
-struct Extract {
+pub(super) struct Extract {
     /// Sorted, distinct buckets.
-    buckets: Vec<u32>,
+    pub(super) buckets: Vec<u32>,
     /// Distinct word hashes (for document frequencies).
     words: Vec<u64>,
     /// With words kept: each distinct word, and the lower-cased words they point into.
-    unigrams: Vec<Unigram>,
-    lower: String,
+    pub(super) unigrams: Vec<Unigram>,
+    pub(super) lower: String,
     word: String,
 }
 
@@ -442,11 +442,11 @@ const SEED_SUMMARY: u64 = 0x5355_4d4d_4152_5921;
 const SEED_PAIR: u64 = 0x5041_4952_5f5f_5f5f;
 
 impl Extract {
-    fn run(&mut self, summary: &str, description: &str) {
+    pub(super) fn run(&mut self, summary: &str, description: &str) {
         self.extract(summary, description, false);
     }
 
-    fn run_with_words(&mut self, summary: &str, description: &str) {
+    pub(super) fn run_with_words(&mut self, summary: &str, description: &str) {
         self.extract(summary, description, true);
     }
 

@@ -184,36 +184,47 @@ impl<'a> Planner<'a> {
         out
     }
 
+    /// Whether a service item sits in the wrong group: by the site's own routing history where it
+    /// learned one ([`Site::routing`]), else by the `[[queue]]` rules.
     fn misroute(&self, a: &Assessment) -> Option<Finding> {
-        let queue_name = a.verdict.queue.as_deref()?;
-        let queues = &self.config.queues;
-        let queue = queues.iter().find(|q| q.name == queue_name)?;
-        // The fallback queue (the last one) is where unrouted work goes: no evidence, no finding.
-        if queues.last().is_some_and(|last| last.name == queue.name) {
-            return None;
-        }
-        let current = a.item.queue.as_deref().unwrap_or("");
-        if current.eq_ignore_ascii_case(&queue.group) || current.eq_ignore_ascii_case(&queue.name) {
-            return None;
-        }
-        let fix = self.config.policy.fix_routing;
+        let current = a.item.queue.as_deref().map(str::trim).filter(|c| !c.is_empty());
+        let mut verdict = a.verdict.clone();
+        let (queue, group, action) = match self.site.routing(&a.item) {
+            Some(e) => {
+                let (action, _) = e.decide(current, self.config.policy.moves().thresholds);
+                if action == Action::Keep {
+                    return None;
+                }
+                verdict.reasons.insert(0, self.site.route_reason(&a.item, &e, action));
+                (e.group.clone(), e.group, action)
+            }
+            None => {
+                let queues = &self.config.queues;
+                let queue = queues.iter().find(|q| Some(q.name.as_str()) == a.verdict.queue.as_deref())?;
+                // The fallback queue (the last one) is where unrouted work goes: no evidence, no finding.
+                if queues.last().is_some_and(|last| last.name == queue.name) {
+                    return None;
+                }
+                if current.is_some_and(|c| c.eq_ignore_ascii_case(&queue.group) || c.eq_ignore_ascii_case(&queue.name))
+                {
+                    return None;
+                }
+                (queue.name.clone(), queue.group.clone(), Action::Move)
+            }
+        };
+        let fix = self.config.policy.fix_routing && action == Action::Move;
         let note = format!(
-            "twotrack: reassigned from {} to {} ({}).",
-            if current.is_empty() { "no group" } else { current },
-            queue.group,
-            reasons_line(&a.verdict, 3),
+            "twotrack: reassigned from {} to {group} ({}).",
+            current.unwrap_or("no group"),
+            reasons_line(&verdict, 3),
         );
         Some(Finding {
             kind: FindingKind::Misrouted,
             item: a.item.clone(),
             filed_as: a.filed_as,
-            verdict: a.verdict.clone(),
+            verdict,
             action: if fix { Action::Move } else { Action::Review },
-            correction: fix.then(|| Correction::Reroute {
-                queue: queue.name.clone(),
-                group: queue.group.clone(),
-                note,
-            }),
+            correction: fix.then_some(Correction::Reroute { queue, group, note }),
         })
     }
 
@@ -249,7 +260,14 @@ impl<'a> Planner<'a> {
         let home = a.verdict.class.home();
         let target = self.config.trackers.iter().find(|t| t.role == home && t.name != a.item.tracker)?;
         let source_cfg = self.config.tracker(&a.item.tracker)?;
-        Some(build_move(a, source_cfg, target, self.config))
+        // Work goes to the group the site's history routes it to, where it is sure of one; else to
+        // the group of the `[[queue]]` the rules chose.
+        let learned = (a.verdict.class == Class::Work)
+            .then(|| self.site.route.score(&a.item.key, &a.item.summary, &a.item.description, None))
+            .flatten()
+            .filter(|e| e.p >= 0.5)
+            .map(|e| e.group);
+        Some(build_move(a, source_cfg, target, self.config, learned))
     }
 }
 
@@ -275,12 +293,20 @@ pub fn learn_site<E>(
     )
 }
 
-fn build_move(a: &Assessment, _source: &TrackerConfig, target: &TrackerConfig, config: &Config) -> MovePlan {
+fn build_move(
+    a: &Assessment,
+    _source: &TrackerConfig,
+    target: &TrackerConfig,
+    config: &Config,
+    learned_group: Option<String>,
+) -> MovePlan {
     let item = &a.item;
     let v = &a.verdict;
     let (container, item_type) = container_and_type(target, v.kind);
     let work = v.class == Class::Work;
-    let group = v.queue.as_deref().and_then(|q| config.queues.iter().find(|s| s.name == q)).map(|s| s.group.clone());
+    let group = learned_group.or_else(|| {
+        v.queue.as_deref().and_then(|q| config.queues.iter().find(|s| s.name == q)).map(|s| s.group.clone())
+    });
     let priority_name = if work { v.priority.map(|p| config.priority.name(p).to_string()) } else { None };
     let reporter = item.reporter.as_deref().unwrap_or("unknown");
     let description = format!(
