@@ -1,5 +1,6 @@
 //! The site layer at scale: learn a site of 100,000 mirrored items (the rules over every item, five
-//! cross-fitted models, two rounds, each tracker's prior) and judge every item, timed as a whole.
+//! cross-fitted models, two rounds, each tracker's prior, the routing of the service queue) and judge
+//! every item (and route every service item), timed as a whole.
 //!
 //! `cargo bench --bench site` (`taskset -c 0 cargo bench --bench site` for one core); the target is
 //! under 5 s for 100,000 items. `TWOTRACK_SITE_ITEMS=N` sets the items per tracker (default 50,000).
@@ -36,20 +37,32 @@ fn main() {
 
     let started = Instant::now();
     let mut moves = 0usize;
+    let mut reroutes = 0usize;
     for item in &items {
-        let (verdict, placement) = site.judge(&classifier, item, role(&item.tracker), MovePolicy::default());
+        let sits = role(&item.tracker);
+        let (verdict, placement) = site.judge(&classifier, item, sits, MovePolicy::default());
         moves += usize::from(placement.action == Action::Move);
+        if sits == TrackerRole::Service
+            && let Some(route) = site.routing(item)
+        {
+            let (action, _) = route.decide(item.queue.as_deref(), MovePolicy::default().thresholds);
+            reroutes += usize::from(action == Action::Move);
+        }
         black_box(verdict);
     }
     let judged = started.elapsed();
     let total = (learned + judged).as_secs_f64();
     println!(
-        "site of {} items on {cores} core(s): learn {:.2} s, judge {:.2} s, total {:.2} s ({:.0} items/s); {moves} moves; {}",
+        "site of {} items on {cores} core(s): learn {:.2} s, judge {:.2} s, total {:.2} s ({:.0} items/s); {moves} moves, \
+         {reroutes} reroutes; {}; {}",
         items.len(),
         learned.as_secs_f64(),
         judged.as_secs_f64(),
         total,
         items.len() as f64 / total,
         site.model.abstains().unwrap_or("site model learned"),
+        site.route
+            .abstains()
+            .map_or_else(|| format!("routing learned ({} groups)", site.route.groups().len()), str::to_string),
     );
 }

@@ -47,6 +47,7 @@ pub fn generated(seed: u64, per_tracker: usize) -> Vec<Item> {
             item.labels = g.labels;
             item.impact = g.impact;
             item.urgency = g.urgency;
+            item.queue = g.assignment_group;
             for (name, value) in [("category", g.category), ("contact_type", g.contact_type)] {
                 if let Some(v) = value {
                     item.fields.insert(name.into(), v);
