@@ -25,7 +25,7 @@ use twotrack_api::{Class, Item, Kind};
 
 use super::facts::{Affected, Counter, FACTS};
 use super::matcher::{Matcher, Token};
-use super::rules::{RulesError, overlay, validate};
+use super::rules::{RulesError, check_queues, overlay, validate};
 use super::spec::{PriorityMatrix, QueueSpec, RuleSpec, default_queues};
 use super::text::{Field, Fnv, Normalized};
 use super::{Reason, Verdict, calibrate};
@@ -238,24 +238,15 @@ impl Classifier {
         if queues.is_empty() {
             return Err(RulesError::NoQueues);
         }
-        for (i, q) in queues.iter().enumerate() {
-            if queues[..i].iter().any(|p| p.name == q.name) {
-                return Err(RulesError::DuplicateQueue { name: q.name.clone() });
-            }
+        if let Some(problem) = check_queues(queues).into_iter().next() {
+            return Err(problem.error);
         }
         let mut b = Builder::default();
         for &(spec, default) in rules {
-            validate(spec)?;
-            let queue = match &spec.queue {
-                None => None,
-                Some(name) => match queues.iter().position(|q| &q.name == name) {
-                    Some(i) => Some(i),
-                    // A default rule may name a default queue the configuration does not have: it
-                    // then just does not route. A user rule must name a configured queue.
-                    None if default => None,
-                    None => return Err(RulesError::UnknownQueue { id: spec.id.clone(), queue: name.clone() }),
-                },
-            };
+            // A default rule may name a default queue the configuration does not have: it then just
+            // does not route. A user rule must name a configured queue.
+            validate(spec, (!default).then_some(queues))?;
+            let queue = spec.queue.as_ref().and_then(|name| queues.iter().position(|q| &q.name == name));
             let lower = |v: &[String]| v.iter().map(|s| s.trim().to_lowercase()).collect::<Vec<_>>();
             let fields = spec
                 .fields
@@ -281,7 +272,11 @@ impl Classifier {
                 queue_terms: false,
                 supports: supports(spec.class, spec.kind),
             };
-            b.add_rule(rule, &spec.phrases)?;
+            b.add_rule(rule, &spec.phrases, |phrase, why| RulesError::BadPhrase {
+                id: spec.id.clone(),
+                phrase: phrase.into(),
+                why,
+            })?;
         }
         for (i, q) in queues.iter().enumerate() {
             if q.terms.is_empty() {
@@ -303,7 +298,11 @@ impl Classifier {
                 queue_terms: true,
                 supports: String::new(),
             };
-            b.add_rule(rule, &q.terms)?;
+            b.add_rule(rule, &q.terms, |term, why| RulesError::BadTerm {
+                name: q.name.clone(),
+                term: term.into(),
+                why,
+            })?;
         }
         // Lay the atoms' rules and the pairs starting gap phrases out flat, each atom's pairs sorted.
         let mut pairs: Vec<(&(usize, usize), &Vec<usize>)> = b.pairs.iter().collect();
@@ -1055,10 +1054,16 @@ struct Builder {
 }
 
 impl Builder {
-    fn add_rule(&mut self, rule: Rule, phrases: &[String]) -> Result<(), RulesError> {
+    /// Add a rule and its phrases; `bad` makes the error for a phrase that does not compile.
+    fn add_rule(
+        &mut self,
+        rule: Rule,
+        phrases: &[String],
+        bad: impl Fn(&str, &'static str) -> RulesError,
+    ) -> Result<(), RulesError> {
         let r = self.rules.len();
         for written in phrases {
-            let bad = |why| RulesError::BadPhrase { id: rule.id.clone(), phrase: written.clone(), why };
+            let bad = |why| bad(written, why);
             for phrase in expand(written).map_err(bad)? {
                 self.add_phrase(r, &phrase).map_err(bad)?;
             }
