@@ -223,6 +223,8 @@ impl Classifier {
         matrix: &PriorityMatrix,
     ) -> Result<Classifier, RulesError> {
         let defaults = super::rules::default_rules()?;
+        // Normalising phrases and counting the affected need the vocabulary: a broken one is an error here.
+        super::rules::default_vocabulary()?;
         let mut all: Vec<&[RuleSpec]> = vec![&defaults.rules];
         all.extend_from_slice(layers);
         let effective = overlay(&all)?;

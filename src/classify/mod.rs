@@ -1,8 +1,10 @@
 //! The classifier: Value or Work, kind, queue and ITIL priority, each verdict explained. Pure, no I/O.
 //!
 //! - `spec`: the rule, queue, matrix and test-case types (the rules file format).
-//! - [`rules`]: the embedded default rules (`config/rules.toml`), parsing, layering, and the one
-//!   validator of rules and queues (the configuration reports its problems at their `file:line:col`).
+//! - [`rules`]: the embedded default rules (`config/rules.toml`) and vocabulary (`config/vocabulary.toml`:
+//!   typo corrections, the words of affected-people counts, the default queues), parsing, layering,
+//!   and the one validator of rules and queues (the configuration reports its problems at their
+//!   `file:line:col`).
 //! - `text`: normalisation shared by phrases and tickets (case, punctuation, typos, stems, log lines).
 //! - `facts`: facts read from the text beyond phrases (affected-user counts).
 //! - `matcher`: every phrase pattern found in normalised text, a word at a time.

@@ -1,4 +1,5 @@
-//! Rules files: the embedded defaults, parsing with file:line:col errors, layering and validation.
+//! Rules files: the embedded defaults, parsing with file:line:col errors, layering and validation;
+//! and the embedded vocabulary (`config/vocabulary.toml`), parsed and checked once.
 //!
 //! Rules come in layers: the defaults (`config/rules.toml`, embedded in the binary), then the
 //! configuration's `[[rule]]`s, then any rules file given on the command line. A rule whose id is
@@ -16,7 +17,7 @@ use std::sync::LazyLock;
 
 use twotrack_api::{Class, Kind};
 
-use super::spec::{QueueSpec, RuleSpec, RulesFile};
+use super::spec::{QueueSpec, RuleSpec, RulesFile, Vocabulary};
 
 /// The default rules and their tests, as shipped.
 pub const DEFAULT_RULES: &str = include_str!("../../config/rules.toml");
@@ -29,75 +30,51 @@ pub fn default_rules() -> Result<&'static RulesFile, RulesError> {
     DEFAULTS.as_ref().map_err(Clone::clone)
 }
 
+/// The classifier's vocabulary as shipped: typo corrections, the words of affected-people counts, the
+/// default queues.
+pub const DEFAULT_VOCABULARY: &str = include_str!("../../config/vocabulary.toml");
+
+static VOCABULARY: LazyLock<Result<Vocabulary, RulesError>> =
+    LazyLock::new(|| parse_vocabulary(DEFAULT_VOCABULARY, "config/vocabulary.toml (embedded)"));
+
+/// The parsed and checked vocabulary.
+pub(crate) fn default_vocabulary() -> Result<&'static Vocabulary, RulesError> {
+    VOCABULARY.as_ref().map_err(Clone::clone)
+}
+
+/// The vocabulary, for the code that cannot fail (normalising a word, counting the affected, the
+/// default queues). Not input: the embedded file is checked by the tests, and compiling a classifier
+/// asks [`default_vocabulary`] first.
+pub(crate) fn vocabulary() -> &'static Vocabulary {
+    default_vocabulary().expect("the embedded vocabulary is valid (checked by the tests)")
+}
+
 /// Something wrong with a rule, a queue or a rules file. Every variant names the rule or queue (or the
 /// file position); [`RulesError::help`] says what to do. Shown alone, it says both.
+///
+/// `Parse`: the file is not valid TOML, or not a rules file. `BadPhrase` and `BadTerm`: a rule's
+/// phrase or a queue's match term that does not compile (only compiling finds them). `UnknownQueue`:
+/// `known` are the queues there are. `BadWord`: in the vocabulary's `list`, `word` is wrong.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RulesError {
-    /// The file is not valid TOML, or not a rules file.
-    Parse {
-        origin: String,
-        line: usize,
-        col: usize,
-        message: String,
-    },
-    /// Two rules of one file (or layer) have the same id.
-    DuplicateId {
-        id: String,
-    },
-    /// A phrase that does not compile (found by the classifier when it compiles the rules).
-    BadPhrase {
-        id: String,
-        phrase: String,
-        why: &'static str,
-    },
-    EmptyPhrase {
-        id: String,
-    },
-    /// `queue` names no queue; `known` are the queues there are.
-    UnknownQueue {
-        id: String,
-        queue: String,
-        known: Vec<String>,
-    },
-    /// `impact` or `urgency` (`what`) out of 1..=3.
-    BadLevel {
-        id: String,
-        what: &'static str,
-        value: u8,
-    },
-    BadWeight {
-        id: String,
-        weight: f64,
-    },
-    KindMismatch {
-        id: String,
-        class: Class,
-        kind: Kind,
-    },
-    NoCondition {
-        id: String,
-    },
-    NoEffect {
-        id: String,
-    },
+    Parse { origin: String, line: usize, col: usize, message: String },
+    DuplicateId { id: String },
+    BadPhrase { id: String, phrase: String, why: &'static str },
+    EmptyPhrase { id: String },
+    UnknownQueue { id: String, queue: String, known: Vec<String> },
+    BadLevel { id: String, what: &'static str, value: u8 },
+    BadWeight { id: String, weight: f64 },
+    KindMismatch { id: String, class: Class, kind: Kind },
+    NoCondition { id: String },
+    NoEffect { id: String },
     EmptyId,
     NoQueues,
-    DuplicateQueue {
-        name: String,
-    },
+    DuplicateQueue { name: String },
     EmptyQueueName,
-    EmptyGroup {
-        name: String,
-    },
-    EmptyTerm {
-        name: String,
-    },
-    /// A queue's match term that does not compile (found by the classifier, like [`RulesError::BadPhrase`]).
-    BadTerm {
-        name: String,
-        term: String,
-        why: &'static str,
-    },
+    EmptyGroup { name: String },
+    EmptyTerm { name: String },
+    BadTerm { name: String, term: String, why: &'static str },
+    BadWord { list: &'static str, word: String, why: &'static str },
 }
 
 /// How phrases are written, for the help of a phrase that does not compile.
@@ -130,6 +107,7 @@ impl RulesError {
             EmptyGroup { name } => format!("queue {name:?}: `group` is empty"),
             EmptyTerm { name } => format!("queue {name:?}: empty match term"),
             BadTerm { name, term, why } => format!("queue {name:?}: bad term {term:?}: {why}"),
+            BadWord { list, word, why } => format!("vocabulary: {list} {word:?}: {why}"),
         }
     }
 
@@ -163,6 +141,7 @@ impl RulesError {
             DuplicateQueue { .. } => "merge the two [[queue]] entries".into(),
             EmptyQueueName => "give the queue a short name, e.g. \"database\"".into(),
             EmptyGroup { .. } => "give the assignment group's name in the service tracker".into(),
+            BadWord { .. } => "fix config/vocabulary.toml: its header says what each list holds".into(),
         }
     }
 }
@@ -237,7 +216,7 @@ impl Problem {
             DuplicateQueue { name } | EmptyGroup { name } | EmptyTerm { name } => {
                 (Entry::Queue, queue(name)?, String::new())
             }
-            Parse { .. } | EmptyId | NoQueues | EmptyQueueName => return None,
+            Parse { .. } | EmptyId | NoQueues | EmptyQueueName | BadWord { .. } => return None,
         };
         Some(Problem { entry, index, key, error, first: None })
     }
@@ -245,12 +224,71 @@ impl Problem {
 
 /// Parse a rules file (`[[rule]]` and `[[test]]` tables); errors carry `origin:line:col`.
 pub fn parse_rules_file(text: &str, origin: &str) -> Result<RulesFile, RulesError> {
-    let file: RulesFile = toml::from_str(text).map_err(|e| {
-        let (line, col) = e.span().map_or((1, 1), |s| line_col(text, s.start));
-        RulesError::Parse { origin: origin.to_string(), line, col, message: e.message().trim().to_string() }
-    })?;
+    let file: RulesFile = parse_toml(text, origin)?;
     check_unique(&file.rules)?;
     Ok(file)
+}
+
+/// Parse and check a vocabulary file.
+fn parse_vocabulary(text: &str, origin: &str) -> Result<Vocabulary, RulesError> {
+    let vocabulary: Vocabulary = parse_toml(text, origin)?;
+    check_vocabulary(&vocabulary)?;
+    Ok(vocabulary)
+}
+
+fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T, RulesError> {
+    toml::from_str(text).map_err(|e| {
+        let (line, col) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+        RulesError::Parse { origin: origin.to_string(), line, col, message: e.message().trim().to_string() }
+    })
+}
+
+/// The first problem of a vocabulary: every entry is one word as the normaliser writes it; a typo is
+/// listed once, differs from its word and is not a word corrected to (corrections do not chain); a
+/// count word is in one list once and is not a typo (the counter never sees one); the queues are
+/// valid and there is one at least.
+fn check_vocabulary(v: &Vocabulary) -> Result<(), RulesError> {
+    let bad = |list: &'static str, word: &str, why| Err(RulesError::BadWord { list, word: word.into(), why });
+    let is_word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    const NOT_A_WORD: &str = "not a word (lower-case letters and digits)";
+    let mut typos: HashMap<&str, &str> = HashMap::new();
+    for (word, its) in &v.corrections {
+        if !is_word(word) {
+            return bad("correction", word, NOT_A_WORD);
+        }
+        for typo in its {
+            if !is_word(typo) {
+                return bad("typo", typo, NOT_A_WORD);
+            }
+            if typo == word {
+                return bad("typo", typo, "is the word itself");
+            }
+            if typos.insert(typo, word).is_some() {
+                return bad("typo", typo, "listed twice");
+            }
+        }
+    }
+    if let Some(word) = v.corrections.keys().find(|w| typos.contains_key(w.as_str())) {
+        return bad("correction", word, "is itself a typo: corrections do not chain");
+    }
+    let mut counted: HashMap<&str, ()> = HashMap::new();
+    for (list, words) in [("population", &v.affected.population), ("filler", &v.affected.filler)] {
+        for word in words {
+            if !is_word(word) {
+                return bad(list, word, NOT_A_WORD);
+            }
+            if typos.contains_key(word.as_str()) {
+                return bad(list, word, "is a typo: write the word it is corrected to");
+            }
+            if counted.insert(word, ()).is_some() {
+                return bad(list, word, "listed twice (or in both lists)");
+            }
+        }
+    }
+    if v.queues.is_empty() {
+        return Err(RulesError::NoQueues);
+    }
+    check_queues(&v.queues).into_iter().next().map_or(Ok(()), |p| Err(p.error))
 }
 
 /// 1-based line and column of a byte offset.
@@ -549,5 +587,50 @@ mod tests {
         assert_eq!(Problem::of(builtin, &rules, &queues), None);
         // Shown alone, an error says what to do too.
         assert_eq!(bad.to_string(), format!("rule \"b\": bad phrase \"{{y\": `{{` without `}}`; {PHRASE_SYNTAX}"));
+    }
+
+    #[test]
+    fn the_vocabulary_is_checked_when_read() {
+        let v = default_vocabulary().unwrap();
+        assert!(v.corrections["password"].iter().any(|t| t == "pasword"));
+        assert!(v.affected.population.iter().any(|w| w == "users"));
+        assert_eq!(v.queues.last().map(|q| q.name.as_str()), Some("service-desk"));
+
+        let file = |corrections: &str, population: &str, filler: &str| {
+            format!(
+                "[corrections]\n{corrections}\n[affected]\npopulation = [{population}]\nfiller = [{filler}]\n\n\
+                 [[queue]]\nname = \"desk\"\ngroup = \"Desk\"\n"
+            )
+        };
+        assert!(parse_vocabulary(&file("password = [\"pasword\"]", "\"user\"", "\"of\""), "v").is_ok());
+        let refused = |text: String| match parse_vocabulary(&text, "v") {
+            Err(RulesError::BadWord { list, word, .. }) => (list, word),
+            other => panic!("{other:?}"),
+        };
+        let (user, of) = ("\"user\"", "\"of\"");
+        let cases = [
+            (file("password = [\"Pasword\"]", user, of), ("typo", "Pasword")),
+            (file("\"pass word\" = [\"pw\"]", user, of), ("correction", "pass word")),
+            (file("password = [\"password\"]", user, of), ("typo", "password")),
+            (file("password = [\"pw\"]\npwd = [\"pw\"]", user, of), ("typo", "pw")),
+            (file("password = [\"pwd\"]\npwd = [\"pw\"]", user, of), ("correction", "pwd")),
+            (file("password = [\"pasword\"]", "\"pasword\"", of), ("population", "pasword")),
+            (file("", "\"sales agents\"", of), ("population", "sales agents")),
+            (file("", user, "\"of\", \"user\""), ("filler", "user")),
+        ];
+        for (text, (list, word)) in cases {
+            assert_eq!(refused(text), (list, word.to_string()));
+        }
+        let no_group = file("", user, of).replace("group = \"Desk\"", "group = \"\"");
+        assert_eq!(parse_vocabulary(&no_group, "v"), Err(RulesError::EmptyGroup { name: "desk".into() }));
+        let no_queue =
+            format!("queue = []\n{}", file("", user, of).replace("[[queue]]\nname = \"desk\"\ngroup = \"Desk\"\n", ""));
+        assert_eq!(parse_vocabulary(&no_queue, "v"), Err(RulesError::NoQueues));
+        let typo = file("", user, of).replace("filler", "fillers");
+        let err = parse_vocabulary(&typo, "v").unwrap_err();
+        assert!(
+            matches!(&err, RulesError::Parse { line: 5, col: 1, message, .. } if message.contains("`fillers`")),
+            "{err:?}"
+        );
     }
 }
