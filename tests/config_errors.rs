@@ -222,6 +222,75 @@ fn each_mistake_is_reported_at_its_line_and_column() {
     check(&edit("move_threshold = 0.85", "move_threshold = "), 20, 18, "TOML syntax");
 }
 
+/// `BASE` with `tables` ([[rule]] and [[queue]] entries) after it: their first line is line 26.
+fn with_tables(tables: &str) -> String {
+    edit("listen = \"127.0.0.1:9464\"", &format!("listen = \"127.0.0.1:9464\"\n\n{tables}"))
+}
+
+#[test]
+fn rule_and_queue_mistakes_are_reported_at_their_key() {
+    let rule = |body: &str| with_tables(&format!("[[rule]]\nid = \"r\"\n{body}"));
+    // An entry's own problems are at its `[[rule]]` line (26), a key's at the key: 28 is the first after the id.
+    check(
+        &rule("match = [\"x\"]\nclass = \"value\"\nkind = \"incident\""),
+        30,
+        8,
+        "rule \"r\": kind \"incident\" is work, but class is \"value\"",
+    );
+    check(
+        &rule("match = [\"x\"]\nclass = \"value\"\nkind = \"incident\""),
+        30,
+        8,
+        "pick a value kind: feature or defect",
+    );
+    check(
+        &rule("match = [\"x\"]\nkind = \"incident\"\nweight = -1.0"),
+        30,
+        10,
+        "rule \"r\": `weight` must be a finite number >= 0, not -1",
+    );
+    check(
+        &rule("match = [\"x\"]\nkind = \"incident\"\nimpact = 0"),
+        30,
+        10,
+        "rule \"r\": `impact` must be 1 (high), 2 or 3 (low), not 0",
+    );
+    check(&rule("match = [\"x\"]\nkind = \"incident\"\nimpact = 0"), 30, 10, "e.g. `impact = 2`");
+    check(&rule("match = [\"x\", \" \"]\nkind = \"incident\""), 28, 15, "rule \"r\": empty phrase");
+    check(&rule("match = [\"x\"]"), 26, 1, "rule \"r\" has no effect");
+    check(&rule("kind = \"incident\""), 26, 1, "rule \"r\" matches nothing");
+    check(&rule("kind = \"incident\""), 26, 1, "give `match = [...]`");
+    check(&with_tables("[[rule]]\nid = \" \"\nmatch = [\"x\"]\nkind = \"incident\""), 27, 6, "rule id is empty");
+    // A duplicate id: at the second, pointing to the first.
+    let twice = "[[rule]]\nid = \"a\"\nmatch = [\"x\"]\nkind = \"incident\"\n\n[[rule]]\nid = \"a\"\nmatch = [\"y\"]\nkind = \"incident\"";
+    check(&with_tables(twice), 32, 6, "duplicate rule id \"a\" (first used on line 27)");
+    // Unknown queue, with a suggestion.
+    check(&rule("match = [\"x\"]\nqueue = \"acess\""), 29, 9, "rule \"r\" routes to unknown queue \"acess\"");
+    check(&rule("match = [\"x\"]\nqueue = \"acess\""), 29, 9, "did you mean \"access\"?");
+    // A phrase only the classifier's compiler refuses: at the phrase itself.
+    check(
+        &rule("match = [\"ok\", \"{reset\"]\nkind = \"incident\""),
+        28,
+        16,
+        "rule \"r\": bad phrase \"{reset\": `{` without `}`",
+    );
+    check(&rule("match = [\"ok\", \"{reset\"]\nkind = \"incident\""), 28, 16, "see the top of config/rules.toml");
+
+    // Queues.
+    let queue = |body: &str| with_tables(&format!("[[queue]]\nname = \"payments\"\n{body}"));
+    check(&queue("group = \" \""), 28, 9, "queue \"payments\": `group` is empty");
+    check(&queue("group = \"Payments\"\nterms = [\"refund\", \"\"]"), 29, 20, "queue \"payments\": empty match term");
+    check(
+        &queue("group = \"Payments\"\nterms = [\"refund\", \"*\"]"),
+        29,
+        20,
+        "queue \"payments\": bad term \"*\": `*` must follow a word",
+    );
+    check(&with_tables("[[queue]]\nname = \"\"\ngroup = \"Payments\""), 27, 8, "queue name is empty");
+    let twice = "[[queue]]\nname = \"pay\"\ngroup = \"A\"\n\n[[queue]]\nname = \"pay\"\ngroup = \"B\"";
+    check(&with_tables(twice), 31, 8, "duplicate queue \"pay\" (first defined on line 27)");
+}
+
 #[test]
 fn several_mistakes_are_all_reported_in_one_run() {
     let text = edit(r#"kind = "jira""#, r#"kind = "jria""#)

@@ -6,7 +6,8 @@
 //!   like phrases (see [`token_fact`]).
 //! - How many people are affected: "1,200 users", "40 agents", "2k customers", "hundreds of
 //!   employees", "a dozen stores": a count followed (within three words) by a population noun gives
-//!   an impact level: 100 or more is 1 (high), 2..=99 is 2 (medium), one is 3 (low).
+//!   an impact level: 100 or more is 1 (high), 2..=99 is 2 (medium), one is 3 (low). The nouns and
+//!   the words allowed between are data: `[affected]` in `config/vocabulary.toml`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -287,176 +288,6 @@ impl Affected {
     }
 }
 
-/// Nouns that count people or places affected (stemmed like the text).
-const POPULATION: &[&str] = &[
-    "user",
-    "users",
-    "customer",
-    "customers",
-    "people",
-    "person",
-    "persons",
-    "staff",
-    "employee",
-    "employees",
-    "agent",
-    "agents",
-    "member",
-    "members",
-    "colleague",
-    "colleagues",
-    "client",
-    "clients",
-    "store",
-    "stores",
-    "site",
-    "sites",
-    "branch",
-    "branches",
-    "office",
-    "offices",
-    "shop",
-    "shops",
-    "clinic",
-    "clinics",
-    "nurse",
-    "nurses",
-    "student",
-    "students",
-    "driver",
-    "drivers",
-    "seller",
-    "sellers",
-    "merchant",
-    "merchants",
-    "caller",
-    "callers",
-    "account",
-    "accounts",
-    "team",
-    "teams",
-    "warehouse",
-    "warehouses",
-    "tenant",
-    "tenants",
-    "workstation",
-    "workstations",
-    "machine",
-    "machines",
-    "laptop",
-    "laptops",
-    "device",
-    "devices",
-    "location",
-    "locations",
-    "rep",
-    "reps",
-    "worker",
-    "workers",
-    "analyst",
-    "analysts",
-    "engineer",
-    "engineers",
-    "developer",
-    "developers",
-    "manager",
-    "managers",
-    "operator",
-    "operators",
-    "cashier",
-    "cashiers",
-    "teller",
-    "tellers",
-    "contractor",
-    "contractors",
-    "hire",
-    "hires",
-    "starter",
-    "starters",
-    "joiner",
-    "joiners",
-    "patient",
-    "patients",
-    "passenger",
-    "passengers",
-    "guest",
-    "guests",
-    "subscriber",
-    "subscribers",
-    "player",
-    "players",
-    "doctor",
-    "doctors",
-    "teacher",
-    "teachers",
-    "pharmacist",
-    "pharmacists",
-    "shopper",
-    "shoppers",
-    "visitor",
-    "visitors",
-    "participant",
-    "participants",
-    "learner",
-    "learners",
-    "till",
-    "tills",
-    "terminal",
-    "terminals",
-    "scanner",
-    "scanners",
-    "printer",
-    "printers",
-    "phone",
-    "phones",
-    "depot",
-    "depots",
-    "hub",
-    "hubs",
-    "plant",
-    "plants",
-    "hospital",
-    "hospitals",
-    "school",
-    "schools",
-    "restaurant",
-    "restaurants",
-    "hotel",
-    "hotels",
-    "department",
-    "departments",
-    "region",
-    "regions",
-    "country",
-    "countries",
-];
-
-/// Words between a count and its noun that do not break the link ("200 of our users").
-const FILLER: &[&str] = &[
-    "of",
-    "our",
-    "the",
-    "their",
-    "my",
-    "your",
-    "internal",
-    "external",
-    "active",
-    "other",
-    "more",
-    "plus",
-    "new",
-    "all",
-    "affected",
-    "registered",
-    "paying",
-    "retail",
-    "business",
-    "remote",
-    "shift",
-    "seasonal",
-];
-
 /// Spelled-out counts.
 fn word_count(w: &str) -> Option<u64> {
     Some(match w {
@@ -494,7 +325,8 @@ fn numeric_count(w: &str) -> Option<u64> {
     digits.parse::<u64>().ok().map(|n| n * 1000)
 }
 
-/// The population nouns and fillers in stemmed form, built once.
+/// The population nouns and fillers (`[affected]` in `config/vocabulary.toml`) in stemmed form, built
+/// once per classifier.
 pub struct Counter {
     nouns: HashSet<String, Fnv>,
     fillers: HashSet<String, Fnv>,
@@ -505,7 +337,7 @@ pub struct Counter {
 
 impl Default for Counter {
     fn default() -> Self {
-        let stemmed = |words: &[&str]| words.iter().map(|w| stem(w).into_owned()).collect();
+        let stemmed = |words: &[String]| words.iter().map(|w| stem(w).into_owned()).collect();
         let quantities: HashMap<String, u64, Fnv> = [
             "one",
             "single",
@@ -548,7 +380,8 @@ impl Default for Counter {
         .collect();
         let mut quantity_filter = WordFilter::EMPTY;
         quantities.keys().for_each(|w| quantity_filter.insert(w));
-        Counter { nouns: stemmed(POPULATION), fillers: stemmed(FILLER), quantities, quantity_filter }
+        let words = &super::rules::vocabulary().affected;
+        Counter { nouns: stemmed(&words.population), fillers: stemmed(&words.filler), quantities, quantity_filter }
     }
 }
 

@@ -1,11 +1,17 @@
 //! The classifier: Value or Work, kind, queue and ITIL priority, each verdict explained. Pure, no I/O.
 //!
 //! - `spec`: the rule, queue, matrix and test-case types (the rules file format).
-//! - [`rules`]: the embedded default rules (`config/rules.toml`), parsing, layering, validation.
+//! - [`rules`]: the embedded default rules (`config/rules.toml`) and vocabulary (`config/vocabulary.toml`:
+//!   typo corrections, the words of affected-people counts, the default queues), parsing, layering,
+//!   and the one validator of rules and queues (the configuration reports its problems at their
+//!   `file:line:col`).
 //! - `text`: normalisation shared by phrases and tickets (case, punctuation, typos, stems, log lines).
 //! - `facts`: facts read from the text beyond phrases (affected-user counts).
 //! - `matcher`: every phrase pattern found in normalised text, a word at a time.
-//! - `engine`: the compiled [`Classifier`] and how a verdict is reached.
+//! - `engine`: the compiled [`Classifier`] and how a verdict is reached, in steps: `engine/compile`
+//!   (building it from the rules), `engine/fire` (phrase hits and the rules that fire),
+//!   `engine/evidence` (Work against Value: class, kind, margin, confidence, quoted evidence),
+//!   `engine/work` (queue, impact, urgency and priority of a Work item).
 //!
 //! The decision whether an item is misfiled, and what to do about it, is [`decide`].
 

@@ -1,7 +1,10 @@
 //! The data the classifier is configured with: rules, queues and the priority matrix.
 //!
-//! These types are deserialized straight from TOML (the embedded `config/rules.toml` and the user's
-//! `[[rule]]`, `[[queue]]` and `[priority]` sections), so they are the file format: keep them readable.
+//! These types are deserialized straight from TOML (the embedded `config/rules.toml` and
+//! `config/vocabulary.toml`, and the user's `[[rule]]`, `[[queue]]` and `[priority]` sections), so
+//! they are the file format: keep them readable.
+
+use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -126,97 +129,33 @@ pub struct QueueSpec {
     pub terms: Vec<String>,
 }
 
-/// The default queues: database, access/administration, network, infrastructure/hosting, end-user
-/// devices, and the service desk as the fallback (the last entry).
+/// The default queues (`[[queue]]` in `config/vocabulary.toml`): database, access/administration,
+/// network, infrastructure/hosting, end-user devices, and the service desk as the fallback (the last).
 pub fn default_queues() -> Vec<QueueSpec> {
-    let q = |name: &str, group: &str, terms: &[&str]| QueueSpec {
-        name: name.into(),
-        group: group.into(),
-        terms: terms.iter().map(|t| t.to_string()).collect(),
-    };
-    vec![
-        q(
-            "database",
-            "Database Operations",
-            &[
-                "database", "db", "sql", "postgres", "oracle", "mysql", "restore", "backup", "query", "table",
-                "schema", "replica",
-            ],
-        ),
-        q(
-            "access",
-            "Access Management",
-            &[
-                "access",
-                "permission",
-                "role",
-                "account",
-                "password",
-                "login",
-                "mfa",
-                "sso",
-                "group membership",
-                "licence",
-                "license",
-                "grant",
-                "revoke",
-                "unlock",
-            ],
-        ),
-        q(
-            "network",
-            "Network Operations",
-            &[
-                "network",
-                "vpn",
-                "firewall",
-                "dns",
-                "proxy",
-                "wifi",
-                "wi-fi",
-                "latency",
-                "port",
-                "load balancer",
-                "certificate",
-            ],
-        ),
-        q(
-            "infrastructure",
-            "Infrastructure & Hosting",
-            &[
-                "server",
-                "vm",
-                "virtual machine",
-                "kubernetes",
-                "cluster",
-                "disk",
-                "storage",
-                "provision",
-                "host",
-                "cpu",
-                "memory",
-                "outage",
-                "deploy",
-            ],
-        ),
-        q(
-            "end-user",
-            "End-User Computing",
-            &[
-                "laptop",
-                "printer",
-                "monitor",
-                "keyboard",
-                "phone",
-                "headset",
-                "desktop",
-                "mailbox",
-                "outlook",
-                "microsoft teams",
-            ],
-        ),
-        q("service-desk", "Service Desk", &[]),
-    ]
+    super::rules::vocabulary().queues.clone()
+}
+
+/// The classifier's vocabulary, `config/vocabulary.toml`: the word lists that are knowledge, not
+/// code (its header says what each is for). Embedded; checked when it is read.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Vocabulary {
+    /// The word meant, and the misspellings and shorthands corrected to it.
+    pub corrections: BTreeMap<String, Vec<String>>,
+    pub affected: AffectedWords,
+    /// The default queues (the last is the fallback).
+    #[serde(rename = "queue")]
+    pub queues: Vec<QueueSpec>,
+}
+
+/// The words of an affected-people count ("40 sales agents").
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AffectedWords {
+    /// Nouns that count people or places affected.
+    pub population: Vec<String>,
+    /// Words that may stand between a count and its noun ("200 of our users").
+    pub filler: Vec<String>,
 }
 
 /// The impact x urgency -> priority lookup. Rows are impact 1..=3, columns urgency 1..=3.

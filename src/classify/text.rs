@@ -2,8 +2,9 @@
 //!
 //! A word is a run of letters and digits. Each word is lower-cased, apostrophes inside it are dropped
 //! ("can't" -> "cant"), digit groups are joined ("1,200" -> "1200"), common ticket typos and shorthands
-//! are corrected ("pasword", "pls", "acct"), and a light stemmer folds plurals and verb endings
-//! ("users" -> "user", "blocked" -> "block", "creating" -> "creat"). Everything else is a word break.
+//! are corrected ("pasword", "pls", "acct": the list is `[corrections]` in `config/vocabulary.toml`),
+//! and a light stemmer folds plurals and verb endings ("users" -> "user", "blocked" -> "block",
+//! "creating" -> "creat"). Everything else is a word break.
 //!
 //! The normalised text is the words joined by single spaces, with a space at each end, so a phrase
 //! `" reset password "` can only match whole words. Each word remembers where it came from (summary,
@@ -520,120 +521,30 @@ fn has_time(b: &[u8]) -> bool {
     })
 }
 
-/// Common misspellings and shorthands in tickets, corrected before stemming, sorted by the misspelling
-/// (a test checks). Kept short and safe: each entry is a token that is almost never anything else.
-const CORRECTIONS: &[(&str, &str)] = &[
-    ("acccess", "access"),
-    ("acces", "access"),
-    ("accesss", "access"),
-    ("accnt", "account"),
-    ("accout", "account"),
-    ("accoutn", "account"),
-    ("accss", "access"),
-    ("acct", "account"),
-    ("acess", "access"),
-    ("acount", "account"),
-    ("axcess", "access"),
-    ("cannot", "cant"),
-    ("cert", "certificate"),
-    ("certficate", "certificate"),
-    ("certifcate", "certificate"),
-    ("certs", "certificate"),
-    ("cnat", "cant"),
-    ("cnt", "cant"),
-    ("databas", "database"),
-    ("databse", "database"),
-    ("datbase", "database"),
-    ("datebase", "database"),
-    ("doesent", "doesnt"),
-    ("dosent", "doesnt"),
-    ("dosnt", "doesnt"),
-    ("eamil", "email"),
-    ("emal", "email"),
-    ("emial", "email"),
-    ("env", "environment"),
-    ("enviornment", "environment"),
-    ("enviroment", "environment"),
-    ("eror", "error"),
-    ("erorr", "error"),
-    ("err", "error"),
-    ("errror", "error"),
-    ("intermitent", "intermittent"),
-    ("intermittant", "intermittent"),
-    ("labtop", "laptop"),
-    ("lapotp", "laptop"),
-    ("laptp", "laptop"),
-    ("licence", "license"),
-    ("licences", "licenses"),
-    ("licens", "license"),
-    ("lisence", "license"),
-    ("loggin", "login"),
-    ("loging", "login"),
-    ("logon", "login"),
-    ("mins", "minutes"),
-    ("outllok", "outlook"),
-    ("outlok", "outlook"),
-    ("passord", "password"),
-    ("passowrd", "password"),
-    ("passwd", "password"),
-    ("passwort", "password"),
-    ("passwrod", "password"),
-    ("paswd", "password"),
-    ("pasword", "password"),
-    ("pc", "computer"),
-    ("permision", "permission"),
-    ("permisions", "permissions"),
-    ("permisson", "permission"),
-    ("permissons", "permissions"),
-    ("perms", "permission"),
-    ("permssion", "permission"),
-    ("pleae", "please"),
-    ("pleas", "please"),
-    ("pls", "please"),
-    ("plse", "please"),
-    ("plss", "please"),
-    ("plz", "please"),
-    ("prd", "production"),
-    ("premission", "permission"),
-    ("priner", "printer"),
-    ("printr", "printer"),
-    ("pritner", "printer"),
-    ("prod", "production"),
-    ("pssword", "password"),
-    ("pw", "password"),
-    ("pwd", "password"),
-    ("recieve", "receive"),
-    ("recieved", "received"),
-    ("req", "request"),
-    ("reqest", "request"),
-    ("requets", "request"),
-    ("serer", "server"),
-    ("servr", "server"),
-    ("sever", "server"),
-    ("signin", "login"),
-    ("teh", "the"),
-    ("u", "you"),
-    ("unabel", "unable"),
-    ("unble", "unable"),
-    ("ur", "your"),
-    ("urget", "urgent"),
-    ("urgetn", "urgent"),
-    ("urgnet", "urgent"),
-];
+/// The typo corrections of the vocabulary (`[corrections]` in `config/vocabulary.toml`): common
+/// misspellings and shorthands in tickets, corrected before stemming.
+struct Corrections {
+    /// The typos again: most words are ruled out without hashing them.
+    filter: WordFilter,
+    /// Typo -> the word meant.
+    words: HashMap<&'static str, &'static str, Fnv>,
+}
+
+static CORRECTIONS: LazyLock<Corrections> = LazyLock::new(|| {
+    let mut c = Corrections { filter: WordFilter::EMPTY, words: HashMap::default() };
+    for (word, typos) in &super::rules::vocabulary().corrections {
+        for typo in typos {
+            c.filter.insert(typo);
+            c.words.insert(typo, word);
+        }
+    }
+    c
+});
 
 fn correct(word: &str) -> Option<&'static str> {
-    static MAP: LazyLock<HashMap<&str, &str, Fnv>> = LazyLock::new(|| CORRECTIONS.iter().copied().collect());
+    let c = &*CORRECTIONS;
     // A cheap pre-check saves the lookup for most words.
-    const TYPOS: WordFilter = {
-        let mut filter = WordFilter::EMPTY;
-        let mut i = 0;
-        while i < CORRECTIONS.len() {
-            filter.insert(CORRECTIONS[i].0);
-            i += 1;
-        }
-        filter
-    };
-    TYPOS.may_contain(word).then(|| MAP.get(word).copied()).flatten()
+    c.filter.may_contain(word).then(|| c.words.get(word).copied()).flatten()
 }
 
 /// A set of words as a 1024-bit Bloom filter (two bits a word, from its length and three of its
@@ -867,8 +778,10 @@ mod tests {
 
     #[test]
     fn word_filters_keep_every_word() {
-        for (typo, fix) in CORRECTIONS {
-            assert_eq!(correct(typo), Some(*fix));
+        for (word, typos) in &super::super::rules::vocabulary().corrections {
+            for typo in typos {
+                assert_eq!(correct(typo), Some(word.as_str()));
+            }
         }
         let mut filter = WordFilter::EMPTY;
         let words = ["a", "an", "", "several", "x"];
@@ -879,10 +792,11 @@ mod tests {
     }
 
     #[test]
-    fn corrections_are_sorted_and_distinct() {
-        assert!(CORRECTIONS.windows(2).all(|w| w[0].0 < w[1].0));
+    fn corrections_fix_typos_only() {
         assert_eq!(correct("pasword"), Some("password"));
+        assert_eq!(correct("pwd"), Some("password"));
         assert_eq!(correct("password"), None);
+        assert_eq!(correct("passwords"), None);
     }
 
     #[test]

@@ -114,16 +114,9 @@ pub(super) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// The closest candidate to `got`, if it is close enough to be what was meant.
-pub(super) fn did_you_mean<'a>(got: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let got = got.to_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(&got, &c.to_lowercase()), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
-}
+/// The closest candidate to `got`, if it is close enough to be what was meant (the classifier's
+/// validator suggests queue names with it too).
+pub(super) use crate::classify::rules::did_you_mean;
 
 /// "did you mean `x`?" or a list of what is allowed.
 fn suggestion(got: &str, allowed: &[String], what: &str) -> String {

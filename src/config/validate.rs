@@ -10,7 +10,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use twotrack_api::secret::Auth;
-use twotrack_api::{Kind, TrackerKind, TrackerRole};
+use twotrack_api::{TrackerKind, TrackerRole};
 use url::{Host, Url};
 
 use super::diag::{self, ConfigErrors, Diag};
@@ -24,7 +24,8 @@ use super::{
     Config, DaemonConfig, JiraTargets, MirrorConfig, Policy, RateLimit, ScheduleConfig, Scope, ServiceNowTargets,
     Targets, Timeouts, TrackerConfig,
 };
-use crate::classify::{Classifier, PriorityMatrix, QueueSpec, RuleSpec, RulesError, default_queues};
+use crate::classify::rules::{self, Entry, Problem as RulesProblem};
+use crate::classify::{Classifier, PriorityMatrix, QueueSpec, RuleSpec, default_queues};
 
 /// Longest accepted timeout, in seconds.
 const MAX_TIMEOUT_SECS: f64 = 3600.0;
@@ -98,16 +99,15 @@ fn validate(ctx: &mut Ctx<'_, '_>, raw: RawConfig, file: &Path) -> Option<Config
     let policy = policy(ctx, raw.policy);
     let before = ctx.errors.len();
     priority(ctx, &raw.priority);
+    let user_queues = raw.queue.clone();
     let queues = queues(ctx, raw.queue);
     rules(ctx, &raw.rule, &queues);
-    // Compiling the rules catches what the checks above cannot (a phrase that does not compile); with no
-    // user rules there is nothing of the file's to compile, and every command starts faster.
-    if !raw.rule.is_empty()
-        && ctx.errors.len() == before
-        && !ctx.doc.pruned_under("rule")
-        && !ctx.doc.pruned_under("queue")
-    {
-        classifier(ctx, &raw.rule, &queues, &raw.priority);
+    // Compiling the rules catches what the checks above cannot (a phrase or term that does not
+    // compile); with no rules or queues of the file's there is nothing of its own to compile, and
+    // every command starts faster.
+    let own = !raw.rule.is_empty() || !user_queues.is_empty();
+    if own && ctx.errors.len() == before && !ctx.doc.pruned_under("rule") && !ctx.doc.pruned_under("queue") {
+        classifier(ctx, &raw.rule, &user_queues, &queues, &raw.priority);
     }
     let daemon = daemon(ctx, raw.daemon);
     Some(Config {
@@ -791,37 +791,8 @@ fn priority(ctx: &mut Ctx<'_, '_>, m: &PriorityMatrix) {
 /// The default queues with the file's entries merged in by name (an entry without `terms` keeps the
 /// built-in terms); new queues go before the last default (the fallback), which stays last.
 fn queues(ctx: &mut Ctx<'_, '_>, user: Vec<QueueSpec>) -> Vec<QueueSpec> {
-    let mut first_use: HashMap<&str, usize> = HashMap::new();
-    for (i, q) in user.iter().enumerate() {
-        let p = format!("queue.{i}");
-        if q.name.trim().is_empty() {
-            ctx.error(&format!("{p}.name"), "queue name is empty", "give the queue a short name, e.g. \"database\"");
-        } else if let Some(&first) = first_use.get(q.name.as_str()) {
-            let line = ctx.line_of(&format!("queue.{first}.name"));
-            ctx.error(
-                &format!("{p}.name"),
-                format!("duplicate queue \"{}\" (first defined on line {line})", q.name),
-                "merge the two [[queue]] entries",
-            );
-        } else {
-            first_use.insert(&q.name, i);
-        }
-        if q.group.trim().is_empty() {
-            ctx.error(
-                &format!("{p}.group"),
-                format!("queue \"{}\": `group` is empty", q.name),
-                "give the assignment group's name in the service tracker",
-            );
-        }
-        for (j, term) in q.terms.iter().enumerate() {
-            if term.trim().is_empty() {
-                ctx.error(
-                    &format!("{p}.terms.{j}"),
-                    format!("queue \"{}\": empty match term", q.name),
-                    "remove the empty string",
-                );
-            }
-        }
+    for problem in rules::check_queues(&user) {
+        report(ctx, problem);
     }
     let mut merged = default_queues();
     for q in user {
@@ -838,111 +809,42 @@ fn queues(ctx: &mut Ctx<'_, '_>, user: Vec<QueueSpec>) -> Vec<QueueSpec> {
     merged
 }
 
+/// The file's rules, checked by the classifier's own validator; against the queues only when every
+/// `[[queue]]` entry could be read (else a rule naming a queue of a broken entry would look wrong).
 fn rules(ctx: &mut Ctx<'_, '_>, rules: &[RuleSpec], queues: &[QueueSpec]) {
-    let mut first_use: HashMap<&str, usize> = HashMap::new();
-    let queues_complete = !ctx.doc.pruned_under("queue");
-    for (i, r) in rules.iter().enumerate() {
-        let p = format!("rule.{i}");
-        let label = format!("rule \"{}\"", r.id);
-        if r.id.trim().is_empty() {
-            ctx.error(&format!("{p}.id"), "rule id is empty", "give the rule a unique id, e.g. \"vpn-outage\"");
-        } else if let Some(&first) = first_use.get(r.id.as_str()) {
-            let line = ctx.line_of(&format!("rule.{first}.id"));
-            ctx.error(
-                &format!("{p}.id"),
-                format!("duplicate rule id \"{}\" (first used on line {line})", r.id),
-                "give every [[rule]] its own id",
-            );
-        } else {
-            first_use.insert(&r.id, i);
-        }
-        if !r.disabled && r.phrases.is_empty() && r.types.is_empty() && r.labels.is_empty() && r.fields.is_empty() {
-            ctx.error(
-                &p,
-                format!("{label} matches nothing"),
-                "give `match = [...]`, `types = [...]`, `labels = [...]` or `fields = [...]` (or `disabled = true`)",
-            );
-        }
-        if !r.disabled
-            && r.class.is_none()
-            && r.kind.is_none()
-            && r.queue.is_none()
-            && r.impact.is_none()
-            && r.urgency.is_none()
-        {
-            ctx.error(&p, format!("{label} has no effect"), "set `class`, `kind`, `queue`, `impact` or `urgency`");
-        }
-        for (j, phrase) in r.phrases.iter().enumerate() {
-            if phrase.trim().is_empty() {
-                ctx.error(&format!("{p}.match.{j}"), format!("{label}: empty phrase"), "remove the empty string");
-            }
-        }
-        if let (Some(class), Some(kind)) = (r.class, r.kind)
-            && kind.class() != class
-        {
-            ctx.error(
-                &format!("{p}.kind"),
-                format!("{label}: kind \"{kind}\" is {}, but class is \"{class}\"", kind.class()),
-                format!("drop `class` (the kind implies it), or pick a {class} kind: {}", kinds_of(class)),
-            );
-        }
-        if !(r.weight.is_finite() && r.weight >= 0.0) {
-            ctx.error(
-                &format!("{p}.weight"),
-                format!("{label}: `weight` must be a number >= 0"),
-                "e.g. `weight = 1.0` (the default)",
-            );
-        }
-        for (key, value) in [("impact", r.impact), ("urgency", r.urgency)] {
-            if value.is_some_and(|v| !(1..=3).contains(&v)) {
-                ctx.error(
-                    &format!("{p}.{key}"),
-                    format!("{label}: `{key}` must be 1 (high), 2 or 3 (low)"),
-                    format!("e.g. `{key} = 2`"),
-                );
-            }
-        }
-        if let Some(queue) = &r.queue
-            && queues_complete
-            && !queues.iter().any(|q| &q.name == queue)
-        {
-            let names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
-            let help = match diag::did_you_mean(queue, names.iter().copied()) {
-                Some(name) => format!("did you mean \"{name}\"?"),
-                None => format!("use one of {}, or define it with a [[queue]] entry", names.join(", ")),
-            };
-            ctx.error(&format!("{p}.queue"), format!("{label} routes to unknown queue \"{queue}\""), help);
-        }
+    let queues = (!ctx.doc.pruned_under("queue")).then_some(queues);
+    for problem in rules::check_rules(rules, queues) {
+        report(ctx, problem);
     }
 }
 
-/// The classifier must compile with these rules on top of the built-in ones (it also checks each
-/// phrase); report what it refuses about one of the file's rules, at that rule. (A problem in the
-/// built-in rules is a bug of twotrack's, not the file's: their own tests catch it.)
-fn classifier(ctx: &mut Ctx<'_, '_>, rules: &[RuleSpec], queues: &[QueueSpec], matrix: &PriorityMatrix) {
+/// The classifier must compile with these rules and queues on top of the built-in ones: compiling
+/// checks each phrase and match term. Report what it refuses of the file's entries, at the entry.
+/// (A problem in the built-in rules is a bug of twotrack's, not the file's: their own tests catch it.)
+fn classifier(
+    ctx: &mut Ctx<'_, '_>,
+    rules: &[RuleSpec],
+    user_queues: &[QueueSpec],
+    queues: &[QueueSpec],
+    matrix: &PriorityMatrix,
+) {
     let Err(e) = Classifier::new(rules, queues, matrix) else { return };
-    let id = match &e {
-        RulesError::DuplicateId { id }
-        | RulesError::BadPhrase { id, .. }
-        | RulesError::UnknownQueue { id, .. }
-        | RulesError::BadLevel { id, .. }
-        | RulesError::BadWeight { id, .. }
-        | RulesError::KindMismatch { id, .. }
-        | RulesError::NoCondition { id }
-        | RulesError::NoEffect { id } => Some(id),
-        _ => None,
-    };
-    let Some(i) = id.and_then(|id| rules.iter().position(|r| &r.id == id)) else { return };
-    ctx.error(
-        &format!("rule.{i}"),
-        format!("the classifier refuses the rules: {e}"),
-        "fix the rule; `twotrack rules` can test rules",
-    );
+    if let Some(problem) = RulesProblem::of(e, rules, user_queues) {
+        report(ctx, problem);
+    }
 }
 
-fn kinds_of(class: twotrack_api::Class) -> String {
-    let kinds: Vec<&str> = Kind::ALL.iter().filter(|k| k.class() == class).map(|k| k.as_str()).collect();
-    kinds.join(" or ")
+/// A problem the classifier's validator found with a `[[rule]]` or `[[queue]]` entry, at its key.
+fn report(ctx: &mut Ctx<'_, '_>, p: RulesProblem) {
+    let entry = format!("{}.{}", p.entry.table(), p.index);
+    let path = if p.key.is_empty() { entry.clone() } else { format!("{entry}.{}", p.key) };
+    let mut message = p.error.what();
+    if let Some(first) = p.first {
+        let line = ctx.line_of(&format!("{}.{first}.{}", p.entry.table(), p.key));
+        let verb = if p.entry == Entry::Rule { "used" } else { "defined" };
+        message = format!("{message} (first {verb} on line {line})");
+    }
+    ctx.error(&path, message, p.error.help());
 }
 
 fn daemon(ctx: &mut Ctx<'_, '_>, raw: RawDaemon) -> Option<DaemonConfig> {
