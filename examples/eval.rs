@@ -130,10 +130,11 @@ impl Score {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(path) = args.iter().find(|a| !a.starts_with("--")) else {
-        eprintln!("usage: eval DEV-TICKETS.jsonl [--fit] [--generator] [--write-sites DIR]");
+        eprintln!("usage: eval DEV-TICKETS.jsonl [--fit | --cross-validate] [--generator] [--write-sites DIR]");
         std::process::exit(2);
     };
     let fit_mode = args.iter().any(|a| a == "--fit");
+    let cross_validate_mode = args.iter().any(|a| a == "--cross-validate");
     let with_generator = args.iter().any(|a| a == "--generator");
     let write_dir = args.iter().position(|a| a == "--write-sites").and_then(|i| args.get(i + 1)).map(PathBuf::from);
 
@@ -148,6 +149,10 @@ fn main() {
     let classifier = Classifier::with_defaults();
     if fit_mode {
         refit(&classifier, &sites);
+        return;
+    }
+    if cross_validate_mode {
+        cross_validate(&classifier, &sites);
         return;
     }
     evaluate(&classifier, &sites);
@@ -610,29 +615,91 @@ fn show_wrong() -> bool {
     std::env::var_os("EVAL_SHOW_WRONG").is_some()
 }
 
-fn refit(classifier: &Classifier, sites: &[SiteSpec]) {
-    let mut examples = Vec::new();
-    for site in sites {
-        let learned = learn(classifier, site);
-        let mut rate: HashMap<TrackerRole, (usize, usize)> = HashMap::new();
-        for m in &site.members {
-            let r = rate.entry(m.sits).or_default();
-            r.0 += usize::from(m.misfiled);
-            r.1 += 1;
-        }
-        let weight = 1.0 / site.members.len() as f64;
-        for m in &site.members {
+/// The fusion's training examples from one site: every item's signals (the site model learned with
+/// the committed coefficients), the site's true misfiling rate per role as the prior, each site
+/// weighing the same.
+fn examples_of(classifier: &Classifier, site: &SiteSpec) -> Vec<Example> {
+    let learned = learn(classifier, site);
+    let mut rate: HashMap<TrackerRole, (usize, usize)> = HashMap::new();
+    for m in &site.members {
+        let r = rate.entry(m.sits).or_default();
+        r.0 += usize::from(m.misfiled);
+        r.1 += 1;
+    }
+    let weight = 1.0 / site.members.len() as f64;
+    site.members
+        .iter()
+        .map(|m| {
             let verdict = classifier.classify(&m.item);
             let evidence = learned.model.score(&m.item.key, &m.item.summary, &m.item.description);
             let (bad, n) = rate[&m.sits];
-            examples.push(Example {
+            Example {
                 signals: Signals::new(&verdict, m.sits, evidence.as_ref()),
                 prior: (bad as f64 / n as f64).clamp(0.005, 0.5),
                 misfiled: m.misfiled,
                 weight,
-            });
+            }
+        })
+        .collect()
+}
+
+/// Leave one organisation out: for each organisation, fit the fusion on the other organisations'
+/// sites and judge its own sites with those coefficients, as a site the fit never saw would be.
+fn cross_validate(classifier: &Classifier, sites: &[SiteSpec]) {
+    let examples: Vec<Vec<Example>> = sites.iter().map(|s| examples_of(classifier, s)).collect();
+    let orgs: Vec<&str> = {
+        let mut o: Vec<&str> = sites.iter().map(|s| s.org.as_str()).collect();
+        o.sort_unstable();
+        o.dedup();
+        o
+    };
+    let thresholds = Thresholds::DEFAULT;
+    println!(
+        "leave one organisation out: the fusion fitted on the other organisations' sites, then each site judged \
+         with it (default policy)\n"
+    );
+    println!(
+        "{:<52} {:>5} {:>4} | {:>5} {:>6} {:>6} {:>6}",
+        "organisation", "items", "mis", "moves", "prec", "found", "review"
+    );
+    let mut total = Score::default();
+    let mut moves: Vec<(f64, bool)> = Vec::new();
+    for org in orgs {
+        let train: Vec<Example> =
+            sites.iter().zip(&examples).filter(|(s, _)| s.org != org).flat_map(|(_, e)| e.iter().cloned()).collect();
+        let fusion = fit(&train);
+        let mut score = Score::default();
+        for site in sites.iter().filter(|s| s.org == org) {
+            let roles: HashMap<&str, TrackerRole> =
+                site.members.iter().map(|m| (m.item.tracker.as_str(), m.sits)).collect();
+            let learned = Site::learn_with(
+                fusion,
+                classifier,
+                SiteOptions::default(),
+                site.members.iter().map(|m| Ok::<Item, std::convert::Infallible>(m.item.clone())),
+                |item| roles.get(item.tracker.as_str()).copied(),
+                |_| false,
+            )
+            .unwrap_or_else(|never| match never {});
+            for m in &site.members {
+                let (_, placement) =
+                    learned.judge(classifier, &m.item, m.sits, MovePolicy { thresholds, rules_may_move_alone: false });
+                score.add(m.misfiled, placement.action);
+                if placement.action == Action::Move {
+                    moves.push((placement.p_misfiled, m.misfiled));
+                }
+            }
         }
+        println!("{org:<52} {:>5} {:>4} | {}", score.items, score.misfiled, score.columns());
+        total.merge(&score);
     }
+    println!("\n{:<52} {:>5} {:>4} | {}", "ALL SITES, out of sample", total.items, total.misfiled, total.columns());
+    println!("\nmoves by calibrated P(misfiled), out of sample:");
+    band_table(&moves, "P(misfiled)", "moves", "right", &[0.95, 0.97, 0.99, 0.999, 1.0001], 3);
+}
+
+fn refit(classifier: &Classifier, sites: &[SiteSpec]) {
+    let examples: Vec<Example> = sites.iter().flat_map(|s| examples_of(classifier, s)).collect();
     let fusion = fit(&examples);
     let text = format!(
         "# The fusion's coefficients (src/classify/fuse.rs): P(misfiled) = sigmoid(intercept\n\

@@ -237,6 +237,19 @@ impl Site {
         role: impl Fn(&Item) -> Option<TrackerRole>,
         decided: impl Fn(&Item) -> bool,
     ) -> Result<Site, E> {
+        Site::learn_with(Fusion::fitted(), classifier, options, items, role, decided)
+    }
+
+    /// [`Site::learn`] with other fusion coefficients than the fitted ones (for measuring them on
+    /// sites they were not fitted on).
+    pub fn learn_with<E>(
+        fusion: Fusion,
+        classifier: &Classifier,
+        options: SiteOptions,
+        items: impl IntoIterator<Item = Result<Item, E>>,
+        role: impl Fn(&Item) -> Option<TrackerRole>,
+        decided: impl Fn(&Item) -> bool,
+    ) -> Result<Site, E> {
         let mut learner = SiteLearner::new(options);
         let mut router = RouteLearner::new(RouteOptions {
             folds: options.folds,
@@ -280,7 +293,6 @@ impl Site {
                 learner.leave_out(index);
             }
         }
-        let fusion = Fusion::fitted();
         // The signals of every example with the site's out-of-fold log-odds, and each tracker's prior.
         let judge = |logits: &[f64]| {
             let signals: Vec<Signals> = examples
