@@ -223,6 +223,31 @@ impl Classifier {
         self.classify_forced(item, Some(class))
     }
 
+    /// Classify one item, then, where `settle` (given that verdict) places it in another class, as
+    /// that class: [`Classifier::classify`] and [`Classifier::classify_as`] with the text read once.
+    pub fn classify_settled<T>(&self, item: &Item, settle: impl FnOnce(&Verdict) -> (Class, T)) -> (Verdict, T) {
+        let run = |s: &mut Scratch| {
+            let affected = self.prepare(item, s);
+            let verdict = self.verdict(item, s, &affected, None);
+            let (class, settled) = settle(&verdict);
+            if class == verdict.class {
+                (verdict, settled)
+            } else {
+                (self.verdict(item, s, &affected, Some(class)), settled)
+            }
+        };
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => {
+                let out = run(&mut scratch);
+                if scratch.text.text.capacity() > SCRATCH_LIMIT {
+                    *scratch = Scratch::default();
+                }
+                out
+            }
+            Err(_) => run(&mut Scratch::default()),
+        })
+    }
+
     /// The evidence for Work and for Value ([`Verdict::work`], [`Verdict::value`]) without the rest
     /// of a verdict: what learning a site needs of every item, at a fraction of the cost.
     pub fn class_evidence(&self, item: &Item) -> (f64, f64) {

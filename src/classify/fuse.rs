@@ -270,7 +270,7 @@ impl Site {
                 && item.origin.is_none()
                 && let Some(group) = &item.queue
             {
-                router.add(&item.key, &item.summary, &item.description, group);
+                router.add_features(&item.key, learner.last_features(), group);
             }
             let (work, value) = classifier.class_evidence(&item);
             let tracker = match trackers.iter().position(|t| *t == item.tracker) {
@@ -362,13 +362,13 @@ impl Site {
         sits: TrackerRole,
         policy: MovePolicy,
     ) -> (Verdict, Placement) {
-        let mut verdict = classifier.classify(item);
-        let mut placement = self.place(item, sits, &verdict, policy);
         let home = sits.holds();
-        let belongs = if placement.action == Action::Keep { home } else { home.other() };
-        if verdict.class != belongs {
-            verdict = classifier.classify_as(item, belongs);
-        }
+        // The class the item belongs to by all the evidence, and the verdict as that class.
+        let (mut verdict, (belongs, mut placement)) = classifier.classify_settled(item, |verdict| {
+            let placement = self.place(item, sits, verdict, policy);
+            let belongs = if placement.action == Action::Keep { home } else { home.other() };
+            (belongs, (belongs, placement))
+        });
         let p = placement.p_misfiled;
         verdict.confidence = if belongs == home { 1.0 - p } else { p };
         // The decision and the site model's view first, then the rules' evidence, the prior last: a

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 
 use super::Action;
 use super::fuse::Thresholds;
-use super::site::{DIM, Extract, fold_of};
+use super::site::{DIM, EXTRACT, Extract, fold_of};
 
 /// Additive smoothing of the weighted counts. (Measured on the evaluation's queues: 0.03 and 0.1 make
 /// no wrong reroute; 0.3 makes 3 in 201, 1.0 makes 31 in 207.)
@@ -81,6 +81,18 @@ impl RouteLearner {
     /// Add one routed item: its key (which decides its fold), text, and the group that holds it.
     /// An empty group is not a route and is ignored.
     pub fn add(&mut self, key: &str, summary: &str, description: &str, group: &str) {
+        if group.trim().is_empty() {
+            return;
+        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.run(summary, description);
+        self.add_features(key, &scratch.buckets, group);
+        self.scratch = scratch;
+    }
+
+    /// [`RouteLearner::add`] for an item whose features are already extracted (by the site layer,
+    /// which extracts the same ones).
+    pub(super) fn add_features(&mut self, key: &str, buckets: &[u32], group: &str) {
         let group = group.trim();
         if group.is_empty() {
             return;
@@ -94,8 +106,7 @@ impl RouteLearner {
                 id
             }
         };
-        self.scratch.run(summary, description);
-        self.features.extend_from_slice(&self.scratch.buckets);
+        self.features.extend_from_slice(buckets);
         self.offsets.push(self.features.len());
         self.group.push(id);
         self.folds.push(fold_of(key, self.options.folds));
@@ -134,14 +145,13 @@ impl RouteLearner {
         let mut keep: Vec<bool> = group.iter().map(|&g| g != u16::MAX).collect();
         let idf = self.idf(&keep, routed);
         let first = self.count(&names, &group, &keep, routed, idf.clone());
-        let mut scratch = Vec::new();
         let mut dropped = 0;
         for i in 0..group.len() {
             if !keep[i] {
                 continue;
             }
             let x = &self.features[self.offsets[i]..self.offsets[i + 1]];
-            let (prior, likelihood) = first.log_scores(x, usize::from(self.folds[i]), &mut scratch);
+            let (prior, likelihood) = first.log_scores(x, usize::from(self.folds[i]));
             let p = posterior(&prior, &likelihood, first.temperature);
             if p[usize::from(group[i])] < 0.5 && p.iter().any(|&q| q > 0.5) {
                 keep[i] = false;
@@ -214,6 +224,7 @@ impl RouteLearner {
         for b in 1..=DIM {
             start[b] = start[b].max(start[b - 1]);
         }
+        let (run_start, runs, terms) = log_terms(&start, &postings, folds);
         let vocabulary = start.windows(2).filter(|w| w[1] > w[0]).count();
         let mut model = RouteModel {
             folds,
@@ -223,6 +234,9 @@ impl RouteLearner {
             mass,
             start,
             postings,
+            run_start,
+            runs,
+            terms,
             idf,
             vocabulary: vocabulary.max(1),
             temperature: 1.0,
@@ -237,18 +251,38 @@ impl RouteLearner {
     fn calibrate(&self, model: &RouteModel, group: &[u16], over: &[bool]) -> f64 {
         let members: Vec<usize> = (0..group.len()).filter(|&i| over[i]).collect();
         let step = members.len().div_ceil(CALIBRATION_SAMPLE).max(1);
-        let mut scratch = Vec::new();
         let sample: Vec<_> = members
             .iter()
             .step_by(step)
             .map(|&i| {
                 let x = &self.features[self.offsets[i]..self.offsets[i + 1]];
-                let (prior, likelihood) = model.log_scores(x, usize::from(self.folds[i]), &mut scratch);
+                let (prior, likelihood) = model.log_scores(x, usize::from(self.folds[i]));
                 (prior, likelihood, usize::from(group[i]))
             })
             .collect();
         fit_temperature(&sample)
     }
+}
+
+/// The per-group runs of each bucket's postings and their out-of-fold log-likelihood terms (see
+/// [`RouteModel::terms`]).
+fn log_terms(start: &[u32], postings: &[Posting], folds: usize) -> (Vec<u32>, Vec<u16>, Vec<f64>) {
+    let mut run_start = Vec::with_capacity(start.len());
+    run_start.push(0u32);
+    let mut runs = Vec::new();
+    let mut terms = Vec::new();
+    for w in start.windows(2) {
+        for run in postings[w[0] as usize..w[1] as usize].chunk_by(|a, b| a.group == b.group) {
+            runs.push(run[0].group);
+            for f in 0..folds {
+                // Summed in posting order, as a score over the postings would.
+                let c: f64 = run.iter().filter(|p| usize::from(p.fold) != f).map(|p| f64::from(p.weight)).sum();
+                terms.push(if c > 0.0 { (c + ALPHA).ln() - ALPHA.ln() } else { 0.0 });
+            }
+        }
+        run_start.push(runs.len() as u32);
+    }
+    (run_start, runs, terms)
 }
 
 /// Items beyond this many are not learned from (their index must fit the 22 bits it is packed in).
@@ -286,6 +320,12 @@ pub struct RouteModel {
     /// The postings of bucket `b` are `postings[start[b]..start[b + 1]]`, by group then fold.
     start: Vec<u32>,
     postings: Vec<Posting>,
+    /// The same, one run per group of a bucket (`runs[run_start[b]..run_start[b + 1]]`), with the
+    /// log-likelihood term of that group's out-of-fold weight for each held-out fold, computed once:
+    /// `terms[r * folds + f]` is `ln(c + ALPHA) - ln(ALPHA)`, `c` the run's weight outside fold `f`.
+    run_start: Vec<u32>,
+    runs: Vec<u16>,
+    terms: Vec<f64>,
     /// Per bucket: its inverse document frequency among the routed items.
     idf: Vec<f32>,
     vocabulary: usize,
@@ -349,6 +389,9 @@ impl RouteModel {
             mass: Vec::new(),
             start: Vec::new(),
             postings: Vec::new(),
+            run_start: Vec::new(),
+            runs: Vec::new(),
+            terms: Vec::new(),
             idf: Vec::new(),
             vocabulary: 1,
             temperature: 1.0,
@@ -396,8 +439,7 @@ impl RouteModel {
         let p = EXTRACT.with(|cell| {
             let mut e = cell.borrow_mut();
             e.run(summary, description);
-            let mut scores = Vec::new();
-            let (prior, likelihood) = self.log_scores(&e.buckets, fold, &mut scores);
+            let (prior, likelihood) = self.log_scores(&e.buckets, fold);
             posterior(&prior, &likelihood, self.temperature)
         });
         let best = (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a)))?;
@@ -479,7 +521,7 @@ impl RouteModel {
 
     /// Per group, out of fold: the log prior and the log-likelihood of the features `x`, each weighed
     /// by its idf and the item scaled to unit length.
-    fn log_scores(&self, x: &[u32], fold: usize, scratch: &mut Vec<f64>) -> (Vec<f64>, Vec<f64>) {
+    fn log_scores(&self, x: &[u32], fold: usize) -> (Vec<f64>, Vec<f64>) {
         let k = self.names.len();
         let vocabulary = self.vocabulary as f64;
         let docs: Vec<u64> = (0..k as u16).map(|g| self.oof_docs(g, fold)).collect();
@@ -491,30 +533,18 @@ impl RouteModel {
         let mut likelihood: Vec<f64> =
             (0..k as u16).map(|g| mass * (ALPHA.ln() - (self.oof_mass(g, fold) + ALPHA * vocabulary).ln())).collect();
         // Only the words a group has seen move it off that floor.
-        scratch.clear();
-        scratch.resize(k, 0.0);
         for &b in x {
-            let postings = &self.postings[self.start[b as usize] as usize..self.start[b as usize + 1] as usize];
-            for p in postings {
-                if usize::from(p.fold) != fold {
-                    scratch[usize::from(p.group)] += f64::from(p.weight);
-                }
-            }
+            let (from, to) = (self.run_start[b as usize] as usize, self.run_start[b as usize + 1] as usize);
             let w = f64::from(self.idf[b as usize]) * length;
-            for p in postings {
-                let g = usize::from(p.group);
-                let c = std::mem::take(&mut scratch[g]);
-                if c > 0.0 {
-                    likelihood[g] += w * ((c + ALPHA).ln() - ALPHA.ln());
+            for r in from..to {
+                let term = self.terms[r * self.folds + fold];
+                if term > 0.0 {
+                    likelihood[usize::from(self.runs[r])] += w * term;
                 }
             }
         }
         (prior, likelihood)
     }
-}
-
-thread_local! {
-    static EXTRACT: std::cell::RefCell<Extract> = std::cell::RefCell::new(Extract::default());
 }
 
 /// Group names are compared without case or surrounding blanks (as the trackers compare them).
