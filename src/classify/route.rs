@@ -561,14 +561,23 @@ fn posterior(prior: &[f64], likelihood: &[f64], temperature: f64) -> Vec<f64> {
     e.into_iter().map(|v| v / sum).collect()
 }
 
+/// `posterior(prior, likelihood, temperature)[g]`, the same arithmetic without the vectors.
+fn posterior_of(prior: &[f64], likelihood: &[f64], temperature: f64, g: usize) -> f64 {
+    let z = |i: usize| prior[i] + likelihood[i] / temperature;
+    let max = (0..prior.len()).map(z).fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = (0..prior.len()).map(|i| (z(i) - max).exp()).sum();
+    (z(g) - max).exp() / sum
+}
+
 /// The temperature with the least log loss of the groups the sampled items sit in: a search over a
 /// geometric grid, then a golden-section refinement around the best point.
 fn fit_temperature(sample: &[(Vec<f64>, Vec<f64>, usize)]) -> f64 {
     let loss = |t: f64| -> f64 {
-        sample.iter().map(|(prior, likelihood, g)| -posterior(prior, likelihood, t)[*g].max(1e-12).ln()).sum()
+        sample.iter().map(|(prior, likelihood, g)| -posterior_of(prior, likelihood, t, *g).max(1e-12).ln()).sum()
     };
     let grid: Vec<f64> = (0..=40).map(|i| 2f64.powf(-2.0 + 0.25 * f64::from(i))).collect();
-    let best = (0..grid.len()).min_by(|&a, &b| loss(grid[a]).total_cmp(&loss(grid[b]))).unwrap_or(0);
+    let losses: Vec<f64> = grid.iter().map(|&t| loss(t)).collect();
+    let best = (0..grid.len()).min_by(|&a, &b| losses[a].total_cmp(&losses[b])).unwrap_or(0);
     let (mut lo, mut hi) = (grid[best.saturating_sub(1)], grid[(best + 1).min(grid.len() - 1)]);
     let ratio = (5f64.sqrt() - 1.0) / 2.0;
     for _ in 0..20 {
