@@ -2,8 +2,8 @@
 //!
 //! | code | meaning |
 //! |------|---------|
-//! | 0 | success |
-//! | 1 | runtime failure (a tracker unreachable, an I/O error, ...) |
+//! | 0 | success (also when stdout's reader went away: `twotrack audit \| head`) |
+//! | 1 | runtime failure (a tracker unreachable, an I/O error, stdout that cannot be written, ...) |
 //! | 2 | bad configuration or usage (the message says file:line:col and what to do) |
 //! | 3 | `--fail-on` found findings of the requested kind |
 //! | 4 | a safety guard refused the work (the circuit breaker: too many moves in one cycle) |

@@ -13,19 +13,32 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            say(&format!("error: cannot start the async runtime: {e}"));
             return Exit::Failure.into();
         }
     };
     let outcome = runtime.block_on(cli.run());
     // Drop the runtime (and with it every task) before returning, so destructors run and sled flushes.
     drop(runtime);
-    match outcome {
-        Ok(exit) => exit.into(),
-        Err(err) => {
-            let exit = twotrack::exit::classify(&err);
-            eprintln!("error: {}", twotrack::exit::render(&err));
-            exit.into()
+    // A failed write to stdout decides how a failed command ends (see `twotrack::cli::output`).
+    let stdout_failed = twotrack::cli::output::failure();
+    match (outcome, stdout_failed) {
+        (Ok(exit), None) => exit.into(),
+        // The reader went away (`| head`): nothing is wrong, and nothing more to say.
+        (_, Some((std::io::ErrorKind::BrokenPipe, _))) => Exit::Ok.into(),
+        (_, Some((_, message))) => {
+            say(&format!("error: cannot write to standard output: {message}"));
+            Exit::Failure.into()
+        }
+        (Err(err), None) => {
+            say(&format!("error: {}", twotrack::exit::render(&err)));
+            twotrack::exit::classify(&err).into()
         }
     }
+}
+
+/// A line on stderr; a stderr that cannot be written to is not worth a panic.
+fn say(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }

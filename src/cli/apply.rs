@@ -1,5 +1,6 @@
 //! `twotrack apply [--yes] [--limit N] [--tracker NAME] [--only KEY...]` and `twotrack history KEY`
 
+use super::output::outln;
 use anyhow::Context;
 
 use crate::exit::{Exit, coded, usage};
@@ -56,35 +57,35 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
     let outbox = Outbox::open(&mirror)?;
     let pending_earlier = outbox.all().filter_map(|c| c.ok()).filter(|c| c.state == State::Pending).count();
 
-    println!(
+    outln!(
         "{} correction(s) planned{}:",
         plan.corrections.len(),
         if pending_earlier > 0 { format!(", {pending_earlier} pending from an earlier run") } else { String::new() }
     );
     for c in &plan.corrections {
         let mark = if already_handled(c, outbox.get(&c.id)?.as_ref()) { " (already handled)" } else { "" };
-        println!("  {}:{}  {}{mark}", c.source_tracker, c.source_key, describe(&c.action));
+        outln!("  {}:{}  {}{mark}", c.source_tracker, c.source_key, describe(&c.action));
         if let Planned2::Move { new_item, .. } = &c.action {
-            println!("      \"{}\"", new_item.summary);
+            outln!("      \"{}\"", new_item.summary);
         }
     }
     check_breaker(&config, &plan, &outbox).map_err(|e| coded(Exit::Refused, e))?;
 
     if config.policy.dry_run {
-        println!(
+        outln!(
             "\nDry run: policy.dry_run = true in {}; nothing was written. Set it to false to allow writes.",
             config.source.display()
         );
         return Ok(Exit::Ok);
     }
     if !args.yes {
-        println!("\nNothing was written. Run again with --yes to carry out these corrections.");
+        outln!("\nNothing was written. Run again with --yes to carry out these corrections.");
         return Ok(Exit::Ok);
     }
     let ctx = Ctx { config: &config, registry: &registry, outbox, classifier, site };
     let report = apply(&ctx, &plan).await?;
     mirror.flush()?;
-    println!("\n{} done, {} dropped (re-evaluated or exempt), {} failed", report.done, report.dropped, report.failed);
+    outln!("\n{} done, {} dropped (re-evaluated or exempt), {} failed", report.done, report.dropped, report.failed);
     for f in &report.failures {
         eprintln!("  failed: {f}");
     }
@@ -100,11 +101,11 @@ pub async fn run_history(args: HistoryArgs, g: &super::Global) -> anyhow::Result
     let outbox = Outbox::open(&mirror)?;
     let entries = outbox.history(&args.key)?;
     if entries.is_empty() {
-        println!("No twotrack history for {}.", args.key);
+        outln!("No twotrack history for {}.", args.key);
         return Ok(Exit::Ok);
     }
     for (at, e) in entries {
-        println!(
+        outln!(
             "{}  {:<13} {}{}  {}",
             at.format("%Y-%m-%d %H:%M:%S"),
             e.event,

@@ -78,7 +78,7 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
                 path.display()
             );
         }
-        None => print!("{text}"),
+        None => super::output::print(&text)?,
     }
     let fail = match args.fail_on {
         Some(FailOn::Misfiled) => report.misfiled() > 0,

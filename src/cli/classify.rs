@@ -273,7 +273,7 @@ pub async fn run_classify(args: ClassifyArgs, g: &super::Global) -> anyhow::Resu
             std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
         )),
     };
-    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut out = BufWriter::new(super::output::stdout());
     let mut tally = Tally::default();
     let outcome = if args.site {
         classify_site(input, &mut out, &setup, args.skip_invalid, &mut tally)
@@ -287,16 +287,10 @@ pub async fn run_classify(args: ClassifyArgs, g: &super::Global) -> anyhow::Resu
             tally.items, tally.value, tally.work, tally.misfiled, tally.moves, tally.reviews, tally.skipped
         );
     }
-    match outcome {
-        Err(e) if is_broken_pipe(&e) => return Ok(Exit::Ok),
-        Err(e) => return Err(e),
-        Ok(()) => {}
-    }
-    match flushed {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
-        Err(e) => Err(anyhow::Error::new(e).context("cannot write the verdicts")),
-        Ok(()) => Ok(Exit::Ok),
-    }
+    // A failed write to stdout is main's to judge (a closed pipe ends quietly).
+    outcome?;
+    flushed.context(super::output::CONTEXT)?;
+    Ok(Exit::Ok)
 }
 
 /// Read items line by line and write one verdict line each: memory does not grow with the input.
@@ -397,14 +391,6 @@ fn read_items(
     }
 }
 
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || c.downcast_ref::<serde_json::Error>().and_then(|j| j.io_error_kind())
-                == Some(std::io::ErrorKind::BrokenPipe)
-    })
-}
-
 pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result<Exit> {
     let setup = Setup::load(g)?;
     let path = match (&args.location.mirror, &setup.mirror) {
@@ -426,7 +412,7 @@ pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result
     }
     // The same judgement as the audit's: the site learned from the whole mirror.
     let site = setup.learn(mirror.items(None))?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     for item in &items {
         let role = setup.role(&item.tracker);
         let judged = role.map(|role| site.judge(&setup.classifier, item, role, setup.moves()));
@@ -507,7 +493,7 @@ fn rules_test(files: &[PathBuf], g: &super::Global) -> anyhow::Result<Exit> {
     let mut suites: Vec<(&str, &[RuleTest])> = vec![("built-in", &defaults.tests)];
     suites.extend(loaded.iter().map(|(origin, f)| (origin.as_str(), f.tests.as_slice())));
 
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     let (mut passed, mut failed) = (0usize, 0usize);
     for (origin, tests) in suites {
         for (i, case) in tests.iter().enumerate() {

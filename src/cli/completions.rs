@@ -13,6 +13,9 @@ pub struct CompletionsArgs {
 
 pub fn run(args: CompletionsArgs) -> anyhow::Result<Exit> {
     let mut cmd = super::Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "twotrack", &mut std::io::stdout());
+    // Generated into memory first: clap_complete panics on a failed write.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "twotrack", &mut script);
+    super::output::print(&String::from_utf8_lossy(&script))?;
     Ok(Exit::Ok)
 }

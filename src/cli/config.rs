@@ -1,5 +1,6 @@
 //! `twotrack config init | check | show | schema`.
 
+use super::output::outln;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -85,8 +86,8 @@ fn init(path: &Path, force: bool) -> anyhow::Result<Exit> {
         other => other.with_context(|| format!("cannot create {}", path.display()))?,
     };
     file.write_all(config::EXAMPLE.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
-    println!("wrote {}", path.display());
-    println!(
+    outln!("wrote {}", path.display());
+    outln!(
         "next: edit the trackers, export JIRA_TOKEN and SERVICENOW_TOKEN, then run `twotrack config check --config {}`",
         path.display()
     );
@@ -96,7 +97,7 @@ fn init(path: &Path, force: bool) -> anyhow::Result<Exit> {
 fn check(config: &Config) -> anyhow::Result<Exit> {
     let trackers: Vec<String> = config.trackers.iter().map(|t| format!("{} ({} {})", t.name, t.kind, t.role)).collect();
     let mode = if config.policy.dry_run { "dry run" } else { "moves enabled" };
-    println!(
+    outln!(
         "{}: ok: {} tracker{}: {}; sync \"{}\" ({}); {mode}",
         config.source.display(),
         trackers.len(),
@@ -112,7 +113,6 @@ fn check(config: &Config) -> anyhow::Result<Exit> {
 }
 
 fn print(text: &str) -> anyhow::Result<Exit> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).and_then(|()| out.flush()).context("cannot write to stdout")?;
+    super::output::print(text)?;
     Ok(Exit::Ok)
 }

@@ -1,5 +1,6 @@
 //! `twotrack demo [--items N] [--seed N] [--out DIR] [--apply]`: the whole job against the simulators.
 
+use super::output::outln;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -35,8 +36,8 @@ pub async fn run(args: DemoArgs, g: &super::Global) -> anyhow::Result<Exit> {
         .await
         .context("could not start the simulators on 127.0.0.1")?;
     let (jira_n, sn_n) = world.counts();
-    println!("Simulated Jira       {}  ({jira_n} issues in SHOP)", world.jira.base_url());
-    println!("Simulated ServiceNow {}  ({sn_n} records)", world.servicenow.base_url());
+    outln!("Simulated Jira       {}  ({jira_n} issues in SHOP)", world.jira.base_url());
+    outln!("Simulated ServiceNow {}  ({sn_n} records)", world.servicenow.base_url());
 
     let out = &args.out;
     let mirror_dir = out.join("mirror");
@@ -53,19 +54,22 @@ pub async fn run(args: DemoArgs, g: &super::Global) -> anyhow::Result<Exit> {
     let mirror = Mirror::open(&config.mirror.path)?;
 
     let results = sync_all(&registry, &mirror, &SyncOptions { progress: g.progress(), ..SyncOptions::default() }).await;
-    crate::cli::sync::print_summary(&results);
+    crate::cli::sync::print_summary(&results)?;
     if let Some(f) = results.iter().find(|r| r.error.is_some()) {
         anyhow::bail!("sync of {} failed: {}", f.tracker, f.error.as_deref().unwrap_or(""));
     }
     let report = crate::audit::audit(&config, &mirror, None)?;
     let html = write_reports(&report, out, "report")?;
-    print_summary("Audit", &report);
+    print_summary("Audit", &report)?;
 
     if args.apply {
         let applied = crate::outbox::cycle(&config, &registry, &mirror).await?;
-        println!(
+        outln!(
             "\nApplied: {} planned, {} moved or fixed, {} dropped, {} failed",
-            applied.planned, applied.done, applied.dropped, applied.failed
+            applied.planned,
+            applied.done,
+            applied.dropped,
+            applied.failed
         );
         let results = sync_all(&registry, &mirror, &SyncOptions::default()).await;
         if let Some(f) = results.iter().find(|r| r.error.is_some()) {
@@ -74,15 +78,15 @@ pub async fn run(args: DemoArgs, g: &super::Global) -> anyhow::Result<Exit> {
         let followed = crate::outbox::follow_back(&config, &registry, &mirror).await?;
         let after = crate::audit::audit(&config, &mirror, None)?;
         let after_html = write_reports(&after, out, "report-after")?;
-        print_summary("After apply", &after);
+        print_summary("After apply", &after)?;
         if followed > 0 {
-            println!("Follow-back comments: {followed}");
+            outln!("Follow-back comments: {followed}");
         }
-        println!("\nReport after apply: {}", after_html.display());
+        outln!("\nReport after apply: {}", after_html.display());
     }
     mirror.flush()?;
-    println!("\nReport: {}", html.display());
-    println!(
+    outln!("\nReport: {}", html.display());
+    outln!(
         "Configuration for these simulators: {} (they stop when the demo ends; `twotrack sim` keeps them running)",
         config_path.display()
     );
@@ -98,11 +102,11 @@ fn write_reports(report: &Report, dir: &std::path::Path, stem: &str) -> anyhow::
     Ok(dir.join(format!("{stem}.html")))
 }
 
-fn print_summary(title: &str, r: &Report) {
+fn print_summary(title: &str, r: &Report) -> anyhow::Result<()> {
     let t = &r.totals;
-    println!("\n{title}: {} open items ({} Value, {} Work)", t.open_items, t.value, t.work);
+    outln!("\n{title}: {} open items ({} Value, {} Work)", t.open_items, t.value, t.work);
     for tr in &r.trackers {
-        println!(
+        outln!(
             "  {:<12} {:<8} {:>6} open  {:>5} value  {:>5} work  {:>5} misfiled ({:.0}%)",
             tr.name,
             tr.role,
@@ -113,12 +117,18 @@ fn print_summary(title: &str, r: &Report) {
             tr.misfiled_share * 100.0
         );
     }
-    println!(
+    outln!(
         "  misfiled: {} Work in a product backlog, {} Value in a service queue -> {} to move, {} to review",
-        t.work_in_product, t.value_in_service, t.moves, t.reviews
+        t.work_in_product,
+        t.value_in_service,
+        t.moves,
+        t.reviews
     );
-    println!(
+    outln!(
         "  misrouted: {}, misprioritised: {}, exempt (keep marker or twin): {}",
-        t.misrouted, t.misprioritised, t.exempt
+        t.misrouted,
+        t.misprioritised,
+        t.exempt
     );
+    Ok(())
 }

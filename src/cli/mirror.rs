@@ -70,7 +70,7 @@ fn open(location: &MirrorLocation, g: &super::Global) -> anyhow::Result<Mirror> 
 fn stats(args: StatsArgs, g: &super::Global) -> anyhow::Result<Exit> {
     let mirror = open(&args.location, g)?;
     let stats = mirror.stats()?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &StatsJson::new(mirror.path(), &stats))?;
         writeln!(out)?;
@@ -85,7 +85,7 @@ fn export(args: ExportArgs, g: &super::Global) -> anyhow::Result<Exit> {
     let mirror = open(&args.location, g)?;
     let tracker = args.tracker.as_deref();
     let count = match &args.out {
-        None => mirror.export_jsonl(std::io::stdout().lock(), tracker)?,
+        None => mirror.export_jsonl(super::output::stdout(), tracker)?,
         Some(path) => export_to_file(&mirror, path, tracker)?,
     };
     if g.quiet == 0 {

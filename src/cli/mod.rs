@@ -19,6 +19,7 @@ pub mod config;
 pub mod demo;
 pub mod mirror;
 pub mod online;
+pub mod output;
 pub mod run;
 pub mod sim;
 pub mod sync;

@@ -5,6 +5,7 @@
 //! concurrently; a failing one does not hide the others. Tokens never appear: the connectors' errors
 //! carry the vendor's message and the tracker name, never a credential.
 
+use super::output::outln;
 use futures::future::join_all;
 use twotrack_api::connector::Health;
 use twotrack_api::{Connector, ConnectorError};
@@ -23,7 +24,7 @@ pub async fn check_online(config: &Config) -> anyhow::Result<bool> {
     let mut all_ok = true;
     for (tracker, outcome) in config.trackers.iter().zip(outcomes) {
         all_ok &= outcome.is_ok();
-        println!("{}", line(tracker, &outcome));
+        outln!("{}", line(tracker, &outcome));
     }
     Ok(all_ok)
 }

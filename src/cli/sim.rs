@@ -1,5 +1,6 @@
 //! `twotrack sim`: serve both simulators until Ctrl-C, with a ready-to-use configuration.
 
+use super::output::outln;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -64,20 +65,20 @@ pub async fn run(args: SimArgs, _g: &super::Global) -> anyhow::Result<Exit> {
     let config = world.write_config(&args.out, true, 50).context("could not write the configuration")?;
     let (user, token) = world.basic();
     let (jira_n, sn_n) = world.counts();
-    println!("Jira (Cloud)  {}   {jira_n} issues, project SHOP", world.jira.base_url());
-    println!("ServiceNow    {}   {sn_n} records", world.servicenow.base_url());
-    println!("Credentials   basic {user} / {token}   (bearer: sim-pat)");
-    println!("Config        {}", config.display());
-    println!(
+    outln!("Jira (Cloud)  {}   {jira_n} issues, project SHOP", world.jira.base_url());
+    outln!("ServiceNow    {}   {sn_n} records", world.servicenow.base_url());
+    outln!("Credentials   basic {user} / {token}   (bearer: sim-pat)");
+    outln!("Config        {}", config.display());
+    outln!(
         "Try           curl -u {user}:{token} '{}/rest/api/3/search/jql?jql=project%3DSHOP&fields=summary&maxResults=2'",
         world.jira.base_url()
     );
-    println!(
+    outln!(
         "              curl -u {user}:{token} '{}/api/now/table/incident?sysparm_limit=2'",
         world.servicenow.base_url()
     );
-    println!("              twotrack --config {} audit", config.display());
-    println!("Serving until Ctrl-C.");
+    outln!("              twotrack --config {} audit", config.display());
+    outln!("Serving until Ctrl-C.");
     tokio::signal::ctrl_c().await.context("could not wait for Ctrl-C")?;
     world.shutdown().await;
     Ok(Exit::Ok)

@@ -1,5 +1,6 @@
 //! `twotrack sync [--tracker NAME] [--full]`
 
+use super::output::outln;
 use anyhow::Context;
 
 use crate::exit::Exit;
@@ -34,7 +35,7 @@ pub async fn run(args: SyncArgs, g: &super::Global) -> anyhow::Result<Exit> {
     let opts = SyncOptions { tracker: args.tracker, full: args.full, progress: g.progress() };
     let results = sync_all(&registry, &mirror, &opts).await;
     mirror.flush()?;
-    print_summary(&results);
+    print_summary(&results)?;
     let failed: Vec<&TrackerSync> = results.iter().filter(|r| r.error.is_some()).collect();
     if failed.is_empty() {
         Ok(Exit::Ok)
@@ -45,10 +46,10 @@ pub async fn run(args: SyncArgs, g: &super::Global) -> anyhow::Result<Exit> {
 }
 
 /// One line per tracker.
-pub fn print_summary(results: &[TrackerSync]) {
+pub fn print_summary(results: &[TrackerSync]) -> anyhow::Result<()> {
     for r in results {
         match &r.error {
-            None => println!(
+            None => outln!(
                 "{:<14} pulled {:>7}  new {:>7}  changed {:>7}  in {:.1}s",
                 r.tracker,
                 r.pulled,
@@ -56,7 +57,8 @@ pub fn print_summary(results: &[TrackerSync]) {
                 r.changed,
                 r.duration.as_secs_f64()
             ),
-            Some(e) => println!("{:<14} FAILED after {} pulled: {e}", r.tracker, r.pulled),
+            Some(e) => outln!("{:<14} FAILED after {} pulled: {e}", r.tracker, r.pulled),
         }
     }
+    Ok(())
 }

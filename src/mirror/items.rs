@@ -181,7 +181,9 @@ impl Mirror {
         let mut out = std::io::BufWriter::new(out);
         let mut written = 0;
         for item in self.items(tracker) {
-            serde_json::to_writer(&mut out, &item?).map_err(encode_error("item"))?;
+            // A failed write is the output's failure (a closed pipe, a full disk), not the item's.
+            serde_json::to_writer(&mut out, &item?)
+                .map_err(|e| if e.is_io() { MirrorError::Export(e.into()) } else { encode_error("item")(e) })?;
             out.write_all(b"\n").map_err(MirrorError::Export)?;
             written += 1;
         }
