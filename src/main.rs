@@ -8,6 +8,7 @@ use twotrack::cli::Cli;
 use twotrack::exit::Exit;
 
 fn main() -> ExitCode {
+    twotrack::mirror::quiet_storage_panics();
     let cli = Cli::parse();
     twotrack::logging::install(cli.global.log_format, cli.global.verbosity());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

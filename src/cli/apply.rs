@@ -42,7 +42,8 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
         return Err(usage(anyhow::anyhow!("no tracker named {t:?} in {}", config.source.display())));
     }
     let registry = Registry::build(&config).context("could not set up the connectors")?;
-    let mirror = Mirror::open(&config.mirror.path)?;
+    let mirror =
+        if args.sync { Mirror::open(&config.mirror.path)? } else { Mirror::open_existing(&config.mirror.path)? };
     if args.sync {
         let results =
             sync_all(&registry, &mirror, &SyncOptions { progress: g.progress(), ..SyncOptions::default() }).await;
@@ -50,6 +51,7 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
             anyhow::bail!("sync of {} failed: {}", f.tracker, f.error.as_deref().unwrap_or(""));
         }
     }
+    super::audit::require_synced(&config, &mirror, args.tracker.as_deref())?;
     let classifier = crate::audit::classifier(&config)?;
     let sel = Selection { tracker: args.tracker.clone(), only: args.only.clone(), limit: args.limit };
     let site = crate::audit::learn_site(&config, &mirror, &classifier)?;
@@ -97,7 +99,7 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
 
 pub async fn run_history(args: HistoryArgs, g: &super::Global) -> anyhow::Result<Exit> {
     let config = g.load_config_offline()?;
-    let mirror = Mirror::open(&config.mirror.path)?;
+    let mirror = Mirror::open_existing(&config.mirror.path)?;
     let outbox = Outbox::open(&mirror)?;
     let entries = outbox.history(&args.key)?;
     if entries.is_empty() {

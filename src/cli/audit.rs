@@ -44,7 +44,8 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
     {
         return Err(crate::exit::usage(anyhow::anyhow!("no tracker named {t:?} in {}", config.source.display())));
     }
-    let mirror = Mirror::open(&config.mirror.path)?;
+    let mirror =
+        if args.sync { Mirror::open(&config.mirror.path)? } else { Mirror::open_existing(&config.mirror.path)? };
     if args.sync {
         let registry = Registry::build(&config).context("could not set up the connectors")?;
         let opts = SyncOptions { tracker: args.tracker.clone(), full: false, progress: g.progress() };
@@ -57,6 +58,7 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
             );
         }
     }
+    require_synced(&config, &mirror, args.tracker.as_deref())?;
     let report = crate::audit::audit(&config, &mirror, args.tracker.as_deref())?;
     let format = args
         .format
@@ -86,4 +88,28 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
         None => false,
     };
     Ok(if fail { Exit::Findings } else { Exit::Ok })
+}
+
+/// Refuse to judge a tracker the mirror never pulled: its empty picture would read as a clean backlog
+/// (and pass `--fail-on` in CI). A tracker whose last sync failed still has what it pulled before.
+pub(super) fn require_synced(
+    config: &crate::config::Config,
+    mirror: &Mirror,
+    only: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut never = Vec::new();
+    for tracker in config.trackers.iter().filter(|t| only.is_none_or(|o| o == t.name)) {
+        if mirror.last_sync(&tracker.name)?.is_none() && mirror.count(Some(&tracker.name))? == 0 {
+            never.push(tracker.name.as_str());
+        }
+    }
+    if never.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "the mirror at {} holds nothing of {} (never synced): an audit would read as a clean backlog; run \
+         `twotrack sync` first (or add --sync)",
+        mirror.path().display(),
+        never.join(", ")
+    )
 }

@@ -402,10 +402,7 @@ pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result
             )));
         }
     };
-    if !path.exists() {
-        anyhow::bail!("there is no mirror at {}; run `twotrack sync` first, or pass --mirror PATH", path.display());
-    }
-    let mirror = Mirror::open(&path)?;
+    let mirror = Mirror::open_existing(&path)?;
     let items = mirror.find(&args.key)?;
     if items.is_empty() {
         anyhow::bail!("no item {:?} in the mirror at {}", args.key, path.display());

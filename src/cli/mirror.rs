@@ -1,4 +1,5 @@
-//! `twotrack mirror stats` and `twotrack mirror export`: look into the local mirror without a tracker.
+//! `twotrack mirror stats`, `mirror export` and `mirror verify`: look into the local mirror without a
+//! tracker.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,15 @@ pub enum MirrorCmd {
     Stats(StatsArgs),
     /// Write the mirrored items as JSON Lines (one item per line), to stdout or a file.
     Export(ExportArgs),
+    /// Read every stored item and revision back and check them against the mirror's own counts
+    /// (exit 1, with what to do, when it is damaged).
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub location: MirrorLocation,
 }
 
 /// Which mirror to read.
@@ -51,7 +61,25 @@ pub async fn run(cmd: MirrorCmd, g: &super::Global) -> anyhow::Result<Exit> {
     match cmd {
         MirrorCmd::Stats(args) => stats(args, g),
         MirrorCmd::Export(args) => export(args, g),
+        MirrorCmd::Verify(args) => verify(args, g),
     }
+}
+
+fn verify(args: VerifyArgs, g: &super::Global) -> anyhow::Result<Exit> {
+    let mirror = open(&args.location, g)?;
+    let v = mirror.verify()?;
+    let mut out = super::output::stdout();
+    writeln!(
+        out,
+        "the mirror at {} reads back whole: {} items ({} counted, {} at the last flush), {} earlier revisions",
+        mirror.path().display(),
+        v.items,
+        v.counted,
+        v.flushed.map_or_else(|| "none recorded".to_string(), |n| n.to_string()),
+        v.revisions
+    )
+    .context(super::output::CONTEXT)?;
+    Ok(Exit::Ok)
 }
 
 /// Open an existing mirror: `--mirror`, else the configured path. A missing mirror is an error (opening
@@ -61,10 +89,7 @@ fn open(location: &MirrorLocation, g: &super::Global) -> anyhow::Result<Mirror> 
         Some(path) => path.clone(),
         None => g.load_config_offline()?.mirror.path,
     };
-    if !path.exists() {
-        anyhow::bail!("there is no mirror at {}; run `twotrack sync` first, or pass --mirror PATH", path.display());
-    }
-    Ok(Mirror::open(&path)?)
+    Ok(Mirror::open_existing(&path)?)
 }
 
 fn stats(args: StatsArgs, g: &super::Global) -> anyhow::Result<Exit> {

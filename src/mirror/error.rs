@@ -46,6 +46,22 @@ pub enum MirrorError {
     )]
     Corrupt { path: PathBuf, what: &'static str, detail: String },
 
+    /// There is no mirror where one was expected (a command that only reads it never creates one).
+    #[error(
+        "there is no mirror at {}; run `twotrack sync` to create it, or point mirror.path (or --mirror) at \
+         an existing one",
+        path.display()
+    )]
+    Missing { path: PathBuf },
+
+    /// The store on disk is damaged: sled cannot read it, or it lost items it had made durable.
+    #[error(
+        "the mirror at {} is damaged: {detail}. Its items cannot be trusted: move the directory away (or set \
+         mirror.path to a new one) and run `twotrack sync --full` to pull everything again",
+        path.display()
+    )]
+    Damaged { path: PathBuf, detail: String },
+
     /// A tracker name, item key, scope or namespace that cannot be stored.
     #[error("invalid {what} {value:?}: it must be non-empty and must not contain a NUL character")]
     InvalidName { what: &'static str, value: String },

@@ -79,8 +79,8 @@ impl Mirror {
         let cursor_value = codec::encode_json(cursor).map_err(encode_error("cursor"))?;
         let now = Utc::now();
         let inner = &*self.inner;
-        let trees = (&inner.items, &inner.history, &inner.by_key, &inner.cursors);
-        let result = trees.transaction(|(items_tx, history, by_key, cursors)| {
+        let trees = (&inner.items, &inner.history, &inner.by_key, &inner.cursors, &inner.meta);
+        let result = trees.transaction(|(items_tx, history, by_key, cursors, meta)| {
             let tx = ItemTx { items: items_tx, history, by_key };
             let mut outcome = PageOutcome::default();
             for item in items {
@@ -89,6 +89,7 @@ impl Mirror {
             if cursors.get(&cursor_key)?.as_deref() != Some(cursor_value.as_slice()) {
                 cursors.insert(cursor_key.as_slice(), cursor_value.as_slice())?;
             }
+            inner.add_items(meta, outcome.new as u64)?;
             Ok(outcome)
         });
         inner.finish(result)
@@ -99,9 +100,11 @@ impl Mirror {
         codec::check_name("tracker", &item.tracker)?;
         let now = Utc::now();
         let inner = &*self.inner;
-        let trees = (&inner.items, &inner.history, &inner.by_key);
-        let result = trees.transaction(|(items, history, by_key)| {
-            inner.stage_item(&ItemTx { items, history, by_key }, &item.tracker, item, now)
+        let trees = (&inner.items, &inner.history, &inner.by_key, &inner.meta);
+        let result = trees.transaction(|(items, history, by_key, meta)| {
+            let upsert = inner.stage_item(&ItemTx { items, history, by_key }, &item.tracker, item, now)?;
+            inner.add_items(meta, u64::from(upsert == Upsert::New))?;
+            Ok(upsert)
         });
         inner.finish(result)
     }
@@ -143,9 +146,21 @@ impl Mirror {
             Some(tracker) => inner.items.scan_prefix(codec::prefix(tracker)),
             None => inner.items.iter(),
         };
-        iter.map(move |entry| {
-            let (_, raw) = entry.map_err(|e| inner.storage(e))?;
-            inner.decode_versioned(&raw).map(|v| v.item)
+        let mut iter = iter.fuse();
+        let mut failed = false;
+        std::iter::from_fn(move || {
+            if failed {
+                return None;
+            }
+            // The engine panics on some damaged pages: that ends the stream with an error, not the process.
+            let item = match inner.guard(|| iter.next()) {
+                Ok(None) => return None,
+                Ok(Some(Ok((_, raw)))) => inner.decode_versioned(&raw).map(|v| v.item),
+                Ok(Some(Err(e))) => Err(inner.storage(e)),
+                Err(damaged) => Err(damaged),
+            };
+            failed = item.is_err();
+            Some(item)
         })
     }
 

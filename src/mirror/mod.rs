@@ -14,8 +14,16 @@
 //! | `cursors` | tracker \0 scope | the connector's [`Cursor`](crate::api::connector::Cursor) |
 //! | `syncs` | tracker | the last [`SyncRecord`] |
 //! | `meta` | `format` | the store format version (u64 BE) |
+//! | `meta` | `items` | how many items `items` holds (u64 BE), kept in the transactions that add them |
 //! | `records/<ns>` | a caller's key | a caller's JSON value ([`RecordStore`]) |
 //! | `log/<ns>` | a monotonic id (u64 BE) | a timestamped JSON entry ([`LogStore`]) |
+//!
+//! # Damage
+//! sled recovers a damaged log by keeping what it can read, silently, and panics on some damage. So
+//! [`Mirror::flush`] also writes, beside the database, how many items it had made durable
+//! (`twotrack.flushed`); a mirror that opens holding fewer is damaged, and so is one on which sled
+//! panics ([`MirrorError::Damaged`], caught where sled is called). Items are never deleted, so the count
+//! only grows; a crash after a flush leaves at least as many items as that flush recorded.
 //!
 //! # Atomicity
 //! [`Mirror::apply_page`] writes a page of items, their history and the scope's new cursor in one
@@ -51,6 +59,22 @@ pub const FORMAT_VERSION: u64 = 1;
 const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 const FORMAT_KEY: &[u8] = b"format";
+const ITEMS_KEY: &[u8] = b"items";
+/// Beside the database: how many items the last flush made durable.
+const FLUSHED_FILE: &str = "twotrack.flushed";
+
+/// What [`Mirror::verify`] read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    /// Items read and decoded.
+    pub items: u64,
+    /// The count the store keeps.
+    pub counted: u64,
+    /// The count at the last flush, where one was recorded.
+    pub flushed: Option<u64>,
+    /// Earlier revisions read and decoded.
+    pub revisions: u64,
+}
 
 /// A handle to the mirror. Cloning is cheap and clones share the open database.
 #[derive(Clone)]
@@ -66,6 +90,7 @@ struct Inner {
     by_key: sled::Tree,
     cursors: sled::Tree,
     syncs: sled::Tree,
+    meta: sled::Tree,
 }
 
 impl fmt::Debug for Mirror {
@@ -93,7 +118,23 @@ impl Mirror {
         Mirror::start(config.get_path(), &config)
     }
 
+    /// Open the mirror at `path`, which must exist: for commands that only read it (an audit of a
+    /// mirror that was never there would read as a clean backlog).
+    pub fn open_existing(path: &Path) -> Result<Mirror, MirrorError> {
+        if !path.join("db").is_file() {
+            return Err(MirrorError::Missing { path: path.to_path_buf() });
+        }
+        Mirror::open(path)
+    }
+
     fn start(path: PathBuf, config: &sled::Config) -> Result<Mirror, MirrorError> {
+        // sled panics on some damaged files; that is a damaged mirror, not a crash.
+        let damaged = |detail: String| MirrorError::Damaged { path: path.clone(), detail };
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Mirror::start_unguarded(path.clone(), config)))
+            .unwrap_or_else(|panic| Err(damaged(panic_message(&*panic))))
+    }
+
+    fn start_unguarded(path: PathBuf, config: &sled::Config) -> Result<Mirror, MirrorError> {
         // A mirror this process just closed can hold its file lock for a moment, until sled's background
         // flusher exits: retry a lock error briefly before calling the mirror locked by someone else.
         let deadline = std::time::Instant::now() + LOCK_GRACE;
@@ -106,17 +147,18 @@ impl Mirror {
             }
         };
         let tree = |name: &str| db.open_tree(name).map_err(|e| open_error(&path, e));
-        let meta = tree("meta")?;
         let inner = Inner {
             items: tree("items")?,
             history: tree("history")?,
             by_key: tree("by_key")?,
             cursors: tree("cursors")?,
             syncs: tree("syncs")?,
+            meta: tree("meta")?,
             db,
             path,
         };
-        inner.check_format(&meta)?;
+        inner.check_format()?;
+        inner.check_items()?;
         Ok(Mirror { inner: Arc::new(inner) })
     }
 
@@ -127,7 +169,44 @@ impl Mirror {
 
     /// Write everything buffered to disk. Call before reporting that a sync or an apply succeeded.
     pub fn flush(&self) -> Result<(), MirrorError> {
-        self.inner.db.flush().map(drop).map_err(|e| self.inner.storage(e))
+        let inner = &*self.inner;
+        // Read before the flush: every item counted is then durable once it returns.
+        let items = inner.stored_items()?;
+        inner.db.flush().map_err(|e| inner.storage(e))?;
+        inner.record_flushed(items)
+    }
+
+    /// Read every item and earlier revision back, decoding each, and check the items against the
+    /// count the store keeps and the count of the last flush. A damaged store is [`MirrorError::Damaged`]
+    /// (or the [`MirrorError::Corrupt`] value that cannot be read).
+    pub fn verify(&self) -> Result<Verified, MirrorError> {
+        let inner = &*self.inner;
+        let mut items = 0u64;
+        for item in self.items(None) {
+            item?;
+            items += 1;
+        }
+        let mut revisions = 0u64;
+        let mut history = inner.history.iter();
+        while let Some(entry) = inner.guard(|| history.next())? {
+            let (_, raw) = entry.map_err(|e| inner.storage(e))?;
+            codec::body(&raw)
+                .and_then(codec::json::<crate::api::model::Item>)
+                .map_err(|u| inner.corrupt("item revision", u))?;
+            revisions += 1;
+        }
+        let counted = inner.stored_items()?;
+        let flushed = inner.flushed();
+        if items != counted || flushed.is_some_and(|f| items < f) {
+            return Err(MirrorError::Damaged {
+                path: inner.path.clone(),
+                detail: format!(
+                    "{items} items read back, but it counts {counted}{}",
+                    flushed.map_or_else(String::new, |f| format!(" and {f} were written to disk"))
+                ),
+            });
+        }
+        Ok(Verified { items, counted, flushed, revisions })
     }
 
     /// The space the mirror takes on disk, in bytes.
@@ -138,7 +217,8 @@ impl Mirror {
 
 impl Inner {
     /// Record the format in a new store; refuse a store written by a newer build.
-    fn check_format(&self, meta: &sled::Tree) -> Result<(), MirrorError> {
+    fn check_format(&self) -> Result<(), MirrorError> {
+        let meta = &self.meta;
         match meta.get(FORMAT_KEY).map_err(|e| self.storage(e))? {
             None => {
                 meta.insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes()).map_err(|e| self.storage(e))?;
@@ -155,8 +235,87 @@ impl Inner {
         }
     }
 
+    /// Count the items of a store written before the count was kept (once), and compare the count
+    /// with what the last flush made durable: fewer means the store lost items it had written.
+    fn check_items(&self) -> Result<(), MirrorError> {
+        if self.meta.get(ITEMS_KEY).map_err(|e| self.storage(e))?.is_none() {
+            let n = self.items.iter().keys().try_fold(0u64, |n, k| k.map(|_| n + 1)).map_err(|e| self.storage(e))?;
+            self.meta.insert(ITEMS_KEY, &n.to_be_bytes()).map_err(|e| self.storage(e))?;
+        }
+        let stored = self.stored_items()?;
+        match self.flushed() {
+            Some(flushed) if stored < flushed => Err(MirrorError::Damaged {
+                path: self.path.clone(),
+                detail: format!("it holds {stored} items, but {flushed} had been written to disk"),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// How many items the last flush made durable, as recorded beside the database.
+    fn flushed(&self) -> Option<u64> {
+        let text = std::fs::read_to_string(self.path.join(FLUSHED_FILE)).ok()?;
+        text.trim().strip_prefix("items ").and_then(|n| n.parse::<u64>().ok())
+    }
+
+    /// How many items the store holds, by its count.
+    fn stored_items(&self) -> Result<u64, MirrorError> {
+        match self.meta.get(ITEMS_KEY).map_err(|e| self.storage(e))? {
+            None => Ok(0),
+            Some(raw) => <[u8; 8]>::try_from(raw.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| self.corrupt("item count", Undecodable::Invalid(format!("{:?}", raw.as_ref())))),
+        }
+    }
+
+    /// Add `n` new items to the count, inside the transaction that stores them.
+    fn add_items(
+        &self,
+        meta: &sled::transaction::TransactionalTree,
+        n: u64,
+    ) -> sled::transaction::ConflictableTransactionResult<(), MirrorError> {
+        if n == 0 {
+            return Ok(());
+        }
+        let count = match meta.get(ITEMS_KEY)? {
+            None => 0,
+            Some(raw) => <[u8; 8]>::try_from(raw.as_ref()).map(u64::from_be_bytes).map_err(|_| {
+                sled::transaction::ConflictableTransactionError::Abort(
+                    self.corrupt("item count", Undecodable::Invalid(format!("{:?}", raw.as_ref()))),
+                )
+            })?,
+        };
+        meta.insert(ITEMS_KEY, &(count + n).to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Write how many items are durable beside the database (a temporary file renamed over the old).
+    fn record_flushed(&self, items: u64) -> Result<(), MirrorError> {
+        let file = self.path.join(FLUSHED_FILE);
+        let temporary = self.path.join(format!("{FLUSHED_FILE}.tmp"));
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&temporary)?;
+            std::io::Write::write_all(&mut f, format!("items {items}\n").as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&temporary, &file)
+        };
+        write().map_err(|e| MirrorError::Storage { path: self.path.clone(), source: StorageError(sled::Error::Io(e)) })
+    }
+
+    /// Run a call into sled, turning its panic on a damaged page into [`MirrorError::Damaged`].
+    fn guard<T>(&self, call: impl FnOnce() -> T) -> Result<T, MirrorError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(call))
+            .map_err(|panic| MirrorError::Damaged { path: self.path.clone(), detail: panic_message(&*panic) })
+    }
+
     fn storage(&self, source: sled::Error) -> MirrorError {
-        MirrorError::Storage { path: self.path.clone(), source: StorageError(source) }
+        match source {
+            sled::Error::Corruption { .. } => MirrorError::Damaged {
+                path: self.path.clone(),
+                detail: "the storage engine found corrupted data".into(),
+            },
+            source => MirrorError::Storage { path: self.path.clone(), source: StorageError(source) },
+        }
     }
 
     fn corrupt(&self, what: &'static str, why: Undecodable) -> MirrorError {
@@ -179,11 +338,37 @@ impl Inner {
     }
 }
 
+/// What a caught panic said.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "the storage engine failed".to_string());
+    format!("the storage engine failed reading it ({text})")
+}
+
+/// Keep the panics of the storage engine off stderr: where sled panics on a damaged file, the caller
+/// catches it and reports a damaged mirror with what to do; the raw panic would only confuse. Every
+/// other panic is reported as before. For binaries; call once, first thing.
+pub fn quiet_storage_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.location().is_some_and(|l| l.file().contains("/sled-")) {
+            return;
+        }
+        default(info);
+    }));
+}
+
 /// sled reports a held lock as a generic I/O error; recognise it by its message (sled is pinned to 0.34.7).
 fn open_error(path: &Path, source: sled::Error) -> MirrorError {
     match &source {
         sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
             MirrorError::Locked { path: path.to_path_buf() }
+        }
+        sled::Error::Corruption { .. } => {
+            MirrorError::Damaged { path: path.to_path_buf(), detail: "the storage engine found corrupted data".into() }
         }
         _ => MirrorError::Open { path: path.to_path_buf(), source: StorageError(source) },
     }
