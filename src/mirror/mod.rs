@@ -91,6 +91,9 @@ struct Inner {
     cursors: sled::Tree,
     syncs: sled::Tree,
     meta: sled::Tree,
+    /// The count last written to [`FLUSHED_FILE`] (`u64::MAX`: none yet), held while writing it (flushes
+    /// of trackers syncing concurrently take turns): a flush that added no item does not rewrite it.
+    flushed_written: std::sync::Mutex<u64>,
 }
 
 impl fmt::Debug for Mirror {
@@ -154,6 +157,7 @@ impl Mirror {
             cursors: tree("cursors")?,
             syncs: tree("syncs")?,
             meta: tree("meta")?,
+            flushed_written: std::sync::Mutex::new(u64::MAX),
             db,
             path,
         };
@@ -243,7 +247,11 @@ impl Inner {
             self.meta.insert(ITEMS_KEY, &n.to_be_bytes()).map_err(|e| self.storage(e))?;
         }
         let stored = self.stored_items()?;
-        match self.flushed() {
+        let flushed = self.flushed();
+        if let Some(n) = flushed {
+            *self.flushed_written.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = n;
+        }
+        match flushed {
             Some(flushed) if stored < flushed => Err(MirrorError::Damaged {
                 path: self.path.clone(),
                 detail: format!("it holds {stored} items, but {flushed} had been written to disk"),
@@ -291,6 +299,11 @@ impl Inner {
 
     /// Write how many items are durable beside the database (a temporary file renamed over the old).
     fn record_flushed(&self, items: u64) -> Result<(), MirrorError> {
+        let mut written = self.flushed_written.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Another flush may have recorded more meanwhile; the record only grows.
+        if *written != u64::MAX && *written >= items {
+            return Ok(());
+        }
         let file = self.path.join(FLUSHED_FILE);
         let temporary = self.path.join(format!("{FLUSHED_FILE}.tmp"));
         let write = || -> std::io::Result<()> {
@@ -299,7 +312,10 @@ impl Inner {
             f.sync_all()?;
             std::fs::rename(&temporary, &file)
         };
-        write().map_err(|e| MirrorError::Storage { path: self.path.clone(), source: StorageError(sled::Error::Io(e)) })
+        write()
+            .map_err(|e| MirrorError::Storage { path: self.path.clone(), source: StorageError(sled::Error::Io(e)) })?;
+        *written = items;
+        Ok(())
     }
 
     /// Run a call into sled, turning its panic on a damaged page into [`MirrorError::Damaged`].
