@@ -6,7 +6,7 @@
 //! | 1 | runtime failure (a tracker unreachable, an I/O error, stdout that cannot be written, ...) |
 //! | 2 | bad configuration or usage (the message says file:line:col and what to do) |
 //! | 3 | `--fail-on` found findings of the requested kind |
-//! | 4 | a safety guard refused the work (the circuit breaker: too many moves in one cycle) |
+//! | 4 | a safety guard refused the work (the circuit breaker: a cycle would move too large a share of a tracker) |
 
 use std::fmt;
 use std::process::ExitCode;

@@ -1,6 +1,7 @@
 //! The guards of the write path, judged by the simulators: an edit between audit and apply is
-//! re-evaluated, a human keep marker always wins, twins are never moved back, the circuit breaker
-//! refuses an oversized cycle, `--limit` / `--only` narrow the plan, and a dry run writes nothing.
+//! re-evaluated, a human keep marker always wins, twins are never moved back, a cycle is capped at
+//! policy.max_moves (the rest wait), the circuit breaker refuses a cycle that would move a large share
+//! of a tracker, `--limit` / `--only` narrow the plan, and a dry run writes nothing.
 
 mod apply_support;
 
@@ -223,25 +224,27 @@ async fn twins_are_never_moved_back_even_when_they_read_misfiled() {
 }
 
 #[tokio::test]
-async fn the_circuit_breaker_refuses_more_than_max_moves() {
+async fn a_cycle_is_capped_at_max_moves_the_most_confident_first_and_the_rest_wait() {
     let h = Harness::start(backlog(), &Policy { max_moves: 1, ..Policy::writes() }).await;
     h.ok(&["sync"]).await;
-    h.clear_logs();
-    let run = h.run(&["apply", "--yes"]).await;
-    assert_eq!(run.code(), Some(4), "refused:\n{}\n{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains("refusing to apply") && run.stderr.contains("policy.max_moves = 1"),
-        "a clear message:\n{}",
-        run.stderr
-    );
-    assert_no_mutations(&h, "refused cycle");
-    assert!(h.corrections().is_empty(), "a refused cycle stores no correction");
+    // The dry plan, most confident first, says what waits.
+    let dry = h.ok(&["apply"]).await.stdout;
+    assert!(dry.starts_with("1 correction(s) planned"), "{dry}");
+    assert!(dry.contains("1 more move(s) wait for the next cycle: at most policy.max_moves = 1"), "{dry}");
+    let first = dry.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
 
-    // --limit narrows the cycle below the breaker: the most confident move only.
-    h.ok(&["apply", "--yes", "--limit", "1"]).await;
+    h.clear_logs();
+    let run = h.ok(&["apply", "--yes"]).await;
+    assert!(run.stdout.contains("1 more move(s) wait"), "{}", run.stdout);
     let moved: Vec<_> = h.corrections().into_iter().filter(is_done).collect();
-    assert_eq!(moved.len(), 1, "one move with --limit 1");
-    assert_eq!((h.jira_creates() + h.sn_creates()), 1, "one twin created");
+    assert_eq!(moved.len(), 1, "one move this cycle");
+    assert_eq!(format!("{}:{}", moved[0].source_tracker, moved[0].source_key), first, "the most confident one");
+    assert_eq!(h.jira_creates() + h.sn_creates(), 1, "one twin created");
+
+    // The next cycle moves the one that waited.
+    let run = h.ok(&["apply", "--yes"]).await;
+    assert!(!run.stdout.contains("wait for the next cycle"), "{}", run.stdout);
+    assert_eq!(h.corrections().into_iter().filter(is_done).count(), 2, "both moved over two cycles");
 }
 
 #[tokio::test]
@@ -256,11 +259,17 @@ async fn the_circuit_breaker_refuses_more_than_max_move_share_of_a_tracker() {
     let run = h.run(&["apply", "--yes"]).await;
     assert_eq!(run.code(), Some(4), "refused:\n{}\n{}", run.stdout, run.stderr);
     assert!(
-        run.stderr.contains("2 of them out of jira's 3 open items") && run.stderr.contains("max_move_share = 50%"),
+        run.stderr.contains("2 of jira's 3 open items would move, more than policy.max_move_share = 50%")
+            && run.stderr.contains("the rules behind most of these moves: ")
+            && !run.stderr.contains("none named"),
         "a clear message:\n{}",
         run.stderr
     );
     assert_no_mutations(&h, "refused cycle");
+    assert!(h.corrections().is_empty(), "a refused cycle stores no correction");
+    // A dry run never trips it: it says what a run with writes would meet.
+    let dry = h.ok(&["apply"]).await;
+    assert!(dry.stdout.contains("With writes allowed this cycle would be refused"), "{}", dry.stdout);
 
     // --only narrows the plan to one item.
     let run = h.ok(&["apply", "--yes", "--only", &jira_source]).await;

@@ -3,7 +3,7 @@
 //!   that leaves it running on its old configuration, a clean SIGTERM and a consistent mirror afterwards;
 //! - SIGTERM during a (slowed-down) sync lets that sync finish, then exits 0;
 //! - `--once`: a dry run writes nothing; an unreachable tracker fails the run (exit 1) but the other one
-//!   still syncs; a circuit-breaker refusal exits 4.
+//!   still syncs; moves capped by policy.max_moves wait for the next cycle.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -409,20 +409,19 @@ async fn sigterm_lets_the_running_sync_finish_then_exits_0() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_once_refused_by_the_circuit_breaker_exits_4_and_writes_nothing() {
+async fn run_once_with_moves_capped_to_none_writes_nothing_and_says_they_wait() {
     let dir = tempfile::tempdir().unwrap();
     let (world, _, moves) = misfiled_world(dir.path()).await;
     assert!(!moves.is_empty());
+    // policy.max_moves = 0: moves paused. Not a fault: the cycle succeeds and the moves wait.
     let config_path = write_config_with(&world, dir.path(), false, 0);
     let mut daemon = Daemon::start(&config_path, &["--once"]);
     let status = daemon.wait(DEADLINE).await;
-    assert_eq!(status.code(), Some(4), "{}", daemon.tail());
-    let failed = daemon.events("step failed");
+    assert_eq!(status.code(), Some(0), "{}", daemon.tail());
+    let capped = daemon.events("moves capped by policy.max_moves");
     assert!(
-        failed
-            .iter()
-            .any(|e| e["job"] == "apply" && e["error"].as_str().is_some_and(|m| m.contains("policy.max_moves"))),
-        "{}",
+        capped.iter().any(|e| e["waiting"].as_u64() == Some(moves.len() as u64)),
+        "every move waits:\n{}",
         daemon.tail()
     );
     assert_no_writes(&world);

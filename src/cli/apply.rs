@@ -5,7 +5,7 @@ use anyhow::Context;
 
 use crate::exit::{Exit, coded, usage};
 use crate::mirror::Mirror;
-use crate::outbox::{Ctx, Outbox, Planned2, Selection, State, already_handled, apply, check_breaker, describe, plan};
+use crate::outbox::{Ctx, Outbox, Planned2, Selection, State, already_handled, apply, bound_moves, describe, plan};
 use crate::registry::Registry;
 use crate::sync::{SyncOptions, sync_all};
 
@@ -55,8 +55,16 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
     let classifier = crate::audit::classifier(&config)?;
     let sel = Selection { tracker: args.tracker.clone(), only: args.only.clone(), limit: args.limit };
     let site = crate::audit::learn_site(&config, &mirror, &classifier)?;
-    let plan = plan(&config, &mirror, &classifier, &site, &sel)?;
+    let mut plan = plan(&config, &mirror, &classifier, &site, &sel)?;
     let outbox = Outbox::open(&mirror)?;
+    // Bound the cycle as a run with --yes would; a dry run only says what would happen.
+    let writes = args.yes && !config.policy.dry_run;
+    let refusal = match bound_moves(&config, &mut plan, &outbox) {
+        Ok(()) => None,
+        Err(e) if e.is_refusal() && !writes => Some(e),
+        Err(e) if e.is_refusal() => return Err(coded(Exit::Refused, e)),
+        Err(e) => return Err(e.into()),
+    };
     let pending_earlier = outbox.all().filter_map(|c| c.ok()).filter(|c| c.state == State::Pending).count();
 
     outln!(
@@ -71,7 +79,16 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
             outln!("      \"{}\"", new_item.summary);
         }
     }
-    check_breaker(&config, &plan, &outbox).map_err(|e| coded(Exit::Refused, e))?;
+    if plan.waiting > 0 {
+        outln!(
+            "{} more move(s) wait for the next cycle: at most policy.max_moves = {} per cycle, the most confident first",
+            plan.waiting,
+            config.policy.max_moves
+        );
+    }
+    if let Some(refusal) = &refusal {
+        outln!("\nWith writes allowed this cycle would be refused: {refusal}");
+    }
 
     if config.policy.dry_run {
         outln!(

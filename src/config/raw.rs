@@ -340,9 +340,12 @@ pub struct RawPolicy {
     /// The site model learns only when the product backlogs and the service queues each have at
     /// least this many mirrored items (>= 10).
     pub site_min_items: usize,
-    /// At most this many moves per cycle.
+    /// At most this many moves per cycle, the most confident first; the rest wait for the next cycle
+    /// (0 pauses moves).
     pub max_moves: usize,
-    /// Circuit breaker: refuse a cycle that would move more than this share (0 < share <= 1) of a tracker's items.
+    /// Circuit breaker: refuse a cycle that would move more than this share (0 < share <= 1) of a tracker's
+    /// open items (a fault: a bad rule or configuration), naming the rules behind those moves. A dry run never
+    /// trips it.
     pub max_move_share: f64,
     /// Items carrying this label are never moved (a human said "keep here").
     pub keep_label: String,

@@ -20,8 +20,9 @@
 //! Guards: a human keep marker wins even when it appears while a move is under way (before (e) the source
 //! is read again; a kept source is neither told nor closed). A correction dropped for one revision of its
 //! source is planned again only for a newer revision ([`supersedes`]); a done one never. Items twotrack
-//! created are never planned, so nothing moves back. The circuit breaker ([`check_breaker`]) refuses an
-//! oversized cycle before anything is stored.
+//! created are never planned, so nothing moves back. [`bound_moves`] caps a cycle at `policy.max_moves`
+//! (the most confident first; the rest wait) and refuses, before anything is stored, a cycle that would
+//! move more than `policy.max_move_share` of a tracker: that signals a fault, not a backlog.
 
 mod failpoint;
 mod saga;
@@ -136,10 +137,12 @@ pub enum OutboxError {
     #[error("the classification rules are invalid: {0}")]
     Rules(#[from] RulesError),
     #[error(
-        "refusing to apply: this cycle would move {moves} items{detail}. That usually means a bad rule or configuration. \
-         Review `twotrack audit`, then raise policy.max_moves / policy.max_move_share or use --limit / --only"
+        "refusing to apply: {moves} of {tracker}'s {open} open items would move, more than policy.max_move_share = \
+         {share:.0}%. A tracker that misfiled usually means a rule or the configuration is wrong; the rules behind \
+         most of these moves: {drivers}. Review `twotrack audit`, fix or disable the rule (or raise \
+         policy.max_move_share), or narrow the cycle with --only"
     )]
-    CircuitBreaker { moves: usize, detail: String },
+    CircuitBreaker { tracker: String, moves: usize, open: usize, share: f64, drivers: String },
     #[error("tracker {0:?} is not configured")]
     UnknownTracker(String),
     /// The tracker accepted the close but the item is still open (e.g. a close state its table lacks).
@@ -170,12 +173,20 @@ pub struct ApplyPlan {
     pub corrections: Vec<Correction>,
     /// Open items per tracker (for the circuit breaker).
     pub open_items: BTreeMap<String, usize>,
+    /// Per tracker, the rules that speak for its planned moves, and for how many (for the circuit
+    /// breaker's message).
+    pub drivers: BTreeMap<String, BTreeMap<String, usize>>,
+    /// New moves left out of this cycle by `policy.max_moves` (the least confident): they wait for the
+    /// next cycle.
+    pub waiting: usize,
 }
 
 /// What an apply run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApplyReport {
     pub planned: usize,
+    /// Moves left for the next cycle by `policy.max_moves`.
+    pub waiting: usize,
     pub done: usize,
     pub dropped: usize,
     pub failed: usize,
@@ -360,6 +371,17 @@ pub fn plan(
             if f.action == Action::Move
                 && let Some(c) = correction_from(&f)
             {
+                if matches!(c.action, Planned2::Move { .. }) {
+                    let drivers = out.drivers.entry(c.source_tracker.clone()).or_default();
+                    let class = f.verdict.class.to_string();
+                    for r in f.verdict.reasons.iter().filter(|r| r.weight > 0.0) {
+                        if r.supports == class
+                            || r.supports.strip_prefix(class.as_str()).is_some_and(|k| k.starts_with('/'))
+                        {
+                            *drivers.entry(r.rule.clone()).or_default() += 1;
+                        }
+                    }
+                }
                 out.corrections.push(c);
             }
         }
@@ -379,42 +401,48 @@ fn confidence(c: &Correction) -> f64 {
     }
 }
 
-/// The circuit breaker: refuse a cycle that would move more than `policy.max_moves` items, or more than
-/// `policy.max_move_share` of a tracker's open items (at least one move is always allowed).
-pub fn check_breaker(config: &Config, plan: &ApplyPlan, outbox: &Outbox) -> Result<(), OutboxError> {
-    let mut per_tracker: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut moves = 0;
-    for c in &plan.corrections {
-        if !matches!(c.action, Planned2::Move { .. }) {
-            continue;
-        }
-        // A move already done, or dropped for this revision of the source, is not a new move.
-        if already_handled(c, outbox.get(&c.id)?.as_ref()) {
-            continue;
-        }
-        moves += 1;
-        *per_tracker.entry(c.source_tracker.as_str()).or_default() += 1;
-    }
+/// Bound one cycle's moves. The circuit breaker trips on what signals a fault: a tracker of which more
+/// than `policy.max_move_share` of the open items would move (at least one move is always allowed),
+/// naming the rules behind most of those moves. Below it, the cycle is capped: at most
+/// `policy.max_moves` new moves, the most confident first (the plan is in that order); the rest leave
+/// the plan and wait for the next cycle ([`ApplyPlan::waiting`]). Moves already done or dropped for this
+/// revision of their source are not new. Dry runs never call this: they write nothing.
+pub fn bound_moves(config: &Config, plan: &mut ApplyPlan, outbox: &Outbox) -> Result<(), OutboxError> {
     let policy = &config.policy;
-    if moves > policy.max_moves {
-        return Err(OutboxError::CircuitBreaker {
-            moves,
-            detail: format!(", more than policy.max_moves = {}", policy.max_moves),
-        });
+    let mut new = Vec::with_capacity(plan.corrections.len());
+    let mut per_tracker: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &plan.corrections {
+        let is_new = matches!(c.action, Planned2::Move { .. }) && !already_handled(c, outbox.get(&c.id)?.as_ref());
+        if is_new {
+            *per_tracker.entry(c.source_tracker.as_str()).or_default() += 1;
+        }
+        new.push(is_new);
     }
-    for (tracker, n) in per_tracker {
+    for (&tracker, &n) in &per_tracker {
         let open = plan.open_items.get(tracker).copied().unwrap_or(0);
         let allowed = ((open as f64 * policy.max_move_share).floor() as usize).max(1);
         if n > allowed {
+            let mut drivers: Vec<(&String, &usize)> = plan.drivers.get(tracker).into_iter().flatten().collect();
+            drivers.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+            let named: Vec<String> = drivers.iter().take(3).map(|(rule, n)| format!("{rule} ({n})")).collect();
             return Err(OutboxError::CircuitBreaker {
-                moves,
-                detail: format!(
-                    ", {n} of them out of {tracker}'s {open} open items: more than policy.max_move_share = {:.0}%",
-                    policy.max_move_share * 100.0
-                ),
+                tracker: tracker.to_string(),
+                moves: n,
+                open,
+                share: policy.max_move_share * 100.0,
+                drivers: if named.is_empty() { "none named".to_string() } else { named.join(", ") },
             });
         }
     }
+    let mut taken = 0;
+    let mut keep = new.iter().map(|&is_new| {
+        let kept = !is_new || taken < policy.max_moves;
+        taken += usize::from(is_new && kept);
+        kept
+    });
+    let before = plan.corrections.len();
+    plan.corrections.retain(|_| keep.next().unwrap_or(true));
+    plan.waiting = before - plan.corrections.len();
     Ok(())
 }
 
@@ -468,15 +496,24 @@ pub async fn apply(ctx: &Ctx<'_>, plan: &ApplyPlan) -> Result<ApplyReport, Outbo
 pub async fn cycle(config: &Config, registry: &Registry, mirror: &Mirror) -> Result<ApplyReport, OutboxError> {
     let classifier = crate::audit::classifier(config)?;
     let site = crate::audit::learn_site(config, mirror, &classifier)?;
-    let plan = plan(config, mirror, &classifier, &site, &Selection::default())?;
-    let outbox = Outbox::open(mirror)?;
-    check_breaker(config, &plan, &outbox)?;
+    let mut plan = plan(config, mirror, &classifier, &site, &Selection::default())?;
     if config.policy.dry_run {
         tracing::info!(planned = plan.corrections.len(), "dry run: no corrections applied");
         return Ok(ApplyReport { planned: plan.corrections.len(), ..ApplyReport::default() });
     }
+    let outbox = Outbox::open(mirror)?;
+    bound_moves(config, &mut plan, &outbox)?;
+    if plan.waiting > 0 {
+        tracing::info!(
+            waiting = plan.waiting,
+            max_moves = config.policy.max_moves,
+            "moves capped by policy.max_moves: the least confident wait for the next cycle"
+        );
+    }
     let ctx = Ctx { config, registry, outbox, classifier, site };
-    apply(&ctx, &plan).await
+    let mut report = apply(&ctx, &plan).await?;
+    report.waiting = plan.waiting;
+    Ok(report)
 }
 
 /// Follow-back: when a twin twotrack created is resolved, comment once on the original.
