@@ -155,6 +155,25 @@ fn csv_has_one_row_per_finding_and_quotes_hostile_text() {
 }
 
 #[test]
+fn csv_cells_a_spreadsheet_would_run_as_formulas_are_text() {
+    let config = config();
+    let mirror = Mirror::temporary().unwrap();
+    let formula = "=HYPERLINK(\"http://evil.example\",\"Restore the orders database from last night's backup\")";
+    mirror.upsert_item(&item("jira", "SHOP-7", "Task", formula, "Someone dropped a table in production")).unwrap();
+    let r = twotrack::audit::audit(&config, &mirror, None).unwrap();
+    assert!(r.findings.iter().any(|f| f.key == "SHOP-7"), "the restore is Work in the backlog: a finding");
+    let csv = r.render(Format::Csv).unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let title = reader.headers().unwrap().iter().position(|h| h == "title").unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let row = rows.iter().find(|row| &row[3] == "SHOP-7").unwrap();
+    assert_eq!(&row[title], format!("'{formula}"));
+    for row in &rows {
+        assert!(row.iter().all(|cell| !cell.starts_with(['=', '+', '-', '@'])), "{row:?}");
+    }
+}
+
+#[test]
 fn markdown_escapes_ticket_text() {
     let r = report();
     let md = r.render(Format::Md).unwrap();

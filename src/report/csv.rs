@@ -1,6 +1,21 @@
 //! CSV: one row per finding, for spreadsheets.
+//!
+//! Ticket text is written so that a spreadsheet shows it as text: a cell that begins with `=`, `+`,
+//! `-`, `@`, a tab or a carriage return would be run as a formula (CSV injection), so it gets a leading
+//! `'`, as OWASP recommends.
+
+use std::borrow::Cow;
 
 use super::{RenderError, Report};
+
+/// `value`, made inert for a spreadsheet.
+fn cell(value: &str) -> Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{value}"))
+    } else {
+        Cow::Borrowed(value)
+    }
+}
 
 pub fn render(report: &Report) -> Result<String, RenderError> {
     let mut w = ::csv::Writer::from_writer(Vec::new());
@@ -29,7 +44,7 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
     let opt = |v: Option<u8>| v.map(|x| x.to_string()).unwrap_or_default();
     for f in &report.findings {
         let t = f.target.as_ref();
-        w.write_record([
+        let row = [
             f.kind.as_str(),
             &f.action,
             &f.tracker,
@@ -50,8 +65,24 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
             t.and_then(|t| t.queue.as_deref()).unwrap_or(""),
             t.and_then(|t| t.priority.as_deref()).unwrap_or(""),
             &f.reasons.join(" | "),
-        ])?;
+        ];
+        w.write_record(row.iter().map(|v| cell(v).into_owned()))?;
     }
     let bytes = w.into_inner().map_err(|e| ::csv::Error::from(e.into_error()))?;
     Ok(String::from_utf8(bytes)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn formulas_are_written_as_text() {
+        for formula in ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"] {
+            assert_eq!(cell(formula), format!("'{formula}"));
+        }
+        for text in ["Reset my password", "0.950", "", "a=b", "SHOP-1"] {
+            assert_eq!(cell(text), text);
+        }
+    }
 }
