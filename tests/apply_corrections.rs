@@ -44,6 +44,12 @@ async fn with_the_switches_off_misroutes_and_misprioritisations_are_only_reporte
         .collect();
     assert!(kinds.contains(&"misrouted") && kinds.contains(&"misprioritised"), "{kinds:?}");
     let number = h.sn_number(MISROUTED);
+    // explain says what the audit says: in the right tracker, but in the wrong group at the wrong priority.
+    let explained = h.ok(&["explain", &number]).await.stdout;
+    assert!(explained.contains("in the right tracker") && !explained.contains("correctly filed"), "{explained}");
+    assert!(explained.contains("finding:    misrouted: Identity & Access -> "), "{explained}");
+    assert!(explained.contains("finding:    misprioritised: impact 3, urgency 3 -> impact 1"), "{explained}");
+    assert!(explained.contains("(for review)") && !explained.contains("apply would fix"), "switches off: {explained}");
     let before = fields(&h, &number);
     h.clear_logs();
     h.ok(&["apply", "--yes"]).await;

@@ -78,6 +78,8 @@ struct Setup {
     queues: Vec<QueueSpec>,
     matrix: crate::classify::PriorityMatrix,
     mirror: Option<PathBuf>,
+    /// The configuration, where there is one: `explain` then plans as the audit does.
+    config: Option<crate::config::Config>,
 }
 
 impl Setup {
@@ -95,6 +97,7 @@ impl Setup {
                 queues: default_queues(),
                 matrix: crate::classify::PriorityMatrix::default(),
                 mirror: None,
+                config: None,
             });
         }
         let config = g.load_config_offline()?;
@@ -107,10 +110,11 @@ impl Setup {
             rules_may_move_alone: config.policy.rules_may_move_alone,
             site_min_items: config.policy.site_min_items,
             keep_label: config.policy.keep_label.clone(),
-            rules: config.rules,
-            queues: config.queues,
-            matrix: config.priority,
-            mirror: Some(config.mirror.path),
+            rules: config.rules.clone(),
+            queues: config.queues.clone(),
+            matrix: config.priority.clone(),
+            mirror: Some(config.mirror.path.clone()),
+            config: Some(config),
         })
     }
 
@@ -408,7 +412,11 @@ pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result
         anyhow::bail!("no item {:?} in the mirror at {}", args.key, path.display());
     }
     // The same judgement as the audit's: the site learned from the whole mirror.
-    let site = setup.learn(mirror.items(None))?;
+    let site = match &setup.config {
+        Some(config) => crate::audit::learn_site(config, &mirror, &setup.classifier)?,
+        None => setup.learn(mirror.items(None))?,
+    };
+    let planner = setup.config.as_ref().map(|config| crate::plan::Planner::new(config, &setup.classifier, &site));
     let mut out = super::output::stdout();
     for item in &items {
         let role = setup.role(&item.tracker);
@@ -426,11 +434,60 @@ pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result
             writeln!(out)?;
         } else {
             let filed = role.zip(placement.as_ref());
-            out.write_all(render_explanation(item, &verdict, filed, &setup).as_bytes())?;
+            // What the audit reports about the item: its findings, or why it is exempt.
+            let assessed = planner.as_ref().and_then(|p| p.assess(item.clone()).map(|a| (p.findings(&a), a.exempt)));
+            out.write_all(render_explanation(item, &verdict, filed, assessed.as_ref(), &setup).as_bytes())?;
         }
     }
     out.flush()?;
     Ok(Exit::Ok)
+}
+
+fn exemption(why: crate::plan::Exemption) -> &'static str {
+    match why {
+        crate::plan::Exemption::Closed => "closed",
+        crate::plan::Exemption::KeepMarker => "a human put the keep marker on it",
+        crate::plan::Exemption::Twin => "twotrack created it",
+    }
+}
+
+/// One finding as the audit reports it, with where the item is and where it would go.
+fn describe_finding(f: &crate::plan::Finding, item: &Item) -> String {
+    use crate::plan::{Correction, FindingKind};
+    let what = if f.action == Action::Move && f.correction.is_some() { "apply would fix it" } else { "for review" };
+    let none = || "none".to_string();
+    match f.kind {
+        FindingKind::Misfiled => {
+            let to = match &f.correction {
+                Some(Correction::Move(m)) => format!("{} ({} {})", m.target_tracker, m.container, m.item_type),
+                _ => format!("the {}", f.verdict.class.home()),
+            };
+            format!("misfiled: {} -> {to} ({what})", item.tracker)
+        }
+        FindingKind::Misrouted => {
+            let to = match &f.correction {
+                Some(Correction::Reroute { group, .. }) => group.clone(),
+                _ => f.verdict.queue.clone().unwrap_or_else(none),
+            };
+            format!("misrouted: {} -> {to} ({what})", item.queue.clone().unwrap_or_else(none))
+        }
+        FindingKind::Misprioritised => {
+            let filed = format!(
+                "impact {}, urgency {}",
+                item.impact.map_or_else(none, |v| v.to_string()),
+                item.urgency.map_or_else(none, |v| v.to_string())
+            );
+            let to = match &f.correction {
+                Some(Correction::Reprioritise { impact, urgency, .. }) => format!("impact {impact}, urgency {urgency}"),
+                _ => format!(
+                    "impact {}, urgency {}",
+                    f.verdict.impact.map_or_else(none, |v| v.to_string()),
+                    f.verdict.urgency.map_or_else(none, |v| v.to_string())
+                ),
+            };
+            format!("misprioritised: {filed} -> {to} ({what})")
+        }
+    }
 }
 
 /// A verdict for a human: what it is, where it belongs, what to do, and why.
@@ -438,6 +495,7 @@ fn render_explanation(
     item: &Item,
     verdict: &Verdict,
     filed: Option<(TrackerRole, &Placement)>,
+    assessed: Option<&(Vec<crate::plan::Finding>, Option<crate::plan::Exemption>)>,
     setup: &Setup,
 ) -> String {
     let mut s = format!("{} in {}: {}\n", item.key, item.tracker, item.summary);
@@ -445,7 +503,7 @@ fn render_explanation(
     match filed {
         Some((role, placement)) => {
             let filed = match placement.action {
-                Action::Keep => "correctly filed",
+                Action::Keep => "in the right tracker",
                 Action::Review => "possibly misfiled",
                 Action::Move => "misfiled",
             };
@@ -457,6 +515,17 @@ fn render_explanation(
             );
         }
         None => s += "  filed in:   a tracker the configuration does not name\n",
+    }
+    if let Some((findings, exempt)) = assessed {
+        match exempt {
+            Some(why) => s += &format!("  exempt:     {} (never moved)\n", exemption(*why)),
+            None if findings.is_empty() => s += "  findings:   none\n",
+            None => {
+                for f in findings {
+                    s += &format!("  finding:    {}\n", describe_finding(f, item));
+                }
+            }
+        }
     }
     if let (Some(queue), Some(priority)) = (&verdict.queue, verdict.priority) {
         s += &format!("  queue:      {queue}\n  priority:   {}\n", setup.matrix.name(priority));
