@@ -63,7 +63,11 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
         }
         Ok(())
     })?;
-    Ok(builder.finish())
+    let report = builder.finish();
+    for note in &report.notes {
+        tracing::warn!("{note}");
+    }
+    Ok(report)
 }
 
 /// Send the open items in chunks; stop at the first error (after sending it) or when the receiver left.

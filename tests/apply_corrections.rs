@@ -156,3 +156,31 @@ async fn a_site_with_routing_history_is_rerouted_by_it_and_only_where_it_is_sure
     let notes = h.sn_journal(&number, "work_notes");
     assert!(notes.iter().any(|n| n.contains("from EMEA Desktop to Data Platform")), "{notes:?}");
 }
+
+#[tokio::test]
+async fn a_site_whose_groups_are_named_otherwise_gets_a_note_not_a_flood_of_misroutes() {
+    // The database outage again, but this service desk calls its teams something else.
+    let items = vec![
+        sn_incident(MISROUTED, MISROUTED_TEXT, "Team Alpha", 1, 1),
+        sn_incident(
+            "Please reset my password, I am locked out of my laptop",
+            "I forgot my password and my account is locked. I cannot work until it is reset.",
+            "Team Beta",
+            3,
+            2,
+        ),
+    ];
+    let h = Harness::start(items, &Policy::writes()).await;
+    h.ok(&["sync"]).await;
+    let audit = h.ok(&["audit", "--format", "json"]).await;
+    let report: serde_json::Value = serde_json::from_str(&audit.stdout).unwrap();
+    let misrouted = report["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "misrouted").count();
+    assert_eq!(misrouted, 0, "the [[queue]] groups do not exist here: {}", audit.stdout);
+    let notes: Vec<&str> = report["notes"].as_array().unwrap().iter().filter_map(|n| n.as_str()).collect();
+    assert!(
+        notes.iter().any(|n| n.contains("None of the [[queue]] groups") && n.contains("Team Alpha (1)")),
+        "{notes:?}"
+    );
+    let md = h.ok(&["audit"]).await.stdout;
+    assert!(md.contains("**Note:** None of the ") && md.contains("Team Alpha (1)"), "{md}");
+}

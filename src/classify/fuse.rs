@@ -19,7 +19,7 @@
 //! probability at or above the move threshold. Otherwise an item at or above the review threshold is
 //! for a human; everything else stays.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
@@ -206,6 +206,9 @@ pub struct Site {
     /// Tracker name -> (misfiling rate, open items it was estimated over).
     priors: HashMap<String, (f64, usize)>,
     fusion: Fusion,
+    /// The assignment groups the service queues' items sit in (twins left out), by name as written,
+    /// with how many items each holds.
+    groups: BTreeMap<String, usize>,
 }
 
 impl Site {
@@ -217,11 +220,17 @@ impl Site {
             route: RouteModel::none(why),
             priors: HashMap::new(),
             fusion: Fusion::fitted(),
+            groups: BTreeMap::new(),
         }
     }
 
     pub fn fusion(&self) -> &Fusion {
         &self.fusion
+    }
+
+    /// The assignment groups the service queues' items sit in, with how many items each holds.
+    pub fn groups(&self) -> &BTreeMap<String, usize> {
+        &self.groups
     }
 
     /// Learn a site from its items, in one pass: the site layer is trained on every item whose
@@ -257,6 +266,7 @@ impl Site {
             ..RouteOptions::default()
         });
         let mut closed: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut groups: BTreeMap<String, usize> = BTreeMap::new();
         let mut moved_away: Vec<String> = Vec::new();
         // Per example: its tracker (an index of `trackers`), role, the rules' signals, open or not.
         let mut trackers: Vec<String> = Vec::new();
@@ -271,6 +281,9 @@ impl Site {
                 && let Some(group) = &item.queue
             {
                 router.add_features(&item.key, learner.last_features(), group);
+                if !group.trim().is_empty() {
+                    *groups.entry(group.trim().to_string()).or_default() += 1;
+                }
             }
             let (work, value) = classifier.class_evidence(&item);
             let tracker = match trackers.iter().position(|t| *t == item.tracker) {
@@ -348,7 +361,7 @@ impl Site {
             },
             None => rules_only(),
         };
-        Ok(Site { model, route: router.fit(), priors, fusion })
+        Ok(Site { model, route: router.fit(), priors, fusion, groups })
     }
 
     /// Judge an item sitting in a tracker of role `sits`: the verdict says where it belongs by all the

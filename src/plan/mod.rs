@@ -114,11 +114,21 @@ pub struct Planner<'a> {
     pub classifier: &'a Classifier,
     /// The site as learned from the mirror ([`learn_site`]).
     pub site: &'a Site,
+    /// Whether the `[[queue]]` rules may judge routing here: not on a site whose service queues hold
+    /// none of their groups (it names its groups otherwise, and every item would read as misrouted).
+    pub queue_rules_apply: bool,
 }
 
 impl<'a> Planner<'a> {
     pub fn new(config: &'a Config, classifier: &'a Classifier, site: &'a Site) -> Self {
-        Planner { config, classifier, site }
+        let fallback = config.queues.len().saturating_sub(1);
+        let queue_rules_apply = site.groups().is_empty()
+            || config
+                .queues
+                .iter()
+                .take(fallback)
+                .any(|q| site.groups().keys().any(|g| g.eq_ignore_ascii_case(&q.group)));
+        Planner { config, classifier, site, queue_rules_apply }
     }
 
     /// Classify one item and decide what it needs. `None` when its tracker is not configured.
@@ -207,6 +217,11 @@ impl<'a> Planner<'a> {
                 }
                 if current.is_some_and(|c| c.eq_ignore_ascii_case(&queue.group) || c.eq_ignore_ascii_case(&queue.name))
                 {
+                    return None;
+                }
+                // On a site that names its groups otherwise the rules cannot judge (the audit's notes
+                // say so).
+                if !self.queue_rules_apply {
                     return None;
                 }
                 (queue.name.clone(), queue.group.clone(), Action::Move)

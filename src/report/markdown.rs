@@ -45,6 +45,9 @@ pub fn render(r: &Report) -> String {
         t.misprioritised,
         t.exempt
     );
+    for note in &r.notes {
+        let _ = writeln!(s, "> **Note:** {}\n", cell(note));
+    }
     let _ = writeln!(s, "## Trackers\n");
     let _ = writeln!(s, "| tracker | kind | role | open | value | work | misfiled | share | move | review |");
     let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|");

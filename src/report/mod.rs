@@ -53,6 +53,8 @@ pub struct Report {
     pub confidence_histogram: [u64; 10],
     /// Open Work items per queue (by the queue the classifier routes them to).
     pub queues: BTreeMap<String, u64>,
+    /// What the reader should know before trusting the findings (a configuration the site contradicts).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -161,6 +163,7 @@ impl<'a> ReportBuilder<'a> {
                 findings: Vec::new(),
                 confidence_histogram: [0; 10],
                 queues: BTreeMap::new(),
+                notes: queue_notes(planner),
             },
             per_tracker,
         }
@@ -241,6 +244,28 @@ impl<'a> ReportBuilder<'a> {
         });
         self.report
     }
+}
+
+/// A site whose service queues hold none of the `[[queue]]` groups: Work is never judged misrouted by
+/// the rules there (every item would be), and the reader should fix the configuration.
+fn queue_notes(planner: &Planner<'_>) -> Vec<String> {
+    let site = planner.site;
+    if planner.queue_rules_apply || site.route.abstains().is_none() {
+        // The groups exist, or the site's own routing history routes (the rules do not).
+        return Vec::new();
+    }
+    let mut seen: Vec<(&String, &usize)> = site.groups().iter().collect();
+    seen.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    let shown: Vec<String> = seen.iter().take(8).map(|(g, n)| format!("{g} ({n})")).collect();
+    let configured: Vec<&str> = planner.config.queues.iter().map(|q| q.group.as_str()).collect();
+    vec![format!(
+        "None of the [[queue]] groups ({}) exist in the service queues here, so no item is judged misrouted. \
+         The groups its items sit in: {}{}. Set each [[queue]] group to one of them (or let the site's own \
+         routing history route, once it holds enough routed items).",
+        configured.join(", "),
+        shown.join(", "),
+        if seen.len() > 8 { ", ..." } else { "" }
+    )]
 }
 
 fn action_rank(a: &str) -> u8 {
