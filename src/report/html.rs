@@ -10,7 +10,7 @@ const STYLE: &str = r#"
 :root{--value:#2f6fdb;--work:#e07b1a;--ink:#1d2330;--muted:#667085;--line:#e4e7ec;--bg:#fafbfc}
 *{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:var(--ink);margin:0;background:var(--bg)}
 header{padding:20px 32px;background:#fff;border-bottom:1px solid var(--line)}h1{margin:0 0 4px;font-size:22px}
-main{padding:20px 32px;max-width:1400px}.muted{color:var(--muted)}.note{border-left:4px solid #c2410c;background:#fff7ed;padding:8px 12px}
+main{padding:20px 32px;max-width:1400px}.muted{color:var(--muted)}.site-note{border-left:4px solid #c2410c;background:#fff7ed;padding:8px 12px}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:12px 16px;min-width:140px}
 .card b{display:block;font-size:24px}.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:16px}
 figure{background:#fff;border:1px solid var(--line);border-radius:8px;margin:0;padding:12px}figcaption{font-weight:600;margin-bottom:8px}
@@ -120,7 +120,7 @@ pub fn render(r: &Report) -> String {
                 }
                 main {
                     @for note in &r.notes {
-                        p.note role="note" { b { "Note: " } (note) }
+                        p.site-note role="note" { b { "Note: " } (note) }
                     }
                     section.cards id="summary" {
                         div.card { b { (t.open_items) } "open items" }

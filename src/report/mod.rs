@@ -292,7 +292,8 @@ fn row(f: &Finding, config: &Config) -> FindingRow {
             item_type: m.item_type.clone(),
             queue: m.new_item.queue.clone(),
             priority: m.priority_name.clone(),
-            note: m.source_note.clone(),
+            // The twin does not exist yet: its key and link are written once it does.
+            note: crate::plan::fill(&m.source_note, "<new key>", "<link>"),
         },
         Correction::Reroute { group, note, .. } => TargetRow {
             tracker: f.item.tracker.clone(),
