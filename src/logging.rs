@@ -15,7 +15,10 @@ pub fn install(format: LogFormat, level: tracing::Level) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::new(format!("{},sled=warn,hyper=warn,reqwest=warn,h2=warn", level.as_str().to_lowercase()))
     });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A log line that cannot be written (stderr closed) is lost; by default the subscriber would report
+    // that with `eprintln!`, which panics on the same closed stderr.
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).log_internal_errors(false);
     let _ = match format {
         LogFormat::Human => {
             use std::io::IsTerminal;

@@ -82,3 +82,33 @@ async fn a_closed_stdout_ends_quietly_and_a_full_one_is_an_error() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stderr_loses_the_messages_not_the_work() {
+    let h = Harness::start(backlog(), &Policy::writes()).await;
+    h.ok(&["sync"]).await;
+    let out = h.dir.path().join("out");
+    let (export, report) = (out.with_extension("jsonl"), out.with_extension("md"));
+    let verdicts = r#"{"id": "A-1", "tracker": "jira", "summary": "Please reset my password, I am locked out"}"#;
+    let commands: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["mirror", "export", "--out", export.to_str().unwrap()], ""),
+        (vec!["audit", "--out", report.to_str().unwrap()], ""),
+        (vec!["classify"], verdicts),
+    ];
+    for (args, stdin) in &commands {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_twotrack"));
+        cmd.arg("--config").arg(&h.config).args(args).current_dir(h.dir.path());
+        cmd.env_remove("TWOTRACK_FAILPOINT").env_remove("TWOTRACK_CONFIG").env("NO_COLOR", "1");
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        cmd.stderr(writer).stdout(Stdio::piped()).stdin(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let mut input = child.stdin.take().unwrap();
+        let _ = input.write_all(stdin.as_bytes());
+        drop(input);
+        let done = child.wait_with_output().unwrap();
+        assert_eq!(done.status.code(), Some(0), "twotrack {args:?} 2>(closed): the work is done, exit 0");
+    }
+    assert!(std::fs::read_to_string(&export).unwrap().lines().count() >= 4, "the export was written");
+    assert!(std::fs::read_to_string(&report).unwrap().starts_with("# twotrack audit"), "the report was written");
+}

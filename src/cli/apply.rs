@@ -1,6 +1,6 @@
 //! `twotrack apply [--yes] [--limit N] [--tracker NAME] [--only KEY...]` and `twotrack history KEY`
 
-use super::output::outln;
+use super::output::{errln, outln};
 use anyhow::Context;
 
 use crate::exit::{Exit, coded, usage};
@@ -106,7 +106,7 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
     mirror.flush()?;
     outln!("\n{} done, {} dropped (re-evaluated or exempt), {} failed", report.done, report.dropped, report.failed);
     for f in &report.failures {
-        eprintln!("  failed: {f}");
+        errln!("  failed: {f}");
     }
     if report.failed > 0 {
         anyhow::bail!("{} correction(s) failed; they stay in the outbox and resume on the next run", report.failed);

@@ -1,5 +1,6 @@
 //! `twotrack audit [--sync] [--format html|md|json|csv] [--out PATH] [--tracker NAME] [--fail-on ...]`
 
+use super::output::errln;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -71,7 +72,7 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
     match &args.out {
         Some(path) => {
             std::fs::write(path, text).with_context(|| format!("could not write the report to {}", path.display()))?;
-            eprintln!(
+            errln!(
                 "{} open items, {} misfiled ({} to move, {} to review); report: {}",
                 report.totals.open_items,
                 report.misfiled(),

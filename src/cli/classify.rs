@@ -4,6 +4,7 @@
 //! its queues, its priority matrix and its thresholds) when a configuration file exists, and the
 //! built-in defaults otherwise, where "jira" means a product backlog and "servicenow" a service queue.
 
+use super::output::errln;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -286,9 +287,15 @@ pub async fn run_classify(args: ClassifyArgs, g: &super::Global) -> anyhow::Resu
     };
     let flushed = out.flush();
     if g.quiet == 0 {
-        eprintln!(
+        errln!(
             "classified {} items: {} value, {} work; {} misfiled ({} move, {} review); {} skipped",
-            tally.items, tally.value, tally.work, tally.misfiled, tally.moves, tally.reviews, tally.skipped
+            tally.items,
+            tally.value,
+            tally.work,
+            tally.misfiled,
+            tally.moves,
+            tally.reviews,
+            tally.skipped
         );
     }
     // A failed write to stdout is main's to judge (a closed pipe ends quietly).

@@ -1,6 +1,6 @@
 //! `twotrack config init | check | show | schema`.
 
-use super::output::outln;
+use super::output::{errln, outln};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -107,7 +107,7 @@ fn check(config: &Config) -> anyhow::Result<Exit> {
         config.schedule.timezone.name(),
     );
     for warning in &config.warnings {
-        eprintln!("{warning}");
+        errln!("{warning}");
     }
     Ok(Exit::Ok)
 }

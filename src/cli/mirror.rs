@@ -1,6 +1,7 @@
 //! `twotrack mirror stats`, `mirror export` and `mirror verify`: look into the local mirror without a
 //! tracker.
 
+use super::output::errln;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -115,11 +116,11 @@ fn export(args: ExportArgs, g: &super::Global) -> anyhow::Result<Exit> {
     };
     if g.quiet == 0 {
         let to = args.out.as_ref().map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
-        eprintln!("exported {count} items to {to}");
+        errln!("exported {count} items to {to}");
         if count == 0
             && let Some(tracker) = tracker
         {
-            eprintln!("note: the mirror holds no items of tracker {tracker:?}");
+            errln!("note: the mirror holds no items of tracker {tracker:?}");
         }
     }
     Ok(Exit::Ok)

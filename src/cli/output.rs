@@ -5,6 +5,7 @@
 //! reader went away (`twotrack audit | head`: a broken pipe) ends the command quietly with exit 0;
 //! anything else (`> /dev/full`: no space left) is an error, exit 1. Nothing panics on a closed or
 //! full stdout, and the error never reads as something else (a mirror that cannot encode an item).
+//! Messages beside the output go to stderr with [`errln!`]: a closed stderr loses them, nothing more.
 
 use std::io::{self, Write};
 use std::sync::OnceLock;
@@ -65,3 +66,13 @@ macro_rules! outln {
     }};
 }
 pub(crate) use outln;
+
+/// `eprintln!` for messages beside the output: a stderr that cannot be written to (closed by the
+/// caller) loses the message, and the command goes on; it is no reason to panic.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+pub(crate) use errln;
