@@ -270,10 +270,15 @@ impl Inner {
     fn stored_items(&self) -> Result<u64, MirrorError> {
         match self.meta.get(ITEMS_KEY).map_err(|e| self.storage(e))? {
             None => Ok(0),
-            Some(raw) => <[u8; 8]>::try_from(raw.as_ref())
-                .map(u64::from_be_bytes)
-                .map_err(|_| self.corrupt("item count", Undecodable::Invalid(format!("{:?}", raw.as_ref())))),
+            Some(raw) => self.item_count(&raw),
         }
+    }
+
+    /// A stored item count (u64 BE).
+    fn item_count(&self, raw: &[u8]) -> Result<u64, MirrorError> {
+        <[u8; 8]>::try_from(raw)
+            .map(u64::from_be_bytes)
+            .map_err(|_| self.corrupt("item count", Undecodable::Invalid(format!("{raw:?}"))))
     }
 
     /// Add `n` new items to the count, inside the transaction that stores them.
@@ -287,11 +292,7 @@ impl Inner {
         }
         let count = match meta.get(ITEMS_KEY)? {
             None => 0,
-            Some(raw) => <[u8; 8]>::try_from(raw.as_ref()).map(u64::from_be_bytes).map_err(|_| {
-                sled::transaction::ConflictableTransactionError::Abort(
-                    self.corrupt("item count", Undecodable::Invalid(format!("{:?}", raw.as_ref()))),
-                )
-            })?,
+            Some(raw) => self.item_count(&raw).map_err(sled::transaction::ConflictableTransactionError::Abort)?,
         };
         meta.insert(ITEMS_KEY, &(count + n).to_be_bytes())?;
         Ok(())
