@@ -42,8 +42,8 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
         return Err(usage(anyhow::anyhow!("no tracker named {t:?} in {}", config.source.display())));
     }
     let registry = Registry::build(&config).context("could not set up the connectors")?;
-    let mirror =
-        if args.sync { Mirror::open(&config.mirror.path)? } else { Mirror::open_existing(&config.mirror.path)? };
+    let mirror = if args.sync { Mirror::open(&config.mirror.path) } else { Mirror::open_existing(&config.mirror.path) };
+    let mirror = mirror.map_err(|e| super::remote::locked(e, &config.mirror.path, "applies corrections"))?;
     if args.sync {
         let results =
             sync_all(&registry, &mirror, &SyncOptions { progress: g.progress(), ..SyncOptions::default() }).await;
@@ -116,22 +116,13 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
 
 pub async fn run_history(args: HistoryArgs, g: &super::Global) -> anyhow::Result<Exit> {
     let config = g.load_config_offline()?;
-    let mirror = Mirror::open_existing(&config.mirror.path)?;
-    let outbox = Outbox::open(&mirror)?;
-    let entries = outbox.history(&args.key)?;
-    if entries.is_empty() {
-        outln!("No twotrack history for {}.", args.key);
-        return Ok(Exit::Ok);
-    }
-    for (at, e) in entries {
-        outln!(
-            "{}  {:<13} {}{}  {}",
-            at.format("%Y-%m-%d %H:%M:%S"),
-            e.event,
-            e.source,
-            e.twin.map(|t| format!(" -> {t}")).unwrap_or_default(),
-            e.detail
-        );
-    }
+    let text = match super::remote::open(&config.mirror.path, config.daemon.token.as_ref(), g.quiet > 0)? {
+        super::remote::Reader::Local(mirror) => {
+            let entries = Outbox::open(&mirror)?.history(&args.key)?;
+            crate::report::history::render(&args.key, &entries)
+        }
+        super::remote::Reader::Daemon(daemon) => daemon.get(&["v1", "history", &args.key], &[]).await?.body,
+    };
+    super::output::print(&text)?;
     Ok(Exit::Ok)
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use super::remote::Reader;
 use crate::exit::Exit;
 use crate::mirror::Mirror;
 use crate::registry::Registry;
@@ -45,22 +46,6 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
     {
         return Err(crate::exit::usage(anyhow::anyhow!("no tracker named {t:?} in {}", config.source.display())));
     }
-    let mirror =
-        if args.sync { Mirror::open(&config.mirror.path)? } else { Mirror::open_existing(&config.mirror.path)? };
-    if args.sync {
-        let registry = Registry::build(&config).context("could not set up the connectors")?;
-        let opts = SyncOptions { tracker: args.tracker.clone(), full: false, progress: g.progress() };
-        let results = sync_all(&registry, &mirror, &opts).await;
-        if let Some(failed) = results.iter().find(|r| r.error.is_some()) {
-            anyhow::bail!(
-                "sync of {} failed ({}); not auditing a partial picture",
-                failed.tracker,
-                failed.error.as_deref().unwrap_or("")
-            );
-        }
-    }
-    require_synced(&config, &mirror, args.tracker.as_deref())?;
-    let report = crate::audit::audit(&config, &mirror, args.tracker.as_deref())?;
     let format = args
         .format
         .or_else(|| {
@@ -68,49 +53,109 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
             [Format::Html, Format::Md, Format::Json, Format::Csv].into_iter().find(|f| f.extension() == ext)
         })
         .unwrap_or(Format::Md);
-    let text = report.render(format)?;
+    let path = &config.mirror.path;
+    let reader = if args.sync {
+        Reader::Local(Mirror::open(path).map_err(|e| super::remote::locked(e, path, "syncs"))?)
+    } else {
+        super::remote::open(path, config.daemon.token.as_ref(), g.quiet > 0)?
+    };
+    let (text, summary) = match reader {
+        Reader::Local(mirror) => {
+            if args.sync {
+                let registry = Registry::build(&config).context("could not set up the connectors")?;
+                let opts = SyncOptions { tracker: args.tracker.clone(), full: false, progress: g.progress() };
+                let results = sync_all(&registry, &mirror, &opts).await;
+                if let Some(failed) = results.iter().find(|r| r.error.is_some()) {
+                    anyhow::bail!(
+                        "sync of {} failed ({}); not auditing a partial picture",
+                        failed.tracker,
+                        failed.error.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            require_synced(&config, &mirror, args.tracker.as_deref())?;
+            let report = crate::audit::audit(&config, &mirror, args.tracker.as_deref())?;
+            let summary = Summary {
+                open_items: report.totals.open_items,
+                misfiled: report.misfiled(),
+                moves: report.totals.moves,
+                reviews: report.totals.reviews,
+                review_findings: report.findings.iter().filter(|f| f.action == "review").count() as u64,
+            };
+            (report.render(format)?, summary)
+        }
+        Reader::Daemon(daemon) => {
+            let mut query = vec![("format", format.extension())];
+            query.extend(args.tracker.as_deref().map(|t| ("tracker", t)));
+            let answer = daemon.get(&["v1", "report"], &query).await?;
+            if g.quiet == 0
+                && let Some(at) = answer.header("x-twotrack-generated-at")
+            {
+                errln!("note: the daemon's audit of {at}");
+            }
+            let summary = Summary {
+                open_items: answer.count("x-twotrack-open-items"),
+                misfiled: answer.count("x-twotrack-misfiled"),
+                moves: answer.count("x-twotrack-moves"),
+                reviews: answer.count("x-twotrack-reviews"),
+                review_findings: answer.count("x-twotrack-review-findings"),
+            };
+            (answer.body, summary)
+        }
+    };
     match &args.out {
         Some(path) => {
             std::fs::write(path, text).with_context(|| format!("could not write the report to {}", path.display()))?;
             errln!(
                 "{} open items, {} misfiled ({} to move, {} to review); report: {}",
-                report.totals.open_items,
-                report.misfiled(),
-                report.totals.moves,
-                report.totals.reviews,
+                summary.open_items,
+                summary.misfiled,
+                summary.moves,
+                summary.reviews,
                 path.display()
             );
         }
         None => super::output::print(&text)?,
     }
     let fail = match args.fail_on {
-        Some(FailOn::Misfiled) => report.misfiled() > 0,
-        Some(FailOn::Review) => report.findings.iter().any(|f| f.action == "review"),
+        Some(FailOn::Misfiled) => summary.misfiled > 0,
+        Some(FailOn::Review) => summary.review_findings > 0,
         None => false,
     };
     Ok(if fail { Exit::Findings } else { Exit::Ok })
 }
 
+/// What the summary line and `--fail-on` need of a report, wherever it was made.
+struct Summary {
+    open_items: u64,
+    misfiled: u64,
+    moves: u64,
+    reviews: u64,
+    /// Findings whose action is a review (of any kind: misfiled, misrouted, misprioritised).
+    review_findings: u64,
+}
+
 /// Refuse to judge a tracker the mirror never pulled: its empty picture would read as a clean backlog
-/// (and pass `--fail-on` in CI). A tracker whose last sync failed still has what it pulled before.
+/// (and pass `--fail-on` in CI).
 pub(super) fn require_synced(
     config: &crate::config::Config,
     mirror: &Mirror,
     only: Option<&str>,
 ) -> anyhow::Result<()> {
-    let mut never = Vec::new();
-    for tracker in config.trackers.iter().filter(|t| only.is_none_or(|o| o == t.name)) {
-        if mirror.last_sync(&tracker.name)?.is_none() && mirror.count(Some(&tracker.name))? == 0 {
-            never.push(tracker.name.as_str());
-        }
-    }
+    let trackers = config.trackers.iter().map(|t| t.name.as_str()).filter(|t| only.is_none_or(|o| o == *t));
+    let never = mirror.never_synced(trackers)?;
     if never.is_empty() {
         return Ok(());
     }
-    anyhow::bail!(
+    anyhow::bail!("{}", never_synced_message(mirror.path(), &never))
+}
+
+/// Why an audit of trackers the mirror never pulled is refused, and what to do.
+fn never_synced_message(mirror: &std::path::Path, never: &[&str]) -> String {
+    format!(
         "the mirror at {} holds nothing of {} (never synced): an audit would read as a clean backlog; run \
          `twotrack sync` first (or add --sync)",
-        mirror.path().display(),
+        mirror.display(),
         never.join(", ")
     )
 }

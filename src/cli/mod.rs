@@ -20,6 +20,7 @@ pub mod demo;
 pub mod mirror;
 pub mod online;
 pub mod output;
+pub mod remote;
 pub mod run;
 pub mod sim;
 pub mod sync;

@@ -221,12 +221,14 @@ impl Policy {
 }
 
 /// The daemon's HTTP endpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct DaemonConfig {
-    /// Address of /healthz, /readyz and /metrics.
+    /// Address of /healthz, /readyz, /metrics and the read API.
     pub listen: SocketAddr,
     /// /readyz fails after this many sync periods without a successful sync.
     pub ready_periods: u32,
+    /// The bearer token of the read API (`/v1/...`); required when `listen` is not loopback.
+    pub token: Option<secrecy::SecretString>,
 }
 
 impl Config {
@@ -398,7 +400,8 @@ auth = { type = "bearer", token = { file = "sn.token" } }
         assert_eq!(c.priority, PriorityMatrix::default());
         assert_eq!(c.queues, crate::classify::default_queues());
         assert!(c.rules.is_empty());
-        assert_eq!(c.daemon, DaemonConfig { listen: "127.0.0.1:9464".parse().unwrap(), ready_periods: 3 });
+        assert_eq!((c.daemon.listen, c.daemon.ready_periods), ("127.0.0.1:9464".parse().unwrap(), 3));
+        assert!(c.daemon.token.is_none());
     }
 
     #[test]

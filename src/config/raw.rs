@@ -376,15 +376,18 @@ impl Default for RawPolicy {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawDaemon {
-    /// Address of /healthz, /readyz and /metrics, `host:port`.
+    /// Address of /healthz, /readyz, /metrics and the read API (/v1/...), `host:port`.
     pub listen: String,
     /// /readyz fails after this many sync periods without a successful sync (>= 1).
     pub ready_periods: u32,
+    /// The bearer token the read API (/v1/...) requires: `{ env = "VAR" }` or `{ file = "/path" }`.
+    /// Required when `listen` is not a loopback address.
+    pub token: Option<RawSecret>,
 }
 
 impl Default for RawDaemon {
     fn default() -> Self {
-        RawDaemon { listen: "127.0.0.1:9464".into(), ready_periods: 3 }
+        RawDaemon { listen: "127.0.0.1:9464".into(), ready_periods: 3, token: None }
     }
 }
 

@@ -73,6 +73,8 @@ struct ShownSchedule<'a> {
 struct ShownDaemon {
     listen: String,
     ready_periods: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'static str>,
 }
 
 fn tracker(t: &TrackerConfig) -> ShownTracker<'_> {
@@ -113,7 +115,11 @@ pub(super) fn to_redacted_toml(config: &Config) -> String {
         priority: &config.priority,
         queue: &config.queues,
         rule: &config.rules,
-        daemon: ShownDaemon { listen: config.daemon.listen.to_string(), ready_periods: config.daemon.ready_periods },
+        daemon: ShownDaemon {
+            listen: config.daemon.listen.to_string(),
+            ready_periods: config.daemon.ready_periods,
+            token: config.daemon.token.as_ref().map(|_| REDACTED),
+        },
     };
     let header = format!(
         "# The configuration read from {}, with defaults filled in and secrets redacted.\n\n",

@@ -5,6 +5,7 @@
 //! that could not be built is `None` and the configuration as a whole fails at the end.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -862,5 +863,22 @@ fn daemon(ctx: &mut Ctx<'_, '_>, raw: RawDaemon) -> Option<DaemonConfig> {
     if raw.ready_periods == 0 {
         ctx.error("daemon.ready_periods", "`daemon.ready_periods` must be at least 1", "e.g. `ready_periods = 3`");
     }
-    Some(DaemonConfig { listen: listen?, ready_periods: raw.ready_periods })
+    let token = raw.token.as_ref().map(|t| token_value(ctx, "daemon", "daemon", t));
+    let listen: SocketAddr = listen?;
+    if token.is_none() && !listen.ip().is_loopback() {
+        ctx.error(
+            "daemon.listen",
+            format!(
+                "`daemon.listen` = \"{listen}\" can be reached from other machines, and the daemon's read API \
+                 (reports, items, outbox) would answer anyone"
+            ),
+            "set a bearer token: `token = { env = \"TWOTRACK_DAEMON_TOKEN\" }` (or `{ file = \"/run/secrets/twotrack\" }`) \
+             in [daemon], or listen on 127.0.0.1",
+        );
+    }
+    let token = match token {
+        None => None,
+        Some(resolved) => Some(resolved?),
+    };
+    Some(DaemonConfig { listen, ready_periods: raw.ready_periods, token })
 }

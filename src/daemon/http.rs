@@ -1,21 +1,42 @@
-//! The daemon's HTTP endpoints: `/healthz` (the process is alive and serving), `/readyz` (every
-//! tracker synced recently: 200, else 503 with the reasons) and `/metrics` (Prometheus text format).
+//! The daemon's HTTP endpoints.
+//!
+//! Operations: `/healthz` (the process is alive and serving), `/readyz` (every tracker synced recently:
+//! 200, else 503 with the reasons) and `/metrics` (Prometheus text format). These say nothing about
+//! the items and stay open.
+//!
+//! The read API, for the CLI's read commands while the daemon holds the mirror (see
+//! [`super::discovery`]), and for anyone who wants to look inside a running system:
+//! - `GET /v1/report?format=html|md|json|csv[&tracker=NAME]`: the audit report as of the daemon's last
+//!   sync (for one tracker: audited now). The headers `X-Twotrack-Misfiled`, `X-Twotrack-Reviews` and
+//!   `X-Twotrack-Generated-At` carry what `audit --fail-on` needs.
+//! - `GET /v1/history/{key}`: an item's audit log, as `twotrack history` prints it.
+//!
+//! With `[daemon] token` set, every `/v1/` request must carry `Authorization: Bearer <token>`.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State as AxState;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::extract::{Path, Query, Request, State as AxState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
 
 use super::State;
+use crate::report::{Format, Report};
 
 pub fn router(state: Arc<State>) -> Router {
+    let api = Router::new()
+        .route("/v1/report", get(report))
+        .route("/v1/history/{key}", get(history))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .merge(api)
         .with_state(state)
 }
 
@@ -28,4 +49,146 @@ async fn readyz(AxState(state): AxState<Arc<State>>) -> impl IntoResponse {
 
 async fn metrics_text(AxState(state): AxState<Arc<State>>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.render_metrics())
+}
+
+/// An error of the read API: a status and a sentence for the person at the other end.
+#[derive(Debug)]
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{}\n", self.1)).into_response()
+    }
+}
+
+impl ApiError {
+    fn internal(e: impl std::fmt::Display) -> ApiError {
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
+}
+
+/// `/v1/...` asks for the configured bearer token (compared in constant time).
+async fn require_token(AxState(state): AxState<Arc<State>>, request: Request, next: Next) -> Response {
+    let Some(token) = state.live().config.daemon.token.clone() else {
+        return next.run(request).await;
+    };
+    let offered = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if constant_time_eq(offered.as_bytes(), token.expose_secret().as_bytes()) {
+        return next.run(request).await;
+    }
+    let mut response = ApiError(
+        StatusCode::UNAUTHORIZED,
+        "this daemon's read API needs its bearer token ([daemon] token): send `Authorization: Bearer <token>`".into(),
+    )
+    .into_response();
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Debug, Deserialize)]
+struct ReportQuery {
+    format: Option<String>,
+    tracker: Option<String>,
+}
+
+async fn report(AxState(state): AxState<Arc<State>>, Query(q): Query<ReportQuery>) -> Result<Response, ApiError> {
+    let format = match q.format.as_deref() {
+        None => Format::Json,
+        Some(f) => <Format as clap::ValueEnum>::from_str(f, true)
+            .map_err(|_| ApiError(StatusCode::BAD_REQUEST, format!("unknown format {f:?}: html, md, json or csv")))?,
+    };
+    let live = state.live();
+    if let Some(t) = &q.tracker
+        && live.config.tracker(t).is_none()
+    {
+        return Err(ApiError(StatusCode::NOT_FOUND, format!("no tracker named {t:?} in the daemon's configuration")));
+    }
+    let trackers = live.config.trackers.iter().map(|t| t.name.as_str());
+    let trackers = trackers.filter(|t| q.tracker.as_deref().is_none_or(|only| only == *t));
+    let never = state.mirror.never_synced(trackers).map_err(ApiError::internal)?;
+    if !never.is_empty() {
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            format!(
+                "the daemon's mirror holds nothing of {} yet (never synced): an audit would read as a clean backlog; \
+                 wait for the daemon's first sync (see /readyz)",
+                never.join(", ")
+            ),
+        ));
+    }
+    let report = match (&q.tracker, state.last_audit()) {
+        (None, Some(report)) => report,
+        (tracker, _) => {
+            let (config, mirror, tracker) = (live.config.clone(), state.mirror.clone(), tracker.clone());
+            let audited =
+                tokio::task::spawn_blocking(move || crate::audit::audit(&config, &mirror, tracker.as_deref()))
+                    .await
+                    .map_err(ApiError::internal)?
+                    .map_err(ApiError::internal)?;
+            let audited = Arc::new(audited);
+            if q.tracker.is_none() {
+                state.set_last_audit(audited.clone());
+            }
+            audited
+        }
+    };
+    let body = report.render(format).map_err(ApiError::internal)?;
+    let mut response = ([(header::CONTENT_TYPE, content_type(format))], body).into_response();
+    summary_headers(response.headers_mut(), &report);
+    Ok(response)
+}
+
+/// What `audit --fail-on` and the CLI's summary line need, without parsing the report.
+fn summary_headers(headers: &mut HeaderMap, report: &Report) {
+    let reviews = report.findings.iter().filter(|f| f.action == "review").count();
+    for (name, value) in [
+        ("x-twotrack-open-items", report.totals.open_items.to_string()),
+        ("x-twotrack-misfiled", report.misfiled().to_string()),
+        ("x-twotrack-moves", report.totals.moves.to_string()),
+        ("x-twotrack-reviews", report.totals.reviews.to_string()),
+        ("x-twotrack-review-findings", reviews.to_string()),
+        ("x-twotrack-generated-at", report.generated_at.clone()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+}
+
+fn content_type(format: Format) -> &'static str {
+    match format {
+        Format::Html => "text/html; charset=utf-8",
+        Format::Md => "text/markdown; charset=utf-8",
+        Format::Json => "application/json",
+        Format::Csv => "text/csv; charset=utf-8",
+    }
+}
+
+async fn history(AxState(state): AxState<Arc<State>>, Path(key): Path<String>) -> Result<Response, ApiError> {
+    let outbox = crate::outbox::Outbox::open(&state.mirror).map_err(ApiError::internal)?;
+    let entries = outbox.history(&key).map_err(ApiError::internal)?;
+    let text = crate::report::history::render(&key, &entries);
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(constant_time_eq(b"s3cret", b"s3cret"));
+        assert!(!constant_time_eq(b"s3cret", b"s3cre"));
+        assert!(!constant_time_eq(b"", b"s3cret"));
+        assert!(!constant_time_eq(b"s3creT", b"s3cret"));
+    }
 }

@@ -223,12 +223,21 @@ async fn sync(state: &State, live: &Live, mode: Mode) -> Result<(), JobError> {
     if fails_run { Err(JobError::Sync(failed.join("; "))) } else { Ok(()) }
 }
 
-/// Audit the mirror and export the verdict and finding gauges (in a blocking thread: it classifies
-/// every open item).
-async fn refresh_audit(live: &Live, state: &State) {
+/// Audit the mirror, keep the report for `/v1/report` and export the verdict and finding gauges (in a
+/// blocking thread: it classifies every open item). A tracker never synced yet is not audited: its
+/// empty picture would read as a clean backlog.
+pub(super) async fn refresh_audit(live: &Live, state: &State) {
     let (config, mirror) = (live.config.clone(), state.mirror.clone());
+    match mirror.never_synced(config.trackers.iter().map(|t| t.name.as_str())) {
+        Ok(never) if never.is_empty() => {}
+        Ok(_) => return,
+        Err(e) => return tracing::warn!(error = %e, "could not audit the mirror"),
+    }
     match tokio::task::spawn_blocking(move || crate::audit::audit(&config, &mirror, None)).await {
-        Ok(Ok(report)) => telemetry::export_audit(&report),
+        Ok(Ok(report)) => {
+            telemetry::export_audit(&report);
+            state.set_last_audit(Arc::new(report));
+        }
         Ok(Err(e)) => tracing::warn!(error = %e, "could not audit the mirror for the metrics"),
         Err(e) => tracing::warn!(error = %e, "the audit for the metrics did not finish"),
     }

@@ -13,6 +13,7 @@
 //!   mirror and return `Ok`.
 //! - `--once` runs sync, apply and follow-back once, in order, and returns an error if any failed.
 
+pub mod discovery;
 pub mod http;
 pub mod jobs;
 pub mod schedule;
@@ -32,6 +33,7 @@ use twotrack_api::ConnectorError;
 use crate::config::{Config, ConfigErrors};
 use crate::mirror::{Mirror, MirrorError};
 use crate::registry::Registry;
+use crate::report::Report;
 use jobs::{Job, JobError, Mode, TrackerHealth};
 use schedule::{Clock, Schedule, SystemClock};
 
@@ -56,6 +58,8 @@ pub struct State {
     http: telemetry::HttpTelemetry,
     clock: Arc<dyn Clock>,
     runs: AtomicU64,
+    /// The audit of the last cycle that synced (served on `/v1/report`).
+    last_audit: Mutex<Option<Arc<Report>>>,
 }
 
 impl State {
@@ -80,6 +84,7 @@ impl State {
             http: telemetry::HttpTelemetry::default(),
             clock,
             runs: AtomicU64::new(0),
+            last_audit: Mutex::new(None),
         })
     }
 
@@ -94,6 +99,15 @@ impl State {
 
     fn health(&self) -> MutexGuard<'_, BTreeMap<String, TrackerHealth>> {
         self.health.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The audit of the last cycle that synced, if one finished since the daemon started.
+    pub fn last_audit(&self) -> Option<Arc<Report>> {
+        self.last_audit.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set_last_audit(&self, report: Arc<Report>) {
+        *self.last_audit.lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
     }
 
     /// A new run number (the correlation id of one job run in the logs).
@@ -148,6 +162,8 @@ pub enum DaemonError {
     Mirror(#[from] MirrorError),
     #[error("cannot listen on {addr}: {source}. Is another twotrack running? Change [daemon] listen")]
     Listen { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("cannot announce the daemon beside the mirror in {path}: {source}; check that the directory is writable")]
+    Announce { path: PathBuf, source: std::io::Error },
     #[error("cannot write the listen address to {path}: {source}")]
     ListenFile { path: PathBuf, source: std::io::Error },
     /// `--once`: a step failed (the others still ran).
@@ -254,6 +270,10 @@ async fn serve(
         write_atomically(path, &format!("{addr}\n"))
             .map_err(|source| DaemonError::ListenFile { path: path.clone(), source })?;
     }
+    let mirror_dir = state.mirror.path().to_path_buf();
+    let announcement = discovery::Announcement::new(addr, state.started, live.config.daemon.token.is_some());
+    discovery::write(&mirror_dir, &announcement)
+        .map_err(|source| DaemonError::Announce { path: discovery::path(&mirror_dir), source })?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -268,6 +288,11 @@ async fn serve(
                 tracing::error!(error = %e, "the HTTP listener failed");
             }
         }));
+    }
+    // What the mirror holds already is served at once, not only after the first sync.
+    {
+        let state = state.clone();
+        tasks.push(tokio::spawn(async move { jobs::refresh_audit(&state.live(), &state).await }));
     }
     let mut schedules = Vec::new();
     for job in Job::ALL {
@@ -313,6 +338,7 @@ async fn serve(
     if let Some(path) = &opts.listen_file {
         let _ = std::fs::remove_file(path);
     }
+    discovery::remove(&mirror_dir);
     tracing::info!("stopped");
     Ok(())
 }

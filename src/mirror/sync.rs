@@ -63,6 +63,18 @@ impl Mirror {
         raw.map(|raw| codec::decode_json(&raw).map_err(|u| inner.corrupt("sync record", u))).transpose()
     }
 
+    /// Of `trackers`, those the mirror never pulled (no sync record and no item): an audit of them
+    /// would read as a clean backlog. A tracker whose last sync failed still has what it pulled before.
+    pub fn never_synced<'a>(&self, trackers: impl IntoIterator<Item = &'a str>) -> Result<Vec<&'a str>, MirrorError> {
+        let mut never = Vec::new();
+        for tracker in trackers {
+            if self.last_sync(tracker)?.is_none() && self.count(Some(tracker))? == 0 {
+                never.push(tracker);
+            }
+        }
+        Ok(never)
+    }
+
     /// Every tracker with a sync record, with that record, ordered by tracker.
     pub(super) fn sync_records(&self) -> Result<Vec<(String, SyncRecord)>, MirrorError> {
         let inner = &*self.inner;

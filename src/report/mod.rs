@@ -4,6 +4,7 @@
 //! types never leak into the JSON (so they can change without breaking consumers).
 
 mod csv;
+pub mod history;
 mod html;
 mod markdown;
 
