@@ -260,9 +260,15 @@ impl Outbox {
 
     /// How many corrections are parked.
     pub fn parked(&self) -> Result<usize, MirrorError> {
+        self.parked_from(None)
+    }
+
+    /// How many corrections of items filed in `tracker` (all if `None`) are parked.
+    pub fn parked_from(&self, tracker: Option<&str>) -> Result<usize, MirrorError> {
         let mut n = 0;
         for c in self.all() {
-            n += usize::from(c?.state.name() == StateName::Parked);
+            let c = c?;
+            n += usize::from(c.state.name() == StateName::Parked && tracker.is_none_or(|t| t == c.source_tracker));
         }
         Ok(n)
     }
