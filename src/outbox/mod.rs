@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | a. check | read the source | a read; judged again as it is now: dropped if closed, kept or no longer misfiled |
 //! | b. adopt | find twins by origin | a read; an existing twin is adopted instead of creating another |
-//! | c. create | create the twin | runs only after (b) found nothing, in the same attempt |
+//! | c. create | create the twin | runs only after (b) found nothing, in the same attempt; recorded as sent (`create_sent`) before the request, until the tracker answers |
 //! | d. link | remote link / correlation fields | idempotent upserts |
 //! | e. comment | comment on the source | the comment carries a reference; skipped if already there |
 //! | f. close | close the source | skipped if the source is already closed; read back to confirm |
@@ -16,6 +16,10 @@
 //!
 //! Non-idempotent writes are never re-sent blindly: an unknown outcome fails the attempt, and the next
 //! attempt starts again from the reads.
+//!
+//! A correction that fails `policy.max_attempts` runs in a row is parked with its last error and not
+//! attempted again until an operator retries it; an operator may cancel one that has written nothing yet
+//! (before (c), or after a create the tracker rejected). See [`control`].
 //!
 //! Guards: a human keep marker wins even when it appears while a move is under way (before (e) the source
 //! is read again; a kept source is neither told nor closed). A correction dropped for one revision of its
