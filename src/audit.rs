@@ -63,7 +63,8 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
         }
         Ok(())
     })?;
-    let report = builder.finish();
+    let mut report = builder.finish();
+    report.totals.parked = crate::outbox::Outbox::open(mirror)?.parked_from(tracker)? as u64;
     for note in &report.notes {
         tracing::warn!("{note}");
     }

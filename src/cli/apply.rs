@@ -5,6 +5,7 @@ use anyhow::Context;
 
 use crate::exit::{Exit, coded, usage};
 use crate::mirror::Mirror;
+use crate::outbox::control::StateName;
 use crate::outbox::{Ctx, Outbox, Planned2, Selection, State, already_handled, apply, bound_moves, describe, plan};
 use crate::registry::Registry;
 use crate::sync::{SyncOptions, sync_all};
@@ -66,14 +67,22 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
         Err(e) => return Err(e.into()),
     };
     let pending_earlier = outbox.all().filter_map(|c| c.ok()).filter(|c| c.state == State::Pending).count();
+    let parked = outbox.parked()?;
 
     outln!(
-        "{} correction(s) planned{}:",
+        "{} correction(s) planned{}{}:",
         plan.corrections.len(),
-        if pending_earlier > 0 { format!(", {pending_earlier} pending from an earlier run") } else { String::new() }
+        if pending_earlier > 0 { format!(", {pending_earlier} pending from an earlier run") } else { String::new() },
+        if parked > 0 { format!(", {parked} parked (not attempted)") } else { String::new() }
     );
     for c in &plan.corrections {
-        let mark = if already_handled(c, outbox.get(&c.id)?.as_ref()) { " (already handled)" } else { "" };
+        let stored = outbox.get(&c.id)?;
+        let mark = match stored.as_ref().map(|s| s.state.name()) {
+            Some(StateName::Parked) => " (parked: not attempted until `twotrack outbox retry`)",
+            Some(StateName::Cancelled) => " (cancelled)",
+            _ if already_handled(c, stored.as_ref()) => " (already handled)",
+            _ => "",
+        };
         outln!("  {}:{}  {}{mark}", c.source_tracker, c.source_key, describe(&c.action));
         if let Planned2::Move { new_item, .. } = &c.action {
             outln!("      \"{}\"", new_item.summary);
@@ -104,12 +113,34 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
     let ctx = Ctx { config: &config, registry: &registry, outbox, classifier, site };
     let report = apply(&ctx, &plan).await?;
     mirror.flush()?;
-    outln!("\n{} done, {} dropped (re-evaluated or exempt), {} failed", report.done, report.dropped, report.failed);
+    outln!(
+        "\n{} done, {} dropped (re-evaluated or exempt), {} failed, {} parked",
+        report.done,
+        report.dropped,
+        report.failed,
+        report.parked
+    );
     for f in &report.failures {
         errln!("  failed: {f}");
     }
+    if report.parked > 0 {
+        outln!(
+            "{} correction(s) parked after failing policy.max_attempts = {} runs in a row: they are not attempted \
+             again until retried. `twotrack outbox list --state parked` shows them with their errors.",
+            report.parked,
+            config.policy.max_attempts
+        );
+    }
     if report.failed > 0 {
-        anyhow::bail!("{} correction(s) failed; they stay in the outbox and resume on the next run", report.failed);
+        let resume = report.failed - report.parked_now;
+        let mut message = format!("{} correction(s) failed", report.failed);
+        if resume > 0 {
+            message += &format!("; {resume} stay in the outbox and resume on the next run");
+        }
+        if report.parked_now > 0 {
+            message += &format!("; {} parked by this run wait for `twotrack outbox retry`", report.parked_now);
+        }
+        anyhow::bail!(message);
     }
     Ok(Exit::Ok)
 }

@@ -19,6 +19,7 @@ pub mod config;
 pub mod demo;
 pub mod mirror;
 pub mod online;
+pub mod outbox;
 pub mod output;
 pub mod remote;
 pub mod run;
@@ -121,6 +122,9 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Show the audit log of one item.
     History(apply::HistoryArgs),
+    /// List, retry or cancel the corrections in the outbox (parked ones wait here for an operator).
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCmd),
     /// Run the scheduled daemon (sync, plan, apply, follow-back) with health and metrics endpoints.
     Run(run::RunArgs),
     /// Run the whole job against built-in simulators with a generated mixed backlog.
@@ -144,6 +148,7 @@ impl Cli {
             Command::Audit(args) => audit::run(args, g).await,
             Command::Apply(args) => apply::run_apply(args, g).await,
             Command::History(args) => apply::run_history(args, g).await,
+            Command::Outbox(cmd) => outbox::run(cmd, g).await,
             Command::Run(args) => run::run(args, g).await,
             Command::Demo(args) => demo::run(args, g).await,
             Command::Sim(args) => sim::run(args, g).await,

@@ -202,6 +202,8 @@ pub struct Policy {
     pub max_moves: usize,
     /// Refuse a cycle that would move more than this share of a tracker's items.
     pub max_move_share: f64,
+    /// A correction that failed this many runs in a row is parked until an operator retries it.
+    pub max_attempts: u32,
     /// Items with this label are never moved.
     pub keep_label: String,
     /// Correct the assignment group of misrouted Work.
@@ -392,6 +394,7 @@ auth = { type = "bearer", token = { file = "sn.token" } }
                 site_min_items: 40,
                 max_moves: 50,
                 max_move_share: 0.2,
+                max_attempts: 5,
                 keep_label: "twotrack-keep".into(),
                 fix_routing: false,
                 fix_priority: false,
@@ -435,6 +438,22 @@ auth = { type = "bearer", token = { file = "sn.token" } }
         assert!(problems[2].message.contains("between 0 and 1"));
         assert_eq!(problems[3].message, "unknown key `bogus` in `policy`");
         assert!(problems.iter().all(|p| p.file == f.path()));
+    }
+
+    #[test]
+    fn max_attempts_is_at_least_one() {
+        let f = Fixture::new();
+        let c = f.parse(&format!("{MINIMAL}\n[policy]\nmax_attempts = 2\n")).unwrap();
+        assert_eq!(c.policy.max_attempts, 2);
+        let problems = f.problems(&format!("{MINIMAL}\n[policy]\nmax_attempts = 0\n"));
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_eq!(problems[0].message, "`policy.max_attempts` is 0, must be at least 1");
+        assert_eq!((problems[0].line, problems[0].col), (18, 16));
+        assert!(problems[0].help.contains("max_attempts = 5"), "{:?}", problems[0].help);
+        let schema = json_schema();
+        let key = &schema["$defs"]["RawPolicy"]["properties"]["max_attempts"];
+        assert_eq!(key["default"], 5, "{key}");
+        assert!(key["description"].as_str().is_some_and(|d| d.contains("parked")), "{key}");
     }
 
     #[test]

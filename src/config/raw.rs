@@ -347,6 +347,9 @@ pub struct RawPolicy {
     /// open items (a fault: a bad rule or configuration), naming the rules behind those moves. A dry run never
     /// trips it.
     pub max_move_share: f64,
+    /// A correction that failed this many runs in a row (>= 1) is parked with its last error: not attempted
+    /// again until `twotrack outbox retry`.
+    pub max_attempts: u32,
     /// Items carrying this label are never moved (a human said "keep here").
     pub keep_label: String,
     /// Also correct the assignment group of misrouted Work.
@@ -365,6 +368,7 @@ impl Default for RawPolicy {
             site_min_items: 40,
             max_moves: 50,
             max_move_share: 0.2,
+            max_attempts: 5,
             keep_label: "twotrack-keep".into(),
             fix_routing: false,
             fix_priority: false,

@@ -746,6 +746,13 @@ fn policy(ctx: &mut Ctx<'_, '_>, raw: RawPolicy) -> Policy {
             "labels cannot be empty or contain spaces, e.g. \"twotrack-keep\"",
         );
     }
+    if raw.max_attempts == 0 {
+        ctx.error(
+            "policy.max_attempts",
+            "`policy.max_attempts` is 0, must be at least 1",
+            "it is how many runs in a row a correction may fail before it is parked; e.g. `max_attempts = 5`",
+        );
+    }
     if raw.site_min_items < 10 {
         ctx.error(
             "policy.site_min_items",
@@ -760,6 +767,7 @@ fn policy(ctx: &mut Ctx<'_, '_>, raw: RawPolicy) -> Policy {
         site_min_items: raw.site_min_items,
         max_moves: raw.max_moves,
         max_move_share: raw.max_move_share,
+        max_attempts: raw.max_attempts,
         keep_label: raw.keep_label,
         fix_routing: raw.fix_routing,
         fix_priority: raw.fix_priority,

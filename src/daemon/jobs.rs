@@ -245,6 +245,7 @@ pub(super) async fn refresh_audit(live: &Live, state: &State) {
 
 async fn apply(state: &State, live: &Live) -> Result<(), JobError> {
     let report = crate::outbox::cycle(&live.config, &live.registry, &state.mirror).await?;
+    telemetry::export_parked(report.parked);
     if live.config.policy.dry_run {
         return Ok(());
     }

@@ -75,12 +75,14 @@ impl State {
             }
         }
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let metrics = telemetry::install();
+        telemetry::export_parked(crate::outbox::Outbox::open(&mirror)?.parked()?);
         Ok(State {
             live: Mutex::new(Live { config: Arc::new(config), registry }),
             mirror,
             health: Mutex::new(health),
             started: clock.now(),
-            metrics: telemetry::install(),
+            metrics,
             http: telemetry::HttpTelemetry::default(),
             clock,
             runs: AtomicU64::new(0),

@@ -7,6 +7,9 @@
 //! - The last audit of the mirror as gauges: open items by verdict class and findings by kind, per
 //!   tracker. Gauges, not counters: they describe the backlog as it is now.
 //! - Job runs, durations and last success (recorded by the job runner in [`super::jobs`]).
+//! - Corrections parked in the outbox (`twotrack_corrections_parked`, a gauge): set when the daemon
+//!   starts, after every apply run and with the audit gauges. Parked corrections are no longer attempted,
+//!   so an apply job stops failing on them: alert on this gauge instead.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -30,7 +33,7 @@ pub fn install() -> Option<PrometheusHandle> {
         .ok()?;
     describe();
     // Series that matter at zero, so dashboards and alerts see them before the first event.
-    for outcome in ["applied", "failed"] {
+    for outcome in ["applied", "failed", "parked"] {
         metrics::counter!("twotrack_corrections_total", "outcome" => outcome).increment(0);
     }
     for outcome in ["ok", "rejected"] {
@@ -45,7 +48,11 @@ fn describe() {
     describe_counter!("twotrack_tracker_syncs_total", "Syncs of one tracker by outcome (ok, failed)");
     describe_gauge!("twotrack_verdicts", "Open items by verdict class (value, work) at the last audit");
     describe_gauge!("twotrack_findings", "Findings by kind (misfiled, misrouted, misprioritised) at the last audit");
-    describe_counter!("twotrack_corrections_total", "Corrections by outcome (applied, failed)");
+    describe_counter!("twotrack_corrections_total", "Corrections by outcome (applied, failed, parked)");
+    describe_gauge!(
+        "twotrack_corrections_parked",
+        "Corrections parked in the outbox after policy.max_attempts failed runs; they wait for `twotrack outbox retry`"
+    );
     describe_counter!("twotrack_api_requests_total", "Tracker API responses by tracker and HTTP status (error: none)");
     describe_counter!("twotrack_api_retries_total", "Tracker API attempts repeated after a transient failure");
     describe_counter!("twotrack_api_throttled_total", "429 answers received from trackers");
@@ -126,6 +133,11 @@ pub fn deltas(before: &HttpStats, now: &HttpStats) -> Vec<Delta> {
     out
 }
 
+/// Set the gauge of corrections parked in the outbox.
+pub fn export_parked(parked: usize) {
+    metrics::gauge!("twotrack_corrections_parked").set(parked as f64);
+}
+
 /// The finding kinds exported.
 const FINDING_KINDS: [FindingKind; 3] = [FindingKind::Misfiled, FindingKind::Misrouted, FindingKind::Misprioritised];
 
@@ -147,6 +159,7 @@ pub fn export_audit(report: &Report) {
     for ((tracker, kind), n) in findings {
         metrics::gauge!("twotrack_findings", "tracker" => tracker, "kind" => kind).set(n as f64);
     }
+    export_parked(report.totals.parked as usize);
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | a. check | read the source | a read; judged again as it is now: dropped if closed, kept or no longer misfiled |
 //! | b. adopt | find twins by origin | a read; an existing twin is adopted instead of creating another |
-//! | c. create | create the twin | runs only after (b) found nothing, in the same attempt |
+//! | c. create | create the twin | runs only after (b) found nothing, in the same attempt; recorded as sent (`create_sent`) before the request, until the tracker answers |
 //! | d. link | remote link / correlation fields | idempotent upserts |
 //! | e. comment | comment on the source | the comment carries a reference; skipped if already there |
 //! | f. close | close the source | skipped if the source is already closed; read back to confirm |
@@ -17,6 +17,10 @@
 //! Non-idempotent writes are never re-sent blindly: an unknown outcome fails the attempt, and the next
 //! attempt starts again from the reads.
 //!
+//! A correction that fails `policy.max_attempts` runs in a row is parked with its last error and not
+//! attempted again until an operator retries it; an operator may cancel one that has written nothing yet
+//! (before (c), or after a create the tracker rejected). See [`control`].
+//!
 //! Guards: a human keep marker wins even when it appears while a move is under way (before (e) the source
 //! is read again; a kept source is neither told nor closed). A correction dropped for one revision of its
 //! source is planned again only for a newer revision ([`supersedes`]); a done one never. Items twotrack
@@ -24,6 +28,7 @@
 //! (the most confident first; the rest wait) and refuses, before anything is stored, a cycle that would
 //! move more than `policy.max_move_share` of a tracker: that signals a fault, not a backlog.
 
+pub mod control;
 mod failpoint;
 mod saga;
 
@@ -94,13 +99,31 @@ pub enum Planned2 {
     },
 }
 
-/// Where a correction stands.
+/// Where a correction stands. Only a pending one is carried out; see [`control`] for how an operator
+/// moves a correction between pending, parked and cancelled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "lowercase")]
 pub enum State {
     Pending,
-    Done { at: DateTime<Utc> },
-    Dropped { at: DateTime<Utc>, reason: String },
+    Done {
+        at: DateTime<Utc>,
+    },
+    Dropped {
+        at: DateTime<Utc>,
+        reason: String,
+    },
+    /// Failed `policy.max_attempts` runs in a row: not attempted again until `twotrack outbox retry`.
+    Parked {
+        at: DateTime<Utc>,
+        error: String,
+    },
+    /// Cancelled by an operator before any remote write: never carried out, nor planned again (unless
+    /// `twotrack outbox retry` re-arms it).
+    Cancelled {
+        at: DateTime<Utc>,
+        #[serde(default)]
+        reason: Option<String>,
+    },
 }
 
 /// The saga steps confirmed so far.
@@ -113,6 +136,10 @@ pub struct Progress {
     pub commented: bool,
     pub closed: bool,
     pub followed_back: bool,
+    /// The create of the twin was sent and its outcome is not known yet: a twin may exist although none
+    /// is recorded (cleared once the tracker answered, or once a search by origin found no twin).
+    #[serde(default)]
+    pub create_sent: bool,
 }
 
 /// One line of an item's audit log.
@@ -120,7 +147,7 @@ pub struct Progress {
 pub struct AuditEntry {
     pub correction: String,
     /// "planned", "created", "adopted", "linked", "commented", "closed", "done", "dropped", "failed",
-    /// "rerouted", "reprioritised", "followed-back".
+    /// "parked", "retried", "cancelled", "rerouted", "reprioritised", "followed-back".
     pub event: String,
     pub source: String,
     pub twin: Option<String>,
@@ -191,6 +218,11 @@ pub struct ApplyReport {
     pub dropped: usize,
     pub failed: usize,
     pub failures: Vec<String>,
+    /// Of the failed, those parked by this run (their `policy.max_attempts`-th failed run in a row).
+    pub parked_now: usize,
+    /// Corrections parked in the outbox after the run (this run's and earlier ones): they wait for
+    /// `twotrack outbox retry`.
+    pub parked: usize,
 }
 
 /// The outbox stores of a mirror.
@@ -481,14 +513,27 @@ pub async fn apply(ctx: &Ctx<'_>, plan: &ApplyPlan) -> Result<ApplyReport, Outbo
                 metrics::counter!("twotrack_corrections_total", "outcome" => "applied").increment(1);
             }
             Ok(State::Dropped { .. }) => report.dropped += 1,
-            Ok(State::Pending) => {}
+            // Still pending (it vanished), or parked or cancelled in the meantime: nothing was done.
+            Ok(State::Pending | State::Parked { .. } | State::Cancelled { .. }) => {}
             Err(e) => {
                 report.failed += 1;
-                report.failures.push(format!("{id}: {e}"));
                 metrics::counter!("twotrack_corrections_total", "outcome" => "failed").increment(1);
+                let parked = ctx.outbox.get(&id)?.is_some_and(|c| matches!(c.state, State::Parked { .. }));
+                if parked {
+                    report.parked_now += 1;
+                    metrics::counter!("twotrack_corrections_total", "outcome" => "parked").increment(1);
+                    report.failures.push(format!(
+                        "{id}: {e} (parked: it failed policy.max_attempts = {} runs in a row; not attempted again \
+                         until `twotrack outbox retry {id}`)",
+                        ctx.config.policy.max_attempts
+                    ));
+                } else {
+                    report.failures.push(format!("{id}: {e}"));
+                }
             }
         }
     }
+    report.parked = ctx.outbox.parked()?;
     Ok(report)
 }
 
@@ -497,11 +542,11 @@ pub async fn cycle(config: &Config, registry: &Registry, mirror: &Mirror) -> Res
     let classifier = crate::audit::classifier(config)?;
     let site = crate::audit::learn_site(config, mirror, &classifier)?;
     let mut plan = plan(config, mirror, &classifier, &site, &Selection::default())?;
+    let outbox = Outbox::open(mirror)?;
     if config.policy.dry_run {
         tracing::info!(planned = plan.corrections.len(), "dry run: no corrections applied");
-        return Ok(ApplyReport { planned: plan.corrections.len(), ..ApplyReport::default() });
+        return Ok(ApplyReport { planned: plan.corrections.len(), parked: outbox.parked()?, ..ApplyReport::default() });
     }
-    let outbox = Outbox::open(mirror)?;
     bound_moves(config, &mut plan, &outbox)?;
     if plan.waiting > 0 {
         tracing::info!(

@@ -15,8 +15,10 @@ use crate::registry::AnyConnector;
 /// How many times one correction is attempted in one run before it is left for the next run.
 const ATTEMPTS: u32 = 4;
 
-/// Execute one stored correction to completion (or until it is dropped, or fails `ATTEMPTS` times).
-/// Returns the state it ended in.
+/// Execute one stored pending correction to completion (or until it is dropped, or fails `ATTEMPTS`
+/// times). Returns the state it ended in. A run that fails counts towards `policy.max_attempts`: the
+/// failed run that reaches it parks the correction ([`super::Outbox::fail`]); the quick retries of
+/// transient errors within the run do not count on their own.
 pub async fn execute(ctx: &Ctx<'_>, id: &str) -> Result<State, OutboxError> {
     let mut attempt = 0;
     loop {
@@ -36,15 +38,21 @@ pub async fn execute(ctx: &Ctx<'_>, id: &str) -> Result<State, OutboxError> {
             Err(e) => {
                 let retry = retryable(&e) && attempt < ATTEMPTS;
                 let message = e.to_string();
-                let entry = (!retry).then(|| entry(&c, "failed", None, &message));
-                ctx.outbox.record(id, entry, |c| {
-                    c.attempts += 1;
-                    c.last_error = Some(message.clone());
-                })?;
                 tracing::warn!(correction = id, attempt, error = %message, retry, "correction step failed");
                 if !retry {
+                    let max_attempts = ctx.config.policy.max_attempts;
+                    if ctx.outbox.fail(id, &message, max_attempts)? {
+                        tracing::warn!(
+                            correction = id,
+                            max_attempts,
+                            error = %message,
+                            "correction parked: it failed policy.max_attempts runs in a row and is not attempted \
+                             again until `twotrack outbox retry`"
+                        );
+                    }
                     return Err(e);
                 }
+                ctx.outbox.record(id, None, |c| c.last_error = Some(message.clone()))?;
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
             }
         }
@@ -58,7 +66,7 @@ fn retryable(e: &OutboxError) -> bool {
     }
 }
 
-fn entry(c: &Correction, event: &str, twin: Option<String>, detail: &str) -> AuditEntry {
+pub(super) fn entry(c: &Correction, event: &str, twin: Option<String>, detail: &str) -> AuditEntry {
     AuditEntry {
         correction: c.id.clone(),
         event: event.into(),
@@ -114,9 +122,17 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
             let e =
                 entry(&c, "adopted", Some(format!("{}:{}", twin.tracker, twin.key)), "an existing twin was adopted");
             let cr = created.clone();
-            ctx.outbox.record(&c.id, Some(e), |c| c.progress.twin = Some(cr.clone()))?;
+            ctx.outbox.record(&c.id, Some(e), |c| {
+                c.progress.twin = Some(cr.clone());
+                c.progress.create_sent = false;
+            })?;
             c.progress.twin = Some(created);
         } else {
+            if c.progress.create_sent {
+                // A create whose outcome was unknown made no twin: nothing was written.
+                ctx.outbox.record(&c.id, None, |c| c.progress.create_sent = false)?;
+                c.progress.create_sent = false;
+            }
             // a. Re-read the source; re-evaluate if it changed since the plan.
             hit("before-read");
             let fresh = source.get(&c.source_key).await?;
@@ -152,12 +168,27 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
             // next one starts again at (b).
             let Planned2::Move { target_tracker, new_item, .. } = &c.action else { return Ok(c.state) };
             let target = connector(ctx, target_tracker)?;
+            // Recorded before the create goes out: until the tracker answers, a twin may exist (and the
+            // correction can no longer be cancelled, see `control`).
+            ctx.outbox.record(&c.id, None, |c| c.progress.create_sent = true)?;
             hit("before-create");
-            let created = target.create(new_item).await?;
+            let created = match target.create(new_item).await {
+                Ok(created) => created,
+                Err(e) => {
+                    // Any answer but an unknown outcome says the twin was not created.
+                    if !matches!(e, ConnectorError::Unknown { .. }) {
+                        ctx.outbox.record(&c.id, None, |c| c.progress.create_sent = false)?;
+                    }
+                    return Err(e.into());
+                }
+            };
             hit("after-create");
             let e = entry(&c, "created", Some(format!("{target_tracker}:{}", created.key)), &created.url);
             let cr = created.clone();
-            ctx.outbox.record(&c.id, Some(e), |c| c.progress.twin = Some(cr.clone()))?;
+            ctx.outbox.record(&c.id, Some(e), |c| {
+                c.progress.twin = Some(cr.clone());
+                c.progress.create_sent = false;
+            })?;
             tracing::info!(correction = %c.id, tracker = %c.source_tracker, source = %c.source_key, twin_tracker = %target_tracker, twin = %created.key, "twin created");
             c.progress.twin = Some(created);
         }

@@ -131,6 +131,7 @@ pub fn render(r: &Report) -> String {
                         div.card { b { (t.reviews) } "to review" }
                         div.card { b { (t.misrouted) } "misrouted" }
                         div.card { b { (t.misprioritised) } "misprioritised" }
+                        div.card id="parked" title="Corrections that failed policy.max_attempts runs in a row: `twotrack outbox list --state parked`" { b { (t.parked) } "parked corrections" }
                     }
                     section.charts {
                         figure { figcaption { "Value / Work mix per tracker" } (mix(r)) }

@@ -32,7 +32,8 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(
         s,
         "**{}** open items: {} Value, {} Work. **{}** misfiled ({} Work in a product backlog, {} Value in a service queue): \
-         {} to move, {} to review. {} misrouted, {} misprioritised, {} exempt.\n",
+         {} to move, {} to review. {} misrouted, {} misprioritised, {} exempt. {} parked correction(s) \
+         (`twotrack outbox list --state parked`).\n",
         t.open_items,
         t.value,
         t.work,
@@ -43,7 +44,8 @@ pub fn render(r: &Report) -> String {
         t.reviews,
         t.misrouted,
         t.misprioritised,
-        t.exempt
+        t.exempt,
+        t.parked
     );
     for note in &r.notes {
         let _ = writeln!(s, "> **Note:** {}\n", cell(note));

@@ -7,6 +7,7 @@ mod csv;
 pub mod history;
 mod html;
 mod markdown;
+pub mod outbox;
 
 use std::collections::BTreeMap;
 
@@ -73,6 +74,9 @@ pub struct Totals {
     pub misprioritised: u64,
     /// Open items exempt from moves (keep marker or twins).
     pub exempt: u64,
+    /// Corrections parked in the outbox after `policy.max_attempts` failed runs: they wait for
+    /// `twotrack outbox retry` (set by the audit from the mirror's outbox, not by the builder).
+    pub parked: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
