@@ -381,11 +381,16 @@ async fn the_daemon_parks_and_exports_the_parked_count() {
     assert!(text.contains("# HELP twotrack_corrections_parked"), "{text}");
     assert_eq!(jira_create_requests(&h), 1, "parked: not attempted by the later runs");
 
-    // While the daemon holds the mirror, an outbox command says so.
-    let locked = h.run(&["outbox", "list"]).await;
+    // While the daemon holds the mirror, `outbox list` asks it, and a command that changes the outbox
+    // names the daemon.
+    let listed = h.run(&["outbox", "list", "--state", "parked"]).await;
+    assert_eq!(listed.code(), Some(0), "{}", listed.stderr);
+    assert!(listed.stderr.contains("the running daemon (pid"), "{}", listed.stderr);
+    assert!(listed.stdout.contains("parked") && listed.stdout.contains("move:"), "{}", listed.stdout);
+    let locked = h.run(&["outbox", "retry", "--all-parked"]).await;
     assert_eq!(locked.code(), Some(1), "{}", locked.stderr);
-    assert!(locked.stderr.contains("a running `twotrack run` daemon"), "{}", locked.stderr);
-    assert!(locked.stderr.contains("is locked by another twotrack process"), "{}", locked.stderr);
+    assert!(locked.stderr.contains("held by the running daemon (pid"), "{}", locked.stderr);
+    assert!(locked.stderr.contains("stop the daemon first"), "{}", locked.stderr);
     drop(daemon);
 
     // A daemon that starts with a parked correction exports it before any job runs.

@@ -1,6 +1,9 @@
 //! `twotrack outbox list [--state S] [--format text|json]`, `outbox retry ID|--all-parked` and
 //! `outbox cancel ID [--reason TEXT]`: look into the outbox, un-park or give up a correction.
 //!
+//! While the daemon holds the mirror, `list` asks it (see [`super::remote`]); `retry` and `cancel` change the
+//! outbox and need the daemon stopped.
+//!
 //! Exit codes: 0 done (or nothing to do, said why), 1 the mirror failed or is held by another process (a
 //! running daemon), 2 no correction with that id, 4 the correction's state does not allow it (a cancel that
 //! would leave half a move, a retry of a done correction).
@@ -10,9 +13,10 @@ use super::output::outln;
 use anyhow::Context;
 use chrono::Utc;
 
+use super::remote::Reader;
 use crate::config::Config;
 use crate::exit::{Exit, coded, usage};
-use crate::mirror::{Mirror, MirrorError};
+use crate::mirror::Mirror;
 use crate::outbox::Outbox;
 use crate::outbox::control::{ControlError, Outcome, StateName};
 use crate::report::outbox::{ListFormat, OutboxList};
@@ -60,30 +64,38 @@ pub struct CancelArgs {
 
 pub async fn run(cmd: OutboxCmd, g: &super::Global) -> anyhow::Result<Exit> {
     let config = g.load_config_offline()?;
-    let outbox = Outbox::open(&open(&config)?)?;
     match cmd {
-        OutboxCmd::List(args) => list(&config, &outbox, &args),
-        OutboxCmd::Retry(args) => retry(&outbox, &args),
-        OutboxCmd::Cancel(args) => cancel(&config, &outbox, &args),
+        OutboxCmd::List(args) => list(&config, &args, g).await,
+        OutboxCmd::Retry(args) => retry(&open(&config)?, &args),
+        OutboxCmd::Cancel(args) => cancel(&config, &open(&config)?, &args),
     }
 }
 
-/// Open the mirror for writing, as every command that changes it does: a running daemon holds it.
-fn open(config: &Config) -> anyhow::Result<Mirror> {
-    Mirror::open_existing(&config.mirror.path).map_err(|e| match e {
-        MirrorError::Locked { .. } => anyhow::Error::new(e).context(
-            "the outbox commands need the mirror to themselves, and a running `twotrack run` daemon (or a sync or \
-             apply) has it open; stop the daemon (e.g. `systemctl stop twotrack`), run this command, then start it \
-             again",
-        ),
-        e => e.into(),
-    })
+/// Open the outbox to change it: the mirror to this process alone (a running daemon holds it).
+fn open(config: &Config) -> anyhow::Result<Outbox> {
+    let path = &config.mirror.path;
+    let mirror = Mirror::open_existing(path).map_err(|e| super::remote::locked(e, path, "applies corrections"))?;
+    Ok(Outbox::open(&mirror)?)
 }
 
-fn list(config: &Config, outbox: &Outbox, args: &ListArgs) -> anyhow::Result<Exit> {
-    let corrections = outbox.all().collect::<Result<Vec<_>, _>>()?;
-    let list = OutboxList::new(&corrections, &args.state, config.policy.max_attempts, Utc::now());
-    super::output::print(&list.render(args.format).context("could not render the outbox")?)?;
+/// `outbox list`: from the mirror, or from the running daemon that holds it.
+async fn list(config: &Config, args: &ListArgs, g: &super::Global) -> anyhow::Result<Exit> {
+    let text = match super::remote::open(&config.mirror.path, config.daemon.token.as_ref(), g.quiet > 0)? {
+        Reader::Local(mirror) => {
+            let corrections = Outbox::open(&mirror)?.all().collect::<Result<Vec<_>, _>>()?;
+            let list = OutboxList::new(&corrections, &args.state, config.policy.max_attempts, Utc::now());
+            list.render(args.format).context("could not render the outbox")?
+        }
+        Reader::Daemon(daemon) => {
+            let states = args.state.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
+            let format = match args.format {
+                ListFormat::Text => "text",
+                ListFormat::Json => "json",
+            };
+            daemon.get(&["v1", "outbox"], &[("format", format), ("state", &states)]).await?.body
+        }
+    };
+    super::output::print(&text)?;
     Ok(Exit::Ok)
 }
 

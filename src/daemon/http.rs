@@ -10,6 +10,7 @@
 //!   sync (for one tracker: audited now). The headers `X-Twotrack-Misfiled`, `X-Twotrack-Reviews` and
 //!   `X-Twotrack-Generated-At` carry what `audit --fail-on` needs.
 //! - `GET /v1/history/{key}`: an item's audit log, as `twotrack history` prints it.
+//! - `GET /v1/outbox?format=text|json[&state=parked,pending,...]`: the outbox, as `outbox list` prints it.
 //!
 //! With `[daemon] token` set, every `/v1/` request must carry `Authorization: Bearer <token>`.
 
@@ -31,6 +32,7 @@ pub fn router(state: Arc<State>) -> Router {
     let api = Router::new()
         .route("/v1/report", get(report))
         .route("/v1/history/{key}", get(history))
+        .route("/v1/outbox", get(outbox))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
@@ -178,6 +180,40 @@ async fn history(AxState(state): AxState<Arc<State>>, Path(key): Path<String>) -
     let entries = outbox.history(&key).map_err(ApiError::internal)?;
     let text = crate::report::history::render(&key, &entries);
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct OutboxQuery {
+    format: Option<String>,
+    /// States, separated by commas.
+    state: Option<String>,
+}
+
+async fn outbox(AxState(state): AxState<Arc<State>>, Query(q): Query<OutboxQuery>) -> Result<Response, ApiError> {
+    use crate::outbox::control::StateName;
+    use crate::report::outbox::{ListFormat, OutboxList};
+    let bad = |what: &str, value: &str| ApiError(StatusCode::BAD_REQUEST, format!("unknown {what} {value:?}"));
+    let format = match q.format.as_deref() {
+        None => ListFormat::Json,
+        Some(f) => <ListFormat as clap::ValueEnum>::from_str(f, true).map_err(|_| bad("format", f))?,
+    };
+    let states = q
+        .state
+        .iter()
+        .flat_map(|s| s.split(','))
+        .filter(|s| !s.is_empty())
+        .map(|s| <StateName as clap::ValueEnum>::from_str(s, true).map_err(|_| bad("state", s)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outbox = crate::outbox::Outbox::open(&state.mirror).map_err(ApiError::internal)?;
+    let corrections = outbox.all().collect::<Result<Vec<_>, _>>().map_err(ApiError::internal)?;
+    let max_attempts = state.live().config.policy.max_attempts;
+    let list = OutboxList::new(&corrections, &states, max_attempts, state.clock.now());
+    let body = list.render(format).map_err(ApiError::internal)?;
+    let content_type = match format {
+        ListFormat::Json => "application/json",
+        ListFormat::Text => "text/plain; charset=utf-8",
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
 #[cfg(test)]
