@@ -7,6 +7,10 @@ use twotrack::config::{Config, parse_str};
 use twotrack::mirror::Mirror;
 use twotrack::report::{Format, Report};
 
+#[path = "classify_support/mod.rs"]
+#[allow(dead_code)]
+mod classify_support;
+
 const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
 
 fn config() -> Config {
@@ -205,5 +209,67 @@ fn html_is_self_contained_and_escapes_ticket_text() {
     }
     for id in ["chart-mix", "chart-findings", "chart-confidence", "chart-queues", "findings", "trackers"] {
         assert!(html.contains(&format!("id=\"{id}\"")), "missing #{id}");
+    }
+}
+
+/// An audit of the simulator's generated backlog (400 items, 20% misfiled), as in a real run: many
+/// findings of every kind, most of them only reported (no correction planned).
+fn generated_report() -> Report {
+    let config = config();
+    let mirror = Mirror::temporary().unwrap();
+    for item in classify_support::generated(14, 200) {
+        mirror.upsert_item(&item).unwrap();
+    }
+    twotrack::audit::audit(&config, &mirror, None).unwrap()
+}
+
+#[test]
+fn every_finding_shows_from_and_to_in_every_format() {
+    let r = generated_report();
+    for kind in ["misfiled", "misrouted", "misprioritised"] {
+        assert!(r.findings.iter().any(|f| f.kind == kind), "the generated backlog has {kind} findings: {:?}", r.totals);
+    }
+    assert!(
+        r.findings.iter().any(|f| f.target.is_none()),
+        "some findings are reported only (the case that lost from/to)"
+    );
+    let json: serde_json::Value = serde_json::from_str(&r.render(Format::Json).unwrap()).unwrap();
+    for f in json["findings"].as_array().unwrap() {
+        let (from, to) = (f["from"].as_str().unwrap_or(""), f["to"].as_str().unwrap_or(""));
+        assert!(!from.is_empty() && !to.is_empty() && from != to, "a finding without from -> to: {f}");
+        match f["kind"].as_str().unwrap() {
+            "misfiled" => {
+                let tracker = f["tracker"].as_str().unwrap();
+                assert!(from.starts_with(tracker), "from is the tracker: {from}");
+                assert!(to.ends_with("(service queue)") || to.ends_with("(product backlog)"), "to: {to}");
+            }
+            "misrouted" => {
+                assert!(!to.contains("(impact"), "to is a group: {to}");
+            }
+            "misprioritised" => {
+                assert!(from.contains("impact") && from.contains("urgency"), "with its derivation: {from}");
+                assert!(to.contains("impact") && to.contains("urgency"), "with its derivation: {to}");
+            }
+            other => panic!("unknown kind {other}"),
+        }
+    }
+    let md = r.render(Format::Md).unwrap();
+    let html = r.render(Format::Html).unwrap();
+    let csv = r.render(Format::Csv).unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let (from, to) = (
+        headers.iter().position(|h| h == "from").expect("a from column"),
+        headers.iter().position(|h| h == "to").expect("a to column"),
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    // Group names hold '&' ("Hosting & Infrastructure"): both formats escape it.
+    let esc = |s: &str| s.replace('&', "&amp;");
+    for (f, row) in r.findings.iter().zip(&rows) {
+        assert_eq!((&row[from], &row[to]), (f.from.as_str(), f.to.as_str()));
+        let (f_from, f_to) = (esc(&f.from), esc(&f.to));
+        assert!(md.contains(&format!("{f_from} -> {f_to}")), "markdown shows {f_from} -> {f_to}");
+        let shown = format!("<span class=\"from\">{f_from}</span> → <span class=\"to\">{f_to}</span>");
+        assert!(html.contains(&shown), "html shows {shown}");
     }
 }

@@ -158,7 +158,7 @@ pub fn render(r: &Report) -> String {
                     } @else {
                         input #filter type="search" placeholder="Filter findings…" aria-label="Filter findings";
                         table.sortable id="findings" {
-                            thead { tr { th { "action" } th { "finding" } th { "item" } th { "title" } th { "where" } th { "belongs" } th { "confidence" } th { "target" } th { "why" } } }
+                            thead { tr { th { "action" } th { "finding" } th { "item" } th { "title" } th { "from → to" } th { "belongs" } th { "confidence" } th { "target" } th { "why" } } }
                             tbody {
                                 @for f in &r.findings {
                                     tr {
@@ -166,7 +166,7 @@ pub fn render(r: &Report) -> String {
                                         td { (f.kind) }
                                         td { @if f.url.is_empty() { (f.key) } @else { a href=(f.url) { (f.key) } } }
                                         td.title { (f.title) }
-                                        td { (f.tracker) " (" (f.filed_as) ")" }
+                                        td.change { span.from { (f.from) } " → " span.to { (f.to) } }
                                         td { span class=(format!("tag {}", f.class)) { (f.class) } " " (f.item_kind)
                                             @if let Some(p) = f.priority { br; span.muted { "P" (p) " (impact " (f.impact.unwrap_or(0)) " × urgency " (f.urgency.unwrap_or(0)) ")" } } }
                                         td.num data-v=(f.confidence) { (format!("{:.2}", f.confidence)) }

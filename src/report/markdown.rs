@@ -72,8 +72,8 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(s, "Nothing is misfiled. Both tracks are clean.");
         return s;
     }
-    let _ = writeln!(s, "| action | finding | item | title | belongs | conf. | target | why |");
-    let _ = writeln!(s, "|---|---|---|---|---|---:|---|---|");
+    let _ = writeln!(s, "| action | finding | item | title | from -> to | belongs | conf. | target | why |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---:|---|---|");
     for f in &r.findings {
         let item = if f.url.is_empty() { cell(&f.key) } else { format!("[{}]({})", cell(&f.key), f.url) };
         let target = f
@@ -93,11 +93,13 @@ pub fn render(r: &Report) -> String {
         let why: Vec<String> = f.reasons.iter().take(3).map(|r| cell(r)).collect();
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} {} | {:.2} | {} | {} |",
+            "| {} | {} | {} | {} | {} -> {} | {} {} | {:.2} | {} | {} |",
             f.action,
             f.kind,
             item,
             cell(&f.title),
+            cell(&f.from),
+            cell(&f.to),
             f.class,
             f.item_kind,
             f.confidence,

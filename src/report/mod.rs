@@ -13,8 +13,9 @@ use serde::Serialize;
 use twotrack_api::{Class, TrackerRole};
 
 use crate::classify::Action;
+use crate::classify::PriorityMatrix;
 use crate::config::Config;
-use crate::plan::{Assessment, Correction, Finding, FindingKind, Planner};
+use crate::plan::{Assessment, Change, Correction, Finding, FindingKind, Planner, PriorityLevel};
 
 /// Bumped on any incompatible change to the JSON report.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -102,6 +103,11 @@ pub struct FindingRow {
     pub confidence: f64,
     /// "move", "review", "fix" or "report".
     pub action: String,
+    /// Where the item is now: misfiled, its tracker and role; misrouted, its assignment group;
+    /// misprioritised, its priority and the impact x urgency it derives from.
+    pub from: String,
+    /// Where the evidence puts it: the tracker, the group, or the priority (and its derivation).
+    pub to: String,
     pub queue: Option<String>,
     pub impact: Option<u8>,
     pub urgency: Option<u8>,
@@ -312,6 +318,7 @@ fn row(f: &Finding, config: &Config) -> FindingRow {
             note: note.clone(),
         },
     });
+    let (from, to) = from_to(&f.change, &config.priority);
     FindingRow {
         kind: f.kind.as_str().to_string(),
         tracker: f.item.tracker.clone(),
@@ -323,6 +330,8 @@ fn row(f: &Finding, config: &Config) -> FindingRow {
         item_kind: v.kind.as_str().to_string(),
         confidence: (v.confidence * 1000.0).round() / 1000.0,
         action: action.to_string(),
+        from,
+        to,
         queue: v.queue.clone(),
         impact: v.impact,
         urgency: v.urgency,
@@ -339,6 +348,27 @@ fn row(f: &Finding, config: &Config) -> FindingRow {
             })
             .collect(),
         target,
+    }
+}
+
+/// A finding's from -> to in words.
+fn from_to(change: &Change, matrix: &PriorityMatrix) -> (String, String) {
+    let place = |role: TrackerRole| match role {
+        TrackerRole::Product => "product backlog",
+        TrackerRole::Service => "service queue",
+    };
+    let priority =
+        |l: &PriorityLevel| format!("{} (impact {} x urgency {})", matrix.name(l.priority), l.impact, l.urgency);
+    match change {
+        Change::Tracker { from, from_role, to, to_role } => (
+            format!("{from} ({})", place(*from_role)),
+            match to {
+                Some(to) => format!("{to} ({})", place(*to_role)),
+                None => format!("a {} (none is configured)", place(*to_role)),
+            },
+        ),
+        Change::Group { from, to } => (from.clone().unwrap_or_else(|| "unassigned".to_string()), to.clone()),
+        Change::Priority { from, to } => (priority(from), priority(to)),
     }
 }
 
