@@ -144,7 +144,7 @@ fn summary_counts_open_items_per_tracker_and_finds_misfiled_both_ways() {
 fn json_has_a_schema_version_and_round_trips() {
     let r = report();
     let json: serde_json::Value = serde_json::from_str(&r.render(Format::Json).unwrap()).unwrap();
-    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["schema_version"], 2);
     assert_eq!(json["totals"]["open_items"], 8);
     assert_eq!(json["findings"].as_array().unwrap().len(), r.findings.len());
     assert_eq!(json["confidence_histogram"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum::<u64>(), 8);
@@ -272,4 +272,30 @@ fn every_finding_shows_from_and_to_in_every_format() {
         let shown = format!("<span class=\"from\">{f_from}</span> → <span class=\"to\">{f_to}</span>");
         assert!(html.contains(&shown), "html shows {shown}");
     }
+}
+
+#[test]
+fn reasons_are_grouped_by_the_side_they_support_the_decisive_first() {
+    let r = generated_report();
+    let json: serde_json::Value = serde_json::from_str(&r.render(Format::Json).unwrap()).unwrap();
+    for f in json["findings"].as_array().unwrap() {
+        let reasons = &f["reasons"];
+        let decisive = reasons["decisive"].as_str().unwrap_or_else(|| panic!("no decisive reason: {f}"));
+        let want = match f["kind"].as_str().unwrap() {
+            "misfiled" => "fused: ",
+            "misprioritised" => "priority-matrix: ",
+            _ => "",
+        };
+        assert!(decisive.starts_with(want), "{decisive}");
+        for side in ["for_proposed", "for_current", "details"] {
+            assert!(reasons[side].is_array(), "{side} in {reasons}");
+        }
+    }
+    // The generated backlog's misfiled items have evidence for both classes; it is shown apart.
+    let both = r.findings.iter().filter(|f| f.kind == "misfiled" && !f.reasons.for_current.is_empty()).count();
+    assert!(both > 0, "some misfiled findings have evidence for staying");
+    let md = r.render(Format::Md).unwrap();
+    assert!(md.contains("for staying: "), "markdown labels the evidence for staying");
+    let html = r.render(Format::Html).unwrap();
+    assert!(html.contains("For staying:") && html.contains("Decided by"), "html labels the sides");
 }

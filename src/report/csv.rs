@@ -41,7 +41,10 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
         "target_type",
         "target_queue",
         "target_priority",
-        "reasons",
+        "decided_by",
+        "reasons_for",
+        "reasons_for_staying",
+        "details",
     ])?;
     let opt = |v: Option<u8>| v.map(|x| x.to_string()).unwrap_or_default();
     for f in &report.findings {
@@ -68,7 +71,10 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
             t.map_or("", |t| &t.item_type),
             t.and_then(|t| t.queue.as_deref()).unwrap_or(""),
             t.and_then(|t| t.priority.as_deref()).unwrap_or(""),
-            &f.reasons.join(" | "),
+            f.reasons.decisive.as_deref().unwrap_or(""),
+            &f.reasons.for_proposed.join(" | "),
+            &f.reasons.for_current.join(" | "),
+            &f.reasons.details.join(" | "),
         ];
         w.write_record(row.iter().map(|v| cell(v).into_owned()))?;
     }

@@ -17,7 +17,7 @@ figure{background:#fff;border:1px solid var(--line);border-radius:8px;margin:0;p
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid var(--line)}th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{background:#f2f4f7;cursor:pointer;white-space:nowrap}td.num{text-align:right}.tag{display:inline-block;padding:1px 6px;border-radius:10px;font-size:12px;background:#eef}
 .tag.move{background:#fde2e1}.tag.review{background:#fff4d6}.tag.fix{background:#e1f5e8}.tag.value{background:#dbe7fb}.tag.work{background:#fde9d6}
-.reasons{margin:0;padding-left:16px;color:var(--muted);font-size:12px}.note{white-space:pre-wrap;font-size:12px;color:var(--muted)}
+.reasons{margin:0;padding-left:16px;color:var(--muted);font-size:12px}.decisive{margin:0 0 4px;font-size:12px}.side{font-size:12px;font-weight:600}.note{white-space:pre-wrap;font-size:12px;color:var(--muted)}
 input[type=search]{padding:6px 8px;width:320px;border:1px solid var(--line);border-radius:6px;margin:8px 0}
 "#;
 
@@ -178,7 +178,20 @@ pub fn render(r: &Report) -> String {
                                                 details { summary { "note" } div.note { (t.note) } }
                                             }
                                         }
-                                        td { ul.reasons { @for reason in f.reasons.iter().take(4) { li { (reason) } } } }
+                                        td.why {
+                                            @if let Some(d) = &f.reasons.decisive { p.decisive { b { "Decided by " } (d) } }
+                                            @if !f.reasons.for_proposed.is_empty() {
+                                                span.side { "For:" }
+                                                ul.reasons.for { @for reason in f.reasons.for_proposed.iter().take(3) { li { (reason) } } }
+                                            }
+                                            @if !f.reasons.for_current.is_empty() {
+                                                span.side { "For staying:" }
+                                                ul.reasons.against { @for reason in f.reasons.for_current.iter().take(3) { li { (reason) } } }
+                                            }
+                                            @if !f.reasons.details.is_empty() {
+                                                details { summary { "details" } ul.reasons { @for reason in &f.reasons.details { li { (reason) } } } }
+                                            }
+                                        }
                                     }
                                 }
                             }

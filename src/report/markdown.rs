@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::Report;
+use super::{Reasons, Report};
 
 /// Escape text for a Markdown table cell (ticket text is hostile input: no HTML, no table breaks).
 fn cell(s: &str) -> String {
@@ -22,6 +22,27 @@ fn cell(s: &str) -> String {
         }
     }
     out
+}
+
+/// The why of a finding: what decided, then the strongest evidence for the proposed place and for
+/// staying, each side labelled.
+fn why(r: &Reasons) -> String {
+    let mut parts = Vec::new();
+    if let Some(d) = &r.decisive {
+        parts.push(format!("**{}**", cell(d)));
+    }
+    let side = |label: &str, reasons: &[String]| {
+        let shown: Vec<String> = reasons.iter().take(2).map(|r| cell(r)).collect();
+        let more = if reasons.len() > 2 { format!(" (+{} more)", reasons.len() - 2) } else { String::new() };
+        format!("{label}: {}{more}", shown.join("; "))
+    };
+    if !r.for_proposed.is_empty() {
+        parts.push(side("for", &r.for_proposed));
+    }
+    if !r.for_current.is_empty() {
+        parts.push(side("for staying", &r.for_current));
+    }
+    parts.join("<br>")
 }
 
 pub fn render(r: &Report) -> String {
@@ -90,7 +111,7 @@ pub fn render(r: &Report) -> String {
                 parts.join(", ")
             })
             .unwrap_or_default();
-        let why: Vec<String> = f.reasons.iter().take(3).map(|r| cell(r)).collect();
+        let why = why(&f.reasons);
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} -> {} | {} {} | {:.2} | {} | {} |",
@@ -104,7 +125,7 @@ pub fn render(r: &Report) -> String {
             f.item_kind,
             f.confidence,
             target,
-            why.join("; ")
+            why
         );
     }
     s

@@ -12,13 +12,14 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use twotrack_api::{Class, TrackerRole};
 
-use crate::classify::Action;
 use crate::classify::PriorityMatrix;
+use crate::classify::{Action, Reason, Subject};
 use crate::config::Config;
 use crate::plan::{Assessment, Change, Correction, Finding, FindingKind, Planner, PriorityLevel};
 
 /// Bumped on any incompatible change to the JSON report.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: findings carry `from` and `to`; `reasons` are grouped by the side they support.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -112,8 +113,23 @@ pub struct FindingRow {
     pub impact: Option<u8>,
     pub urgency: Option<u8>,
     pub priority: Option<u8>,
-    pub reasons: Vec<String>,
+    pub reasons: Reasons,
     pub target: Option<TargetRow>,
+}
+
+/// A finding's reasons, grouped by the side they support, strongest first within each group.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Reasons {
+    /// What decided: the decision and its threshold (misfiled), the routing evidence (misrouted), the
+    /// priority matrix (misprioritised).
+    pub decisive: Option<String>,
+    /// Evidence for `to`, the proposed place.
+    pub for_proposed: Vec<String>,
+    /// Evidence for `from`, where the item is now (against the finding).
+    pub for_current: Vec<String>,
+    /// How the details of where it would go were derived (kind, queue, impact, urgency, priority),
+    /// and context that supports neither side (the tracker's prior, a site model that abstains).
+    pub details: Vec<String>,
 }
 
 /// Exactly what a correction would write.
@@ -336,19 +352,62 @@ fn row(f: &Finding, config: &Config) -> FindingRow {
         impact: v.impact,
         urgency: v.urgency,
         priority: v.priority,
-        reasons: v
-            .reasons
-            .iter()
-            .map(|r| {
-                if r.weight > 0.0 {
-                    format!("{}: {} ({:+.2})", r.rule, r.evidence, r.weight)
-                } else {
-                    format!("{}: {}", r.rule, r.evidence)
-                }
-            })
-            .collect(),
+        reasons: grouped(f),
         target,
     }
+}
+
+/// One reason in words.
+fn reason_text(r: &Reason) -> String {
+    if r.weight > 0.0 {
+        format!("{}: {} ({:+.2})", r.rule, r.evidence, r.weight)
+    } else {
+        format!("{}: {}", r.rule, r.evidence)
+    }
+}
+
+/// A finding's reasons grouped by the side they support. Evidence for the item's current place is
+/// never listed as support: for a misfiled item, a rule speaking for the class of the tracker it sits
+/// in speaks for staying. Routing and priority findings are about Work staying Work: the class
+/// evidence is not part of their why.
+fn grouped(f: &Finding) -> Reasons {
+    enum Side {
+        Decisive,
+        Proposed,
+        Current,
+        Details,
+        Omit,
+    }
+    let current = f.filed_as.holds();
+    let side = |r: &Reason| match (f.kind, r.subject()) {
+        (FindingKind::Misfiled, Subject::Decision) => Side::Decisive,
+        (FindingKind::Misfiled, Subject::Class(c)) if c == current => Side::Current,
+        (FindingKind::Misfiled, Subject::Class(_)) => Side::Proposed,
+        (FindingKind::Misfiled, _) => Side::Details,
+        (FindingKind::Misrouted, Subject::Queue) => Side::Decisive,
+        (FindingKind::Misprioritised, Subject::Priority) => Side::Decisive,
+        (FindingKind::Misprioritised, Subject::Level { stated: true }) => Side::Proposed,
+        (FindingKind::Misprioritised, Subject::Level { stated: false }) => Side::Details,
+        _ => Side::Omit,
+    };
+    let mut by_strength: Vec<&Reason> = f.verdict.reasons.iter().collect();
+    // A route is decided by the first routing reason: the site's routing history, which the plan puts
+    // first, where it routes; else the queue rule. Other findings: strongest first (stable, so equally
+    // strong reasons keep the verdict's order, the site's first).
+    if f.kind != FindingKind::Misrouted {
+        by_strength.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+    }
+    let mut out = Reasons::default();
+    for r in by_strength {
+        match side(r) {
+            Side::Decisive if out.decisive.is_none() => out.decisive = Some(reason_text(r)),
+            Side::Decisive | Side::Details => out.details.push(reason_text(r)),
+            Side::Proposed => out.for_proposed.push(reason_text(r)),
+            Side::Current => out.for_current.push(reason_text(r)),
+            Side::Omit => {}
+        }
+    }
+    out
 }
 
 /// A finding's from -> to in words.
@@ -397,4 +456,95 @@ pub enum RenderError {
     Csv(#[from] ::csv::Error),
     #[error("could not write CSV: {0}")]
     Utf8(#[from] std::string::FromUtf8Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use twotrack_api::{Item, Kind};
+
+    use super::*;
+    use crate::classify::Verdict;
+
+    fn reason(rule: &str, supports: &str, weight: f64) -> Reason {
+        Reason { rule: rule.into(), supports: supports.into(), evidence: format!("says {rule}"), weight }
+    }
+
+    fn finding(kind: FindingKind, class: Class, reasons: Vec<Reason>) -> Finding {
+        let verdict = Verdict {
+            class,
+            kind: Kind::Request,
+            confidence: 0.9,
+            margin: 1.0,
+            work: 2.0,
+            value: 1.0,
+            queue: None,
+            impact: None,
+            urgency: None,
+            priority: None,
+            reasons,
+        };
+        Finding {
+            kind,
+            item: Item::new("jira", "SHOP-1", "Reset my password"),
+            filed_as: TrackerRole::Product,
+            verdict,
+            action: Action::Review,
+            change: Change::Group { from: None, to: "x".into() },
+            correction: None,
+        }
+    }
+
+    #[test]
+    fn evidence_for_where_a_misfiled_item_is_is_not_listed_as_support_for_moving_it() {
+        // Work in the product backlog: Work rules speak for moving it, Value rules for staying.
+        let f = finding(
+            FindingKind::Misfiled,
+            Class::Work,
+            vec![
+                reason("fused", "service queue", 0.0),
+                reason("site-model", "service queue", 0.0),
+                reason("value-story", "value/feature", 0.4),
+                reason("work-reset", "work/request", 1.2),
+                reason("work-access", "work", 2.0),
+                reason("kind-broken", "kind defect", 0.3),
+                reason("site-prior", "3.0% misfiled", 0.0),
+            ],
+        );
+        let r = grouped(&f);
+        assert_eq!(r.decisive.as_deref(), Some("fused: says fused"));
+        assert_eq!(
+            r.for_proposed,
+            [
+                "work-access: says work-access (+2.00)",
+                "work-reset: says work-reset (+1.20)",
+                "site-model: says site-model"
+            ]
+        );
+        assert_eq!(r.for_current, ["value-story: says value-story (+0.40)"]);
+        assert_eq!(r.details, ["kind-broken: says kind-broken (+0.30)", "site-prior: says site-prior"]);
+    }
+
+    #[test]
+    fn a_route_is_decided_by_the_routing_evidence_and_a_priority_by_the_matrix() {
+        let routing = vec![
+            reason("site-route", "Service Desk", 0.0),
+            reason("work-access", "work", 2.0),
+            reason("route-access", "queue access", 1.5),
+        ];
+        let r = grouped(&finding(FindingKind::Misrouted, Class::Work, routing));
+        assert_eq!(r.decisive.as_deref(), Some("site-route: says site-route"));
+        assert!(r.for_proposed.is_empty() && r.for_current.is_empty(), "class evidence is not about routing: {r:?}");
+        assert_eq!(r.details, ["route-access: says route-access (+1.50)"], "another queue's rule is no support");
+
+        let priority = vec![
+            reason("work-outage", "work/incident", 2.0),
+            reason("everyone", "impact 1", 0.0),
+            reason("urgency-as-filed", "urgency 2", 0.0),
+            reason("priority-matrix", "priority 2", 0.0),
+        ];
+        let r = grouped(&finding(FindingKind::Misprioritised, Class::Work, priority));
+        assert_eq!(r.decisive.as_deref(), Some("priority-matrix: says priority-matrix"));
+        assert_eq!(r.for_proposed, ["everyone: says everyone"]);
+        assert_eq!(r.details, ["urgency-as-filed: says urgency-as-filed"]);
+    }
 }
