@@ -299,3 +299,36 @@ fn reasons_are_grouped_by_the_side_they_support_the_decisive_first() {
     let html = r.render(Format::Html).unwrap();
     assert!(html.contains("For staying:") && html.contains("Decided by"), "html labels the sides");
 }
+
+#[test]
+fn the_misfiled_count_is_the_same_in_every_place() {
+    let config = config();
+    let mirror = Mirror::temporary().unwrap();
+    // Some items carry the keep marker, some are twins: exempt, whatever they read as.
+    for (n, mut item) in classify_support::generated(14, 200).into_iter().enumerate() {
+        match n % 9 {
+            0 => item.labels.push("twotrack-keep".into()),
+            1 => item.labels.push("twotrack-moved".into()),
+            _ => {}
+        }
+        mirror.upsert_item(&item).unwrap();
+    }
+    let r = twotrack::audit::audit(&config, &mirror, None).unwrap();
+    let t = &r.totals;
+    assert!(t.exempt > 0 && t.misfiled > 0, "{t:?}");
+    let rows = r.findings.iter().filter(|f| f.kind == "misfiled").count() as u64;
+    assert_eq!(t.misfiled, rows, "totals vs findings rows");
+    assert_eq!(t.misfiled, t.work_in_product + t.value_in_service, "totals by direction");
+    assert_eq!(t.misfiled, t.moves + t.reviews, "totals by action");
+    assert_eq!(r.misfiled(), t.misfiled, "what --fail-on counts");
+    assert_eq!(r.trackers.iter().map(|s| s.misfiled).sum::<u64>(), t.misfiled, "tracker summaries vs totals");
+    assert_eq!(r.trackers.iter().map(|s| s.exempt).sum::<u64>(), t.exempt, "exempt per tracker vs totals");
+    for s in &r.trackers {
+        let here = r.findings.iter().filter(|f| f.kind == "misfiled" && f.tracker == s.name).count() as u64;
+        assert_eq!((s.misfiled, s.moves + s.reviews), (here, here), "{}: summary vs its findings", s.name);
+    }
+    let md = r.render(Format::Md).unwrap();
+    assert!(md.contains(&format!("**{}** misfiled", t.misfiled)), "markdown says the same number");
+    let html = r.render(Format::Html).unwrap();
+    assert!(html.contains(&format!("<b>{}</b>misfiled", t.misfiled)), "html says the same number");
+}

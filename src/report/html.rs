@@ -126,7 +126,7 @@ pub fn render(r: &Report) -> String {
                         div.card { b { (t.open_items) } "open items" }
                         div.card { b { (t.value) } "Value" }
                         div.card { b { (t.work) } "Work" }
-                        div.card { b { (t.work_in_product + t.value_in_service) } "misfiled" }
+                        div.card { b { (t.misfiled) } "misfiled" }
                         div.card { b { (t.moves) } "to move" }
                         div.card { b { (t.reviews) } "to review" }
                         div.card { b { (t.misrouted) } "misrouted" }
@@ -140,14 +140,14 @@ pub fn render(r: &Report) -> String {
                     }
                     h2 { "Trackers" }
                     table.sortable id="trackers" {
-                        thead { tr { th { "tracker" } th { "kind" } th { "role" } th { "open" } th { "value" } th { "work" } th { "misfiled" } th { "share" } th { "move" } th { "review" } } }
+                        thead { tr { th { "tracker" } th { "kind" } th { "role" } th { "open" } th { "value" } th { "work" } th { "misfiled" } th { "share" } th { "move" } th { "review" } th { "exempt" } } }
                         tbody {
                             @for tr in &r.trackers {
                                 tr {
                                     td { (tr.name) } td { (tr.kind) } td { (tr.role) }
                                     td.num { (tr.open_items) } td.num { (tr.value) } td.num { (tr.work) }
                                     td.num { (tr.misfiled) } td.num data-v=(tr.misfiled_share) { (format!("{:.0}%", tr.misfiled_share * 100.0)) }
-                                    td.num { (tr.moves) } td.num { (tr.reviews) }
+                                    td.num { (tr.moves) } td.num { (tr.reviews) } td.num { (tr.exempt) }
                                 }
                             }
                         }

@@ -57,7 +57,7 @@ pub fn render(r: &Report) -> String {
         t.open_items,
         t.value,
         t.work,
-        t.work_in_product + t.value_in_service,
+        t.misfiled,
         t.work_in_product,
         t.value_in_service,
         t.moves,
@@ -70,12 +70,12 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(s, "> **Note:** {}\n", cell(note));
     }
     let _ = writeln!(s, "## Trackers\n");
-    let _ = writeln!(s, "| tracker | kind | role | open | value | work | misfiled | share | move | review |");
-    let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "| tracker | kind | role | open | value | work | misfiled | share | move | review | exempt |");
+    let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for tr in &r.trackers {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {:.0}% | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.0}% | {} | {} | {} |",
             cell(&tr.name),
             tr.kind,
             tr.role,
@@ -85,7 +85,8 @@ pub fn render(r: &Report) -> String {
             tr.misfiled,
             tr.misfiled_share * 100.0,
             tr.moves,
-            tr.reviews
+            tr.reviews,
+            tr.exempt
         );
     }
     let _ = writeln!(s, "\n## Findings ({})\n", r.findings.len());

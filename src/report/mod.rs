@@ -64,11 +64,16 @@ pub struct Totals {
     pub open_items: u64,
     pub value: u64,
     pub work: u64,
-    /// Work filed in a product backlog.
+    /// Misfiled items: the misfiled findings, each a move or a review (`work_in_product +
+    /// value_in_service`, `moves + reviews`). Exempt items are never counted, whatever they read as.
+    pub misfiled: u64,
+    /// Misfiled: Work filed in a product backlog.
     pub work_in_product: u64,
-    /// Value filed in a service queue.
+    /// Misfiled: Value filed in a service queue.
     pub value_in_service: u64,
+    /// Misfiled items to move.
     pub moves: u64,
+    /// Misfiled items to review.
     pub reviews: u64,
     pub misrouted: u64,
     pub misprioritised: u64,
@@ -84,11 +89,14 @@ pub struct TrackerSummary {
     pub open_items: u64,
     pub value: u64,
     pub work: u64,
-    /// Share of items that belong elsewhere (0..1): how mixed this backlog is.
+    /// Share of open items that are misfiled (0..1): how mixed this backlog is.
     pub misfiled_share: f64,
+    /// Misfiled items here (`moves + reviews`), counted as in the totals: exempt items are not.
     pub misfiled: u64,
     pub moves: u64,
     pub reviews: u64,
+    /// Open items exempt from moves (keep marker or twins).
+    pub exempt: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -170,6 +178,7 @@ impl<'a> ReportBuilder<'a> {
                     misfiled: 0,
                     moves: 0,
                     reviews: 0,
+                    exempt: 0,
                 };
                 (t.name.clone(), summary)
             })
@@ -218,8 +227,10 @@ impl<'a> ReportBuilder<'a> {
                 Class::Value => s.value += 1,
                 Class::Work => s.work += 1,
             }
-            if a.misfiled {
-                s.misfiled += 1;
+            // Misfiled items are counted from their findings (as in the totals): an exempt item that
+            // reads as misfiled has none.
+            if a.exempt.is_some() {
+                s.exempt += 1;
             }
         }
         for f in self.planner.findings(a) {
@@ -237,12 +248,14 @@ impl<'a> ReportBuilder<'a> {
                     TrackerRole::Service => t.value_in_service += 1,
                 }
                 let is_move = action == Action::Move;
+                t.misfiled += 1;
                 if is_move {
                     t.moves += 1
                 } else {
                     t.reviews += 1
                 }
                 if let Some(s) = summary {
+                    s.misfiled += 1;
                     if is_move { s.moves += 1 } else { s.reviews += 1 }
                 }
             }
@@ -444,7 +457,7 @@ impl Report {
 
     /// Findings that `--fail-on misfiled` counts (moves and reviews of misfiled items).
     pub fn misfiled(&self) -> u64 {
-        self.totals.work_in_product + self.totals.value_in_service
+        self.totals.misfiled
     }
 }
 
