@@ -23,15 +23,23 @@ use crate::exit::{Exit, usage};
 use crate::mirror::Mirror;
 use crate::plan::is_twin;
 
+use super::jsonl::{BoundedLines, Cut, Line};
+
 #[derive(Debug, clap::Args)]
 pub struct ClassifyArgs {
     /// JSON Lines, one item per line: {"id", "tracker", "type"?, "summary", "description"?, "labels"?}.
     /// Reads stdin when absent or "-".
     #[arg(value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// Skip lines that are not valid items (they are counted in the summary) instead of stopping.
+    /// Skip lines that are not valid items, or not UTF-8 (they are counted in the summary, with
+    /// their line numbers) instead of stopping.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Read at most this many bytes of each text (summary, description, any field); the rest of a
+    /// longer one is skipped as it is read, and the verdict's reasons say so. Memory is bounded by
+    /// this cap, not by the input.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_TEXT_BYTES, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_text_bytes: u32,
     /// Treat the whole input as one site: each item's `tracker` is where it sits. Learn the site
     /// model from the input (cross-fitted: an item is judged only by a model that never saw it) and
     /// each tracker's misfiling rate, then write the verdicts in input order. This is how audits
@@ -39,6 +47,9 @@ pub struct ClassifyArgs {
     #[arg(long)]
     pub site: bool,
 }
+
+/// The default of `--max-text-bytes`: 64 KiB, far more than any ticket's text that says something.
+pub const DEFAULT_MAX_TEXT_BYTES: u32 = 64 * 1024;
 
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
@@ -252,7 +263,7 @@ struct Tally {
     misfiled: u64,
     moves: u64,
     reviews: u64,
-    skipped: u64,
+    skipped: Skipped,
 }
 
 impl Tally {
@@ -280,22 +291,23 @@ pub async fn run_classify(args: ClassifyArgs, g: &super::Global) -> anyhow::Resu
     };
     let mut out = BufWriter::new(super::output::stdout());
     let mut tally = Tally::default();
+    let reading = Reading { skip_invalid: args.skip_invalid, max_text_bytes: args.max_text_bytes as usize };
     let outcome = if args.site {
-        classify_site(input, &mut out, &setup, args.skip_invalid, &mut tally)
+        classify_site(input, &mut out, &setup, &reading, &mut tally)
     } else {
-        classify_stream(input, &mut out, &setup, args.skip_invalid, &mut tally)
+        classify_stream(input, &mut out, &setup, &reading, &mut tally)
     };
     let flushed = out.flush();
     if g.quiet == 0 {
         errln!(
-            "classified {} items: {} value, {} work; {} misfiled ({} move, {} review); {} skipped",
+            "classified {} items: {} value, {} work; {} misfiled ({} move, {} review); {}",
             tally.items,
             tally.value,
             tally.work,
             tally.misfiled,
             tally.moves,
             tally.reviews,
-            tally.skipped
+            tally.skipped.summary()
         );
     }
     // A failed write to stdout is main's to judge (a closed pipe ends quietly).
@@ -309,16 +321,17 @@ fn classify_stream(
     input: impl BufRead,
     out: &mut impl Write,
     setup: &Setup,
-    skip_invalid: bool,
+    reading: &Reading,
     tally: &mut Tally,
 ) -> anyhow::Result<()> {
-    let mut skipped = 0;
-    let done = read_items(input, setup, skip_invalid, &mut skipped, |item, role| {
-        let verdict = setup.classifier.classify(&item);
+    let mut skipped = Skipped::default();
+    let done = read_items(input, setup, reading, &mut skipped, |item, role, cuts| {
+        let mut verdict = setup.classifier.classify(&item);
+        verdict.reasons.extend(cut_reasons(&cuts, reading.max_text_bytes));
         let output = Output::new(&item.key, &verdict, role);
         write_line(out, &output, tally)
     });
-    tally.skipped += skipped;
+    tally.skipped = skipped;
     done
 }
 
@@ -327,22 +340,23 @@ fn classify_site(
     input: impl BufRead,
     out: &mut impl Write,
     setup: &Setup,
-    skip_invalid: bool,
+    reading: &Reading,
     tally: &mut Tally,
 ) -> anyhow::Result<()> {
     let mut items = Vec::new();
-    read_items(input, setup, skip_invalid, &mut tally.skipped, |item, role| {
-        items.push((item, role));
+    read_items(input, setup, reading, &mut tally.skipped, |item, role, cuts| {
+        items.push((item, role, cuts));
         Ok(())
     })?;
     let site = setup
-        .learn(items.iter().map(|(item, _)| Ok::<_, std::convert::Infallible>(item.clone())))
+        .learn(items.iter().map(|(item, _, _)| Ok::<_, std::convert::Infallible>(item.clone())))
         .unwrap_or_else(|never| match never {});
     if let Some(why) = site.model.abstains() {
         tracing::warn!("{why}: nothing can move, items are at most flagged for review");
     }
-    for (item, role) in &items {
-        let (verdict, placement) = site.judge(&setup.classifier, item, *role, setup.moves());
+    for (item, role, cuts) in &items {
+        let (mut verdict, placement) = site.judge(&setup.classifier, item, *role, setup.moves());
+        verdict.reasons.extend(cut_reasons(cuts, reading.max_text_bytes));
         write_line(out, &Output::judged(&item.key, &verdict, *role, &placement), tally)?;
     }
     Ok(())
@@ -355,51 +369,110 @@ fn write_line(out: &mut impl Write, output: &Output<'_>, tally: &mut Tally) -> a
     Ok(())
 }
 
-/// Parse items line by line, handing each with its tracker's role to `each`.
+/// Parse items line by line, handing each with its tracker's role to `each`. Each text is cut to
+/// `max_text_bytes` as it is read (the cut noted in the verdict's reasons), so memory is bounded by
+/// the cap, not by the input; a line that is not UTF-8 is an invalid line.
 fn read_items(
-    mut input: impl BufRead,
+    input: impl BufRead,
     setup: &Setup,
-    skip_invalid: bool,
-    skipped: &mut u64,
-    mut each: impl FnMut(Item, TrackerRole) -> anyhow::Result<()>,
+    reading: &Reading,
+    skipped: &mut Skipped,
+    mut each: impl FnMut(Item, TrackerRole, Vec<Cut>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut line = String::new();
-    let mut number = 0usize;
+    let mut lines = BoundedLines::new(input, reading.max_text_bytes);
     loop {
-        line.clear();
-        let read = input.read_line(&mut line).with_context(|| format!("cannot read line {}", number + 1))?;
-        if read == 0 {
-            return Ok(());
-        }
-        number += 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let parsed =
-            serde_json::from_str::<InputItem>(&line).map_err(|e| format!("not a valid item: {e}")).and_then(|input| {
-                match setup.role(&input.tracker) {
-                    Some(role) => Ok((input, role)),
-                    None => Err(format!(
-                        "unknown tracker {:?} (known: {}); pass --config to name your trackers",
-                        input.tracker,
-                        setup.known_trackers()
-                    )),
+        let read = lines.next_line().with_context(|| format!("cannot read line {}", skipped.lines_read + 1))?;
+        let Some(line) = read else { return Ok(()) };
+        let parsed = match line {
+            Line::Text { number, text, cuts } => {
+                skipped.lines_read = number;
+                if text.trim().is_empty() {
+                    continue;
                 }
-            });
-        let (input, role) = match parsed {
+                let parsed = serde_json::from_str::<InputItem>(&text)
+                    .map_err(|e| format!("not a valid item: {e}"))
+                    .and_then(|input| match setup.role(&input.tracker) {
+                        Some(role) => Ok((input, role)),
+                        None => Err(format!(
+                            "unknown tracker {:?} (known: {}); pass --config to name your trackers",
+                            input.tracker,
+                            setup.known_trackers()
+                        )),
+                    });
+                parsed.map(|(input, role)| (input, role, cuts)).map_err(|why| (number, why))
+            }
+            Line::Invalid { number, why } => {
+                skipped.lines_read = number;
+                Err((number, why))
+            }
+        };
+        let (input, role, cuts) = match parsed {
             Ok(ok) => ok,
-            Err(_) if skip_invalid => {
-                *skipped += 1;
+            Err((number, _)) if reading.skip_invalid => {
+                skipped.add(number);
                 continue;
             }
-            Err(why) => {
+            Err((number, why)) => {
                 return Err(usage(anyhow::anyhow!(
                     "line {number}: {why} (use --skip-invalid to go on past bad lines)"
                 )));
             }
         };
-        each(input.into_item(), role)?;
+        each(input.into_item(), role, cuts)?;
     }
+}
+
+/// How `classify` reads its input.
+struct Reading {
+    skip_invalid: bool,
+    max_text_bytes: usize,
+}
+
+/// The lines `--skip-invalid` skipped.
+#[derive(Debug, Default)]
+struct Skipped {
+    count: u64,
+    /// The first few skipped lines' numbers, for the summary.
+    first: Vec<usize>,
+    /// The lines read so far.
+    lines_read: usize,
+}
+
+impl Skipped {
+    /// Of the skipped lines, the summary names this many.
+    const NAMED: usize = 10;
+
+    fn add(&mut self, number: usize) {
+        self.count += 1;
+        if self.first.len() < Self::NAMED {
+            self.first.push(number);
+        }
+    }
+
+    /// "0 skipped", "2 skipped (lines 3, 7)", "12 skipped (lines 1, 2, ..., 10, ...)".
+    fn summary(&self) -> String {
+        if self.count == 0 {
+            return "0 skipped".to_string();
+        }
+        let numbers: Vec<String> = self.first.iter().map(usize::to_string).collect();
+        let more = if self.count > self.first.len() as u64 { ", ..." } else { "" };
+        let noun = if self.count == 1 { "line" } else { "lines" };
+        format!("{} skipped ({noun} {}{more})", self.count, numbers.join(", "))
+    }
+}
+
+/// The reasons a verdict gains when its item's texts were cut to the cap.
+fn cut_reasons(cuts: &[Cut], cap: usize) -> impl Iterator<Item = crate::classify::Reason> + '_ {
+    cuts.iter().map(move |c| crate::classify::Reason {
+        rule: "text-cut".into(),
+        supports: "input".into(),
+        evidence: format!(
+            "{}: only the first {cap} of its {} bytes were read (--max-text-bytes)",
+            if c.field.is_empty() { "a text" } else { c.field.as_str() },
+            c.bytes
+        ),
+        weight: 0.0,
+    })
 }
 
 pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result<Exit> {
