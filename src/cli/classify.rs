@@ -10,18 +10,20 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use twotrack_api::{Item, TrackerRole};
 
 use crate::classify::fuse::MovePolicy;
 use crate::classify::site::SiteOptions;
 use crate::classify::{
-    Action, CaseOutcome, Classifier, Placement, QueueSpec, RuleSpec, RuleTest, Site, Thresholds, Verdict, decide,
-    default_queues, default_rules, parse_rules_file, role_of_name,
+    Action, CaseOutcome, Classifier, QueueSpec, RuleSpec, RuleTest, Site, Thresholds, default_queues, default_rules,
+    parse_rules_file, role_of_name,
 };
 use crate::exit::{Exit, usage};
 use crate::mirror::Mirror;
 use crate::plan::is_twin;
+
+use crate::report::verdict::{VerdictLine, explanation};
 
 use super::jsonl::{BoundedLines, Cut, Line};
 
@@ -194,66 +196,6 @@ impl InputItem {
     }
 }
 
-/// One output line of `twotrack classify` (and of `explain --json`).
-#[derive(Debug, Serialize)]
-struct Output<'a> {
-    id: &'a str,
-    class: &'static str,
-    kind: &'static str,
-    confidence: f64,
-    filed_as: &'static str,
-    misfiled: bool,
-    action: &'static str,
-    queue: Option<&'a str>,
-    impact: Option<u8>,
-    urgency: Option<u8>,
-    priority: Option<u8>,
-    /// With the site's evidence: the calibrated probability that the item is in the wrong tracker.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    p_misfiled: Option<f64>,
-    reasons: Vec<String>,
-}
-
-impl<'a> Output<'a> {
-    /// A verdict by the text alone.
-    fn new(id: &'a str, verdict: &'a Verdict, role: TrackerRole) -> Output<'a> {
-        let decision = decide(verdict, role, Thresholds::RULES_ALONE);
-        Output::with(id, verdict, role, decision.misfiled, decision.action, None)
-    }
-
-    /// A verdict with the site's evidence ([`Site::judge`]).
-    fn judged(id: &'a str, verdict: &'a Verdict, role: TrackerRole, placement: &Placement) -> Output<'a> {
-        let action = placement.action;
-        Output::with(id, verdict, role, action != Action::Keep, action, Some(placement.p_misfiled))
-    }
-
-    fn with(
-        id: &'a str,
-        verdict: &'a Verdict,
-        role: TrackerRole,
-        misfiled: bool,
-        action: Action,
-        p_misfiled: Option<f64>,
-    ) -> Output<'a> {
-        let round = |p: f64| (p * 1000.0).round() / 1000.0;
-        Output {
-            id,
-            class: verdict.class.as_str(),
-            kind: verdict.kind.as_str(),
-            confidence: round(verdict.confidence),
-            filed_as: role.as_str(),
-            misfiled,
-            action: action.as_str(),
-            p_misfiled: p_misfiled.map(round),
-            queue: verdict.queue.as_deref(),
-            impact: verdict.impact,
-            urgency: verdict.urgency,
-            priority: verdict.priority,
-            reasons: verdict.reasons.iter().map(ToString::to_string).collect(),
-        }
-    }
-}
-
 /// What `classify` saw, for the summary on stderr.
 #[derive(Debug, Default)]
 struct Tally {
@@ -267,7 +209,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn count(&mut self, out: &Output<'_>) {
+    fn count(&mut self, out: &VerdictLine<'_>) {
         self.items += 1;
         if out.class == "value" {
             self.value += 1;
@@ -328,7 +270,7 @@ fn classify_stream(
     let done = read_items(input, setup, reading, &mut skipped, |item, role, cuts| {
         let mut verdict = setup.classifier.classify(&item);
         verdict.reasons.extend(cut_reasons(&cuts, reading.max_text_bytes));
-        let output = Output::new(&item.key, &verdict, role);
+        let output = VerdictLine::by_text(&item.key, &verdict, role);
         write_line(out, &output, tally)
     });
     tally.skipped = skipped;
@@ -357,16 +299,14 @@ fn classify_site(
     for (item, role, cuts) in &items {
         let (mut verdict, placement) = site.judge(&setup.classifier, item, *role, setup.moves());
         verdict.reasons.extend(cut_reasons(cuts, reading.max_text_bytes));
-        write_line(out, &Output::judged(&item.key, &verdict, *role, &placement), tally)?;
+        write_line(out, &VerdictLine::judged(&item.key, &verdict, *role, &placement), tally)?;
     }
     Ok(())
 }
 
-fn write_line(out: &mut impl Write, output: &Output<'_>, tally: &mut Tally) -> anyhow::Result<()> {
+fn write_line(out: &mut impl Write, output: &VerdictLine<'_>, tally: &mut Tally) -> anyhow::Result<()> {
     tally.count(output);
-    serde_json::to_writer(&mut *out, output).context("cannot write the verdicts")?;
-    out.write_all(b"\n").context("cannot write the verdicts")?;
-    Ok(())
+    output.write(out).context("cannot write the verdicts")
 }
 
 /// Parse items line by line, handing each with its tracker's role to `each`. Each text is cut to
@@ -507,114 +447,19 @@ pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result
         };
         if args.json {
             let output = match (role, &placement) {
-                (Some(role), Some(p)) => Output::judged(&item.key, &verdict, role, p),
-                _ => Output::new(&item.key, &verdict, verdict.class.home()),
+                (Some(role), Some(p)) => VerdictLine::judged(&item.key, &verdict, role, p),
+                _ => VerdictLine::by_text(&item.key, &verdict, verdict.class.home()),
             };
-            serde_json::to_writer(&mut out, &output)?;
-            writeln!(out)?;
+            output.write(&mut out)?;
         } else {
             let filed = role.zip(placement.as_ref());
             // What the audit reports about the item: its findings, or why it is exempt.
             let assessed = planner.as_ref().and_then(|p| p.assess(item.clone()).map(|a| (p.findings(&a), a.exempt)));
-            out.write_all(render_explanation(item, &verdict, filed, assessed.as_ref(), &setup).as_bytes())?;
+            out.write_all(explanation(item, &verdict, filed, assessed.as_ref(), &setup.matrix).as_bytes())?;
         }
     }
     out.flush()?;
     Ok(Exit::Ok)
-}
-
-fn exemption(why: crate::plan::Exemption) -> &'static str {
-    match why {
-        crate::plan::Exemption::Closed => "closed",
-        crate::plan::Exemption::KeepMarker => "a human put the keep marker on it",
-        crate::plan::Exemption::Twin => "twotrack created it",
-    }
-}
-
-/// One finding as the audit reports it, with where the item is and where it would go.
-fn describe_finding(f: &crate::plan::Finding, item: &Item) -> String {
-    use crate::plan::{Correction, FindingKind};
-    let what = if f.action == Action::Move && f.correction.is_some() { "apply would fix it" } else { "for review" };
-    let none = || "none".to_string();
-    match f.kind {
-        FindingKind::Misfiled => {
-            let to = match &f.correction {
-                Some(Correction::Move(m)) => format!("{} ({} {})", m.target_tracker, m.container, m.item_type),
-                _ => format!("the {}", f.verdict.class.home()),
-            };
-            format!("misfiled: {} -> {to} ({what})", item.tracker)
-        }
-        FindingKind::Misrouted => {
-            let to = match &f.correction {
-                Some(Correction::Reroute { group, .. }) => group.clone(),
-                _ => f.verdict.queue.clone().unwrap_or_else(none),
-            };
-            format!("misrouted: {} -> {to} ({what})", item.queue.clone().unwrap_or_else(none))
-        }
-        FindingKind::Misprioritised => {
-            let filed = format!(
-                "impact {}, urgency {}",
-                item.impact.map_or_else(none, |v| v.to_string()),
-                item.urgency.map_or_else(none, |v| v.to_string())
-            );
-            let to = match &f.correction {
-                Some(Correction::Reprioritise { impact, urgency, .. }) => format!("impact {impact}, urgency {urgency}"),
-                _ => format!(
-                    "impact {}, urgency {}",
-                    f.verdict.impact.map_or_else(none, |v| v.to_string()),
-                    f.verdict.urgency.map_or_else(none, |v| v.to_string())
-                ),
-            };
-            format!("misprioritised: {filed} -> {to} ({what})")
-        }
-    }
-}
-
-/// A verdict for a human: what it is, where it belongs, what to do, and why.
-fn render_explanation(
-    item: &Item,
-    verdict: &Verdict,
-    filed: Option<(TrackerRole, &Placement)>,
-    assessed: Option<&(Vec<crate::plan::Finding>, Option<crate::plan::Exemption>)>,
-    setup: &Setup,
-) -> String {
-    let mut s = format!("{} in {}: {}\n", item.key, item.tracker, item.summary);
-    s += &format!("  verdict:    {} / {} (confidence {:.2})\n", verdict.class, verdict.kind, verdict.confidence);
-    match filed {
-        Some((role, placement)) => {
-            let filed = match placement.action {
-                Action::Keep => "in the right tracker",
-                Action::Review => "possibly misfiled",
-                Action::Move => "misfiled",
-            };
-            s += &format!(
-                "  filed in:   a {} tracker: {filed} (P(misfiled) {:.3}); action: {}\n",
-                role.as_str(),
-                placement.p_misfiled,
-                placement.action
-            );
-        }
-        None => s += "  filed in:   a tracker the configuration does not name\n",
-    }
-    if let Some((findings, exempt)) = assessed {
-        match exempt {
-            Some(why) => s += &format!("  exempt:     {} (never moved)\n", exemption(*why)),
-            None if findings.is_empty() => s += "  findings:   none\n",
-            None => {
-                for f in findings {
-                    s += &format!("  finding:    {}\n", describe_finding(f, item));
-                }
-            }
-        }
-    }
-    if let (Some(queue), Some(priority)) = (&verdict.queue, verdict.priority) {
-        s += &format!("  queue:      {queue}\n  priority:   {}\n", setup.matrix.name(priority));
-    }
-    s += "  reasons:\n";
-    for r in &verdict.reasons {
-        s += &format!("    - {r}\n");
-    }
-    s
 }
 
 pub async fn run_rules(cmd: RulesCmd, g: &super::Global) -> anyhow::Result<Exit> {

@@ -6,6 +6,8 @@
 mod csv;
 mod html;
 mod markdown;
+pub mod stats;
+pub mod verdict;
 
 use std::collections::BTreeMap;
 
