@@ -13,7 +13,13 @@ mod classify_support;
 
 const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
 
+/// Small backlogs: the circuit breaker (a share of each tracker's open items) stays out of the way.
 fn config() -> Config {
+    config_with("max_move_share = 1.0")
+}
+
+/// The test configuration with `policy` lines added.
+fn config_with(policy: &str) -> Config {
     let text = r#"
 [[tracker]]
 name = "jira"
@@ -40,7 +46,8 @@ token = "inline-test-token"
 rules_may_move_alone = true
 move_threshold = 0.8
 "#;
-    parse_str(text, Path::new("/tmp/twotrack-report-test.toml")).expect("valid test config")
+    let text = format!("{text}{policy}\n");
+    parse_str(&text, Path::new("/tmp/twotrack-report-test.toml")).expect("valid test config")
 }
 
 fn item(tracker: &str, key: &str, ty: &str, summary: &str, description: &str) -> Item {
@@ -53,7 +60,10 @@ fn item(tracker: &str, key: &str, ty: &str, summary: &str, description: &str) ->
 
 /// A small mixed backlog: clear Value and clear Work in each tracker, one hostile summary, one closed item.
 fn report() -> Report {
-    let config = config();
+    report_with(&config())
+}
+
+fn report_with(config: &Config) -> Report {
     let mirror = Mirror::temporary().unwrap();
     let items = [
         item(
@@ -107,7 +117,7 @@ fn report() -> Report {
     let mut closed = item("jira", "SHOP-6", "Task", "Please reset my VPN token", "");
     closed.open = false;
     mirror.upsert_item(&closed).unwrap();
-    twotrack::audit::audit(&config, &mirror, None).unwrap()
+    twotrack::audit::audit(config, &mirror, None).unwrap()
 }
 
 #[test]
@@ -331,4 +341,43 @@ fn the_misfiled_count_is_the_same_in_every_place() {
     assert!(md.contains(&format!("**{}** misfiled", t.misfiled)), "markdown says the same number");
     let html = r.render(Format::Html).unwrap();
     assert!(html.contains(&format!("<b>{}</b>misfiled", t.misfiled)), "html says the same number");
+}
+
+#[test]
+fn the_report_says_how_many_moves_wait_for_later_cycles() {
+    let r = report();
+    assert_eq!(r.totals.moves_waiting, 0, "{:?}", r.totals);
+    assert!(r.findings.iter().all(|f| !f.waits));
+    assert!(!r.render(Format::Md).unwrap().contains("would wait"));
+    let moves = r.totals.moves;
+    assert!(moves >= 2, "the backlog has moves to cap: {:?}", r.totals);
+
+    let r = report_with(&config_with("max_move_share = 1.0\nmax_moves = 1"));
+    assert!(r.notes.iter().all(|n| !n.contains("refuse")), "{:?}", r.notes);
+    assert_eq!((r.totals.moves, r.totals.max_moves, r.totals.moves_waiting), (moves, 1, moves - 1));
+    let waits: Vec<&str> = r.findings.iter().filter(|f| f.waits).map(|f| f.key.as_str()).collect();
+    assert_eq!(waits.len() as u64, moves - 1, "each waiting move is marked");
+    // The most confident move goes first; those that wait are the less confident.
+    let first = r.findings.iter().find(|f| f.action == "move" && !f.waits).unwrap();
+    assert!(r.findings.iter().filter(|f| f.waits).all(|f| f.confidence <= first.confidence));
+    let line =
+        format!("{} move{} would wait for later cycles (max_moves = 1)", moves - 1, if moves == 2 { "" } else { "s" });
+    let json: serde_json::Value = serde_json::from_str(&r.render(Format::Json).unwrap()).unwrap();
+    assert_eq!(json["totals"]["moves_waiting"], moves - 1);
+    assert_eq!(json["totals"]["max_moves"], 1);
+    assert!(r.render(Format::Md).unwrap().contains(&line), "markdown: {line}");
+    assert!(r.render(Format::Html).unwrap().contains(&line), "html: {line}");
+    let csv = r.render(Format::Csv).unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let column = reader.headers().unwrap().iter().position(|h| h == "waits").expect("a waits column");
+    let marked = reader.records().filter(|row| &row.as_ref().unwrap()[column] == "yes").count() as u64;
+    assert_eq!(marked, moves - 1);
+
+    // Where apply's circuit breaker would refuse the cycle, the audit says so.
+    let r = report_with(&config_with("max_move_share = 0.2"));
+    assert!(
+        r.notes.iter().any(|n| n.starts_with("apply would refuse this cycle: refusing to apply: ")),
+        "{:?}",
+        r.notes
+    );
 }

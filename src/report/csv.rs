@@ -45,6 +45,7 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
         "reasons_for",
         "reasons_for_staying",
         "details",
+        "waits",
     ])?;
     let opt = |v: Option<u8>| v.map(|x| x.to_string()).unwrap_or_default();
     for f in &report.findings {
@@ -75,6 +76,7 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
             &f.reasons.for_proposed.join(" | "),
             &f.reasons.for_current.join(" | "),
             &f.reasons.details.join(" | "),
+            if f.waits { "yes" } else { "" },
         ];
         w.write_record(row.iter().map(|v| cell(v).into_owned()))?;
     }

@@ -119,6 +119,9 @@ pub fn render(r: &Report) -> String {
                     div.muted { "Generated " (r.generated_at) ". Dry run: nothing was written to any tracker. Schema v" (r.schema_version) "." }
                 }
                 main {
+                    @if let Some(line) = t.waiting_line() {
+                        p #waiting { (line) ": apply makes the most confident first; the rest are marked " i { "waits" } "." }
+                    }
                     @for note in &r.notes {
                         p.site-note role="note" { b { "Note: " } (note) }
                     }
@@ -162,7 +165,7 @@ pub fn render(r: &Report) -> String {
                             tbody {
                                 @for f in &r.findings {
                                     tr {
-                                        td { span class=(format!("tag {}", f.action)) { (f.action) } }
+                                        td { span class=(format!("tag {}", f.action)) { (f.action) } @if f.waits { " " i.muted { "waits" } } }
                                         td { (f.kind) }
                                         td { @if f.url.is_empty() { (f.key) } @else { a href=(f.url) { (f.key) } } }
                                         td.title { (f.title) }

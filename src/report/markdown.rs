@@ -66,6 +66,9 @@ pub fn render(r: &Report) -> String {
         t.misprioritised,
         t.exempt
     );
+    if let Some(line) = t.waiting_line() {
+        let _ = writeln!(s, "{line}: `apply` makes the most confident first; the rest are marked *waits*.\n");
+    }
     for note in &r.notes {
         let _ = writeln!(s, "> **Note:** {}\n", cell(note));
     }
@@ -116,7 +119,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} -> {} | {} {} | {:.2} | {} | {} |",
-            f.action,
+            if f.waits { format!("{} (waits)", f.action) } else { f.action.clone() },
             f.kind,
             item,
             cell(&f.title),

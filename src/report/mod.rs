@@ -9,7 +9,7 @@ mod markdown;
 pub mod stats;
 pub mod verdict;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 use twotrack_api::{Class, TrackerRole};
@@ -81,6 +81,21 @@ pub struct Totals {
     pub misprioritised: u64,
     /// Open items exempt from moves (keep marker or twins).
     pub exempt: u64,
+    /// Of the moves, how many `apply` would leave for later cycles: it makes at most `max_moves` new
+    /// moves a cycle, the most confident first.
+    pub moves_waiting: u64,
+    /// `policy.max_moves`: the new moves one cycle makes at most.
+    pub max_moves: u64,
+}
+
+impl Totals {
+    /// "N moves would wait for later cycles (max_moves = M)", where any would.
+    pub fn waiting_line(&self) -> Option<String> {
+        (self.moves_waiting > 0).then(|| {
+            let moves = if self.moves_waiting == 1 { "move" } else { "moves" };
+            format!("{} {moves} would wait for later cycles (max_moves = {})", self.moves_waiting, self.max_moves)
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -114,6 +129,8 @@ pub struct FindingRow {
     pub confidence: f64,
     /// "move", "review", "fix" or "report".
     pub action: String,
+    /// A move `apply` would leave for a later cycle (`policy.max_moves`).
+    pub waits: bool,
     /// Where the item is now: misfiled, its tracker and role; misrouted, its assignment group;
     /// misprioritised, its priority and the impact x urgency it derives from.
     pub from: String,
@@ -160,6 +177,8 @@ pub struct ReportBuilder<'a> {
     planner: &'a Planner<'a>,
     report: Report,
     per_tracker: BTreeMap<String, TrackerSummary>,
+    /// The moves that would wait for later cycles.
+    waiting: HashSet<(String, String)>,
 }
 
 impl<'a> ReportBuilder<'a> {
@@ -191,7 +210,7 @@ impl<'a> ReportBuilder<'a> {
                 schema_version: SCHEMA_VERSION,
                 generated_at,
                 dry_run: true,
-                totals: Totals::default(),
+                totals: Totals { max_moves: planner.config.policy.max_moves as u64, ..Totals::default() },
                 trackers: Vec::new(),
                 findings: Vec::new(),
                 confidence_histogram: [0; 10],
@@ -199,11 +218,13 @@ impl<'a> ReportBuilder<'a> {
                 notes: queue_notes(planner),
             },
             per_tracker,
+            waiting: HashSet::new(),
         }
     }
 
-    /// Add one assessed item (closed items are ignored: the audit is about open work).
-    pub fn add(&mut self, a: &Assessment) {
+    /// Add one assessed item (closed items are ignored: the audit is about open work). `observe` sees
+    /// each of its findings.
+    pub fn add(&mut self, a: &Assessment, mut observe: impl FnMut(&Finding)) {
         if !a.item.open {
             return;
         }
@@ -236,8 +257,15 @@ impl<'a> ReportBuilder<'a> {
             }
         }
         for f in self.planner.findings(a) {
+            observe(&f);
             self.add_finding(f);
         }
+    }
+
+    /// The moves (tracker, key) `apply` would leave for later cycles, under `policy.max_moves`.
+    pub fn moves_waiting(&mut self, waiting: HashSet<(String, String)>) {
+        self.report.totals.moves_waiting = waiting.len() as u64;
+        self.waiting = waiting;
     }
 
     fn add_finding(&mut self, f: Finding) {
@@ -271,6 +299,9 @@ impl<'a> ReportBuilder<'a> {
         for (_, mut s) in std::mem::take(&mut self.per_tracker) {
             s.misfiled_share = if s.open_items == 0 { 0.0 } else { s.misfiled as f64 / s.open_items as f64 };
             self.report.trackers.push(s);
+        }
+        for f in &mut self.report.findings {
+            f.waits = f.action == "move" && self.waiting.contains(&(f.tracker.clone(), f.key.clone()));
         }
         // Most actionable first: moves, then reviews; strongest confidence first within each.
         self.report.findings.sort_by(|a, b| {
@@ -361,6 +392,7 @@ fn row(f: &Finding, config: &Config) -> FindingRow {
         item_kind: v.kind.as_str().to_string(),
         confidence: (v.confidence * 1000.0).round() / 1000.0,
         action: action.to_string(),
+        waits: false,
         from,
         to,
         queue: v.queue.clone(),
