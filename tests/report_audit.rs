@@ -381,3 +381,20 @@ fn the_report_says_how_many_moves_wait_for_later_cycles() {
         r.notes
     );
 }
+
+#[test]
+fn markdown_cuts_long_titles_json_and_csv_keep_them_whole() {
+    let config = config();
+    let mirror = Mirror::temporary().unwrap();
+    let long = format!("Restore the orders database from last night's backup {}", "please hurry ".repeat(30));
+    mirror.upsert_item(&item("jira", "SHOP-8", "Task", &long, "Someone dropped a table in production")).unwrap();
+    let r = twotrack::audit::audit(&config, &mirror, None).unwrap();
+    let f = r.findings.iter().find(|f| f.key == "SHOP-8").expect("the restore is Work in the backlog: a finding");
+    assert_eq!(f.title, long);
+    let md = r.render(Format::Md).unwrap();
+    let row = md.lines().find(|l| l.contains("SHOP-8")).unwrap();
+    assert!(!row.contains(long.trim_end()), "the whole title is not in the row");
+    let shown: String = long.chars().take(79).collect();
+    assert!(row.contains(&format!("{}…", shown.trim_end())), "{row}");
+    assert!(r.render(Format::Csv).unwrap().contains(&long));
+}

@@ -24,6 +24,20 @@ fn cell(s: &str) -> String {
     out
 }
 
+/// Of a title, a findings row shows at most this many characters (the JSON and CSV keep it whole).
+const TITLE_CHARS: usize = 80;
+
+/// `s` cut to `max` characters, an ellipsis marking the cut.
+fn shortened(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => s.into(),
+        Some(_) => {
+            let keep: String = s.chars().take(max.saturating_sub(1)).collect();
+            format!("{}…", keep.trim_end()).into()
+        }
+    }
+}
+
 /// The why of a finding: what decided, then the strongest evidence for the proposed place and for
 /// staying, each side labelled.
 fn why(r: &Reasons) -> String {
@@ -122,7 +136,7 @@ pub fn render(r: &Report) -> String {
             if f.waits { format!("{} (waits)", f.action) } else { f.action.clone() },
             f.kind,
             item,
-            cell(&f.title),
+            cell(&shortened(&f.title, TITLE_CHARS)),
             cell(&f.from),
             cell(&f.to),
             f.class,
@@ -133,4 +147,20 @@ pub fn render(r: &Report) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shortened;
+
+    #[test]
+    fn long_titles_are_cut_with_an_ellipsis() {
+        assert_eq!(shortened("Reset my password", 80), "Reset my password");
+        assert_eq!(shortened(&"é".repeat(80), 80), "é".repeat(80));
+        let long = "é".repeat(81);
+        let cut = shortened(&long, 80);
+        assert_eq!(cut.chars().count(), 80);
+        assert!(cut.ends_with("é…"));
+        assert_eq!(shortened("The checkout is down for everyone", 14), "The checkout…");
+    }
 }
