@@ -39,7 +39,7 @@ fn shortened(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
 }
 
 /// The why of a finding: what decided, then the strongest evidence for the proposed place and for
-/// staying, each side labelled.
+/// staying, each side labelled (no HTML: the Markdown reads in a terminal too).
 fn why(r: &Reasons) -> String {
     let mut parts = Vec::new();
     if let Some(d) = &r.decisive {
@@ -56,7 +56,7 @@ fn why(r: &Reasons) -> String {
     if !r.for_current.is_empty() {
         parts.push(side("for staying", &r.for_current));
     }
-    parts.join("<br>")
+    parts.join(" · ")
 }
 
 pub fn render(r: &Report) -> String {
