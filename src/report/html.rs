@@ -18,9 +18,9 @@ table{border-collapse:collapse;width:100%;background:#fff;border:1px solid var(-
 th{background:#f2f4f7;cursor:pointer;white-space:nowrap}td.num{text-align:right}.tag{display:inline-block;padding:1px 6px;border-radius:10px;font-size:12px;background:#eef}
 .tag.move{background:#fde2e1}.tag.review{background:#fff4d6}.tag.fix{background:#e1f5e8}.tag.value{background:#dbe7fb}.tag.work{background:#fde9d6}
 .reasons{margin:0;padding-left:16px;color:var(--muted);font-size:12px}.decisive{margin:0 0 4px;font-size:12px}.side{font-size:12px;font-weight:600}.note{white-space:pre-wrap;font-size:12px;color:var(--muted)}
-#findings{table-layout:fixed}#findings td,#findings th{overflow-wrap:anywhere;white-space:normal}
-#findings th:nth-child(1){width:7%}#findings th:nth-child(2){width:8%}#findings th:nth-child(3){width:8%}#findings th:nth-child(4){width:19%}#findings th:nth-child(5){width:14%}
-#findings th:nth-child(6){width:8%}#findings th:nth-child(7){width:6%}#findings th:nth-child(8){width:12%}#findings th:nth-child(9){width:18%}
+#findings{table-layout:fixed}#findings td{overflow-wrap:anywhere}#findings th{white-space:normal}
+#findings th:nth-child(1){width:6%}#findings th:nth-child(2){width:7%}#findings th:nth-child(3){width:9%}#findings th:nth-child(4){width:16%}#findings th:nth-child(5){width:13%}
+#findings th:nth-child(6){width:8%}#findings th:nth-child(7){width:8%}#findings th:nth-child(8){width:11%}#findings th:nth-child(9){width:22%}
 .clamp{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:3;line-clamp:3;overflow:hidden}
 input[type=search]{padding:6px 8px;width:320px;border:1px solid var(--line);border-radius:6px;margin:8px 0}
 "#;
