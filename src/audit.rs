@@ -5,15 +5,17 @@
 //! items out of the mirror in chunks, and each chunk is classified in parallel, in order, then added to
 //! the report on the calling thread. The report is the same whatever the number of cores.
 
+use std::collections::HashSet;
 use std::sync::mpsc;
 
 use chrono::{SecondsFormat, Utc};
 use twotrack_api::Item;
 
-use crate::classify::{Classifier, RulesError, Site};
+use crate::classify::{Action, Classifier, RulesError, Site, Subject};
 use crate::config::Config;
 use crate::mirror::{Mirror, MirrorError};
-use crate::plan::{Assessment, Planner};
+use crate::outbox::{ApplyPlan, Outbox, OutboxError, Planned2, bound_moves, correction_from};
+use crate::plan::{Assessment, Finding, Planner};
 use crate::report::{Report, ReportBuilder};
 
 /// Items per chunk handed from the reader to the classifiers.
@@ -25,6 +27,8 @@ pub enum AuditError {
     Mirror(#[from] MirrorError),
     #[error("the classification rules are invalid: {0}")]
     Rules(#[from] RulesError),
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
 }
 
 /// Build the classifier the configuration describes.
@@ -54,21 +58,61 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<Item>, MirrorError>>(2);
     let items = mirror.items(tracker);
+    // The moves as `apply` would plan them, to tell how many its cap leaves for later cycles.
+    let mut moves = ApplyPlan::default();
     std::thread::scope(|s| -> Result<(), AuditError> {
         s.spawn(move || read_open(items, tx));
         for chunk in rx {
             for a in assess(&planner, chunk?, workers) {
-                builder.add(&a);
+                *moves.open_items.entry(a.item.tracker.clone()).or_default() += 1;
+                builder.add(&a, |f| plan_move(&mut moves, f));
             }
         }
         Ok(())
     })?;
+    // In apply's order, the most confident first: the cap keeps the first.
+    let confidence = |c: &crate::outbox::Correction| match &c.action {
+        Planned2::Move { confidence, .. } => *confidence,
+        _ => 0.0,
+    };
+    moves.corrections.sort_by(|a, b| confidence(b).total_cmp(&confidence(a)).then_with(|| a.id.cmp(&b.id)));
+    let planned: Vec<(String, String)> =
+        moves.corrections.iter().map(|c| (c.source_tracker.clone(), c.source_key.clone())).collect();
+    let refusal = match bound_moves(config, &mut moves, &Outbox::open(mirror)?) {
+        Ok(()) => None,
+        Err(e) if e.is_refusal() => Some(e),
+        Err(e) => return Err(e.into()),
+    };
+    if refusal.is_none() {
+        let kept: HashSet<(&str, &str)> =
+            moves.corrections.iter().map(|c| (c.source_tracker.as_str(), c.source_key.as_str())).collect();
+        builder.moves_waiting(
+            planned.iter().filter(|(t, k)| !kept.contains(&(t.as_str(), k.as_str()))).cloned().collect(),
+        );
+    }
     let mut report = builder.finish();
-    report.totals.parked = crate::outbox::Outbox::open(mirror)?.parked_from(tracker)? as u64;
+    report.totals.parked = Outbox::open(mirror)?.parked_from(tracker)? as u64;
+    if let Some(refusal) = refusal {
+        report.notes.push(format!("apply would refuse this cycle: {refusal}"));
+    }
     for note in &report.notes {
         tracing::warn!("{note}");
     }
     Ok(report)
+}
+
+/// Add a finding's move, as `apply` would plan it, with the rules that speak for its class (named
+/// when the circuit breaker trips).
+fn plan_move(plan: &mut ApplyPlan, f: &Finding) {
+    if f.action != Action::Move {
+        return;
+    }
+    let Some(c) = correction_from(f).filter(|c| matches!(c.action, Planned2::Move { .. })) else { return };
+    let drivers = plan.drivers.entry(c.source_tracker.clone()).or_default();
+    for r in f.verdict.reasons.iter().filter(|r| r.weight > 0.0 && r.subject() == Subject::Class(f.verdict.class)) {
+        *drivers.entry(r.rule.clone()).or_default() += 1;
+    }
+    plan.corrections.push(c);
 }
 
 /// Send the open items in chunks; stop at the first error (after sending it) or when the receiver left.

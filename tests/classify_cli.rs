@@ -272,3 +272,58 @@ fn classify_site_keeps_an_item_without_evidence() {
     assert_eq!(empty["action"], "keep", "{empty}");
     assert_eq!(empty["class"], "value", "an item stays what its tracker holds without evidence: {empty}");
 }
+
+#[test]
+fn classify_skips_a_line_that_is_not_utf8_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = b"{\"id\": \"A-1\", \"tracker\": \"jira\", \"summary\": \"Reset my password\"}\n".to_vec();
+    input.extend_from_slice(b"{\"id\": \"A-2\", \"tracker\": \"jira\", \"summary\": \"caf\xe9 \xff broken\"}\n");
+    input.extend_from_slice(b"{\"id\": \"A-3\", \"tracker\": \"jira\", \"summary\": \"Add dark mode\"}\n");
+    twotrack(dir.path())
+        .arg("classify")
+        .write_stdin(input.clone())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 2: not valid UTF-8").and(predicate::str::contains("--skip-invalid")));
+    for site in [false, true] {
+        let mut cmd = twotrack(dir.path());
+        cmd.args(["classify", "--skip-invalid"]);
+        if site {
+            cmd.arg("--site");
+        }
+        let out = cmd.write_stdin(input.clone()).assert().success().get_output().clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("1 skipped (line 2)"), "site {site}: {stderr}");
+        let ids: Vec<String> = lines(&out.stdout).iter().map(|v| v["id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(ids, ["A-1", "A-3"], "site {site}");
+    }
+}
+
+#[test]
+fn classify_reads_only_the_first_bytes_of_a_long_text_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 4 MB summary on one line: read up to the cap, the rest skipped as it streams by.
+    let long = "the checkout page is down for everyone ".repeat(100_000);
+    let input = format!(
+        "{}\n{}\n",
+        serde_json::json!({"id": "INC-1", "tracker": "servicenow", "type": "incident", "summary": long}),
+        serde_json::json!({"id": "INC-2", "tracker": "servicenow", "summary": "Printer on floor 3 is jammed"}),
+    );
+    for (args, cap) in [(&["classify"][..], "65536"), (&["classify", "--max-text-bytes", "100", "--site"][..], "100")] {
+        let out = twotrack(dir.path()).args(args).write_stdin(input.clone()).assert().success().get_output().clone();
+        let v = lines(&out.stdout);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0]["class"], "work", "{args:?}: the text read is still classified");
+        let reasons: Vec<&str> = v[0]["reasons"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+        let cut = format!("summary: only the first {cap} of its {} bytes were read (--max-text-bytes)", long.len());
+        assert!(reasons.iter().any(|r| r.contains(&cut)), "{args:?}: {reasons:?}");
+        let short: Vec<&Value> = v[1]["reasons"].as_array().unwrap().iter().collect();
+        assert!(short.iter().all(|r| !r.as_str().unwrap().contains("text-cut")), "{short:?}");
+    }
+    twotrack(dir.path())
+        .args(["classify", "--max-text-bytes", "0"])
+        .write_stdin(input)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--max-text-bytes"));
+}

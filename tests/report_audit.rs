@@ -7,9 +7,19 @@ use twotrack::config::{Config, parse_str};
 use twotrack::mirror::Mirror;
 use twotrack::report::{Format, Report};
 
+#[path = "classify_support/mod.rs"]
+#[allow(dead_code)]
+mod classify_support;
+
 const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
 
+/// Small backlogs: the circuit breaker (a share of each tracker's open items) stays out of the way.
 fn config() -> Config {
+    config_with("max_move_share = 1.0")
+}
+
+/// The test configuration with `policy` lines added.
+fn config_with(policy: &str) -> Config {
     let text = r#"
 [[tracker]]
 name = "jira"
@@ -36,7 +46,8 @@ token = "inline-test-token"
 rules_may_move_alone = true
 move_threshold = 0.8
 "#;
-    parse_str(text, Path::new("/tmp/twotrack-report-test.toml")).expect("valid test config")
+    let text = format!("{text}{policy}\n");
+    parse_str(&text, Path::new("/tmp/twotrack-report-test.toml")).expect("valid test config")
 }
 
 fn item(tracker: &str, key: &str, ty: &str, summary: &str, description: &str) -> Item {
@@ -49,7 +60,10 @@ fn item(tracker: &str, key: &str, ty: &str, summary: &str, description: &str) ->
 
 /// A small mixed backlog: clear Value and clear Work in each tracker, one hostile summary, one closed item.
 fn report() -> Report {
-    let config = config();
+    report_with(&config())
+}
+
+fn report_with(config: &Config) -> Report {
     let mirror = Mirror::temporary().unwrap();
     let items = [
         item(
@@ -103,7 +117,7 @@ fn report() -> Report {
     let mut closed = item("jira", "SHOP-6", "Task", "Please reset my VPN token", "");
     closed.open = false;
     mirror.upsert_item(&closed).unwrap();
-    twotrack::audit::audit(&config, &mirror, None).unwrap()
+    twotrack::audit::audit(config, &mirror, None).unwrap()
 }
 
 #[test]
@@ -140,7 +154,7 @@ fn summary_counts_open_items_per_tracker_and_finds_misfiled_both_ways() {
 fn json_has_a_schema_version_and_round_trips() {
     let r = report();
     let json: serde_json::Value = serde_json::from_str(&r.render(Format::Json).unwrap()).unwrap();
-    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["schema_version"], 2);
     assert_eq!(json["totals"]["open_items"], 8);
     assert_eq!(json["findings"].as_array().unwrap().len(), r.findings.len());
     assert_eq!(json["confidence_histogram"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum::<u64>(), 8);
@@ -206,4 +220,181 @@ fn html_is_self_contained_and_escapes_ticket_text() {
     for id in ["chart-mix", "chart-findings", "chart-confidence", "chart-queues", "findings", "trackers"] {
         assert!(html.contains(&format!("id=\"{id}\"")), "missing #{id}");
     }
+}
+
+/// An audit of the simulator's generated backlog (400 items, 20% misfiled), as in a real run: many
+/// findings of every kind, most of them only reported (no correction planned).
+fn generated_report() -> Report {
+    let config = config();
+    let mirror = Mirror::temporary().unwrap();
+    for item in classify_support::generated(14, 200) {
+        mirror.upsert_item(&item).unwrap();
+    }
+    twotrack::audit::audit(&config, &mirror, None).unwrap()
+}
+
+#[test]
+fn every_finding_shows_from_and_to_in_every_format() {
+    let r = generated_report();
+    for kind in ["misfiled", "misrouted", "misprioritised"] {
+        assert!(r.findings.iter().any(|f| f.kind == kind), "the generated backlog has {kind} findings: {:?}", r.totals);
+    }
+    assert!(
+        r.findings.iter().any(|f| f.target.is_none()),
+        "some findings are reported only (the case that lost from/to)"
+    );
+    let json: serde_json::Value = serde_json::from_str(&r.render(Format::Json).unwrap()).unwrap();
+    for f in json["findings"].as_array().unwrap() {
+        let (from, to) = (f["from"].as_str().unwrap_or(""), f["to"].as_str().unwrap_or(""));
+        assert!(!from.is_empty() && !to.is_empty() && from != to, "a finding without from -> to: {f}");
+        match f["kind"].as_str().unwrap() {
+            "misfiled" => {
+                let tracker = f["tracker"].as_str().unwrap();
+                assert!(from.starts_with(tracker), "from is the tracker: {from}");
+                assert!(to.ends_with("(service queue)") || to.ends_with("(product backlog)"), "to: {to}");
+            }
+            "misrouted" => {
+                assert!(!to.contains("(impact"), "to is a group: {to}");
+            }
+            "misprioritised" => {
+                assert!(from.contains("impact") && from.contains("urgency"), "with its derivation: {from}");
+                assert!(to.contains("impact") && to.contains("urgency"), "with its derivation: {to}");
+            }
+            other => panic!("unknown kind {other}"),
+        }
+    }
+    let md = r.render(Format::Md).unwrap();
+    let html = r.render(Format::Html).unwrap();
+    let csv = r.render(Format::Csv).unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let (from, to) = (
+        headers.iter().position(|h| h == "from").expect("a from column"),
+        headers.iter().position(|h| h == "to").expect("a to column"),
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    // Group names hold '&' ("Hosting & Infrastructure"): both formats escape it.
+    let esc = |s: &str| s.replace('&', "&amp;");
+    for (f, row) in r.findings.iter().zip(&rows) {
+        assert_eq!((&row[from], &row[to]), (f.from.as_str(), f.to.as_str()));
+        let (f_from, f_to) = (esc(&f.from), esc(&f.to));
+        assert!(md.contains(&format!("{f_from} -> {f_to}")), "markdown shows {f_from} -> {f_to}");
+        let shown = format!("<span class=\"from\">{f_from}</span> → <span class=\"to\">{f_to}</span>");
+        assert!(html.contains(&shown), "html shows {shown}");
+    }
+}
+
+#[test]
+fn reasons_are_grouped_by_the_side_they_support_the_decisive_first() {
+    let r = generated_report();
+    let json: serde_json::Value = serde_json::from_str(&r.render(Format::Json).unwrap()).unwrap();
+    for f in json["findings"].as_array().unwrap() {
+        let reasons = &f["reasons"];
+        let decisive = reasons["decisive"].as_str().unwrap_or_else(|| panic!("no decisive reason: {f}"));
+        let want = match f["kind"].as_str().unwrap() {
+            "misfiled" => "fused: ",
+            "misprioritised" => "priority-matrix: ",
+            _ => "",
+        };
+        assert!(decisive.starts_with(want), "{decisive}");
+        for side in ["for_proposed", "for_current", "details"] {
+            assert!(reasons[side].is_array(), "{side} in {reasons}");
+        }
+    }
+    // The generated backlog's misfiled items have evidence for both classes; it is shown apart.
+    let both = r.findings.iter().filter(|f| f.kind == "misfiled" && !f.reasons.for_current.is_empty()).count();
+    assert!(both > 0, "some misfiled findings have evidence for staying");
+    let md = r.render(Format::Md).unwrap();
+    assert!(md.contains("for staying: "), "markdown labels the evidence for staying");
+    let html = r.render(Format::Html).unwrap();
+    assert!(html.contains("For staying:") && html.contains("Decided by"), "html labels the sides");
+}
+
+#[test]
+fn the_misfiled_count_is_the_same_in_every_place() {
+    let config = config();
+    let mirror = Mirror::temporary().unwrap();
+    // Some items carry the keep marker, some are twins: exempt, whatever they read as.
+    for (n, mut item) in classify_support::generated(14, 200).into_iter().enumerate() {
+        match n % 9 {
+            0 => item.labels.push("twotrack-keep".into()),
+            1 => item.labels.push("twotrack-moved".into()),
+            _ => {}
+        }
+        mirror.upsert_item(&item).unwrap();
+    }
+    let r = twotrack::audit::audit(&config, &mirror, None).unwrap();
+    let t = &r.totals;
+    assert!(t.exempt > 0 && t.misfiled > 0, "{t:?}");
+    let rows = r.findings.iter().filter(|f| f.kind == "misfiled").count() as u64;
+    assert_eq!(t.misfiled, rows, "totals vs findings rows");
+    assert_eq!(t.misfiled, t.work_in_product + t.value_in_service, "totals by direction");
+    assert_eq!(t.misfiled, t.moves + t.reviews, "totals by action");
+    assert_eq!(r.misfiled(), t.misfiled, "what --fail-on counts");
+    assert_eq!(r.trackers.iter().map(|s| s.misfiled).sum::<u64>(), t.misfiled, "tracker summaries vs totals");
+    assert_eq!(r.trackers.iter().map(|s| s.exempt).sum::<u64>(), t.exempt, "exempt per tracker vs totals");
+    for s in &r.trackers {
+        let here = r.findings.iter().filter(|f| f.kind == "misfiled" && f.tracker == s.name).count() as u64;
+        assert_eq!((s.misfiled, s.moves + s.reviews), (here, here), "{}: summary vs its findings", s.name);
+    }
+    let md = r.render(Format::Md).unwrap();
+    assert!(md.contains(&format!("**{}** misfiled", t.misfiled)), "markdown says the same number");
+    let html = r.render(Format::Html).unwrap();
+    assert!(html.contains(&format!("<b>{}</b>misfiled", t.misfiled)), "html says the same number");
+}
+
+#[test]
+fn the_report_says_how_many_moves_wait_for_later_cycles() {
+    let r = report();
+    assert_eq!(r.totals.moves_waiting, 0, "{:?}", r.totals);
+    assert!(r.findings.iter().all(|f| !f.waits));
+    assert!(!r.render(Format::Md).unwrap().contains("would wait"));
+    let moves = r.totals.moves;
+    assert!(moves >= 2, "the backlog has moves to cap: {:?}", r.totals);
+
+    let r = report_with(&config_with("max_move_share = 1.0\nmax_moves = 1"));
+    assert!(r.notes.iter().all(|n| !n.contains("refuse")), "{:?}", r.notes);
+    assert_eq!((r.totals.moves, r.totals.max_moves, r.totals.moves_waiting), (moves, 1, moves - 1));
+    let waits: Vec<&str> = r.findings.iter().filter(|f| f.waits).map(|f| f.key.as_str()).collect();
+    assert_eq!(waits.len() as u64, moves - 1, "each waiting move is marked");
+    // The most confident move goes first; those that wait are the less confident.
+    let first = r.findings.iter().find(|f| f.action == "move" && !f.waits).unwrap();
+    assert!(r.findings.iter().filter(|f| f.waits).all(|f| f.confidence <= first.confidence));
+    let line =
+        format!("{} move{} would wait for later cycles (max_moves = 1)", moves - 1, if moves == 2 { "" } else { "s" });
+    let json: serde_json::Value = serde_json::from_str(&r.render(Format::Json).unwrap()).unwrap();
+    assert_eq!(json["totals"]["moves_waiting"], moves - 1);
+    assert_eq!(json["totals"]["max_moves"], 1);
+    assert!(r.render(Format::Md).unwrap().contains(&line), "markdown: {line}");
+    assert!(r.render(Format::Html).unwrap().contains(&line), "html: {line}");
+    let csv = r.render(Format::Csv).unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let column = reader.headers().unwrap().iter().position(|h| h == "waits").expect("a waits column");
+    let marked = reader.records().filter(|row| &row.as_ref().unwrap()[column] == "yes").count() as u64;
+    assert_eq!(marked, moves - 1);
+
+    // Where apply's circuit breaker would refuse the cycle, the audit says so.
+    let r = report_with(&config_with("max_move_share = 0.2"));
+    assert!(
+        r.notes.iter().any(|n| n.starts_with("apply would refuse this cycle: refusing to apply: ")),
+        "{:?}",
+        r.notes
+    );
+}
+
+#[test]
+fn markdown_cuts_long_titles_json_and_csv_keep_them_whole() {
+    let config = config();
+    let mirror = Mirror::temporary().unwrap();
+    let long = format!("Restore the orders database from last night's backup {}", "please hurry ".repeat(30));
+    mirror.upsert_item(&item("jira", "SHOP-8", "Task", &long, "Someone dropped a table in production")).unwrap();
+    let r = twotrack::audit::audit(&config, &mirror, None).unwrap();
+    let f = r.findings.iter().find(|f| f.key == "SHOP-8").expect("the restore is Work in the backlog: a finding");
+    assert_eq!(f.title, long);
+    let md = r.render(Format::Md).unwrap();
+    let row = md.lines().find(|l| l.contains("SHOP-8")).unwrap();
+    assert!(!row.contains(long.trim_end()), "the whole title is not in the row");
+    let shown: String = long.chars().take(79).collect();
+    assert!(row.contains(&format!("{}…", shown.trim_end())), "{row}");
+    assert!(r.render(Format::Csv).unwrap().contains(&long));
 }

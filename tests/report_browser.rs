@@ -11,6 +11,12 @@ use twotrack::report::Format;
 
 const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
 
+/// A title that would make the findings table screens wide: long, with a word longer than any column.
+const LONG_TITLE: &str = "Please restore the orders database from last night's backup, someone dropped a table in \
+    production and now https://intranet.example.com/reports/orders/2025/quarterly/export?format=xlsx&include=all&\
+    page=1&per_page=1000&sort=created_at&direction=descending&filter=region:emea,status:open,owner:finance-team \
+    fails for the whole finance team every single morning since Monday, and we need it back before the audit";
+
 fn chromium() -> Option<PathBuf> {
     ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"].iter().find_map(|name| {
         let out = Command::new("which").arg(name).output().ok()?;
@@ -71,6 +77,7 @@ token = "inline-test-token"
         ("servicenow", "INC0010001", "incident", "Checkout is down for everyone since 2am", ""),
         ("servicenow", "INC0010002", "incident", "Feature request: add a dark mode to the mobile app", ""),
         ("servicenow", "STRY0010003", "rm_story", HOSTILE, value_story),
+        ("jira", "SHOP-3", "Task", LONG_TITLE, ""),
     ];
     for (tracker, key, ty, summary, description) in rows {
         let mut i = Item::new(tracker, key, summary);
@@ -79,6 +86,10 @@ token = "inline-test-token"
         mirror.upsert_item(&i).unwrap();
     }
     let report = twotrack::audit::audit(&config, &mirror, None).unwrap();
+    assert!(
+        report.findings.iter().any(|f| f.title == LONG_TITLE),
+        "the long title must be listed, or this test proves nothing about the layout"
+    );
     assert!(
         report.findings.iter().any(|f| f.title == HOSTILE),
         "the hostile item must be listed, or this test proves nothing about it: {:?}",
@@ -138,4 +149,50 @@ fn report_renders_in_headless_chromium_and_hostile_text_stays_text() {
     let png = std::fs::read(&shot).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG screenshot");
     assert!(png.len() > 20_000, "the screenshot has content ({} bytes)", png.len());
+}
+
+#[test]
+fn the_findings_table_fits_the_window_however_long_a_title() {
+    let Some(bin) = chromium() else {
+        if std::env::var_os("TWOTRACK_SKIP_BROWSER").is_some() {
+            eprintln!("skipping: no chromium and TWOTRACK_SKIP_BROWSER is set");
+            return;
+        }
+        panic!("headless Chromium is needed for this test: `apt-get install chromium`, or set TWOTRACK_SKIP_BROWSER=1");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let html = std::fs::read_to_string(write_report(dir.path())).unwrap();
+    // The full title stays one hover away (maud escapes '&' in attributes).
+    let attribute = format!("title=\"{}\"", LONG_TITLE.replace('&', "&amp;"));
+    assert!(html.contains(&attribute), "the full title in a title attribute");
+    // Measure the laid-out page: a copy of the report with a measuring script (and without the
+    // Content-Security-Policy that would block it).
+    let start = html.find("<meta http-equiv=\"Content-Security-Policy\"").expect("the CSP meta");
+    let end = start + html[start..].find('>').unwrap() + 1;
+    let measure = "<script>var t=document.getElementById('findings').getBoundingClientRect();\
+        document.body.setAttribute('data-table-right',Math.ceil(t.right));\
+        document.body.setAttribute('data-page-width',document.documentElement.scrollWidth);\
+        document.body.setAttribute('data-viewport',window.innerWidth);</script></body>";
+    let probe = format!("{}{}", &html[..start], &html[end..]).replace("</body>", measure);
+    let path = dir.path().join("measure.html");
+    std::fs::write(&path, probe).unwrap();
+    for width in [1280, 1024] {
+        let out = headless(&bin, &dir.path().join(format!("profile-{width}")))
+            .arg(format!("--window-size={width},900"))
+            .arg("--dump-dom")
+            .arg(format!("file://{}", path.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+        let dom = String::from_utf8_lossy(&out.stdout).to_string();
+        let number = |name: &str| -> u64 {
+            let at = dom.find(&format!("{name}=\"")).unwrap_or_else(|| panic!("{name} not measured"));
+            let rest = &dom[at + name.len() + 2..];
+            rest[..rest.find('"').unwrap()].parse().unwrap()
+        };
+        let (right, page, viewport) = (number("data-table-right"), number("data-page-width"), number("data-viewport"));
+        assert!(viewport > 0 && viewport <= width, "viewport {viewport}");
+        assert!(right <= viewport, "at {width}px the findings table ends at {right}px, past the window ({viewport}px)");
+        assert!(page <= viewport, "at {width}px the page is {page}px wide: it scrolls sideways");
+    }
 }

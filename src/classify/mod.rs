@@ -84,6 +84,55 @@ impl fmt::Display for Reason {
     }
 }
 
+/// What a [`Reason`] speaks about (read from its rule and `supports`; see [`Reason::subject`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// Evidence for a class: a rule's, or the site model's toward the tracker that holds it.
+    Class(Class),
+    /// The fused decision whether the item moves (it names the threshold it passed or missed).
+    Decision,
+    /// Where a Work item is routed (a queue rule, the fallback queue, the site's routing history).
+    Queue,
+    /// The kind (feature, defect, incident, request).
+    Kind,
+    /// An impact or urgency level: `stated` when the text says it, else kept as filed or a default.
+    Level { stated: bool },
+    /// The priority the matrix derives from impact and urgency.
+    Priority,
+    /// Speaks for no side: the tracker's prior, a site model that abstains.
+    Context,
+}
+
+impl Reason {
+    /// What this reason speaks about, so that a report can group reasons by the side they support.
+    pub fn subject(&self) -> Subject {
+        let class_of_place = |s: &str| match s {
+            "service queue" | "stays (service)" => Some(Class::Work),
+            "product backlog" | "stays (product)" => Some(Class::Value),
+            _ => None,
+        };
+        match self.rule.as_str() {
+            "fused" => return Subject::Decision,
+            "site-route" => return Subject::Queue,
+            "site-prior" => return Subject::Context,
+            "site-model" => return class_of_place(&self.supports).map_or(Subject::Context, Subject::Class),
+            _ => {}
+        }
+        let head = self.supports.split(['/', ' ']).next().unwrap_or_default();
+        match head {
+            "work" => Subject::Class(Class::Work),
+            "value" => Subject::Class(Class::Value),
+            "queue" => Subject::Queue,
+            "kind" => Subject::Kind,
+            "impact" | "urgency" => {
+                Subject::Level { stated: !self.rule.ends_with("-as-filed") && !self.rule.ends_with("-default") }
+            }
+            "priority" => Subject::Priority,
+            _ => Subject::Context,
+        }
+    }
+}
+
 /// The probability that the class is right, from the evidence for it (`support`) and against it
 /// (`against`, the evidence for the other class).
 ///
@@ -212,5 +261,37 @@ pub fn role_of_name(name: &str) -> Option<TrackerRole> {
         "jira" | "product" => Some(TrackerRole::Product),
         "servicenow" | "service" => Some(TrackerRole::Service),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(rule: &str, supports: &str) -> Reason {
+        Reason { rule: rule.into(), supports: supports.into(), evidence: String::new(), weight: 0.0 }
+    }
+
+    #[test]
+    fn a_reason_says_which_side_it_speaks_for() {
+        let cases = [
+            (reason("work-outage", "work/incident"), Subject::Class(Class::Work)),
+            (reason("value-story", "value"), Subject::Class(Class::Value)),
+            (reason("kind-broken", "kind defect"), Subject::Kind),
+            (reason("route-access", "queue access"), Subject::Queue),
+            (reason("site-route", "Service Desk"), Subject::Queue),
+            (reason("affected-count", "impact 1"), Subject::Level { stated: true }),
+            (reason("urgency-as-filed", "urgency 2"), Subject::Level { stated: false }),
+            (reason("impact-default", "impact 3"), Subject::Level { stated: false }),
+            (reason("priority-matrix", "priority 2"), Subject::Priority),
+            (reason("fused", "service queue"), Subject::Decision),
+            (reason("site-model", "service queue"), Subject::Class(Class::Work)),
+            (reason("site-model", "stays (product)"), Subject::Class(Class::Value)),
+            (reason("site-model", "abstains"), Subject::Context),
+            (reason("site-prior", "3.0% misfiled"), Subject::Context),
+        ];
+        for (r, want) in cases {
+            assert_eq!(r.subject(), want, "{r}");
+        }
     }
 }

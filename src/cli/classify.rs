@@ -10,18 +10,22 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use twotrack_api::{Item, TrackerRole};
 
 use crate::classify::fuse::MovePolicy;
 use crate::classify::site::SiteOptions;
 use crate::classify::{
-    Action, CaseOutcome, Classifier, Placement, QueueSpec, RuleSpec, RuleTest, Site, Thresholds, Verdict, decide,
-    default_queues, default_rules, parse_rules_file, role_of_name,
+    Action, CaseOutcome, Classifier, QueueSpec, RuleSpec, RuleTest, Site, Thresholds, default_queues, default_rules,
+    parse_rules_file, role_of_name,
 };
 use crate::exit::{Exit, usage};
 use crate::mirror::Mirror;
 use crate::plan::is_twin;
+
+use crate::report::verdict::{VerdictLine, explanation};
+
+use super::jsonl::{BoundedLines, Cut, Line};
 
 #[derive(Debug, clap::Args)]
 pub struct ClassifyArgs {
@@ -29,9 +33,15 @@ pub struct ClassifyArgs {
     /// Reads stdin when absent or "-".
     #[arg(value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// Skip lines that are not valid items (they are counted in the summary) instead of stopping.
+    /// Skip lines that are not valid items, or not UTF-8 (they are counted in the summary, with
+    /// their line numbers) instead of stopping.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Read at most this many bytes of each text (summary, description, any field); the rest of a
+    /// longer one is skipped as it is read, and the verdict's reasons say so. Memory is bounded by
+    /// this cap, not by the input.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_TEXT_BYTES, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_text_bytes: u32,
     /// Treat the whole input as one site: each item's `tracker` is where it sits. Learn the site
     /// model from the input (cross-fitted: an item is judged only by a model that never saw it) and
     /// each tracker's misfiling rate, then write the verdicts in input order. This is how audits
@@ -39,6 +49,9 @@ pub struct ClassifyArgs {
     #[arg(long)]
     pub site: bool,
 }
+
+/// The default of `--max-text-bytes`: 64 KiB, far more than any ticket's text that says something.
+pub const DEFAULT_MAX_TEXT_BYTES: u32 = 64 * 1024;
 
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
@@ -183,66 +196,6 @@ impl InputItem {
     }
 }
 
-/// One output line of `twotrack classify` (and of `explain --json`).
-#[derive(Debug, Serialize)]
-struct Output<'a> {
-    id: &'a str,
-    class: &'static str,
-    kind: &'static str,
-    confidence: f64,
-    filed_as: &'static str,
-    misfiled: bool,
-    action: &'static str,
-    queue: Option<&'a str>,
-    impact: Option<u8>,
-    urgency: Option<u8>,
-    priority: Option<u8>,
-    /// With the site's evidence: the calibrated probability that the item is in the wrong tracker.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    p_misfiled: Option<f64>,
-    reasons: Vec<String>,
-}
-
-impl<'a> Output<'a> {
-    /// A verdict by the text alone.
-    fn new(id: &'a str, verdict: &'a Verdict, role: TrackerRole) -> Output<'a> {
-        let decision = decide(verdict, role, Thresholds::RULES_ALONE);
-        Output::with(id, verdict, role, decision.misfiled, decision.action, None)
-    }
-
-    /// A verdict with the site's evidence ([`Site::judge`]).
-    fn judged(id: &'a str, verdict: &'a Verdict, role: TrackerRole, placement: &Placement) -> Output<'a> {
-        let action = placement.action;
-        Output::with(id, verdict, role, action != Action::Keep, action, Some(placement.p_misfiled))
-    }
-
-    fn with(
-        id: &'a str,
-        verdict: &'a Verdict,
-        role: TrackerRole,
-        misfiled: bool,
-        action: Action,
-        p_misfiled: Option<f64>,
-    ) -> Output<'a> {
-        let round = |p: f64| (p * 1000.0).round() / 1000.0;
-        Output {
-            id,
-            class: verdict.class.as_str(),
-            kind: verdict.kind.as_str(),
-            confidence: round(verdict.confidence),
-            filed_as: role.as_str(),
-            misfiled,
-            action: action.as_str(),
-            p_misfiled: p_misfiled.map(round),
-            queue: verdict.queue.as_deref(),
-            impact: verdict.impact,
-            urgency: verdict.urgency,
-            priority: verdict.priority,
-            reasons: verdict.reasons.iter().map(ToString::to_string).collect(),
-        }
-    }
-}
-
 /// What `classify` saw, for the summary on stderr.
 #[derive(Debug, Default)]
 struct Tally {
@@ -252,11 +205,11 @@ struct Tally {
     misfiled: u64,
     moves: u64,
     reviews: u64,
-    skipped: u64,
+    skipped: Skipped,
 }
 
 impl Tally {
-    fn count(&mut self, out: &Output<'_>) {
+    fn count(&mut self, out: &VerdictLine<'_>) {
         self.items += 1;
         if out.class == "value" {
             self.value += 1;
@@ -280,22 +233,23 @@ pub async fn run_classify(args: ClassifyArgs, g: &super::Global) -> anyhow::Resu
     };
     let mut out = BufWriter::new(super::output::stdout());
     let mut tally = Tally::default();
+    let reading = Reading { skip_invalid: args.skip_invalid, max_text_bytes: args.max_text_bytes as usize };
     let outcome = if args.site {
-        classify_site(input, &mut out, &setup, args.skip_invalid, &mut tally)
+        classify_site(input, &mut out, &setup, &reading, &mut tally)
     } else {
-        classify_stream(input, &mut out, &setup, args.skip_invalid, &mut tally)
+        classify_stream(input, &mut out, &setup, &reading, &mut tally)
     };
     let flushed = out.flush();
     if g.quiet == 0 {
         errln!(
-            "classified {} items: {} value, {} work; {} misfiled ({} move, {} review); {} skipped",
+            "classified {} items: {} value, {} work; {} misfiled ({} move, {} review); {}",
             tally.items,
             tally.value,
             tally.work,
             tally.misfiled,
             tally.moves,
             tally.reviews,
-            tally.skipped
+            tally.skipped.summary()
         );
     }
     // A failed write to stdout is main's to judge (a closed pipe ends quietly).
@@ -309,16 +263,17 @@ fn classify_stream(
     input: impl BufRead,
     out: &mut impl Write,
     setup: &Setup,
-    skip_invalid: bool,
+    reading: &Reading,
     tally: &mut Tally,
 ) -> anyhow::Result<()> {
-    let mut skipped = 0;
-    let done = read_items(input, setup, skip_invalid, &mut skipped, |item, role| {
-        let verdict = setup.classifier.classify(&item);
-        let output = Output::new(&item.key, &verdict, role);
+    let mut skipped = Skipped::default();
+    let done = read_items(input, setup, reading, &mut skipped, |item, role, cuts| {
+        let mut verdict = setup.classifier.classify(&item);
+        verdict.reasons.extend(cut_reasons(&cuts, reading.max_text_bytes));
+        let output = VerdictLine::by_text(&item.key, &verdict, role);
         write_line(out, &output, tally)
     });
-    tally.skipped += skipped;
+    tally.skipped = skipped;
     done
 }
 
@@ -327,79 +282,137 @@ fn classify_site(
     input: impl BufRead,
     out: &mut impl Write,
     setup: &Setup,
-    skip_invalid: bool,
+    reading: &Reading,
     tally: &mut Tally,
 ) -> anyhow::Result<()> {
     let mut items = Vec::new();
-    read_items(input, setup, skip_invalid, &mut tally.skipped, |item, role| {
-        items.push((item, role));
+    read_items(input, setup, reading, &mut tally.skipped, |item, role, cuts| {
+        items.push((item, role, cuts));
         Ok(())
     })?;
     let site = setup
-        .learn(items.iter().map(|(item, _)| Ok::<_, std::convert::Infallible>(item.clone())))
+        .learn(items.iter().map(|(item, _, _)| Ok::<_, std::convert::Infallible>(item.clone())))
         .unwrap_or_else(|never| match never {});
     if let Some(why) = site.model.abstains() {
         tracing::warn!("{why}: nothing can move, items are at most flagged for review");
     }
-    for (item, role) in &items {
-        let (verdict, placement) = site.judge(&setup.classifier, item, *role, setup.moves());
-        write_line(out, &Output::judged(&item.key, &verdict, *role, &placement), tally)?;
+    for (item, role, cuts) in &items {
+        let (mut verdict, placement) = site.judge(&setup.classifier, item, *role, setup.moves());
+        verdict.reasons.extend(cut_reasons(cuts, reading.max_text_bytes));
+        write_line(out, &VerdictLine::judged(&item.key, &verdict, *role, &placement), tally)?;
     }
     Ok(())
 }
 
-fn write_line(out: &mut impl Write, output: &Output<'_>, tally: &mut Tally) -> anyhow::Result<()> {
+fn write_line(out: &mut impl Write, output: &VerdictLine<'_>, tally: &mut Tally) -> anyhow::Result<()> {
     tally.count(output);
-    serde_json::to_writer(&mut *out, output).context("cannot write the verdicts")?;
-    out.write_all(b"\n").context("cannot write the verdicts")?;
-    Ok(())
+    output.write(out).context("cannot write the verdicts")
 }
 
-/// Parse items line by line, handing each with its tracker's role to `each`.
+/// Parse items line by line, handing each with its tracker's role to `each`. Each text is cut to
+/// `max_text_bytes` as it is read (the cut noted in the verdict's reasons), so memory is bounded by
+/// the cap, not by the input; a line that is not UTF-8 is an invalid line.
 fn read_items(
-    mut input: impl BufRead,
+    input: impl BufRead,
     setup: &Setup,
-    skip_invalid: bool,
-    skipped: &mut u64,
-    mut each: impl FnMut(Item, TrackerRole) -> anyhow::Result<()>,
+    reading: &Reading,
+    skipped: &mut Skipped,
+    mut each: impl FnMut(Item, TrackerRole, Vec<Cut>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut line = String::new();
-    let mut number = 0usize;
+    let mut lines = BoundedLines::new(input, reading.max_text_bytes);
     loop {
-        line.clear();
-        let read = input.read_line(&mut line).with_context(|| format!("cannot read line {}", number + 1))?;
-        if read == 0 {
-            return Ok(());
-        }
-        number += 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let parsed =
-            serde_json::from_str::<InputItem>(&line).map_err(|e| format!("not a valid item: {e}")).and_then(|input| {
-                match setup.role(&input.tracker) {
-                    Some(role) => Ok((input, role)),
-                    None => Err(format!(
-                        "unknown tracker {:?} (known: {}); pass --config to name your trackers",
-                        input.tracker,
-                        setup.known_trackers()
-                    )),
+        let read = lines.next_line().with_context(|| format!("cannot read line {}", skipped.lines_read + 1))?;
+        let Some(line) = read else { return Ok(()) };
+        let parsed = match line {
+            Line::Text { number, text, cuts } => {
+                skipped.lines_read = number;
+                if text.trim().is_empty() {
+                    continue;
                 }
-            });
-        let (input, role) = match parsed {
+                let parsed = serde_json::from_str::<InputItem>(&text)
+                    .map_err(|e| format!("not a valid item: {e}"))
+                    .and_then(|input| match setup.role(&input.tracker) {
+                        Some(role) => Ok((input, role)),
+                        None => Err(format!(
+                            "unknown tracker {:?} (known: {}); pass --config to name your trackers",
+                            input.tracker,
+                            setup.known_trackers()
+                        )),
+                    });
+                parsed.map(|(input, role)| (input, role, cuts)).map_err(|why| (number, why))
+            }
+            Line::Invalid { number, why } => {
+                skipped.lines_read = number;
+                Err((number, why))
+            }
+        };
+        let (input, role, cuts) = match parsed {
             Ok(ok) => ok,
-            Err(_) if skip_invalid => {
-                *skipped += 1;
+            Err((number, _)) if reading.skip_invalid => {
+                skipped.add(number);
                 continue;
             }
-            Err(why) => {
+            Err((number, why)) => {
                 return Err(usage(anyhow::anyhow!(
                     "line {number}: {why} (use --skip-invalid to go on past bad lines)"
                 )));
             }
         };
-        each(input.into_item(), role)?;
+        each(input.into_item(), role, cuts)?;
     }
+}
+
+/// How `classify` reads its input.
+struct Reading {
+    skip_invalid: bool,
+    max_text_bytes: usize,
+}
+
+/// The lines `--skip-invalid` skipped.
+#[derive(Debug, Default)]
+struct Skipped {
+    count: u64,
+    /// The first few skipped lines' numbers, for the summary.
+    first: Vec<usize>,
+    /// The lines read so far.
+    lines_read: usize,
+}
+
+impl Skipped {
+    /// Of the skipped lines, the summary names this many.
+    const NAMED: usize = 10;
+
+    fn add(&mut self, number: usize) {
+        self.count += 1;
+        if self.first.len() < Self::NAMED {
+            self.first.push(number);
+        }
+    }
+
+    /// "0 skipped", "2 skipped (lines 3, 7)", "12 skipped (lines 1, 2, ..., 10, ...)".
+    fn summary(&self) -> String {
+        if self.count == 0 {
+            return "0 skipped".to_string();
+        }
+        let numbers: Vec<String> = self.first.iter().map(usize::to_string).collect();
+        let more = if self.count > self.first.len() as u64 { ", ..." } else { "" };
+        let noun = if self.count == 1 { "line" } else { "lines" };
+        format!("{} skipped ({noun} {}{more})", self.count, numbers.join(", "))
+    }
+}
+
+/// The reasons a verdict gains when its item's texts were cut to the cap.
+fn cut_reasons(cuts: &[Cut], cap: usize) -> impl Iterator<Item = crate::classify::Reason> + '_ {
+    cuts.iter().map(move |c| crate::classify::Reason {
+        rule: "text-cut".into(),
+        supports: "input".into(),
+        evidence: format!(
+            "{}: only the first {cap} of its {} bytes were read (--max-text-bytes)",
+            if c.field.is_empty() { "a text" } else { c.field.as_str() },
+            c.bytes
+        ),
+        weight: 0.0,
+    })
 }
 
 pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result<Exit> {
@@ -434,114 +447,19 @@ pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result
         };
         if args.json {
             let output = match (role, &placement) {
-                (Some(role), Some(p)) => Output::judged(&item.key, &verdict, role, p),
-                _ => Output::new(&item.key, &verdict, verdict.class.home()),
+                (Some(role), Some(p)) => VerdictLine::judged(&item.key, &verdict, role, p),
+                _ => VerdictLine::by_text(&item.key, &verdict, verdict.class.home()),
             };
-            serde_json::to_writer(&mut out, &output)?;
-            writeln!(out)?;
+            output.write(&mut out)?;
         } else {
             let filed = role.zip(placement.as_ref());
             // What the audit reports about the item: its findings, or why it is exempt.
             let assessed = planner.as_ref().and_then(|p| p.assess(item.clone()).map(|a| (p.findings(&a), a.exempt)));
-            out.write_all(render_explanation(item, &verdict, filed, assessed.as_ref(), &setup).as_bytes())?;
+            out.write_all(explanation(item, &verdict, filed, assessed.as_ref(), &setup.matrix).as_bytes())?;
         }
     }
     out.flush()?;
     Ok(Exit::Ok)
-}
-
-fn exemption(why: crate::plan::Exemption) -> &'static str {
-    match why {
-        crate::plan::Exemption::Closed => "closed",
-        crate::plan::Exemption::KeepMarker => "a human put the keep marker on it",
-        crate::plan::Exemption::Twin => "twotrack created it",
-    }
-}
-
-/// One finding as the audit reports it, with where the item is and where it would go.
-fn describe_finding(f: &crate::plan::Finding, item: &Item) -> String {
-    use crate::plan::{Correction, FindingKind};
-    let what = if f.action == Action::Move && f.correction.is_some() { "apply would fix it" } else { "for review" };
-    let none = || "none".to_string();
-    match f.kind {
-        FindingKind::Misfiled => {
-            let to = match &f.correction {
-                Some(Correction::Move(m)) => format!("{} ({} {})", m.target_tracker, m.container, m.item_type),
-                _ => format!("the {}", f.verdict.class.home()),
-            };
-            format!("misfiled: {} -> {to} ({what})", item.tracker)
-        }
-        FindingKind::Misrouted => {
-            let to = match &f.correction {
-                Some(Correction::Reroute { group, .. }) => group.clone(),
-                _ => f.verdict.queue.clone().unwrap_or_else(none),
-            };
-            format!("misrouted: {} -> {to} ({what})", item.queue.clone().unwrap_or_else(none))
-        }
-        FindingKind::Misprioritised => {
-            let filed = format!(
-                "impact {}, urgency {}",
-                item.impact.map_or_else(none, |v| v.to_string()),
-                item.urgency.map_or_else(none, |v| v.to_string())
-            );
-            let to = match &f.correction {
-                Some(Correction::Reprioritise { impact, urgency, .. }) => format!("impact {impact}, urgency {urgency}"),
-                _ => format!(
-                    "impact {}, urgency {}",
-                    f.verdict.impact.map_or_else(none, |v| v.to_string()),
-                    f.verdict.urgency.map_or_else(none, |v| v.to_string())
-                ),
-            };
-            format!("misprioritised: {filed} -> {to} ({what})")
-        }
-    }
-}
-
-/// A verdict for a human: what it is, where it belongs, what to do, and why.
-fn render_explanation(
-    item: &Item,
-    verdict: &Verdict,
-    filed: Option<(TrackerRole, &Placement)>,
-    assessed: Option<&(Vec<crate::plan::Finding>, Option<crate::plan::Exemption>)>,
-    setup: &Setup,
-) -> String {
-    let mut s = format!("{} in {}: {}\n", item.key, item.tracker, item.summary);
-    s += &format!("  verdict:    {} / {} (confidence {:.2})\n", verdict.class, verdict.kind, verdict.confidence);
-    match filed {
-        Some((role, placement)) => {
-            let filed = match placement.action {
-                Action::Keep => "in the right tracker",
-                Action::Review => "possibly misfiled",
-                Action::Move => "misfiled",
-            };
-            s += &format!(
-                "  filed in:   a {} tracker: {filed} (P(misfiled) {:.3}); action: {}\n",
-                role.as_str(),
-                placement.p_misfiled,
-                placement.action
-            );
-        }
-        None => s += "  filed in:   a tracker the configuration does not name\n",
-    }
-    if let Some((findings, exempt)) = assessed {
-        match exempt {
-            Some(why) => s += &format!("  exempt:     {} (never moved)\n", exemption(*why)),
-            None if findings.is_empty() => s += "  findings:   none\n",
-            None => {
-                for f in findings {
-                    s += &format!("  finding:    {}\n", describe_finding(f, item));
-                }
-            }
-        }
-    }
-    if let (Some(queue), Some(priority)) = (&verdict.queue, verdict.priority) {
-        s += &format!("  queue:      {queue}\n  priority:   {}\n", setup.matrix.name(priority));
-    }
-    s += "  reasons:\n";
-    for r in &verdict.reasons {
-        s += &format!("    - {r}\n");
-    }
-    s
 }
 
 pub async fn run_rules(cmd: RulesCmd, g: &super::Global) -> anyhow::Result<Exit> {

@@ -17,6 +17,7 @@ pub mod classify;
 pub mod completions;
 pub mod config;
 pub mod demo;
+mod jsonl;
 pub mod mirror;
 pub mod online;
 pub mod outbox;

@@ -339,7 +339,8 @@ pub fn describe(a: &Planned2) -> String {
     }
 }
 
-fn correction_from(f: &Finding) -> Option<Correction> {
+/// The correction `apply` would enqueue for a finding (`None` for a finding it only reports).
+pub fn correction_from(f: &Finding) -> Option<Correction> {
     let c = f.correction.as_ref()?;
     let (prefix, action) = match c {
         Planned::Move(m) => (

@@ -79,8 +79,31 @@ pub struct Finding {
     /// Move / Review for misfiled items; for misroutes and misprioritisations, Move means "apply would
     /// fix it" (its policy switch is on) and Review "reported only".
     pub action: Action,
+    /// Where the item is and where it should be (also for review-only findings, which plan no
+    /// correction).
+    pub change: Change,
     /// What apply would do; `None` for review-only findings.
     pub correction: Option<Correction>,
+}
+
+/// A finding's from -> to: where the item is, and where the evidence puts it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Misfiled: from its tracker to the tracker that holds its class (`to` is `None` where no such
+    /// tracker is configured).
+    Tracker { from: String, from_role: TrackerRole, to: Option<String>, to_role: TrackerRole },
+    /// Misrouted: from its assignment group (`None`: unassigned) to the proposed group.
+    Group { from: Option<String>, to: String },
+    /// Misprioritised: from the priority its filed impact x urgency give to the one the text gives.
+    Priority { from: PriorityLevel, to: PriorityLevel },
+}
+
+/// A priority with the impact and urgency it derives from (via the priority matrix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriorityLevel {
+    pub impact: u8,
+    pub urgency: u8,
+    pub priority: u8,
 }
 
 /// Everything twotrack learned about one item in a planning pass (also for items without findings).
@@ -177,12 +200,20 @@ impl<'a> Planner<'a> {
             };
             // A move with nowhere to go is a review.
             let action = if correction.is_some() { a.action } else { Action::Review };
+            let to_role = a.verdict.class.home();
+            let change = Change::Tracker {
+                from: a.item.tracker.clone(),
+                from_role: a.filed_as,
+                to: self.target_tracker(a).map(|t| t.name.clone()),
+                to_role,
+            };
             out.push(Finding {
                 kind: FindingKind::Misfiled,
                 item: a.item.clone(),
                 filed_as: a.filed_as,
                 verdict: a.verdict.clone(),
                 action,
+                change,
                 correction,
             });
             return out;
@@ -239,16 +270,15 @@ impl<'a> Planner<'a> {
             filed_as: a.filed_as,
             verdict,
             action: if fix { Action::Move } else { Action::Review },
+            change: Change::Group { from: current.map(str::to_string), to: group.clone() },
             correction: fix.then_some(Correction::Reroute { queue, group, note }),
         })
     }
 
     fn misprioritisation(&self, a: &Assessment) -> Option<Finding> {
         let (impact, urgency, priority) = (a.verdict.impact?, a.verdict.urgency?, a.verdict.priority?);
-        let filed = match (a.item.impact, a.item.urgency) {
-            (Some(i), Some(u)) => self.config.priority.priority(i, u),
-            _ => return None,
-        };
+        let (filed_impact, filed_urgency) = (a.item.impact?, a.item.urgency?);
+        let filed = self.config.priority.priority(filed_impact, filed_urgency);
         if filed == priority {
             return None;
         }
@@ -266,14 +296,23 @@ impl<'a> Planner<'a> {
             filed_as: a.filed_as,
             verdict: a.verdict.clone(),
             action: if fix { Action::Move } else { Action::Review },
+            change: Change::Priority {
+                from: PriorityLevel { impact: filed_impact, urgency: filed_urgency, priority: filed },
+                to: PriorityLevel { impact, urgency, priority },
+            },
             correction: fix.then_some(Correction::Reprioritise { impact, urgency, priority, note }),
         })
     }
 
+    /// The tracker a misfiled item would move to: the first other tracker that holds its class.
+    fn target_tracker(&self, a: &Assessment) -> Option<&'a TrackerConfig> {
+        let home = a.verdict.class.home();
+        self.config.trackers.iter().find(|t| t.role == home && t.name != a.item.tracker)
+    }
+
     /// Where a misfiled item would go, and what would be written.
     pub fn move_plan(&self, a: &Assessment) -> Option<MovePlan> {
-        let home = a.verdict.class.home();
-        let target = self.config.trackers.iter().find(|t| t.role == home && t.name != a.item.tracker)?;
+        let target = self.target_tracker(a)?;
         let source_cfg = self.config.tracker(&a.item.tracker)?;
         // Work goes to the group the site's history routes it to, where it is sure of one; else to
         // the group of the `[[queue]]` the rules chose.

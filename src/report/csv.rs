@@ -26,6 +26,8 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
         "key",
         "url",
         "title",
+        "from",
+        "to",
         "filed_as",
         "class",
         "item_kind",
@@ -39,7 +41,11 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
         "target_type",
         "target_queue",
         "target_priority",
-        "reasons",
+        "decided_by",
+        "reasons_for",
+        "reasons_for_staying",
+        "details",
+        "waits",
     ])?;
     let opt = |v: Option<u8>| v.map(|x| x.to_string()).unwrap_or_default();
     for f in &report.findings {
@@ -51,6 +57,8 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
             &f.key,
             &f.url,
             &f.title,
+            &f.from,
+            &f.to,
             &f.filed_as,
             &f.class,
             &f.item_kind,
@@ -64,7 +72,11 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
             t.map_or("", |t| &t.item_type),
             t.and_then(|t| t.queue.as_deref()).unwrap_or(""),
             t.and_then(|t| t.priority.as_deref()).unwrap_or(""),
-            &f.reasons.join(" | "),
+            f.reasons.decisive.as_deref().unwrap_or(""),
+            &f.reasons.for_proposed.join(" | "),
+            &f.reasons.for_current.join(" | "),
+            &f.reasons.details.join(" | "),
+            if f.waits { "yes" } else { "" },
         ];
         w.write_record(row.iter().map(|v| cell(v).into_owned()))?;
     }

@@ -17,7 +17,11 @@ figure{background:#fff;border:1px solid var(--line);border-radius:8px;margin:0;p
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid var(--line)}th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{background:#f2f4f7;cursor:pointer;white-space:nowrap}td.num{text-align:right}.tag{display:inline-block;padding:1px 6px;border-radius:10px;font-size:12px;background:#eef}
 .tag.move{background:#fde2e1}.tag.review{background:#fff4d6}.tag.fix{background:#e1f5e8}.tag.value{background:#dbe7fb}.tag.work{background:#fde9d6}
-.reasons{margin:0;padding-left:16px;color:var(--muted);font-size:12px}.note{white-space:pre-wrap;font-size:12px;color:var(--muted)}
+.reasons{margin:0;padding-left:16px;color:var(--muted);font-size:12px}.decisive{margin:0 0 4px;font-size:12px}.side{font-size:12px;font-weight:600}.note{white-space:pre-wrap;font-size:12px;color:var(--muted)}
+#findings{table-layout:fixed}#findings td{overflow-wrap:anywhere}#findings th{white-space:normal}
+#findings th:nth-child(1){width:6%}#findings th:nth-child(2){width:7%}#findings th:nth-child(3){width:9%}#findings th:nth-child(4){width:16%}#findings th:nth-child(5){width:13%}
+#findings th:nth-child(6){width:8%}#findings th:nth-child(7){width:8%}#findings th:nth-child(8){width:11%}#findings th:nth-child(9){width:22%}
+.clamp{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:3;line-clamp:3;overflow:hidden}
 input[type=search]{padding:6px 8px;width:320px;border:1px solid var(--line);border-radius:6px;margin:8px 0}
 "#;
 
@@ -119,6 +123,9 @@ pub fn render(r: &Report) -> String {
                     div.muted { "Generated " (r.generated_at) ". Dry run: nothing was written to any tracker. Schema v" (r.schema_version) "." }
                 }
                 main {
+                    @if let Some(line) = t.waiting_line() {
+                        p #waiting { (line) ": apply makes the most confident first; the rest are marked " i { "waits" } "." }
+                    }
                     @for note in &r.notes {
                         p.site-note role="note" { b { "Note: " } (note) }
                     }
@@ -126,7 +133,7 @@ pub fn render(r: &Report) -> String {
                         div.card { b { (t.open_items) } "open items" }
                         div.card { b { (t.value) } "Value" }
                         div.card { b { (t.work) } "Work" }
-                        div.card { b { (t.work_in_product + t.value_in_service) } "misfiled" }
+                        div.card { b { (t.misfiled) } "misfiled" }
                         div.card { b { (t.moves) } "to move" }
                         div.card { b { (t.reviews) } "to review" }
                         div.card { b { (t.misrouted) } "misrouted" }
@@ -141,14 +148,14 @@ pub fn render(r: &Report) -> String {
                     }
                     h2 { "Trackers" }
                     table.sortable id="trackers" {
-                        thead { tr { th { "tracker" } th { "kind" } th { "role" } th { "open" } th { "value" } th { "work" } th { "misfiled" } th { "share" } th { "move" } th { "review" } } }
+                        thead { tr { th { "tracker" } th { "kind" } th { "role" } th { "open" } th { "value" } th { "work" } th { "misfiled" } th { "share" } th { "move" } th { "review" } th { "exempt" } } }
                         tbody {
                             @for tr in &r.trackers {
                                 tr {
                                     td { (tr.name) } td { (tr.kind) } td { (tr.role) }
                                     td.num { (tr.open_items) } td.num { (tr.value) } td.num { (tr.work) }
                                     td.num { (tr.misfiled) } td.num data-v=(tr.misfiled_share) { (format!("{:.0}%", tr.misfiled_share * 100.0)) }
-                                    td.num { (tr.moves) } td.num { (tr.reviews) }
+                                    td.num { (tr.moves) } td.num { (tr.reviews) } td.num { (tr.exempt) }
                                 }
                             }
                         }
@@ -159,15 +166,15 @@ pub fn render(r: &Report) -> String {
                     } @else {
                         input #filter type="search" placeholder="Filter findings…" aria-label="Filter findings";
                         table.sortable id="findings" {
-                            thead { tr { th { "action" } th { "finding" } th { "item" } th { "title" } th { "where" } th { "belongs" } th { "confidence" } th { "target" } th { "why" } } }
+                            thead { tr { th { "action" } th { "finding" } th { "item" } th { "title" } th { "from → to" } th { "belongs" } th { "confidence" } th { "target" } th { "why" } } }
                             tbody {
                                 @for f in &r.findings {
                                     tr {
-                                        td { span class=(format!("tag {}", f.action)) { (f.action) } }
+                                        td { span class=(format!("tag {}", f.action)) { (f.action) } @if f.waits { " " i.muted { "waits" } } }
                                         td { (f.kind) }
                                         td { @if f.url.is_empty() { (f.key) } @else { a href=(f.url) { (f.key) } } }
-                                        td.title { (f.title) }
-                                        td { (f.tracker) " (" (f.filed_as) ")" }
+                                        td.title { div.clamp title=(f.title) { (f.title) } }
+                                        td.change { span.from { (f.from) } " → " span.to { (f.to) } }
                                         td { span class=(format!("tag {}", f.class)) { (f.class) } " " (f.item_kind)
                                             @if let Some(p) = f.priority { br; span.muted { "P" (p) " (impact " (f.impact.unwrap_or(0)) " × urgency " (f.urgency.unwrap_or(0)) ")" } } }
                                         td.num data-v=(f.confidence) { (format!("{:.2}", f.confidence)) }
@@ -179,7 +186,20 @@ pub fn render(r: &Report) -> String {
                                                 details { summary { "note" } div.note { (t.note) } }
                                             }
                                         }
-                                        td { ul.reasons { @for reason in f.reasons.iter().take(4) { li { (reason) } } } }
+                                        td.why {
+                                            @if let Some(d) = &f.reasons.decisive { p.decisive { b { "Decided by " } (d) } }
+                                            @if !f.reasons.for_proposed.is_empty() {
+                                                span.side { "For:" }
+                                                ul.reasons.for { @for reason in f.reasons.for_proposed.iter().take(3) { li { (reason) } } }
+                                            }
+                                            @if !f.reasons.for_current.is_empty() {
+                                                span.side { "For staying:" }
+                                                ul.reasons.against { @for reason in f.reasons.for_current.iter().take(3) { li { (reason) } } }
+                                            }
+                                            @if !f.reasons.details.is_empty() {
+                                                details { summary { "details" } ul.reasons { @for reason in &f.reasons.details { li { (reason) } } } }
+                                            }
+                                        }
                                     }
                                 }
                             }

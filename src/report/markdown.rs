@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::Report;
+use super::{Reasons, Report};
 
 /// Escape text for a Markdown table cell (ticket text is hostile input: no HTML, no table breaks).
 fn cell(s: &str) -> String {
@@ -24,6 +24,41 @@ fn cell(s: &str) -> String {
     out
 }
 
+/// Of a title, a findings row shows at most this many characters (the JSON and CSV keep it whole).
+const TITLE_CHARS: usize = 80;
+
+/// `s` cut to `max` characters, an ellipsis marking the cut.
+fn shortened(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => s.into(),
+        Some(_) => {
+            let keep: String = s.chars().take(max.saturating_sub(1)).collect();
+            format!("{}…", keep.trim_end()).into()
+        }
+    }
+}
+
+/// The why of a finding: what decided, then the strongest evidence for the proposed place and for
+/// staying, each side labelled (no HTML: the Markdown reads in a terminal too).
+fn why(r: &Reasons) -> String {
+    let mut parts = Vec::new();
+    if let Some(d) = &r.decisive {
+        parts.push(format!("**{}**", cell(d)));
+    }
+    let side = |label: &str, reasons: &[String]| {
+        let shown: Vec<String> = reasons.iter().take(2).map(|r| cell(r)).collect();
+        let more = if reasons.len() > 2 { format!(" (+{} more)", reasons.len() - 2) } else { String::new() };
+        format!("{label}: {}{more}", shown.join("; "))
+    };
+    if !r.for_proposed.is_empty() {
+        parts.push(side("for", &r.for_proposed));
+    }
+    if !r.for_current.is_empty() {
+        parts.push(side("for staying", &r.for_current));
+    }
+    parts.join(" · ")
+}
+
 pub fn render(r: &Report) -> String {
     let mut s = String::new();
     let t = &r.totals;
@@ -37,7 +72,7 @@ pub fn render(r: &Report) -> String {
         t.open_items,
         t.value,
         t.work,
-        t.work_in_product + t.value_in_service,
+        t.misfiled,
         t.work_in_product,
         t.value_in_service,
         t.moves,
@@ -47,16 +82,19 @@ pub fn render(r: &Report) -> String {
         t.exempt,
         t.parked
     );
+    if let Some(line) = t.waiting_line() {
+        let _ = writeln!(s, "{line}: `apply` makes the most confident first; the rest are marked *waits*.\n");
+    }
     for note in &r.notes {
         let _ = writeln!(s, "> **Note:** {}\n", cell(note));
     }
     let _ = writeln!(s, "## Trackers\n");
-    let _ = writeln!(s, "| tracker | kind | role | open | value | work | misfiled | share | move | review |");
-    let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "| tracker | kind | role | open | value | work | misfiled | share | move | review | exempt |");
+    let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for tr in &r.trackers {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {:.0}% | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.0}% | {} | {} | {} |",
             cell(&tr.name),
             tr.kind,
             tr.role,
@@ -66,7 +104,8 @@ pub fn render(r: &Report) -> String {
             tr.misfiled,
             tr.misfiled_share * 100.0,
             tr.moves,
-            tr.reviews
+            tr.reviews,
+            tr.exempt
         );
     }
     let _ = writeln!(s, "\n## Findings ({})\n", r.findings.len());
@@ -74,8 +113,8 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(s, "Nothing is misfiled. Both tracks are clean.");
         return s;
     }
-    let _ = writeln!(s, "| action | finding | item | title | belongs | conf. | target | why |");
-    let _ = writeln!(s, "|---|---|---|---|---|---:|---|---|");
+    let _ = writeln!(s, "| action | finding | item | title | from -> to | belongs | conf. | target | why |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---:|---|---|");
     for f in &r.findings {
         let item = if f.url.is_empty() { cell(&f.key) } else { format!("[{}]({})", cell(&f.key), f.url) };
         let target = f
@@ -92,20 +131,38 @@ pub fn render(r: &Report) -> String {
                 parts.join(", ")
             })
             .unwrap_or_default();
-        let why: Vec<String> = f.reasons.iter().take(3).map(|r| cell(r)).collect();
+        let why = why(&f.reasons);
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} {} | {:.2} | {} | {} |",
-            f.action,
+            "| {} | {} | {} | {} | {} -> {} | {} {} | {:.2} | {} | {} |",
+            if f.waits { format!("{} (waits)", f.action) } else { f.action.clone() },
             f.kind,
             item,
-            cell(&f.title),
+            cell(&shortened(&f.title, TITLE_CHARS)),
+            cell(&f.from),
+            cell(&f.to),
             f.class,
             f.item_kind,
             f.confidence,
             target,
-            why.join("; ")
+            why
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shortened;
+
+    #[test]
+    fn long_titles_are_cut_with_an_ellipsis() {
+        assert_eq!(shortened("Reset my password", 80), "Reset my password");
+        assert_eq!(shortened(&"é".repeat(80), 80), "é".repeat(80));
+        let long = "é".repeat(81);
+        let cut = shortened(&long, 80);
+        assert_eq!(cut.chars().count(), 80);
+        assert!(cut.ends_with("é…"));
+        assert_eq!(shortened("The checkout is down for everyone", 14), "The checkout…");
+    }
 }

@@ -8,18 +8,22 @@ pub mod history;
 mod html;
 mod markdown;
 pub mod outbox;
+pub mod stats;
+pub mod verdict;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 use twotrack_api::{Class, TrackerRole};
 
-use crate::classify::Action;
+use crate::classify::PriorityMatrix;
+use crate::classify::{Action, Reason, Subject};
 use crate::config::Config;
-use crate::plan::{Assessment, Correction, Finding, FindingKind, Planner};
+use crate::plan::{Assessment, Change, Correction, Finding, FindingKind, Planner, PriorityLevel};
 
 /// Bumped on any incompatible change to the JSON report.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: findings carry `from` and `to`; `reasons` are grouped by the side they support.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -64,11 +68,16 @@ pub struct Totals {
     pub open_items: u64,
     pub value: u64,
     pub work: u64,
-    /// Work filed in a product backlog.
+    /// Misfiled items: the misfiled findings, each a move or a review (`work_in_product +
+    /// value_in_service`, `moves + reviews`). Exempt items are never counted, whatever they read as.
+    pub misfiled: u64,
+    /// Misfiled: Work filed in a product backlog.
     pub work_in_product: u64,
-    /// Value filed in a service queue.
+    /// Misfiled: Value filed in a service queue.
     pub value_in_service: u64,
+    /// Misfiled items to move.
     pub moves: u64,
+    /// Misfiled items to review.
     pub reviews: u64,
     pub misrouted: u64,
     pub misprioritised: u64,
@@ -77,6 +86,21 @@ pub struct Totals {
     /// Corrections parked in the outbox after `policy.max_attempts` failed runs: they wait for
     /// `twotrack outbox retry` (set by the audit from the mirror's outbox, not by the builder).
     pub parked: u64,
+    /// Of the moves, how many `apply` would leave for later cycles: it makes at most `max_moves` new
+    /// moves a cycle, the most confident first.
+    pub moves_waiting: u64,
+    /// `policy.max_moves`: the new moves one cycle makes at most.
+    pub max_moves: u64,
+}
+
+impl Totals {
+    /// "N moves would wait for later cycles (max_moves = M)", where any would.
+    pub fn waiting_line(&self) -> Option<String> {
+        (self.moves_waiting > 0).then(|| {
+            let moves = if self.moves_waiting == 1 { "move" } else { "moves" };
+            format!("{} {moves} would wait for later cycles (max_moves = {})", self.moves_waiting, self.max_moves)
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -87,11 +111,14 @@ pub struct TrackerSummary {
     pub open_items: u64,
     pub value: u64,
     pub work: u64,
-    /// Share of items that belong elsewhere (0..1): how mixed this backlog is.
+    /// Share of open items that are misfiled (0..1): how mixed this backlog is.
     pub misfiled_share: f64,
+    /// Misfiled items here (`moves + reviews`), counted as in the totals: exempt items are not.
     pub misfiled: u64,
     pub moves: u64,
     pub reviews: u64,
+    /// Open items exempt from moves (keep marker or twins).
+    pub exempt: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -107,12 +134,34 @@ pub struct FindingRow {
     pub confidence: f64,
     /// "move", "review", "fix" or "report".
     pub action: String,
+    /// A move `apply` would leave for a later cycle (`policy.max_moves`).
+    pub waits: bool,
+    /// Where the item is now: misfiled, its tracker and role; misrouted, its assignment group;
+    /// misprioritised, its priority and the impact x urgency it derives from.
+    pub from: String,
+    /// Where the evidence puts it: the tracker, the group, or the priority (and its derivation).
+    pub to: String,
     pub queue: Option<String>,
     pub impact: Option<u8>,
     pub urgency: Option<u8>,
     pub priority: Option<u8>,
-    pub reasons: Vec<String>,
+    pub reasons: Reasons,
     pub target: Option<TargetRow>,
+}
+
+/// A finding's reasons, grouped by the side they support, strongest first within each group.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Reasons {
+    /// What decided: the decision and its threshold (misfiled), the routing evidence (misrouted), the
+    /// priority matrix (misprioritised).
+    pub decisive: Option<String>,
+    /// Evidence for `to`, the proposed place.
+    pub for_proposed: Vec<String>,
+    /// Evidence for `from`, where the item is now (against the finding).
+    pub for_current: Vec<String>,
+    /// How the details of where it would go were derived (kind, queue, impact, urgency, priority),
+    /// and context that supports neither side (the tracker's prior, a site model that abstains).
+    pub details: Vec<String>,
 }
 
 /// Exactly what a correction would write.
@@ -133,6 +182,8 @@ pub struct ReportBuilder<'a> {
     planner: &'a Planner<'a>,
     report: Report,
     per_tracker: BTreeMap<String, TrackerSummary>,
+    /// The moves that would wait for later cycles.
+    waiting: HashSet<(String, String)>,
 }
 
 impl<'a> ReportBuilder<'a> {
@@ -153,6 +204,7 @@ impl<'a> ReportBuilder<'a> {
                     misfiled: 0,
                     moves: 0,
                     reviews: 0,
+                    exempt: 0,
                 };
                 (t.name.clone(), summary)
             })
@@ -163,7 +215,7 @@ impl<'a> ReportBuilder<'a> {
                 schema_version: SCHEMA_VERSION,
                 generated_at,
                 dry_run: true,
-                totals: Totals::default(),
+                totals: Totals { max_moves: planner.config.policy.max_moves as u64, ..Totals::default() },
                 trackers: Vec::new(),
                 findings: Vec::new(),
                 confidence_histogram: [0; 10],
@@ -171,11 +223,13 @@ impl<'a> ReportBuilder<'a> {
                 notes: queue_notes(planner),
             },
             per_tracker,
+            waiting: HashSet::new(),
         }
     }
 
-    /// Add one assessed item (closed items are ignored: the audit is about open work).
-    pub fn add(&mut self, a: &Assessment) {
+    /// Add one assessed item (closed items are ignored: the audit is about open work). `observe` sees
+    /// each of its findings.
+    pub fn add(&mut self, a: &Assessment, mut observe: impl FnMut(&Finding)) {
         if !a.item.open {
             return;
         }
@@ -201,13 +255,22 @@ impl<'a> ReportBuilder<'a> {
                 Class::Value => s.value += 1,
                 Class::Work => s.work += 1,
             }
-            if a.misfiled {
-                s.misfiled += 1;
+            // Misfiled items are counted from their findings (as in the totals): an exempt item that
+            // reads as misfiled has none.
+            if a.exempt.is_some() {
+                s.exempt += 1;
             }
         }
         for f in self.planner.findings(a) {
+            observe(&f);
             self.add_finding(f);
         }
+    }
+
+    /// The moves (tracker, key) `apply` would leave for later cycles, under `policy.max_moves`.
+    pub fn moves_waiting(&mut self, waiting: HashSet<(String, String)>) {
+        self.report.totals.moves_waiting = waiting.len() as u64;
+        self.waiting = waiting;
     }
 
     fn add_finding(&mut self, f: Finding) {
@@ -220,12 +283,14 @@ impl<'a> ReportBuilder<'a> {
                     TrackerRole::Service => t.value_in_service += 1,
                 }
                 let is_move = action == Action::Move;
+                t.misfiled += 1;
                 if is_move {
                     t.moves += 1
                 } else {
                     t.reviews += 1
                 }
                 if let Some(s) = summary {
+                    s.misfiled += 1;
                     if is_move { s.moves += 1 } else { s.reviews += 1 }
                 }
             }
@@ -239,6 +304,9 @@ impl<'a> ReportBuilder<'a> {
         for (_, mut s) in std::mem::take(&mut self.per_tracker) {
             s.misfiled_share = if s.open_items == 0 { 0.0 } else { s.misfiled as f64 / s.open_items as f64 };
             self.report.trackers.push(s);
+        }
+        for f in &mut self.report.findings {
+            f.waits = f.action == "move" && self.waiting.contains(&(f.tracker.clone(), f.key.clone()));
         }
         // Most actionable first: moves, then reviews; strongest confidence first within each.
         self.report.findings.sort_by(|a, b| {
@@ -317,6 +385,7 @@ fn row(f: &Finding, config: &Config) -> FindingRow {
             note: note.clone(),
         },
     });
+    let (from, to) = from_to(&f.change, &config.priority);
     FindingRow {
         kind: f.kind.as_str().to_string(),
         tracker: f.item.tracker.clone(),
@@ -328,22 +397,89 @@ fn row(f: &Finding, config: &Config) -> FindingRow {
         item_kind: v.kind.as_str().to_string(),
         confidence: (v.confidence * 1000.0).round() / 1000.0,
         action: action.to_string(),
+        waits: false,
+        from,
+        to,
         queue: v.queue.clone(),
         impact: v.impact,
         urgency: v.urgency,
         priority: v.priority,
-        reasons: v
-            .reasons
-            .iter()
-            .map(|r| {
-                if r.weight > 0.0 {
-                    format!("{}: {} ({:+.2})", r.rule, r.evidence, r.weight)
-                } else {
-                    format!("{}: {}", r.rule, r.evidence)
-                }
-            })
-            .collect(),
+        reasons: grouped(f),
         target,
+    }
+}
+
+/// One reason in words.
+fn reason_text(r: &Reason) -> String {
+    if r.weight > 0.0 {
+        format!("{}: {} ({:+.2})", r.rule, r.evidence, r.weight)
+    } else {
+        format!("{}: {}", r.rule, r.evidence)
+    }
+}
+
+/// A finding's reasons grouped by the side they support. Evidence for the item's current place is
+/// never listed as support: for a misfiled item, a rule speaking for the class of the tracker it sits
+/// in speaks for staying. Routing and priority findings are about Work staying Work: the class
+/// evidence is not part of their why.
+fn grouped(f: &Finding) -> Reasons {
+    enum Side {
+        Decisive,
+        Proposed,
+        Current,
+        Details,
+        Omit,
+    }
+    let current = f.filed_as.holds();
+    let side = |r: &Reason| match (f.kind, r.subject()) {
+        (FindingKind::Misfiled, Subject::Decision) => Side::Decisive,
+        (FindingKind::Misfiled, Subject::Class(c)) if c == current => Side::Current,
+        (FindingKind::Misfiled, Subject::Class(_)) => Side::Proposed,
+        (FindingKind::Misfiled, _) => Side::Details,
+        (FindingKind::Misrouted, Subject::Queue) => Side::Decisive,
+        (FindingKind::Misprioritised, Subject::Priority) => Side::Decisive,
+        (FindingKind::Misprioritised, Subject::Level { stated: true }) => Side::Proposed,
+        (FindingKind::Misprioritised, Subject::Level { stated: false }) => Side::Details,
+        _ => Side::Omit,
+    };
+    let mut by_strength: Vec<&Reason> = f.verdict.reasons.iter().collect();
+    // A route is decided by the first routing reason: the site's routing history, which the plan puts
+    // first, where it routes; else the queue rule. Other findings: strongest first (stable, so equally
+    // strong reasons keep the verdict's order, the site's first).
+    if f.kind != FindingKind::Misrouted {
+        by_strength.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+    }
+    let mut out = Reasons::default();
+    for r in by_strength {
+        match side(r) {
+            Side::Decisive if out.decisive.is_none() => out.decisive = Some(reason_text(r)),
+            Side::Decisive | Side::Details => out.details.push(reason_text(r)),
+            Side::Proposed => out.for_proposed.push(reason_text(r)),
+            Side::Current => out.for_current.push(reason_text(r)),
+            Side::Omit => {}
+        }
+    }
+    out
+}
+
+/// A finding's from -> to in words.
+fn from_to(change: &Change, matrix: &PriorityMatrix) -> (String, String) {
+    let place = |role: TrackerRole| match role {
+        TrackerRole::Product => "product backlog",
+        TrackerRole::Service => "service queue",
+    };
+    let priority =
+        |l: &PriorityLevel| format!("{} (impact {} x urgency {})", matrix.name(l.priority), l.impact, l.urgency);
+    match change {
+        Change::Tracker { from, from_role, to, to_role } => (
+            format!("{from} ({})", place(*from_role)),
+            match to {
+                Some(to) => format!("{to} ({})", place(*to_role)),
+                None => format!("a {} (none is configured)", place(*to_role)),
+            },
+        ),
+        Change::Group { from, to } => (from.clone().unwrap_or_else(|| "unassigned".to_string()), to.clone()),
+        Change::Priority { from, to } => (priority(from), priority(to)),
     }
 }
 
@@ -360,7 +496,7 @@ impl Report {
 
     /// Findings that `--fail-on misfiled` counts (moves and reviews of misfiled items).
     pub fn misfiled(&self) -> u64 {
-        self.totals.work_in_product + self.totals.value_in_service
+        self.totals.misfiled
     }
 }
 
@@ -372,4 +508,95 @@ pub enum RenderError {
     Csv(#[from] ::csv::Error),
     #[error("could not write CSV: {0}")]
     Utf8(#[from] std::string::FromUtf8Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use twotrack_api::{Item, Kind};
+
+    use super::*;
+    use crate::classify::Verdict;
+
+    fn reason(rule: &str, supports: &str, weight: f64) -> Reason {
+        Reason { rule: rule.into(), supports: supports.into(), evidence: format!("says {rule}"), weight }
+    }
+
+    fn finding(kind: FindingKind, class: Class, reasons: Vec<Reason>) -> Finding {
+        let verdict = Verdict {
+            class,
+            kind: Kind::Request,
+            confidence: 0.9,
+            margin: 1.0,
+            work: 2.0,
+            value: 1.0,
+            queue: None,
+            impact: None,
+            urgency: None,
+            priority: None,
+            reasons,
+        };
+        Finding {
+            kind,
+            item: Item::new("jira", "SHOP-1", "Reset my password"),
+            filed_as: TrackerRole::Product,
+            verdict,
+            action: Action::Review,
+            change: Change::Group { from: None, to: "x".into() },
+            correction: None,
+        }
+    }
+
+    #[test]
+    fn evidence_for_where_a_misfiled_item_is_is_not_listed_as_support_for_moving_it() {
+        // Work in the product backlog: Work rules speak for moving it, Value rules for staying.
+        let f = finding(
+            FindingKind::Misfiled,
+            Class::Work,
+            vec![
+                reason("fused", "service queue", 0.0),
+                reason("site-model", "service queue", 0.0),
+                reason("value-story", "value/feature", 0.4),
+                reason("work-reset", "work/request", 1.2),
+                reason("work-access", "work", 2.0),
+                reason("kind-broken", "kind defect", 0.3),
+                reason("site-prior", "3.0% misfiled", 0.0),
+            ],
+        );
+        let r = grouped(&f);
+        assert_eq!(r.decisive.as_deref(), Some("fused: says fused"));
+        assert_eq!(
+            r.for_proposed,
+            [
+                "work-access: says work-access (+2.00)",
+                "work-reset: says work-reset (+1.20)",
+                "site-model: says site-model"
+            ]
+        );
+        assert_eq!(r.for_current, ["value-story: says value-story (+0.40)"]);
+        assert_eq!(r.details, ["kind-broken: says kind-broken (+0.30)", "site-prior: says site-prior"]);
+    }
+
+    #[test]
+    fn a_route_is_decided_by_the_routing_evidence_and_a_priority_by_the_matrix() {
+        let routing = vec![
+            reason("site-route", "Service Desk", 0.0),
+            reason("work-access", "work", 2.0),
+            reason("route-access", "queue access", 1.5),
+        ];
+        let r = grouped(&finding(FindingKind::Misrouted, Class::Work, routing));
+        assert_eq!(r.decisive.as_deref(), Some("site-route: says site-route"));
+        assert!(r.for_proposed.is_empty() && r.for_current.is_empty(), "class evidence is not about routing: {r:?}");
+        assert_eq!(r.details, ["route-access: says route-access (+1.50)"], "another queue's rule is no support");
+
+        let priority = vec![
+            reason("work-outage", "work/incident", 2.0),
+            reason("everyone", "impact 1", 0.0),
+            reason("urgency-as-filed", "urgency 2", 0.0),
+            reason("priority-matrix", "priority 2", 0.0),
+        ];
+        let r = grouped(&finding(FindingKind::Misprioritised, Class::Work, priority));
+        assert_eq!(r.decisive.as_deref(), Some("priority-matrix: says priority-matrix"));
+        assert_eq!(r.for_proposed, ["everyone: says everyone"]);
+        assert_eq!(r.details, ["urgency-as-filed: says urgency-as-filed"]);
+    }
 }
