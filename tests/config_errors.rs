@@ -322,3 +322,63 @@ fn a_missing_file_is_a_usage_error_that_says_how_to_start() {
         "{stderr}"
     );
 }
+
+/// The shipped example configuration.
+fn example() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/twotrack.example.toml")).unwrap()
+}
+
+/// `text` with the first line equal to `from` replaced by `to`; returns the text and that line's number.
+fn edit_line(text: &str, from: &str, to: &str) -> (String, usize) {
+    let line = text.lines().position(|l| l == from).unwrap_or_else(|| panic!("no line {from:?}")) + 1;
+    let edited: Vec<&str> = text.lines().enumerate().map(|(i, l)| if i + 1 == line { to } else { l }).collect();
+    (edited.join("\n") + "\n", line)
+}
+
+/// `config check` on `text` reports exactly one problem, at `line:col`, mentioning `expected`.
+#[track_caller]
+fn only_problem(text: &str, line: usize, col: usize, expected: &str) {
+    let (path, code, stderr, _dir) = run_check(text);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(": 1 problem\n"), "one problem, not a cascade:\n{stderr}");
+    let block = block_at(&stderr, &path, line, col).unwrap_or_else(|| panic!("no error at {line}:{col}:\n{stderr}"));
+    assert!(block.contains(expected), "{block}");
+}
+
+#[test]
+fn a_missing_closing_bracket_is_one_error_where_the_bracket_belongs() {
+    // An unterminated array followed by sixteen lines of comments and blank lines, then the next
+    // [[tracker]]: the parser only notices at that header, and used to report every later line.
+    let (text, line) = edit_line(&example(), r#"projects = ["SHOP"]"#, r#"projects = ["SHOP""#);
+    let next_table = text.lines().skip(line).position(|l| l.starts_with('[')).unwrap() + line + 1;
+    assert!(next_table - line > 10, "the realistic case: the next table is far below ({line} -> {next_table})");
+    only_problem(&text, line, 19, "TOML syntax: unclosed array, expected `]`");
+
+    // An array over several lines: the `]` belongs after its last element, not before the next key.
+    let text = BASE.replace(
+        "[schedule]",
+        "[tracker.scope]\ntables = [\n  \"incident\",\n  \"sc_req_item\"\n# the requests too\n\n[schedule]",
+    );
+    only_problem(&text, 19, 16, "unclosed array");
+
+    // Table headers: `[[tracker]` used to make every later [tracker.x] a duplicate key.
+    let (text, line) = edit_line(&example(), "[[tracker]]", "[[tracker]");
+    only_problem(&text, line, 11, "TOML syntax: unclosed table header, expected `]`");
+    let second = BASE.rfind("[[tracker]]").unwrap();
+    let text =
+        format!("{}[[tracker]{}\n[tracker.scope]\ntables = [\"incident\"]\n", &BASE[..second], &BASE[second + 11..]);
+    only_problem(&text, 9, 11, "unclosed table header");
+    only_problem(&edit("[policy]", "[policy"), 19, 8, "unclosed table header");
+
+    // An inline table missing its `}`.
+    only_problem(&edit("scope = { projects = [\"SHOP\"] }", "scope = { projects = [\"SHOP\"]"), 7, 30, "expected `}`");
+
+    // A genuine missing comma is still reported as one, and a later independent mistake too.
+    let text = edit("scope = { projects = [\"SHOP\"] }", "scope = { projects = [\"SHOP\" \"WEB\"] }")
+        .replace("move_threshold = 0.85", "move_threshold = ");
+    let (path, code, stderr, _dir) = run_check(&text);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(": 2 problems\n"), "{stderr}");
+    assert!(block_at(&stderr, &path, 7, 30).is_some_and(|b| b.contains("missing comma")), "{stderr}");
+    assert!(block_at(&stderr, &path, 20, 18).is_some(), "{stderr}");
+}
