@@ -382,3 +382,23 @@ fn a_missing_closing_bracket_is_one_error_where_the_bracket_belongs() {
     assert!(block_at(&stderr, &path, 7, 30).is_some_and(|b| b.contains("missing comma")), "{stderr}");
     assert!(block_at(&stderr, &path, 20, 18).is_some(), "{stderr}");
 }
+
+#[test]
+fn a_file_that_is_not_utf8_is_located_at_its_first_invalid_byte() {
+    // Saved as Latin-1: "café" has an é (0xE9) that is not UTF-8; the ü before it on the line is.
+    let mut bytes = BASE.replace("[policy]", "[policy]\n# Zürich caf\u{0}").into_bytes();
+    let nul = bytes.iter().position(|&b| b == 0).unwrap();
+    bytes[nul] = 0xE9;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("twotrack.toml");
+    std::fs::write(&path, &bytes).unwrap();
+    for cmd in [&["config", "check"][..], &["audit"][..]] {
+        let out = Command::cargo_bin("twotrack").unwrap().args(cmd).arg("--config").arg(&path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        // Line 20, column 13: "# Zürich caf" is twelve characters (thirteen bytes).
+        let block = block_at(&stderr, &path, 20, 13).unwrap_or_else(|| panic!("{cmd:?}: not at 20:13:\n{stderr}"));
+        assert!(block.contains("not valid UTF-8"), "{block}");
+        assert!(block.contains("TOML files must be UTF-8") && block.contains("iconv"), "{block}");
+    }
+}

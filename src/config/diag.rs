@@ -86,6 +86,22 @@ impl ConfigErrors {
         ConfigErrors::new(file, "", vec![Diag::new(None, message, help)])
     }
 
+    /// A file that is not UTF-8: located at its first invalid byte (the column counted in characters
+    /// of the valid part of that line).
+    pub(super) fn not_utf8(file: &Path, bytes: &[u8], error: std::str::Utf8Error) -> ConfigErrors {
+        let at = error.valid_up_to();
+        let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+        // Not the byte's value: it might be part of an inline secret.
+        let message = "the configuration file is not valid UTF-8: an invalid byte sequence starts here";
+        let help = format!(
+            "TOML files must be UTF-8: replace the character here, or convert the file, e.g. \
+             `iconv -f LATIN1 -t UTF-8 {0} > fixed.toml` if it was saved as Latin-1; \
+             `grep -naxv '.*' {0}` lists every line with invalid bytes",
+            file.display()
+        );
+        ConfigErrors::new(file, valid, vec![Diag::new(Some(at..at), message, help)])
+    }
+
     /// The problems, in file order.
     pub fn problems(&self) -> &[Problem] {
         &self.problems

@@ -260,7 +260,7 @@ pub enum Secrets {
 /// [`load`] with a choice about secrets.
 pub fn load_with(path: &Path, secrets: Secrets) -> Result<Config, ConfigErrors> {
     tracing::debug!(path = %path.display(), "reading configuration");
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         let help = if e.kind() == std::io::ErrorKind::NotFound {
             format!("create one with `twotrack config init {}`, or point --config at yours", path.display())
         } else {
@@ -268,6 +268,7 @@ pub fn load_with(path: &Path, secrets: Secrets) -> Result<Config, ConfigErrors> 
         };
         ConfigErrors::whole_file(path, format!("cannot read the configuration file: {e}"), help)
     })?;
+    let text = String::from_utf8(bytes).map_err(|e| ConfigErrors::not_utf8(path, e.as_bytes(), e.utf8_error()))?;
     parse_with(&text, path, secrets)
 }
 
