@@ -402,3 +402,90 @@ fn a_file_that_is_not_utf8_is_located_at_its_first_invalid_byte() {
         assert!(block.contains("TOML files must be UTF-8") && block.contains("iconv"), "{block}");
     }
 }
+
+/// `BASE` with `line` added to the servicenow tracker (it becomes line 15).
+fn servicenow_with(line: &str) -> String {
+    let auth = r#"auth = { user = "twotrack", token = { env = "SERVICENOW_TOKEN" } }"#;
+    edit(auth, &format!("{auth}\n{line}"))
+}
+
+#[test]
+fn setups_that_would_fail_on_every_run_are_refused() {
+    // A typo'd table to pull, and write tables the connector cannot create records in.
+    check(&servicenow_with(r#"scope = { tables = ["incidents"] }"#), 15, 21, "does not read a table \"incidents\"");
+    check(&servicenow_with(r#"scope = { tables = ["incidents"] }"#), 15, 21, "did you mean `incident`?");
+    // A custom table is read as any other.
+    let (_, code, stderr, _dir) = run_check(&servicenow_with(r#"scope = { tables = ["incident", "u_hr_case"] }"#));
+    assert_eq!(code, Some(0), "{stderr}");
+    check(
+        &servicenow_with(r#"targets = { request_table = "sc_req_items" }"#),
+        15,
+        29,
+        "cannot create records in a table \"sc_req_items\"",
+    );
+    check(&servicenow_with(r#"targets = { request_table = "sc_req_items" }"#), 15, 29, "did you mean `sc_req_item`?");
+    // An Agile 2.0 table as the place moved items are created in.
+    check(
+        &servicenow_with(r#"targets = { incident_table = "rm_defect" }"#),
+        15,
+        30,
+        "`targets.incident_table` = \"rm_defect\" is an Agile 2.0 table of product work",
+    );
+    check(
+        &servicenow_with(r#"targets = { incident_table = "rm_defect" }"#),
+        15,
+        30,
+        "set `incident_table = \"incident\"`",
+    );
+
+    // ServiceNow (Agile 2.0) as the product backlog: the connector cannot create a feature or defect there.
+    let agile_backlog = edit(r#"role = "product""#, r#"role = "service""#).replace(
+        r#"role = "service"
+base_url = "https://example.service-now.com""#,
+        r#"role = "product"
+base_url = "https://example.service-now.com""#,
+    );
+    let agile_backlog = agile_backlog.replace(
+        "auth = { user = \"twotrack\", token = { env = \"SERVICENOW_TOKEN\" } }",
+        "auth = { user = \"twotrack\", token = { env = \"SERVICENOW_TOKEN\" } }\nscope = { tables = [\"rm_story\", \"rm_defect\"] }",
+    );
+    check(
+        &agile_backlog,
+        12,
+        8,
+        "tracker \"servicenow\": a servicenow tracker cannot be the product backlog: twotrack creates only incidents and requests in servicenow, so every item moved here (features or defects) would fail",
+    );
+    check(&agile_backlog, 12, 8, "make a Jira project the product backlog");
+    check(&agile_backlog, 4, 8, "a jira tracker cannot be the service queue");
+    // Every command that loads the configuration refuses it, not only `config check`.
+    check_cmd(&["audit"], &agile_backlog, 12, 8, "cannot be the product backlog");
+
+    // A [[queue]] meant to set a built-in queue's group, with its name misspelt.
+    let queue = "[[queue]]\nname = \"databse\"\ngroup = \"DBA Team\"";
+    check(&with_tables(queue), 27, 8, "queue \"databse\" is not a built-in queue");
+    check(&with_tables(queue), 27, 8, "did you mean `database`?");
+    // With terms, or a rule routing to it, it is a queue of its own.
+    let (_, code, stderr, _dir) = run_check(&with_tables(&format!("{queue}\nterms = [\"oracle\"]")));
+    assert_eq!(code, Some(0), "{stderr}");
+    // A rule routing to a misspelt queue.
+    let rule = "[[rule]]\nid = \"db\"\nmatch = [\"deadlock\"]\nkind = \"incident\"\nqueue = \"databse\"";
+    check(&with_tables(rule), 30, 9, "unknown queue \"databse\"");
+    check(&with_tables(rule), 30, 9, "did you mean \"database\"?");
+}
+
+#[test]
+fn a_mirror_path_that_cannot_be_a_directory_is_refused() {
+    let with_mirror = |path: &str| with_tables(&format!("[mirror]\npath = \"{path}\""));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    check(&with_mirror(&file.display().to_string()), 27, 8, "is a file, not a directory");
+    check(&with_mirror(&file.join("mirror").display().to_string()), 27, 8, "is a file, so the mirror directory");
+    // A directory no one may create files in (not even root: /proc).
+    check(&with_mirror("/proc/twotrack-mirror"), 27, 8, "cannot write to the directory the mirror is created in /proc");
+    // A directory to be created, under one that exists: fine.
+    let (_, code, stderr, _dir) = run_check(&with_mirror(&dir.path().join("new/mirror").display().to_string()));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!dir.path().join("new").exists(), "checking creates nothing");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the write check leaves nothing behind");
+}

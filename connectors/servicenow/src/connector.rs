@@ -369,7 +369,7 @@ impl Connector for ServiceNowConnector {
         }
         let close_notes = if note.trim().is_empty() { self.write.close_notes.clone() } else { note.to_string() };
         let body = RecordBody {
-            state: Some(if table.starts_with("rm_") {
+            state: Some(if crate::settings::is_agile_table(&table) {
                 self.write.agile_close_state.clone()
             } else {
                 self.write.close_state.clone()
@@ -474,19 +474,7 @@ impl ServiceNowConnector {
 
 /// The number prefix of well-known tables.
 fn number_prefix(table: &str) -> Option<&'static str> {
-    Some(match table {
-        "incident" => "INC",
-        "sc_req_item" => "RITM",
-        "sc_request" => "REQ",
-        "sc_task" => "SCTASK",
-        "problem" => "PRB",
-        "change_request" => "CHG",
-        "rm_story" => "STRY",
-        "rm_defect" => "DFCT",
-        "rm_enhancement" => "ENHC",
-        "rm_epic" => "EPIC",
-        _ => return None,
-    })
+    crate::settings::KNOWN_TABLES.iter().find(|(t, _)| *t == table).map(|(_, prefix)| *prefix)
 }
 
 /// Whether `key` is `prefix` followed by digits (so `REQ` does not claim `REQUEST1`).
