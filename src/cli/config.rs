@@ -41,10 +41,10 @@ pub struct CheckArgs {
 pub async fn run(cmd: ConfigCmd, g: &super::Global) -> anyhow::Result<Exit> {
     match cmd {
         ConfigCmd::Init(args) => init(&args.path.unwrap_or_else(|| g.config_path()), args.force),
-        ConfigCmd::Check(CheckArgs { online: false }) => check(&load_deferred(g)?),
+        ConfigCmd::Check(CheckArgs { online: false }) => check(&load_deferred(g)?, g),
         ConfigCmd::Check(CheckArgs { online: true }) => {
             let config = config::load(&g.config_path()).map_err(crate::exit::usage)?;
-            check(&config)?;
+            check(&config, g)?;
             if super::online::check_online(&config).await? {
                 Ok(Exit::Ok)
             } else {
@@ -94,7 +94,7 @@ fn init(path: &Path, force: bool) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn check(config: &Config) -> anyhow::Result<Exit> {
+fn check(config: &Config, g: &super::Global) -> anyhow::Result<Exit> {
     let trackers: Vec<String> = config.trackers.iter().map(|t| format!("{} ({} {})", t.name, t.kind, t.role)).collect();
     let mode = if config.policy.dry_run { "dry run" } else { "moves enabled" };
     outln!(
@@ -107,7 +107,7 @@ fn check(config: &Config) -> anyhow::Result<Exit> {
         config.schedule.timezone.name(),
     );
     for warning in &config.warnings {
-        errln!("{warning}");
+        errln!("{}", crate::logging::problem_line(g.log_format, warning));
     }
     Ok(Exit::Ok)
 }
