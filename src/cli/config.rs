@@ -45,11 +45,19 @@ pub async fn run(cmd: ConfigCmd, g: &super::Global) -> anyhow::Result<Exit> {
         ConfigCmd::Check(CheckArgs { online: true }) => {
             let config = config::load(&g.config_path()).map_err(crate::exit::usage)?;
             check(&config, g)?;
-            if super::online::check_online(&config).await? {
-                Ok(Exit::Ok)
-            } else {
+            let outcome = super::online::check_online(&config).await?;
+            if !outcome.reachable {
                 anyhow::bail!("some trackers could not be reached or refused the credentials (see above)")
             }
+            if outcome.missing > 0 {
+                let n = outcome.missing;
+                return Err(exit::usage(anyhow::anyhow!(
+                    "{n} configured value{} not found on the trackers (see MISSING above): fix the configuration \
+                     to match what the trackers have",
+                    if n == 1 { "" } else { "s" }
+                )));
+            }
+            Ok(Exit::Ok)
         }
         ConfigCmd::Show => print(&load_deferred(g)?.to_redacted_toml()),
         ConfigCmd::Schema => {

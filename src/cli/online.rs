@@ -1,38 +1,257 @@
-//! `config check --online`: connect to every tracker and check its credentials.
+//! `config check --online`: connect to every tracker, check its credentials, and check the configuration
+//! against what the tracker really has.
 //!
 //! One line per tracker: `OK` with the server and the account the credentials belong to (from
 //! [`Connector::health`]), or `FAILED` with what went wrong and what to check. Trackers are checked
 //! concurrently; a failing one does not hide the others. Tokens never appear: the connectors' errors
 //! carry the vendor's message and the tracker name, never a credential.
+//!
+//! Then what twotrack will write to, listed from the tracker itself: a ServiceNow instance's active
+//! assignment groups (every `[[queue]]` group must be one), its tables and the choice values of the
+//! fields twotrack sets when closing (`state`, `close_code`: `sys_choice`); a Jira site's projects with
+//! their issue types, its resolutions and the transitions an open issue offers. Each configured value
+//! the tracker lacks is a `MISSING` line with a did-you-mean.
 
 use super::output::outln;
 use futures::future::join_all;
 use twotrack_api::connector::Health;
 use twotrack_api::{Connector, ConnectorError};
+use twotrack_jira::JiraConnector;
+use twotrack_servicenow::{Choice, ServiceNowConnector};
 
-use crate::config::{Config, TrackerConfig};
+use crate::classify::{QueueSpec, default_queues, rules::did_you_mean};
+use crate::config::{Config, Scope, Targets, TrackerConfig};
 use crate::registry::AnyConnector;
 
 /// Retries for a health check: enough to ride out one transient failure, few enough that an unreachable
 /// tracker is reported in seconds rather than after the full retry budget of a sync.
 const CHECK_RETRIES: u32 = 1;
 
-/// Check every tracker, printing one line each. Returns whether all of them answered and accepted the
-/// credentials.
-pub async fn check_online(config: &Config) -> anyhow::Result<bool> {
-    let outcomes = join_all(config.trackers.iter().map(check_tracker)).await;
-    let mut all_ok = true;
-    for (tracker, outcome) in config.trackers.iter().zip(outcomes) {
-        all_ok &= outcome.is_ok();
-        outln!("{}", line(tracker, &outcome));
-    }
-    Ok(all_ok)
+/// Indentation of the lines under a tracker's status line.
+const INDENT: &str = "               ";
+
+/// What the online check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// Every tracker answered and accepted the credentials.
+    pub reachable: bool,
+    /// Configured values the trackers lack (groups, tables, issue types, transitions, close values).
+    pub missing: usize,
 }
 
-async fn check_tracker(tracker: &TrackerConfig) -> Result<Health, ConnectorError> {
+/// Check every tracker, printing what each has and what of the configuration it lacks.
+pub async fn check_online(config: &Config) -> anyhow::Result<Outcome> {
+    let outcomes = join_all(config.trackers.iter().map(|t| check_tracker(t, &config.queues))).await;
+    let mut outcome = Outcome { reachable: true, missing: 0 };
+    for (tracker, (health, lines)) in config.trackers.iter().zip(outcomes) {
+        outcome.reachable &= health.is_ok();
+        outln!("{}", line(tracker, &health));
+        for l in lines {
+            outcome.missing += usize::from(l.missing);
+            let tag = if l.missing { "MISSING " } else { "" };
+            outln!("{INDENT}{tag}{}", l.text);
+        }
+    }
+    Ok(outcome)
+}
+
+/// One line of what a tracker has, or of what it lacks.
+struct Line {
+    missing: bool,
+    text: String,
+}
+
+fn info(text: String) -> Line {
+    Line { missing: false, text }
+}
+
+fn missing(text: String) -> Line {
+    Line { missing: true, text }
+}
+
+async fn check_tracker(tracker: &TrackerConfig, queues: &[QueueSpec]) -> (Result<Health, ConnectorError>, Vec<Line>) {
     let mut tracker = tracker.clone();
     tracker.max_retries = tracker.max_retries.min(CHECK_RETRIES);
-    AnyConnector::build(&tracker)?.health().await
+    let connector = match AnyConnector::build(&tracker) {
+        Ok(c) => c,
+        Err(e) => return (Err(e), Vec::new()),
+    };
+    let health = connector.health().await;
+    if health.is_err() {
+        return (health, Vec::new());
+    }
+    let lines = match (&connector, &tracker.scope, &tracker.targets) {
+        (AnyConnector::ServiceNow(c), Scope::ServiceNow { tables, .. }, Targets::ServiceNow(t)) => {
+            servicenow(c, tables, t, queues).await
+        }
+        (AnyConnector::Jira(c), Scope::Jira { projects, .. }, Targets::Jira(t)) => jira(c, projects, t).await,
+        _ => Vec::new(),
+    };
+    (health, lines)
+}
+
+/// "; did you mean \"x\"?" when a candidate is close to `got`.
+fn near<'a>(got: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    did_you_mean(got, candidates).map_or(String::new(), |m| format!("; did you mean \"{m}\"?"))
+}
+
+fn listed<S: AsRef<str>>(names: &[S]) -> String {
+    if names.is_empty() {
+        return "none".into();
+    }
+    names.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ")
+}
+
+fn has(names: &[String], wanted: &str) -> bool {
+    names.iter().any(|n| n.eq_ignore_ascii_case(wanted))
+}
+
+async fn servicenow(
+    c: &ServiceNowConnector,
+    tables: &[String],
+    t: &crate::config::ServiceNowTargets,
+    queues: &[QueueSpec],
+) -> Vec<Line> {
+    let mut lines = Vec::new();
+    match c.active_groups().await {
+        Ok(groups) => {
+            let names: Vec<String> = groups.into_iter().map(|g| g.name).collect();
+            lines.push(info(format!("assignment groups ({} active): {}", names.len(), listed(&names))));
+            let builtin = default_queues();
+            for q in queues.iter().filter(|q| !has(&names, &q.group)) {
+                let hint = near(&q.group, names.iter().map(String::as_str));
+                if builtin.contains(q) {
+                    lines.push(info(format!(
+                        "note: built-in queue \"{}\" routes to group \"{}\", which this instance lacks{hint} (set its group with a [[queue]] entry if it should route somewhere)",
+                        q.name, q.group
+                    )));
+                } else {
+                    lines.push(missing(format!(
+                        "[[queue]] \"{}\": group \"{}\" is not an active assignment group here{hint}",
+                        q.name, q.group
+                    )));
+                }
+            }
+        }
+        Err(e) => lines.push(missing(format!("cannot list the assignment groups (sys_user_group): {e}"))),
+    }
+    let mut all: Vec<&str> = tables.iter().map(String::as_str).collect();
+    for w in [t.incident_table.as_str(), t.request_table.as_str()] {
+        if !all.contains(&w) {
+            all.push(w);
+        }
+    }
+    for table in &all {
+        if let Err(e) = c.check_table(table).await {
+            lines.push(missing(format!("table \"{table}\" cannot be read: {e}")));
+        }
+    }
+    let agile: Vec<&str> =
+        tables.iter().map(String::as_str).filter(|t| twotrack_servicenow::settings::is_agile_table(t)).collect();
+    let closing = [t.incident_table.as_str(), t.request_table.as_str()]
+        .into_iter()
+        .map(|table| (table, "state", "close_state", t.close_state.as_str()))
+        .chain(agile.into_iter().map(|table| (table, "state", "agile_close_state", t.agile_close_state.as_str())))
+        .chain([(t.incident_table.as_str(), "close_code", "close_code", t.close_code.as_str())]);
+    for (table, field, key, value) in closing {
+        if value.trim().is_empty() {
+            continue;
+        }
+        match c.choices(table, field).await {
+            Ok(choices) if choices.is_empty() => {
+                lines.push(info(format!("{table}.{field} has no choice list here: targets.{key} not checked")));
+            }
+            Ok(choices) => {
+                if !choices.iter().any(|ch| ch.value == value) {
+                    lines.push(missing(format!(
+                        "targets.{key} = \"{value}\" is not a value of {table}.{field}{} (choices: {})",
+                        choice_hint(value, &choices),
+                        choices.iter().map(|ch| format!("{} {}", ch.value, ch.label)).collect::<Vec<_>>().join(", ")
+                    )));
+                }
+            }
+            Err(e) => lines.push(missing(format!("cannot read the choices of {table}.{field} (sys_choice): {e}"))),
+        }
+    }
+    lines
+}
+
+/// A label written where the value belongs ("Closed" for 7), or a value close to what was written.
+fn choice_hint(value: &str, choices: &[Choice]) -> String {
+    if let Some(ch) = choices.iter().find(|ch| ch.label.eq_ignore_ascii_case(value)) {
+        return format!("; did you mean \"{}\" (the value of {:?})?", ch.value, ch.label);
+    }
+    let labels = choices.iter().map(|ch| ch.label.as_str());
+    if let Some(label) = did_you_mean(value, labels)
+        && let Some(ch) = choices.iter().find(|ch| ch.label == label)
+    {
+        return format!("; did you mean \"{}\" ({:?})?", ch.value, ch.label);
+    }
+    near(value, choices.iter().map(|ch| ch.value.as_str()))
+}
+
+async fn jira(c: &JiraConnector, projects: &[String], t: &crate::config::JiraTargets) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let mut keys: Vec<&str> = projects.iter().map(String::as_str).collect();
+    if !keys.contains(&t.project.as_str()) {
+        keys.push(&t.project);
+    }
+    let mut visible: Option<Vec<String>> = None;
+    for key in keys {
+        match c.project(key).await {
+            Ok(Some(p)) => {
+                lines.push(info(format!("project {} \"{}\": issue types {}", p.key, p.name, listed(&p.issue_types))));
+                if key == t.project {
+                    for (what, wanted) in [("feature_type", &t.feature_type), ("defect_type", &t.defect_type)] {
+                        if !has(&p.issue_types, wanted) {
+                            let hint = near(wanted, p.issue_types.iter().map(String::as_str));
+                            lines.push(missing(format!(
+                                "targets.{what} = \"{wanted}\" is not an issue type of project {}{hint}",
+                                p.key
+                            )));
+                        }
+                    }
+                }
+            }
+            Ok(None) => {
+                if visible.is_none() {
+                    visible = Some(c.project_keys().await.unwrap_or_default());
+                }
+                let hint = near(key, visible.iter().flatten().map(String::as_str));
+                lines.push(missing(format!("project {key} does not exist or this account cannot browse it{hint}")));
+            }
+            Err(e) => lines.push(missing(format!("cannot read project {key}: {e}"))),
+        }
+    }
+    match c.resolutions().await {
+        Ok(names) => {
+            lines.push(info(format!("resolutions: {}", listed(&names))));
+            if !t.resolution.is_empty() && !has(&names, &t.resolution) {
+                let hint = near(&t.resolution, names.iter().map(String::as_str));
+                lines
+                    .push(missing(format!("targets.resolution = \"{}\" is not a resolution here{hint}", t.resolution)));
+            }
+        }
+        Err(e) => lines.push(missing(format!("cannot list the resolutions: {e}"))),
+    }
+    match c.open_issue_transitions(&t.project).await {
+        Ok(Some((issue, names))) => {
+            lines.push(info(format!("transitions of open issue {issue}: {}", listed(&names))));
+            if !has(&names, &t.close_transition) {
+                let hint = near(&t.close_transition, names.iter().map(String::as_str));
+                lines.push(missing(format!(
+                    "targets.close_transition = \"{}\" is not a transition of {issue}{hint}",
+                    t.close_transition
+                )));
+            }
+        }
+        Ok(None) => lines.push(info(format!(
+            "no open issue in {} to read the transitions of: targets.close_transition not checked",
+            t.project
+        ))),
+        Err(e) => lines.push(missing(format!("cannot read the transitions of an open {} issue: {e}", t.project))),
+    }
+    lines
 }
 
 /// `jira           OK      Jira Cloud 1001.0.0 as Twotrack Integration` or

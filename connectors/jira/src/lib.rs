@@ -31,6 +31,7 @@ use twotrack_api::http::{HttpClient, HttpSettings};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, TrackerKind};
 
 pub mod adf;
+pub mod catalog;
 mod client;
 pub mod dto;
 pub mod jql;
