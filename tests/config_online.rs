@@ -115,3 +115,45 @@ async fn every_configured_value_the_trackers_lack_is_flagged_with_a_did_you_mean
     assert!(r.stderr.contains("not found on the trackers (see MISSING above)"), "{}", r.stderr);
     world.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queues_online_proposes_entries_from_the_instance_groups_that_paste_into_a_valid_file() {
+    let world = world().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&world, dir.path(), "", "", "");
+    let r = run(&config, &["config", "queues", "--online"]).await;
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.starts_with("# PROPOSED [[queue]] entries"), "{}", r.stdout);
+    // Every active group of the instance is named: as an entry, or as the group of a queue already.
+    for group in ["Database Administration", "Identity & Access", "Network Operations", "Service Desk", "Web Shop Team"]
+    {
+        assert!(r.stdout.contains(&format!("\"{group}\"")), "{group} not named in:\n{}", r.stdout);
+    }
+    assert!(r.stdout.contains("# \"Service Desk\": already the group of queue \"service-desk\""), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("name = \"web-shop-team\"\ngroup = \"Web Shop Team\"\nterms = [\"web\", \"shop\", \"online\"]"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(
+            "name = \"database\"\ngroup = \"Database Administration\"\n# sets the group of the built-in queue"
+        ),
+        "{}",
+        r.stdout
+    );
+
+    // Pasted as is into the configuration, it checks out.
+    let text = std::fs::read_to_string(&config).unwrap() + "\n" + &r.stdout;
+    std::fs::write(&config, text).unwrap();
+    let check = run(&config, &["config", "check"]).await;
+    assert_eq!(check.code, Some(0), "{}\n{}", check.stdout, check.stderr);
+    // And now every group of the instance is routed to: the online check has no note about a missing one.
+    let online = run(&config, &["config", "check", "--online"]).await;
+    assert_eq!(online.code, Some(0), "{}\n{}", online.stdout, online.stderr);
+    let shown = run(&config, &["config", "queues"]).await;
+    assert_eq!(shown.code, Some(0), "{}", shown.stderr);
+    assert!(shown.stdout.contains("group = \"Web Shop Team\""), "{}", shown.stdout);
+    world.shutdown().await;
+}

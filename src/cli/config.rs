@@ -20,6 +20,16 @@ pub enum ConfigCmd {
     Show,
     /// Print the JSON Schema of the configuration file (for taplo, VS Code and other editors).
     Schema,
+    /// Print the [[queue]] entries in effect; with --online, propose entries from each ServiceNow
+    /// instance's assignment groups, to edit and paste.
+    Queues(QueuesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QueuesArgs {
+    /// Read each ServiceNow instance's active assignment groups and propose a [[queue]] entry for each.
+    #[arg(long)]
+    pub online: bool,
 }
 
 #[derive(Debug, Args)]
@@ -60,6 +70,11 @@ pub async fn run(cmd: ConfigCmd, g: &super::Global) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         ConfigCmd::Show => print(&load_deferred(g)?.to_redacted_toml()),
+        ConfigCmd::Queues(QueuesArgs { online: false }) => print(&queues_in_effect(&load_deferred(g)?)),
+        ConfigCmd::Queues(QueuesArgs { online: true }) => {
+            let config = config::load(&g.config_path()).map_err(crate::exit::usage)?;
+            print(&super::online::propose_queues(&config).await?)
+        }
         ConfigCmd::Schema => {
             let schema = serde_json::to_string_pretty(&config::json_schema()).context("cannot render the schema")?;
             print(&(schema + "\n"))
@@ -118,6 +133,20 @@ fn check(config: &Config, g: &super::Global) -> anyhow::Result<Exit> {
         errln!("{}", crate::logging::problem_line(g.log_format, warning));
     }
     Ok(Exit::Ok)
+}
+
+/// The queues in effect (the built-in ones with the file's merged in), as `[[queue]]` TOML.
+fn queues_in_effect(config: &Config) -> String {
+    #[derive(serde::Serialize)]
+    struct Queues<'a> {
+        queue: &'a [crate::classify::QueueSpec],
+    }
+    let header = format!(
+        "# The [[queue]] entries in effect for {}: the built-in ones with the file's merged in by name.\n\
+         # `twotrack config queues --online` proposes entries from a ServiceNow instance's assignment groups.\n\n",
+        config.source.display()
+    );
+    header + &toml::to_string(&Queues { queue: &config.queues }).unwrap_or_default()
 }
 
 fn print(text: &str) -> anyhow::Result<Exit> {

@@ -17,7 +17,7 @@ use futures::future::join_all;
 use twotrack_api::connector::Health;
 use twotrack_api::{Connector, ConnectorError};
 use twotrack_jira::JiraConnector;
-use twotrack_servicenow::{Choice, ServiceNowConnector};
+use twotrack_servicenow::{Choice, Group, ServiceNowConnector};
 
 use crate::classify::{QueueSpec, default_queues, rules::did_you_mean};
 use crate::config::{Config, Scope, Targets, TrackerConfig};
@@ -289,5 +289,150 @@ fn advice(tracker: &TrackerConfig, error: &ConnectorError) -> String {
         // The connectors already say what to fix in these (a flavour mismatch, an HTML page instead of JSON).
         ConnectorError::Invalid { message, .. } => message.clone(),
         ConnectorError::Unknown { .. } => error.to_string(),
+    }
+}
+
+/// `config queues --online`: `[[queue]]` entries proposed from each ServiceNow instance's active
+/// assignment groups, as TOML to edit and paste. Fails when an instance cannot be read.
+pub async fn propose_queues(config: &Config) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let mut taken: Vec<String> = config.queues.iter().map(|q| q.name.clone()).collect();
+    let mut seen: Vec<String> = Vec::new();
+    for tracker in config.trackers.iter().filter(|t| t.kind == twotrack_api::TrackerKind::ServiceNow) {
+        let connector = match AnyConnector::build(tracker)? {
+            AnyConnector::ServiceNow(c) => c,
+            AnyConnector::Jira(_) => continue,
+        };
+        let groups = connector.active_groups().await?;
+        let groups: Vec<Group> = groups.into_iter().filter(|g| !has(&seen, &g.name)).collect();
+        seen.extend(groups.iter().map(|g| g.name.clone()));
+        out.push_str(&format!(
+            "# PROPOSED [[queue]] entries from the {} active assignment groups of tracker \"{}\" ({}).\n\
+             # Edit before pasting into {}: check each name and its match terms, and delete the groups Work\n\
+             # should not be routed to (product teams, ...). A rule routes to a queue by its name.\n",
+            groups.len(),
+            tracker.name,
+            tracker.base_url.as_str().trim_end_matches('/'),
+            config.source.display(),
+        ));
+        out.push_str(&proposals(&groups, &config.queues, &mut taken));
+    }
+    if out.is_empty() {
+        anyhow::bail!("no ServiceNow tracker is configured: the assignment groups are read from one");
+    }
+    Ok(out)
+}
+
+/// Words that say nothing about what a group handles.
+const NOT_TERMS: [&str; 17] = [
+    "and", "the", "for", "with", "team", "teams", "group", "groups", "services", "service", "support", "line", "first",
+    "second", "third", "level", "product",
+];
+
+/// The entries for `groups`: a group already some queue's is a comment; a group that fits a built-in queue
+/// not set by the file sets that queue's group (its terms stay); any other is a new queue, named after the
+/// group, with the words of its name and description as match terms. `taken` holds the queue names in use.
+fn proposals(groups: &[Group], queues: &[QueueSpec], taken: &mut Vec<String>) -> String {
+    let builtin = default_queues();
+    let mut free: Vec<&QueueSpec> = queues.iter().filter(|q| builtin.contains(q)).collect();
+    let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let mut out = String::new();
+    for g in groups {
+        let about = g.description.trim().lines().next().unwrap_or_default();
+        out.push('\n');
+        let words = words(&format!("{} {about}", g.name));
+        if let Some(q) = queues.iter().find(|q| q.group.eq_ignore_ascii_case(&g.name)) {
+            out.push_str(&format!("# {}: already the group of queue {}\n", quote(&g.name), quote(&q.name)));
+            free.retain(|f| f.name != q.name);
+            continue;
+        }
+        if !about.is_empty() {
+            out.push_str(&format!("# {}: {about}\n", g.name));
+        }
+        let fits = free.iter().position(|q| q.terms.iter().any(|t| words.contains(t)) || words.contains(&q.name));
+        if let Some(i) = fits {
+            let q = free.remove(i);
+            out.push_str(&format!(
+                "[[queue]]\nname = {}\ngroup = {}\n# sets the group of the built-in queue {} (was {}); its match terms stay\n",
+                quote(&q.name),
+                quote(&g.name),
+                quote(&q.name),
+                quote(&q.group)
+            ));
+            continue;
+        }
+        let name = unique(slug(&g.name), taken);
+        taken.push(name.clone());
+        out.push_str(&format!("[[queue]]\nname = {}\ngroup = {}\n", quote(&name), quote(&g.name)));
+        if words.is_empty() {
+            out.push_str("# no match terms found in the name: add `terms = [...]`, or route to it with a [[rule]]\n");
+        } else {
+            let terms: Vec<String> = words.iter().map(|w| quote(w)).collect();
+            out.push_str(&format!("terms = [{}]\n", terms.join(", ")));
+        }
+    }
+    out
+}
+
+/// The distinct words of `text` worth matching on (lower case, three letters or more), at most eight.
+fn words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in text.split(|c: char| !c.is_alphanumeric()).map(str::to_lowercase) {
+        if w.chars().count() >= 3 && !NOT_TERMS.contains(&w.as_str()) && !out.contains(&w) && out.len() < 8 {
+            out.push(w);
+        }
+    }
+    out
+}
+
+/// `Web Shop Team` -> `web-shop-team`.
+fn slug(name: &str) -> String {
+    let lower = name.to_lowercase();
+    let parts: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() { "queue".to_string() } else { parts.join("-") }
+}
+
+/// `name`, or `name-2`, `name-3`, ... when taken.
+fn unique(name: String, taken: &[String]) -> String {
+    if !taken.contains(&name) {
+        return name;
+    }
+    (2..).map(|i| format!("{name}-{i}")).find(|n| !taken.contains(n)).unwrap_or(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(name: &str, description: &str) -> Group {
+        Group { name: name.into(), description: description.into() }
+    }
+
+    #[test]
+    fn groups_become_queues_named_after_them_with_their_words_as_terms() {
+        let queues = default_queues();
+        let mut taken: Vec<String> = queues.iter().map(|q| q.name.clone()).collect();
+        let groups = [
+            group("Payments \"Ops\" Team", "Refunds, chargebacks and payouts"),
+            group("Service Desk", "First-line support"),
+            group("DB Admins", "Database performance and backups"),
+            group("Payments Ops Team", ""),
+        ];
+        let text = proposals(&groups, &queues, &mut taken);
+        assert!(text.contains("[[queue]]\nname = \"payments-ops-team\"\ngroup = "), "{text}");
+        assert!(text.contains("\"refunds\", \"chargebacks\", \"payouts\""), "{text}");
+        assert!(text.contains("# \"Service Desk\": already the group of queue \"service-desk\""), "{text}");
+        assert!(
+            text.contains("name = \"database\"\ngroup = \"DB Admins\"\n# sets the group of the built-in queue"),
+            "{text}"
+        );
+        assert!(text.contains("name = \"payments-ops-team-2\""), "a second group of the same slug: {text}");
+        #[derive(serde::Deserialize)]
+        struct File {
+            queue: Vec<QueueSpec>,
+        }
+        let parsed: File = toml::from_str(&text).unwrap();
+        assert_eq!(parsed.queue.len(), 3, "{text}");
+        assert_eq!(parsed.queue[0].group, "Payments \"Ops\" Team");
     }
 }
