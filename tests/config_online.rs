@@ -78,7 +78,7 @@ async fn a_configuration_matching_the_trackers_passes_and_lists_what_they_have()
         "project SHOP \"Web Shop\": issue types ",
         "Story",
         "resolutions: ",
-        "transitions of open issue SHOP-",
+        "transitions from ",
     ] {
         assert!(r.stdout.contains(expected), "missing {expected:?} in:\n{}", r.stdout);
     }
@@ -106,7 +106,7 @@ async fn every_configured_value_the_trackers_lack_is_flagged_with_a_did_you_mean
         "targets.close_state = \"Closed\" is not a value of incident.state; did you mean \"7\" (the value of \"Closed\")?",
         "targets.feature_type = \"Storey\" is not an issue type of project SHOP; did you mean \"Story\"?",
         "targets.resolution = \"Wont Do\" is not a resolution here; did you mean \"Won't Do\"?",
-        "targets.close_transition = \"Finish\" is not a transition of SHOP-",
+        "targets.close_transition = \"Finish\" is not offered in any open status (transitions from ",
     ];
     for e in expect {
         assert!(flagged.iter().any(|l| l.contains(e)), "not flagged: {e:?}\n{}", r.stdout);

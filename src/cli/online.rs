@@ -17,6 +17,7 @@ use futures::future::join_all;
 use twotrack_api::connector::Health;
 use twotrack_api::{Connector, ConnectorError};
 use twotrack_jira::JiraConnector;
+use twotrack_jira::catalog::{StatusTransitions, TransitionInfo};
 use twotrack_servicenow::{Choice, Group, ServiceNowConnector};
 
 use crate::classify::{QueueSpec, default_queues, rules::did_you_mean};
@@ -234,22 +235,13 @@ async fn jira(c: &JiraConnector, projects: &[String], t: &crate::config::JiraTar
         }
         Err(e) => lines.push(missing(format!("cannot list the resolutions: {e}"))),
     }
-    match c.open_issue_transitions(&t.project).await {
-        Ok(Some((issue, names))) => {
-            lines.push(info(format!("transitions of open issue {issue}: {}", listed(&names))));
-            if !has(&names, &t.close_transition) {
-                let hint = near(&t.close_transition, names.iter().map(String::as_str));
-                lines.push(missing(format!(
-                    "targets.close_transition = \"{}\" is not a transition of {issue}{hint}",
-                    t.close_transition
-                )));
-            }
-        }
-        Ok(None) => lines.push(info(format!(
+    match c.open_transitions(&t.project).await {
+        Ok(statuses) if statuses.is_empty() => lines.push(info(format!(
             "no open issue in {} to read the transitions of: targets.close_transition not checked",
             t.project
         ))),
-        Err(e) => lines.push(missing(format!("cannot read the transitions of an open {} issue: {e}", t.project))),
+        Ok(statuses) => lines.push(close_transition(&t.close_transition, &statuses)),
+        Err(e) => lines.push(missing(format!("cannot read the transitions of open {} issues: {e}", t.project))),
     }
     lines
 }
@@ -289,6 +281,38 @@ fn advice(tracker: &TrackerConfig, error: &ConnectorError) -> String {
         // The connectors already say what to fix in these (a flavour mismatch, an HTML page instead of JSON).
         ConnectorError::Invalid { message, .. } => message.clone(),
         ConnectorError::Unknown { .. } => error.to_string(),
+    }
+}
+
+/// Whether the open issues' statuses offer the close transition. Workflows offer different transitions
+/// in each status (To Do -> In Progress -> Done), so it is missing only when every open status an
+/// offered transition leads to was asked and none offers it; otherwise it cannot be told.
+fn close_transition(wanted: &str, statuses: &[StatusTransitions]) -> Line {
+    let offered: Vec<&TransitionInfo> = statuses.iter().flat_map(|s| &s.transitions).collect();
+    let asked: Vec<String> = statuses.iter().map(|s| format!("{} ({})", s.status, s.issue)).collect();
+    let mut names: Vec<String> = Vec::new();
+    for t in &offered {
+        if !has(&names, &t.name) {
+            names.push(t.name.clone());
+        }
+    }
+    let summary = format!("transitions from {}: {}", asked.join(", "), listed(&names));
+    if has(&names, wanted) {
+        return info(summary);
+    }
+    let unasked: Vec<&str> = offered
+        .iter()
+        .filter(|t| !t.to_done && !statuses.iter().any(|s| s.status.eq_ignore_ascii_case(&t.to)))
+        .map(|t| t.to.as_str())
+        .collect();
+    if unasked.is_empty() {
+        let hint = near(wanted, names.iter().map(String::as_str));
+        missing(format!("targets.close_transition = \"{wanted}\" is not offered in any open status ({summary}){hint}"))
+    } else {
+        info(format!(
+            "{summary}; targets.close_transition = \"{wanted}\" not seen, and no open issue is in {} to ask: not checked",
+            unasked.join(", ")
+        ))
     }
 }
 
@@ -406,6 +430,29 @@ mod tests {
 
     fn group(name: &str, description: &str) -> Group {
         Group { name: name.into(), description: description.into() }
+    }
+
+    fn status(issue: &str, status: &str, transitions: &[(&str, &str, bool)]) -> StatusTransitions {
+        let transitions = transitions
+            .iter()
+            .map(|(name, to, to_done)| TransitionInfo { name: (*name).into(), to: (*to).into(), to_done: *to_done })
+            .collect();
+        StatusTransitions { issue: issue.into(), status: status.into(), transitions }
+    }
+
+    #[test]
+    fn a_close_transition_is_missing_only_when_every_open_status_was_asked() {
+        let todo = status("SHOP-1", "To Do", &[("Start Progress", "In Progress", false)]);
+        let doing = status("SHOP-2", "In Progress", &[("Done", "Done", true), ("Stop Progress", "To Do", false)]);
+        // Only To Do seen: "Done" may well be offered from In Progress, which the close walks through.
+        let only_todo = close_transition("Done", std::slice::from_ref(&todo));
+        assert!(!only_todo.missing && only_todo.text.contains("not checked"), "{}", only_todo.text);
+        let both = [todo, doing];
+        assert!(!close_transition("done", &both).missing);
+        let finish = close_transition("Finish", &both);
+        assert!(finish.missing, "{}", finish.text);
+        assert!(finish.text.contains("To Do (SHOP-1), In Progress (SHOP-2)"), "{}", finish.text);
+        assert!(close_transition("Don", &both).text.ends_with("did you mean \"Done\"?"));
     }
 
     #[test]

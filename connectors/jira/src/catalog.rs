@@ -31,18 +31,48 @@ struct ProjectPage {
     is_last: bool,
 }
 
-/// A search answer, keys only.
+/// A search answer: keys and statuses.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct Keys {
-    issues: Vec<KeyOnly>,
+struct Found {
+    issues: Vec<FoundIssue>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct KeyOnly {
+struct FoundIssue {
     key: String,
+    fields: FoundFields,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct FoundFields {
+    status: dto::Status,
+}
+
+/// The transitions an issue in one status offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusTransitions {
+    /// The issue asked.
+    pub issue: String,
+    /// Its status.
+    pub status: String,
+    pub transitions: Vec<TransitionInfo>,
+}
+
+/// One transition: its name and where it leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionInfo {
+    pub name: String,
+    /// The status it leads to.
+    pub to: String,
+    /// Whether that status is in the *done* category.
+    pub to_done: bool,
+}
+
+/// Open issues sampled to find the statuses of a project's workflow.
+const SAMPLE: &str = "50";
 
 /// Most projects listed (for suggestions): 20 pages of 50.
 const MAX_PROJECT_PAGES: usize = 20;
@@ -93,20 +123,35 @@ impl JiraConnector {
         Ok(all.into_iter().map(|r| r.name).collect())
     }
 
-    /// The transitions an open issue of `project` offers (`GET /issue/{key}/transitions`), with that
-    /// issue's key; `None` when the project has no open issue to ask about. Workflows differ by status,
-    /// so this is what closing an issue in that status would find.
-    pub async fn open_issue_transitions(&self, project: &str) -> Result<Option<(String, Vec<String>)>, ConnectorError> {
+    /// The transitions open issues of `project` offer, one issue per status (workflows offer different
+    /// transitions in each status): from up to 50 open issues, most recently updated first.
+    pub async fn open_transitions(&self, project: &str) -> Result<Vec<StatusTransitions>, ConnectorError> {
         let jql = format!("project = \"{project}\" AND statusCategory != Done ORDER BY updated DESC");
-        let params = [("jql", jql.as_str()), ("maxResults", "1"), ("fields", "status")];
+        let params = [("jql", jql.as_str()), ("maxResults", SAMPLE), ("fields", "status")];
         let search = match self.flavour {
             Flavour::Cloud => "/search/jql",
             Flavour::DataCenter => "/search",
         };
-        let found: Keys = self.http.get_json(&self.api(search), &params).await?.body;
-        let Some(issue) = found.issues.into_iter().map(|i| i.key).find(|k| !k.is_empty()) else { return Ok(None) };
-        let path = self.issue_path(&issue, "/transitions")?;
-        let transitions: dto::Transitions = self.http.get_json(&path, &[]).await?.body;
-        Ok(Some((issue, transitions.transitions.into_iter().map(|t| t.name).collect())))
+        let found: Found = self.http.get_json(&self.api(search), &params).await?.body;
+        let mut out: Vec<StatusTransitions> = Vec::new();
+        for issue in found.issues.into_iter().filter(|i| !i.key.is_empty()) {
+            let status = issue.fields.status.name;
+            if out.iter().any(|s| s.status == status) {
+                continue;
+            }
+            let path = self.issue_path(&issue.key, "/transitions")?;
+            let answer: dto::Transitions = self.http.get_json(&path, &[]).await?.body;
+            let transitions = answer
+                .transitions
+                .into_iter()
+                .map(|t| {
+                    let to = t.to.unwrap_or_default();
+                    let to_done = to.status_category.as_ref().is_some_and(|c| c.key == "done");
+                    TransitionInfo { name: t.name, to: to.name, to_done }
+                })
+                .collect();
+            out.push(StatusTransitions { issue: issue.key, status, transitions });
+        }
+        Ok(out)
     }
 }
