@@ -629,7 +629,7 @@ fn servicenow(
         &[("scope.projects", scope.projects.is_some()), ("scope.jql", scope.jql.is_some())],
         "jira",
     );
-    let tables = scope.tables.unwrap_or_else(|| vec!["incident".into(), "sc_req_item".into()]);
+    let tables = scope.tables.unwrap_or_else(|| servicenow::DEFAULT_TABLES.iter().map(|t| t.to_string()).collect());
     if tables.is_empty() {
         ctx.error(
             &format!("{sp}.tables"),
@@ -705,13 +705,15 @@ fn servicenow(
         }
         value
     };
-    let incident_table = table("incident_table", t.incident_table, "incident");
-    let request_table = table("request_table", t.request_table, "sc_req_item");
+    // The connector's own defaults, except the close code and notes, which say more to the caller.
+    let defaults = twotrack_servicenow::ServiceNowWrite::default();
+    let incident_table = table("incident_table", t.incident_table, &defaults.incident_table);
+    let request_table = table("request_table", t.request_table, &defaults.request_table);
     let targets = ServiceNowTargets {
         incident_table,
         request_table,
-        close_state: target(ctx, p, label, "close_state", t.close_state, "7"),
-        agile_close_state: target(ctx, p, label, "agile_close_state", t.agile_close_state, "4"),
+        close_state: target(ctx, p, label, "close_state", t.close_state, &defaults.close_state),
+        agile_close_state: target(ctx, p, label, "agile_close_state", t.agile_close_state, &defaults.agile_close_state),
         close_code: target(ctx, p, label, "close_code", t.close_code, "Closed/Resolved by Caller"),
         close_notes: target(ctx, p, label, "close_notes", t.close_notes, CLOSE_NOTES),
     };
