@@ -6,15 +6,17 @@ use std::process::ExitCode;
 use clap::Parser;
 use twotrack::cli::Cli;
 use twotrack::exit::Exit;
+use twotrack::logging;
 
 fn main() -> ExitCode {
     twotrack::mirror::quiet_storage_panics();
     let cli = Cli::parse();
-    twotrack::logging::install(cli.global.log_format, cli.global.verbosity());
+    let format = cli.global.log_format;
+    twotrack::logging::install(format, cli.global.verbosity());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            say(&format!("error: cannot start the async runtime: {e}"));
+            say(&logging::message_line(format, &format!("cannot start the async runtime: {e}")));
             return Exit::Failure.into();
         }
     };
@@ -28,11 +30,11 @@ fn main() -> ExitCode {
         // The reader went away (`| head`): nothing is wrong, and nothing more to say.
         (_, Some((std::io::ErrorKind::BrokenPipe, _))) => Exit::Ok.into(),
         (_, Some((_, message))) => {
-            say(&format!("error: cannot write to standard output: {message}"));
+            say(&logging::message_line(format, &format!("cannot write to standard output: {message}")));
             Exit::Failure.into()
         }
         (Err(err), None) => {
-            say(&format!("error: {}", twotrack::exit::render(&err)));
+            say(&logging::error_lines(format, &err));
             twotrack::exit::classify(&err).into()
         }
     }

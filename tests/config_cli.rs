@@ -167,3 +167,63 @@ fn schema_is_a_json_schema_of_the_file() {
     assert_eq!(tracker["properties"]["kind"]["enum"], serde_json::json!(["jira", "servicenow"]));
     assert_eq!(tracker["required"], serde_json::json!(["name", "kind", "role", "base_url", "auth"]));
 }
+
+/// Every line of `stderr` parsed as a JSON object.
+fn json_lines(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}\nall:\n{stderr}")))
+        .collect()
+}
+
+#[test]
+fn configuration_problems_are_json_lines_under_log_format_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    let example = std::fs::read_to_string(example_path()).unwrap();
+    let text = example.replace("# move_threshold = 0.95", "move_threshold = 1.5").replace("[daemon]", "[daemn]");
+    std::fs::write(&path, &text).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+
+    // `config check` and another command that loads the configuration.
+    for args in [&["config", "check"][..], &["audit"][..], &["sync"][..]] {
+        let out = twotrack().args(["--log-format", "json"]).args(args).arg("--config").arg(&path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let problems = json_lines(&stderr(&out));
+        assert_eq!(problems.len(), 2, "{args:?}: one object per problem: {problems:#?}");
+        for p in &problems {
+            assert_eq!(p["file"], path.display().to_string(), "{p}");
+            assert_eq!((p["severity"].as_str(), p["level"].as_str()), (Some("error"), Some("ERROR")), "{p}");
+            assert!(p["help"].as_str().is_some_and(|h| !h.is_empty()) && p["timestamp"].is_string(), "{p}");
+        }
+        assert_eq!(problems[0]["line"], line_of("move_threshold ="), "{problems:#?}");
+        assert_eq!(problems[0]["col"], 18);
+        assert!(problems[0]["message"].as_str().unwrap().contains("`policy.move_threshold` is 1.5"));
+        assert_eq!(problems[1]["line"], line_of("[daemn]"));
+        assert_eq!(problems[1]["message"], "unknown key `daemn` at the top level");
+    }
+
+    // A file that cannot be read: the whole file, no position.
+    let missing = dir.path().join("no.toml");
+    let out = twotrack().args(["--log-format", "json", "config", "check", "--config"]).arg(missing).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let problems = json_lines(&stderr(&out));
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(problems[0]["line"].is_null() && problems[0]["col"].is_null(), "{problems:#?}");
+
+    // Warnings too, with their severity; the summary stays on stdout.
+    std::fs::write(&path, example.replace("token = { env = \"JIRA_TOKEN\" }", "token = \"written-inline\"")).unwrap();
+    let out = twotrack().args(["--log-format", "json", "config", "check", "--config"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let warnings = json_lines(&stderr(&out));
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert_eq!((warnings[0]["severity"].as_str(), warnings[0]["level"].as_str()), (Some("warning"), Some("WARN")));
+    assert!(!stderr(&out).contains("written-inline"), "no secret in the warning");
+    assert!(stdout(&out).contains(": ok: "), "{}", stdout(&out));
+
+    // Any other error that ends a command is one JSON object as well.
+    let out = twotrack().args(["--log-format", "json", "config", "init"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let errors = json_lines(&stderr(&out));
+    assert!(errors[0]["message"].as_str().is_some_and(|m| m.contains("already exists")), "{errors:#?}");
+}

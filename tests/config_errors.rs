@@ -322,3 +322,170 @@ fn a_missing_file_is_a_usage_error_that_says_how_to_start() {
         "{stderr}"
     );
 }
+
+/// The shipped example configuration.
+fn example() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/twotrack.example.toml")).unwrap()
+}
+
+/// `text` with the first line equal to `from` replaced by `to`; returns the text and that line's number.
+fn edit_line(text: &str, from: &str, to: &str) -> (String, usize) {
+    let line = text.lines().position(|l| l == from).unwrap_or_else(|| panic!("no line {from:?}")) + 1;
+    let edited: Vec<&str> = text.lines().enumerate().map(|(i, l)| if i + 1 == line { to } else { l }).collect();
+    (edited.join("\n") + "\n", line)
+}
+
+/// `config check` on `text` reports exactly one problem, at `line:col`, mentioning `expected`.
+#[track_caller]
+fn only_problem(text: &str, line: usize, col: usize, expected: &str) {
+    let (path, code, stderr, _dir) = run_check(text);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(": 1 problem\n"), "one problem, not a cascade:\n{stderr}");
+    let block = block_at(&stderr, &path, line, col).unwrap_or_else(|| panic!("no error at {line}:{col}:\n{stderr}"));
+    assert!(block.contains(expected), "{block}");
+}
+
+#[test]
+fn a_missing_closing_bracket_is_one_error_where_the_bracket_belongs() {
+    // An unterminated array followed by sixteen lines of comments and blank lines, then the next
+    // [[tracker]]: the parser only notices at that header, and used to report every later line.
+    let (text, line) = edit_line(&example(), r#"projects = ["SHOP"]"#, r#"projects = ["SHOP""#);
+    let next_table = text.lines().skip(line).position(|l| l.starts_with('[')).unwrap() + line + 1;
+    assert!(next_table - line > 10, "the realistic case: the next table is far below ({line} -> {next_table})");
+    only_problem(&text, line, 19, "TOML syntax: unclosed array, expected `]`");
+
+    // An array over several lines: the `]` belongs after its last element, not before the next key.
+    let text = BASE.replace(
+        "[schedule]",
+        "[tracker.scope]\ntables = [\n  \"incident\",\n  \"sc_req_item\"\n# the requests too\n\n[schedule]",
+    );
+    only_problem(&text, 19, 16, "unclosed array");
+
+    // Table headers: `[[tracker]` used to make every later [tracker.x] a duplicate key.
+    let (text, line) = edit_line(&example(), "[[tracker]]", "[[tracker]");
+    only_problem(&text, line, 11, "TOML syntax: unclosed table header, expected `]`");
+    let second = BASE.rfind("[[tracker]]").unwrap();
+    let text =
+        format!("{}[[tracker]{}\n[tracker.scope]\ntables = [\"incident\"]\n", &BASE[..second], &BASE[second + 11..]);
+    only_problem(&text, 9, 11, "unclosed table header");
+    only_problem(&edit("[policy]", "[policy"), 19, 8, "unclosed table header");
+
+    // An inline table missing its `}`.
+    only_problem(&edit("scope = { projects = [\"SHOP\"] }", "scope = { projects = [\"SHOP\"]"), 7, 30, "expected `}`");
+
+    // A genuine missing comma is still reported as one, and a later independent mistake too.
+    let text = edit("scope = { projects = [\"SHOP\"] }", "scope = { projects = [\"SHOP\" \"WEB\"] }")
+        .replace("move_threshold = 0.85", "move_threshold = ");
+    let (path, code, stderr, _dir) = run_check(&text);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(": 2 problems\n"), "{stderr}");
+    assert!(block_at(&stderr, &path, 7, 30).is_some_and(|b| b.contains("missing comma")), "{stderr}");
+    assert!(block_at(&stderr, &path, 20, 18).is_some(), "{stderr}");
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_located_at_its_first_invalid_byte() {
+    // Saved as Latin-1: "café" has an é (0xE9) that is not UTF-8; the ü before it on the line is.
+    let mut bytes = BASE.replace("[policy]", "[policy]\n# Zürich caf\u{0}").into_bytes();
+    let nul = bytes.iter().position(|&b| b == 0).unwrap();
+    bytes[nul] = 0xE9;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("twotrack.toml");
+    std::fs::write(&path, &bytes).unwrap();
+    for cmd in [&["config", "check"][..], &["audit"][..]] {
+        let out = Command::cargo_bin("twotrack").unwrap().args(cmd).arg("--config").arg(&path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        // Line 20, column 13: "# Zürich caf" is twelve characters (thirteen bytes).
+        let block = block_at(&stderr, &path, 20, 13).unwrap_or_else(|| panic!("{cmd:?}: not at 20:13:\n{stderr}"));
+        assert!(block.contains("not valid UTF-8"), "{block}");
+        assert!(block.contains("TOML files must be UTF-8") && block.contains("iconv"), "{block}");
+    }
+}
+
+/// `BASE` with `line` added to the servicenow tracker (it becomes line 15).
+fn servicenow_with(line: &str) -> String {
+    let auth = r#"auth = { user = "twotrack", token = { env = "SERVICENOW_TOKEN" } }"#;
+    edit(auth, &format!("{auth}\n{line}"))
+}
+
+#[test]
+fn setups_that_would_fail_on_every_run_are_refused() {
+    // A typo'd table to pull, and write tables the connector cannot create records in.
+    check(&servicenow_with(r#"scope = { tables = ["incidents"] }"#), 15, 21, "does not read a table \"incidents\"");
+    check(&servicenow_with(r#"scope = { tables = ["incidents"] }"#), 15, 21, "did you mean `incident`?");
+    // A custom table is read as any other.
+    let (_, code, stderr, _dir) = run_check(&servicenow_with(r#"scope = { tables = ["incident", "u_hr_case"] }"#));
+    assert_eq!(code, Some(0), "{stderr}");
+    check(
+        &servicenow_with(r#"targets = { request_table = "sc_req_items" }"#),
+        15,
+        29,
+        "cannot create records in a table \"sc_req_items\"",
+    );
+    check(&servicenow_with(r#"targets = { request_table = "sc_req_items" }"#), 15, 29, "did you mean `sc_req_item`?");
+    // An Agile 2.0 table as the place moved items are created in.
+    check(
+        &servicenow_with(r#"targets = { incident_table = "rm_defect" }"#),
+        15,
+        30,
+        "`targets.incident_table` = \"rm_defect\" is an Agile 2.0 table of product work",
+    );
+    check(
+        &servicenow_with(r#"targets = { incident_table = "rm_defect" }"#),
+        15,
+        30,
+        "set `incident_table = \"incident\"`",
+    );
+
+    // ServiceNow (Agile 2.0) as the product backlog: the connector cannot create a feature or defect there.
+    let agile_backlog = edit(r#"role = "product""#, r#"role = "service""#).replace(
+        r#"role = "service"
+base_url = "https://example.service-now.com""#,
+        r#"role = "product"
+base_url = "https://example.service-now.com""#,
+    );
+    let agile_backlog = agile_backlog.replace(
+        "auth = { user = \"twotrack\", token = { env = \"SERVICENOW_TOKEN\" } }",
+        "auth = { user = \"twotrack\", token = { env = \"SERVICENOW_TOKEN\" } }\nscope = { tables = [\"rm_story\", \"rm_defect\"] }",
+    );
+    check(
+        &agile_backlog,
+        12,
+        8,
+        "tracker \"servicenow\": a servicenow tracker cannot be the product backlog: twotrack creates only incidents and requests in servicenow, so every item moved here (features or defects) would fail",
+    );
+    check(&agile_backlog, 12, 8, "make a Jira project the product backlog");
+    check(&agile_backlog, 4, 8, "a jira tracker cannot be the service queue");
+    // Every command that loads the configuration refuses it, not only `config check`.
+    check_cmd(&["audit"], &agile_backlog, 12, 8, "cannot be the product backlog");
+
+    // A [[queue]] meant to set a built-in queue's group, with its name misspelt.
+    let queue = "[[queue]]\nname = \"databse\"\ngroup = \"DBA Team\"";
+    check(&with_tables(queue), 27, 8, "queue \"databse\" is not a built-in queue");
+    check(&with_tables(queue), 27, 8, "did you mean `database`?");
+    // With terms, or a rule routing to it, it is a queue of its own.
+    let (_, code, stderr, _dir) = run_check(&with_tables(&format!("{queue}\nterms = [\"oracle\"]")));
+    assert_eq!(code, Some(0), "{stderr}");
+    // A rule routing to a misspelt queue.
+    let rule = "[[rule]]\nid = \"db\"\nmatch = [\"deadlock\"]\nkind = \"incident\"\nqueue = \"databse\"";
+    check(&with_tables(rule), 30, 9, "unknown queue \"databse\"");
+    check(&with_tables(rule), 30, 9, "did you mean \"database\"?");
+}
+
+#[test]
+fn a_mirror_path_that_cannot_be_a_directory_is_refused() {
+    let with_mirror = |path: &str| with_tables(&format!("[mirror]\npath = \"{path}\""));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    check(&with_mirror(&file.display().to_string()), 27, 8, "is a file, not a directory");
+    check(&with_mirror(&file.join("mirror").display().to_string()), 27, 8, "is a file, so the mirror directory");
+    // A directory no one may create files in (not even root: /proc).
+    check(&with_mirror("/proc/twotrack-mirror"), 27, 8, "cannot write to the directory the mirror is created in /proc");
+    // A directory to be created, under one that exists: fine.
+    let (_, code, stderr, _dir) = run_check(&with_mirror(&dir.path().join("new/mirror").display().to_string()));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!dir.path().join("new").exists(), "checking creates nothing");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the write check leaves nothing behind");
+}

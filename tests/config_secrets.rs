@@ -71,7 +71,8 @@ fn debug_output_of_the_configuration_has_no_secret() {
     let config = twotrack::config::parse_str(&text, &dir.path().join("t.toml")).unwrap();
     assert_no_secret("Debug", &format!("{config:?}\n{config:#?}"));
     assert_no_secret("Debug of a tracker", &format!("{:?}", config.tracker("jira-dc").unwrap()));
-    assert_no_secret("warnings", &config.warnings.join("\n"));
+    let warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
+    assert_no_secret("warnings", &warnings.join("\n"));
 }
 
 #[test]

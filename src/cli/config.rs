@@ -20,6 +20,16 @@ pub enum ConfigCmd {
     Show,
     /// Print the JSON Schema of the configuration file (for taplo, VS Code and other editors).
     Schema,
+    /// Print the [[queue]] entries in effect; with --online, propose entries from each ServiceNow
+    /// instance's assignment groups, to edit and paste.
+    Queues(QueuesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QueuesArgs {
+    /// Read each ServiceNow instance's active assignment groups and propose a [[queue]] entry for each.
+    #[arg(long)]
+    pub online: bool,
 }
 
 #[derive(Debug, Args)]
@@ -41,17 +51,30 @@ pub struct CheckArgs {
 pub async fn run(cmd: ConfigCmd, g: &super::Global) -> anyhow::Result<Exit> {
     match cmd {
         ConfigCmd::Init(args) => init(&args.path.unwrap_or_else(|| g.config_path()), args.force),
-        ConfigCmd::Check(CheckArgs { online: false }) => check(&load_deferred(g)?),
+        ConfigCmd::Check(CheckArgs { online: false }) => check(&load_deferred(g)?, g),
         ConfigCmd::Check(CheckArgs { online: true }) => {
             let config = config::load(&g.config_path()).map_err(crate::exit::usage)?;
-            check(&config)?;
-            if super::online::check_online(&config).await? {
-                Ok(Exit::Ok)
-            } else {
+            check(&config, g)?;
+            let outcome = super::online::check_online(&config).await?;
+            if !outcome.reachable {
                 anyhow::bail!("some trackers could not be reached or refused the credentials (see above)")
             }
+            if outcome.missing > 0 {
+                let n = outcome.missing;
+                return Err(exit::usage(anyhow::anyhow!(
+                    "{n} configured value{} not found on the trackers (see MISSING above): fix the configuration \
+                     to match what the trackers have",
+                    if n == 1 { "" } else { "s" }
+                )));
+            }
+            Ok(Exit::Ok)
         }
         ConfigCmd::Show => print(&load_deferred(g)?.to_redacted_toml()),
+        ConfigCmd::Queues(QueuesArgs { online: false }) => print(&queues_in_effect(&load_deferred(g)?)),
+        ConfigCmd::Queues(QueuesArgs { online: true }) => {
+            let config = config::load(&g.config_path()).map_err(crate::exit::usage)?;
+            print(&super::online::propose_queues(&config).await?)
+        }
         ConfigCmd::Schema => {
             let schema = serde_json::to_string_pretty(&config::json_schema()).context("cannot render the schema")?;
             print(&(schema + "\n"))
@@ -94,7 +117,7 @@ fn init(path: &Path, force: bool) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn check(config: &Config) -> anyhow::Result<Exit> {
+fn check(config: &Config, g: &super::Global) -> anyhow::Result<Exit> {
     let trackers: Vec<String> = config.trackers.iter().map(|t| format!("{} ({} {})", t.name, t.kind, t.role)).collect();
     let mode = if config.policy.dry_run { "dry run" } else { "moves enabled" };
     outln!(
@@ -107,9 +130,23 @@ fn check(config: &Config) -> anyhow::Result<Exit> {
         config.schedule.timezone.name(),
     );
     for warning in &config.warnings {
-        errln!("{warning}");
+        errln!("{}", crate::logging::problem_line(g.log_format, warning));
     }
     Ok(Exit::Ok)
+}
+
+/// The queues in effect (the built-in ones with the file's merged in), as `[[queue]]` TOML.
+fn queues_in_effect(config: &Config) -> String {
+    #[derive(serde::Serialize)]
+    struct Queues<'a> {
+        queue: &'a [crate::classify::QueueSpec],
+    }
+    let header = format!(
+        "# The [[queue]] entries in effect for {}: the built-in ones with the file's merged in by name.\n\
+         # `twotrack config queues --online` proposes entries from a ServiceNow instance's assignment groups.\n\n",
+        config.source.display()
+    );
+    header + &toml::to_string(&Queues { queue: &config.queues }).unwrap_or_default()
 }
 
 fn print(text: &str) -> anyhow::Result<Exit> {

@@ -74,14 +74,14 @@ impl Global {
 
     /// Load and validate the configuration; problems are a usage error (exit 2).
     pub fn load_config(&self) -> anyhow::Result<crate::config::Config> {
-        crate::config::load(&self.config_path()).map(warn_about).map_err(crate::exit::usage)
+        crate::config::load(&self.config_path()).map(|c| self.warn_about(c)).map_err(crate::exit::usage)
     }
 
     /// Load for commands that never contact a tracker (audit without --sync, classify, explain, mirror,
     /// history): a token environment variable that is not set here is a warning, not an error.
     pub fn load_config_offline(&self) -> anyhow::Result<crate::config::Config> {
         crate::config::load_with(&self.config_path(), crate::config::Secrets::Deferred)
-            .map(warn_about)
+            .map(|c| self.warn_about(c))
             .map_err(crate::exit::usage)
     }
 
@@ -92,12 +92,26 @@ impl Global {
     }
 }
 
-/// Log the configuration's warnings (e.g. an inline token) once per command.
-fn warn_about(config: crate::config::Config) -> crate::config::Config {
-    for w in &config.warnings {
-        tracing::warn!("{w}");
+impl Global {
+    /// Log the configuration's warnings (e.g. an inline token) once per command; under JSON with the
+    /// problem's fields (file, line, col, help) as the log line's own.
+    fn warn_about(&self, config: crate::config::Config) -> crate::config::Config {
+        for w in &config.warnings {
+            match self.log_format {
+                LogFormat::Human => tracing::warn!("{w}"),
+                LogFormat::Json => tracing::warn!(
+                    severity = w.severity.as_str(),
+                    file = %w.file.display(),
+                    line = w.line,
+                    col = w.col,
+                    help = %w.help,
+                    "{}",
+                    w.message
+                ),
+            }
+        }
+        config
     }
-    config
 }
 
 #[derive(Debug, Subcommand)]

@@ -22,10 +22,28 @@ impl Diag {
         Diag { span, message: message.into(), help: help.into() }
     }
 
-    /// Render as a warning line (`file:line:col: warning: ...` plus a help line).
-    pub fn warning(&self, file: &Path, text: &str) -> String {
-        let p = Problem::locate(self, file, text);
-        format!("{}: warning: {}\n  help: {}", p.location(), p.message, p.help)
+    /// This diagnostic as a warning (`file:line:col: warning: ...` plus a help line).
+    pub fn warning(&self, file: &Path, text: &str) -> Problem {
+        Problem { severity: Severity::Warning, ..Problem::locate(self, file, text) }
+    }
+}
+
+/// Whether a problem stops the configuration from loading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The configuration is refused.
+    Error,
+    /// It works, but deserves attention (an inline secret, ...).
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
     }
 }
 
@@ -42,15 +60,24 @@ pub struct Problem {
     pub message: String,
     /// How to fix it.
     pub help: String,
+    pub severity: Severity,
 }
 
 impl Problem {
     fn locate(diag: &Diag, file: &Path, text: &str) -> Problem {
         let (line, col) = diag.span.as_ref().map_or((0, 0), |s| line_col(text, s.start));
-        Problem { file: file.to_path_buf(), line, col, message: diag.message.clone(), help: diag.help.clone() }
+        Problem {
+            file: file.to_path_buf(),
+            line,
+            col,
+            message: diag.message.clone(),
+            help: diag.help.clone(),
+            severity: Severity::Error,
+        }
     }
 
-    fn location(&self) -> String {
+    /// `file:line:col`, or the file alone when the problem concerns all of it.
+    pub fn location(&self) -> String {
         if self.line == 0 {
             self.file.display().to_string()
         } else {
@@ -61,7 +88,7 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: error: {}\n  help: {}", self.location(), self.message, self.help)
+        write!(f, "{}: {}: {}\n  help: {}", self.location(), self.severity.as_str(), self.message, self.help)
     }
 }
 
@@ -84,6 +111,22 @@ impl ConfigErrors {
     /// A single problem with the file as a whole (it cannot be read, ...).
     pub(super) fn whole_file(file: &Path, message: String, help: String) -> ConfigErrors {
         ConfigErrors::new(file, "", vec![Diag::new(None, message, help)])
+    }
+
+    /// A file that is not UTF-8: located at its first invalid byte (the column counted in characters
+    /// of the valid part of that line).
+    pub(super) fn not_utf8(file: &Path, bytes: &[u8], error: std::str::Utf8Error) -> ConfigErrors {
+        let at = error.valid_up_to();
+        let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+        // Not the byte's value: it might be part of an inline secret.
+        let message = "the configuration file is not valid UTF-8: an invalid byte sequence starts here";
+        let help = format!(
+            "TOML files must be UTF-8: replace the character here, or convert the file, e.g. \
+             `iconv -f LATIN1 -t UTF-8 {0} > fixed.toml` if it was saved as Latin-1; \
+             `grep -naxv '.*' {0}` lists every line with invalid bytes",
+            file.display()
+        );
+        ConfigErrors::new(file, valid, vec![Diag::new(Some(at..at), message, help)])
     }
 
     /// The problems, in file order.

@@ -41,17 +41,13 @@ struct Node {
 }
 
 impl<'t> Document<'t> {
-    /// Parse `text`; on syntax errors, every one the parser could find (the first of each line: the
-    /// parser's recovery tends to trip again on the rest of a broken line).
+    /// Parse `text`; on syntax errors, every one the parser could find (see [`syntax_errors`]).
     pub fn parse(text: &'t str) -> Result<Document<'t>, Vec<Diag>> {
-        let (root, mut errors) = DeTable::parse_recoverable(text);
+        let (root, errors) = DeTable::parse_recoverable(text);
         if errors.is_empty() {
             return Ok(Document { root, pruned: Vec::new() });
         }
-        let line = |e: &toml::de::Error| e.span().map(|s| diag::line_col(text, s.start).0);
-        errors.sort_by_key(|e| e.span().map(|s| s.start));
-        errors.dedup_by(|b, a| line(a) == line(b));
-        Err(errors.iter().map(|e| syntax(e.message(), e.span())).collect())
+        Err(syntax_errors(text))
     }
 
     /// Deserialize `T`, pushing every error to `diags`. Returns what deserializes once the offending
@@ -140,6 +136,130 @@ impl<'t> Document<'t> {
         })?;
         Some(nodes.swap_remove(index))
     }
+}
+
+/// Every syntax error of `text`, each once and where it really is.
+///
+/// The parser's recovery cascades: an array or inline table missing its closing bracket swallows the
+/// rest of the file (every following line is then "missing comma between array elements"), and an
+/// array-of-tables header missing a `]` makes every later sub-table a "duplicate key". So the errors
+/// are taken one at a time, in file order: a missing closing bracket is reported at the end of the
+/// last value before it (the line where the `]` belongs, not the next key, which may be many comment
+/// lines below), the bracket is put in, and the text parsed again from there. Any other error is
+/// reported as is (the first of its line: recovery tends to trip again on the rest of a broken line).
+fn syntax_errors(text: &str) -> Vec<Diag> {
+    let mut current = text.to_string();
+    // Where brackets were put in, in `current`'s offsets (ascending).
+    let mut inserted: Vec<usize> = Vec::new();
+    let original = |offset: usize, inserted: &[usize]| offset - inserted.iter().filter(|&&q| q < offset).count();
+    let mut diags = Vec::new();
+    let mut cursor = 0;
+    for _ in 0..MAX_ERRORS {
+        let (_, mut errors) = DeTable::parse_recoverable(&current);
+        errors.retain(|e| e.span().is_none_or(|s| s.start >= cursor));
+        let Some(first) = errors.iter().min_by_key(|e| e.span().map_or(0, |s| s.start)) else { break };
+        let span = first.span();
+        match span.as_ref().and_then(|s| missing_bracket(&current, first.message(), s.start)) {
+            Some((at, bracket, what)) => {
+                let at_original = original(at, &inserted);
+                diags.push(Diag::new(
+                    Some(at_original..at_original),
+                    format!("TOML syntax: unclosed {what}, expected `{bracket}`"),
+                    format!("close the {what} with `{bracket}` here: the next line cannot be part of it"),
+                ));
+                current.insert(at, bracket);
+                inserted.push(at);
+                cursor = at + 1;
+            }
+            None => {
+                let span = span.map(|s| original(s.start, &inserted)..original(s.end, &inserted));
+                let line_end =
+                    span.as_ref().map(|s| text[s.start..].find('\n').map_or(text.len(), |i| s.start + i + 1));
+                diags.push(syntax(first.message(), span));
+                // The rest of this line is left alone; with no position there is nothing more to learn.
+                let Some(line_end) = line_end else { break };
+                cursor = line_end + inserted.len();
+            }
+        }
+    }
+    diags
+}
+
+/// For an error at `at` that is a missing closing bracket: where the bracket belongs, which one, and
+/// what it closes.
+fn missing_bracket(text: &str, message: &str, at: usize) -> Option<(usize, char, &'static str)> {
+    let kind = message.split(',').next().unwrap_or(message);
+    match kind {
+        // `[name` or `[[name]`: the parser stops where the `]` belongs.
+        "unclosed table" | "unclosed array table" => Some((at, ']', "table header")),
+        // Reached the end of the file inside an array or inline table.
+        "unclosed array" => Some((content_end(text, at), ']', "array")),
+        "unclosed inline table" => Some((content_end(text, at), '}', "inline table")),
+        // A new key or [table] on a line of its own inside an array or inline table: the bracket
+        // before it is missing (a missing comma between two values is an error at the second value).
+        "missing comma between array elements" if starts_entry(text, at) => Some((content_end(text, at), ']', "array")),
+        "missing comma between key-value pairs" | "missing key for inline table element" if starts_entry(text, at) => {
+            Some((content_end(text, at), '}', "inline table"))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `at` is the first thing on its line and the line is a `key = ...` or a `[table]` header.
+fn starts_entry(text: &str, at: usize) -> bool {
+    let Some(before) = text.get(..at) else { return false };
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    if !before[line_start..].trim().is_empty() {
+        return false;
+    }
+    let rest = &text[at..];
+    let line = code(&rest[..rest.find('\n').unwrap_or(rest.len())]).trim();
+    let is_key = |k: &str| {
+        let k = k.trim();
+        !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || "_-.\"' ".contains(c))
+    };
+    match line.strip_prefix('[') {
+        Some(header) => header
+            .strip_suffix(']')
+            .map(|h| h.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(h))
+            .is_some_and(|name| is_key(name) && name.chars().any(|c| !c.is_ascii_digit() && c != ' ')),
+        None => line.split_once('=').is_some_and(|(key, _)| is_key(key)),
+    }
+}
+
+/// The offset just after the last value before `at`: blank lines and comments skipped.
+fn content_end(text: &str, at: usize) -> usize {
+    let before = text.get(..at).unwrap_or(text);
+    let mut end = before.len();
+    loop {
+        let line_start = before[..end].rfind('\n').map_or(0, |i| i + 1);
+        let content = code(&before[line_start..end]).trim_end();
+        if !content.is_empty() {
+            return line_start + content.len();
+        }
+        if line_start == 0 {
+            return at;
+        }
+        end = line_start - 1;
+    }
+}
+
+/// A line without its comment (a `#` outside a string).
+fn code(line: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match quote {
+            Some('"') if escaped => escaped = false,
+            Some('"') if c == '\\' => escaped = true,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '#' => return &line[..i],
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None => {}
+        }
+    }
+    line
 }
 
 /// A TOML syntax error as a problem.
@@ -287,5 +407,19 @@ mod tests {
         let lines: Vec<usize> = errors.iter().map(|d| diag::line_col(text, d.span.clone().unwrap().start).0).collect();
         assert_eq!(lines, [1, 2]);
         assert!(errors.iter().all(|d| d.message.starts_with("TOML syntax:")));
+    }
+
+    #[test]
+    fn a_missing_bracket_is_reported_after_the_last_value_once() {
+        let text = "a = [\"x # not a comment\", 'y'  # a comment\n\n# more\nb = 1\nc = 2\n[t]\nd = [1, 2\n";
+        let errors = Document::parse(text).err().unwrap();
+        let at: Vec<(usize, usize)> =
+            errors.iter().map(|d| diag::line_col(text, d.span.clone().unwrap().start)).collect();
+        assert_eq!(at, [(1, 30), (7, 10)], "{errors:#?}");
+        assert!(errors.iter().all(|d| d.message == "TOML syntax: unclosed array, expected `]`"), "{errors:#?}");
+        // An array of arrays missing a comma between rows is a missing comma, not a missing bracket.
+        let text = "m = [\n  [1, 2]\n  [3, 4],\n]\n";
+        let errors = Document::parse(text).err().unwrap();
+        assert!(errors[0].message.contains("missing comma"), "{errors:#?}");
     }
 }

@@ -25,7 +25,7 @@ use serde::Serialize;
 use twotrack_api::secret::Auth;
 use twotrack_api::{TrackerKind, TrackerRole};
 
-pub use diag::{ConfigErrors, Problem};
+pub use diag::{ConfigErrors, Problem, Severity};
 pub use raw::JiraFlavour;
 
 use crate::classify::{PriorityMatrix, QueueSpec, RuleSpec};
@@ -54,8 +54,8 @@ pub struct Config {
     /// The file's `[[rule]]` entries; they extend the built-in rules (same id: replace it).
     pub rules: Vec<RuleSpec>,
     pub daemon: DaemonConfig,
-    /// Things that work but deserve attention (an inline secret, ...), rendered like errors.
-    pub warnings: Vec<String>,
+    /// Things that work but deserve attention (an inline secret, ...), located like errors.
+    pub warnings: Vec<Problem>,
 }
 
 /// One tracker.
@@ -264,7 +264,7 @@ pub enum Secrets {
 /// [`load`] with a choice about secrets.
 pub fn load_with(path: &Path, secrets: Secrets) -> Result<Config, ConfigErrors> {
     tracing::debug!(path = %path.display(), "reading configuration");
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         let help = if e.kind() == std::io::ErrorKind::NotFound {
             format!("create one with `twotrack config init {}`, or point --config at yours", path.display())
         } else {
@@ -272,6 +272,7 @@ pub fn load_with(path: &Path, secrets: Secrets) -> Result<Config, ConfigErrors> 
         };
         ConfigErrors::whole_file(path, format!("cannot read the configuration file: {e}"), help)
     })?;
+    let text = String::from_utf8(bytes).map_err(|e| ConfigErrors::not_utf8(path, e.as_bytes(), e.utf8_error()))?;
     parse_with(&text, path, secrets)
 }
 
@@ -505,9 +506,11 @@ auth = { type = "bearer", token = { file = "sn.token" } }
         let text = MINIMAL.replace("{ file = \"jira.token\" }", "\"inline-secret-value\"");
         let c = f.parse(&text).unwrap();
         assert_eq!(c.warnings.len(), 1);
-        assert!(c.warnings[0].starts_with(&format!("{}:7:", f.path().display())), "{}", c.warnings[0]);
-        assert!(c.warnings[0].contains("warning: tracker \"jira\": the token is written in the configuration file"));
-        assert!(!c.warnings[0].contains("inline-secret-value"));
+        let warning = c.warnings[0].to_string();
+        assert!(warning.starts_with(&format!("{}:7:", f.path().display())), "{warning}");
+        assert!(warning.contains("warning: tracker \"jira\": the token is written in the configuration file"));
+        assert!(!warning.contains("inline-secret-value"));
+        assert_eq!(c.warnings[0].severity, Severity::Warning);
     }
 
     #[test]

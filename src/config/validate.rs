@@ -11,7 +11,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use twotrack_api::secret::Auth;
-use twotrack_api::{TrackerKind, TrackerRole};
+use twotrack_api::{Kind, TrackerKind, TrackerRole};
+use twotrack_servicenow::settings as servicenow;
 use url::{Host, Url};
 
 use super::diag::{self, ConfigErrors, Diag};
@@ -101,7 +102,7 @@ fn validate(ctx: &mut Ctx<'_, '_>, raw: RawConfig, file: &Path) -> Option<Config
     let before = ctx.errors.len();
     priority(ctx, &raw.priority);
     let user_queues = raw.queue.clone();
-    let queues = queues(ctx, raw.queue);
+    let queues = queues(ctx, raw.queue, &raw.rule);
     rules(ctx, &raw.rule, &queues);
     // Compiling the rules catches what the checks above cannot (a phrase or term that does not
     // compile); with no rules or queues of the file's there is nothing of its own to compile, and
@@ -197,6 +198,9 @@ fn tracker(ctx: &mut Ctx<'_, '_>, i: usize, raw: RawTracker) -> Option<TrackerCo
         &label,
         "add `role = \"product\"` (a product backlog) or `role = \"service\"` (a service queue)",
     );
+    if let (Some(kind), Some(role)) = (kind, role) {
+        role_supported(ctx, &p, &label, kind, role);
+    }
     let base_url = ctx
         .required(&p, "base_url", raw.base_url, &label, "add `base_url = \"https://...\"`")
         .and_then(|url| base_url(ctx, &p, &label, &url, raw.allow_insecure_http));
@@ -242,6 +246,48 @@ fn tracker(ctx: &mut Ctx<'_, '_>, i: usize, raw: RawTracker) -> Option<TrackerCo
         targets: targets?,
         allow_insecure_http: raw.allow_insecure_http,
     })
+}
+
+/// What the tracker's connector creates (each connector says so itself).
+fn creates(kind: TrackerKind) -> &'static [Kind] {
+    match kind {
+        TrackerKind::Jira => &twotrack_jira::CREATES,
+        TrackerKind::ServiceNow => &servicenow::CREATES,
+    }
+}
+
+/// A tracker must be able to receive what its role holds: every item moved into it is created there.
+fn role_supported(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, kind: TrackerKind, role: TrackerRole) {
+    let creates = creates(kind);
+    if creates.iter().any(|k| k.class() == role.holds()) {
+        return;
+    }
+    let list = |kinds: &mut dyn Iterator<Item = &Kind>, and: &str| {
+        kinds.map(|k| format!("{k}s")).collect::<Vec<_>>().join(and)
+    };
+    let created = list(&mut creates.iter(), " and ");
+    let needed = list(&mut Kind::ALL.iter().filter(|k| k.class() == role.holds()), " or ");
+    let (what, help) = match kind {
+        TrackerKind::ServiceNow => (
+            "the product backlog",
+            "make a Jira project the product backlog (`kind = \"jira\"`, `role = \"product\"`) and set `role = \"service\"` \
+             here. ServiceNow's Agile 2.0 tables (rm_story, rm_defect, rm_enhancement) can still be read through \
+             `scope.tables`, but twotrack does not create stories or defects in them",
+        ),
+        TrackerKind::Jira => (
+            "the service queue",
+            "make a ServiceNow instance the service queue (`kind = \"servicenow\"`, `role = \"service\"`) and set \
+             `role = \"product\"` here",
+        ),
+    };
+    ctx.error(
+        &format!("{p}.role"),
+        format!(
+            "{label}: a {kind} tracker cannot be {what}: twotrack creates only {created} in {kind}, so every item \
+             moved here ({needed}) would fail in the outbox"
+        ),
+        help,
+    );
 }
 
 fn tracker_name(ctx: &mut Ctx<'_, '_>, p: &str, name: &str) -> bool {
@@ -584,7 +630,7 @@ fn servicenow(
         &[("scope.projects", scope.projects.is_some()), ("scope.jql", scope.jql.is_some())],
         "jira",
     );
-    let tables = scope.tables.unwrap_or_else(|| vec!["incident".into(), "sc_req_item".into()]);
+    let tables = scope.tables.unwrap_or_else(|| servicenow::DEFAULT_TABLES.iter().map(|t| t.to_string()).collect());
     if tables.is_empty() {
         ctx.error(
             &format!("{sp}.tables"),
@@ -598,6 +644,13 @@ fn servicenow(
                 &format!("{sp}.tables.{j}"),
                 format!("{label}: \"{table}\" is not a ServiceNow table name"),
                 "table names are lower-case letters, digits and `_`, e.g. \"incident\" or \"sc_req_item\"",
+            );
+        } else if !servicenow::is_readable_table(table) {
+            let known: Vec<&str> = servicenow::readable_tables().collect();
+            ctx.error(
+                &format!("{sp}.tables.{j}"),
+                format!("{label}: twotrack does not read a table \"{table}\" (every sync would fail on it)"),
+                tables_help(table, &known, "reads"),
             );
         }
     }
@@ -632,20 +685,49 @@ fn servicenow(
                 format!("{label}: \"{value}\" is not a ServiceNow table name"),
                 "table names are lower-case letters, digits and `_`, e.g. \"incident\"",
             );
+        } else if servicenow::is_agile_table(&value) {
+            ctx.error(
+                &format!("{tp}.{key}"),
+                format!(
+                    "{label}: `targets.{key}` = \"{value}\" is an Agile 2.0 table of product work: twotrack creates \
+                     incidents and requests in ServiceNow, never stories or defects"
+                ),
+                format!(
+                    "set `{key} = \"{default}\"` (or remove it); product work found in the service queue is moved \
+                     to the product backlog (a Jira tracker with role = \"product\")"
+                ),
+            );
+        } else if !servicenow::is_writable_table(&value) {
+            ctx.error(
+                &format!("{tp}.{key}"),
+                format!("{label}: twotrack cannot create records in a table \"{value}\" (every move here would fail)"),
+                tables_help(&value, &servicenow::WRITE_TABLES, "creates records in"),
+            );
         }
         value
     };
-    let incident_table = table("incident_table", t.incident_table, "incident");
-    let request_table = table("request_table", t.request_table, "sc_req_item");
+    // The connector's own defaults, except the close code and notes, which say more to the caller.
+    let defaults = twotrack_servicenow::ServiceNowWrite::default();
+    let incident_table = table("incident_table", t.incident_table, &defaults.incident_table);
+    let request_table = table("request_table", t.request_table, &defaults.request_table);
     let targets = ServiceNowTargets {
         incident_table,
         request_table,
-        close_state: target(ctx, p, label, "close_state", t.close_state, "7"),
-        agile_close_state: target(ctx, p, label, "agile_close_state", t.agile_close_state, "4"),
+        close_state: target(ctx, p, label, "close_state", t.close_state, &defaults.close_state),
+        agile_close_state: target(ctx, p, label, "agile_close_state", t.agile_close_state, &defaults.agile_close_state),
         close_code: target(ctx, p, label, "close_code", t.close_code, "Closed/Resolved by Caller"),
         close_notes: target(ctx, p, label, "close_notes", t.close_notes, CLOSE_NOTES),
     };
     (Some(Scope::ServiceNow { tables, query: scope.query }), Some(Targets::ServiceNow(targets)))
+}
+
+/// "did you mean `incident`?", and which tables twotrack `verb`.
+fn tables_help(got: &str, known: &[&str], verb: &str) -> String {
+    let tables = format!("twotrack {verb} {}, and custom tables (u_..., x_...)", known.join(", "));
+    match diag::did_you_mean(got, known.iter().copied()) {
+        Some(near) => format!("did you mean `{near}`? ({tables})"),
+        None => format!("check the name in ServiceNow (System Definition > Tables); {tables}"),
+    }
 }
 
 fn is_table_name(name: &str) -> bool {
@@ -656,10 +738,55 @@ fn is_table_name(name: &str) -> bool {
 // The other sections
 
 fn mirror(ctx: &mut Ctx<'_, '_>, path: PathBuf) -> MirrorConfig {
+    let resolved = ctx.dir.join(&path);
     if path.as_os_str().is_empty() {
         ctx.error("mirror.path", "`mirror.path` is empty", "give a directory, e.g. \"twotrack-mirror\"");
+    } else if let Err((message, help)) = mirror_place(&resolved) {
+        ctx.error("mirror.path", format!("`mirror.path`: {message}"), help);
     }
-    MirrorConfig { path: ctx.dir.join(path) }
+    MirrorConfig { path: resolved }
+}
+
+/// Whether the mirror directory can be used or created at `path`: it is a directory, or it does not
+/// exist and its nearest existing ancestor is a directory; and that directory is writable (tried by
+/// creating and removing a file: permission bits say nothing of ACLs, read-only mounts or root).
+fn mirror_place(path: &Path) -> Result<(), (String, String)> {
+    let shown = path.display();
+    let mut existing = path;
+    while !existing.exists() {
+        match existing.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => existing = parent,
+            _ => return Ok(()),
+        }
+    }
+    if !existing.is_dir() {
+        let message = if existing == path {
+            format!("{shown} is a file, not a directory")
+        } else {
+            format!("{} is a file, so the mirror directory {shown} cannot be created in it", existing.display())
+        };
+        return Err((
+            message,
+            "give the path of a directory (it is created if missing), e.g. \"twotrack-mirror\"".into(),
+        ));
+    }
+    let probe = existing.join(format!(".twotrack-write-check-{}", std::process::id()));
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        // Left over by an earlier check that died: the directory was writable then.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => {
+            let what = if existing == path { "the mirror directory" } else { "the directory the mirror is created in" };
+            Err((
+                format!("cannot write to {what} {} ({e})", existing.display()),
+                "run twotrack as a user that may write there, fix the directory's permissions, or choose another path"
+                    .into(),
+            ))
+        }
+    }
 }
 
 fn schedule(ctx: &mut Ctx<'_, '_>, raw: RawSchedule) -> Option<ScheduleConfig> {
@@ -799,11 +926,12 @@ fn priority(ctx: &mut Ctx<'_, '_>, m: &PriorityMatrix) {
 
 /// The default queues with the file's entries merged in by name (an entry without `terms` keeps the
 /// built-in terms); new queues go before the last default (the fallback), which stays last.
-fn queues(ctx: &mut Ctx<'_, '_>, user: Vec<QueueSpec>) -> Vec<QueueSpec> {
+fn queues(ctx: &mut Ctx<'_, '_>, user: Vec<QueueSpec>, rules: &[RuleSpec]) -> Vec<QueueSpec> {
     for problem in rules::check_queues(&user) {
         report(ctx, problem);
     }
     let mut merged = default_queues();
+    misspelt_queues(ctx, &user, &merged, rules);
     for q in user {
         match merged.iter_mut().find(|d| d.name == q.name) {
             // Renaming a built-in queue's group keeps its match terms unless the entry gives its own.
@@ -816,6 +944,33 @@ fn queues(ctx: &mut Ctx<'_, '_>, user: Vec<QueueSpec>) -> Vec<QueueSpec> {
         }
     }
     merged
+}
+
+/// A new queue (not a built-in one) without `terms` that no rule routes to receives nothing; when its
+/// name is close to a built-in queue's, it was meant to set that queue's group (`databse` for `database`).
+fn misspelt_queues(ctx: &mut Ctx<'_, '_>, user: &[QueueSpec], defaults: &[QueueSpec], rules: &[RuleSpec]) {
+    let builtin = || defaults.iter().map(|q| q.name.as_str());
+    for (i, q) in user.iter().enumerate() {
+        let routed = rules.iter().any(|r| r.queue.as_deref() == Some(q.name.as_str()));
+        if !q.terms.is_empty() || routed || builtin().any(|name| name == q.name) {
+            continue;
+        }
+        if let Some(near) = diag::did_you_mean(&q.name, builtin()) {
+            ctx.error(
+                &format!("queue.{i}.name"),
+                format!(
+                    "queue \"{}\" is not a built-in queue, has no `terms` and no rule routes to it: nothing would \
+                     ever be routed to group \"{}\"",
+                    q.name, q.group
+                ),
+                format!(
+                    "did you mean `{near}`? (an entry named like a built-in queue sets that queue's group and keeps \
+                     its match terms; a new queue needs `terms = [...]` or a [[rule]] with `queue = \"{}\"`)",
+                    q.name
+                ),
+            );
+        }
+    }
 }
 
 /// The file's rules, checked by the classifier's own validator; against the queues only when every

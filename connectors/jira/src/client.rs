@@ -46,11 +46,11 @@ impl JiraConnector {
         self.http.tracker().to_string()
     }
 
-    fn invalid(&self, message: impl Into<String>) -> ConnectorError {
+    pub(crate) fn invalid(&self, message: impl Into<String>) -> ConnectorError {
         ConnectorError::Invalid { tracker: self.tracker(), message: message.into() }
     }
 
-    fn api(&self, path: &str) -> String {
+    pub(crate) fn api(&self, path: &str) -> String {
         format!("{}{path}", self.flavour.api())
     }
 
@@ -63,7 +63,7 @@ impl JiraConnector {
     }
 
     /// An issue key or id, checked so that it cannot change the request path.
-    fn issue_path(&self, key: &str, rest: &str) -> Result<String, ConnectorError> {
+    pub(crate) fn issue_path(&self, key: &str, rest: &str) -> Result<String, ConnectorError> {
         let valid = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
         if !valid {
             return Err(self.invalid(format!("{key:?} is not a Jira issue key")));

@@ -31,6 +31,7 @@ use twotrack_api::http::{HttpClient, HttpSettings};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, TrackerKind};
 
 pub mod adf;
+pub mod catalog;
 mod client;
 pub mod dto;
 pub mod jql;
@@ -90,6 +91,11 @@ impl Default for JiraWrite {
         }
     }
 }
+
+/// What the connector creates. Jira holds product work: twotrack creates features and defects there
+/// (as `feature_type` / `defect_type` issues), never incidents or requests, so a Jira tracker can be a
+/// product backlog but not the service queue.
+pub const CREATES: [twotrack_api::Kind; 2] = [twotrack_api::Kind::Feature, twotrack_api::Kind::Defect];
 
 /// Everything the connector needs.
 #[derive(Debug, Clone)]

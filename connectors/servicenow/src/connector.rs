@@ -10,7 +10,7 @@ use twotrack_api::{Connector, ConnectorError, Cursor, Item, Kind, Page, TrackerK
 use url::Url;
 
 use crate::client::{ListRequest, TableClient};
-use crate::dto::{GroupRow, JournalRow, RECORD_FIELDS, Record, RecordBody, UserRow};
+use crate::dto::{ChoiceRow, GroupInfoRow, GroupRow, JournalRow, RECORD_FIELDS, Record, RecordBody, UserRow};
 use crate::mapping::{self, CREATED_MARKER, LINKED_MARKER, Source};
 use crate::query::{self, QueryError};
 use crate::settings::{ServiceNowSettings, ServiceNowWrite};
@@ -369,7 +369,7 @@ impl Connector for ServiceNowConnector {
         }
         let close_notes = if note.trim().is_empty() { self.write.close_notes.clone() } else { note.to_string() };
         let body = RecordBody {
-            state: Some(if table.starts_with("rm_") {
+            state: Some(if crate::settings::is_agile_table(&table) {
                 self.write.agile_close_state.clone()
             } else {
                 self.write.close_state.clone()
@@ -472,21 +472,75 @@ impl ServiceNowConnector {
     }
 }
 
+/// An assignment group, as `sys_user_group` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub name: String,
+    pub description: String,
+}
+
+/// One entry of a field's choice list (`sys_choice`): the stored value and what a person sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+/// What an administrator checks a configuration against: read-only listings of the instance.
+impl ServiceNowConnector {
+    /// The active assignment groups, by name (`sys_user_group`, `active=true`).
+    pub async fn active_groups(&self) -> Result<Vec<Group>, ConnectorError> {
+        let request = ListRequest {
+            table: "sys_user_group",
+            query: "active=true^ORDERBYname",
+            fields: "name,description",
+            limit: SMALL_PAGE,
+            display_all: false,
+        };
+        let rows = self.client.list_all::<GroupInfoRow>(&request).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|row| !row.name.value.trim().is_empty())
+            .map(|row| Group { name: row.name.value, description: row.description.value })
+            .collect())
+    }
+
+    /// The active choices of `table`.`element` (`sys_choice`), in their order; empty when the field has
+    /// no choice list on this instance.
+    pub async fn choices(&self, table: &str, element: &str) -> Result<Vec<Choice>, ConnectorError> {
+        let query = format!(
+            "name={}^element={}^inactive=false^ORDERBYsequence",
+            self.literal("table", table)?,
+            self.literal("field", element)?
+        );
+        let request = ListRequest {
+            table: "sys_choice",
+            query: &query,
+            fields: "value,label",
+            limit: SMALL_PAGE,
+            display_all: false,
+        };
+        let rows = self.client.list_all::<ChoiceRow>(&request).await?;
+        let mut choices: Vec<Choice> = Vec::new();
+        for row in rows {
+            // Each language has its own row of a choice: keep the first of each value.
+            if !choices.iter().any(|c| c.value == row.value.value) {
+                choices.push(Choice { value: row.value.value, label: row.label.value });
+            }
+        }
+        Ok(choices)
+    }
+
+    /// Read one record of `table`: an error when the table does not exist or the account may not read it.
+    pub async fn check_table(&self, table: &str) -> Result<(), ConnectorError> {
+        let request = ListRequest { table, query: "", fields: "sys_id", limit: 1, display_all: false };
+        self.client.list::<GroupRow>(&request).await.map(|_| ())
+    }
+}
+
 /// The number prefix of well-known tables.
 fn number_prefix(table: &str) -> Option<&'static str> {
-    Some(match table {
-        "incident" => "INC",
-        "sc_req_item" => "RITM",
-        "sc_request" => "REQ",
-        "sc_task" => "SCTASK",
-        "problem" => "PRB",
-        "change_request" => "CHG",
-        "rm_story" => "STRY",
-        "rm_defect" => "DFCT",
-        "rm_enhancement" => "ENHC",
-        "rm_epic" => "EPIC",
-        _ => return None,
-    })
+    crate::settings::KNOWN_TABLES.iter().find(|(t, _)| *t == table).map(|(_, prefix)| *prefix)
 }
 
 /// Whether `key` is `prefix` followed by digits (so `REQ` does not claim `REQUEST1`).

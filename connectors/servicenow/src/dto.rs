@@ -159,6 +159,22 @@ pub struct GroupRow {
     pub name: Value,
 }
 
+/// A `sys_user_group` row as listed for an administrator.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct GroupInfoRow {
+    pub name: Value,
+    pub description: Value,
+}
+
+/// A `sys_choice` row: one entry of a field's choice list.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ChoiceRow {
+    pub value: Value,
+    pub label: Value,
+}
+
 /// A `sys_journal_field` row: one comment or work note.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]

@@ -39,5 +39,5 @@ pub mod mapping;
 mod query;
 pub mod settings;
 
-pub use connector::ServiceNowConnector;
+pub use connector::{Choice, Group, ServiceNowConnector};
 pub use settings::{ServiceNowSettings, ServiceNowWrite};

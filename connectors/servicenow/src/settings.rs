@@ -1,7 +1,7 @@
 //! What a ServiceNow connector is configured with, and its validation.
 
-use twotrack_api::ConnectorError;
 use twotrack_api::http::HttpSettings;
+use twotrack_api::{ConnectorError, Kind};
 
 use crate::query;
 
@@ -11,6 +11,57 @@ pub const DEFAULT_TABLES: [&str; 2] = ["incident", "sc_req_item"];
 pub const DEFAULT_PAGE_SIZE: u32 = 500;
 /// The largest page ServiceNow serves.
 pub const MAX_PAGE_SIZE: u32 = 10_000;
+
+/// What the connector creates. ServiceNow holds service work: twotrack creates incidents and requests
+/// there, never features or defects, so a ServiceNow tracker can be a service queue but not the product
+/// backlog (items moved to a product backlog are features and defects).
+pub const CREATES: [Kind; 2] = [Kind::Incident, Kind::Request];
+
+/// The tables the connector knows, with the number prefix of their records (it finds a record by key
+/// through the prefix). Other tables are read only if they are custom ones ([`is_custom_table`]).
+pub const KNOWN_TABLES: [(&str, &str); 10] = [
+    ("incident", "INC"),
+    ("sc_req_item", "RITM"),
+    ("sc_request", "REQ"),
+    ("sc_task", "SCTASK"),
+    ("problem", "PRB"),
+    ("change_request", "CHG"),
+    ("rm_story", "STRY"),
+    ("rm_defect", "DFCT"),
+    ("rm_enhancement", "ENHC"),
+    ("rm_epic", "EPIC"),
+];
+
+/// The tables incidents and requests are created in (`incident_table`, `request_table`): task tables
+/// whose fields and states the connector writes (short_description, impact, urgency, assignment_group,
+/// correlation_id; closed with `close_state`), or custom tables extending them.
+pub const WRITE_TABLES: [&str; 4] = ["incident", "sc_req_item", "sc_request", "sc_task"];
+
+/// Agile Development 2.0 tables: product work (stories, defects, enhancements, epics). They can be read;
+/// twotrack never creates records in them.
+pub fn is_agile_table(table: &str) -> bool {
+    table.starts_with("rm_")
+}
+
+/// A custom table: `u_...` (global scope) or `x_...` (a scoped application), as ServiceNow names them.
+pub fn is_custom_table(table: &str) -> bool {
+    is_table_name(table) && (table.starts_with("u_") || table.starts_with("x_"))
+}
+
+/// Whether the connector can pull `table`: one it knows, or a custom table.
+pub fn is_readable_table(table: &str) -> bool {
+    KNOWN_TABLES.iter().any(|(t, _)| *t == table) || is_custom_table(table)
+}
+
+/// Whether the connector can create records in `table`.
+pub fn is_writable_table(table: &str) -> bool {
+    WRITE_TABLES.contains(&table) || is_custom_table(table)
+}
+
+/// The tables that can be pulled, for messages ("incident, sc_req_item, ...").
+pub fn readable_tables() -> impl Iterator<Item = &'static str> {
+    KNOWN_TABLES.iter().map(|(t, _)| *t)
+}
 
 /// How to reach and read one ServiceNow instance.
 #[derive(Debug, Clone)]
@@ -51,6 +102,12 @@ impl ServiceNowSettings {
             if !is_table_name(table) {
                 problems.push(format!("{table:?} is not a table name (lower-case letters, digits and _)"));
             }
+        }
+        for table in write_tables.into_iter().filter(|t| is_table_name(t) && !is_writable_table(t)) {
+            problems.push(format!(
+                "cannot create records in {table:?}: incidents and requests go to {} or a custom table",
+                WRITE_TABLES.join(", ")
+            ));
         }
         if let Some(filter) = &self.query
             && let Err(e) = query::validate_filter(filter)
@@ -137,6 +194,9 @@ mod tests {
         for part in ["snow:", "\"Incident\"", "\"sc req\"", "^NQ", "page size 0"] {
             assert!(message.contains(part), "{part} missing from {message}");
         }
+        s = settings();
+        s.write.incident_table = "rm_defect".into();
+        assert!(s.validate().unwrap_err().to_string().contains("cannot create records in \"rm_defect\""));
         s = settings();
         s.tables.clear();
         assert!(s.validate().unwrap_err().to_string().contains("no tables"));
