@@ -159,3 +159,70 @@ fn assess(planner: &Planner<'_>, mut items: Vec<Item>, workers: usize) -> Vec<As
         handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     })
 }
+
+/// How `explain` judges items: the pieces the audit uses, whether from a configuration or from the
+/// built-in defaults.
+pub struct Explainer<'a> {
+    pub classifier: &'a Classifier,
+    /// The site learned from the whole mirror, as the audit learns it.
+    pub site: &'a Site,
+    /// The audit's planner, when there is a configuration: it says what the audit reports.
+    pub planner: Option<&'a Planner<'a>>,
+    pub moves: crate::classify::fuse::MovePolicy,
+    pub matrix: &'a crate::classify::PriorityMatrix,
+    /// The role of a tracker, by name.
+    pub role: &'a dyn Fn(&str) -> Option<twotrack_api::TrackerRole>,
+}
+
+impl Explainer<'_> {
+    /// What `explain` prints about `items` (the items of one key): the text, or one JSON line each.
+    pub fn explain(&self, items: &[Item], json: bool) -> String {
+        use crate::report::verdict::{VerdictLine, explanation};
+        let mut out = Vec::new();
+        for item in items {
+            let role = (self.role)(&item.tracker);
+            let judged = role.map(|role| self.site.judge(self.classifier, item, role, self.moves));
+            let (verdict, placement) = match judged {
+                Some((verdict, placement)) => (verdict, Some(placement)),
+                None => (self.classifier.classify(item), None),
+            };
+            if json {
+                let line = match (role, &placement) {
+                    (Some(role), Some(p)) => VerdictLine::judged(&item.key, &verdict, role, p),
+                    _ => VerdictLine::by_text(&item.key, &verdict, verdict.class.home()),
+                };
+                // Writing into memory cannot fail.
+                let _ = line.write(&mut out);
+            } else {
+                let filed = role.zip(placement.as_ref());
+                // What the audit reports about the item: its findings, or why it is exempt.
+                let assessed = self.planner.and_then(|p| p.assess(item.clone()).map(|a| (p.findings(&a), a.exempt)));
+                out.extend(explanation(item, &verdict, filed, assessed.as_ref(), self.matrix).into_bytes());
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// `explain` with a configuration: the items of the mirror with `key` (in any tracker), judged as the
+/// audit judges them. `None` when the mirror holds no such item.
+pub fn explain(config: &Config, mirror: &Mirror, key: &str, json: bool) -> Result<Option<String>, AuditError> {
+    let items = mirror.find(key)?;
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let classifier = classifier(config)?;
+    let site = learn_site(config, mirror, &classifier)?;
+    let planner = Planner::new(config, &classifier, &site);
+    let role =
+        |tracker: &str| config.tracker(tracker).map(|t| t.role).or_else(|| crate::classify::role_of_name(tracker));
+    let explainer = Explainer {
+        classifier: &classifier,
+        site: &site,
+        planner: Some(&planner),
+        moves: config.policy.moves(),
+        matrix: &config.priority,
+        role: &role,
+    };
+    Ok(Some(explainer.explain(&items, json)))
+}

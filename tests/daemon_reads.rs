@@ -145,11 +145,34 @@ async fn read_commands_ask_the_running_daemon_and_write_commands_name_it() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "No twotrack history for SHOP-1.\n");
 
-    // Write commands name the daemon instead of a bare "locked".
-    let out = twotrack(&config, &["sync"], None);
+    // explain and mirror stats through the daemon.
+    let key = remote["findings"][0]["key"].as_str().expect("a finding").to_string();
+    let out = twotrack(&config, &["explain", &key], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let explained = text(&out.stdout);
+    assert!(explained.starts_with(&format!("{key} in ")) && explained.contains("verdict:"), "{explained}");
+    let out = twotrack(&config, &["explain", &key, "--json"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["id"], key.as_str(), "{line}");
+    let out = twotrack(&config, &["explain", "NOPE-1"], None);
     assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("held by the running daemon (pid") && stderr.contains("stop the daemon first"), "{stderr}");
+    assert!(text(&out.stderr).contains("no item \"NOPE-1\""), "{}", text(&out.stderr));
+    let out = twotrack(&config, &["mirror", "stats", "--json"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(stats.to_string().contains("jira"), "{stats}");
+
+    // Commands that need the mirror to themselves name the daemon instead of a bare "locked".
+    for args in [&["sync"][..], &["mirror", "export"], &["apply"]] {
+        let out = twotrack(&config, args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("held by the running daemon (pid") && stderr.contains("stop the daemon first"),
+            "{args:?}: {stderr}"
+        );
+    }
 
     // A clean stop removes the announcement; the mirror then reads locally again.
     kill(&daemon.0, "TERM");
@@ -161,6 +184,8 @@ async fn read_commands_ask_the_running_daemon_and_write_commands_name_it() {
     assert!(!text(&out.stderr).contains("daemon"), "{}", text(&out.stderr));
     let local: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(local["totals"], remote["totals"], "the daemon served the audit of the same mirror");
+    let out = twotrack(&config, &["explain", &key], None);
+    assert_eq!(text(&out.stdout), explained, "the daemon explains as the CLI does");
     world.shutdown().await;
 }
 

@@ -44,7 +44,7 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
     }
     let registry = Registry::build(&config).context("could not set up the connectors")?;
     let mirror = if args.sync { Mirror::open(&config.mirror.path) } else { Mirror::open_existing(&config.mirror.path) };
-    let mirror = mirror.map_err(|e| super::remote::locked(e, &config.mirror.path, "applies corrections"))?;
+    let mirror = mirror.map_err(|e| super::remote::locked(e, &config.mirror.path))?;
     if args.sync {
         let results =
             sync_all(&registry, &mirror, &SyncOptions { progress: g.progress(), ..SyncOptions::default() }).await;

@@ -55,7 +55,7 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
         .unwrap_or(Format::Md);
     let path = &config.mirror.path;
     let reader = if args.sync {
-        Reader::Local(Mirror::open(path).map_err(|e| super::remote::locked(e, path, "syncs"))?)
+        Reader::Local(Mirror::open(path).map_err(|e| super::remote::locked(e, path))?)
     } else {
         super::remote::open(path, config.daemon.token.as_ref(), g.quiet > 0)?
     };

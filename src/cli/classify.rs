@@ -13,6 +13,7 @@ use anyhow::Context;
 use serde::Deserialize;
 use twotrack_api::{Item, TrackerRole};
 
+use super::remote::Reader;
 use crate::classify::fuse::MovePolicy;
 use crate::classify::site::SiteOptions;
 use crate::classify::{
@@ -20,10 +21,9 @@ use crate::classify::{
     parse_rules_file, role_of_name,
 };
 use crate::exit::{Exit, usage};
-use crate::mirror::Mirror;
 use crate::plan::is_twin;
 
-use crate::report::verdict::{VerdictLine, explanation};
+use crate::report::verdict::VerdictLine;
 
 use super::jsonl::{BoundedLines, Cut, Line};
 
@@ -426,39 +426,36 @@ pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result
             )));
         }
     };
-    let mirror = Mirror::open_existing(&path)?;
-    let items = mirror.find(&args.key)?;
-    if items.is_empty() {
-        anyhow::bail!("no item {:?} in the mirror at {}", args.key, path.display());
-    }
-    // The same judgement as the audit's: the site learned from the whole mirror.
-    let site = match &setup.config {
-        Some(config) => crate::audit::learn_site(config, &mirror, &setup.classifier)?,
-        None => setup.learn(mirror.items(None))?,
-    };
-    let planner = setup.config.as_ref().map(|config| crate::plan::Planner::new(config, &setup.classifier, &site));
-    let mut out = super::output::stdout();
-    for item in &items {
-        let role = setup.role(&item.tracker);
-        let judged = role.map(|role| site.judge(&setup.classifier, item, role, setup.moves()));
-        let (verdict, placement) = match judged {
-            Some((verdict, placement)) => (verdict, Some(placement)),
-            None => (setup.classifier.classify(item), None),
-        };
-        if args.json {
-            let output = match (role, &placement) {
-                (Some(role), Some(p)) => VerdictLine::judged(&item.key, &verdict, role, p),
-                _ => VerdictLine::by_text(&item.key, &verdict, verdict.class.home()),
-            };
-            output.write(&mut out)?;
-        } else {
-            let filed = role.zip(placement.as_ref());
-            // What the audit reports about the item: its findings, or why it is exempt.
-            let assessed = planner.as_ref().and_then(|p| p.assess(item.clone()).map(|a| (p.findings(&a), a.exempt)));
-            out.write_all(explanation(item, &verdict, filed, assessed.as_ref(), &setup.matrix).as_bytes())?;
+    let not_found = || anyhow::anyhow!("no item {:?} in the mirror at {}", args.key, path.display());
+    let token = setup.config.as_ref().and_then(|c| c.daemon.token.as_ref());
+    let text = match super::remote::open(&path, token, g.quiet > 0)? {
+        Reader::Daemon(daemon) => {
+            let json = if args.json { "true" } else { "false" };
+            daemon.get(&["v1", "explain", &args.key], &[("json", json)]).await?.body
         }
-    }
-    out.flush()?;
+        Reader::Local(mirror) => match &setup.config {
+            Some(config) => crate::audit::explain(config, &mirror, &args.key, args.json)?.ok_or_else(not_found)?,
+            None => {
+                let items = mirror.find(&args.key)?;
+                if items.is_empty() {
+                    return Err(not_found());
+                }
+                // The same judgement as the audit's: the site learned from the whole mirror.
+                let site = setup.learn(mirror.items(None))?;
+                let role = |tracker: &str| setup.role(tracker);
+                let explainer = crate::audit::Explainer {
+                    classifier: &setup.classifier,
+                    site: &site,
+                    planner: None,
+                    moves: setup.moves(),
+                    matrix: &setup.matrix,
+                    role: &role,
+                };
+                explainer.explain(&items, args.json)
+            }
+        },
+    };
+    super::output::print(&text)?;
     Ok(Exit::Ok)
 }
 

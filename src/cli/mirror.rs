@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use super::remote::Reader;
 use crate::exit::Exit;
 use crate::mirror::Mirror;
 use crate::report;
@@ -59,7 +60,7 @@ pub struct ExportArgs {
 
 pub async fn run(cmd: MirrorCmd, g: &super::Global) -> anyhow::Result<Exit> {
     match cmd {
-        MirrorCmd::Stats(args) => stats(args, g),
+        MirrorCmd::Stats(args) => stats(args, g).await,
         MirrorCmd::Export(args) => export(args, g),
         MirrorCmd::Verify(args) => verify(args, g),
     }
@@ -83,26 +84,46 @@ fn verify(args: VerifyArgs, g: &super::Global) -> anyhow::Result<Exit> {
 }
 
 /// Open an existing mirror: `--mirror`, else the configured path. A missing mirror is an error (opening
-/// would create an empty one).
+/// would create an empty one); one a running daemon holds names the daemon.
 fn open(location: &MirrorLocation, g: &super::Global) -> anyhow::Result<Mirror> {
-    let path = match &location.mirror {
-        Some(path) => path.clone(),
-        None => g.load_config_offline()?.mirror.path,
-    };
-    Ok(Mirror::open_existing(&path)?)
+    let path = location.path(g)?;
+    Mirror::open_existing(&path).map_err(|e| super::remote::locked(e, &path))
 }
 
-fn stats(args: StatsArgs, g: &super::Global) -> anyhow::Result<Exit> {
-    let mirror = open(&args.location, g)?;
-    let stats = mirror.stats()?;
-    let mut out = super::output::stdout();
-    let text = if args.json {
-        report::stats::json(mirror.path(), &stats)?
-    } else {
-        report::stats::table(mirror.path(), &stats)
+impl MirrorLocation {
+    /// `--mirror`, else the configured path.
+    fn path(&self, g: &super::Global) -> anyhow::Result<PathBuf> {
+        match &self.mirror {
+            Some(path) => Ok(path.clone()),
+            None => Ok(g.load_config_offline()?.mirror.path),
+        }
+    }
+}
+
+/// `mirror stats`: from the mirror, or from the running daemon that holds it.
+async fn stats(args: StatsArgs, g: &super::Global) -> anyhow::Result<Exit> {
+    let path = args.location.path(g)?;
+    // The token, if the configuration sets one (a configuration is optional with --mirror).
+    let config = match &args.location.mirror {
+        Some(_) if g.config.is_none() && !g.config_path().exists() => None,
+        _ => Some(g.load_config_offline()?),
     };
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
+    let token = config.as_ref().and_then(|c| c.daemon.token.as_ref());
+    let text = match super::remote::open(&path, token, g.quiet > 0)? {
+        Reader::Local(mirror) => {
+            let stats = mirror.stats()?;
+            if args.json {
+                report::stats::json(mirror.path(), &stats)?
+            } else {
+                report::stats::table(mirror.path(), &stats)
+            }
+        }
+        Reader::Daemon(daemon) => {
+            let json = if args.json { "true" } else { "false" };
+            daemon.get(&["v1", "stats"], &[("json", json)]).await?.body
+        }
+    };
+    super::output::print(&text)?;
     Ok(Exit::Ok)
 }
 

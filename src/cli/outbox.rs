@@ -74,7 +74,7 @@ pub async fn run(cmd: OutboxCmd, g: &super::Global) -> anyhow::Result<Exit> {
 /// Open the outbox to change it: the mirror to this process alone (a running daemon holds it).
 fn open(config: &Config) -> anyhow::Result<Outbox> {
     let path = &config.mirror.path;
-    let mirror = Mirror::open_existing(path).map_err(|e| super::remote::locked(e, path, "applies corrections"))?;
+    let mirror = Mirror::open_existing(path).map_err(|e| super::remote::locked(e, path))?;
     Ok(Outbox::open(&mirror)?)
 }
 

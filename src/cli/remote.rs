@@ -44,14 +44,14 @@ pub fn open(path: &Path, token: Option<&SecretString>, quiet: bool) -> anyhow::R
     }
 }
 
-/// The error of a command that writes to the mirror and found it locked: name the daemon if it is the
-/// one holding it.
-pub fn locked(e: MirrorError, path: &Path, what: &str) -> anyhow::Error {
+/// The error of a command that needs the mirror to itself and found it locked: name the daemon if it is
+/// the one holding it.
+pub fn locked(e: MirrorError, path: &Path) -> anyhow::Error {
     match (&e, discovery::read(path)) {
         (MirrorError::Locked { .. }, Some(a)) => anyhow::anyhow!(
-            "the mirror at {} is held by the running daemon (pid {}, {}), which {what} on its schedule; read \
-             commands (audit, explain, history, mirror stats, outbox list) ask it instead; to do this by hand now, \
-             stop the daemon first",
+            "the mirror at {} is held by the running daemon (pid {}, {}), which syncs and applies corrections on its \
+             schedule; read commands (audit, explain, history, mirror stats, outbox list) ask it instead; to run \
+             this command now, stop the daemon first",
             path.display(),
             a.pid,
             a.url

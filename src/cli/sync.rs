@@ -32,7 +32,7 @@ pub async fn run(args: SyncArgs, g: &super::Global) -> anyhow::Result<Exit> {
     }
     let registry = Registry::build(&config).context("could not set up the connectors")?;
     let path = &config.mirror.path;
-    let mirror = Mirror::open(path).map_err(|e| super::remote::locked(e, path, "syncs"))?;
+    let mirror = Mirror::open(path).map_err(|e| super::remote::locked(e, path))?;
     let opts = SyncOptions { tracker: args.tracker, full: args.full, progress: g.progress() };
     let results = sync_all(&registry, &mirror, &opts).await;
     mirror.flush()?;

@@ -11,6 +11,9 @@
 //!   `X-Twotrack-Generated-At` carry what `audit --fail-on` needs.
 //! - `GET /v1/history/{key}`: an item's audit log, as `twotrack history` prints it.
 //! - `GET /v1/outbox?format=text|json[&state=parked,pending,...]`: the outbox, as `outbox list` prints it.
+//! - `GET /v1/explain/{key}[?json=true]`: an item's verdict, as `twotrack explain` prints it (judged now,
+//!   the site learned from the whole mirror, as the audit does).
+//! - `GET /v1/stats[?json=true]`: the mirror's statistics, as `twotrack mirror stats` prints them.
 //!
 //! With `[daemon] token` set, every `/v1/` request must carry `Authorization: Bearer <token>`.
 
@@ -33,6 +36,8 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/v1/report", get(report))
         .route("/v1/history/{key}", get(history))
         .route("/v1/outbox", get(outbox))
+        .route("/v1/explain/{key}", get(explain))
+        .route("/v1/stats", get(stats))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
@@ -214,6 +219,42 @@ async fn outbox(AxState(state): AxState<Arc<State>>, Query(q): Query<OutboxQuery
         ListFormat::Text => "text/plain; charset=utf-8",
     };
     Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct JsonQuery {
+    #[serde(default)]
+    json: bool,
+}
+
+async fn explain(
+    AxState(state): AxState<Arc<State>>,
+    Path(key): Path<String>,
+    Query(q): Query<JsonQuery>,
+) -> Result<Response, ApiError> {
+    let (config, mirror, wanted) = (state.live().config, state.mirror.clone(), key.clone());
+    let text = tokio::task::spawn_blocking(move || crate::audit::explain(&config, &mirror, &wanted, q.json))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no item {key:?} in the daemon's mirror")))?;
+    let content_type = if q.json { "application/x-ndjson" } else { "text/plain; charset=utf-8" };
+    Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
+}
+
+async fn stats(AxState(state): AxState<Arc<State>>, Query(q): Query<JsonQuery>) -> Result<Response, ApiError> {
+    let mirror = state.mirror.clone();
+    let stats = tokio::task::spawn_blocking(move || mirror.stats())
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let path = state.mirror.path();
+    let (content_type, text) = if q.json {
+        ("application/json", crate::report::stats::json(path, &stats).map_err(ApiError::internal)?)
+    } else {
+        ("text/plain; charset=utf-8", crate::report::stats::table(path, &stats))
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
 }
 
 #[cfg(test)]
