@@ -11,11 +11,11 @@ use std::sync::mpsc;
 use chrono::{SecondsFormat, Utc};
 use twotrack_api::Item;
 
-use crate::classify::{Action, Classifier, RulesError, Site, Subject};
+use crate::classify::{Action, Classifier, RulesError, Site};
 use crate::config::Config;
 use crate::mirror::{Mirror, MirrorError};
 use crate::outbox::{ApplyPlan, Outbox, OutboxError, Planned2, bound_moves, correction_from};
-use crate::plan::{Assessment, Finding, Planner};
+use crate::plan::{Assessment, Planner};
 use crate::report::{Report, ReportBuilder};
 
 /// Items per chunk handed from the reader to the classifiers.
@@ -65,17 +65,18 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
         for chunk in rx {
             for a in assess(&planner, chunk?, workers) {
                 *moves.open_items.entry(a.item.tracker.clone()).or_default() += 1;
-                builder.add(&a, |f| plan_move(&mut moves, f));
+                builder.add(&a, |f| {
+                    let planned = (f.action == Action::Move).then(|| correction_from(f)).flatten();
+                    if let Some(c) = planned.filter(|c| matches!(c.action, Planned2::Move { .. })) {
+                        moves.add(f, c);
+                    }
+                });
             }
         }
         Ok(())
     })?;
     // In apply's order, the most confident first: the cap keeps the first.
-    let confidence = |c: &crate::outbox::Correction| match &c.action {
-        Planned2::Move { confidence, .. } => *confidence,
-        _ => 0.0,
-    };
-    moves.corrections.sort_by(|a, b| confidence(b).total_cmp(&confidence(a)).then_with(|| a.id.cmp(&b.id)));
+    moves.order();
     let planned: Vec<(String, String)> =
         moves.corrections.iter().map(|c| (c.source_tracker.clone(), c.source_key.clone())).collect();
     let refusal = match bound_moves(config, &mut moves, &Outbox::open(mirror)?) {
@@ -99,20 +100,6 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
         tracing::warn!("{note}");
     }
     Ok(report)
-}
-
-/// Add a finding's move, as `apply` would plan it, with the rules that speak for its class (named
-/// when the circuit breaker trips).
-fn plan_move(plan: &mut ApplyPlan, f: &Finding) {
-    if f.action != Action::Move {
-        return;
-    }
-    let Some(c) = correction_from(f).filter(|c| matches!(c.action, Planned2::Move { .. })) else { return };
-    let drivers = plan.drivers.entry(c.source_tracker.clone()).or_default();
-    for r in f.verdict.reasons.iter().filter(|r| r.weight > 0.0 && r.subject() == Subject::Class(f.verdict.class)) {
-        *drivers.entry(r.rule.clone()).or_default() += 1;
-    }
-    plan.corrections.push(c);
 }
 
 /// Send the open items in chunks; stop at the first error (after sending it) or when the receiver left.

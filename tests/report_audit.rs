@@ -5,7 +5,7 @@ use std::path::Path;
 use twotrack::api::Item;
 use twotrack::config::{Config, parse_str};
 use twotrack::mirror::Mirror;
-use twotrack::report::{Format, Report};
+use twotrack::report::{Format, Report, RowAction};
 
 #[path = "classify_support/mod.rs"]
 #[allow(dead_code)]
@@ -137,8 +137,8 @@ fn summary_counts_open_items_per_tracker_and_finds_misfiled_both_ways() {
         "correctly filed items are not misfiled: {keys:?}"
     );
     // Every move says exactly where it would go and what note it would leave.
-    assert!(r.findings.iter().any(|f| f.action == "move"), "{:?}", r.findings);
-    for f in r.findings.iter().filter(|f| f.action == "move") {
+    assert!(r.findings.iter().any(|f| f.action == RowAction::Move), "{:?}", r.findings);
+    for f in r.findings.iter().filter(|f| f.action == RowAction::Move) {
         let t = f.target.as_ref().expect("a move has a target");
         assert_ne!(t.tracker, f.tracker);
         assert!(t.note.contains("<new key>") && !t.note.contains('{'), "the note as it would read: {}", t.note);
@@ -358,7 +358,7 @@ fn the_report_says_how_many_moves_wait_for_later_cycles() {
     let waits: Vec<&str> = r.findings.iter().filter(|f| f.waits).map(|f| f.key.as_str()).collect();
     assert_eq!(waits.len() as u64, moves - 1, "each waiting move is marked");
     // The most confident move goes first; those that wait are the less confident.
-    let first = r.findings.iter().find(|f| f.action == "move" && !f.waits).unwrap();
+    let first = r.findings.iter().find(|f| f.action == RowAction::Move && !f.waits).unwrap();
     assert!(r.findings.iter().filter(|f| f.waits).all(|f| f.confidence <= first.confidence));
     let line =
         format!("{} move{} would wait for later cycles (max_moves = 1)", moves - 1, if moves == 2 { "" } else { "s" });

@@ -80,7 +80,7 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
                 misfiled: report.misfiled(),
                 moves: report.totals.moves,
                 reviews: report.totals.reviews,
-                review_findings: report.findings.iter().filter(|f| f.action == "review").count() as u64,
+                review_findings: report.review_findings(),
             };
             (report.render(format)?, summary)
         }

@@ -156,7 +156,7 @@ async fn report(AxState(state): AxState<Arc<State>>, Query(q): Query<ReportQuery
 
 /// What `audit --fail-on` and the CLI's summary line need, without parsing the report.
 fn summary_headers(headers: &mut HeaderMap, report: &Report) {
-    let reviews = report.findings.iter().filter(|f| f.action == "review").count();
+    let reviews = report.review_findings();
     for (name, value) in [
         ("x-twotrack-open-items", report.totals.open_items.to_string()),
         ("x-twotrack-misfiled", report.misfiled().to_string()),

@@ -64,7 +64,10 @@ pub enum JobError {
     Sync(String),
     #[error(transparent)]
     Outbox(#[from] OutboxError),
-    #[error("{failed} correction(s) failed; they stay in the outbox and resume at the next run: {detail}")]
+    #[error(
+        "{failed} correction(s) failed; they stay in the outbox and resume at the next run, unless parked after \
+         policy.max_attempts failed runs (see `twotrack outbox list`): {detail}"
+    )]
     Corrections { failed: usize, detail: String },
 }
 

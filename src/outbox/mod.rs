@@ -404,27 +404,35 @@ pub fn plan(
             if f.action == Action::Move
                 && let Some(c) = correction_from(&f)
             {
-                if matches!(c.action, Planned2::Move { .. }) {
-                    let drivers = out.drivers.entry(c.source_tracker.clone()).or_default();
-                    let class = f.verdict.class.to_string();
-                    for r in f.verdict.reasons.iter().filter(|r| r.weight > 0.0) {
-                        if r.supports == class
-                            || r.supports.strip_prefix(class.as_str()).is_some_and(|k| k.starts_with('/'))
-                        {
-                            *drivers.entry(r.rule.clone()).or_default() += 1;
-                        }
-                    }
-                }
-                out.corrections.push(c);
+                out.add(&f, c);
             }
         }
     }
-    // Strongest first, so --limit keeps the surest moves.
-    out.corrections.sort_by(|a, b| confidence(b).total_cmp(&confidence(a)).then_with(|| a.id.cmp(&b.id)));
+    out.order();
     if let Some(limit) = sel.limit {
         out.corrections.truncate(limit);
     }
     Ok(out)
+}
+
+impl ApplyPlan {
+    /// Add `c`, the correction of finding `f`; for a move, count the rules that drive it (for the circuit
+    /// breaker's message).
+    pub fn add(&mut self, f: &Finding, c: Correction) {
+        if matches!(c.action, Planned2::Move { .. }) {
+            let drivers = self.drivers.entry(c.source_tracker.clone()).or_default();
+            let class = crate::classify::Subject::Class(f.verdict.class);
+            for r in f.verdict.reasons.iter().filter(|r| r.weight > 0.0 && r.subject() == class) {
+                *drivers.entry(r.rule.clone()).or_default() += 1;
+            }
+        }
+        self.corrections.push(c);
+    }
+
+    /// Strongest first, so that `--limit` and the cap of a cycle keep the surest moves.
+    pub fn order(&mut self) {
+        self.corrections.sort_by(|a, b| confidence(b).total_cmp(&confidence(a)).then_with(|| a.id.cmp(&b.id)));
+    }
 }
 
 fn confidence(c: &Correction) -> f64 {

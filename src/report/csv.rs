@@ -52,7 +52,7 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
         let t = f.target.as_ref();
         let row = [
             f.kind.as_str(),
-            &f.action,
+            f.action.as_str(),
             &f.tracker,
             &f.key,
             &f.url,

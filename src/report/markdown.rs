@@ -135,7 +135,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} -> {} | {} {} | {:.2} | {} | {} |",
-            if f.waits { format!("{} (waits)", f.action) } else { f.action.clone() },
+            if f.waits { format!("{} (waits)", f.action) } else { f.action.to_string() },
             f.kind,
             item,
             cell(&shortened(&f.title, TITLE_CHARS)),

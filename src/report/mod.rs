@@ -133,7 +133,7 @@ pub struct FindingRow {
     pub item_kind: String,
     pub confidence: f64,
     /// "move", "review", "fix" or "report".
-    pub action: String,
+    pub action: RowAction,
     /// A move `apply` would leave for a later cycle (`policy.max_moves`).
     pub waits: bool,
     /// Where the item is now: misfiled, its tracker and role; misrouted, its assignment group;
@@ -306,14 +306,11 @@ impl<'a> ReportBuilder<'a> {
             self.report.trackers.push(s);
         }
         for f in &mut self.report.findings {
-            f.waits = f.action == "move" && self.waiting.contains(&(f.tracker.clone(), f.key.clone()));
+            f.waits = f.action == RowAction::Move && self.waiting.contains(&(f.tracker.clone(), f.key.clone()));
         }
         // Most actionable first: moves, then reviews; strongest confidence first within each.
         self.report.findings.sort_by(|a, b| {
-            action_rank(&a.action)
-                .cmp(&action_rank(&b.action))
-                .then(b.confidence.total_cmp(&a.confidence))
-                .then_with(|| a.key.cmp(&b.key))
+            a.action.cmp(&b.action).then(b.confidence.total_cmp(&a.confidence)).then_with(|| a.key.cmp(&b.key))
         });
         self.report
     }
@@ -341,22 +338,44 @@ fn queue_notes(planner: &Planner<'_>) -> Vec<String> {
     )]
 }
 
-fn action_rank(a: &str) -> u8 {
-    match a {
-        "move" => 0,
-        "fix" => 1,
-        "review" => 2,
-        _ => 3,
+/// What a finding asks for, most actionable first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowAction {
+    /// A misfiled item `apply` moves.
+    Move,
+    /// A misrouted or misprioritised item `apply` corrects in place.
+    Fix,
+    /// A possibly misfiled item for a human to look at.
+    Review,
+    /// A finding reported only (not sure enough to correct).
+    Report,
+}
+
+impl RowAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowAction::Move => "move",
+            RowAction::Fix => "fix",
+            RowAction::Review => "review",
+            RowAction::Report => "report",
+        }
+    }
+}
+
+impl std::fmt::Display for RowAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
 fn row(f: &Finding, config: &Config) -> FindingRow {
     let v = &f.verdict;
     let action = match (f.kind, f.action) {
-        (FindingKind::Misfiled, Action::Move) => "move",
-        (FindingKind::Misfiled, _) => "review",
-        (_, Action::Move) => "fix",
-        _ => "report",
+        (FindingKind::Misfiled, Action::Move) => RowAction::Move,
+        (FindingKind::Misfiled, _) => RowAction::Review,
+        (_, Action::Move) => RowAction::Fix,
+        _ => RowAction::Report,
     };
     let target = f.correction.as_ref().map(|c| match c {
         Correction::Move(m) => TargetRow {
@@ -396,7 +415,7 @@ fn row(f: &Finding, config: &Config) -> FindingRow {
         class: v.class.as_str().to_string(),
         item_kind: v.kind.as_str().to_string(),
         confidence: (v.confidence * 1000.0).round() / 1000.0,
-        action: action.to_string(),
+        action,
         waits: false,
         from,
         to,
@@ -492,6 +511,11 @@ impl Report {
             Format::Json => Ok(serde_json::to_string_pretty(self)?),
             Format::Csv => csv::render(self),
         }
+    }
+
+    /// Findings for a human to review (what `--fail-on review` counts).
+    pub fn review_findings(&self) -> u64 {
+        self.findings.iter().filter(|f| f.action == RowAction::Review).count() as u64
     }
 
     /// Findings that `--fail-on misfiled` counts (moves and reviews of misfiled items).
