@@ -33,11 +33,11 @@ use std::cell::RefCell;
 
 use twotrack_api::{Class, Item, Kind};
 
-use super::Verdict;
 use super::facts::{Affected, Counter};
 use super::matcher::{Matcher, Token};
 use super::spec::{PriorityMatrix, QueueSpec, RuleSpec};
 use super::text::{Field, Normalized};
+use super::{Subject, Verdict};
 
 /// The most words allowed between two parts of a gap phrase (`"reset .. password"`).
 pub const MAX_GAP: usize = 4;
@@ -106,6 +106,8 @@ struct Rule {
     queue_terms: bool,
     /// What its class / kind evidence speaks for, as reasons show it: `work/request`, `value`, `kind defect`.
     supports: String,
+    /// The same, typed.
+    subject: Subject,
 }
 
 /// An atom ([`compile::Atom`]) compiled: small, the value the matcher reports for it.

@@ -29,7 +29,7 @@ use twotrack_api::Item;
 
 use super::route::{RouteEvidence, RouteLearner, RouteModel, RouteOptions};
 use super::site::{Label, SiteEvidence, SiteLearner, SiteModel, SiteOptions};
-use super::{Action, Classifier, Reason, Verdict};
+use super::{Action, Classifier, Reason, Subject, Verdict};
 
 /// The confidence at which a misfiled item is moved, and at which it is flagged for review.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -431,7 +431,13 @@ impl Site {
                 }
             }
         }
-        Reason { rule: "site-route".into(), supports: e.group.clone(), evidence: text, weight: 0.0 }
+        Reason {
+            rule: "site-route".into(),
+            supports: e.group.clone(),
+            subject: Subject::Queue,
+            evidence: text,
+            weight: 0.0,
+        }
     }
 
     /// The evidence about `item` (the rules' `verdict` on it), sitting in a tracker of role `sits`,
@@ -482,6 +488,7 @@ impl Site {
                 Action::Keep => "keep".into(),
                 _ => other.to_string(),
             },
+            subject: Subject::Decision,
             evidence: decision,
             weight: 0.0,
         });
@@ -508,6 +515,7 @@ impl Site {
                 reasons.push(Reason {
                     rule: "site-model".into(),
                     supports: if toward_other > 0.0 { other.to_string() } else { format!("stays ({})", sits.as_str()) },
+                    subject: Subject::Class(if toward_other > 0.0 { sits.holds().other() } else { sits.holds() }),
                     evidence: text,
                     weight: 0.0,
                 });
@@ -515,6 +523,7 @@ impl Site {
             _ => reasons.push(Reason {
                 rule: "site-model".into(),
                 supports: "abstains".into(),
+                subject: Subject::Context,
                 evidence: self.model.abstains().unwrap_or("site model: not learned").to_string(),
                 weight: 0.0,
             }),
@@ -522,6 +531,7 @@ impl Site {
         reasons.push(Reason {
             rule: "site-prior".into(),
             supports: format!("{:.1}% misfiled", prior * 100.0),
+            subject: Subject::Context,
             evidence: if prior_n == 0 {
                 format!("no estimate for {tracker}: assumed {:.0}% of its items misfiled", prior * 100.0)
             } else {

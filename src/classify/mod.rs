@@ -66,8 +66,11 @@ pub struct Verdict {
 pub struct Reason {
     /// The rule id (or a derivation step: `affected-count`, `impact-as-filed`, `priority-matrix`, ...).
     pub rule: String,
-    /// What it speaks for: `work/request`, `value`, `kind defect`, `queue access`, `impact 1`, ...
+    /// What it speaks for, in words: `work/request`, `value`, `kind defect`, `queue access`, `impact 1`, ...
     pub supports: String,
+    /// What it speaks about, typed (set where the reason is made; `supports` is its wording).
+    #[serde(skip)]
+    pub subject: Subject,
     /// Where and what: `summary "please grant access"`, `type "Bug"`, ...
     pub evidence: String,
     /// The evidence it added (the rule's weight times the location factor); 0 for derivations.
@@ -84,7 +87,7 @@ impl fmt::Display for Reason {
     }
 }
 
-/// What a [`Reason`] speaks about (read from its rule and `supports`; see [`Reason::subject`]).
+/// What a [`Reason`] speaks about, so that a report can group reasons by the side they support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subject {
     /// Evidence for a class: a rule's, or the site model's toward the tracker that holds it.
@@ -104,32 +107,9 @@ pub enum Subject {
 }
 
 impl Reason {
-    /// What this reason speaks about, so that a report can group reasons by the side they support.
+    /// What this reason speaks about.
     pub fn subject(&self) -> Subject {
-        let class_of_place = |s: &str| match s {
-            "service queue" | "stays (service)" => Some(Class::Work),
-            "product backlog" | "stays (product)" => Some(Class::Value),
-            _ => None,
-        };
-        match self.rule.as_str() {
-            "fused" => return Subject::Decision,
-            "site-route" => return Subject::Queue,
-            "site-prior" => return Subject::Context,
-            "site-model" => return class_of_place(&self.supports).map_or(Subject::Context, Subject::Class),
-            _ => {}
-        }
-        let head = self.supports.split(['/', ' ']).next().unwrap_or_default();
-        match head {
-            "work" => Subject::Class(Class::Work),
-            "value" => Subject::Class(Class::Value),
-            "queue" => Subject::Queue,
-            "kind" => Subject::Kind,
-            "impact" | "urgency" => {
-                Subject::Level { stated: !self.rule.ends_with("-as-filed") && !self.rule.ends_with("-default") }
-            }
-            "priority" => Subject::Priority,
-            _ => Subject::Context,
-        }
+        self.subject
     }
 }
 
@@ -268,30 +248,30 @@ pub fn role_of_name(name: &str) -> Option<TrackerRole> {
 mod tests {
     use super::*;
 
-    fn reason(rule: &str, supports: &str) -> Reason {
-        Reason { rule: rule.into(), supports: supports.into(), evidence: String::new(), weight: 0.0 }
-    }
-
     #[test]
-    fn a_reason_says_which_side_it_speaks_for() {
-        let cases = [
-            (reason("work-outage", "work/incident"), Subject::Class(Class::Work)),
-            (reason("value-story", "value"), Subject::Class(Class::Value)),
-            (reason("kind-broken", "kind defect"), Subject::Kind),
-            (reason("route-access", "queue access"), Subject::Queue),
-            (reason("site-route", "Service Desk"), Subject::Queue),
-            (reason("affected-count", "impact 1"), Subject::Level { stated: true }),
-            (reason("urgency-as-filed", "urgency 2"), Subject::Level { stated: false }),
-            (reason("impact-default", "impact 3"), Subject::Level { stated: false }),
-            (reason("priority-matrix", "priority 2"), Subject::Priority),
-            (reason("fused", "service queue"), Subject::Decision),
-            (reason("site-model", "service queue"), Subject::Class(Class::Work)),
-            (reason("site-model", "stays (product)"), Subject::Class(Class::Value)),
-            (reason("site-model", "abstains"), Subject::Context),
-            (reason("site-prior", "3.0% misfiled"), Subject::Context),
-        ];
-        for (r, want) in cases {
-            assert_eq!(r.subject(), want, "{r}");
+    fn each_reason_says_what_it_speaks_about() {
+        let classifier = Classifier::with_defaults();
+        let mut item =
+            Item::new("servicenow", "INC1", "Checkout is down for all 300 users, urgent: restore the database");
+        item.filed_type = "incident".into();
+        let verdict = classifier.classify(&item);
+        let subjects: Vec<(String, Subject)> = verdict.reasons.iter().map(|r| (r.rule.clone(), r.subject())).collect();
+        let of = |rule: &str| subjects.iter().find(|(r, _)| r == rule).map(|(_, s)| *s);
+        assert!(subjects.iter().any(|(_, s)| *s == Subject::Class(Class::Work)), "{subjects:?}");
+        assert_eq!(of("priority-matrix"), Some(Subject::Priority), "{subjects:?}");
+        assert!(subjects.iter().any(|(_, s)| *s == Subject::Queue), "{subjects:?}");
+        assert!(subjects.iter().any(|(_, s)| matches!(s, Subject::Level { stated: true })), "{subjects:?}");
+        for r in &verdict.reasons {
+            match r.subject() {
+                Subject::Class(c) => assert!(r.supports.starts_with(c.as_str()), "{r}"),
+                Subject::Kind => assert!(r.supports.starts_with("kind "), "{r}"),
+                Subject::Queue => assert!(r.supports.starts_with("queue "), "{r}"),
+                Subject::Level { .. } => {
+                    assert!(r.supports.starts_with("impact ") || r.supports.starts_with("urgency "), "{r}")
+                }
+                Subject::Priority => assert!(r.supports.starts_with("priority "), "{r}"),
+                Subject::Decision | Subject::Context => {}
+            }
         }
     }
 }

@@ -406,6 +406,7 @@ fn cut_reasons(cuts: &[Cut], cap: usize) -> impl Iterator<Item = crate::classify
     cuts.iter().map(move |c| crate::classify::Reason {
         rule: "text-cut".into(),
         supports: "input".into(),
+        subject: crate::classify::Subject::Context,
         evidence: format!(
             "{}: only the first {cap} of its {} bytes were read (--max-text-bytes)",
             if c.field.is_empty() { "a text" } else { c.field.as_str() },

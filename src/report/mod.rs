@@ -541,8 +541,8 @@ mod tests {
     use super::*;
     use crate::classify::Verdict;
 
-    fn reason(rule: &str, supports: &str, weight: f64) -> Reason {
-        Reason { rule: rule.into(), supports: supports.into(), evidence: format!("says {rule}"), weight }
+    fn reason(rule: &str, supports: &str, subject: Subject, weight: f64) -> Reason {
+        Reason { rule: rule.into(), supports: supports.into(), subject, evidence: format!("says {rule}"), weight }
     }
 
     fn finding(kind: FindingKind, class: Class, reasons: Vec<Reason>) -> Finding {
@@ -577,13 +577,13 @@ mod tests {
             FindingKind::Misfiled,
             Class::Work,
             vec![
-                reason("fused", "service queue", 0.0),
-                reason("site-model", "service queue", 0.0),
-                reason("value-story", "value/feature", 0.4),
-                reason("work-reset", "work/request", 1.2),
-                reason("work-access", "work", 2.0),
-                reason("kind-broken", "kind defect", 0.3),
-                reason("site-prior", "3.0% misfiled", 0.0),
+                reason("fused", "service queue", Subject::Decision, 0.0),
+                reason("site-model", "service queue", Subject::Class(Class::Work), 0.0),
+                reason("value-story", "value/feature", Subject::Class(Class::Value), 0.4),
+                reason("work-reset", "work/request", Subject::Class(Class::Work), 1.2),
+                reason("work-access", "work", Subject::Class(Class::Work), 2.0),
+                reason("kind-broken", "kind defect", Subject::Kind, 0.3),
+                reason("site-prior", "3.0% misfiled", Subject::Context, 0.0),
             ],
         );
         let r = grouped(&f);
@@ -603,9 +603,9 @@ mod tests {
     #[test]
     fn a_route_is_decided_by_the_routing_evidence_and_a_priority_by_the_matrix() {
         let routing = vec![
-            reason("site-route", "Service Desk", 0.0),
-            reason("work-access", "work", 2.0),
-            reason("route-access", "queue access", 1.5),
+            reason("site-route", "Service Desk", Subject::Queue, 0.0),
+            reason("work-access", "work", Subject::Class(Class::Work), 2.0),
+            reason("route-access", "queue access", Subject::Queue, 1.5),
         ];
         let r = grouped(&finding(FindingKind::Misrouted, Class::Work, routing));
         assert_eq!(r.decisive.as_deref(), Some("site-route: says site-route"));
@@ -613,10 +613,10 @@ mod tests {
         assert_eq!(r.details, ["route-access: says route-access (+1.50)"], "another queue's rule is no support");
 
         let priority = vec![
-            reason("work-outage", "work/incident", 2.0),
-            reason("everyone", "impact 1", 0.0),
-            reason("urgency-as-filed", "urgency 2", 0.0),
-            reason("priority-matrix", "priority 2", 0.0),
+            reason("work-outage", "work/incident", Subject::Class(Class::Work), 2.0),
+            reason("everyone", "impact 1", Subject::Level { stated: true }, 0.0),
+            reason("urgency-as-filed", "urgency 2", Subject::Level { stated: false }, 0.0),
+            reason("priority-matrix", "priority 2", Subject::Priority, 0.0),
         ];
         let r = grouped(&finding(FindingKind::Misprioritised, Class::Work, priority));
         assert_eq!(r.decisive.as_deref(), Some("priority-matrix: says priority-matrix"));

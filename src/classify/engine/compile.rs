@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use twotrack_api::{Class, Kind};
 
 use super::{AtomInfo, Classifier, CounterHandle, Effects, MAX_GAP, Phrase, Rule, Second};
+use crate::classify::Subject;
 use crate::classify::facts::{Counter, FACTS};
 use crate::classify::matcher::Matcher;
 use crate::classify::rules::{RulesError, check_queues, default_rules, default_vocabulary, overlay, validate};
@@ -88,6 +89,11 @@ impl Classifier {
                 fields,
                 queue_terms: false,
                 supports: supports(spec.class, spec.kind),
+                subject: match (spec.class, spec.kind) {
+                    (Some(class), _) => Subject::Class(class),
+                    (None, Some(_)) => Subject::Kind,
+                    (None, None) => Subject::Context,
+                },
             };
             b.add_rule(rule, &spec.phrases, |phrase, why| RulesError::BadPhrase {
                 id: spec.id.clone(),
@@ -114,6 +120,7 @@ impl Classifier {
                 fields: vec![],
                 queue_terms: true,
                 supports: String::new(),
+                subject: Subject::Queue,
             };
             b.add_rule(rule, &q.terms, |term, why| RulesError::BadTerm {
                 name: q.name.clone(),

@@ -78,7 +78,8 @@ impl Classifier {
             let rule = &self.rules[f.rule];
             let evidence = self.evidence(item, text, f);
             let weight = rule.weight * f.factor;
-            reasons.push(Reason { rule: rule.id.clone(), supports: rule.supports.clone(), evidence, weight });
+            let (supports, subject) = (rule.supports.clone(), rule.subject);
+            reasons.push(Reason { rule: rule.id.clone(), supports, subject, evidence, weight });
         }
         // Kind evidence from rules of the other class counts little: "please reset" in a Value item
         // does not make it a feature.

@@ -5,7 +5,7 @@ use twotrack_api::{Item, Kind};
 
 use super::evidence::quote;
 use super::{Affected, Classifier, Effects, Fired, Hit, Rule, Scratch, location_factor};
-use crate::classify::{Reason, Verdict};
+use crate::classify::{Reason, Subject, Verdict};
 
 impl Classifier {
     /// Queue, impact, urgency and priority of a Work item, each with its reason.
@@ -40,6 +40,7 @@ impl Classifier {
                     v.reasons.push(Reason {
                         rule: self.rules[f.rule].id.clone(),
                         supports: self.queue_supports[q].clone(),
+                        subject: Subject::Queue,
                         evidence: self.evidence(item, text, f),
                         weight: score,
                     });
@@ -50,6 +51,7 @@ impl Classifier {
                 v.reasons.push(Reason {
                     rule: "queue-fallback".into(),
                     supports: self.queue_supports[fallback].clone(),
+                    subject: Subject::Queue,
                     evidence: "no routing rule or queue term matched".into(),
                     weight: 0.0,
                 });
@@ -109,7 +111,8 @@ impl Classifier {
             5 => "priority 5".into(),
             p => format!("priority {p}"),
         };
-        v.reasons.push(Reason { rule: "priority-matrix".into(), supports, evidence, weight: 0.0 });
+        let subject = Subject::Priority;
+        v.reasons.push(Reason { rule: "priority-matrix".into(), supports, subject, evidence, weight: 0.0 });
         v.impact = Some(impact);
         v.urgency = Some(urgency);
         v.priority = Some(priority);
@@ -208,6 +211,7 @@ fn settle(
         Level::Impact => ("impact-as-filed", "impact-default"),
         Level::Urgency => ("urgency-as-filed", "urgency-default"),
     };
+    let stated = found.is_some();
     let (level, rule, evidence) = match (found, filed.filter(|l| (1..=3).contains(l))) {
         (Some((level, rule, quoted)), _) => {
             let mut evidence = String::with_capacity(quoted.len() + 15);
@@ -220,6 +224,7 @@ fn settle(
             (default_level(kind), default.into(), format!("no statement in the text and none filed ({kind})"))
         }
     };
-    reasons.push(Reason { rule, supports: what.supports(level), evidence, weight: 0.0 });
+    let subject = Subject::Level { stated };
+    reasons.push(Reason { rule, supports: what.supports(level), subject, evidence, weight: 0.0 });
     level
 }
