@@ -99,6 +99,26 @@ pub enum Planned2 {
     },
 }
 
+impl Planned2 {
+    /// The same correction, the confidence compared to a millionth: judged again from the item as read
+    /// back from its tracker, the evidence can sum in another order (labels, fields) and differ in the
+    /// last bits, which is no new decision.
+    pub fn same_decision(&self, other: &Planned2) -> bool {
+        match (self, other) {
+            (Planned2::Move { confidence: a, .. }, Planned2::Move { confidence: b, .. }) => {
+                (a - b).abs() < 1e-6 && {
+                    let mut other = other.clone();
+                    if let Planned2::Move { confidence, .. } = &mut other {
+                        *confidence = *a;
+                    }
+                    *self == other
+                }
+            }
+            _ => self == other,
+        }
+    }
+}
+
 /// Where a correction stands. Only a pending one is carried out; see [`control`] for how an operator
 /// moves a correction between pending, parked and cancelled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -145,7 +145,7 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
             // in the same second as the plan's read leaves `updated` unchanged, and must not be applied blindly.
             let changed = fresh.updated != c.source_updated;
             match replan(ctx, fresh.clone()) {
-                Some(action) if action == c.action && !changed => {}
+                Some(action) if action.same_decision(&c.action) && !changed => {}
                 Some(action) => {
                     let (a, updated) = (action.clone(), fresh.updated);
                     ctx.outbox.record(
