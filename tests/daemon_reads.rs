@@ -281,3 +281,20 @@ async fn wait(child: &mut Child) -> std::process::ExitStatus {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_summary_line_says_how_many_moves_wait() {
+    let world = World::start(&WorldOptions { seed: 3, items: 60, misfiled_share: 0.1, ..WorldOptions::default() })
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = world.write_config(dir.path(), true, 1).unwrap();
+    let out = twotrack(&config, &["sync"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = dir.path().join("report.md");
+    let out = twotrack(&config, &["audit", "--out", report.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("would wait for later cycles (max_moves = 1)"), "{stderr}");
+    world.shutdown().await;
+}

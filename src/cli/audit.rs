@@ -81,6 +81,7 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
                 moves: report.totals.moves,
                 reviews: report.totals.reviews,
                 review_findings: report.review_findings(),
+                waiting: report.totals.waiting_line(),
             };
             (report.render(format)?, summary)
         }
@@ -99,6 +100,7 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
                 moves: answer.count("x-twotrack-moves"),
                 reviews: answer.count("x-twotrack-reviews"),
                 review_findings: answer.count("x-twotrack-review-findings"),
+                waiting: answer.header("x-twotrack-waiting").map(str::to_string),
             };
             (answer.body, summary)
         }
@@ -114,6 +116,9 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
                 summary.reviews,
                 path.display()
             );
+            if let Some(waiting) = &summary.waiting {
+                errln!("{waiting}");
+            }
         }
         None => super::output::print(&text)?,
     }
@@ -133,6 +138,8 @@ struct Summary {
     reviews: u64,
     /// Findings whose action is a review (of any kind: misfiled, misrouted, misprioritised).
     review_findings: u64,
+    /// "N moves would wait for later cycles (max_moves = M)", where any would.
+    waiting: Option<String>,
 }
 
 /// Refuse to judge a tracker the mirror never pulled: its empty picture would read as a clean backlog

@@ -164,8 +164,11 @@ fn summary_headers(headers: &mut HeaderMap, report: &Report) {
         ("x-twotrack-reviews", report.totals.reviews.to_string()),
         ("x-twotrack-review-findings", reviews.to_string()),
         ("x-twotrack-generated-at", report.generated_at.clone()),
+        ("x-twotrack-waiting", report.totals.waiting_line().unwrap_or_default()),
     ] {
-        if let Ok(value) = HeaderValue::from_str(&value) {
+        if let Ok(value) = HeaderValue::from_str(&value)
+            && !value.is_empty()
+        {
             headers.insert(name, value);
         }
     }
