@@ -5,7 +5,7 @@
 //! built-in defaults otherwise, where "jira" means a product backlog and "servicenow" a service queue.
 
 use super::output::errln;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -17,7 +17,7 @@ use super::remote::Reader;
 use crate::classify::fuse::MovePolicy;
 use crate::classify::site::SiteOptions;
 use crate::classify::{
-    Action, CaseOutcome, Classifier, QueueSpec, RuleSpec, RuleTest, Site, Thresholds, default_queues, default_rules,
+    Action, CaseOutcome, Classifier, QueueSpec, RuleSpec, RuleTest, Site, default_queues, default_rules,
     parse_rules_file, role_of_name,
 };
 use crate::exit::{Exit, usage};
@@ -79,82 +79,78 @@ pub struct RulesTestArgs {
     pub files: Vec<PathBuf>,
 }
 
-/// The classifier and how tracker names map to roles, from the configuration or the defaults.
+/// The classifier and the configuration it was built from; without a configuration file, the built-in
+/// defaults, where "jira" (or "product") means a product backlog and "servicenow" (or "service") a
+/// service queue.
 struct Setup {
     classifier: Classifier,
-    roles: HashMap<String, TrackerRole>,
-    /// The policy's thresholds: of the probability of being misfiled, with the site's evidence.
-    thresholds: Thresholds,
-    rules_may_move_alone: bool,
-    site_min_items: usize,
-    keep_label: String,
-    rules: Vec<RuleSpec>,
-    queues: Vec<QueueSpec>,
-    matrix: crate::classify::PriorityMatrix,
-    mirror: Option<PathBuf>,
     /// The configuration, where there is one: `explain` then plans as the audit does.
     config: Option<crate::config::Config>,
+    /// The built-in queues and priority matrix (what a configuration without its own has too).
+    default_queues: Vec<QueueSpec>,
+    default_matrix: crate::classify::PriorityMatrix,
 }
 
 impl Setup {
     /// Load the configuration if there is one (a broken one is a usage error); otherwise the defaults.
     fn load(g: &super::Global) -> anyhow::Result<Setup> {
-        if g.config.is_none() && !g.config_path().exists() {
-            return Ok(Setup {
-                classifier: Classifier::with_defaults(),
-                roles: HashMap::new(),
-                thresholds: Thresholds::DEFAULT,
-                rules_may_move_alone: false,
-                site_min_items: SiteOptions::default().min_per_role,
-                keep_label: "twotrack-keep".into(),
-                rules: Vec::new(),
-                queues: default_queues(),
-                matrix: crate::classify::PriorityMatrix::default(),
-                mirror: None,
-                config: None,
-            });
-        }
-        let config = g.load_config_offline()?;
-        let classifier = Classifier::new(&config.rules, &config.queues, &config.priority)
-            .map_err(|e| usage(anyhow::Error::new(e).context(format!("the rules of {}", config.source.display()))))?;
+        let config =
+            if g.config.is_none() && !g.config_path().exists() { None } else { Some(g.load_config_offline()?) };
+        let classifier = match &config {
+            None => Classifier::with_defaults(),
+            Some(config) => Classifier::new(&config.rules, &config.queues, &config.priority).map_err(|e| {
+                usage(anyhow::Error::new(e).context(format!("the rules of {}", config.source.display())))
+            })?,
+        };
         Ok(Setup {
             classifier,
-            roles: config.trackers.iter().map(|t| (t.name.clone(), t.role)).collect(),
-            thresholds: config.policy.thresholds,
-            rules_may_move_alone: config.policy.rules_may_move_alone,
-            site_min_items: config.policy.site_min_items,
-            keep_label: config.policy.keep_label.clone(),
-            rules: config.rules.clone(),
-            queues: config.queues.clone(),
-            matrix: config.priority.clone(),
-            mirror: Some(config.mirror.path.clone()),
-            config: Some(config),
+            config,
+            default_queues: default_queues(),
+            default_matrix: crate::classify::PriorityMatrix::default(),
         })
     }
 
     fn moves(&self) -> MovePolicy {
-        MovePolicy { thresholds: self.thresholds, rules_may_move_alone: self.rules_may_move_alone }
+        self.config.as_ref().map(|c| c.policy.moves()).unwrap_or_default()
     }
 
     /// The role of a tracker: a configured name, else "jira" / "servicenow" (or "product" / "service").
     fn role(&self, tracker: &str) -> Option<TrackerRole> {
-        self.roles.get(tracker).copied().or_else(|| role_of_name(tracker))
+        let configured = self.config.as_ref().and_then(|c| c.tracker(tracker)).map(|t| t.role);
+        configured.or_else(|| role_of_name(tracker))
     }
 
-    /// Learn a site from `items`, as the audit learns it from the mirror.
+    fn rules(&self) -> &[RuleSpec] {
+        self.config.as_ref().map_or(&[], |c| &c.rules)
+    }
+
+    fn queues(&self) -> &[QueueSpec] {
+        self.config.as_ref().map_or(&self.default_queues, |c| &c.queues)
+    }
+
+    fn matrix(&self) -> &crate::classify::PriorityMatrix {
+        self.config.as_ref().map_or(&self.default_matrix, |c| &c.priority)
+    }
+
+    /// Learn a site from `items`, as the audit learns it from the mirror (a tracker name the
+    /// configuration lacks taking its role from its name, as in [`Setup::role`]).
     fn learn<E>(&self, items: impl IntoIterator<Item = Result<Item, E>>) -> Result<Site, E> {
-        let options = SiteOptions { min_per_role: self.site_min_items, ..SiteOptions::default() };
+        let (min_per_role, keep) = match &self.config {
+            Some(c) => (c.policy.site_min_items, c.policy.keep_label.as_str()),
+            None => (SiteOptions::default().min_per_role, crate::plan::DEFAULT_KEEP_LABEL),
+        };
         Site::learn(
             &self.classifier,
-            options,
+            SiteOptions { min_per_role, ..SiteOptions::default() },
             items,
             |item| self.role(&item.tracker),
-            |item| item.has_label(&self.keep_label) || is_twin(item),
+            |item| item.has_label(keep) || is_twin(item),
         )
     }
 
     fn known_trackers(&self) -> String {
-        let mut names: Vec<&str> = self.roles.keys().map(String::as_str).collect();
+        let mut names: Vec<&str> =
+            self.config.iter().flat_map(|c| c.trackers.iter().map(|t| t.name.as_str())).collect();
         names.sort_unstable();
         names.extend(["jira", "servicenow"]);
         names.join(", ")
@@ -418,7 +414,8 @@ fn cut_reasons(cuts: &[Cut], cap: usize) -> impl Iterator<Item = crate::classify
 
 pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result<Exit> {
     let setup = Setup::load(g)?;
-    let path = match (&args.location.mirror, &setup.mirror) {
+    let configured = setup.config.as_ref().map(|c| &c.mirror.path);
+    let path = match (&args.location.mirror, configured) {
         (Some(path), _) | (None, Some(path)) => path.clone(),
         (None, None) => {
             return Err(usage(anyhow::anyhow!(
@@ -449,7 +446,7 @@ pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result
                     site: &site,
                     planner: None,
                     moves: setup.moves(),
-                    matrix: &setup.matrix,
+                    matrix: setup.matrix(),
                     role: &role,
                 };
                 explainer.explain(&items, args.json)
@@ -476,9 +473,9 @@ fn rules_test(files: &[PathBuf], g: &super::Global) -> anyhow::Result<Exit> {
         let file = parse_rules_file(&text, &path.display().to_string()).map_err(usage)?;
         loaded.push((path.display().to_string(), file));
     }
-    let mut layers: Vec<&[RuleSpec]> = vec![&setup.rules];
+    let mut layers: Vec<&[RuleSpec]> = vec![setup.rules()];
     layers.extend(loaded.iter().map(|(_, f)| f.rules.as_slice()));
-    let classifier = Classifier::with_layers(&layers, &setup.queues, &setup.matrix).map_err(usage)?;
+    let classifier = Classifier::with_layers(&layers, setup.queues(), setup.matrix()).map_err(usage)?;
     let mut suites: Vec<(&str, &[RuleTest])> = vec![("built-in", &defaults.tests)];
     suites.extend(loaded.iter().map(|(origin, f)| (origin.as_str(), f.tests.as_slice())));
 

@@ -369,7 +369,7 @@ impl Default for RawPolicy {
             max_moves: 50,
             max_move_share: 0.2,
             max_attempts: 5,
-            keep_label: "twotrack-keep".into(),
+            keep_label: crate::plan::DEFAULT_KEEP_LABEL.into(),
             fix_routing: false,
             fix_priority: false,
         }

@@ -15,6 +15,9 @@ use crate::config::{Config, Targets, TrackerConfig};
 /// The label every twin twotrack creates carries (besides its origin marker).
 pub const MOVED_LABEL: &str = "twotrack-moved";
 
+/// The label by which a human says "this item stays where it is" (`policy.keep_label`), unless configured.
+pub const DEFAULT_KEEP_LABEL: &str = "twotrack-keep";
+
 /// What is wrong with an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
