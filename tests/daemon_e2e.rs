@@ -19,6 +19,10 @@ use twotrack::registry::Registry;
 use twotrack::sync::{SyncOptions, sync_all};
 use twotrack_sim::faults::FaultSpec;
 
+#[path = "apply_support/metrics.rs"]
+mod metrics;
+use metrics::metric;
+
 /// Generous: the machine may be busy compiling next to us.
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -192,19 +196,6 @@ async fn get(url: &str) -> Option<(u16, String)> {
     let response = reqwest::get(url).await.ok()?;
     let status = response.status().as_u16();
     Some((status, response.text().await.ok()?))
-}
-
-/// The sum of the samples of `name` carrying every label in `labels` (0 when there are none).
-fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (series, value) = l.rsplit_once(' ')?;
-            let base = series.split('{').next()?;
-            (base == name && labels.iter().all(|(k, v)| series.contains(&format!("{k}=\"{v}\"")))).then_some(value)
-        })
-        .filter_map(|v| v.parse::<f64>().ok())
-        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

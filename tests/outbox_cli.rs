@@ -13,6 +13,7 @@ mod apply_support;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use apply_support::metrics::metric;
 use apply_support::*;
 use serde_json::Value;
 use twotrack::outbox::State;
@@ -310,21 +311,33 @@ async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
     }
 }
 
-/// The sum of a metric's series that carry `labels`.
-fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (series, value) = l.rsplit_once(' ')?;
-            let base = series.split('{').next()?;
-            (base == name && labels.iter().all(|(k, v)| series.contains(&format!("{k}=\"{v}\"")))).then_some(value)
-        })
-        .filter_map(|v| v.parse::<f64>().ok())
-        .sum()
-}
-
 /// The daemon, killed when dropped.
 struct Daemon(std::process::Child);
+
+impl Daemon {
+    /// Start `twotrack run` on the harness's configuration; its address once it listens.
+    async fn start(h: &Harness, listen_file: &std::path::Path) -> (Daemon, String) {
+        let daemon = Daemon(
+            Command::new(env!("CARGO_BIN_EXE_twotrack"))
+                .arg("--config")
+                .arg(&h.config)
+                .args(["run", "--listen-file"])
+                .arg(listen_file)
+                .current_dir(h.dir.path())
+                .env_remove("TWOTRACK_FAILPOINT")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let addr = eventually("the listen file", async || {
+            std::fs::read_to_string(listen_file).ok().filter(|s| s.ends_with('\n')).map(|s| s.trim().to_string())
+        })
+        .await;
+        (daemon, addr)
+    }
+}
 
 impl Drop for Daemon {
     fn drop(&mut self) {
@@ -339,24 +352,7 @@ async fn the_daemon_parks_and_exports_the_parked_count() {
     let schedule = "\n[schedule]\nsync = \"*/1 * * * * *\"\napply = \"*/1 * * * * *\"\nfollowback = \"0 0 0 1 1 *\"\n";
     configure(&h, &Policy::writes(), 1, Some(GONE), schedule);
     let listen_file = h.dir.path().join("listen");
-    let daemon = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_twotrack"))
-            .arg("--config")
-            .arg(&h.config)
-            .args(["run", "--listen-file"])
-            .arg(&listen_file)
-            .current_dir(h.dir.path())
-            .env_remove("TWOTRACK_FAILPOINT")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let addr = eventually("the listen file", async || {
-        std::fs::read_to_string(&listen_file).ok().filter(|s| s.ends_with('\n')).map(|s| s.trim().to_string())
-    })
-    .await;
+    let (daemon, addr) = Daemon::start(&h, &listen_file).await;
     let http = reqwest::Client::new();
     let scrape =
         async || -> Option<String> { http.get(format!("http://{addr}/metrics")).send().await.ok()?.text().await.ok() };
@@ -397,23 +393,7 @@ async fn the_daemon_parks_and_exports_the_parked_count() {
     let idle = "\n[schedule]\nsync = \"0 0 0 1 1 *\"\napply = \"0 0 0 1 1 *\"\nfollowback = \"0 0 0 1 1 *\"\n";
     configure(&h, &Policy::writes(), 1, Some(GONE), idle);
     let _ = std::fs::remove_file(&listen_file);
-    let _daemon = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_twotrack"))
-            .arg("--config")
-            .arg(&h.config)
-            .args(["run", "--listen-file"])
-            .arg(&listen_file)
-            .current_dir(h.dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let addr = eventually("the listen file", async || {
-        std::fs::read_to_string(&listen_file).ok().filter(|s| s.ends_with('\n')).map(|s| s.trim().to_string())
-    })
-    .await;
+    let (_daemon, addr) = Daemon::start(&h, &listen_file).await;
     let text = eventually("/metrics", async || {
         http.get(format!("http://{addr}/metrics")).send().await.ok()?.text().await.ok()
     })

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // Each test binary uses its own part of the harness.
 
+pub mod metrics;
+
 use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
