@@ -126,3 +126,34 @@ fn read_commands_never_create_a_mirror() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("holds nothing of snow (never synced)"), "{}", stderr(&out));
 }
+
+#[test]
+fn verify_tells_whether_the_last_process_closed_the_mirror() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mirror");
+    mirror_of(&path, 10);
+    assert!(!path.join("twotrack.open").exists(), "the last handle removes the open marker");
+    let verify = || {
+        let out = twotrack().args(["mirror", "verify", "--mirror"]).arg(&path).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        (String::from_utf8_lossy(&out.stdout).into_owned(), stderr(&out))
+    };
+    let (text, _) = verify();
+    assert!(text.contains("closed it cleanly"), "{text}");
+
+    // While a process has it open, the marker names it; closing removes it.
+    let open = Mirror::open(&path).unwrap();
+    let marker = std::fs::read_to_string(path.join("twotrack.open")).unwrap();
+    assert!(marker.starts_with(&format!("pid {} since ", std::process::id())), "{marker}");
+    drop(open);
+    assert!(!path.join("twotrack.open").exists());
+
+    // A process killed while it had the mirror open leaves its marker behind.
+    std::fs::write(path.join("twotrack.open"), &marker).unwrap();
+    let (text, err) = verify();
+    assert!(text.contains("did not close it") && text.contains(marker.trim()), "{text}");
+    assert!(err.contains("was not closed by the process that used it last"), "{err}");
+    // That verify closed it cleanly.
+    let (text, _) = verify();
+    assert!(text.contains("closed it cleanly"), "{text}");
+}

@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use super::remote::Reader;
 use crate::exit::Exit;
-use crate::mirror::Mirror;
+use crate::mirror::{Mirror, PreviousClose};
 use crate::report;
 
 #[derive(Debug, clap::Subcommand)]
@@ -80,6 +80,14 @@ fn verify(args: VerifyArgs, g: &super::Global) -> anyhow::Result<Exit> {
         v.revisions
     )
     .context(super::output::CONTEXT)?;
+    let closed = match mirror.previous_close() {
+        PreviousClose::Clean => "the process that used it last closed it cleanly".to_string(),
+        PreviousClose::Unclean(marker) => format!(
+            "the process that used it last did not close it ({marker}: killed or crashed); what it had flushed is \
+             all here"
+        ),
+    };
+    writeln!(out, "{closed}").context(super::output::CONTEXT)?;
     Ok(Exit::Ok)
 }
 

@@ -23,7 +23,10 @@
 //! [`Mirror::flush`] also writes, beside the database, how many items it had made durable
 //! (`twotrack.flushed`); a mirror that opens holding fewer is damaged, and so is one on which sled
 //! panics ([`MirrorError::Damaged`], caught where sled is called). Items are never deleted, so the count
-//! only grows; a crash after a flush leaves at least as many items as that flush recorded.
+//! only grows; a crash after a flush leaves at least as many items as that flush recorded. While a
+//! process has the mirror open, `twotrack.open` says which; the last handle removes it after a final
+//! flush, so a marker found at open tells that the previous process was killed or crashed
+//! ([`Mirror::previous_close`], reported by `mirror verify`).
 //!
 //! # Atomicity
 //! [`Mirror::apply_page`] writes a page of items, their history and the scope's new cursor in one
@@ -62,6 +65,10 @@ const FORMAT_KEY: &[u8] = b"format";
 const ITEMS_KEY: &[u8] = b"items";
 /// Beside the database: how many items the last flush made durable.
 const FLUSHED_FILE: &str = "twotrack.flushed";
+/// Beside the database while a process has it open (which process, since when); removed when the last
+/// handle closes after a final flush. Found at open, it says the previous process did not close the
+/// mirror (it was killed or crashed).
+const OPEN_FILE: &str = "twotrack.open";
 
 /// What [`Mirror::verify`] read back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +81,15 @@ pub struct Verified {
     pub flushed: Option<u64>,
     /// Earlier revisions read and decoded.
     pub revisions: u64,
+}
+
+/// How the process before this one left the mirror.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviousClose {
+    /// Closed after a final flush (or this process created the mirror).
+    Clean,
+    /// Still marked open: that process was killed or crashed (what the marker said: pid, since when).
+    Unclean(String),
 }
 
 /// A handle to the mirror. Cloning is cheap and clones share the open database.
@@ -94,6 +110,19 @@ struct Inner {
     /// The count last written to [`FLUSHED_FILE`] (`u64::MAX`: none yet), held while writing it (flushes
     /// of trackers syncing concurrently take turns): a flush that added no item does not rewrite it.
     flushed_written: std::sync::Mutex<u64>,
+    /// Whether this process keeps [`OPEN_FILE`] (not for temporary mirrors).
+    marked: bool,
+    /// How the previous process left the mirror.
+    previous: PreviousClose,
+}
+
+impl Drop for Inner {
+    /// The last handle: flush, then say the mirror was closed cleanly (only if the flush succeeded).
+    fn drop(&mut self) {
+        if self.marked && self.db.flush().is_ok() {
+            let _ = std::fs::remove_file(self.path.join(OPEN_FILE));
+        }
+    }
 }
 
 impl fmt::Debug for Mirror {
@@ -112,13 +141,13 @@ impl Mirror {
     /// a newer twotrack gives [`MirrorError::NewerFormat`].
     pub fn open(path: &Path) -> Result<Mirror, MirrorError> {
         let config = sled::Config::new().path(path).cache_capacity(CACHE_BYTES);
-        Mirror::start(path.to_path_buf(), &config)
+        Mirror::start(path.to_path_buf(), &config, true)
     }
 
     /// A mirror in a temporary location that is deleted when the last handle is dropped (for tests).
     pub fn temporary() -> Result<Mirror, MirrorError> {
         let config = sled::Config::new().temporary(true).cache_capacity(CACHE_BYTES);
-        Mirror::start(config.get_path(), &config)
+        Mirror::start(config.get_path(), &config, false)
     }
 
     /// Open the mirror at `path`, which must exist: for commands that only read it (an audit of a
@@ -130,14 +159,14 @@ impl Mirror {
         Mirror::open(path)
     }
 
-    fn start(path: PathBuf, config: &sled::Config) -> Result<Mirror, MirrorError> {
+    fn start(path: PathBuf, config: &sled::Config, marked: bool) -> Result<Mirror, MirrorError> {
         // sled panics on some damaged files; that is a damaged mirror, not a crash.
         let damaged = |detail: String| MirrorError::Damaged { path: path.clone(), detail };
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Mirror::start_unguarded(path.clone(), config)))
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Mirror::start_unguarded(path.clone(), config, marked)))
             .unwrap_or_else(|panic| Err(damaged(panic_message(&*panic))))
     }
 
-    fn start_unguarded(path: PathBuf, config: &sled::Config) -> Result<Mirror, MirrorError> {
+    fn start_unguarded(path: PathBuf, config: &sled::Config, marked: bool) -> Result<Mirror, MirrorError> {
         // A mirror this process just closed can hold its file lock for a moment, until sled's background
         // flusher exits: retry a lock error briefly before calling the mirror locked by someone else.
         let deadline = std::time::Instant::now() + LOCK_GRACE;
@@ -150,7 +179,7 @@ impl Mirror {
             }
         };
         let tree = |name: &str| db.open_tree(name).map_err(|e| open_error(&path, e));
-        let inner = Inner {
+        let mut inner = Inner {
             items: tree("items")?,
             history: tree("history")?,
             by_key: tree("by_key")?,
@@ -158,11 +187,16 @@ impl Mirror {
             syncs: tree("syncs")?,
             meta: tree("meta")?,
             flushed_written: std::sync::Mutex::new(u64::MAX),
+            marked: false,
+            previous: PreviousClose::Clean,
             db,
             path,
         };
         inner.check_format()?;
         inner.check_items()?;
+        if marked {
+            inner.mark_open()?;
+        }
         Ok(Mirror { inner: Arc::new(inner) })
     }
 
@@ -213,6 +247,11 @@ impl Mirror {
         Ok(Verified { items, counted, flushed, revisions })
     }
 
+    /// How the process before this one left the mirror (see [`PreviousClose`]).
+    pub fn previous_close(&self) -> &PreviousClose {
+        &self.inner.previous
+    }
+
     /// The space the mirror takes on disk, in bytes.
     pub fn size_on_disk(&self) -> Result<u64, MirrorError> {
         self.inner.db.size_on_disk().map_err(|e| self.inner.storage(e))
@@ -237,6 +276,25 @@ impl Inner {
                 _ => Err(self.corrupt("format version", Undecodable::Invalid(format!("{:?}", raw.as_ref())))),
             },
         }
+    }
+
+    /// Read how the previous process left the mirror, then mark it open by this one.
+    fn mark_open(&mut self) -> Result<(), MirrorError> {
+        let marker = self.path.join(OPEN_FILE);
+        if let Ok(text) = std::fs::read_to_string(&marker) {
+            self.previous = PreviousClose::Unclean(text.trim().to_string());
+            tracing::warn!(
+                path = %self.path.display(),
+                previous = %text.trim(),
+                "the mirror was not closed by the process that used it last (killed or crashed); what it had flushed \
+                 is kept, and `twotrack mirror verify` checks the rest"
+            );
+        }
+        let stamp = format!("pid {} since {}\n", std::process::id(), chrono::Utc::now().to_rfc3339());
+        std::fs::write(&marker, stamp)
+            .map_err(|e| MirrorError::Storage { path: self.path.clone(), source: StorageError(sled::Error::Io(e)) })?;
+        self.marked = true;
+        Ok(())
     }
 
     /// Count the items of a store written before the count was kept (once), and compare the count
