@@ -1,5 +1,6 @@
-//! The pull loop: for every tracker (concurrently) and every scope (in turn), read the cursor, pull pages
-//! of changed items and commit each page together with the advanced cursor, atomically, to the mirror.
+//! The pull loop: for every tracker and every scope of it (all concurrently, each scope its own stream),
+//! read the cursor, pull pages of changed items and commit each page together with the advanced cursor,
+//! atomically, to the mirror.
 //!
 //! A crash between pages loses nothing: the next run resumes from the last committed cursor, and the
 //! cursor's dedupe drops what was already stored.
@@ -9,6 +10,7 @@
 //! the mirror, and the cursor a commit stores never runs ahead of the items it commits.
 
 use std::pin::pin;
+use std::sync::{Mutex, PoisonError};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -44,6 +46,18 @@ pub struct TrackerSync {
 }
 
 impl TrackerSync {
+    fn named(tracker: &str) -> TrackerSync {
+        TrackerSync {
+            tracker: tracker.to_string(),
+            pulled: 0,
+            new: 0,
+            changed: 0,
+            pages: 0,
+            duration: Duration::ZERO,
+            error: None,
+        }
+    }
+
     fn add_page(&mut self, pulled: usize, outcome: PageOutcome) {
         self.pages += 1;
         self.pulled += pulled;
@@ -97,15 +111,7 @@ pub async fn sync_tracker(
 ) -> TrackerSync {
     let name = connector.name().to_string();
     let started = Instant::now();
-    let mut out = TrackerSync {
-        tracker: name.clone(),
-        pulled: 0,
-        new: 0,
-        changed: 0,
-        pages: 0,
-        duration: Duration::ZERO,
-        error: None,
-    };
+    let mut out = TrackerSync::named(&name);
     let result = sync_scopes(connector, mirror, full, bar, &mut out).await;
     out.duration = started.elapsed();
     if let Err(e) = &result {
@@ -142,24 +148,45 @@ async fn sync_scopes(
     if full {
         mirror.reset_cursors(&name)?;
     }
-    for scope in connector.scopes() {
-        let mut cursor: Cursor = mirror.cursor(&name, &scope)?.unwrap_or_default();
-        let mut page = connector.pull_page(&scope, &cursor, None).await?;
-        loop {
-            for item in &page.items {
-                cursor.advance(item);
-            }
-            // Ask for the next page (with the cursor advanced over this one, as the connectors expect)
-            // before committing this one: the first poll sends the request, the commit runs while it travels.
-            let next = {
-                let mut next = pin!(async {
-                    match &page.next {
-                        Some(token) => Some(connector.pull_page(&scope, &cursor, Some(token)).await),
-                        None => None,
-                    }
-                });
-                let early = futures::poll!(next.as_mut());
-                let outcome = mirror.apply_page(&name, &scope, &page.items, &cursor)?;
+    // Every scope is its own stream (its own cursor and pages), so they run side by side; they share
+    // the connector's HTTP client and with it the tracker's rate limiter. A failing scope stops only itself.
+    let shared = Mutex::new(std::mem::replace(out, TrackerSync::named(&name)));
+    let scopes = connector.scopes();
+    let results = join_all(scopes.iter().map(|scope| sync_scope(connector, mirror, &name, scope, bar, &shared))).await;
+    *out = shared.into_inner().unwrap_or_else(PoisonError::into_inner);
+    results.into_iter().collect::<Result<(), SyncError>>()?;
+    mirror.flush()?;
+    Ok(())
+}
+
+/// Pull one scope to its end, page by page, each page committed with its cursor.
+async fn sync_scope(
+    connector: &AnyConnector,
+    mirror: &Mirror,
+    name: &str,
+    scope: &str,
+    bar: Option<&ProgressBar>,
+    out: &Mutex<TrackerSync>,
+) -> Result<(), SyncError> {
+    let mut cursor: Cursor = mirror.cursor(name, scope)?.unwrap_or_default();
+    let mut page = connector.pull_page(scope, &cursor, None).await?;
+    loop {
+        for item in &page.items {
+            cursor.advance(item);
+        }
+        // Ask for the next page (with the cursor advanced over this one, as the connectors expect)
+        // before committing this one: the first poll sends the request, the commit runs while it travels.
+        let next = {
+            let mut next = pin!(async {
+                match &page.next {
+                    Some(token) => Some(connector.pull_page(scope, &cursor, Some(token)).await),
+                    None => None,
+                }
+            });
+            let early = futures::poll!(next.as_mut());
+            let outcome = mirror.apply_page(name, scope, &page.items, &cursor)?;
+            {
+                let mut out = out.lock().unwrap_or_else(PoisonError::into_inner);
                 out.add_page(page.items.len(), outcome);
                 if let Some(bar) = bar {
                     bar.set_message(format!(
@@ -167,17 +194,15 @@ async fn sync_scopes(
                         out.pulled, out.new, out.changed
                     ));
                 }
-                match early {
-                    Poll::Ready(next) => next,
-                    Poll::Pending => next.await,
-                }
-            };
-            match next {
-                Some(next) => page = next?,
-                None => break,
             }
+            match early {
+                Poll::Ready(next) => next,
+                Poll::Pending => next.await,
+            }
+        };
+        match next {
+            Some(next) => page = next?,
+            None => return Ok(()),
         }
     }
-    mirror.flush()?;
-    Ok(())
 }

@@ -357,6 +357,12 @@ async fn sigterm_lets_the_running_sync_finish_then_exits_0() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config_path = write_config(&world, dir.path(), true);
+    // A tracker's tables are pulled side by side; a low rate limit makes their requests take turns, so
+    // that a sync is still under way when its first table has answered.
+    let text = std::fs::read_to_string(&config_path).unwrap();
+    let (fast, slow) = ("per_second = 200.0\nburst = 50", "per_second = 3.0\nburst = 1");
+    assert_eq!(text.matches(fast).count(), 2, "the rate sections changed shape:\n{text}");
+    std::fs::write(&config_path, text.replace(fast, slow)).unwrap();
     let listen_file = dir.path().join("listen");
     let mut daemon = Daemon::start(&config_path, &["--listen-file", listen_file.to_str().unwrap()]);
     let addr = eventually(&daemon, "the listen file", || async {
@@ -367,7 +373,7 @@ async fn sigterm_lets_the_running_sync_finish_then_exits_0() {
         .await;
 
     // Slow ServiceNow down, and wait until a sync has started under the latency: its first table answered
-    // slowly, five tables are still to come.
+    // slowly, the others are still waiting for their turn.
     let latency = Duration::from_millis(300);
     world.servicenow.faults().set(FaultSpec { latency, ..FaultSpec::default() });
     let log = world.servicenow.log();

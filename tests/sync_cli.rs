@@ -31,8 +31,10 @@ async fn a_sync_killed_mid_way_and_run_again_yields_the_same_mirror_as_an_uninte
     // neither to have finished.
     let world = world(2_000, SEED, FaultSpec::default()).await;
     let (jira_items, sn_items) = world.counts();
-    world.jira.faults().set(FaultSpec { latency: Duration::from_millis(60), ..FaultSpec::default() });
-    world.servicenow.faults().set(FaultSpec { latency: Duration::from_millis(200), ..FaultSpec::default() });
+    // ServiceNow pulls its tables side by side, a round of pages at a time: slow rounds keep it mid-way
+    // while Jira's pages go one after the other.
+    world.jira.faults().set(FaultSpec { latency: Duration::from_millis(100), ..FaultSpec::default() });
+    world.servicenow.faults().set(FaultSpec { latency: Duration::from_millis(1500), ..FaultSpec::default() });
     let (jira_log, sn_log) = (world.jira.log(), world.servicenow.log());
     let lists = || table_requests(&sn_log).iter().map(|(_, n)| n).sum::<usize>();
 

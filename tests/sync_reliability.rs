@@ -298,3 +298,37 @@ async fn a_second_sync_with_nothing_changed_makes_one_request_per_scope_and_chan
     assert_eq!(items(&mirror), before);
     world.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Concurrency
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tables_of_a_tracker_are_pulled_side_by_side() {
+    // Small pages: every table takes a few requests; a slow instance (every answer 150 ms late) shows
+    // which requests were sent before any answer came back.
+    let world = world(FAULT_ITEMS, SEED, FaultSpec::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = load(&write_config(&world, dir.path(), &Tuning::default()));
+    let sn = config.trackers.iter().find(|t| t.name == SN).unwrap();
+    let connector = small_page_connector(sn);
+    let filled: Vec<&str> = TABLES.iter().copied().filter(|t| !world.servicenow.snapshot(t).is_empty()).collect();
+    assert!(filled.len() >= 3, "{filled:?}");
+    world.servicenow.faults().set(FaultSpec { latency: Duration::from_millis(150), ..FaultSpec::default() });
+    world.servicenow.log().clear();
+
+    let mirror = Mirror::temporary().unwrap();
+    let run = sync_tracker(&connector, &mirror, true, None).await;
+    assert!(run.error.is_none(), "{:?}", run.error);
+    assert_eq!(run.new, world.counts().1);
+
+    // The first request of every table arrived before the second request of any: each table is its own
+    // stream, none waits for another to finish.
+    let entries = world.servicenow.log().entries();
+    let first: Vec<&str> = entries.iter().take(TABLES.len()).map(|e| e.path.trim_start_matches(SN_TABLE)).collect();
+    let mut distinct = first.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), TABLES.len(), "the first {} requests: {first:?}", TABLES.len());
+    assert!(table_requests(&world.servicenow.log()).iter().any(|(_, n)| *n > 1), "some table takes several pages");
+    world.shutdown().await;
+}

@@ -20,12 +20,20 @@ use crate::model::{Item, Kind, TrackerKind};
 /// what the cursor says was seen, so items that share a timestamp across a page boundary are neither
 /// missed nor pulled forever. The fingerprint catches an item changed again within the same timestamp
 /// (ServiceNow has second precision): its content differs, so it is new again.
+///
+/// `last_id_at_since` is the greatest tracker id (in text order) ingested at `since`. A tracker that
+/// pages by keyset (ServiceNow, ordered by `sys_updated_on` then `sys_id`) resumes strictly after
+/// `(since, last_id_at_since)`, so the items sharing the boundary second are not downloaded again. A
+/// cursor stored before this field existed has none and resumes at `since` inclusive (the dedupe above).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
     pub since: Option<DateTime<Utc>>,
     /// Key -> content fingerprint of the items ingested at `since`.
     #[serde(default)]
     pub seen_at_since: BTreeMap<String, u64>,
+    /// The greatest id (text order) of the items ingested at `since`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_id_at_since: Option<String>,
 }
 
 impl Cursor {
@@ -47,11 +55,15 @@ impl Cursor {
             Some(since) if item.updated < since => {}
             Some(since) if item.updated == since => {
                 self.seen_at_since.insert(item.key.clone(), fingerprint(item));
+                if self.last_id_at_since.as_ref().is_none_or(|last| *last < item.id) {
+                    self.last_id_at_since = Some(item.id.clone());
+                }
             }
             _ => {
                 self.since = Some(item.updated);
                 self.seen_at_since.clear();
                 self.seen_at_since.insert(item.key.clone(), fingerprint(item));
+                self.last_id_at_since = Some(item.id.clone());
             }
         }
     }
@@ -232,5 +244,35 @@ mod tests {
         assert!(!c.is_new(&same_second));
         c.advance(&at("A-1", 3));
         assert_eq!(c.seen_at_since.len(), 1);
+    }
+
+    fn with_id(key: &str, id: &str, min: u32) -> Item {
+        let mut i = at(key, min);
+        i.id = id.into();
+        i
+    }
+
+    #[test]
+    fn cursor_keeps_the_greatest_id_at_its_timestamp() {
+        let mut c = Cursor::default();
+        c.advance(&with_id("A-1", "b1", 1));
+        assert_eq!(c.last_id_at_since.as_deref(), Some("b1"));
+        c.advance(&with_id("A-2", "c7", 2));
+        c.advance(&with_id("A-3", "a9", 2));
+        c.advance(&with_id("A-4", "ff", 1));
+        assert_eq!((c.since, c.last_id_at_since.as_deref()), (Some(at("x", 2).updated), Some("c7")));
+        c.advance(&with_id("A-5", "d0", 2));
+        assert_eq!(c.last_id_at_since.as_deref(), Some("d0"));
+        c.advance(&with_id("A-3", "a9", 3));
+        assert_eq!(c.last_id_at_since.as_deref(), Some("a9"), "a later timestamp starts over");
+    }
+
+    #[test]
+    fn a_cursor_stored_before_keyset_paging_still_reads() {
+        let old = r#"{"since":"2024-01-15T10:02:00Z","seen_at_since":{"A-2":7}}"#;
+        let c: Cursor = serde_json::from_str(old).unwrap();
+        assert_eq!((c.seen_at_since.len(), c.last_id_at_since), (1, None));
+        let fresh = serde_json::to_string(&Cursor::default()).unwrap();
+        assert!(!fresh.contains("last_id_at_since"), "{fresh}");
     }
 }

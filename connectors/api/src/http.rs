@@ -10,7 +10,9 @@
 //!   are retried up to [`HttpSettings::max_retries`] times with capped exponential backoff and full jitter.
 //!   `Retry-After` (seconds or an HTTP date) is honoured, else the vendors' `X-RateLimit-Reset` (Jira: ISO
 //!   time `yyyy-MM-ddTHH:mmZ`; ServiceNow: epoch seconds). A wait longer than
-//!   [`HttpSettings::max_retry_after`] is not slept: the error is returned with the wait in it;
+//!   [`HttpSettings::max_retry_after`] is not slept: the error is returned with the wait in it. Once the
+//!   server has asked to wait, the client's concurrent requests (the scopes of a sync) go one at a time
+//!   until one succeeds, so that they do not keep a server's penalty window open for each other;
 //! - counters, read with [`HttpClient::stats`].
 //!
 //! # Writes are never blindly re-sent
@@ -30,7 +32,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::num::NonZeroU32;
 use std::ops::Add;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -175,6 +177,11 @@ struct Inner {
     backoff_cap: Duration,
     max_retry_after: Duration,
     counters: Counters,
+    /// Set when the server asked to wait (429, or 503 with `Retry-After`), cleared by the next success.
+    /// While set, attempts go one at a time (through `single_file`), so that concurrent streams of one
+    /// tracker do not keep the server's penalty window open for each other.
+    throttled: AtomicBool,
+    single_file: tokio::sync::Mutex<()>,
 }
 
 impl fmt::Debug for HttpClient {
@@ -221,6 +228,8 @@ impl HttpClient {
                 backoff_cap: settings.backoff_cap,
                 max_retry_after: settings.max_retry_after,
                 counters: Counters::default(),
+                throttled: AtomicBool::new(false),
+                single_file: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -304,9 +313,20 @@ impl HttpClient {
         let inner = &*self.inner;
         let mut retry = 0u32;
         loop {
+            let turn = match inner.throttled.load(Ordering::Acquire) {
+                true => Some(inner.single_file.lock().await),
+                false => None,
+            };
             self.wait_for_permit().await;
             let started = tokio::time::Instant::now();
             let outcome = self.attempt::<T>(&method, &url, body.clone()).await;
+            match &outcome.result {
+                Ok(_) => inner.throttled.store(false, Ordering::Release),
+                Err(Failure::Retryable(Retryable { wait: Some(_), .. })) => {
+                    inner.throttled.store(true, Ordering::Release);
+                }
+                Err(_) => {}
+            }
             tracing::debug!(
                 tracker = %inner.tracker,
                 method = %method,
@@ -349,6 +369,14 @@ impl HttpClient {
             retry += 1;
             inner.counters.retries.fetch_add(1, Ordering::Relaxed);
             inner.counters.add_duration(&inner.counters.retry_wait_ns, delay);
+            // The server's wait holds every stream of this tracker back, not only this one.
+            let _turn = match failure.wait {
+                Some(_) => turn,
+                None => {
+                    drop(turn);
+                    None
+                }
+            };
             tokio::time::sleep(delay).await;
         }
     }

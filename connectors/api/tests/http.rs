@@ -429,3 +429,62 @@ async fn the_rate_limiter_spaces_requests_beyond_the_burst() {
     assert_eq!(stats.requests, total as u64);
     assert!(stats.limiter_waits >= (total - burst) as u64 && stats.limiter_wait > Duration::ZERO, "{stats:?}");
 }
+
+/// A server that answers its first request 429 (`Retry-After: 1`) and every other after 100 ms, noting
+/// the most requests it had in hand at once (from the second request on).
+async fn serve_throttle_then_slow() -> (Url, Arc<Seen>, Arc<Mutex<(usize, usize)>>) {
+    let seen = Arc::new(Seen::default());
+    let load = Arc::new(Mutex::new((0usize, 0usize))); // (in flight, most at once)
+    let (state, counts) = (seen.clone(), load.clone());
+    let app = Router::new().fallback(move |request: Request| {
+        let (seen, load) = (state.clone(), counts.clone());
+        async move {
+            let n = {
+                let mut requests = seen.requests.lock().unwrap();
+                requests.push((Instant::now(), request.method().to_string(), request.headers().clone()));
+                requests.len() - 1
+            };
+            if n == 0 {
+                return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "").into_response();
+            }
+            {
+                let mut load = load.lock().unwrap();
+                load.0 += 1;
+                load.1 = load.1.max(load.0);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            load.lock().unwrap().0 -= 1;
+            (StatusCode::OK, [("content-type", "application/json")], r#"{"ok":true}"#).into_response()
+        }
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen, load)
+}
+
+#[tokio::test]
+async fn after_a_429_concurrent_requests_go_one_at_a_time_until_one_succeeds() {
+    let (url, _seen, load) = serve_throttle_then_slow().await;
+    let client = client(url);
+    let first = tokio::spawn({
+        let client = client.clone();
+        async move { client.get_json::<OkBody>("/a", &[]).await.map(|r| r.body) }
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client.stats().rate_limited == 0 {
+        assert!(Instant::now() < deadline, "no 429 seen");
+        tokio::task::yield_now().await;
+    }
+    // Three more streams while the server's wait is on: they take turns (after the waiting one).
+    let get = || client.get_json::<OkBody>("/b", &[]);
+    let three = tokio::join!(get(), get(), get());
+    assert!([three.0, three.1, three.2].iter().all(|r| r.as_ref().is_ok_and(|r| r.body.ok)));
+    assert_eq!(first.await.unwrap().unwrap(), OkBody { ok: true });
+    assert_eq!(load.lock().unwrap().1, 1, "one request at a time after the 429");
+
+    // A success ended the throttling: streams run side by side again.
+    let two = tokio::join!(get(), get());
+    assert!(two.0.is_ok() && two.1.is_ok());
+    assert_eq!(load.lock().unwrap().1, 2, "side by side again");
+}

@@ -63,18 +63,36 @@ impl TableClient {
 
     /// The first page of a list request.
     pub async fn list<T: DeserializeOwned>(&self, request: &ListRequest<'_>) -> Result<ListPage<T>, ConnectorError> {
+        let url = self.list_url(request, &[]);
+        let response = self.http.get_json_url::<ListResponse<T>>(&url).await?;
+        Ok(page_of(&url, response))
+    }
+
+    /// One page of a keyset-paged list: the first `limit` rows the query matches, and how many it
+    /// matches in all (`X-Total-Count`, when sent). The query itself says where the page starts, so no
+    /// `Link` header is asked for.
+    pub async fn list_rows<T: DeserializeOwned>(
+        &self,
+        request: &ListRequest<'_>,
+    ) -> Result<(Vec<T>, Option<u64>), ConnectorError> {
+        let url = self.list_url(request, &[("sysparm_suppress_pagination_header", "true")]);
+        let response = self.http.get_json_url::<ListResponse<T>>(&url).await?;
+        let total = response.total_count();
+        Ok((response.body.result, total))
+    }
+
+    fn list_url(&self, request: &ListRequest<'_>, extra: &[(&str, &str)]) -> Url {
         let limit = request.limit.to_string();
         let display = if request.display_all { "all" } else { "false" };
-        let params = [
+        let mut params = vec![
             ("sysparm_query", request.query),
             ("sysparm_fields", request.fields),
             ("sysparm_limit", limit.as_str()),
             ("sysparm_display_value", display),
             ("sysparm_exclude_reference_link", "true"),
         ];
-        let url = self.http.url(&Self::table_path(request.table), &params);
-        let response = self.http.get_json_url::<ListResponse<T>>(&url).await?;
-        Ok(page_of(&url, response))
+        params.extend_from_slice(extra);
+        self.http.url(&Self::table_path(request.table), &params)
     }
 
     /// A later page, from a URL handed out by [`ListPage::next`]. It must be a list of `table` on this

@@ -3,16 +3,16 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
+use chrono::Utc;
 use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef};
 use twotrack_api::http::{HttpClient, HttpStats};
 use twotrack_api::secret::Auth;
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Kind, Page, TrackerKind};
-use url::Url;
 
 use crate::client::{ListRequest, TableClient};
 use crate::dto::{ChoiceRow, GroupInfoRow, GroupRow, JournalRow, RECORD_FIELDS, Record, RecordBody, UserRow};
 use crate::mapping::{self, CREATED_MARKER, LINKED_MARKER, Source};
-use crate::query::{self, QueryError};
+use crate::query::{self, Keyset, QueryError, Start};
 use crate::settings::{ServiceNowSettings, ServiceNowWrite};
 
 /// Rows per request for small lists (journal entries, twins of one original).
@@ -87,6 +87,21 @@ impl ServiceNowConnector {
 
     fn to_item(&self, table: &str, record: &Record) -> Result<Item, ConnectorError> {
         mapping::to_item(self.source(table), record).map_err(|e| self.invalid(e.to_string()))
+    }
+
+    /// Where `record` sits in the pull order of `table`.
+    fn position(&self, table: &str, record: &Record) -> Result<Keyset, ConnectorError> {
+        let value = |v: &Option<crate::dto::Value>| v.as_ref().map(|v| v.value.clone()).unwrap_or_default();
+        let (updated, sys_id) = (value(&record.sys_updated_on), value(&record.sys_id));
+        let updated = query::parse_time(&updated);
+        match updated {
+            Some(updated) if !sys_id.is_empty() && query::literal("sys_id", &sys_id).is_ok() => {
+                Ok(Keyset { updated, sys_id })
+            }
+            _ => Err(self.invalid(format!(
+                "a {table} record came without a readable sys_updated_on and sys_id; the pull cannot continue after it"
+            ))),
+        }
     }
 
     fn records<'a>(&'a self, table: &'a str, query: &'a str, limit: u32) -> ListRequest<'a> {
@@ -270,25 +285,36 @@ impl Connector for ServiceNowConnector {
         let Some(table) = self.tables.iter().find(|t| *t == scope) else {
             return Err(self.invalid(format!("unknown scope {scope:?}; the scopes are {}", self.tables.join(", "))));
         };
-        let page = match page_token {
+        let start = match page_token {
+            Some(token) => Start::After(
+                Keyset::from_token(token)
+                    .ok_or_else(|| self.invalid(format!("bad page token for {table}: {token:?}")))?,
+            ),
             None => {
-                let query = query::pull_query(self.filter.as_deref(), cursor.since);
-                self.client.list::<Record>(&self.records(table, &query, self.page_size)).await?
-            }
-            Some(token) => {
-                let url = Url::parse(token).map_err(|e| self.invalid(format!("bad page token for {table}: {e}")))?;
-                self.client.list_next::<Record>(table, &url).await?
+                let last_id = cursor.last_id_at_since.as_deref().map(|id| self.literal("sys_id", id)).transpose()?;
+                query::resume(cursor.since, last_id, Utc::now())
             }
         };
-        let mut items = Vec::with_capacity(page.rows.len());
-        for record in &page.rows {
+        let query = query::pull_query(self.filter.as_deref(), &start);
+        let (rows, total) = self.client.list_rows::<Record>(&self.records(table, &query, self.page_size)).await?;
+        let more = match total {
+            Some(total) => total > rows.len() as u64,
+            None => rows.len() >= self.page_size as usize,
+        };
+        // The next page starts after the last row, read or not (an unreadable row is skipped, not re-read).
+        let next = match rows.last() {
+            Some(last) if more => Some(self.position(table, last)?.to_token()),
+            _ => None,
+        };
+        let mut items = Vec::with_capacity(rows.len());
+        for record in &rows {
             match mapping::to_item(self.source(table), record) {
                 Ok(item) if cursor.is_new(&item) => items.push(item),
                 Ok(_) => {}
                 Err(error) => tracing::warn!(tracker = self.client.tracker(), %error, "skipping an unreadable record"),
             }
         }
-        Ok(Page { items, next: page.next.map(String::from) })
+        Ok(Page { items, next })
     }
 
     async fn get(&self, key: &str) -> Result<Item, ConnectorError> {

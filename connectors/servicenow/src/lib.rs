@@ -10,17 +10,22 @@
 //! - `connector`: [`ServiceNowConnector`], the trait implementation.
 //!
 //! # Pulling
-//! One scope per table. A pull asks for
-//! `sysparm_query=<filter>^sys_updated_on>=<since UTC>^ORDERBYsys_updated_on^ORDERBYsys_id` with
-//! `sysparm_display_value=all` (group names and state labels in the same request) and an explicit
-//! `sysparm_fields`. `sys_updated_on` has whole-second precision and many records share a second, so the
-//! filter is inclusive and [`Cursor::is_new`] drops what was already ingested. Pages follow the
-//! `Link rel="next"` URL; without a `Link` header the connector pages by offset and stops at `X-Total-Count`
-//! or a short page. The page token is that next URL (same origin and table enforced).
+//! One scope per table, each its own stream of pages. A pull orders by `sys_updated_on`, then `sys_id` (a
+//! total order) and pages by keyset, never by offset: each page asks for what follows the last record of
+//! the previous one,
+//! `sysparm_query=<filter>^sys_updated_on><t>^NQ<filter>^sys_updated_on=<t>^sys_id><id>^ORDERBYsys_updated_on^ORDERBYsys_id`
+//! (`sys_updated_on` has whole-second precision, hence the tie-break on `sys_id`). A record edited while
+//! a pull pages moves to the end of the order and is pulled there; nothing else shifts, so nothing is
+//! skipped. The page token is that position (`<t>|<sys_id>`); a page shorter than asked for, or
+//! `X-Total-Count` no larger than the page, ends the stream. Requests use `sysparm_display_value=all`
+//! (group names and state labels in the same request) and an explicit `sysparm_fields`.
 //!
-//! Offset pages (which is what `Link` URLs are) can shift when a record of an earlier page is updated
-//! during the pull: it moves to the end (and is pulled there), and the records after it move up by one, so
-//! one record at the page boundary may be skipped until it changes again. Pull pages back to back.
+//! An incremental pull resumes strictly after the cursor's `(since, last_id_at_since)`, the last record
+//! ingested, so records sharing the cursor's second are not downloaded again, once that second has
+//! settled (a minute old, `query::SETTLE`). Before that, and for a cursor stored before keyset paging (no
+//! id), it starts at `sys_updated_on>=<since>` and [`Cursor::is_new`] drops what was already ingested: an
+//! edit in the same second as the last read keeps its `(sys_updated_on, sys_id)` and only that inclusive
+//! read sees it.
 //!
 //! # Writing
 //! Creates are POSTs and journal appends (work notes, comments) are PATCHes that add an entry: neither is

@@ -2,7 +2,7 @@
 //!
 //! Everything here is pure: strings in, strings out, so it is tested without a server.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
 /// ServiceNow's actual-value date-time format (always UTC with `sysparm_display_value=false|all`).
 pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
@@ -53,23 +53,92 @@ pub fn validate_filter(query: &str) -> Result<(), QueryError> {
     Ok(())
 }
 
-/// The encoded query of an incremental pull:
-/// `<filter>^sys_updated_on>=<since>^ORDERBYsys_updated_on^ORDERBYsys_id`.
+/// A position in a table's pull order (`sys_updated_on`, then `sys_id`): a record's pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyset {
+    pub updated: DateTime<Utc>,
+    pub sys_id: String,
+}
+
+impl Keyset {
+    /// The page token that continues a pull after this position: `<yyyy-MM-dd HH:mm:ss>|<sys_id>`.
+    pub fn to_token(&self) -> String {
+        format!("{}|{}", format_time(self.updated), self.sys_id)
+    }
+
+    /// Read a token written by [`Keyset::to_token`]; `None` for anything else.
+    pub fn from_token(token: &str) -> Option<Keyset> {
+        let (updated, sys_id) = token.split_once('|')?;
+        let updated = parse_time(updated)?;
+        literal("sys_id", sys_id).ok().filter(|id| !id.is_empty())?;
+        Some(Keyset { updated, sys_id: sys_id.to_string() })
+    }
+}
+
+/// Where a pull of one table starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// Every record (a first or full pull).
+    All,
+    /// Records updated at or after this second: a cursor stored before keyset paging (it knows the keys
+    /// it saw at that second, not their sys_ids; the cursor drops the overlap).
+    AtOrAfter(DateTime<Utc>),
+    /// Records strictly after this position.
+    After(Keyset),
+}
+
+/// How long after a second a record can still be stamped with it, as far as a resume is concerned: the
+/// instance's clock may run ahead of ours, and an update is stamped before it commits.
+pub const SETTLE: TimeDelta = TimeDelta::seconds(60);
+
+/// Where an incremental pull resumes from a cursor at `since` whose last record had `last_id`, at `now`.
 ///
-/// ServiceNow stores `sys_updated_on` in whole UTC seconds and many records share a second, so the
-/// filter is inclusive and the cursor drops what it has already seen; `sys_id` makes the order total,
-/// which keeps offset pages stable when many records share the boundary second.
-pub fn pull_query(filter: Option<&str>, since: Option<DateTime<Utc>>) -> String {
-    let mut terms: Vec<String> = Vec::with_capacity(4);
-    if let Some(filter) = filter.map(str::trim).filter(|f| !f.is_empty()) {
-        terms.push(filter.to_string());
+/// Strictly after `(since, last_id)` once that second has settled, so nothing already ingested is
+/// downloaded again. While it may still be open (within [`SETTLE`] of `now`) or the cursor has no id
+/// (stored before keyset paging), at `since` inclusive: a record edited again within that second keeps
+/// its `(sys_updated_on, sys_id)` and only an inclusive read sees it (the cursor's fingerprints drop the
+/// unchanged ones).
+pub fn resume(since: Option<DateTime<Utc>>, last_id: Option<&str>, now: DateTime<Utc>) -> Start {
+    match (since, last_id) {
+        (None, _) => Start::All,
+        (Some(updated), Some(sys_id)) if now - updated >= SETTLE => {
+            Start::After(Keyset { updated, sys_id: sys_id.to_string() })
+        }
+        (Some(since), _) => Start::AtOrAfter(since),
     }
-    if let Some(since) = since {
-        terms.push(format!("sys_updated_on>={}", format_time(since)));
+}
+
+/// The encoded query of a pull, ordered by `sys_updated_on` then `sys_id` (a total order, since sys_ids
+/// are unique):
+///
+/// * [`Start::All`] gives `<filter>^ORDERBYsys_updated_on^ORDERBYsys_id`
+/// * [`Start::AtOrAfter`] gives `<filter>^sys_updated_on>=<t>^ORDERBY...`
+/// * [`Start::After`] gives `<filter>^sys_updated_on><t>^NQ<filter>^sys_updated_on=<t>^sys_id><id>^ORDERBY...`
+///
+/// The last is keyset paging: each page asks for what follows the last record of the previous one, so
+/// a record edited while a pull pages (it moves to the end of the order) shifts nothing, unlike an
+/// offset. `sys_updated_on` has one-second resolution, hence the tie-break on `sys_id` in a second
+/// `^NQ` group (which repeats the filter: a new query does not inherit the first one's conditions).
+pub fn pull_query(filter: Option<&str>, start: &Start) -> String {
+    let filter = filter.map(str::trim).filter(|f| !f.is_empty());
+    let group = |conditions: &[String]| -> String {
+        filter.map(str::to_string).into_iter().chain(conditions.iter().cloned()).collect::<Vec<_>>().join("^")
+    };
+    let mut query = match start {
+        Start::All => group(&[]),
+        Start::AtOrAfter(since) => group(&[format!("sys_updated_on>={}", format_time(*since))]),
+        Start::After(Keyset { updated, sys_id }) => {
+            let at = format_time(*updated);
+            let later = group(&[format!("sys_updated_on>{at}")]);
+            let same_second = group(&[format!("sys_updated_on={at}"), format!("sys_id>{sys_id}")]);
+            format!("{later}^NQ{same_second}")
+        }
+    };
+    if !query.is_empty() {
+        query.push('^');
     }
-    terms.push("ORDERBYsys_updated_on".into());
-    terms.push("ORDERBYsys_id".into());
-    terms.join("^")
+    query.push_str("ORDERBYsys_updated_on^ORDERBYsys_id");
+    query
 }
 
 /// One `<url>; rel="..."` entry of a `Link` header.
@@ -147,11 +216,50 @@ mod tests {
     fn pull_query_appends_time_filter_and_total_order() {
         let since = Utc.with_ymd_and_hms(2024, 1, 15, 10, 30, 0).unwrap();
         assert_eq!(
-            pull_query(Some("active=true^category=network"), Some(since)),
+            pull_query(Some("active=true^category=network"), &Start::AtOrAfter(since)),
             "active=true^category=network^sys_updated_on>=2024-01-15 10:30:00^ORDERBYsys_updated_on^ORDERBYsys_id"
         );
-        assert_eq!(pull_query(None, None), "ORDERBYsys_updated_on^ORDERBYsys_id");
-        assert_eq!(pull_query(Some("  "), None), "ORDERBYsys_updated_on^ORDERBYsys_id");
+        assert_eq!(pull_query(None, &Start::All), "ORDERBYsys_updated_on^ORDERBYsys_id");
+        assert_eq!(pull_query(Some("  "), &Start::All), "ORDERBYsys_updated_on^ORDERBYsys_id");
+    }
+
+    #[test]
+    fn keyset_query_continues_after_a_record_and_repeats_the_filter_in_each_group() {
+        let at = Utc.with_ymd_and_hms(2024, 1, 15, 10, 30, 5).unwrap();
+        let after = Start::After(Keyset { updated: at, sys_id: "9d3f".into() });
+        assert_eq!(
+            pull_query(Some("active=true^ORpriority=1"), &after),
+            "active=true^ORpriority=1^sys_updated_on>2024-01-15 10:30:05\
+             ^NQactive=true^ORpriority=1^sys_updated_on=2024-01-15 10:30:05^sys_id>9d3f\
+             ^ORDERBYsys_updated_on^ORDERBYsys_id"
+        );
+        assert_eq!(
+            pull_query(None, &after),
+            "sys_updated_on>2024-01-15 10:30:05^NQsys_updated_on=2024-01-15 10:30:05^sys_id>9d3f\
+             ^ORDERBYsys_updated_on^ORDERBYsys_id"
+        );
+    }
+
+    #[test]
+    fn a_settled_cursor_resumes_after_its_record_an_open_or_old_one_at_its_second() {
+        let since = Utc.with_ymd_and_hms(2024, 1, 15, 10, 30, 5).unwrap();
+        let after = Start::After(Keyset { updated: since, sys_id: "ab".into() });
+        assert_eq!(resume(None, Some("ab"), since), Start::All);
+        assert_eq!(resume(Some(since), Some("ab"), since + SETTLE), after);
+        assert_eq!(resume(Some(since), Some("ab"), since + TimeDelta::days(3)), after);
+        assert_eq!(resume(Some(since), Some("ab"), since + SETTLE - TimeDelta::seconds(1)), Start::AtOrAfter(since));
+        assert_eq!(resume(Some(since), Some("ab"), since - TimeDelta::seconds(30)), Start::AtOrAfter(since));
+        assert_eq!(resume(Some(since), None, since + TimeDelta::days(3)), Start::AtOrAfter(since));
+    }
+
+    #[test]
+    fn keyset_tokens_round_trip_and_reject_anything_else() {
+        let keyset = Keyset { updated: Utc.with_ymd_and_hms(2024, 1, 15, 10, 30, 5).unwrap(), sys_id: "ab12".into() };
+        assert_eq!(keyset.to_token(), "2024-01-15 10:30:05|ab12");
+        assert_eq!(Keyset::from_token(&keyset.to_token()), Some(keyset));
+        for bad in ["", "ab12", "2024-01-15 10:30:05|", "yesterday|ab12", "2024-01-15 10:30:05|a^NQb", "https://x/y"] {
+            assert_eq!(Keyset::from_token(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -199,7 +199,8 @@ async fn a_second_pull_with_nothing_changed_makes_one_request_per_table() {
     let requests = log.entries();
     assert_eq!(requests.len(), 2, "{requests:#?}");
     assert_eq!(c.http_stats().retries, 0);
-    assert!(requests.iter().all(|r| r.method == "GET" && r.query.contains("sys_updated_on%3E%3D")));
+    // Each resumes strictly after the last record ingested (keyset), not at its second inclusive.
+    assert!(requests.iter().all(|r| r.method == "GET" && r.query.contains("%5ENQ") && r.query.contains("sys_id%3E")));
 }
 
 #[tokio::test]

@@ -308,6 +308,29 @@ mod tests {
     }
 
     #[test]
+    fn keyset_continuation_orders_both_groups_together() {
+        let mut db = db_with_incidents();
+        // Two more records in the second of the second one, to tie-break by sys_id.
+        for name in ["Tie one", "Tie two"] {
+            let ctx = WriteCtx { user: "admin".into(), now: "2024-01-02 10:00:00".into(), display_input: false };
+            db.insert("incident", json!({"short_description": name}).as_object().unwrap(), &ctx).unwrap();
+        }
+        let order = "^ORDERBYsys_updated_on^ORDERBYsys_id";
+        let all = run(&db, &order[1..]);
+        assert_eq!(all.len(), 6);
+        let id_of = |name: &str| {
+            db.rows("incident").find(|r| r["short_description"] == name).map(|r| r["sys_id"].clone()).unwrap()
+        };
+        // After each record in turn: exactly the records that follow it in the order.
+        for (at, name) in all.iter().enumerate() {
+            let record = db.rows("incident").find(|r| r["short_description"] == *name).unwrap();
+            let t = &record["sys_updated_on"];
+            let query = format!("sys_updated_on>{t}^NQsys_updated_on={t}^sys_id>{}{order}", id_of(name));
+            assert_eq!(run(&db, &query), all[at + 1..], "{query}");
+        }
+    }
+
+    #[test]
     fn ignores_invalid_terms_like_the_platform() {
         let db = db_with_incidents();
         assert_eq!(run(&db, "no_such_field=1^category=hardware"), ["Printer jam"]);
