@@ -73,6 +73,22 @@ pub enum SyncError {
     Connector(#[from] ConnectorError),
     #[error(transparent)]
     Mirror(#[from] MirrorError),
+    /// Some scopes of the tracker failed, for different reasons (the others were pulled).
+    #[error("{}", scope_failures(.0))]
+    Scopes(Vec<(String, SyncError)>),
+}
+
+/// "incident, problem: <why>; sc_req_item: <why>": the failed scopes grouped by what went wrong.
+fn scope_failures(failed: &[(String, SyncError)]) -> String {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for (scope, e) in failed {
+        let why = e.to_string();
+        match groups.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, scopes)) => scopes.push(scope),
+            None => groups.push((why, vec![scope])),
+        }
+    }
+    groups.iter().map(|(why, scopes)| format!("{}: {why}", scopes.join(", "))).collect::<Vec<_>>().join("; ")
 }
 
 /// Sync every selected tracker concurrently; one failing tracker does not stop the others.
@@ -154,9 +170,23 @@ async fn sync_scopes(
     let scopes = connector.scopes();
     let results = join_all(scopes.iter().map(|scope| sync_scope(connector, mirror, &name, scope, bar, &shared))).await;
     *out = shared.into_inner().unwrap_or_else(PoisonError::into_inner);
-    results.into_iter().collect::<Result<(), SyncError>>()?;
+    let failed = scopes.iter().zip(results).filter_map(|(scope, r)| r.err().map(|e| (scope.to_string(), e)));
+    let outcome = outcome(scopes.len(), failed.collect());
+    // What the scopes that succeeded pulled is made durable either way.
     mirror.flush()?;
-    Ok(())
+    outcome
+}
+
+/// The outcome of a tracker whose `failed` scopes (of `scopes`) failed: where every scope failed for the
+/// same reason (credentials, an unreachable server), that reason alone; otherwise each failed scope with
+/// its own (the others were pulled).
+fn outcome(scopes: usize, mut failed: Vec<(String, SyncError)>) -> Result<(), SyncError> {
+    let same = failed.windows(2).all(|w| w[0].1.to_string() == w[1].1.to_string());
+    match failed.len() {
+        0 => Ok(()),
+        n if n == scopes && same => Err(failed.swap_remove(0).1),
+        _ => Err(SyncError::Scopes(failed)),
+    }
 }
 
 /// Pull one scope to its end, page by page, each page committed with its cursor.
@@ -204,5 +234,30 @@ async fn sync_scope(
             Some(next) => page = next?,
             None => return Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(scope: &str, why: &str) -> (String, SyncError) {
+        let e = ConnectorError::Invalid { tracker: "servicenow".into(), message: why.into() };
+        (scope.to_string(), SyncError::Connector(e))
+    }
+
+    #[test]
+    fn every_failed_scope_is_named_and_one_shared_reason_said_once() {
+        assert!(outcome(3, Vec::new()).is_ok());
+        let all_alike = outcome(2, vec![failed("incident", "denied"), failed("problem", "denied")]).unwrap_err();
+        assert_eq!(all_alike.to_string(), "servicenow: denied");
+        let some = outcome(
+            4,
+            vec![failed("incident", "denied"), failed("problem", "denied"), failed("change_request", "gone")],
+        )
+        .unwrap_err();
+        assert_eq!(some.to_string(), "incident, problem: servicenow: denied; change_request: servicenow: gone");
+        let one_of_many = outcome(6, vec![failed("sc_req_item", "denied")]).unwrap_err();
+        assert_eq!(one_of_many.to_string(), "sc_req_item: servicenow: denied");
     }
 }
