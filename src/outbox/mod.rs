@@ -105,14 +105,20 @@ impl Planned2 {
     /// last bits, which is no new decision.
     pub fn same_decision(&self, other: &Planned2) -> bool {
         match (self, other) {
-            (Planned2::Move { confidence: a, .. }, Planned2::Move { confidence: b, .. }) => {
-                (a - b).abs() < 1e-6 && {
-                    let mut other = other.clone();
-                    if let Planned2::Move { confidence, .. } = &mut other {
-                        *confidence = *a;
-                    }
-                    *self == other
-                }
+            (
+                Planned2::Move { target_tracker, class, kind, confidence, new_item, source_note, close_note },
+                Planned2::Move {
+                    target_tracker: t2,
+                    class: c2,
+                    kind: k2,
+                    confidence: p2,
+                    new_item: n2,
+                    source_note: s2,
+                    close_note: cl2,
+                },
+            ) => {
+                (confidence - p2).abs() < 1e-6
+                    && (target_tracker, class, kind, new_item, source_note, close_note) == (t2, c2, k2, n2, s2, cl2)
             }
             _ => self == other,
         }
