@@ -678,7 +678,7 @@ fn cross_validate(classifier: &Classifier, sites: &[SiteSpec]) {
                 SiteOptions::default(),
                 site.members.iter().map(|m| Ok::<Item, std::convert::Infallible>(m.item.clone())),
                 |item| roles.get(item.tracker.as_str()).copied(),
-                |_| false,
+                |_| twotrack::classify::site::Label::Sits,
             )
             .unwrap_or_else(|never| match never {});
             for m in &site.members {

@@ -246,7 +246,20 @@ impl Site {
         role: impl Fn(&Item) -> Option<TrackerRole>,
         decided: impl Fn(&Item) -> bool,
     ) -> Result<Site, E> {
-        Site::learn_with(Fusion::fitted(), classifier, options, items, role, decided)
+        let label = |item: &Item| if decided(item) { Label::Decided } else { Label::Sits };
+        Site::learn_with(Fusion::fitted(), classifier, options, items, role, label)
+    }
+
+    /// [`Site::learn`] with each item's [`Label`] given: where it sits, or what a human decided about
+    /// it (it belongs where it sits; it was sent back to the other role; not an example).
+    pub fn learn_labelled<E>(
+        classifier: &Classifier,
+        options: SiteOptions,
+        items: impl IntoIterator<Item = Result<Item, E>>,
+        role: impl Fn(&Item) -> Option<TrackerRole>,
+        label: impl Fn(&Item) -> Label,
+    ) -> Result<Site, E> {
+        Site::learn_with(Fusion::fitted(), classifier, options, items, role, label)
     }
 
     /// [`Site::learn`] with other fusion coefficients than the fitted ones (for measuring them on
@@ -257,7 +270,7 @@ impl Site {
         options: SiteOptions,
         items: impl IntoIterator<Item = Result<Item, E>>,
         role: impl Fn(&Item) -> Option<TrackerRole>,
-        decided: impl Fn(&Item) -> bool,
+        label: impl Fn(&Item) -> Label,
     ) -> Result<Site, E> {
         let mut learner = SiteLearner::new(options);
         let mut router = RouteLearner::new(RouteOptions {
@@ -274,8 +287,7 @@ impl Site {
         for item in items {
             let item = item?;
             let Some(role) = role(&item) else { continue };
-            let label = if decided(&item) { Label::Decided } else { Label::Sits };
-            let index = learner.add(&item.key, &item.summary, &item.description, role, label);
+            let index = learner.add(&item.key, &item.summary, &item.description, role, label(&item));
             if role == TrackerRole::Service
                 && item.origin.is_none()
                 && let Some(group) = &item.queue

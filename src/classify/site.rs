@@ -61,8 +61,14 @@ impl Default for SiteOptions {
 pub enum Label {
     /// Where it sits: usually right, sometimes misfiled.
     Sits,
-    /// A human decided it belongs here (keep marker; a twin that stayed).
+    /// A human decided it belongs here (keep marker; a twin that stayed; an original its reporter
+    /// reopened after a move).
     Decided,
+    /// A human decided it belongs in the other role than where it sits (a twin sent back as
+    /// misfiled): a clean example of the other role.
+    Returned,
+    /// Not an example at all (its words still count in the document frequencies).
+    Ignored,
 }
 
 /// Collects the site's items, then [`SiteLearner::fit`]s the cross-fitted models.
@@ -102,7 +108,10 @@ impl SiteLearner {
     pub fn add(&mut self, key: &str, summary: &str, description: &str, role: TrackerRole, label: Label) -> usize {
         let e = &mut self.scratch;
         e.run(summary, description);
-        let side = side(role);
+        let side = match label {
+            Label::Returned => 1 - side(role),
+            _ => side(role),
+        };
         for &w in &e.words {
             self.doc_freq.entry(w).or_default()[side] += 1;
         }
@@ -111,7 +120,8 @@ impl SiteLearner {
         self.service.push(side == 1);
         self.weights.push(match label {
             Label::Sits => 1.0,
-            Label::Decided => self.options.clean_weight,
+            Label::Decided | Label::Returned => self.options.clean_weight,
+            Label::Ignored => 0.0,
         });
         self.folds.push(fold_of(key, self.options.folds));
         self.count[side] += 1;
@@ -665,6 +675,30 @@ mod tests {
         assert!(["outlook", "search", "working", "not", "user", "for"].contains(&word.as_str()), "{words:?}");
         assert!(service > backlog, "{words:?}");
         assert!(words.len() <= 2);
+    }
+
+    #[test]
+    fn an_item_sent_back_is_an_example_of_the_other_role_and_an_ignored_one_of_none() {
+        // Outlook items that sat in the backlog, every one sent back by a human: they teach the
+        // model that outlook is service-queue vocabulary, as if they sat there.
+        let mut l = SiteLearner::new(SiteOptions { min_per_role: 10, ..SiteOptions::default() });
+        for i in 0..40 {
+            let (checkout, outlook) =
+                (format!("Checkout basket total wrong {i}"), format!("Outlook search broken {i}"));
+            l.add(&format!("SHOP-{i}"), &checkout, "", TrackerRole::Product, Label::Sits);
+            l.add(&format!("SHOP-{}", 100 + i), &outlook, "", TrackerRole::Product, Label::Returned);
+            // Ignored: would say outlook is backlog vocabulary, were it counted.
+            l.add(&format!("SHOP-{}", 200 + i), &outlook, "", TrackerRole::Product, Label::Ignored);
+        }
+        let model = l.fit();
+        assert!(model.abstains().is_none(), "{:?}", model.abstains());
+        let e = model.score("SHOP-103", "Outlook search broken 3", "").unwrap();
+        assert!(e.service_logit > 1.0, "{e:?}");
+        let words = model.words("SHOP-103", "Outlook search broken 3", "", true);
+        assert!(
+            words.iter().any(|(w, backlog, service)| w == "outlook" && *backlog == 40 && *service == 40),
+            "{words:?}"
+        );
     }
 
     #[test]
