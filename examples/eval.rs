@@ -22,7 +22,10 @@
 //! - review: the share of all items flagged for a human;
 //! - the same for the text alone (`twotrack classify` without `--site`), as before the site layer;
 //! - a reliability table: for the items in each band of the calibrated probability, how many were
-//!   really misfiled.
+//!   really misfiled;
+//! - the next cycle: after every move is carried out (a wrong one sent back by a human) and half of
+//!   the reviews triaged, the items nobody decided about judged again, with the human decisions
+//!   learned as clean labels and without.
 //!
 //! `--fit` refits the fusion's four coefficients (`config/fusion.toml`) by logistic regression over
 //! every item of every site (each site weighing the same, each tracker's true misfiling rate as the
@@ -33,7 +36,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use twotrack::classify::fuse::{Example, MovePolicy, Signals, fit};
-use twotrack::classify::site::SiteOptions;
+use twotrack::classify::site::{Label, SiteOptions};
 use twotrack::classify::{Action, Classifier, Site, Thresholds, decide};
 use twotrack_api::{Class, Item, TrackerRole};
 
@@ -156,6 +159,7 @@ fn main() {
         return;
     }
     evaluate(&classifier, &sites);
+    second_cycle(&classifier, &sites);
     let mut route_sites = real_route_sites(&tickets);
     if with_generator {
         route_sites.extend(generator_route_sites());
@@ -482,6 +486,99 @@ fn write_sites(dir: &Path, sites: &[SiteSpec]) {
     }
 }
 
+/// The next cycle, after humans acted on the first one's findings: every move carried out (a right
+/// one stays where it was put; a wrong one a human sends back), and half of the reviews triaged by a
+/// human (a misfiled item moved by hand, a well-filed one given the keep marker). The items a human
+/// decided about are exempt in the next audit, as in twotrack; the rest are judged again, by a site
+/// layer that learns those decisions as clean labels, and by one that does not (every item labelled
+/// where it sits), to show what the decisions are worth.
+fn second_cycle(classifier: &Classifier, sites: &[SiteSpec]) {
+    let policy = MovePolicy { thresholds: Thresholds::DEFAULT, rules_may_move_alone: false };
+    println!(
+        "\nthe next cycle, after humans acted on the first: every move carried out (a wrong one sent back), half \
+         of the reviews triaged (a misfiled item moved, a well-filed one marked to keep); the items not decided \
+         about, judged again\n"
+    );
+    println!(
+        "{:<52} {:>5} {:>4} | {:>5} {:>6} {:>6} {:>6} | {:>5} {:>6} {:>6} {:>6}",
+        "site", "items", "mis", "moves", "prec", "found", "review", "moves", "prec", "found", "review"
+    );
+    println!("{:<63}| {:<28}| decisions not learned", "", "decisions as clean labels");
+    let mut by_share: BTreeMap<String, (Score, Score)> = BTreeMap::new();
+    let mut total = (Score::default(), Score::default());
+    let (mut decided, mut returned) = (0usize, 0usize);
+    for site in sites {
+        let first = learn(classifier, site);
+        let tracker_of: HashMap<TrackerRole, String> =
+            site.members.iter().map(|m| (m.sits, m.item.tracker.clone())).collect();
+        // The site as the next cycle finds it: (member, where it sits now, its label, exempt).
+        let mut next: Vec<(&Member, TrackerRole, Label)> = Vec::new();
+        for (i, m) in site.members.iter().enumerate() {
+            let (_, placement) = first.judge(classifier, &m.item, m.sits, policy);
+            let triaged = i % 2 == 0;
+            let (sits, label) = match placement.action {
+                Action::Move if m.misfiled => (other(m.sits), Label::Decided),
+                Action::Move => (other(m.sits), Label::Returned),
+                Action::Review if triaged && m.misfiled => (other(m.sits), Label::Decided),
+                Action::Review if triaged => (m.sits, Label::Decided),
+                _ => (m.sits, Label::Sits),
+            };
+            decided += usize::from(label == Label::Decided);
+            returned += usize::from(label == Label::Returned);
+            next.push((m, sits, label));
+        }
+        let items: Vec<Item> = next
+            .iter()
+            .map(|&(m, sits, _)| {
+                let mut item = m.item.clone();
+                item.tracker = tracker_of.get(&sits).cloned().unwrap_or_else(|| sits.as_str().to_string());
+                item
+            })
+            .collect();
+        let labels: HashMap<&str, Label> = next.iter().map(|&(m, _, label)| (m.item.key.as_str(), label)).collect();
+        let roles: HashMap<&str, TrackerRole> = tracker_of.iter().map(|(r, t)| (t.as_str(), *r)).collect();
+        let relearn = |with_labels: bool| {
+            Site::learn_labelled(
+                classifier,
+                SiteOptions::default(),
+                items.iter().map(|i| Ok::<Item, std::convert::Infallible>(i.clone())),
+                |item| roles.get(item.tracker.as_str()).copied(),
+                |item| match labels.get(item.key.as_str()) {
+                    Some(&label) if with_labels => label,
+                    _ => Label::Sits,
+                },
+            )
+            .unwrap_or_else(|never| match never {})
+        };
+        let (with, without) = (relearn(true), relearn(false));
+        let (mut a, mut b) = (Score::default(), Score::default());
+        for (item, &(m, sits, label)) in items.iter().zip(&next) {
+            if label != Label::Sits {
+                continue;
+            }
+            a.add(m.misfiled, with.judge(classifier, item, sits, policy).1.action);
+            b.add(m.misfiled, without.judge(classifier, item, sits, policy).1.action);
+        }
+        let share = site.name.rsplit(" / ").next().unwrap_or_default().to_string();
+        let s = by_share.entry(share).or_default();
+        s.0.merge(&a);
+        s.1.merge(&b);
+        total.0.merge(&a);
+        total.1.merge(&b);
+    }
+    let line = |name: &str, s: &Score, r: &Score| {
+        println!("{name:<52} {:>5} {:>4} | {} | {}", s.items, s.misfiled, s.columns(), r.columns())
+    };
+    for (share, (s, r)) in &by_share {
+        line(share, s, r);
+    }
+    println!();
+    line("ALL SITES, NEXT CYCLE", &total.0, &total.1);
+    println!(
+        "decided by humans after the first cycle: {decided} items kept or placed; wrong moves sent back: {returned}"
+    );
+}
+
 fn learn(classifier: &Classifier, site: &SiteSpec) -> Site {
     let roles: HashMap<&str, TrackerRole> = site.members.iter().map(|m| (m.item.tracker.as_str(), m.sits)).collect();
     let learned = Site::learn(
@@ -678,7 +775,7 @@ fn cross_validate(classifier: &Classifier, sites: &[SiteSpec]) {
                 SiteOptions::default(),
                 site.members.iter().map(|m| Ok::<Item, std::convert::Infallible>(m.item.clone())),
                 |item| roles.get(item.tracker.as_str()).copied(),
-                |_| twotrack::classify::site::Label::Sits,
+                |_| Label::Sits,
             )
             .unwrap_or_else(|never| match never {});
             for m in &site.members {
@@ -719,4 +816,9 @@ fn refit(classifier: &Classifier, sites: &[SiteSpec]) {
     std::fs::write(&path, &text).expect("write config/fusion.toml");
     print!("{text}");
     eprintln!("wrote {}", path.display());
+}
+
+/// The role of the other tracker.
+fn other(role: TrackerRole) -> TrackerRole {
+    role.holds().other().home()
 }
