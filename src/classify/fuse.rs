@@ -19,7 +19,7 @@
 //! probability at or above the move threshold. Otherwise an item at or above the review threshold is
 //! for a human; everything else stays.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
@@ -272,22 +272,37 @@ impl Site {
         role: impl Fn(&Item) -> Option<TrackerRole>,
         label: impl Fn(&Item) -> Label,
     ) -> Result<Site, E> {
-        let mut learner = SiteLearner::new(options);
+        let mut learner: SiteLearner<Known> = SiteLearner::new(options);
         let mut router = RouteLearner::new(RouteOptions {
             folds: options.folds,
             min_items: options.min_per_role,
+            max_items: options.max_per_role,
             ..RouteOptions::default()
         });
-        let mut closed: HashMap<String, Vec<usize>> = HashMap::new();
         let mut groups: BTreeMap<String, usize> = BTreeMap::new();
-        let mut moved_away: Vec<String> = Vec::new();
-        // Per example: its tracker (an index of `trackers`), role, the rules' signals, open or not.
+        let mut moved_away: HashSet<String> = HashSet::new();
         let mut trackers: Vec<String> = Vec::new();
-        let mut examples: Vec<(usize, TrackerRole, Signals, bool)> = Vec::new();
         for item in items {
             let item = item?;
             let Some(role) = role(&item) else { continue };
-            let index = learner.add(&item.key, &item.summary, &item.description, role, label(&item));
+            let tracker = match trackers.iter().position(|t| *t == item.tracker) {
+                Some(t) => t,
+                None => {
+                    trackers.push(item.tracker.clone());
+                    trackers.len() - 1
+                }
+            };
+            // The rules' evidence only for the items trained on (all of them but on a big site).
+            learner.add(&item.key, &item.summary, &item.description, role, label(&item), || {
+                let (work, value) = classifier.class_evidence(&item);
+                Known {
+                    tracker,
+                    role,
+                    signals: Signals::from_evidence(work, value, role, None),
+                    open: item.open,
+                    closed: (!item.open).then(|| item.key.clone()),
+                }
+            });
             if role == TrackerRole::Service
                 && item.origin.is_none()
                 && let Some(group) = &item.queue
@@ -297,57 +312,41 @@ impl Site {
                     *groups.entry(group.trim().to_string()).or_default() += 1;
                 }
             }
-            let (work, value) = classifier.class_evidence(&item);
-            let tracker = match trackers.iter().position(|t| *t == item.tracker) {
-                Some(t) => t,
-                None => {
-                    trackers.push(item.tracker.clone());
-                    trackers.len() - 1
-                }
-            };
-            examples.push((tracker, role, Signals::from_evidence(work, value, role, None), item.open));
-            if let Some(origin) = &item.origin {
-                moved_away.push(origin.clone());
-            }
-            if !item.open {
-                closed.entry(item.key).or_default().push(index);
+            if let Some(origin) = item.origin {
+                moved_away.insert(origin);
             }
         }
-        for origin in &moved_away {
-            for &index in closed.get(origin).into_iter().flatten() {
-                learner.leave_out(index);
-            }
-        }
+        learner.leave_out(|k| k.closed.as_ref().is_some_and(|key| moved_away.contains(key)));
         // The signals of every example with the site's out-of-fold log-odds, and each tracker's prior.
-        let judge = |logits: &[f64]| {
+        let judge = |examples: &[Known], logits: &[f64]| {
             let signals: Vec<Signals> = examples
                 .iter()
                 .zip(logits)
-                .map(|(&(_, role, s, _), &l)| Signals {
-                    site: Some(match role {
+                .map(|(k, &l)| Signals {
+                    site: Some(match k.role {
                         TrackerRole::Product => l,
                         TrackerRole::Service => -l,
                     }),
-                    ..s
+                    ..k.signals
                 })
                 .collect();
             let mut priors = PriorEstimator::default();
-            for ((tracker, _, _, open), s) in examples.iter().zip(&signals) {
-                if *open {
-                    priors.add(&trackers[*tracker], &fusion, s);
+            for (k, s) in examples.iter().zip(&signals) {
+                if k.open {
+                    priors.add(&trackers[k.tracker], &fusion, s);
                 }
             }
             (signals, priors.finish())
         };
-        let (model, logits) = learner.fit_cleaned(|logits| {
+        let (model, logits, examples) = learner.fit_cleaned(|logits, examples| {
             // Leave out what the first round's evidence says is more likely misfiled than not.
-            let (signals, priors) = judge(logits);
+            let (signals, priors) = judge(examples, logits);
             examples
                 .iter()
                 .zip(&signals)
                 .enumerate()
-                .filter(|(_, ((tracker, ..), s))| {
-                    let prior = priors.get(&trackers[*tracker]).map_or(DEFAULT_PRIOR, |p| p.0);
+                .filter(|(_, (k, s))| {
+                    let prior = priors.get(&trackers[k.tracker]).map_or(DEFAULT_PRIOR, |p| p.0);
                     fusion.probability(s, prior) >= 0.5
                 })
                 .map(|(i, _)| i)
@@ -355,21 +354,19 @@ impl Site {
         });
         let rules_only = || {
             let mut priors = PriorEstimator::default();
-            for (tracker, _, s, open) in &examples {
-                if *open {
-                    priors.add(&trackers[*tracker], &fusion, s);
-                }
+            for k in examples.iter().filter(|k| k.open) {
+                priors.add(&trackers[k.tracker], &fusion, &k.signals);
             }
             priors.finish()
         };
         let mut model = model;
         let priors = match logits {
-            Some(logits) => match inverted(&examples, &logits) {
+            Some(logits) => match inverted(examples.iter().map(|k| (k.role, &k.signals)), &logits) {
                 Some(why) => {
                     model.withdraw(why);
                     rules_only()
                 }
-                None => judge(&logits).1,
+                None => judge(&examples, &logits).1,
             },
             None => rules_only(),
         };
@@ -507,13 +504,19 @@ impl Site {
         match (&evidence, signals.site) {
             (Some(e), Some(toward_other)) => {
                 let (backlog, queue) = self.model.counts();
+                let (trained_backlog, trained_queue) = self.model.learned();
                 let toward_service = e.service_logit >= 0.0;
                 let (p_side, side) = if toward_service {
                     (sigmoid(e.service_logit), "service-queue")
                 } else {
                     (sigmoid(-e.service_logit), "backlog")
                 };
-                let mut text = format!("{p_side:.2} {side} ({}-fold, {} items)", self.model.folds(), backlog + queue);
+                let (read, trained) = (backlog + queue, trained_backlog + trained_queue);
+                let mut text = if trained < read {
+                    format!("{p_side:.2} {side} ({}-fold, trained on {trained} of {read} items)", self.model.folds())
+                } else {
+                    format!("{p_side:.2} {side} ({}-fold, {read} items)", self.model.folds())
+                };
                 // The words behind it, for an item a human will look at.
                 if action != Action::Keep {
                     for (word, in_backlog, in_queue) in
@@ -563,10 +566,10 @@ const INVERSION_SAMPLE: usize = 20;
 /// the backlog's words are Work's words, and the model would send the service queue's own Work to the
 /// backlog. The rules, which know nothing of the site, tell: among the items they read clearly as
 /// Work (or Value), most should read to the site model as the service queue's (or the backlog's).
-fn inverted(examples: &[(usize, TrackerRole, Signals, bool)], logits: &[f64]) -> Option<String> {
+fn inverted<'a>(examples: impl IntoIterator<Item = (TrackerRole, &'a Signals)>, logits: &[f64]) -> Option<String> {
     // [class][agrees?] for items the rules read clearly (one side's evidence at least 1 above the other).
     let mut n = [[0usize; 2]; 2];
-    for ((_, role, s, _), &l) in examples.iter().zip(logits) {
+    for ((role, s), &l) in examples.into_iter().zip(logits) {
         let (work, value) = match role {
             TrackerRole::Product => (s.away, s.here),
             TrackerRole::Service => (s.here, s.away),
@@ -589,6 +592,17 @@ fn inverted(examples: &[(usize, TrackerRole, Signals, bool)], logits: &[f64]) ->
         }
     }
     None
+}
+
+/// What learning keeps of an example beside its features: its tracker (an index of the trackers
+/// seen), role, the rules' signals, whether it is open, and its key if it is closed (an original a
+/// twin may name).
+struct Known {
+    tracker: usize,
+    role: TrackerRole,
+    signals: Signals,
+    open: bool,
+    closed: Option<String>,
 }
 
 /// Collects each tracker's items' base log-odds, then estimates each tracker's prior.
@@ -755,19 +769,19 @@ mod tests {
                 TrackerRole::Product => signals(3.0, 0.0, None),
                 TrackerRole::Service => signals(0.0, 3.0, None),
             };
-            (0, role, s, true)
+            (role, s)
         };
         let examples: Vec<_> =
             (0..30).map(|i| work(if i < 10 { TrackerRole::Service } else { TrackerRole::Product })).collect();
         // Right way round: the model places most clear Work in the service queue.
         let right: Vec<f64> = (0..30).map(|i| if i < 20 { 2.0 } else { -2.0 }).collect();
-        assert_eq!(inverted(&examples, &right), None);
+        assert_eq!(inverted(examples.iter().map(|(r, s)| (*r, s)), &right), None);
         // Wrong way round: most clear Work reads as the backlog's.
         let wrong: Vec<f64> = (0..30).map(|i| if i < 10 { 2.0 } else { -2.0 }).collect();
-        let why = inverted(&examples, &wrong).unwrap();
+        let why = inverted(examples.iter().map(|(r, s)| (*r, s)), &wrong).unwrap();
         assert!(why.contains("of the 30 items whose text reads clearly as Work, it places only 10"), "{why}");
         // Too few clear items to judge.
-        assert_eq!(inverted(&examples[..15], &wrong[..15]), None);
+        assert_eq!(inverted(examples[..15].iter().map(|(r, s)| (*r, s)), &wrong[..15]), None);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 
 use super::Action;
 use super::fuse::Thresholds;
-use super::site::{DIM, EXTRACT, Extract, fold_of};
+use super::site::{DIM, EXTRACT, Extract, compact, fold_of, retain, sample_hash};
 
 /// Additive smoothing of the weighted counts. (Measured on the evaluation's queues: 0.03 and 0.1 make
 /// no wrong reroute; 0.3 makes 3 in 201, 1.0 makes 31 in 207.)
@@ -42,11 +42,14 @@ pub struct RouteOptions {
     pub min_items: usize,
     /// The least items a group needs to be learned; smaller groups are neither predicted nor judged.
     pub min_group: usize,
+    /// The most routed items it learns from; beyond it, a sample by a hash of the key (as the site
+    /// layer samples).
+    pub max_items: usize,
 }
 
 impl Default for RouteOptions {
     fn default() -> Self {
-        RouteOptions { folds: 5, min_items: 40, min_group: 10 }
+        RouteOptions { folds: 5, min_items: 40, min_group: 10, max_items: 100_000 }
     }
 }
 
@@ -56,9 +59,12 @@ pub struct RouteLearner {
     options: RouteOptions,
     features: Vec<u32>,
     offsets: Vec<usize>,
-    /// Per example: its group (an index of `names`) and fold.
+    /// Per example: its group (an index of `names`), fold and sample hash.
     group: Vec<u32>,
     folds: Vec<u8>,
+    sample: Vec<u64>,
+    /// An item is an example while its sample hash is below this.
+    threshold: u64,
     names: Vec<String>,
     index: HashMap<String, u32>,
     scratch: Extract,
@@ -72,6 +78,8 @@ impl RouteLearner {
             offsets: vec![0],
             group: Vec::new(),
             folds: Vec::new(),
+            sample: Vec::new(),
+            threshold: u64::MAX,
             names: Vec::new(),
             index: HashMap::new(),
             scratch: Extract::default(),
@@ -94,7 +102,8 @@ impl RouteLearner {
     /// which extracts the same ones).
     pub(super) fn add_features(&mut self, key: &str, buckets: &[u32], group: &str) {
         let group = group.trim();
-        if group.is_empty() {
+        let hash = sample_hash(key);
+        if group.is_empty() || hash >= self.threshold {
             return;
         }
         let id = match self.index.get(&normal(group)) {
@@ -110,6 +119,15 @@ impl RouteLearner {
         self.offsets.push(self.features.len());
         self.group.push(id);
         self.folds.push(fold_of(key, self.options.folds));
+        self.sample.push(hash);
+        while self.group.len() > self.options.max_items.max(1) {
+            self.threshold /= 2;
+            let keep: Vec<bool> = self.sample.iter().map(|&h| h < self.threshold).collect();
+            compact(&mut self.features, &mut self.offsets, &keep);
+            retain(&mut self.group, &keep);
+            retain(&mut self.folds, &keep);
+            retain(&mut self.sample, &keep);
+        }
     }
 
     /// Count, calibrate, clean once, and return the model (or one that abstains, saying why).
@@ -613,6 +631,20 @@ mod tests {
             l.add(&format!("INC{i}w"), &format!("Postgres replica lag on billing db {i}"), "restore", NET);
         }
         l
+    }
+
+    #[test]
+    fn a_big_queue_is_learned_from_a_bounded_sample() {
+        let mut l = RouteLearner::new(RouteOptions { max_items: 120, ..RouteOptions::default() });
+        for i in 0..200 {
+            l.add(&format!("INC{i}a"), &format!("Postgres replica lag on orders db {i}"), "restore", DB);
+            l.add(&format!("INC{i}b"), &format!("VPN tunnel drops for site {i}"), "firewall", NET);
+        }
+        let model = l.fit();
+        assert!(model.abstains().is_none(), "{:?}", model.abstains());
+        assert!((60..=120).contains(&model.routed()), "{}", model.routed());
+        let e = model.score("INC-new", "Postgres replica lag on orders db", "", Some(NET)).unwrap();
+        assert_eq!(e.group, DB);
     }
 
     #[test]

@@ -48,11 +48,15 @@ pub struct SiteOptions {
     pub min_per_role: usize,
     /// How much more an item a human decided about counts than an item that merely sits somewhere.
     pub clean_weight: f32,
+    /// The most items of each role the models are trained on. Beyond it, a sample (by a hash of the
+    /// key: the same items whatever order they come in) keeps memory and time bounded on big sites;
+    /// the words of every item still count in the document frequencies.
+    pub max_per_role: usize,
 }
 
 impl Default for SiteOptions {
     fn default() -> Self {
-        SiteOptions { folds: 5, min_per_role: 40, clean_weight: 3.0 }
+        SiteOptions { folds: 5, min_per_role: 40, clean_weight: 3.0, max_per_role: 100_000 }
     }
 }
 
@@ -71,41 +75,68 @@ pub enum Label {
     Ignored,
 }
 
-/// Collects the site's items, then [`SiteLearner::fit`]s the cross-fitted models.
+/// Collects the site's items, then [`SiteLearner::fit`]s the cross-fitted models. Each example
+/// carries a payload `P` of the caller's (what it needs to know about the example after fitting).
 #[derive(Debug)]
-pub struct SiteLearner {
+pub struct SiteLearner<P = ()> {
     options: SiteOptions,
     /// Every example's features, back to back; example `i` is `features[offsets[i]..offsets[i + 1]]`.
     features: Vec<u32>,
     offsets: Vec<usize>,
-    /// Per example: sits in a service queue (1) or a product backlog (0); weight; fold.
+    /// Per example: sits in a service queue (1) or a product backlog (0); weight; fold; sample hash;
+    /// the caller's payload.
     service: Vec<bool>,
     weights: Vec<f32>,
     folds: Vec<u8>,
+    sample: Vec<u64>,
+    payload: Vec<P>,
+    /// Per role: an item is an example while its sample hash is below this (halved whenever a role
+    /// holds more than [`SiteOptions::max_per_role`] examples).
+    threshold: [u64; 2],
     /// Documents per word (64-bit hash of the word), in product backlogs and in service queues.
     doc_freq: HashMap<u64, [u32; 2], Fnv>,
+    /// Per role: examples, and items read.
     count: [usize; 2],
+    seen: [usize; 2],
     scratch: Extract,
 }
 
-impl SiteLearner {
-    pub fn new(options: SiteOptions) -> SiteLearner {
+impl<P> SiteLearner<P> {
+    pub fn new(options: SiteOptions) -> SiteLearner<P> {
         SiteLearner {
-            options: SiteOptions { folds: options.folds.clamp(2, 20), ..options },
+            options: SiteOptions {
+                folds: options.folds.clamp(2, 20),
+                max_per_role: options.max_per_role.max(options.min_per_role).max(1),
+                ..options
+            },
             features: Vec::new(),
             offsets: vec![0],
             service: Vec::new(),
             weights: Vec::new(),
             folds: Vec::new(),
+            sample: Vec::new(),
+            payload: Vec::new(),
+            threshold: [u64::MAX; 2],
             doc_freq: HashMap::default(),
             count: [0, 0],
+            seen: [0, 0],
             scratch: Extract::default(),
         }
     }
 
-    /// Add one mirrored item: its key (which decides its fold), text, and the role of where it sits.
-    /// Returns its index (for [`SiteLearner::leave_out`]).
-    pub fn add(&mut self, key: &str, summary: &str, description: &str, role: TrackerRole, label: Label) -> usize {
+    /// Read one mirrored item: its key (which decides its fold and whether it is sampled), text, the
+    /// role of where it sits, and its label. Its words count in the document frequencies; where it
+    /// is in the training sample it becomes an example, with the payload `payload()` makes (called
+    /// only then). Returns whether it is an example (it may leave the sample later, as the site grows).
+    pub fn add(
+        &mut self,
+        key: &str,
+        summary: &str,
+        description: &str,
+        role: TrackerRole,
+        label: Label,
+        payload: impl FnOnce() -> P,
+    ) -> bool {
         let e = &mut self.scratch;
         e.run(summary, description);
         let side = match label {
@@ -114,6 +145,11 @@ impl SiteLearner {
         };
         for &w in &e.words {
             self.doc_freq.entry(w).or_default()[side] += 1;
+        }
+        self.seen[side] += 1;
+        let hash = sample_hash(key);
+        if hash >= self.threshold[side] {
+            return false;
         }
         self.features.extend_from_slice(&e.buckets);
         self.offsets.push(self.features.len());
@@ -124,34 +160,59 @@ impl SiteLearner {
             Label::Ignored => 0.0,
         });
         self.folds.push(fold_of(key, self.options.folds));
+        self.sample.push(hash);
+        self.payload.push(payload());
         self.count[side] += 1;
-        self.service.len() - 1
+        while self.count[side] > self.options.max_per_role {
+            self.threshold[side] /= 2;
+            self.resample(side);
+        }
+        hash < self.threshold[side]
     }
 
-    /// The features of the item added last (empty before the first).
+    /// Drop the examples of role `side` at or above its threshold.
+    fn resample(&mut self, side: usize) {
+        let threshold = self.threshold[side];
+        let keep: Vec<bool> =
+            self.service.iter().zip(&self.sample).map(|(&s, &h)| usize::from(s) != side || h < threshold).collect();
+        compact(&mut self.features, &mut self.offsets, &keep);
+        retain(&mut self.service, &keep);
+        retain(&mut self.weights, &keep);
+        retain(&mut self.folds, &keep);
+        retain(&mut self.sample, &keep);
+        retain(&mut self.payload, &keep);
+        self.count[side] = self.service.iter().filter(|&&s| usize::from(s) == side).count();
+    }
+
+    /// The features of the item read last (empty before the first).
     pub(super) fn last_features(&self) -> &[u32] {
-        let n = self.offsets.len();
-        if n < 2 { &[] } else { &self.features[self.offsets[n - 2]..self.offsets[n - 1]] }
+        &self.scratch.buckets
     }
 
-    /// Leave an added item out of training (an original a twin was created from: it sat in the
-    /// wrong place). Its words still count in the document frequencies.
-    pub fn leave_out(&mut self, index: usize) {
-        if let Some(w) = self.weights.get_mut(index) {
-            *w = 0.0;
+    /// Leave the examples whose payload `matches` out of training (an original a twin was created
+    /// from: it sat in the wrong place). Their words still count in the document frequencies.
+    pub fn leave_out(&mut self, matches: impl Fn(&P) -> bool) {
+        for (w, p) in self.weights.iter_mut().zip(&self.payload) {
+            if matches(p) {
+                *w = 0.0;
+            }
         }
     }
 
     /// Train the models (one per fold, in parallel) and return the fitted layer, or one that abstains.
     pub fn fit(self) -> SiteModel {
-        self.fit_cleaned(|_| Vec::new()).0
+        self.fit_cleaned(|_, _| Vec::new()).0
     }
 
     /// Train the models, then clean the labels once, as confident learning does: `clean` gets every
-    /// example's out-of-fold log-odds of sitting in a service queue and names the examples to leave
-    /// out (those the evidence says are misfiled); the models are trained again without them.
-    /// Returns the layer and every example's out-of-fold log-odds under it (`None` when abstaining).
-    pub fn fit_cleaned(mut self, clean: impl FnOnce(&[f64]) -> Vec<usize>) -> (SiteModel, Option<Vec<f64>>) {
+    /// example's out-of-fold log-odds of sitting in a service queue, with its payload, and names the
+    /// examples to leave out (those the evidence says are misfiled); the models are trained again
+    /// without them. Returns the layer, every example's out-of-fold log-odds under it (`None` when
+    /// abstaining), and the examples' payloads in the same order.
+    pub fn fit_cleaned(
+        mut self,
+        clean: impl FnOnce(&[f64], &[P]) -> Vec<usize>,
+    ) -> (SiteModel, Option<Vec<f64>>, Vec<P>) {
         let count = self.count;
         let min = self.options.min_per_role;
         if count[0] < min || count[1] < min {
@@ -159,24 +220,39 @@ impl SiteLearner {
                 "site model: not learned ({} backlog and {} service-queue items; it needs {min} of each)",
                 count[0], count[1]
             );
-            return (self.into_model(Vec::new(), Some(why)), None);
+            return self.into_model(Vec::new(), None, Some(why));
         }
         let first = self.train_folds();
         let logits = self.out_of_fold(&first);
-        let dropped = clean(&logits);
+        let dropped = clean(&logits, &self.payload);
         if dropped.is_empty() {
-            return (self.into_model(first, None), Some(logits));
+            return self.into_model(first, Some(logits), None);
         }
         for i in dropped {
-            self.leave_out(i);
+            if let Some(w) = self.weights.get_mut(i) {
+                *w = 0.0;
+            }
         }
         let second = self.train_folds();
         let logits = self.out_of_fold(&second);
-        (self.into_model(second, None), Some(logits))
+        self.into_model(second, Some(logits), None)
     }
 
-    fn into_model(self, models: Vec<Model>, abstain: Option<String>) -> SiteModel {
-        SiteModel { options: self.options, models, doc_freq: self.doc_freq, count: self.count, abstain }
+    fn into_model(
+        self,
+        models: Vec<Model>,
+        logits: Option<Vec<f64>>,
+        abstain: Option<String>,
+    ) -> (SiteModel, Option<Vec<f64>>, Vec<P>) {
+        let model = SiteModel {
+            options: self.options,
+            models,
+            doc_freq: self.doc_freq,
+            count: self.seen,
+            learned: self.count,
+            abstain,
+        };
+        (model, logits, self.payload)
     }
 
     /// Every example's log-odds by the model of its fold.
@@ -263,6 +339,44 @@ impl Dense {
     }
 }
 
+/// Keep the rows of back-to-back `features` (row `i` is `features[offsets[i]..offsets[i + 1]]`)
+/// where `keep[i]`, in order.
+pub(super) fn compact(features: &mut Vec<u32>, offsets: &mut Vec<usize>, keep: &[bool]) {
+    let mut end = 0;
+    let mut kept = 1;
+    for (i, &k) in keep.iter().enumerate() {
+        if k {
+            let (start, stop) = (offsets[i], offsets[i + 1]);
+            features.copy_within(start..stop, end);
+            end += stop - start;
+            offsets[kept] = end;
+            kept += 1;
+        }
+    }
+    features.truncate(end);
+    offsets.truncate(kept);
+}
+
+/// Keep the elements of `v` where `keep`, in order.
+pub(super) fn retain<T>(v: &mut Vec<T>, keep: &[bool]) {
+    let mut i = 0;
+    v.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
+/// The hash that decides whether an item is in a big site's training sample: the items with the
+/// smallest hashes are, whatever order they come in.
+pub(super) fn sample_hash(key: &str) -> u64 {
+    let mut z = fnv(key.as_bytes(), SEED_SAMPLE);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+const SEED_SAMPLE: u64 = 0x5341_4d50_4c45_2121;
+
 /// The training data, borrowed.
 struct Data<'a> {
     features: &'a [u32],
@@ -344,7 +458,9 @@ pub struct SiteModel {
     /// One model per fold: model `f` never saw the items of fold `f`. Empty when abstaining.
     models: Vec<Model>,
     doc_freq: HashMap<u64, [u32; 2], Fnv>,
+    /// Per role: items read, and items trained on (fewer where the site is sampled).
     count: [usize; 2],
+    learned: [usize; 2],
     abstain: Option<String>,
 }
 
@@ -364,6 +480,7 @@ impl SiteModel {
             models: Vec::new(),
             doc_freq: HashMap::default(),
             count: [0, 0],
+            learned: [0, 0],
             abstain: Some(why.to_string()),
         }
     }
@@ -379,9 +496,14 @@ impl SiteModel {
         self.abstain.as_deref()
     }
 
-    /// Items it learned from: (in product backlogs, in service queues).
+    /// Items it read: (in product backlogs, in service queues).
     pub fn counts(&self) -> (usize, usize) {
         (self.count[0], self.count[1])
+    }
+
+    /// Items it was trained on: the items read, or a sample of them on a big site.
+    pub fn learned(&self) -> (usize, usize) {
+        (self.learned[0], self.learned[1])
     }
 
     pub fn folds(&self) -> usize {
@@ -635,6 +757,7 @@ mod tests {
                 "The storefront basket shows the wrong total after a coupon.",
                 TrackerRole::Product,
                 Label::Sits,
+                || (),
             );
             l.add(
                 &format!("INC{i}"),
@@ -642,9 +765,50 @@ mod tests {
                 "Outlook on my laptop cannot search mail since this morning.",
                 TrackerRole::Service,
                 Label::Sits,
+                || (),
             );
         }
         l
+    }
+
+    #[test]
+    fn a_big_site_is_trained_on_a_bounded_sample_that_does_not_depend_on_the_order() {
+        let options = SiteOptions { min_per_role: 10, max_per_role: 50, ..SiteOptions::default() };
+        let items: Vec<(String, TrackerRole)> = (0..400)
+            .map(|i| {
+                if i % 4 == 0 {
+                    (format!("INC{i}"), TrackerRole::Service)
+                } else {
+                    (format!("SHOP-{i}"), TrackerRole::Product)
+                }
+            })
+            .collect();
+        let learn = |order: &mut dyn Iterator<Item = &(String, TrackerRole)>| {
+            let mut l: SiteLearner<String> = SiteLearner::new(options);
+            let mut payloads_made = 0;
+            for (key, role) in order {
+                let text =
+                    if *role == TrackerRole::Service { "Outlook search not working" } else { "Basket total wrong" };
+                l.add(key, text, "", *role, Label::Sits, || {
+                    payloads_made += 1;
+                    key.clone()
+                });
+            }
+            let (model, _, mut sample) = l.fit_cleaned(|_, _| Vec::new());
+            sample.sort();
+            (model, sample, payloads_made)
+        };
+        let (model, sample, made) = learn(&mut items.iter());
+        let (_, reversed, _) = learn(&mut items.iter().rev());
+        assert_eq!(sample, reversed, "the same sample whatever the order");
+        assert_eq!(model.counts(), (300, 100), "every item read");
+        let (backlog, queue) = model.learned();
+        assert!((10..=50).contains(&backlog) && (10..=50).contains(&queue), "{:?}", model.learned());
+        assert_eq!(backlog + queue, sample.len());
+        // The payload (the rules' evidence, in the audit) is made only for items in the sample then.
+        assert!(made < 400, "{made}");
+        let e = model.score("INC7", "Outlook search not working", "").unwrap();
+        assert!(e.service_logit > 0.0, "{e:?}");
     }
 
     #[test]
@@ -685,10 +849,10 @@ mod tests {
         for i in 0..40 {
             let (checkout, outlook) =
                 (format!("Checkout basket total wrong {i}"), format!("Outlook search broken {i}"));
-            l.add(&format!("SHOP-{i}"), &checkout, "", TrackerRole::Product, Label::Sits);
-            l.add(&format!("SHOP-{}", 100 + i), &outlook, "", TrackerRole::Product, Label::Returned);
+            l.add(&format!("SHOP-{i}"), &checkout, "", TrackerRole::Product, Label::Sits, || ());
+            l.add(&format!("SHOP-{}", 100 + i), &outlook, "", TrackerRole::Product, Label::Returned, || ());
             // Ignored: would say outlook is backlog vocabulary, were it counted.
-            l.add(&format!("SHOP-{}", 200 + i), &outlook, "", TrackerRole::Product, Label::Ignored);
+            l.add(&format!("SHOP-{}", 200 + i), &outlook, "", TrackerRole::Product, Label::Ignored, || ());
         }
         let model = l.fit();
         assert!(model.abstains().is_none(), "{:?}", model.abstains());
@@ -721,7 +885,7 @@ mod tests {
     fn an_item_is_scored_by_a_model_that_never_saw_it() {
         // One odd item: alone with its words in the whole site. Out of fold, nothing vouches for them.
         let mut l = site(40);
-        l.add("SHOP-odd", "zyxwv qwerty", "zyxwv qwerty", TrackerRole::Product, Label::Sits);
+        l.add("SHOP-odd", "zyxwv qwerty", "zyxwv qwerty", TrackerRole::Product, Label::Sits, || ());
         let model = l.fit();
         let odd = model.score("SHOP-odd", "zyxwv qwerty", "zyxwv qwerty").unwrap();
         assert!(odd.service_logit.abs() < 0.5, "{odd:?}");
