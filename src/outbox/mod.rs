@@ -42,7 +42,7 @@ use twotrack_api::{Class, ConnectorError, Kind};
 use crate::classify::{Action, Classifier, RulesError, Site};
 use crate::config::Config;
 use crate::mirror::{LogStore, Mirror, MirrorError, RecordStore};
-use crate::plan::{Correction as Planned, Finding, Planner};
+use crate::plan::{Correction as Planned, Finding, Moved, Moves, Planner, after::Side};
 use crate::registry::Registry;
 
 pub use saga::execute;
@@ -232,6 +232,9 @@ pub struct ApplyPlan {
     /// New moves left out of this cycle by `policy.max_moves` (the least confident): they wait for the
     /// next cycle.
     pub waiting: usize,
+    /// Earlier moves a human acted on since (reopened original, returned twin), in the selection: never
+    /// moved again, reported for a human to finish (a duplicate pair to close one of, an original to reopen).
+    pub after_move: Vec<Moved>,
 }
 
 /// What an apply run did.
@@ -403,6 +406,26 @@ pub fn correction_from(f: &Finding) -> Option<Correction> {
     })
 }
 
+/// The moves this mirror's outbox carried out, with both sides as the mirror holds them now (a twin not
+/// synced yet is taken as open). Reads only the done moves and their two items.
+pub fn moves(mirror: &Mirror) -> Result<Moves, MirrorError> {
+    let mut pairs = Vec::new();
+    for c in Outbox::open(mirror)?.all() {
+        let c = c?;
+        let (State::Done { .. }, Planned2::Move { target_tracker, .. }, Some(twin)) =
+            (&c.state, &c.action, &c.progress.twin)
+        else {
+            continue;
+        };
+        let Some(original) = mirror.get(&c.source_tracker, &c.source_key)? else { continue };
+        pairs.push(match mirror.get(target_tracker, &twin.key)? {
+            Some(twin) => Moved::new(&original, &twin),
+            None => Moved::before_sync(&original, Side::unseen(target_tracker, &twin.key, &twin.url)),
+        });
+    }
+    Ok(Moves::new(pairs))
+}
+
 /// Turn the mirror's current findings into corrections (not stored yet).
 pub fn plan(
     config: &Config,
@@ -411,18 +434,27 @@ pub fn plan(
     site: &Site,
     sel: &Selection,
 ) -> Result<ApplyPlan, OutboxError> {
-    let planner = Planner::new(config, classifier, site);
-    let mut out = ApplyPlan::default();
+    let planner = Planner::new(config, classifier, site).with_moves(moves(mirror)?);
+    let selected = |tracker: &str, key: &str| {
+        sel.tracker.as_deref().is_none_or(|t| t == tracker)
+            && (sel.only.is_empty() || sel.only.iter().any(|k| k.eq_ignore_ascii_case(key)))
+    };
+    let mut out = ApplyPlan {
+        after_move: planner
+            .moves
+            .decided()
+            .filter(|m| selected(&m.original.tracker, &m.original.key) || selected(&m.twin.tracker, &m.twin.key))
+            .cloned()
+            .collect(),
+        ..ApplyPlan::default()
+    };
     for item in mirror.items(None) {
         let item = item?;
         if !item.open {
             continue;
         }
         *out.open_items.entry(item.tracker.clone()).or_default() += 1;
-        if sel.tracker.as_deref().is_some_and(|t| t != item.tracker) {
-            continue;
-        }
-        if !sel.only.is_empty() && !sel.only.iter().any(|k| k.eq_ignore_ascii_case(&item.key)) {
+        if !selected(&item.tracker, &item.key) {
             continue;
         }
         let Some(a) = planner.assess(item) else { continue };
