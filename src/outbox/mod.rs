@@ -24,7 +24,9 @@
 //! Guards: a human keep marker wins even when it appears while a move is under way (before (e) the source
 //! is read again; a kept source is neither told nor closed). A correction dropped for one revision of its
 //! source is planned again only for a newer revision ([`supersedes`]); a done one never. Items twotrack
-//! created are never planned, so nothing moves back. [`bound_moves`] caps a cycle at `policy.max_moves`
+//! created are never planned, so nothing moves back, and neither is an original a human reopened after its
+//! move ([`moves`] gives the planner the moves made, with both sides as the mirror holds them; see
+//! [`crate::plan::after`]). [`bound_moves`] caps a cycle at `policy.max_moves`
 //! (the most confident first; the rest wait) and refuses, before anything is stored, a cycle that would
 //! move more than `policy.max_move_share` of a tracker: that signals a fault, not a backlog.
 
@@ -609,6 +611,14 @@ pub async fn cycle(config: &Config, registry: &Registry, mirror: &Mirror) -> Res
     let classifier = crate::audit::classifier(config)?;
     let site = crate::audit::learn_site(config, mirror, &classifier)?;
     let mut plan = plan(config, mirror, &classifier, &site, &Selection::default())?;
+    for m in &plan.after_move {
+        // Never moved again; a human has something left to do where there is advice.
+        if m.advice().is_some() {
+            tracing::warn!(original = %m.original.key, twin = %m.twin.key, "{}", m.describe());
+        } else {
+            tracing::info!(original = %m.original.key, twin = %m.twin.key, "{}", m.describe());
+        }
+    }
     let outbox = Outbox::open(mirror)?;
     if config.policy.dry_run {
         tracing::info!(planned = plan.corrections.len(), "dry run: no corrections applied");
@@ -628,7 +638,9 @@ pub async fn cycle(config: &Config, registry: &Registry, mirror: &Mirror) -> Res
     Ok(report)
 }
 
-/// Follow-back: when a twin twotrack created is resolved, comment once on the original.
+/// Follow-back: when a twin twotrack created is resolved, comment once on the original, passing on how
+/// the twin was resolved (its resolution or close code, and its resolution notes: ServiceNow close notes,
+/// else the last comment a person left on a Jira twin), or that it was returned.
 pub async fn follow_back(config: &Config, registry: &Registry, mirror: &Mirror) -> Result<usize, OutboxError> {
     let classifier = crate::audit::classifier(config)?;
     // Follow-back plans nothing: it needs no site.
