@@ -88,6 +88,15 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
             outln!("      \"{}\"", new_item.summary);
         }
     }
+    if !plan.after_move.is_empty() {
+        outln!(
+            "{} earlier move(s) a human acted on since (never moved again; the sides are named for a human to finish):",
+            plan.after_move.len()
+        );
+        for m in &plan.after_move {
+            outln!("  {}", m.describe());
+        }
+    }
     if plan.waiting > 0 {
         outln!(
             "{} more move(s) wait for the next cycle: at most policy.max_moves = {} per cycle, the most confident first",

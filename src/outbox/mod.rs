@@ -24,7 +24,9 @@
 //! Guards: a human keep marker wins even when it appears while a move is under way (before (e) the source
 //! is read again; a kept source is neither told nor closed). A correction dropped for one revision of its
 //! source is planned again only for a newer revision ([`supersedes`]); a done one never. Items twotrack
-//! created are never planned, so nothing moves back. [`bound_moves`] caps a cycle at `policy.max_moves`
+//! created are never planned, so nothing moves back, and neither is an original a human reopened after its
+//! move ([`moves`] gives the planner the moves made, with both sides as the mirror holds them; see
+//! [`crate::plan::after`]). [`bound_moves`] caps a cycle at `policy.max_moves`
 //! (the most confident first; the rest wait) and refuses, before anything is stored, a cycle that would
 //! move more than `policy.max_move_share` of a tracker: that signals a fault, not a backlog.
 
@@ -42,7 +44,7 @@ use twotrack_api::{Class, ConnectorError, Kind};
 use crate::classify::{Action, Classifier, RulesError, Site};
 use crate::config::Config;
 use crate::mirror::{LogStore, Mirror, MirrorError, RecordStore};
-use crate::plan::{Correction as Planned, Finding, Planner};
+use crate::plan::{Correction as Planned, Finding, Moved, Moves, Planner, after::Side};
 use crate::registry::Registry;
 
 pub use saga::execute;
@@ -232,6 +234,9 @@ pub struct ApplyPlan {
     /// New moves left out of this cycle by `policy.max_moves` (the least confident): they wait for the
     /// next cycle.
     pub waiting: usize,
+    /// Earlier moves a human acted on since (reopened original, returned twin), in the selection: never
+    /// moved again, reported for a human to finish (a duplicate pair to close one of, an original to reopen).
+    pub after_move: Vec<Moved>,
 }
 
 /// What an apply run did.
@@ -403,6 +408,26 @@ pub fn correction_from(f: &Finding) -> Option<Correction> {
     })
 }
 
+/// The moves this mirror's outbox carried out, with both sides as the mirror holds them now (a twin not
+/// synced yet is taken as open). Reads only the done moves and their two items.
+pub fn moves(mirror: &Mirror) -> Result<Moves, MirrorError> {
+    let mut pairs = Vec::new();
+    for c in Outbox::open(mirror)?.all() {
+        let c = c?;
+        let (State::Done { .. }, Planned2::Move { target_tracker, .. }, Some(twin)) =
+            (&c.state, &c.action, &c.progress.twin)
+        else {
+            continue;
+        };
+        let Some(original) = mirror.get(&c.source_tracker, &c.source_key)? else { continue };
+        pairs.push(match mirror.get(target_tracker, &twin.key)? {
+            Some(twin) => Moved::new(&original, &twin),
+            None => Moved::before_sync(&original, Side::unseen(target_tracker, &twin.key, &twin.url)),
+        });
+    }
+    Ok(Moves::new(pairs))
+}
+
 /// Turn the mirror's current findings into corrections (not stored yet).
 pub fn plan(
     config: &Config,
@@ -411,18 +436,27 @@ pub fn plan(
     site: &Site,
     sel: &Selection,
 ) -> Result<ApplyPlan, OutboxError> {
-    let planner = Planner::new(config, classifier, site);
-    let mut out = ApplyPlan::default();
+    let planner = Planner::new(config, classifier, site).with_moves(moves(mirror)?);
+    let selected = |tracker: &str, key: &str| {
+        sel.tracker.as_deref().is_none_or(|t| t == tracker)
+            && (sel.only.is_empty() || sel.only.iter().any(|k| k.eq_ignore_ascii_case(key)))
+    };
+    let mut out = ApplyPlan {
+        after_move: planner
+            .moves
+            .decided()
+            .filter(|m| selected(&m.original.tracker, &m.original.key) || selected(&m.twin.tracker, &m.twin.key))
+            .cloned()
+            .collect(),
+        ..ApplyPlan::default()
+    };
     for item in mirror.items(None) {
         let item = item?;
         if !item.open {
             continue;
         }
         *out.open_items.entry(item.tracker.clone()).or_default() += 1;
-        if sel.tracker.as_deref().is_some_and(|t| t != item.tracker) {
-            continue;
-        }
-        if !sel.only.is_empty() && !sel.only.iter().any(|k| k.eq_ignore_ascii_case(&item.key)) {
+        if !selected(&item.tracker, &item.key) {
             continue;
         }
         let Some(a) = planner.assess(item) else { continue };
@@ -577,6 +611,14 @@ pub async fn cycle(config: &Config, registry: &Registry, mirror: &Mirror) -> Res
     let classifier = crate::audit::classifier(config)?;
     let site = crate::audit::learn_site(config, mirror, &classifier)?;
     let mut plan = plan(config, mirror, &classifier, &site, &Selection::default())?;
+    for m in &plan.after_move {
+        // Never moved again; a human has something left to do where there is advice.
+        if m.advice().is_some() {
+            tracing::warn!(original = %m.original.key, twin = %m.twin.key, "{}", m.describe());
+        } else {
+            tracing::info!(original = %m.original.key, twin = %m.twin.key, "{}", m.describe());
+        }
+    }
     let outbox = Outbox::open(mirror)?;
     if config.policy.dry_run {
         tracing::info!(planned = plan.corrections.len(), "dry run: no corrections applied");
@@ -596,7 +638,9 @@ pub async fn cycle(config: &Config, registry: &Registry, mirror: &Mirror) -> Res
     Ok(report)
 }
 
-/// Follow-back: when a twin twotrack created is resolved, comment once on the original.
+/// Follow-back: when a twin twotrack created is resolved, comment once on the original, passing on how
+/// the twin was resolved (its resolution or close code, and its resolution notes: ServiceNow close notes,
+/// else the last comment a person left on a Jira twin), or that it was returned.
 pub async fn follow_back(config: &Config, registry: &Registry, mirror: &Mirror) -> Result<usize, OutboxError> {
     let classifier = crate::audit::classifier(config)?;
     // Follow-back plans nothing: it needs no site.

@@ -255,7 +255,7 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
     // f. Close the original (skipped if it is closed already), and read it back: a tracker may accept the
     // update yet leave the item open, and a correction is done only once the remote confirmed it.
     if let Some(fresh) = original {
-        if fresh.open {
+        let closed = if fresh.open {
             hit("before-close");
             source.close(&c.source_key, &fill(&close_note, &twin.key, &twin.url)).await?;
             hit("after-close");
@@ -267,7 +267,13 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
                     status: after.status,
                 });
             }
-        }
+            after
+        } else {
+            fresh
+        };
+        // The mirror holds the original as read before the move (open): until the next sync it would
+        // read as reopened after its move.
+        ctx.outbox.mirror.upsert_item(&closed)?;
         ctx.outbox.record(&c.id, Some(entry(&c, "closed", twin_tag.clone(), "closed the original")), |c| {
             c.progress.closed = true
         })?;
@@ -385,10 +391,11 @@ async fn follow_back_one(ctx: &Ctx<'_>, c: &Correction) -> Result<bool, OutboxEr
     let reference = format!("(twotrack ref followback:{})", c.id);
     let notes = source.notes(&c.source_key).await?;
     if !notes.iter().any(|n| n.contains(&reference)) {
-        let text = format!(
-            "Update: {} ({}), where this item was moved, has been resolved (status: {}).\n{reference}",
-            twin.key, twin.url, twin_item.status
-        );
+        let resolution_notes = match twin_item.resolution_notes() {
+            Some(n) => Some(n.to_string()),
+            None => last_human_comment(ctx, target_tracker, &twin.key).await?,
+        };
+        let text = format!("{}\n{reference}", followback_text(&twin_item, &twin.url, resolution_notes.as_deref()));
         hit("before-followback");
         source.comment(&c.source_key, &text, NoteVisibility::Public).await?;
         hit("after-followback");
@@ -396,4 +403,49 @@ async fn follow_back_one(ctx: &Ctx<'_>, c: &Correction) -> Result<bool, OutboxEr
     let e = entry(c, "followed-back", Some(format!("{target_tracker}:{}", twin.key)), "told the reporter the outcome");
     ctx.outbox.record(&c.id, Some(e), |c| c.progress.followed_back = true)?;
     Ok(true)
+}
+
+/// The longest resolution notes a follow-back passes on (the rest is cut, with "...").
+const MAX_NOTES: usize = 2000;
+
+/// What the reporter of the original is told once its twin is closed: how it was resolved (the Jira
+/// resolution, the ServiceNow close code) and what its resolver wrote, or that it was returned as not
+/// belonging where twotrack put it.
+pub(super) fn followback_text(twin: &Item, url: &str, notes: Option<&str>) -> String {
+    let resolution = twin.resolution().map(|r| format!("; resolution: {r}")).unwrap_or_default();
+    let mut text = if crate::plan::is_returned(twin) {
+        format!(
+            "Update: {} ({url}), where this item was moved, was returned as not belonging there (status: {}{resolution}). \
+             This item is where it belongs after all: reopen it if the request still stands.",
+            twin.key, twin.status
+        )
+    } else {
+        format!(
+            "Update: {} ({url}), where this item was moved, has been resolved (status: {}{resolution}).",
+            twin.key, twin.status
+        )
+    };
+    if let Some(notes) = notes.map(str::trim).filter(|n| !n.is_empty()) {
+        let cut: String = notes.chars().take(MAX_NOTES).collect();
+        let more = if cut.len() < notes.len() { " ..." } else { "" };
+        text += &format!("\nResolution notes: {cut}{more}");
+    }
+    text
+}
+
+/// The twin's last comment written by a person, as its resolution notes where the tracker has no field
+/// for them (Jira, whose comments a reporter may read). ServiceNow journals hold work notes, internal to
+/// the agents: nothing is taken from them.
+async fn last_human_comment(ctx: &Ctx<'_>, tracker: &str, key: &str) -> Result<Option<String>, OutboxError> {
+    if ctx.config.tracker(tracker).is_none_or(|t| t.kind != twotrack_api::TrackerKind::Jira) {
+        return Ok(None);
+    }
+    let notes = connector(ctx, tracker)?.notes(key).await?;
+    Ok(notes.into_iter().rev().find(|n| !is_ours(n)))
+}
+
+/// Whether a note is one twotrack wrote (a reference, a link note, the derivation of a priority).
+fn is_ours(note: &str) -> bool {
+    let t = note.trim_start();
+    note.contains("(twotrack ref ") || t.starts_with("twotrack:") || t.contains("by twotrack")
 }

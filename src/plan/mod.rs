@@ -2,7 +2,10 @@
 //! corrections `apply` would carry out. Pure: no I/O, no clock.
 //!
 //! The guards that never depend on confidence live here too: closed items, items a human marked to
-//! keep, and items twotrack itself created (twins) are never planned for a move.
+//! keep, items twotrack itself created (twins), and originals a human reopened after their move
+//! ([`after`]) are never planned for a move.
+
+pub mod after;
 
 use serde::Serialize;
 use twotrack_api::connector::{NewItem, OriginRef};
@@ -11,6 +14,7 @@ use twotrack_api::{Class, Item, Kind, TrackerKind, TrackerRole};
 use crate::classify::site::SiteOptions;
 use crate::classify::{Action, Classifier, Site, Verdict};
 use crate::config::{Config, Targets, TrackerConfig};
+pub use after::{HumanDecision, Moved, Moves, RETURN_LABEL, SiteLabel, is_returned, site_label};
 
 /// The label every twin twotrack creates carries (besides its origin marker).
 pub const MOVED_LABEL: &str = "twotrack-moved";
@@ -28,6 +32,10 @@ pub enum FindingKind {
     Misrouted,
     /// A service item whose priority disagrees with impact x urgency.
     Misprioritised,
+    /// An original a human reopened after twotrack moved it (reported with its twin; never moved again).
+    ReopenedAfterMove,
+    /// A twin a human returned as not belonging where twotrack put it (reported with its original).
+    ReturnedByHuman,
 }
 
 impl FindingKind {
@@ -36,6 +44,8 @@ impl FindingKind {
             FindingKind::Misfiled => "misfiled",
             FindingKind::Misrouted => "misrouted",
             FindingKind::Misprioritised => "misprioritised",
+            FindingKind::ReopenedAfterMove => "reopened-after-move",
+            FindingKind::ReturnedByHuman => "returned-by-human",
         }
     }
 }
@@ -99,6 +109,9 @@ pub enum Change {
     Group { from: Option<String>, to: String },
     /// Misprioritised: from the priority its filed impact x urgency give to the one the text gives.
     Priority { from: PriorityLevel, to: PriorityLevel },
+    /// Reopened after move / returned by a human: the original and its twin, as they are now
+    /// ([`Moved::from_to`] says it in words).
+    AfterMove(Box<Moved>),
 }
 
 /// A priority with the impact and urgency it derives from (via the priority matrix).
@@ -121,6 +134,8 @@ pub struct Assessment {
     pub exempt: Option<Exemption>,
     /// The calibrated probability that the item is in the wrong tracker (rules, site model, prior).
     pub p_misfiled: f64,
+    /// The move this item is a side of, where a human acted on it after it was made.
+    pub after_move: Option<Moved>,
 }
 
 /// Why an item is never moved, whatever its verdict.
@@ -132,6 +147,8 @@ pub enum Exemption {
     KeepMarker,
     /// twotrack created it (a twin): never moved again, so no ping-pong.
     Twin,
+    /// twotrack moved it and a human reopened it afterwards: the human's word wins.
+    AfterMove,
 }
 
 /// What a planning pass needs.
@@ -143,6 +160,9 @@ pub struct Planner<'a> {
     /// Whether the `[[queue]]` rules may judge routing here: not on a site whose service queues hold
     /// none of their groups (it names its groups otherwise, and every item would read as misrouted).
     pub queue_rules_apply: bool,
+    /// The moves twotrack made, with both sides as they are now ([`Planner::with_moves`]); empty unless
+    /// given.
+    pub moves: Moves,
 }
 
 impl<'a> Planner<'a> {
@@ -154,7 +174,14 @@ impl<'a> Planner<'a> {
                 .iter()
                 .take(fallback)
                 .any(|q| site.groups().keys().any(|g| g.eq_ignore_ascii_case(&q.group)));
-        Planner { config, classifier, site, queue_rules_apply }
+        Planner { config, classifier, site, queue_rules_apply, moves: Moves::default() }
+    }
+
+    /// The same planner, knowing the moves made so far: an original reopened after its move is never
+    /// moved again, and the sides of a move a human acted on are reported ([`after`]).
+    pub fn with_moves(mut self, moves: Moves) -> Self {
+        self.moves = moves;
+        self
     }
 
     /// Classify one item and decide what it needs. `None` when its tracker is not configured.
@@ -173,9 +200,18 @@ impl<'a> Planner<'a> {
             Some(Exemption::KeepMarker)
         } else if is_twin(&item) {
             Some(Exemption::Twin)
+        } else if self.moves.of_original(&item).is_some() {
+            Some(Exemption::AfterMove)
         } else {
             None
         };
+        let after_move = match self.moves.of_original(&item) {
+            Some(m) => Some(m),
+            // A twin is reported only where it was returned; a reopened original speaks for the pair.
+            None => self.moves.of_twin(&item).filter(|m| m.returned),
+        }
+        .filter(|m| m.decision().is_some())
+        .cloned();
         Some(Assessment {
             filed_as: tracker.role,
             misfiled: placement.action != Action::Keep,
@@ -184,12 +220,16 @@ impl<'a> Planner<'a> {
             item,
             exempt,
             p_misfiled: p,
+            after_move,
         })
     }
 
     /// The findings for one assessed item (none, one, or for a service item possibly two).
     pub fn findings(&self, a: &Assessment) -> Vec<Finding> {
         let mut out = Vec::new();
+        if let Some(m) = &a.after_move {
+            out.extend(self.after_move(a, m));
+        }
         if a.exempt.is_some() {
             return out;
         }
@@ -226,6 +266,24 @@ impl<'a> Planner<'a> {
             out.extend(self.misprioritisation(a));
         }
         out
+    }
+
+    /// What a human did after the move of which the item is a side: reported with both keys, for a
+    /// human to act on (never corrected by twotrack).
+    fn after_move(&self, a: &Assessment, m: &Moved) -> Option<Finding> {
+        let kind = match m.decision()? {
+            HumanDecision::Reopened => FindingKind::ReopenedAfterMove,
+            HumanDecision::Returned => FindingKind::ReturnedByHuman,
+        };
+        Some(Finding {
+            kind,
+            item: a.item.clone(),
+            filed_as: a.filed_as,
+            verdict: a.verdict.clone(),
+            action: Action::Review,
+            change: Change::AfterMove(Box::new(m.clone())),
+            correction: None,
+        })
     }
 
     /// Whether a service item sits in the wrong group: by the site's own routing history where it
@@ -333,20 +391,33 @@ pub fn is_twin(item: &Item) -> bool {
     item.origin.is_some() || item.has_label(MOVED_LABEL)
 }
 
-/// Learn the site from its mirror ([`Site::learn`]), in one pass over every mirrored item. Items a human decided about (the keep marker; twins twotrack created, which
-/// stayed where they were put) count as clean labels.
+/// [`learn_site_with_moves`] where no moves are known (a set of items, not a mirror).
 pub fn learn_site<E>(
     config: &Config,
     classifier: &Classifier,
     items: impl IntoIterator<Item = Result<Item, E>>,
 ) -> Result<Site, E> {
+    learn_site_with_moves(config, classifier, items, &Moves::default())
+}
+
+/// Learn the site from its mirror ([`Site::learn`]), in one pass over every mirrored item, each labelled
+/// by [`site_label`]: items a human decided about (the keep marker; twins twotrack created, which stayed
+/// where they were put; twins returned by a human, labelled with the tracker they were returned to;
+/// originals reopened after their move) count as clean labels.
+pub fn learn_site_with_moves<E>(
+    config: &Config,
+    classifier: &Classifier,
+    items: impl IntoIterator<Item = Result<Item, E>>,
+    moves: &Moves,
+) -> Result<Site, E> {
     let options = SiteOptions { min_per_role: config.policy.site_min_items, ..SiteOptions::default() };
+    let label = |item: &Item| site_label(config, moves, item);
     Site::learn(
         classifier,
         options,
         items,
-        |item| config.tracker(&item.tracker).map(|t| t.role),
-        |item| item.has_label(&config.policy.keep_label) || is_twin(item),
+        |item| label(item).map(|l| l.role),
+        |item| label(item).is_some_and(|l| l.decided),
     )
 }
 

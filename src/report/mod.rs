@@ -296,6 +296,7 @@ impl<'a> ReportBuilder<'a> {
             }
             (FindingKind::Misrouted, _) => t.misrouted += 1,
             (FindingKind::Misprioritised, _) => t.misprioritised += 1,
+            (FindingKind::ReopenedAfterMove | FindingKind::ReturnedByHuman, _) => {}
         }
         self.report.findings.push(row(&f, self.planner.config));
     }
@@ -499,6 +500,7 @@ fn from_to(change: &Change, matrix: &PriorityMatrix) -> (String, String) {
         ),
         Change::Group { from, to } => (from.clone().unwrap_or_else(|| "unassigned".to_string()), to.clone()),
         Change::Priority { from, to } => (priority(from), priority(to)),
+        Change::AfterMove(m) => m.from_to(),
     }
 }
 

@@ -80,6 +80,7 @@ fn exemption(why: Exemption) -> &'static str {
         Exemption::Closed => "closed",
         Exemption::KeepMarker => "a human put the keep marker on it",
         Exemption::Twin => "twotrack created it",
+        Exemption::AfterMove => "a human acted on it after twotrack moved it",
     }
 }
 
@@ -101,6 +102,7 @@ fn describe_finding(f: &Finding) -> String {
         Change::Priority { from, to } => {
             format!("impact {}, urgency {} -> impact {}, urgency {}", from.impact, from.urgency, to.impact, to.urgency)
         }
+        Change::AfterMove(m) => m.describe(),
     };
     format!("{}: {change} ({what})", f.kind.as_str())
 }

@@ -196,8 +196,20 @@ pub struct Item {
     pub origin: Option<String>,
     /// Other tracker-specific signals useful to the classifier, by a stable lower-case name:
     /// `story_points`, `sprint`, `acceptance_criteria`, `caller`, `category`, `contact_type`, `resolution`, ...
+    /// The names every connector fills the same way are in [`field`] (read them through the accessors,
+    /// e.g. [`Item::resolution`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
+}
+
+/// The names of [`Item::fields`] that mean the same in every tracker (each connector maps its own
+/// vendor fields to them).
+pub mod field {
+    /// How a closed item was resolved: the Jira resolution's name, the ServiceNow close code (as shown).
+    pub const RESOLUTION: &str = "resolution";
+    /// What the resolver wrote about it, where the tracker has a field for that: ServiceNow
+    /// `close_notes` (Jira has none: its resolution notes are the comments).
+    pub const RESOLUTION_NOTES: &str = "resolution_notes";
 }
 
 impl Item {
@@ -230,5 +242,20 @@ impl Item {
 
     pub fn has_label(&self, label: &str) -> bool {
         self.labels.iter().any(|l| l.eq_ignore_ascii_case(label))
+    }
+
+    /// How the item was resolved, where the tracker says ([`field::RESOLUTION`]).
+    pub fn resolution(&self) -> Option<&str> {
+        self.field(field::RESOLUTION)
+    }
+
+    /// What its resolver wrote, where the tracker has a field for it ([`field::RESOLUTION_NOTES`]).
+    pub fn resolution_notes(&self) -> Option<&str> {
+        self.field(field::RESOLUTION_NOTES)
+    }
+
+    /// A non-blank entry of [`Item::fields`], trimmed.
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 }

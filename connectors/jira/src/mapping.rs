@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use twotrack_api::Item;
+use twotrack_api::{Item, field};
 
 use crate::adf;
 use crate::dto;
@@ -63,7 +63,7 @@ pub fn issue_to_item(issue: &dto::Issue, ctx: &MapContext<'_>) -> Result<Item, M
     };
     put("project", f.project.as_ref().map(|p| p.key.clone()));
     put("status_category", status_category.map(str::to_string));
-    put("resolution", f.resolution.as_ref().map(|r| r.name.clone()));
+    put(field::RESOLUTION, f.resolution.as_ref().map(|r| r.name.clone()));
     put("components", Some(f.components.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")));
     put("story_points", ctx.story_points_field.and_then(|id| f.other.get(id)).and_then(number_text));
     Ok(Item {

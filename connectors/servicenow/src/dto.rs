@@ -29,6 +29,8 @@ pub const RECORD_FIELDS: &[&str] = &[
     "correlation_display",
     "category",
     "contact_type",
+    "close_code",
+    "close_notes",
     "sys_created_on",
     "sys_updated_on",
 ];
@@ -135,6 +137,10 @@ pub struct Record {
     pub correlation_display: Option<Value>,
     pub category: Option<Value>,
     pub contact_type: Option<Value>,
+    /// The resolution code (UI: "Resolution code") a resolver chose.
+    pub close_code: Option<Value>,
+    /// What the resolver wrote (UI: "Resolution notes").
+    pub close_notes: Option<Value>,
     pub sys_created_on: Option<Value>,
     pub sys_updated_on: Option<Value>,
 }

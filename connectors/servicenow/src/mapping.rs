@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use twotrack_api::Item;
+use twotrack_api::{Item, field};
 
 use crate::dto::{Record, Value};
 use crate::query::parse_time;
@@ -77,6 +77,7 @@ pub fn to_item(src: Source<'_>, record: &Record) -> Result<Item, MappingError> {
         .map(str::to_string);
     let correlation_id = text(record.correlation_id.as_ref());
     let correlation_display = text(record.correlation_display.as_ref());
+    let open = is_open(src.table, state_value, record.active.as_ref().map(|a| a.value.as_str()));
 
     let mut fields = BTreeMap::new();
     let mut put = |name: &str, value: &str| {
@@ -92,6 +93,11 @@ pub fn to_item(src: Source<'_>, record: &Record) -> Result<Item, MappingError> {
     if !is_twin(correlation_display) {
         put("correlation_id", correlation_id);
     }
+    // A reopened record keeps its old close code and notes: they describe a resolution only while closed.
+    if !open {
+        put(field::RESOLUTION, shown(record.close_code.as_ref()));
+        put(field::RESOLUTION_NOTES, text(record.close_notes.as_ref()));
+    }
 
     Ok(Item {
         tracker: src.tracker.to_string(),
@@ -102,7 +108,7 @@ pub fn to_item(src: Source<'_>, record: &Record) -> Result<Item, MappingError> {
         labels: labels_in(&description),
         description,
         status: status_label(src.table, state),
-        open: is_open(src.table, state_value, record.active.as_ref().map(|a| a.value.as_str())),
+        open,
         reporter,
         created,
         updated,
@@ -321,6 +327,28 @@ mod tests {
         let item = to_item(Source { table: "sc_req_item", ..SRC }, &record(&linked)).unwrap();
         assert_eq!(item.origin, None, "a linked original was not created from its twin");
         assert_eq!(item.fields.get("correlation_id").map(String::as_str), Some("SHOP-12"));
+    }
+
+    #[test]
+    fn close_code_and_notes_are_the_resolution_of_a_closed_record_only() {
+        let closed = DOCUMENTED.replace(
+            r#""contact_type""#,
+            r#""close_code":{"display_value":"Misfiled","value":"misfiled"},
+            "close_notes":{"display_value":"Not ours: a product change.","value":"Not ours: a product change."},
+            "contact_type""#,
+        );
+        let item = to_item(SRC, &record(&closed)).unwrap();
+        assert_eq!(item.resolution(), Some("Misfiled"), "the code as the resolver saw it");
+        assert_eq!(item.resolution_notes(), Some("Not ours: a product change."));
+        let reopened = closed
+            .replace(
+                r#""state":{"display_value":"Closed","value":"7"}"#,
+                r#""state":{"display_value":"New","value":"1"}"#,
+            )
+            .replace(r#""active":{"display_value":"false","value":"false"}"#, r#""active":"true""#);
+        let item = to_item(SRC, &record(&reopened)).unwrap();
+        assert!(item.open);
+        assert_eq!((item.resolution(), item.resolution_notes()), (None, None), "a reopened record is unresolved");
     }
 
     #[test]
