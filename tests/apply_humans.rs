@@ -7,9 +7,8 @@ mod apply_support;
 
 use apply_support::*;
 use serde_json::{Value, json};
+use twotrack::classify::site::Label;
 use twotrack::mirror::Mirror;
-use twotrack::plan::SiteLabel;
-use twotrack_api::TrackerRole;
 
 /// `POST /rest/api/2/issue/{key}/transitions` "Reopen" (Done -> To Do), as the reporter would.
 async fn jira_reopen(h: &Harness, key: &str) {
@@ -48,7 +47,7 @@ fn finding<'a>(findings: &'a [Value], key: &str) -> Vec<&'a Value> {
 }
 
 /// The label the site model learns `key` in `tracker` with, as the mirror holds it now.
-fn site_label(h: &Harness, tracker: &str, key: &str) -> Option<SiteLabel> {
+fn site_label(h: &Harness, tracker: &str, key: &str) -> Label {
     let config = twotrack::config::load(&h.config).unwrap();
     let mirror = Mirror::open(&h.mirror_path()).unwrap();
     let moves = twotrack::outbox::moves(&mirror).unwrap();
@@ -63,7 +62,7 @@ async fn a_reopened_original_is_never_moved_again_and_is_reported_with_its_twin(
     h.ok(&["sync"]).await;
     assert_eq!(
         site_label(&h, SN, &sn_twin),
-        Some(SiteLabel { role: TrackerRole::Service, decided: true }),
+        Label::Decided,
         "before any human act, the twin is a clean label of where it was put"
     );
 
@@ -104,8 +103,8 @@ async fn a_reopened_original_is_never_moved_again_and_is_reported_with_its_twin(
 
     // The human's decision is a clean label: the original belongs where it was reopened; the disputed
     // twin teaches nothing while the pair stands.
-    assert_eq!(site_label(&h, JIRA, &jira_source), Some(SiteLabel { role: TrackerRole::Product, decided: true }));
-    assert_eq!(site_label(&h, SN, &sn_twin), None);
+    assert_eq!(site_label(&h, JIRA, &jira_source), Label::Decided);
+    assert_eq!(site_label(&h, SN, &sn_twin), Label::Ignored);
 }
 
 #[tokio::test]
@@ -153,8 +152,8 @@ async fn a_twin_returned_as_misfiled_is_not_moved_again_is_reported_and_is_a_cle
     assert!(found[0]["from"].as_str().unwrap().contains(&sn_source), "{:#}", found[0]);
 
     // Each returned twin is a clean label of the tracker it was returned to, where its original sits.
-    assert_eq!(site_label(&h, SN, &sn_twin), Some(SiteLabel { role: TrackerRole::Product, decided: true }));
-    assert_eq!(site_label(&h, JIRA, &jira_twin), Some(SiteLabel { role: TrackerRole::Service, decided: true }));
+    assert_eq!(site_label(&h, SN, &sn_twin), Label::Returned);
+    assert_eq!(site_label(&h, JIRA, &jira_twin), Label::Returned);
 
     // The reporter reopens the original after the return: still never moved again.
     jira_reopen(&h, &jira_source).await;

@@ -21,7 +21,6 @@ use crate::classify::{
     parse_rules_file, role_of_name,
 };
 use crate::exit::{Exit, usage};
-use crate::plan::is_twin;
 
 use crate::report::verdict::VerdictLine;
 
@@ -139,12 +138,15 @@ impl Setup {
             Some(c) => (c.policy.site_min_items, c.policy.keep_label.as_str()),
             None => (SiteOptions::default().min_per_role, crate::plan::DEFAULT_KEEP_LABEL),
         };
-        Site::learn(
+        // An export carries no outbox: what a human did after a move is read from the items alone
+        // (the return marker or a returning resolution on a twin).
+        let moves = crate::plan::Moves::default();
+        Site::learn_labelled(
             &self.classifier,
             SiteOptions { min_per_role, ..SiteOptions::default() },
             items,
             |item| self.role(&item.tracker),
-            |item| item.has_label(keep) || is_twin(item),
+            |item| crate::plan::label_with(keep, &moves, item),
         )
     }
 

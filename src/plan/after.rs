@@ -18,9 +18,10 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use twotrack_api::{Item, TrackerRole};
+use twotrack_api::Item;
 
 use super::is_twin;
+use crate::classify::site::Label;
 use crate::config::Config;
 
 /// The marker by which a human sends a twin back: "this is not ours, it belongs where it came from".
@@ -212,38 +213,34 @@ impl Moves {
     }
 }
 
-/// The label an item teaches the site model ([`crate::classify::Site::learn`]): the role of the
-/// tracker it belongs in, and whether a human decided that (a clean label, weighed as such).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SiteLabel {
-    pub role: TrackerRole,
-    pub decided: bool,
-}
-
-/// What `item` teaches the site model; `None` leaves it out.
+/// What `item` teaches the site model ([`crate::classify::Site::learn_labelled`]):
 ///
-/// | item | label | clean |
-/// |---|---|---|
-/// | any item, by default | the role of the tracker it sits in | no |
-/// | keep marker | the role of the tracker it sits in | yes |
-/// | a twin twotrack created (it stayed where it was put) | its tracker's role | yes |
-/// | a twin returned by a human (open or closed) | the *other* role: the tracker it was returned to, where its original sits | yes |
-/// | an original reopened after its move | the role of the tracker it sits in (it was reopened there) | yes |
-/// | a twin whose original was reopened (and which was not returned) | left out: the reopened original carries the human's word | - |
+/// | item | label |
+/// |---|---|
+/// | any item, by default | `Sits`: the role of the tracker it sits in, a noisy label |
+/// | keep marker | `Decided`: a clean label of the tracker it sits in |
+/// | a twin twotrack created (it stayed where it was put) | `Decided` |
+/// | a twin returned by a human (open or closed) | `Returned`: a clean label of the *other* role, the tracker it was returned to, where its original sits |
+/// | an original reopened after its move | `Decided`: it was reopened where it sits |
+/// | a twin whose original was reopened (and which was not returned) | `Ignored`: the reopened original carries the human's word |
 ///
 /// (Closed originals whose twin exists are left out by the site layer itself: they sat in the wrong
 /// place.)
-pub fn site_label(config: &Config, moves: &Moves, item: &Item) -> Option<SiteLabel> {
-    let sits = config.tracker(&item.tracker)?.role;
+pub fn site_label(config: &Config, moves: &Moves, item: &Item) -> Label {
+    label_with(&config.policy.keep_label, moves, item)
+}
+
+/// [`site_label`] by the keep marker `keep_label` (for a site read without a configuration, or
+/// without an outbox: `twotrack classify --site`).
+pub fn label_with(keep_label: &str, moves: &Moves, item: &Item) -> Label {
     if is_returned(item) {
-        return Some(SiteLabel { role: sits.holds().other().home(), decided: true });
+        return Label::Returned;
     }
     if is_twin(item) && moves.of_twin(item).is_some_and(|m| m.original.open) {
-        return None;
+        return Label::Ignored;
     }
     let reopened = item.open && moves.of_original(item).is_some();
-    let decided = item.has_label(&config.policy.keep_label) || is_twin(item) || reopened;
-    Some(SiteLabel { role: sits, decided })
+    if item.has_label(keep_label) || is_twin(item) || reopened { Label::Decided } else { Label::Sits }
 }
 
 #[cfg(test)]
@@ -324,22 +321,21 @@ auth = { type = "bearer", token = { env = "TWOTRACK_TEST_UNSET_TOKEN" } }
     #[test]
     fn the_clean_label_of_each_case() {
         let c = config();
-        let (product, service) = (TrackerRole::Product, TrackerRole::Service);
         let label = |moves: &Moves, item: &Item| site_label(&c, moves, item);
         let none = Moves::default();
-        assert_eq!(label(&none, &original(true)), Some(SiteLabel { role: product, decided: false }), "by default");
+        assert_eq!(label(&none, &original(true)), Label::Sits, "by default");
         let t = twin(true, None, &[]);
-        assert_eq!(label(&none, &t), Some(SiteLabel { role: service, decided: true }), "a twin stays where it was put");
+        assert_eq!(label(&none, &t), Label::Decided, "a twin stays where it was put");
 
-        // Returned: the label of the tracker it was returned to, open or closed.
+        // Returned: a clean label of the tracker it was returned to, open or closed.
         for returned in [twin(false, Some("Misfiled"), &[]), twin(true, None, &["twotrack-return"])] {
             let moves = Moves::new([Moved::new(&original(false), &returned)]);
-            assert_eq!(label(&moves, &returned), Some(SiteLabel { role: product, decided: true }));
+            assert_eq!(label(&moves, &returned), Label::Returned);
         }
 
         // Reopened: the original is a clean label where it sits; its disputed open twin is left out.
         let moves = Moves::new([Moved::new(&original(true), &t)]);
-        assert_eq!(label(&moves, &original(true)), Some(SiteLabel { role: product, decided: true }));
-        assert_eq!(label(&moves, &t), None);
+        assert_eq!(label(&moves, &original(true)), Label::Decided);
+        assert_eq!(label(&moves, &t), Label::Ignored);
     }
 }

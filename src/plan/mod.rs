@@ -14,7 +14,7 @@ use twotrack_api::{Class, Item, Kind, TrackerKind, TrackerRole};
 use crate::classify::site::SiteOptions;
 use crate::classify::{Action, Classifier, Site, Verdict};
 use crate::config::{Config, Targets, TrackerConfig};
-pub use after::{HumanDecision, Moved, Moves, RETURN_LABEL, SiteLabel, is_returned, site_label};
+pub use after::{HumanDecision, Moved, Moves, RETURN_LABEL, is_returned, label_with, site_label};
 
 /// The label every twin twotrack creates carries (besides its origin marker).
 pub const MOVED_LABEL: &str = "twotrack-moved";
@@ -411,13 +411,12 @@ pub fn learn_site_with_moves<E>(
     moves: &Moves,
 ) -> Result<Site, E> {
     let options = SiteOptions { min_per_role: config.policy.site_min_items, ..SiteOptions::default() };
-    let label = |item: &Item| site_label(config, moves, item);
-    Site::learn(
+    Site::learn_labelled(
         classifier,
         options,
         items,
-        |item| label(item).map(|l| l.role),
-        |item| label(item).is_some_and(|l| l.decided),
+        |item| config.tracker(&item.tracker).map(|t| t.role),
+        |item| site_label(config, moves, item),
     )
 }
 
