@@ -131,8 +131,11 @@ async fn faults_leave_no_trace(kind: FaultKind) {
         let log = if run.tracker == JIRA { world.jira.log() } else { world.servicenow.log() };
         let injected = faults_of(&log, kind);
         let requests = log.len();
+        // The simulator answers 429 to every request arriving while a penalty runs: the requests other
+        // streams had in flight when one was refused get it too, so 429s exceed the 20% drawn.
+        let most = if kind == FaultKind::RateLimited { 5 } else { 4 };
         assert!(
-            injected.len() >= 2 && injected.len() * 10 <= requests * 4,
+            injected.len() >= 2 && injected.len() * 10 <= requests * most,
             "{kind}: {}: {} faults in {requests} requests, expected about 20%",
             run.tracker,
             injected.len()
