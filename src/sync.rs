@@ -401,6 +401,21 @@ mod tests {
     }
 
     #[test]
+    fn progress_adds_up_the_totals_of_the_scopes_and_counts_what_was_pulled() {
+        let bar = ProgressBar::hidden();
+        let progress = Progress { bar: Some(&bar), total: Mutex::new(0) };
+        assert_eq!(bar.length(), None, "a spinner until a total is known");
+        progress.add_total(1_000);
+        progress.add_total(500);
+        progress.pulled(120, &TrackerSync::named("t"), "incident");
+        assert_eq!((bar.length(), bar.position()), (Some(1_500), 120));
+        // No bar (not a terminal): nothing to do.
+        let quiet = Progress { bar: None, total: Mutex::new(0) };
+        quiet.add_total(10);
+        assert_eq!(*quiet.total.lock().unwrap(), 0);
+    }
+
+    #[test]
     fn every_failed_scope_is_named_and_one_shared_reason_said_once() {
         assert!(outcome(3, Vec::new()).is_ok());
         let all_alike = outcome(2, vec![failed("incident", "denied"), failed("problem", "denied")]).unwrap_err();
