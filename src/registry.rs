@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef};
 use twotrack_api::http::{HttpSettings, HttpStats};
-use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, TrackerKind};
+use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, Partitioning, TrackerKind};
 use twotrack_jira::{JiraConnector, JiraSettings, JiraWrite};
 use twotrack_servicenow::{ServiceNowConnector, ServiceNowSettings, ServiceNowWrite};
 
@@ -80,6 +80,7 @@ impl AnyConnector {
                     },
                     ..JiraSettings::new(http_settings(t), twotrack_jira::Flavour::Cloud, projects.clone())
                 };
+                let settings = JiraSettings { concurrency: t.concurrency.unwrap_or(settings.concurrency), ..settings };
                 Ok(AnyConnector::Jira(JiraConnector::new(settings)?))
             }
             (TrackerKind::ServiceNow, Scope::ServiceNow { tables, query }, Targets::ServiceNow(w)) => {
@@ -97,6 +98,8 @@ impl AnyConnector {
                     },
                     ..ServiceNowSettings::new(http_settings(t))
                 };
+                let settings =
+                    ServiceNowSettings { concurrency: t.concurrency.unwrap_or(settings.concurrency), ..settings };
                 Ok(AnyConnector::ServiceNow(ServiceNowConnector::new(settings)?))
             }
             _ => Err(invalid("the scope and targets do not match the tracker kind (a configuration bug)")),
@@ -132,6 +135,12 @@ impl Connector for AnyConnector {
     }
     fn scopes(&self) -> Vec<String> {
         dispatch!(self, c => c.scopes())
+    }
+    fn concurrency(&self) -> usize {
+        dispatch!(self, c => c.concurrency())
+    }
+    async fn partition(&self, scope: &str, count: usize) -> Result<Partitioning, ConnectorError> {
+        dispatch!(self, c => c.partition(scope, count).await)
     }
     async fn health(&self) -> Result<Health, ConnectorError> {
         dispatch!(self, c => c.health().await)

@@ -5,21 +5,38 @@
 //! A crash between pages loses nothing: the next run resumes from the last committed cursor, and the
 //! cursor's dedupe drops what was already stored.
 //!
-//! The pages of one scope are pipelined: the request for page *n + 1* is sent before page *n* is
+//! A scope's first sync and `sync --full` are partitioned: the connector splits the scope into disjoint
+//! partitions ([`Connector::partition`]), pulled by as many streams as the tracker's concurrency, each page
+//! committed with its partition's progress. The plan is stored before the first page, so a crash resumes
+//! each partition where it stopped; the scope's cursor is stored only when every partition is done.
+//! Incremental syncs stay one stream per scope.
+//!
+//! The pages of an incremental stream are pipelined: the request for page *n + 1* is sent before page *n* is
 //! committed, so the commit hides behind the network round trip. At most one page is in flight ahead of
 //! the mirror, and the cursor a commit stores never runs ahead of the items it commits.
 
+use std::collections::VecDeque;
 use std::pin::pin;
 use std::sync::{Mutex, PoisonError};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use futures::future::join_all;
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::future::{join_all, try_join_all};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use twotrack_api::{Connector, ConnectorError, Cursor};
 
-use crate::mirror::{Mirror, MirrorError, PageOutcome, SyncRecord};
+use crate::mirror::{Mirror, MirrorError, PageOutcome, PartitionPlan, PartitionState, SyncRecord};
+
+/// Partitions of a full pull per stream: more partitions than streams, so that a stream done with a small
+/// partition takes the next one and the streams end together.
+const PARTITIONS_PER_STREAM: usize = 4;
+
+/// How far before the start of a partitioned pull its scope's cursor ends at most. Partitions are pulled
+/// side by side, so an item edited while the pull ran may sort before the last item another partition
+/// stored; the next incremental sync reads again from here (the tracker's clock may also run ahead of
+/// ours), and the mirror finds the unchanged items unchanged.
+const SETTLE: TimeDelta = TimeDelta::seconds(60);
 use crate::registry::{AnyConnector, Registry};
 
 /// What to sync.
@@ -99,7 +116,7 @@ pub async fn sync_all(registry: &Registry, mirror: &Mirror, opts: &SyncOptions) 
             let bar = bars.as_ref().map(|m| {
                 let bar = m.add(ProgressBar::new_spinner());
                 bar.set_style(
-                    ProgressStyle::with_template("{spinner} {prefix:12} {msg}")
+                    ProgressStyle::with_template("{spinner} {prefix:12} {pos} pulled  {msg}")
                         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                 );
                 bar.set_prefix(name.to_string());
@@ -116,6 +133,38 @@ pub async fn sync_all(registry: &Registry, mirror: &Mirror, opts: &SyncOptions) 
         },
     );
     join_all(runs).await
+}
+
+/// One tracker's progress: items pulled against the total the tracker announced (the sum over its scopes,
+/// as each scope learns its own), with a rate and an ETA once a total is known. Drawn only on a terminal.
+struct Progress<'a> {
+    bar: Option<&'a ProgressBar>,
+    total: Mutex<u64>,
+}
+
+impl Progress<'_> {
+    fn add_total(&self, total: u64) {
+        let Some(bar) = self.bar else { return };
+        let mut sum = self.total.lock().unwrap_or_else(PoisonError::into_inner);
+        if *sum == 0 {
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {prefix:12} [{bar:30}] {human_pos}/{human_len} {per_sec:>10}  ETA {eta:>4}  {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+        }
+        *sum += total;
+        bar.set_length((*sum).max(bar.position()));
+    }
+
+    fn pulled(&self, items: usize, out: &TrackerSync, scope: &str) {
+        if let Some(bar) = self.bar {
+            bar.inc(items as u64);
+            bar.set_message(format!("{scope}: {} new, {} changed", out.new, out.changed));
+        }
+    }
 }
 
 /// Sync one tracker: every scope, page by page.
@@ -161,14 +210,17 @@ async fn sync_scopes(
     out: &mut TrackerSync,
 ) -> Result<(), SyncError> {
     let name = connector.name().to_string();
-    if full {
-        mirror.reset_cursors(&name)?;
-    }
     // Every scope is its own stream (its own cursor and pages), so they run side by side; they share
-    // the connector's HTTP client and with it the tracker's rate limiter. A failing scope stops only itself.
+    // the connector's HTTP client and with it the tracker's rate limiter and concurrency window. A
+    // failing scope stops only itself.
     let shared = Mutex::new(std::mem::replace(out, TrackerSync::named(&name)));
+    let progress = Progress { bar, total: Mutex::new(0) };
     let scopes = connector.scopes();
-    let results = join_all(scopes.iter().map(|scope| sync_scope(connector, mirror, &name, scope, bar, &shared))).await;
+    let runs: Vec<Scope<'_>> = scopes
+        .iter()
+        .map(|scope| Scope { connector, mirror, name: &name, scope, progress: &progress, out: &shared })
+        .collect();
+    let results = join_all(runs.iter().map(|run| run.sync(full))).await;
     *out = shared.into_inner().unwrap_or_else(PoisonError::into_inner);
     let failed = scopes.iter().zip(results).filter_map(|(scope, r)| r.err().map(|e| (scope.to_string(), e)));
     let outcome = outcome(scopes.len(), failed.collect());
@@ -189,51 +241,131 @@ fn outcome(scopes: usize, mut failed: Vec<(String, SyncError)>) -> Result<(), Sy
     }
 }
 
-/// Pull one scope to its end, page by page, each page committed with its cursor.
-async fn sync_scope(
-    connector: &AnyConnector,
-    mirror: &Mirror,
-    name: &str,
-    scope: &str,
-    bar: Option<&ProgressBar>,
-    out: &Mutex<TrackerSync>,
-) -> Result<(), SyncError> {
-    let mut cursor: Cursor = mirror.cursor(name, scope)?.unwrap_or_default();
-    let mut page = connector.pull_page(scope, &cursor, None).await?;
-    loop {
-        for item in &page.items {
-            cursor.advance(item);
+/// One scope of one tracker being synced.
+struct Scope<'a> {
+    connector: &'a AnyConnector,
+    mirror: &'a Mirror,
+    name: &'a str,
+    scope: &'a str,
+    progress: &'a Progress<'a>,
+    out: &'a Mutex<TrackerSync>,
+}
+
+impl Scope<'_> {
+    /// A partitioned pull when one is under way (an interrupted first or full sync resumes, even under
+    /// `--full`), the scope was never pulled, or `full`; otherwise an incremental stream from the cursor.
+    async fn sync(&self, full: bool) -> Result<(), SyncError> {
+        if let Some((plan, states)) = self.mirror.partitions(self.name, self.scope)? {
+            return self.pull_partitions(plan, states).await;
         }
-        // Ask for the next page (with the cursor advanced over this one, as the connectors expect)
-        // before committing this one: the first poll sends the request, the commit runs while it travels.
-        let next = {
-            let mut next = pin!(async {
-                match &page.next {
-                    Some(token) => Some(connector.pull_page(scope, &cursor, Some(token)).await),
-                    None => None,
-                }
-            });
-            let early = futures::poll!(next.as_mut());
-            let outcome = mirror.apply_page(name, scope, &page.items, &cursor)?;
-            {
-                let mut out = out.lock().unwrap_or_else(PoisonError::into_inner);
-                out.add_page(page.items.len(), outcome);
-                if let Some(bar) = bar {
-                    bar.set_message(format!(
-                        "{scope}: {} pulled, {} new, {} changed",
-                        out.pulled, out.new, out.changed
-                    ));
-                }
+        match self.mirror.cursor(self.name, self.scope)? {
+            Some(cursor) if !full => self.stream(cursor).await,
+            _ => {
+                let streams = self.connector.concurrency().max(1);
+                let started = Utc::now();
+                let split = self.connector.partition(self.scope, streams * PARTITIONS_PER_STREAM).await?;
+                let plan = PartitionPlan { started, total: split.total, partitions: split.tokens.len() };
+                let states = self.mirror.begin_partitions(self.name, self.scope, &plan, &split.tokens)?;
+                self.pull_partitions(plan, states).await
             }
-            match early {
-                Poll::Ready(next) => next,
-                Poll::Pending => next.await,
+        }
+    }
+
+    fn record(&self, pulled: usize, outcome: PageOutcome) {
+        let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+        out.add_page(pulled, outcome);
+        self.progress.pulled(pulled, &out, self.scope);
+    }
+
+    /// Pull every unfinished partition, `concurrency` at a time, then store the scope's cursor.
+    async fn pull_partitions(&self, plan: PartitionPlan, states: Vec<PartitionState>) -> Result<(), SyncError> {
+        if let Some(total) = plan.total {
+            self.progress.add_total(total);
+        }
+        if let Some(bar) = self.progress.bar {
+            bar.inc(states.iter().map(|s| s.pulled).sum());
+        }
+        let queue: Mutex<VecDeque<(usize, PartitionState)>> =
+            Mutex::new(states.iter().cloned().enumerate().filter(|(_, s)| s.next.is_some()).collect());
+        let done = Mutex::new(states);
+        let worker = || async {
+            loop {
+                let next = queue.lock().unwrap_or_else(PoisonError::into_inner).pop_front();
+                let Some((index, state)) = next else { return Ok::<_, SyncError>(()) };
+                let state = self.pull_partition(index, state).await?;
+                done.lock().unwrap_or_else(PoisonError::into_inner)[index] = state;
             }
         };
-        match next {
-            Some(next) => page = next?,
-            None => return Ok(()),
+        try_join_all((0..self.connector.concurrency().max(1)).map(|_| worker())).await?;
+        let states = done.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let cursor = partitioned_cursor(plan.started, &states);
+        self.mirror.finish_partitions(self.name, self.scope, &cursor)?;
+        Ok(())
+    }
+
+    /// Pull one partition to its end, each page committed with the partition's progress.
+    async fn pull_partition(&self, index: usize, mut state: PartitionState) -> Result<PartitionState, SyncError> {
+        while let Some(token) = state.next.take() {
+            let page = self.connector.pull_page(self.scope, &Cursor::default(), Some(&token)).await?;
+            for item in &page.items {
+                state.cursor.advance(item);
+            }
+            state.next = page.next;
+            state.pulled += page.items.len() as u64;
+            let outcome = self.mirror.apply_partition_page(self.name, self.scope, index, &page.items, &state)?;
+            self.record(page.items.len(), outcome);
         }
+        Ok(state)
+    }
+
+    /// Pull the scope from `cursor` to its end, one page after the other, each page committed with its
+    /// cursor.
+    async fn stream(&self, mut cursor: Cursor) -> Result<(), SyncError> {
+        let (connector, scope) = (self.connector, self.scope);
+        let mut page = connector.pull_page(scope, &cursor, None).await?;
+        if let Some(total) = page.total {
+            self.progress.add_total(total);
+        }
+        loop {
+            for item in &page.items {
+                cursor.advance(item);
+            }
+            // Ask for the next page (with the cursor advanced over this one, as the connectors expect)
+            // before committing this one: the first poll sends the request, the commit runs while it travels.
+            let next = {
+                let mut next = pin!(async {
+                    match &page.next {
+                        Some(token) => Some(connector.pull_page(scope, &cursor, Some(token)).await),
+                        None => None,
+                    }
+                });
+                let early = futures::poll!(next.as_mut());
+                let outcome = self.mirror.apply_page(self.name, scope, &page.items, &cursor)?;
+                self.record(page.items.len(), outcome);
+                match early {
+                    Poll::Ready(next) => next,
+                    Poll::Pending => next.await,
+                }
+            };
+            match next {
+                Some(next) => page = next?,
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
+/// The scope's cursor after a partitioned pull that began at `started`: every partition's, merged, but
+/// never later than `started` less [`SETTLE`] (see there).
+fn partitioned_cursor(started: DateTime<Utc>, states: &[PartitionState]) -> Cursor {
+    let mut cursor = Cursor::default();
+    for state in states {
+        cursor.merge(&state.cursor);
+    }
+    let latest = started - SETTLE;
+    match cursor.since {
+        Some(since) if since <= latest => cursor,
+        _ => Cursor { since: Some(latest), ..Cursor::default() },
     }
 }
 
@@ -244,6 +376,43 @@ mod tests {
     fn failed(scope: &str, why: &str) -> (String, SyncError) {
         let e = ConnectorError::Invalid { tracker: "servicenow".into(), message: why.into() };
         (scope.to_string(), SyncError::Connector(e))
+    }
+
+    fn state(key: &str, updated: DateTime<Utc>) -> PartitionState {
+        let mut item = twotrack_api::Item::new("t", key, "s");
+        item.updated = updated;
+        let mut state = PartitionState::default();
+        state.cursor.advance(&item);
+        state
+    }
+
+    #[test]
+    fn a_partitioned_cursor_never_ends_after_the_pull_began_less_the_settling_time() {
+        let started = Utc::now();
+        let old = started - TimeDelta::days(2);
+        let states = [state("A-1", old), state("A-2", old - TimeDelta::days(1)), PartitionState::default()];
+        let cursor = partitioned_cursor(started, &states);
+        assert_eq!((cursor.since, cursor.seen_at_since.len()), (Some(old), 1), "the latest of the partitions");
+        let states = [state("A-1", old), state("A-3", started - TimeDelta::seconds(5))];
+        let cursor = partitioned_cursor(started, &states);
+        assert_eq!(cursor, Cursor { since: Some(started - SETTLE), ..Cursor::default() });
+        let empty = partitioned_cursor(started, &[PartitionState::default()]);
+        assert_eq!(empty.since, Some(started - SETTLE), "an empty scope resumes from when its pull began");
+    }
+
+    #[test]
+    fn progress_adds_up_the_totals_of_the_scopes_and_counts_what_was_pulled() {
+        let bar = ProgressBar::hidden();
+        let progress = Progress { bar: Some(&bar), total: Mutex::new(0) };
+        assert_eq!(bar.length(), None, "a spinner until a total is known");
+        progress.add_total(1_000);
+        progress.add_total(500);
+        progress.pulled(120, &TrackerSync::named("t"), "incident");
+        assert_eq!((bar.length(), bar.position()), (Some(1_500), 120));
+        // No bar (not a terminal): nothing to do.
+        let quiet = Progress { bar: None, total: Mutex::new(0) };
+        quiet.add_total(10);
+        assert_eq!(*quiet.total.lock().unwrap(), 0);
     }
 
     #[test]

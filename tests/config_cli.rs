@@ -57,14 +57,14 @@ fn unset_token_variables_warn_offline_and_fail_where_the_tokens_are_needed() {
         "{err}"
     );
     assert!(err.contains("environment variable `SERVICENOW_TOKEN` is not set"), "{err}");
-    assert!(err.contains(":41:17: warning"), "warnings carry line:col: {err}");
+    assert!(err.contains(":45:17: warning"), "warnings carry line:col: {err}");
     // Anything that talks to a tracker needs them: exit 2 with the same located message as an error.
     for args in [&["config", "check", "--online"][..], &["sync"][..]] {
         let out = without_tokens(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         let err = stderr(&out);
         assert!(
-            err.contains(":41:17: error: tracker \"jira\": environment variable `JIRA_TOKEN` is not set"),
+            err.contains(":45:17: error: tracker \"jira\": environment variable `JIRA_TOKEN` is not set"),
             "{args:?}: {err}"
         );
         assert!(err.contains("environment variable `SERVICENOW_TOKEN` is not set"), "{args:?}: {err}");

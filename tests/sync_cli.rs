@@ -1,6 +1,7 @@
 //! `twotrack sync` and `twotrack config check --online` as a user runs them: the binary as a child process
 //! against the simulators in the test process.
-//! - A sync killed with SIGKILL mid-way and run again yields the same mirror as an uninterrupted one.
+//! - A partitioned sync killed with SIGKILL at several moments and run again yields the simulators' truth,
+//!   the same mirror as an uninterrupted run.
 //! - A rejected token gives a message naming the tracker and what to check, and the token is not printed.
 //! - `config check --online` says OK per tracker, or FAILED with the tracker and what to check.
 
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use sync_support::*;
+use twotrack::demo::World;
 use twotrack::mirror::Mirror;
 use twotrack_sim::faults::FaultSpec;
 
@@ -23,39 +25,24 @@ fn pulled(stdout: &str, tracker: &str) -> usize {
     words[at + 1].parse().unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sync_killed_mid_way_and_run_again_yields_the_same_mirror_as_an_uninterrupted_one() {
-    // 2,000 issues are 20 search pages; the records take about 8 list requests. With the latencies below
-    // each tracker's sync takes over a second, so both can be caught in the middle, late enough for the
-    // mirror to have written some pages to disk (sled flushes every half second) and early enough for
-    // neither to have finished.
-    let world = world(2_000, SEED, FaultSpec::default()).await;
-    let (jira_items, sn_items) = world.counts();
-    // ServiceNow pulls its tables side by side, a round of pages at a time: slow rounds keep it mid-way
-    // while Jira's pages go one after the other.
-    world.jira.faults().set(FaultSpec { latency: Duration::from_millis(100), ..FaultSpec::default() });
-    world.servicenow.faults().set(FaultSpec { latency: Duration::from_millis(1500), ..FaultSpec::default() });
-    let (jira_log, sn_log) = (world.jira.log(), world.servicenow.log());
-    let lists = || table_requests(&sn_log).iter().map(|(_, n)| n).sum::<usize>();
+/// Requests for data (Jira searches, ServiceNow table reads) the simulators answered.
+fn data_requests(world: &World) -> usize {
+    world.jira.log().count("POST", JIRA_SEARCH)
+        + table_requests(&world.servicenow.log()).iter().map(|(_, n)| n).sum::<usize>()
+}
 
-    // The uninterrupted run, into its own mirror.
-    let whole = tempfile::tempdir().unwrap();
-    let whole_config = write_config(&world, whole.path(), &Tuning::default());
-    ok(&whole_config, &["sync"]).await;
-    let (jira_pages, sn_pages) = (jira_log.count("POST", JIRA_SEARCH), lists());
-    assert!(jira_pages >= 20 && sn_pages >= 8, "{jira_pages} searches, {sn_pages} table reads");
-    jira_log.clear();
-    sn_log.clear();
-
-    // The interrupted run: killed once Jira is two thirds and ServiceNow a third through its pages.
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(&world, dir.path(), &Tuning::default());
-    let mut child = command(&config, &["sync"]).stdout(std::process::Stdio::null()).spawn().unwrap();
+/// Run `sync` (with `args`) and kill it with SIGKILL once the simulators answered `after` more data requests;
+/// false when it finished first.
+async fn sync_killed_after(world: &World, config: &std::path::Path, args: &[&str], after: usize) -> bool {
+    let target = data_requests(world) + after;
+    let mut child = command(config, args).stdout(std::process::Stdio::null()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while jira_log.count("POST", JIRA_SEARCH) < jira_pages * 2 / 3 || lists() < sn_pages / 3 {
-        assert!(child.try_wait().unwrap().is_none(), "the sync finished before it could be killed mid-way");
+    while data_requests(world) < target {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
         assert!(Instant::now() < deadline, "the sync made no progress");
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
     child.start_kill().unwrap();
     let status = child.wait().await.unwrap();
@@ -64,26 +51,81 @@ async fn a_sync_killed_mid_way_and_run_again_yields_the_same_mirror_as_an_uninte
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(status.signal(), Some(9), "killed with SIGKILL: {status:?}");
     }
-    let (jira_stored, sn_stored) = {
-        let mirror = Mirror::open(&dir.path().join("mirror")).unwrap();
-        (mirror.count(Some(JIRA)).unwrap() as usize, mirror.count(Some(SN)).unwrap() as usize)
-    };
-    eprintln!("killed: jira {jira_stored} of {jira_items}, servicenow {sn_stored} of {sn_items} stored");
-    assert!(
-        jira_stored > 0 && jira_stored < jira_items && sn_stored < sn_items,
-        "killed mid-way: jira {jira_stored} of {jira_items}, servicenow {sn_stored} of {sn_items} stored"
-    );
+    true
+}
 
-    let resumed = ok(&config, &["sync"]).await;
-    let resumed_pulled = pulled(&resumed.stdout, JIRA);
-    assert!(
-        resumed_pulled < jira_items,
-        "the second run resumes from the stored cursor instead of pulling all {jira_items} issues again: {}",
-        resumed.stdout
-    );
+/// The keys the simulators hold, per tracker: the truth a complete mirror has.
+fn truth(world: &World) -> Vec<String> {
+    let issues = world.jira.issues();
+    let mut keys: Vec<String> =
+        issues.iter().filter_map(|i| i["key"].as_str()).map(|k| format!("{JIRA}/{k}")).collect();
+    for table in TABLES {
+        let records = world.servicenow.snapshot(table);
+        keys.extend(records.iter().filter_map(|r| r["number"].as_str()).map(|n| format!("{SN}/{n}")));
+    }
+    keys.sort();
+    keys
+}
+
+fn mirrored(config: &std::path::Path) -> Vec<String> {
+    let mirror = Mirror::open(&config.parent().unwrap().join("mirror")).unwrap();
+    let mut keys: Vec<String> = items(&mirror).iter().map(|i| format!("{}/{}", i.tracker, i.key)).collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_sync_killed_at_varied_moments_resumes_to_the_same_mirror_as_an_uninterrupted_one() {
+    // 3,000 issues are 30 search pages, split into created windows; the records fill several sys_id
+    // ranges of each table. Two streams per tracker and slow answers keep each run going for seconds.
+    let world = world(3_000, SEED, FaultSpec::default()).await;
+    let (jira_items, sn_items) = world.counts();
+    world.jira.faults().set(FaultSpec { latency: Duration::from_millis(60), ..FaultSpec::default() });
+    world.servicenow.faults().set(FaultSpec { latency: Duration::from_millis(200), ..FaultSpec::default() });
+    let tuning = Tuning { concurrency: 2, ..Tuning::default() };
+
+    // The uninterrupted run, into its own mirror.
+    let whole = tempfile::tempdir().unwrap();
+    let whole_config = write_config(&world, whole.path(), &tuning);
+    let before = data_requests(&world);
+    ok(&whole_config, &["sync"]).await;
+    let requests = data_requests(&world) - before;
+    let truth = truth(&world);
+    assert_eq!(truth.len(), jira_items + sn_items);
+    assert_eq!(mirrored(&whole_config), truth);
+    assert!(requests >= 40, "{requests} data requests");
+
+    // The same first sync, killed at several points (a share of the requests a whole run makes: early,
+    // mid-way, late), each run resuming what the previous one left; then run to its end.
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&world, dir.path(), &tuning);
+    let mut stored = Vec::new();
+    for share in [0.15, 0.3, 0.25, 0.2] {
+        let after = ((requests as f64 * share) as usize).max(1);
+        assert!(sync_killed_after(&world, &config, &["sync"], after).await, "the run finished before {after} requests");
+        stored.push(mirrored(&config).len());
+    }
+    eprintln!("stored after each kill: {stored:?} of {}", truth.len());
+    assert!(stored.windows(2).all(|w| w[0] <= w[1]), "each run resumes: {stored:?}");
+    assert!(stored[0] > 0 && *stored.last().unwrap() < truth.len(), "killed mid-way: {stored:?}");
+    let last = ok(&config, &["sync"]).await;
+    let pulled_last = pulled(&last.stdout, JIRA) + pulled(&last.stdout, SN);
+    assert!(pulled_last < truth.len() - stored[2], "the last run resumes: {}", last.stdout);
+    assert_eq!(mirrored(&config), truth, "nothing missed, nothing doubled");
     let (expected, got) = (export(&whole_config).await, export(&config).await);
-    assert_eq!(got.len(), jira_items + sn_items);
     assert!(got == expected, "the resumed mirror differs from the uninterrupted one");
+
+    // `sync --full` killed mid-way is resumed by the next `sync --full` rather than started over.
+    assert!(sync_killed_after(&world, &config, &["sync", "--full"], requests / 2).await);
+    let resumed = ok(&config, &["sync", "--full"]).await;
+    let pulled_resumed = pulled(&resumed.stdout, JIRA) + pulled(&resumed.stdout, SN);
+    assert!(pulled_resumed < truth.len(), "the full pull resumed: {}", resumed.stdout);
+    assert!(export(&config).await == expected);
+    // Nothing changed since: the next sync is one request per scope and pulls nothing.
+    let before = data_requests(&world);
+    let quiet = ok(&config, &["sync"]).await;
+    assert_eq!(pulled(&quiet.stdout, JIRA) + pulled(&quiet.stdout, SN), 0, "{}", quiet.stdout);
+    assert_eq!(data_requests(&world) - before, 1 + TABLES.len());
     world.shutdown().await;
 }
 

@@ -70,6 +70,8 @@ pub struct TrackerConfig {
     pub flavour: JiraFlavour,
     pub auth: Auth,
     pub rate: RateLimit,
+    /// Page streams pulled at once; `None`: the connector's default.
+    pub concurrency: Option<u32>,
     pub timeouts: Timeouts,
     /// Retries after the first attempt.
     pub max_retries: u32,

@@ -73,6 +73,9 @@ pub struct RawTracker {
     /// Client-side rate limit.
     #[serde(default)]
     pub rate: RawRate,
+    /// Page streams pulled at once (the partitions of a full pull), all within `rate`; the connector's
+    /// default (6) when absent, 1..=32.
+    pub concurrency: Option<u32>,
     /// Network timeouts.
     #[serde(default)]
     pub timeouts: RawTimeouts,

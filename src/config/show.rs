@@ -36,6 +36,8 @@ struct ShownTracker<'a> {
     allow_insecure_http: bool,
     auth: ShownAuth<'a>,
     rate: RateLimit,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    concurrency: Option<u32>,
     timeouts: ShownTimeouts,
     scope: &'a Scope,
     targets: &'a Targets,
@@ -92,6 +94,7 @@ fn tracker(t: &TrackerConfig) -> ShownTracker<'_> {
         allow_insecure_http: t.allow_insecure_http,
         auth,
         rate: t.rate,
+        concurrency: t.concurrency,
         timeouts: ShownTimeouts {
             request: t.timeouts.request.as_secs_f64(),
             connect: t.timeouts.connect.as_secs_f64(),

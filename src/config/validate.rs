@@ -219,6 +219,7 @@ fn tracker(ctx: &mut Ctx<'_, '_>, i: usize, raw: RawTracker) -> Option<TrackerCo
         .required(&p, "auth", raw.auth, &label, "add `auth = { user = \"...\", token = { env = \"TOKEN_VARIABLE\" } }`")
         .and_then(|auth| self::auth(ctx, &p, &label, auth));
     let rate = rate(ctx, &p, &label, &raw.rate);
+    concurrency(ctx, &p, &label, kind, raw.concurrency);
     let timeouts = timeouts(ctx, &p, &label, &raw.timeouts);
     if raw.max_retries > MAX_RETRIES {
         ctx.error(
@@ -240,12 +241,29 @@ fn tracker(ctx: &mut Ctx<'_, '_>, i: usize, raw: RawTracker) -> Option<TrackerCo
         flavour,
         auth: auth?,
         rate,
+        concurrency: raw.concurrency,
         timeouts: timeouts?,
         max_retries: raw.max_retries,
         scope: scope?,
         targets: targets?,
         allow_insecure_http: raw.allow_insecure_http,
     })
+}
+
+/// `concurrency` within what the tracker's connector allows (each connector says so itself).
+fn concurrency(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, kind: Option<TrackerKind>, value: Option<u32>) {
+    let max = match kind {
+        Some(TrackerKind::Jira) => twotrack_jira::MAX_CONCURRENCY,
+        Some(TrackerKind::ServiceNow) => servicenow::MAX_CONCURRENCY,
+        None => return,
+    };
+    if let Some(n) = value.filter(|n| !(1..=max).contains(n)) {
+        ctx.error(
+            &format!("{p}.concurrency"),
+            format!("{label}: `concurrency` is {n}, not within 1..={max}"),
+            "the page streams pulled at once, all within `rate` (default 6)",
+        );
+    }
 }
 
 /// What the tracker's connector creates (each connector says so itself).

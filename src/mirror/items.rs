@@ -77,6 +77,18 @@ impl Mirror {
         codec::check_name("scope", scope)?;
         let cursor_key = codec::key(&[tracker.as_bytes(), scope.as_bytes()]);
         let cursor_value = codec::encode_json(cursor).map_err(encode_error("cursor"))?;
+        self.apply_page_at(tracker, items, &cursor_key, &cursor_value)
+    }
+
+    /// [`Mirror::apply_page`] with the bookkeeping value `cursor_value` stored at `cursor_key` of the
+    /// cursors tree (a scope's cursor, or a partition's progress).
+    pub(super) fn apply_page_at(
+        &self,
+        tracker: &str,
+        items: &[Item],
+        cursor_key: &[u8],
+        cursor_value: &[u8],
+    ) -> Result<PageOutcome, MirrorError> {
         let now = Utc::now();
         let inner = &*self.inner;
         let trees = (&inner.items, &inner.history, &inner.by_key, &inner.cursors, &inner.meta);
@@ -86,8 +98,8 @@ impl Mirror {
             for item in items {
                 outcome.count(inner.stage_item(&tx, tracker, item, now)?);
             }
-            if cursors.get(&cursor_key)?.as_deref() != Some(cursor_value.as_slice()) {
-                cursors.insert(cursor_key.as_slice(), cursor_value.as_slice())?;
+            if cursors.get(cursor_key)?.as_deref() != Some(cursor_value) {
+                cursors.insert(cursor_key, cursor_value)?;
             }
             inner.add_items(meta, outcome.new as u64)?;
             Ok(outcome)

@@ -49,7 +49,7 @@ pub use error::{MirrorError, StorageError};
 pub use items::{PageOutcome, Upsert, Versioned};
 pub use records::{LogEntry, LogStore, RecordStore};
 pub use stats::{Counts, Stats, TrackerStats};
-pub use sync::SyncRecord;
+pub use sync::{PartitionPlan, PartitionState, SyncRecord};
 
 use codec::Undecodable;
 

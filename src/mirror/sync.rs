@@ -4,8 +4,43 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::transaction::Transactional;
 
-use super::{Mirror, MirrorError, codec, encode_error};
+use super::{Mirror, MirrorError, PageOutcome, codec, encode_error};
 use crate::api::connector::Cursor;
+use crate::api::model::Item;
+
+/// A partitioned full pull of one scope under way: written before its first page, removed (with every
+/// partition's progress) when the scope's cursor is stored at its end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionPlan {
+    /// When the pull began: the scope's cursor never ends later than this (less a margin), since an item
+    /// edited while another partition was pulled may sort before what that partition saw.
+    pub started: DateTime<Utc>,
+    /// How many items the scope holds, as the tracker said when the pull began.
+    pub total: Option<u64>,
+    /// How many partitions.
+    pub partitions: usize,
+}
+
+/// Where one partition of a full pull stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionState {
+    /// The token of its next page; `None` once it was pulled to its end.
+    pub next: Option<String>,
+    /// Advanced over every item it stored.
+    pub cursor: Cursor,
+    /// Items it stored.
+    pub pulled: u64,
+}
+
+const PLAN: &[u8] = b"\x01plan";
+
+fn plan_key(tracker: &str, scope: &str) -> Vec<u8> {
+    codec::key(&[tracker.as_bytes(), scope.as_bytes(), PLAN])
+}
+
+fn partition_key(tracker: &str, scope: &str, index: usize) -> Vec<u8> {
+    codec::key(&[tracker.as_bytes(), scope.as_bytes(), PLAN, &(index as u64).to_be_bytes()])
+}
 
 /// The outcome of one sync of one tracker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +80,96 @@ impl Mirror {
                 cursors.remove(key)?;
             }
             Ok(keys.len())
+        });
+        inner.finish(result)
+    }
+
+    /// The partitioned full pull of `scope` under way, with where each partition stands; `None` when none is.
+    pub fn partitions(
+        &self,
+        tracker: &str,
+        scope: &str,
+    ) -> Result<Option<(PartitionPlan, Vec<PartitionState>)>, MirrorError> {
+        let inner = &*self.inner;
+        let Some(raw) = inner.cursors.get(plan_key(tracker, scope)).map_err(|e| inner.storage(e))? else {
+            return Ok(None);
+        };
+        let plan: PartitionPlan = codec::decode_json(&raw).map_err(|u| inner.corrupt("partition plan", u))?;
+        let mut states = Vec::with_capacity(plan.partitions);
+        for index in 0..plan.partitions {
+            let raw = inner.cursors.get(partition_key(tracker, scope, index)).map_err(|e| inner.storage(e))?;
+            let raw = raw.ok_or_else(|| {
+                inner.corrupt(
+                    "partition",
+                    codec::Undecodable::Invalid(format!("partition {index} of {scope} is missing")),
+                )
+            })?;
+            states.push(codec::decode_json(&raw).map_err(|u| inner.corrupt("partition", u))?);
+        }
+        Ok(Some((plan, states)))
+    }
+
+    /// Begin a partitioned full pull of `scope`: the plan and each partition's first page token, atomically.
+    pub fn begin_partitions(
+        &self,
+        tracker: &str,
+        scope: &str,
+        plan: &PartitionPlan,
+        tokens: &[String],
+    ) -> Result<Vec<PartitionState>, MirrorError> {
+        codec::check_name("tracker", tracker)?;
+        codec::check_name("scope", scope)?;
+        let states: Vec<PartitionState> = tokens
+            .iter()
+            .map(|token| PartitionState { next: Some(token.clone()), ..PartitionState::default() })
+            .collect();
+        let plan = PartitionPlan { partitions: states.len(), ..plan.clone() };
+        let mut writes = vec![(plan_key(tracker, scope), codec::encode_json(&plan).map_err(encode_error("plan"))?)];
+        for (index, state) in states.iter().enumerate() {
+            let value = codec::encode_json(state).map_err(encode_error("partition"))?;
+            writes.push((partition_key(tracker, scope, index), value));
+        }
+        let result = (&self.inner.cursors,).transaction(|(cursors,)| {
+            for (key, value) in &writes {
+                cursors.insert(key.as_slice(), value.as_slice())?;
+            }
+            Ok(())
+        });
+        self.inner.finish(result)?;
+        Ok(states)
+    }
+
+    /// Store one page of partition `index` of `scope`'s full pull with where the partition now stands,
+    /// atomically.
+    pub fn apply_partition_page(
+        &self,
+        tracker: &str,
+        scope: &str,
+        index: usize,
+        items: &[Item],
+        state: &PartitionState,
+    ) -> Result<PageOutcome, MirrorError> {
+        codec::check_name("tracker", tracker)?;
+        codec::check_name("scope", scope)?;
+        let value = codec::encode_json(state).map_err(encode_error("partition"))?;
+        self.apply_page_at(tracker, items, &partition_key(tracker, scope, index), &value)
+    }
+
+    /// End `scope`'s partitioned full pull: store its cursor, forget the plan and the partitions, atomically.
+    pub fn finish_partitions(&self, tracker: &str, scope: &str, cursor: &Cursor) -> Result<(), MirrorError> {
+        codec::check_name("tracker", tracker)?;
+        codec::check_name("scope", scope)?;
+        let inner = &*self.inner;
+        let cursor_key = codec::key(&[tracker.as_bytes(), scope.as_bytes()]);
+        let cursor_value = codec::encode_json(cursor).map_err(encode_error("cursor"))?;
+        let stale = inner.cursors.scan_prefix(plan_key(tracker, scope)).keys();
+        let stale = stale.collect::<Result<Vec<_>, _>>().map_err(|e| inner.storage(e))?;
+        let result = (&inner.cursors,).transaction(|(cursors,)| {
+            for key in &stale {
+                cursors.remove(key)?;
+            }
+            cursors.insert(cursor_key.as_slice(), cursor_value.as_slice())?;
+            Ok(())
         });
         inner.finish(result)
     }

@@ -41,12 +41,14 @@ pub struct Tuning {
     /// Seconds.
     pub request_timeout: f64,
     pub max_retries: u32,
+    /// `concurrency` of every tracker.
+    pub concurrency: u32,
 }
 
 impl Default for Tuning {
     /// A limit the tests never reach, the default timeouts' order of magnitude, the default retries.
     fn default() -> Self {
-        Tuning { per_second: 10_000.0, burst: 1_000, request_timeout: 10.0, max_retries: 4 }
+        Tuning { per_second: 10_000.0, burst: 1_000, request_timeout: 10.0, max_retries: 4, concurrency: 6 }
     }
 }
 
@@ -58,10 +60,11 @@ pub fn write_config(world: &World, dir: &Path, tuning: &Tuning) -> PathBuf {
     let tracker = |name: &str, kind: &str, role: &str, url: String, scope: &str| {
         format!(
             "[[tracker]]\nname = \"{name}\"\nkind = \"{kind}\"\nrole = \"{role}\"\nbase_url = \"{url}\"\n\
-             max_retries = {retries}\n\n[tracker.auth]\nuser = \"{user}\"\ntoken = {{ file = \"secrets/sim-token\" }}\n\n\
+             max_retries = {retries}\nconcurrency = {concurrency}\n\n[tracker.auth]\nuser = \"{user}\"\ntoken = {{ file = \"secrets/sim-token\" }}\n\n\
              [tracker.rate]\nper_second = {rate:?}\nburst = {burst}\n\n\
              [tracker.timeouts]\nrequest = {timeout:?}\nconnect = 5.0\n\n[tracker.scope]\n{scope}\n\n",
             retries = tuning.max_retries,
+            concurrency = tuning.concurrency,
             rate = tuning.per_second,
             burst = tuning.burst,
             timeout = tuning.request_timeout,

@@ -37,6 +37,22 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// The cursor of a pull whose items were ingested by `self` and `other` (two partitions of a scope):
+    /// the later `since`, with what each saw at it.
+    pub fn merge(&mut self, other: &Cursor) {
+        match (self.since, other.since) {
+            (_, None) => {}
+            (Some(mine), Some(theirs)) if theirs < mine => {}
+            (Some(mine), Some(theirs)) if theirs == mine => {
+                self.seen_at_since.extend(other.seen_at_since.iter().map(|(k, v)| (k.clone(), *v)));
+                if other.last_id_at_since > self.last_id_at_since {
+                    self.last_id_at_since = other.last_id_at_since.clone();
+                }
+            }
+            _ => *self = other.clone(),
+        }
+    }
+
     /// Whether `item` is newer than what this cursor has already ingested.
     pub fn is_new(&self, item: &Item) -> bool {
         match self.since {
@@ -85,6 +101,21 @@ pub struct Page {
     pub items: Vec<Item>,
     /// Opaque token for the next page of the same query; `None` on the last page.
     pub next: Option<String>,
+    /// How many items the query of this page matches in all, when the tracker says so (ServiceNow's
+    /// `X-Total-Count`); for progress only.
+    pub total: Option<u64>,
+}
+
+/// How a scope's full pull is split: disjoint partitions that together hold every item of the scope,
+/// each pulled as its own stream of pages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Partitioning {
+    /// The first page token of each partition (pass it to [`Connector::pull_page`]; every `next` it
+    /// leads to is a durable position a pull may resume from after a restart).
+    pub tokens: Vec<String>,
+    /// How many items the scope holds, when the tracker says so (Jira's approximate count, ServiceNow's
+    /// `X-Total-Count`); for progress only.
+    pub total: Option<u64>,
 }
 
 /// What a health check learned about the tracker and the account.
@@ -165,6 +196,15 @@ pub trait Connector: Send + Sync {
     /// The scopes pulled independently, each with its own cursor (Jira: one, the configured JQL;
     /// ServiceNow: one per table).
     fn scopes(&self) -> Vec<String>;
+
+    /// How many page streams of this tracker may run at once (the partitions of a full pull); every
+    /// stream shares the tracker's one rate limit.
+    fn concurrency(&self) -> usize;
+
+    /// Split a full pull of `scope` into about `count` disjoint partitions (Jira: `created` windows;
+    /// ServiceNow: `sys_id` ranges), each pulled with [`Connector::pull_page`] from its token.
+    fn partition(&self, scope: &str, count: usize)
+    -> impl Future<Output = Result<Partitioning, ConnectorError>> + Send;
 
     /// Check connectivity and credentials (Jira serverInfo + myself; ServiceNow a one-row read).
     fn health(&self) -> impl Future<Output = Result<Health, ConnectorError>> + Send;
@@ -265,6 +305,28 @@ mod tests {
         assert_eq!(c.last_id_at_since.as_deref(), Some("d0"));
         c.advance(&with_id("A-3", "a9", 3));
         assert_eq!(c.last_id_at_since.as_deref(), Some("a9"), "a later timestamp starts over");
+    }
+
+    #[test]
+    fn merged_cursors_keep_the_later_timestamp_and_what_both_saw_at_it() {
+        let (mut a, mut b) = (Cursor::default(), Cursor::default());
+        a.advance(&with_id("A-1", "a1", 1));
+        a.advance(&with_id("A-2", "a2", 3));
+        b.advance(&with_id("A-3", "b3", 3));
+        b.advance(&with_id("A-4", "a0", 2));
+        let mut merged = a.clone();
+        merged.merge(&b);
+        assert_eq!(merged.since, Some(at("x", 3).updated));
+        assert_eq!(merged.seen_at_since.keys().collect::<Vec<_>>(), ["A-2", "A-3"]);
+        assert_eq!(merged.last_id_at_since.as_deref(), Some("b3"));
+        let mut later = Cursor::default();
+        later.advance(&with_id("A-9", "00", 4));
+        merged.merge(&later);
+        assert_eq!(merged, later);
+        later.merge(&a);
+        assert_eq!(later.since, Some(at("x", 4).updated), "an earlier cursor changes nothing");
+        later.merge(&Cursor::default());
+        assert_eq!(later.seen_at_since.len(), 1);
     }
 
     #[test]

@@ -13,6 +13,10 @@
 //!   [`HttpSettings::max_retry_after`] is not slept: the error is returned with the wait in it. Once the
 //!   server has asked to wait, the client's concurrent requests (the scopes of a sync) go one at a time
 //!   until one succeeds, so that they do not keep a server's penalty window open for each other;
+//! - a concurrency window (AIMD): at most [`HttpSettings::concurrency`] requests in flight; a 429, a 503
+//!   with `Retry-After`, or a success whose vendor headers say the budget is spent (`X-RateLimit-Remaining:
+//!   0`, Jira's `X-RateLimit-NearLimit: true`) halves it (once per round of requests), and every full
+//!   window of successes widens it by one again, up to the setting;
 //! - counters, read with [`HttpClient::stats`].
 //!
 //! # Writes are never blindly re-sent
@@ -69,6 +73,8 @@ pub struct HttpSettings {
     pub per_second: f64,
     /// Requests allowed back to back before the rate applies (at least 1).
     pub burst: u32,
+    /// Requests in flight at most (at least 1): the upper bound of the AIMD concurrency window.
+    pub concurrency: u32,
     /// Deadline for one attempt, from sending to the last body byte.
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
@@ -93,6 +99,7 @@ impl HttpSettings {
             auth,
             per_second: 10.0,
             burst: 10,
+            concurrency: 6,
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             max_retries: 4,
@@ -151,6 +158,9 @@ pub struct HttpStats {
     pub retries: u64,
     /// 429 responses received.
     pub rate_limited: u64,
+    /// Times the concurrency window was halved (the server pushed back), and its width now.
+    pub window_cuts: u64,
+    pub window: u32,
     /// Times an attempt had to wait for the client-side rate limiter, and for how long in total.
     pub limiter_waits: u64,
     pub limiter_wait: Duration,
@@ -182,6 +192,7 @@ struct Inner {
     /// tracker do not keep the server's penalty window open for each other.
     throttled: AtomicBool,
     single_file: tokio::sync::Mutex<()>,
+    window: Window,
 }
 
 impl fmt::Debug for HttpClient {
@@ -230,6 +241,7 @@ impl HttpClient {
                 counters: Counters::default(),
                 throttled: AtomicBool::new(false),
                 single_file: tokio::sync::Mutex::new(()),
+                window: Window::new(settings.concurrency),
             }),
         })
     }
@@ -300,7 +312,7 @@ impl HttpClient {
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> HttpStats {
-        self.inner.counters.snapshot()
+        HttpStats { window: self.inner.window.width(), ..self.inner.counters.snapshot() }
     }
 
     async fn execute<T: DeserializeOwned>(
@@ -317,16 +329,25 @@ impl HttpClient {
                 true => Some(inner.single_file.lock().await),
                 false => None,
             };
+            let slot = inner.window.acquire().await;
             self.wait_for_permit().await;
             let started = tokio::time::Instant::now();
             let outcome = self.attempt::<T>(&method, &url, body.clone()).await;
             match &outcome.result {
-                Ok(_) => inner.throttled.store(false, Ordering::Release),
+                Ok(response) => {
+                    inner.throttled.store(false, Ordering::Release);
+                    match budget_spent(&response.headers) {
+                        true => inner.window.cut(&slot, &inner.counters),
+                        false => inner.window.widen(),
+                    }
+                }
                 Err(Failure::Retryable(Retryable { wait: Some(_), .. })) => {
                     inner.throttled.store(true, Ordering::Release);
+                    inner.window.cut(&slot, &inner.counters);
                 }
                 Err(_) => {}
             }
+            drop(slot);
             tracing::debug!(
                 tracker = %inner.tracker,
                 method = %method,
@@ -719,6 +740,7 @@ struct Counters {
     limiter_wait_ns: AtomicU64,
     retry_wait_ns: AtomicU64,
     unknown_outcomes: AtomicU64,
+    window_cuts: AtomicU64,
 }
 
 impl Counters {
@@ -744,7 +766,103 @@ impl Counters {
             limiter_wait: Duration::from_nanos(load(&self.limiter_wait_ns)),
             retry_wait: Duration::from_nanos(load(&self.retry_wait_ns)),
             unknown_outcomes: load(&self.unknown_outcomes),
+            window_cuts: load(&self.window_cuts),
+            window: 0,
         }
+    }
+}
+
+/// Whether a successful answer's vendor headers say the rate-limit budget is (nearly) spent: ServiceNow's
+/// and Jira's `X-RateLimit-Remaining: 0`, Jira Cloud's `X-RateLimit-NearLimit: true`.
+fn budget_spent(headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    header("x-ratelimit-nearlimit").is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        || header("x-ratelimit-remaining").and_then(|v| v.parse::<u64>().ok()) == Some(0)
+}
+
+/// The AIMD concurrency window: how many requests may be in flight.
+struct Window {
+    max: u32,
+    state: Mutex<WindowState>,
+    changed: tokio::sync::Notify,
+}
+
+struct WindowState {
+    width: u32,
+    in_flight: u32,
+    /// Successes since the window last changed.
+    successes: u32,
+    /// Bumped by every cut: a request sent before the last cut does not cut again (one cut per round).
+    round: u64,
+    cuts: u64,
+}
+
+/// One request's place in the window; gives it back when dropped.
+struct Slot<'a> {
+    window: &'a Window,
+    round: u64,
+}
+
+impl Window {
+    fn new(max: u32) -> Window {
+        let max = max.max(1);
+        let state = WindowState { width: max, in_flight: 0, successes: 0, round: 0, cuts: 0 };
+        Window { max, state: Mutex::new(state), changed: tokio::sync::Notify::new() }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, WindowState> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn acquire(&self) -> Slot<'_> {
+        loop {
+            let changed = self.changed.notified();
+            let mut changed = std::pin::pin!(changed);
+            changed.as_mut().enable();
+            {
+                let mut state = self.lock();
+                if state.in_flight < state.width {
+                    state.in_flight += 1;
+                    return Slot { window: self, round: state.round };
+                }
+            }
+            changed.await;
+        }
+    }
+
+    /// Additive increase: one more after a full window of successes.
+    fn widen(&self) {
+        let mut state = self.lock();
+        state.successes += 1;
+        if state.successes >= state.width && state.width < self.max {
+            state.width += 1;
+            state.successes = 0;
+            drop(state);
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// Multiplicative decrease, once per round.
+    fn cut(&self, slot: &Slot<'_>, counters: &Counters) {
+        let mut state = self.lock();
+        if slot.round == state.round {
+            state.width = (state.width / 2).max(1);
+            state.successes = 0;
+            state.round += 1;
+            state.cuts += 1;
+            counters.window_cuts.store(state.cuts, Ordering::Relaxed);
+        }
+    }
+
+    fn width(&self) -> u32 {
+        self.lock().width
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.window.lock().in_flight -= 1;
+        self.window.changed.notify_waiters();
     }
 }
 
@@ -986,6 +1104,49 @@ mod tests {
             Auth::Bearer { token: "t".into() },
         );
         assert!(matches!(HttpClient::new(settings), Err(ConnectorError::Invalid { .. })));
+    }
+
+    #[test]
+    fn spent_budgets_are_read_from_both_vendors_headers() {
+        assert!(budget_spent(&headers(&[("x-ratelimit-remaining", "0")])));
+        assert!(budget_spent(&headers(&[("X-RateLimit-NearLimit", "true")])));
+        assert!(!budget_spent(&headers(&[("x-ratelimit-remaining", "12"), ("x-ratelimit-nearlimit", "false")])));
+        assert!(!budget_spent(&headers(&[])));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_window_halves_once_per_round_and_widens_by_one_per_full_window() {
+        let (window, counters) = (Window::new(8), Counters::default());
+        let mut slots = Vec::new();
+        for _ in 0..8 {
+            slots.push(window.acquire().await);
+        }
+        assert_eq!(window.lock().in_flight, 8);
+        // A ninth request waits for a slot.
+        assert!(tokio::time::timeout(Duration::from_secs(1), window.acquire()).await.is_err());
+        // Three requests of the same round are refused: one cut.
+        for slot in &slots[..3] {
+            window.cut(slot, &counters);
+        }
+        assert_eq!((window.width(), counters.window_cuts.load(Ordering::Relaxed)), (4, 1));
+        drop(slots);
+        let ninth = window.acquire().await;
+        // A request of the new round cuts again.
+        window.cut(&ninth, &counters);
+        assert_eq!(window.width(), 2);
+        drop(ninth);
+        window.cut(&window.acquire().await, &counters);
+        window.cut(&window.acquire().await, &counters);
+        assert_eq!(window.width(), 1, "never below one");
+        // 1 success widens to 2, 2 more to 3, 3 more to 4.
+        for expected in [2, 2, 3, 3, 3, 4] {
+            window.widen();
+            assert_eq!(window.width(), expected);
+        }
+        for _ in 0..100 {
+            window.widen();
+        }
+        assert_eq!(window.width(), 8, "never above the setting");
     }
 
     #[tokio::test(start_paused = true)]

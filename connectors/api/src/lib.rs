@@ -15,6 +15,6 @@ pub mod http;
 pub mod model;
 pub mod secret;
 
-pub use connector::{Connector, Cursor, Page};
+pub use connector::{Connector, Cursor, Page, Partitioning};
 pub use error::ConnectorError;
 pub use model::*;

@@ -4,7 +4,7 @@ use chrono_tz::Tz;
 use serde::de::IgnoredAny;
 use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, OriginRef};
 use twotrack_api::http::{Idempotency, Method};
-use twotrack_api::{ConnectorError, Cursor, Item, Kind, Page};
+use twotrack_api::{ConnectorError, Cursor, Item, Kind, Page, Partitioning};
 
 use crate::jql::{self, Bound, PageToken};
 use crate::mapping::{self, MOVED_LABEL};
@@ -34,6 +34,22 @@ const MAX_CLOSE_STEPS: usize = 4;
 
 /// Comments per page when reading notes.
 const COMMENT_PAGE: u32 = 100;
+
+/// The answer of `search/approximate-count`.
+#[derive(serde::Deserialize)]
+struct ApproximateCount {
+    count: u64,
+}
+
+/// One search answer, either flavour.
+struct Fetched {
+    issues: Vec<dto::Issue>,
+    /// Cloud: the next page's token.
+    token: Option<String>,
+    /// Data Center: where the page starts and how many issues match.
+    start_at: u64,
+    total: Option<u64>,
+}
 
 /// One page of raw search results.
 struct SearchPage {
@@ -164,7 +180,10 @@ impl JiraConnector {
             return Err(self.invalid(format!("unknown scope {scope:?}; Jira has one scope, {SCOPE:?}")));
         }
         let token = match token {
-            Some(text) => PageToken::decode(text).ok_or_else(|| self.invalid("unreadable page token"))?,
+            Some(text) => match PageToken::decode(text).ok_or_else(|| self.invalid("unreadable page token"))? {
+                PageToken::Window { from, to, skip, token } => return self.pull_window(from, to, skip, token).await,
+                token => token,
+            },
             None => {
                 let bound = Bound::from_since(cursor.since, self.zone().await?);
                 match self.flavour {
@@ -175,7 +194,109 @@ impl JiraConnector {
         };
         let page = self.search(&self.restriction, token).await?;
         let items = self.to_items(&page.issues).await?.into_iter().filter(|item| cursor.is_new(item)).collect();
-        Ok(Page { items, next: page.next.map(|t| t.encode()) })
+        Ok(Page { items, next: page.next.map(|t| t.encode()), total: None })
+    }
+
+    /// One page of a partition of a full pull: the issues created in a window, in creation order.
+    async fn pull_window(
+        &self,
+        from: Option<i64>,
+        to: Option<i64>,
+        skip: u64,
+        token: String,
+    ) -> Result<Page, ConnectorError> {
+        let jql = jql::window_search(&self.restriction, from, to);
+        let fetched = self.fetch(&jql, &token, skip, self.page_size, &self.fields().await?).await?;
+        let count = fetched.issues.len() as u64;
+        let next = match self.flavour {
+            Flavour::Cloud => fetched.token.map(|token| PageToken::Window { from, to, skip: 0, token }),
+            Flavour::DataCenter => (count > 0 && fetched.start_at + count < fetched.total.unwrap_or(0))
+                .then(|| PageToken::Window { from, to, skip: skip + count, token: String::new() }),
+        };
+        let items = self.to_items(&fetched.issues).await?;
+        Ok(Page { items, next: next.map(|t| t.encode()), total: fetched.total })
+    }
+
+    /// Split a full pull into about `count` windows of creation time, sized from the first and the last
+    /// issue created; the total is Jira's approximate count (Cloud) or the search's total (Data Center).
+    pub(crate) async fn plan(&self, scope: &str, count: usize) -> Result<Partitioning, ConnectorError> {
+        if scope != SCOPE {
+            return Err(self.invalid(format!("unknown scope {scope:?}; Jira has one scope, {SCOPE:?}")));
+        }
+        // What every pull reads once (the story points field for the pages, the time zone for the next
+        // incremental pull), first: it also checks the credentials cheaply.
+        futures::try_join!(self.story_points_field(), self.zone())?;
+        let created = ["created".to_string()];
+        let created = &created;
+        let edge = |order: &'static str| {
+            let jql = format!("{} ORDER BY created {order}", self.restriction);
+            async move {
+                let fetched = self.fetch(&jql, "", 0, 1, created).await?;
+                let created =
+                    fetched.issues.first().and_then(|i| i.fields.created.as_deref()).and_then(mapping::parse_timestamp);
+                Ok::<_, ConnectorError>((created, fetched.total))
+            }
+        };
+        let ((first, dc_total), (last, _)) = futures::try_join!(edge("ASC"), edge("DESC"))?;
+        let total = match self.flavour {
+            Flavour::Cloud => Some(self.approximate_count().await?),
+            Flavour::DataCenter => dc_total,
+        };
+        // No more partitions than pages.
+        let count = total.map_or(count, |total| count.min(total.div_ceil(u64::from(self.page_size)) as usize));
+        let windows = match (first, last) {
+            (Some(first), Some(last)) => jql::windows(first, last.max(first), count),
+            _ => vec![(None, None)],
+        };
+        let tokens = windows
+            .into_iter()
+            .map(|(from, to)| PageToken::Window { from, to, skip: 0, token: String::new() }.encode())
+            .collect();
+        Ok(Partitioning { tokens, total })
+    }
+
+    /// `POST /search/approximate-count` of the restriction (Cloud).
+    async fn approximate_count(&self) -> Result<u64, ConnectorError> {
+        let body = serde_json::json!({ "jql": self.restriction });
+        let path = "/rest/api/3/search/approximate-count";
+        let count: ApproximateCount =
+            self.http.send_json(Method::POST, path, &[], &body, Idempotency::Idempotent).await?.body;
+        Ok(count.count)
+    }
+
+    /// One search request: Cloud's enhanced search from the vendor `token` (empty: the first page), or
+    /// Data Center's offset search from `skip`.
+    async fn fetch(
+        &self,
+        jql: &str,
+        token: &str,
+        skip: u64,
+        max: u32,
+        fields: &[String],
+    ) -> Result<Fetched, ConnectorError> {
+        match self.flavour {
+            Flavour::Cloud => {
+                let body = dto::SearchJqlRequest {
+                    jql,
+                    next_page_token: Some(token).filter(|t| !t.is_empty()),
+                    max_results: max,
+                    fields,
+                };
+                let page: dto::SearchJqlResponse = self
+                    .http
+                    .send_json(Method::POST, "/rest/api/3/search/jql", &[], &body, Idempotency::Idempotent)
+                    .await?
+                    .body;
+                let token = page.next_page_token.filter(|t| !t.is_empty() && page.is_last != Some(true));
+                Ok(Fetched { issues: page.issues, token, start_at: 0, total: None })
+            }
+            Flavour::DataCenter => {
+                let (start, max, field_list) = (skip.to_string(), max.to_string(), fields.join(","));
+                let query = [("jql", jql), ("startAt", &start), ("maxResults", &max), ("fields", &field_list)];
+                let page: dto::SearchOffsetResponse = self.http.get_json("/rest/api/2/search", &query).await?.body;
+                Ok(Fetched { issues: page.issues, token: None, start_at: page.start_at, total: Some(page.total) })
+            }
+        }
     }
 
     /// One page of a search. `token` says which query (the bound) and where in it.
@@ -184,28 +305,13 @@ impl JiraConnector {
         match (self.flavour, token) {
             (Flavour::Cloud, PageToken::Cloud { bound, token }) => {
                 let jql = jql::search(restriction, &bound);
-                let body = dto::SearchJqlRequest {
-                    jql: &jql,
-                    next_page_token: Some(token.as_str()).filter(|t| !t.is_empty()),
-                    max_results: self.page_size,
-                    fields: &fields,
-                };
-                let page: dto::SearchJqlResponse = self
-                    .http
-                    .send_json(Method::POST, "/rest/api/3/search/jql", &[], &body, Idempotency::Idempotent)
-                    .await?
-                    .body;
-                let next = page
-                    .next_page_token
-                    .filter(|t| !t.is_empty() && page.is_last != Some(true))
-                    .map(|token| PageToken::Cloud { bound, token });
+                let page = self.fetch(&jql, &token, 0, self.page_size, &fields).await?;
+                let next = page.token.map(|token| PageToken::Cloud { bound, token });
                 Ok(SearchPage { issues: page.issues, next })
             }
             (Flavour::DataCenter, PageToken::Offset { bound, skip }) => {
                 let jql = jql::search(restriction, &bound);
-                let (start, max, field_list) = (skip.to_string(), self.page_size.to_string(), fields.join(","));
-                let query = [("jql", jql.as_str()), ("startAt", &start), ("maxResults", &max), ("fields", &field_list)];
-                let page: dto::SearchOffsetResponse = self.http.get_json("/rest/api/2/search", &query).await?.body;
+                let page = self.fetch(&jql, "", skip, self.page_size, &fields).await?;
                 let next = self.next_offset_page(&bound, skip, &page).await?;
                 Ok(SearchPage { issues: page.issues, next })
             }
@@ -219,10 +325,10 @@ impl JiraConnector {
         &self,
         bound: &Bound,
         skip: u64,
-        page: &dto::SearchOffsetResponse,
+        page: &Fetched,
     ) -> Result<Option<PageToken>, ConnectorError> {
         let count = page.issues.len() as u64;
-        if count == 0 || page.start_at + count >= page.total {
+        if count == 0 || page.start_at + count >= page.total.unwrap_or(0) {
             return Ok(None);
         }
         let last_updated = page

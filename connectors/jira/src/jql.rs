@@ -103,6 +103,36 @@ pub fn search(restriction: &str, bound: &Bound) -> String {
     }
 }
 
+/// The JQL of one partition of a full pull: the issues created in `[from, to)` (epoch milliseconds,
+/// whole minutes, as JQL compares dates; no bound where `None`), in creation order. An edit does not move
+/// an issue in that order, so offset pages (Data Center) stay stable while issues change.
+pub fn window_search(restriction: &str, from: Option<i64>, to: Option<i64>) -> String {
+    let mut jql = restriction.to_string();
+    if let Some(from) = from {
+        jql.push_str(&format!(" AND created >= {from}"));
+    }
+    if let Some(to) = to {
+        jql.push_str(&format!(" AND created < {to}"));
+    }
+    jql.push_str(" ORDER BY created ASC, key ASC");
+    jql
+}
+
+/// Split the creation times `first..=last` into at most `count` disjoint windows of whole minutes that
+/// cover every time (the first open below, the last open above, so issues created meanwhile are in it).
+pub fn windows(first: DateTime<Utc>, last: DateTime<Utc>, count: usize) -> Vec<(Option<i64>, Option<i64>)> {
+    const MINUTE: i64 = 60_000;
+    let from = first.timestamp_millis().div_euclid(MINUTE);
+    let to = last.timestamp_millis().div_euclid(MINUTE) + 1;
+    let span = (to - from).max(1);
+    let count = i64::try_from(count).unwrap_or(i64::MAX).clamp(1, span);
+    let mut bounds: Vec<i64> = (1..count).map(|i| (from + span * i / count) * MINUTE).collect();
+    bounds.dedup();
+    let starts = std::iter::once(None).chain(bounds.iter().copied().map(Some));
+    let ends = bounds.iter().copied().map(Some).chain(std::iter::once(None));
+    starts.zip(ends).collect()
+}
+
 /// Where the next page of a pull starts. Opaque to callers; it pins the bound the pull started with, so a
 /// cursor that advanced between pages does not change the query under a vendor page token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +141,9 @@ pub enum PageToken {
     Cloud { bound: Bound, token: String },
     /// Data Center: the query with this bound, from offset `skip`.
     Offset { bound: Bound, skip: u64 },
+    /// A partition of a full pull ([`window_search`]): from offset `skip` (Data Center) or the vendor's
+    /// `token` (Cloud; empty for the first page).
+    Window { from: Option<i64>, to: Option<i64>, skip: u64, token: String },
 }
 
 impl PageToken {
@@ -118,10 +151,25 @@ impl PageToken {
         match self {
             PageToken::Cloud { bound, token } => format!("c|{}|{token}", bound.encode()),
             PageToken::Offset { bound, skip } => format!("o|{}|{skip}", bound.encode()),
+            PageToken::Window { from, to, skip, token } => {
+                let bound = |b: &Option<i64>| b.map(|ms| ms.to_string()).unwrap_or_default();
+                format!("w|{}|{}|{skip}|{token}", bound(from), bound(to))
+            }
         }
     }
 
     pub fn decode(text: &str) -> Option<PageToken> {
+        if let Some(window) = text.strip_prefix("w|") {
+            let mut parts = window.splitn(4, '|');
+            let mut bound = || -> Option<Option<i64>> {
+                let part = parts.next()?;
+                if part.is_empty() { Some(None) } else { part.parse().ok().map(Some) }
+            };
+            let (from, to) = (bound()?, bound()?);
+            let skip = parts.next()?.parse().ok()?;
+            let token = parts.next()?.to_string();
+            return Some(PageToken::Window { from, to, skip, token });
+        }
         let mut parts = text.splitn(3, '|');
         let (kind, bound, rest) = (parts.next()?, parts.next()?, parts.next()?);
         let bound = Bound::decode(bound)?;
@@ -186,11 +234,33 @@ mod tests {
     }
 
     #[test]
+    fn windows_cover_every_minute_once() {
+        let first = Utc.with_ymd_and_hms(2024, 1, 15, 10, 0, 30).unwrap();
+        let last = Utc.with_ymd_and_hms(2024, 1, 15, 10, 9, 59).unwrap();
+        let w = windows(first, last, 4);
+        assert_eq!(w.len(), 4);
+        assert_eq!((w[0].0, w[3].1), (None, None), "open at both ends");
+        for pair in w.windows(2) {
+            assert_eq!(pair[0].1, pair[1].0, "adjacent, no gap, no overlap");
+        }
+        assert!(w[1..].iter().all(|(from, _)| from.unwrap() % 60_000 == 0), "whole minutes: {w:?}");
+        // Ten minutes cannot make more than ten windows; one instant makes one.
+        assert_eq!(windows(first, last, 50).len(), 10);
+        assert_eq!(windows(first, first, 8), [(None, None)]);
+        assert_eq!(
+            window_search("project = A", Some(60_000), None),
+            "project = A AND created >= 60000 ORDER BY created ASC, key ASC"
+        );
+    }
+
+    #[test]
     fn page_tokens_round_trip() {
         for token in [
             PageToken::Cloud { bound: Bound::Local("2024-01-15 10:29".into()), token: "a|b=c".into() },
             PageToken::Cloud { bound: Bound::All, token: "t".into() },
             PageToken::Offset { bound: Bound::EpochMillis(42), skip: 100 },
+            PageToken::Window { from: None, to: Some(120_000), skip: 0, token: "a|b".into() },
+            PageToken::Window { from: Some(60_000), to: None, skip: 300, token: String::new() },
         ] {
             assert_eq!(PageToken::decode(&token.encode()), Some(token));
         }

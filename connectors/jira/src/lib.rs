@@ -16,6 +16,9 @@
 //!   bound forward (instead of paging by offset across the whole result, which skips issues updated during
 //!   the pull) and may re-read a few issues at a page boundary, which that cursor drops. A page can
 //!   therefore be empty and still have a `next`.
+//! - A full pull (a first sync, `sync --full`) is split into windows of creation time
+//!   ([`Connector::partition`]: `created >= a AND created < b`, in creation order, so an edit moves no
+//!   issue between or within pages), sized from the first and last issue created, pulled side by side.
 //! - A fresh connector reads `GET /myself` (time zone) and `GET /field` (story points) once, before its
 //!   first search; after that an unchanged pull costs one search request.
 //! - Writes: `create`, `comment` and the close transition are POSTs that are never re-sent after an unknown
@@ -28,7 +31,7 @@ use chrono_tz::Tz;
 use tokio::sync::OnceCell;
 use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef};
 use twotrack_api::http::{HttpClient, HttpSettings};
-use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, TrackerKind};
+use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, Partitioning, TrackerKind};
 
 pub mod adf;
 pub mod catalog;
@@ -41,6 +44,11 @@ pub use mapping::{MOVED_LABEL, ORIGIN_LABEL_PREFIX, origin_label};
 
 /// The name of the one scope a Jira tracker is pulled in.
 pub const SCOPE: &str = "jql";
+
+/// Page streams pulled at once by default (the partitions of a full pull).
+pub const DEFAULT_CONCURRENCY: u32 = 6;
+/// The most page streams a tracker may be pulled with at once.
+pub const MAX_CONCURRENCY: u32 = 32;
 
 /// Which Jira product the tracker runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,13 +116,24 @@ pub struct JiraSettings {
     pub jql: Option<String>,
     /// Issues per search page (Cloud returns at most 100 full issues per page).
     pub page_size: u32,
+    /// Page streams pulled at once (1..=[`MAX_CONCURRENCY`]): the partitions of a full pull (`created`
+    /// windows), and the most requests in flight, all within the one rate limit of `http`.
+    pub concurrency: u32,
     pub write: JiraWrite,
 }
 
 impl JiraSettings {
     /// Settings with 100 issues per page and the default write settings.
     pub fn new(http: HttpSettings, flavour: Flavour, projects: Vec<String>) -> JiraSettings {
-        JiraSettings { http, flavour, projects, jql: None, page_size: 100, write: JiraWrite::default() }
+        JiraSettings {
+            http,
+            flavour,
+            projects,
+            jql: None,
+            page_size: 100,
+            concurrency: DEFAULT_CONCURRENCY,
+            write: JiraWrite::default(),
+        }
     }
 }
 
@@ -126,6 +145,7 @@ pub struct JiraConnector {
     /// The bounded restriction every pull uses.
     restriction: String,
     page_size: u32,
+    concurrency: u32,
     write: JiraWrite,
     /// `https://site` without a trailing slash, for browse links.
     browse_base: String,
@@ -150,9 +170,13 @@ impl JiraConnector {
         if settings.page_size == 0 {
             return Err(invalid("page_size must be at least 1".into()));
         }
+        if !(1..=MAX_CONCURRENCY).contains(&settings.concurrency) {
+            return Err(invalid(format!("concurrency {} is not within 1..={MAX_CONCURRENCY}", settings.concurrency)));
+        }
         let browse_base = settings.http.base_url.as_str().trim_end_matches('/').to_string();
         Ok(JiraConnector {
-            http: HttpClient::new(settings.http)?,
+            http: HttpClient::new(HttpSettings { concurrency: settings.concurrency, ..settings.http })?,
+            concurrency: settings.concurrency,
             flavour: settings.flavour,
             restriction,
             page_size: settings.page_size,
@@ -188,6 +212,14 @@ impl Connector for JiraConnector {
 
     async fn health(&self) -> Result<Health, ConnectorError> {
         self.check_health().await
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency as usize
+    }
+
+    async fn partition(&self, scope: &str, count: usize) -> Result<Partitioning, ConnectorError> {
+        self.plan(scope, count).await
     }
 
     async fn pull_page(&self, scope: &str, cursor: &Cursor, page_token: Option<&str>) -> Result<Page, ConnectorError> {

@@ -5,14 +5,14 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::Utc;
 use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef};
-use twotrack_api::http::{HttpClient, HttpStats};
+use twotrack_api::http::{HttpClient, HttpSettings, HttpStats};
 use twotrack_api::secret::Auth;
-use twotrack_api::{Connector, ConnectorError, Cursor, Item, Kind, Page, TrackerKind};
+use twotrack_api::{Connector, ConnectorError, Cursor, Item, Kind, Page, Partitioning, TrackerKind};
 
 use crate::client::{ListRequest, TableClient};
 use crate::dto::{ChoiceRow, GroupInfoRow, GroupRow, JournalRow, RECORD_FIELDS, Record, RecordBody, UserRow};
 use crate::mapping::{self, CREATED_MARKER, LINKED_MARKER, Source};
-use crate::query::{self, Keyset, QueryError, Start};
+use crate::query::{self, IdRange, Keyset, QueryError, Start};
 use crate::settings::{ServiceNowSettings, ServiceNowWrite};
 
 /// Rows per request for small lists (journal entries, twins of one original).
@@ -27,6 +27,7 @@ pub struct ServiceNowConnector {
     tables: Vec<String>,
     filter: Option<String>,
     page_size: u32,
+    concurrency: u32,
     write: ServiceNowWrite,
     /// The Basic-auth user, reported by the health check.
     user: Option<String>,
@@ -53,13 +54,15 @@ impl ServiceNowConnector {
             Auth::Basic { user, .. } => Some(user.clone()),
             Auth::Bearer { .. } => None,
         };
-        let client = TableClient::new(HttpClient::new(settings.http)?);
+        let http = HttpSettings { concurrency: settings.concurrency, ..settings.http };
+        let client = TableClient::new(HttpClient::new(http)?);
         Ok(ServiceNowConnector {
             base: client.base_url().as_str().trim_end_matches('/').to_string(),
             client,
             tables: settings.tables,
             filter: settings.query.filter(|q| !q.trim().is_empty()),
             page_size: settings.page_size,
+            concurrency: settings.concurrency,
             write: settings.write,
             user,
             fields: RECORD_FIELDS.join(","),
@@ -101,6 +104,14 @@ impl ServiceNowConnector {
             _ => Err(self.invalid(format!(
                 "a {table} record came without a readable sys_updated_on and sys_id; the pull cannot continue after it"
             ))),
+        }
+    }
+
+    /// The pulled table `scope` names.
+    fn table(&self, scope: &str) -> Result<&str, ConnectorError> {
+        match self.tables.iter().find(|t| *t == scope) {
+            Some(table) => Ok(table),
+            None => Err(self.invalid(format!("unknown scope {scope:?}; the scopes are {}", self.tables.join(", ")))),
         }
     }
 
@@ -281,21 +292,41 @@ impl Connector for ServiceNowConnector {
         Ok(Health { server: format!("ServiceNow ({} readable)", self.tables.join(", ")), account })
     }
 
+    fn concurrency(&self) -> usize {
+        self.concurrency as usize
+    }
+
+    /// `count` ranges of `sys_id`; the total is the table's `X-Total-Count` (a one-row read).
+    async fn partition(&self, scope: &str, count: usize) -> Result<Partitioning, ConnectorError> {
+        let table = self.table(scope)?;
+        let query = query::pull_query(self.filter.as_deref(), &Start::All);
+        let request = ListRequest { table, query: &query, fields: "sys_id", limit: 1, display_all: false };
+        let (_, total) = self.client.list_rows::<serde_json::Value>(&request).await?;
+        // No more partitions than pages.
+        let count = total.map_or(count, |total| count.min(total.div_ceil(u64::from(self.page_size)) as usize));
+        let tokens = IdRange::split(count).iter().map(|range| range.to_token(None)).collect();
+        Ok(Partitioning { tokens, total })
+    }
+
     async fn pull_page(&self, scope: &str, cursor: &Cursor, page_token: Option<&str>) -> Result<Page, ConnectorError> {
-        let Some(table) = self.tables.iter().find(|t| *t == scope) else {
-            return Err(self.invalid(format!("unknown scope {scope:?}; the scopes are {}", self.tables.join(", "))));
-        };
-        let start = match page_token {
-            Some(token) => Start::After(
-                Keyset::from_token(token)
-                    .ok_or_else(|| self.invalid(format!("bad page token for {table}: {token:?}")))?,
-            ),
+        let table = self.table(scope)?;
+        let bad_token = |token: &str| self.invalid(format!("bad page token for {table}: {token:?}"));
+        let (range, start) = match page_token {
+            Some(token) if token.starts_with("p|") => {
+                let (range, after) = IdRange::from_token(token).ok_or_else(|| bad_token(token))?;
+                (Some(range), after.map_or(Start::All, Start::After))
+            }
+            Some(token) => (None, Start::After(Keyset::from_token(token).ok_or_else(|| bad_token(token))?)),
             None => {
                 let last_id = cursor.last_id_at_since.as_deref().map(|id| self.literal("sys_id", id)).transpose()?;
-                query::resume(cursor.since, last_id, Utc::now())
+                (None, query::resume(cursor.since, last_id, Utc::now()))
             }
         };
-        let query = query::pull_query(self.filter.as_deref(), &start);
+        let filter = match (self.filter.as_deref(), range.as_ref().and_then(IdRange::terms)) {
+            (Some(filter), Some(range)) => Some(format!("{filter}^{range}")),
+            (filter, range) => range.or(filter.map(str::to_string)),
+        };
+        let query = query::pull_query(filter.as_deref(), &start);
         let (rows, total) = self.client.list_rows::<Record>(&self.records(table, &query, self.page_size)).await?;
         let more = match total {
             Some(total) => total > rows.len() as u64,
@@ -303,7 +334,13 @@ impl Connector for ServiceNowConnector {
         };
         // The next page starts after the last row, read or not (an unreadable row is skipped, not re-read).
         let next = match rows.last() {
-            Some(last) if more => Some(self.position(table, last)?.to_token()),
+            Some(last) if more => {
+                let after = self.position(table, last)?;
+                Some(match &range {
+                    Some(range) => range.to_token(Some(&after)),
+                    None => after.to_token(),
+                })
+            }
             _ => None,
         };
         let mut items = Vec::with_capacity(rows.len());
@@ -314,7 +351,7 @@ impl Connector for ServiceNowConnector {
                 Err(error) => tracing::warn!(tracker = self.client.tracker(), %error, "skipping an unreadable record"),
             }
         }
-        Ok(Page { items, next })
+        Ok(Page { items, next, total })
     }
 
     async fn get(&self, key: &str) -> Result<Item, ConnectorError> {

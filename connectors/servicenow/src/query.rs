@@ -141,6 +141,54 @@ pub fn pull_query(filter: Option<&str>, start: &Start) -> String {
     query
 }
 
+/// A partition of a full pull: the records whose `sys_id` is in `[from, to)` (text order; no bound where
+/// empty). sys_ids are 32 random hex digits, so hex-prefix ranges split a table evenly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdRange {
+    pub from: String,
+    pub to: String,
+}
+
+impl IdRange {
+    /// `count` adjacent ranges covering every sys_id (the first open below, the last open above, so ids
+    /// that are not lower-case hex are covered too).
+    pub fn split(count: usize) -> Vec<IdRange> {
+        const SPACE: usize = 1 << 16;
+        let count = count.clamp(1, SPACE);
+        let bound = |i: usize| if i == 0 || i == count { String::new() } else { format!("{:04x}", i * SPACE / count) };
+        (0..count).map(|i| IdRange { from: bound(i), to: bound(i + 1) }).collect()
+    }
+
+    /// The range's terms, to AND to the filter: `sys_id>=<from>^sys_id<<to>`.
+    pub fn terms(&self) -> Option<String> {
+        let from = (!self.from.is_empty()).then(|| format!("sys_id>={}", self.from));
+        let to = (!self.to.is_empty()).then(|| format!("sys_id<{}", self.to));
+        let terms: Vec<String> = from.into_iter().chain(to).collect();
+        (!terms.is_empty()).then(|| terms.join("^"))
+    }
+
+    /// The page token of this range, continuing after `after` (from its start when `None`):
+    /// `p|<from>|<to>|<keyset token>`.
+    pub fn to_token(&self, after: Option<&Keyset>) -> String {
+        format!("p|{}|{}|{}", self.from, self.to, after.map(Keyset::to_token).unwrap_or_default())
+    }
+
+    /// Read a token written by [`IdRange::to_token`]; `None` for anything else.
+    pub fn from_token(token: &str) -> Option<(IdRange, Option<Keyset>)> {
+        let mut parts = token.strip_prefix("p|")?.splitn(3, '|');
+        let hex = |s: &str| s.len() <= 32 && s.chars().all(|c| c.is_ascii_hexdigit());
+        let (from, to, after) = (parts.next()?, parts.next()?, parts.next()?);
+        if !hex(from) || !hex(to) {
+            return None;
+        }
+        let after = match after {
+            "" => None,
+            keyset => Some(Keyset::from_token(keyset)?),
+        };
+        Some((IdRange { from: from.to_string(), to: to.to_string() }, after))
+    }
+}
+
 /// One `<url>; rel="..."` entry of a `Link` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkEntry {
@@ -293,5 +341,28 @@ mod tests {
         assert_eq!(next_link("<http://h/a?o=0>;rel=\"first\",<http://h/a?o=9>;rel=\"last\""), None);
         assert_eq!(next_link(""), None);
         assert_eq!(next_link("garbage <unterminated"), None);
+    }
+
+    #[test]
+    fn id_ranges_cover_the_sys_id_space_once_and_their_tokens_round_trip() {
+        let ranges = IdRange::split(4);
+        let bounds: Vec<(&str, &str)> = ranges.iter().map(|r| (r.from.as_str(), r.to.as_str())).collect();
+        assert_eq!(bounds, [("", "4000"), ("4000", "8000"), ("8000", "c000"), ("c000", "")]);
+        assert_eq!(ranges[0].terms().as_deref(), Some("sys_id<4000"));
+        assert_eq!(ranges[1].terms().as_deref(), Some("sys_id>=4000^sys_id<8000"));
+        assert_eq!(IdRange::split(1)[0].terms(), None);
+        let ids = ["0000", "3fffffff", "4000", "40000001", "bfff", "c0", "ffffffff", "ZZ"];
+        for id in ids {
+            let holding = ranges
+                .iter()
+                .filter(|r| (r.from.is_empty() || id >= r.from.as_str()) && (r.to.is_empty() || id < r.to.as_str()));
+            assert_eq!(holding.count(), 1, "{id}");
+        }
+        let after = Keyset { updated: parse_time("2024-01-02 03:04:05").unwrap(), sys_id: "abc".into() };
+        for (range, after) in [(ranges[1].clone(), Some(after)), (ranges[3].clone(), None)] {
+            assert_eq!(IdRange::from_token(&range.to_token(after.as_ref())), Some((range, after)));
+        }
+        assert_eq!(IdRange::from_token("p|zz||"), None);
+        assert_eq!(IdRange::from_token("2024-01-02 03:04:05|abc"), None);
     }
 }

@@ -12,6 +12,11 @@ pub const DEFAULT_PAGE_SIZE: u32 = 500;
 /// The largest page ServiceNow serves.
 pub const MAX_PAGE_SIZE: u32 = 10_000;
 
+/// Page streams pulled at once by default (the partitions of a full pull, and the tables side by side).
+pub const DEFAULT_CONCURRENCY: u32 = 6;
+/// The most page streams an instance may be pulled with at once.
+pub const MAX_CONCURRENCY: u32 = 32;
+
 /// What the connector creates. ServiceNow holds service work: twotrack creates incidents and requests
 /// there, never features or defects, so a ServiceNow tracker can be a service queue but not the product
 /// backlog (items moved to a product backlog are features and defects).
@@ -75,6 +80,9 @@ pub struct ServiceNowSettings {
     pub query: Option<String>,
     /// Records per list request (1..=10,000; default 500).
     pub page_size: u32,
+    /// Page streams pulled at once (1..=[`MAX_CONCURRENCY`]): the partitions of a full pull (`sys_id`
+    /// ranges), and the most requests in flight, all within the one rate limit of `http`.
+    pub concurrency: u32,
     /// Where and how twotrack writes.
     pub write: ServiceNowWrite,
 }
@@ -87,6 +95,7 @@ impl ServiceNowSettings {
             tables: DEFAULT_TABLES.iter().map(|t| t.to_string()).collect(),
             query: None,
             page_size: DEFAULT_PAGE_SIZE,
+            concurrency: DEFAULT_CONCURRENCY,
             write: ServiceNowWrite::default(),
         }
     }
@@ -116,6 +125,9 @@ impl ServiceNowSettings {
         }
         if !(1..=MAX_PAGE_SIZE).contains(&self.page_size) {
             problems.push(format!("page size {} is not within 1..={MAX_PAGE_SIZE}", self.page_size));
+        }
+        if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
+            problems.push(format!("concurrency {} is not within 1..={MAX_CONCURRENCY}", self.concurrency));
         }
         if self.write.close_state.trim().is_empty() {
             problems.push("the close state must not be empty (e.g. 7 for Closed)".to_string());
