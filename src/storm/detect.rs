@@ -14,12 +14,14 @@ const SUMMARY_WEIGHT: f32 = 2.0;
 const PROBES: usize = 6;
 /// A candidate is a storm only if that many reports in its span would happen by chance with at most
 /// this probability at the site's everyday rate of such reports.
-const BURST_P: f64 = 1e-6;
+const BURST_P: f64 = 1e-9;
 /// The shortest history the everyday rate is measured over: a mirror holding a few days says little
 /// about how often anything happens.
 const MIN_HISTORY: TimeDelta = TimeDelta::days(7);
 /// The shortest span a burst is measured over: reports a minute apart are still a burst of an hour.
 const MIN_SPAN: TimeDelta = TimeDelta::hours(1);
+/// How alike (as a share of `similarity`) a report must be to a group to count towards its everyday rate.
+const LIKE_SHARE: f32 = 0.5;
 /// At most this many shared words explain a storm.
 const SHOWN_WORDS: usize = 8;
 
@@ -279,10 +281,12 @@ impl Site<'_> {
     }
 
     /// The reports like the storm that the site's everyday rate predicts in its span: the site's other
-    /// reports like its centroid, spread evenly over the site's history.
+    /// reports like its centroid (at half the similarity), spread evenly over the site's history.
     fn expected(&self, members: &[usize], centroid: &[(u32, f32)], first: DateTime<Utc>, last: DateTime<Utc>) -> f64 {
         let docs = self.docs;
-        let similarity = self.params.similarity as f32;
+        // Half as alike as a member must be: everyday tickets about the same thing count towards
+        // the everyday rate even when worded apart, so a loose group of them is no burst.
+        let similarity = self.params.similarity as f32 * LIKE_SHARE;
         let mut like = 0u64;
         // Everything like the centroid shares at least one of its heaviest words.
         let mut seen = vec![false; docs.len()];

@@ -15,7 +15,7 @@
 //! 3. Near-duplicates are joined into groups; a group of at least `min_size` items whose members each
 //!    resemble the group as a whole (cosine to its centroid at least `similarity`) is a candidate.
 //! 4. The burst test: the site's other items like the group give its everyday rate; a candidate is a
-//!    storm only if that many reports in its span would be a one-in-a-million chance at that rate.
+//!    storm only if that many reports in its span would be a one-in-a-billion chance at that rate.
 //!
 //! What the corrections will need (issue 16, part 3) is on [`Storm`]: the members in arrival order,
 //! a stable [`Storm::anchor`] (the first report: the key of a parent's idempotent create), the
