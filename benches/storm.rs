@@ -16,8 +16,7 @@ use twotrack_sim::generator::StormOptions;
 mod storm_support;
 
 fn main() {
-    let per_tracker: usize =
-        std::env::var("TWOTRACK_STORM_ITEMS").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
+    let per_tracker: usize = std::env::var("TWOTRACK_STORM_ITEMS").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
     let outages = [
         StormOptions { reports: 500, in_backlog: 0.25 },
         StormOptions { reports: 60, in_backlog: 0.25 },

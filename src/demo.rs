@@ -54,10 +54,14 @@ impl World {
         let items = match &opts.items_from {
             Some(items) => items.clone(),
             None => {
-                let options = GenOptions { seed: opts.seed, items_per_tracker: opts.items, misfiled_share: opts.misfiled_share };
+                let options =
+                    GenOptions { seed: opts.seed, items_per_tracker: opts.items, misfiled_share: opts.misfiled_share };
                 // A storm of about a tenth of the backlog (at least 12 reports), a quarter of it filed in the backlog.
-                let storms: &[StormOptions] =
-                    if opts.storm { &[StormOptions { reports: (opts.items / 10).max(12), in_backlog: 0.25 }] } else { &[] };
+                let storms: &[StormOptions] = if opts.storm {
+                    &[StormOptions { reports: (opts.items / 10).max(12), in_backlog: 0.25 }]
+                } else {
+                    &[]
+                };
                 generate_with_storms(&options, storms).0
             }
         };

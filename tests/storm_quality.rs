@@ -82,7 +82,14 @@ fn a_backlog_without_an_outage_has_no_storm() {
     for (seed, per_tracker) in [(1, 1500), (2, 1500), (3, 1500), (4, 1500), (5, 5000), (6, 5000)] {
         let t = tally(seed, per_tracker, &[]);
         println!("seed {seed}, {per_tracker} items a tracker: {} storms", t.found_storms);
-        for s in detect(&backlog(seed, per_tracker, &[]).items, &StormParams::default()) { println!("  {} expected {} {:?}", s.headline(), s.expected, s.members.iter().map(|m| m.summary.clone()).take(6).collect::<Vec<_>>()); }
+        for s in detect(&backlog(seed, per_tracker, &[]).items, &StormParams::default()) {
+            println!(
+                "  {} expected {} {:?}",
+                s.headline(),
+                s.expected,
+                s.members.iter().map(|m| m.summary.clone()).take(6).collect::<Vec<_>>()
+            );
+        }
         assert_eq!(t.found_storms, 0, "seed {seed}: a storm was invented");
     }
 }

@@ -181,7 +181,12 @@ fn storms(s: &mut String, r: &Report) {
             st.reach,
             st.derivation.iter().map(|d| cell(d)).collect::<Vec<_>>().join("; ")
         );
-        let _ = writeln!(s, "- **Arrivals** (12 equal parts of the span): `{}` {:?}\n", sparkline(&st.arrivals), st.arrivals);
+        let _ = writeln!(
+            s,
+            "- **Arrivals** (12 equal parts of the span): `{}` {:?}\n",
+            sparkline(&st.arrivals),
+            st.arrivals
+        );
         let _ = writeln!(s, "| report | filed as | created | reporter | title |");
         let _ = writeln!(s, "|---|---|---|---|---|");
         for m in &st.members {

@@ -10,7 +10,8 @@ use super::{Member, Storm, StormParams};
 
 /// A summary word counts this many times a description word.
 const SUMMARY_WEIGHT: f32 = 2.0;
-/// Candidate pairs are looked up through this many of each report's rarest words.
+/// A report's candidates are the earlier reports of the window that have one of its this many rarest
+/// words.
 const PROBES: usize = 6;
 /// A candidate is a storm only if that many reports in its span would happen by chance with at most
 /// this probability at the site's everyday rate of such reports.
@@ -122,6 +123,9 @@ impl<'p> Detector<'p> {
         let n = docs.len() as f32;
         let idf: Vec<f32> = df.iter().map(|&f| (n / f as f32).ln()).collect();
         for d in &mut docs {
+            // A word no other report has cannot make two reports alike; it would only dilute the
+            // words they share (more so on a small site, where every word is rarer).
+            d.terms.retain(|t| df[t.0 as usize] >= 2);
             for t in &mut d.terms {
                 t.1 *= idf[t.0 as usize];
             }
@@ -130,17 +134,15 @@ impl<'p> Detector<'p> {
                 d.terms.iter_mut().for_each(|t| t.1 /= norm);
             }
         }
-        let mut site = Site { docs: &docs, df: &df, idf: &idf, names: &names, params, postings: Vec::new() };
-        let groups = site.groups();
-        if !groups.is_empty() {
-            // Every report of every word: the burst test looks up the reports like a group.
-            site.postings = vec![Vec::new(); names.len()];
-            for (i, d) in docs.iter().enumerate() {
-                for t in &d.terms {
-                    site.postings[t.0 as usize].push(i as u32);
-                }
+        // Every report of every word, in arrival order.
+        let mut postings = vec![Vec::new(); names.len()];
+        for (i, d) in docs.iter().enumerate() {
+            for t in &d.terms {
+                postings[t.0 as usize].push(i as u32);
             }
         }
+        let site = Site { docs: &docs, df: &df, idf: &idf, names: &names, params, postings };
+        let groups = site.groups();
         let mut storms: Vec<Storm> = groups.into_iter().filter_map(|g| site.storm(g)).collect();
         storms.sort_by(|a, b| (a.first, a.anchor()).cmp(&(b.first, b.anchor())));
         storms
@@ -154,7 +156,7 @@ struct Site<'a> {
     idf: &'a [f32],
     names: &'a [String],
     params: &'a StormParams,
-    /// For each word, the reports that have it (filled only when there are groups to test).
+    /// For each word, the reports that have it, in arrival order.
     postings: Vec<Vec<u32>>,
 }
 
@@ -162,21 +164,14 @@ impl Site<'_> {
     /// Groups of near-duplicates (each at least `min_size` reports), as report indices in order.
     fn groups(&self) -> Vec<Vec<usize>> {
         let docs = self.docs;
-        // The rarest words of each report (seen at least twice): the probes for its candidates.
-        let probes: Vec<Vec<u32>> = docs.iter().map(|d| self.rarest(&d.terms, PROBES)).collect();
-        let mut postings: Vec<Vec<u32>> = vec![Vec::new(); self.names.len()];
-        for (i, p) in probes.iter().enumerate() {
-            for &t in p {
-                postings[t as usize].push(i as u32);
-            }
-        }
         let mut sets = UnionFind::new(docs.len());
         let mut seen = vec![u32::MAX; docs.len()];
         let similarity = self.params.similarity as f32;
         for (i, d) in docs.iter().enumerate() {
             let since = d.created - self.params.window;
-            for &t in &probes[i] {
-                let posting = &postings[t as usize];
+            // The earlier reports of the window that have one of this report's rarest words.
+            for t in self.rarest(&d.terms, PROBES) {
+                let posting = &self.postings[t as usize];
                 // The posting is in arrival order: the reports of the window before this one.
                 let end = posting.partition_point(|&j| (j as usize) < i);
                 let start = posting[..end].partition_point(|&j| docs[j as usize].created < since);
@@ -288,12 +283,12 @@ impl Site<'_> {
         // the everyday rate even when worded apart, so a loose group of them is no burst.
         let similarity = self.params.similarity as f32 * LIKE_SHARE;
         let mut like = 0u64;
-        // Everything like the centroid shares at least one of its heaviest words.
+        // Everything like the group shares at least one of the words most of its members share.
         let mut seen = vec![false; docs.len()];
         for &i in members {
             seen[i] = true;
         }
-        for t in self.rarest(centroid, 3) {
+        for t in self.shared(members).into_iter().take(3) {
             for &j in &self.postings[t as usize] {
                 let j = j as usize;
                 if seen[j] {
@@ -313,6 +308,11 @@ impl Site<'_> {
 
     /// The words at least half the members share, the most shared (then the rarest) first.
     fn shared_words(&self, members: &[usize]) -> Vec<String> {
+        self.shared(members).into_iter().take(SHOWN_WORDS).map(|t| self.names[t as usize].clone()).collect()
+    }
+
+    /// The ids of the words at least half the members share, the most shared (then the rarest) first.
+    fn shared(&self, members: &[usize]) -> Vec<u32> {
         let mut counts: HashMap<u32, usize> = HashMap::new();
         for &i in members {
             for t in &self.docs[i].terms {
@@ -320,8 +320,10 @@ impl Site<'_> {
             }
         }
         let mut shared: Vec<(u32, usize)> = counts.into_iter().filter(|&(_, c)| c * 2 >= members.len()).collect();
-        shared.sort_by(|a, b| b.1.cmp(&a.1).then(self.idf[b.0 as usize].total_cmp(&self.idf[a.0 as usize])).then(a.0.cmp(&b.0)));
-        shared.into_iter().take(SHOWN_WORDS).map(|(t, _)| self.names[t as usize].clone()).collect()
+        shared.sort_by(|a, b| {
+            b.1.cmp(&a.1).then(self.idf[b.0 as usize].total_cmp(&self.idf[a.0 as usize])).then(a.0.cmp(&b.0))
+        });
+        shared.into_iter().map(|(t, _)| t).collect()
     }
 }
 
@@ -452,7 +454,9 @@ mod tests {
             "checkout broken? customers can't pay",
         ];
         (0..n)
-            .map(|i| item(&format!("STORM{i}"), start + i * 4, wordings[i as usize % wordings.len()], &format!("caller{i}")))
+            .map(|i| {
+                item(&format!("STORM{i}"), start + i * 4, wordings[i as usize % wordings.len()], &format!("caller{i}"))
+            })
             .collect()
     }
 

@@ -12,14 +12,13 @@ pub const DESCRIPTION_BYTES: usize = 1200;
 
 /// English function words and ticket boilerplate that every report may contain.
 const STOP: &[&str] = &[
-    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been",
-    "before", "being", "but", "by", "can", "cannot", "cant", "could", "did", "do", "doe", "doesnt", "dont",
-    "for", "from", "get", "getting", "got", "ha", "had", "has", "have", "hello", "help", "hi", "how", "i",
-    "if", "im", "in", "into", "is", "isnt", "it", "its", "ive", "just", "know", "let", "like", "me", "my",
-    "no", "not", "now", "of", "on", "one", "or", "our", "out", "please", "pls", "regard", "regards", "so",
-    "some", "still", "team", "thank", "thanks", "that", "the", "their", "them", "then", "there", "these",
-    "they", "thi", "this", "to", "u", "up", "us", "wa", "was", "we", "were", "what", "when", "where", "which",
-    "while", "who", "will", "with", "would", "you", "your",
+    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before",
+    "being", "but", "by", "can", "cannot", "cant", "could", "did", "do", "doe", "doesnt", "dont", "for", "from", "get",
+    "getting", "got", "ha", "had", "has", "have", "hello", "help", "hi", "how", "i", "if", "im", "in", "into", "is",
+    "isnt", "it", "its", "ive", "just", "know", "let", "like", "me", "my", "no", "not", "now", "of", "on", "one", "or",
+    "our", "out", "please", "pls", "regard", "regards", "so", "some", "still", "team", "thank", "thanks", "that",
+    "the", "their", "them", "then", "there", "these", "they", "thi", "this", "to", "u", "up", "us", "wa", "was", "we",
+    "were", "what", "when", "where", "which", "while", "who", "will", "with", "would", "you", "your",
 ];
 
 /// Whether `word` (lower-cased, folded) is a stop word.
