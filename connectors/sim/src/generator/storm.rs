@@ -150,11 +150,13 @@ fn report(
             .replace("{dept}", dept)
             .replace("{count}", count)
     };
-    let mut summary = fill(*pick(rng, SUMMARIES));
+    let template = *pick(rng, SUMMARIES);
+    let mut summary = fill(template);
     if rng.random_bool(0.3) {
         summary = summary.to_lowercase();
     }
-    let description = if rng.random_bool(0.8) { fill(*pick(rng, BODIES)) } else { String::new() };
+    let body = *pick(rng, BODIES);
+    let description = if rng.random_bool(0.8) { fill(body) } else { String::new() };
     let first = *pick(rng, vocab::FIRST_NAMES);
     let last = *pick(rng, vocab::LAST_NAMES);
     let (filed_type, reporter, status) = match home {
