@@ -12,29 +12,13 @@ use twotrack_sim::generator::StormOptions;
 
 fn config(storm: &str) -> Config {
     let text = format!(
-        r#"
-[[tracker]]
-name = "jira"
-kind = "jira"
-role = "product"
-base_url = "http://127.0.0.1:9"
-[tracker.auth]
-user = "bot@example.com"
-token = "inline-test-token"
-[tracker.scope]
-projects = ["SHOP"]
-
-[[tracker]]
-name = "servicenow"
-kind = "servicenow"
-role = "service"
-base_url = "http://127.0.0.1:9"
-[tracker.auth]
-user = "bot"
-token = "inline-test-token"
-
-[policy]
-max_move_share = 1.0
+        r#"tracker = [
+  {{ name = "jira", kind = "jira", role = "product", base_url = "http://127.0.0.1:9", scope = {{ projects = ["SHOP"] }},
+     auth = {{ user = "bot@example.com", token = "inline-test-token" }} }},
+  {{ name = "servicenow", kind = "servicenow", role = "service", base_url = "http://127.0.0.1:9",
+     auth = {{ user = "bot", token = "inline-test-token" }} }},
+]
+policy = {{ max_move_share = 1.0 }}
 
 [storm]
 {storm}

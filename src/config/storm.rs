@@ -43,34 +43,36 @@ pub type StormProblem = (&'static str, String, String);
 /// The parameters `raw` describes, or every problem with it.
 pub fn validate(raw: &RawStorm) -> Result<StormParams, Vec<StormProblem>> {
     let mut problems = Vec::new();
-    if !(1..=10_080).contains(&raw.window_minutes) {
-        problems.push((
-            "storm.window_minutes",
-            format!("`storm.window_minutes` = {} is out of range (1 ..= 10080, a week)", raw.window_minutes),
-            "reports of one outage arrive within hours: e.g. `window_minutes = 360`".to_string(),
-        ));
-    }
-    if raw.min_size < 3 {
-        problems.push((
-            "storm.min_size",
-            format!("`storm.min_size` = {} is too small: two alike tickets are a duplicate, not a storm", raw.min_size),
-            "use at least 3, e.g. `min_size = 5`".to_string(),
-        ));
-    }
-    if !(0.05..=0.95).contains(&raw.similarity) {
-        problems.push((
-            "storm.similarity",
-            format!("`storm.similarity` = {} is out of range (0.05 ..= 0.95)", raw.similarity),
-            "lower finds more varied wordings, higher only near-copies: e.g. `similarity = 0.3`".to_string(),
-        ));
-    }
-    if raw.wide_reach < 2 {
-        problems.push((
-            "storm.wide_reach",
-            format!("`storm.wide_reach` = {} must be at least 2", raw.wide_reach),
-            "e.g. `wide_reach = 20`: a storm reaching 20 people has impact 1".to_string(),
-        ));
-    }
+    let mut check = |ok: bool, path: &'static str, message: String, help: &str| {
+        if !ok {
+            problems.push((path, message, help.to_string()));
+        }
+    };
+    let (window, size, similarity, reach) = (raw.window_minutes, raw.min_size, raw.similarity, raw.wide_reach);
+    check(
+        (1..=10_080).contains(&window),
+        "storm.window_minutes",
+        format!("`storm.window_minutes` = {window} is out of range (1 ..= 10080, a week)"),
+        "reports of one outage arrive within hours: e.g. `window_minutes = 360`",
+    );
+    check(
+        size >= 3,
+        "storm.min_size",
+        format!("`storm.min_size` = {size} is too small: two alike tickets are a duplicate, not a storm"),
+        "use at least 3, e.g. `min_size = 5`",
+    );
+    check(
+        (0.05..=0.95).contains(&similarity),
+        "storm.similarity",
+        format!("`storm.similarity` = {similarity} is out of range (0.05 ..= 0.95)"),
+        "lower finds more varied wordings, higher only near-copies: e.g. `similarity = 0.3`",
+    );
+    check(
+        reach >= 2,
+        "storm.wide_reach",
+        format!("`storm.wide_reach` = {reach} must be at least 2"),
+        "e.g. `wide_reach = 20`: a storm reaching 20 people has impact 1",
+    );
     if !problems.is_empty() {
         return Err(problems);
     }

@@ -19,6 +19,8 @@ const BURST_P: f64 = 1e-9;
 /// The shortest history the everyday rate is measured over: a mirror holding a few days says little
 /// about how often anything happens.
 const MIN_HISTORY: TimeDelta = TimeDelta::days(7);
+/// The everyday rate is measured over this long before and after a candidate storm.
+const RATE_HISTORY: TimeDelta = TimeDelta::days(14);
 /// The shortest span a burst is measured over: reports a minute apart are still a burst of an hour.
 const MIN_SPAN: TimeDelta = TimeDelta::hours(1);
 /// How alike (as a share of `similarity`) a report must be to a group to count towards its everyday rate.
@@ -196,6 +198,14 @@ impl Site<'_> {
         out
     }
 
+    /// The reports with word `t` created from `from` to `to`.
+    fn during(&self, t: u32, from: DateTime<Utc>, to: DateTime<Utc>) -> &[u32] {
+        let posting = &self.postings[t as usize];
+        let start = posting.partition_point(|&j| self.docs[j as usize].created < from);
+        let end = posting.partition_point(|&j| self.docs[j as usize].created <= to);
+        &posting[start..end.max(start)]
+    }
+
     /// Up to `k` words of `terms` that other reports share, the rarest (heaviest) first.
     fn rarest(&self, terms: &[(u32, f32)], k: usize) -> Vec<u32> {
         let mut shared: Vec<(u32, f32)> = terms.iter().copied().filter(|t| self.df[t.0 as usize] >= 2).collect();
@@ -223,9 +233,9 @@ impl Site<'_> {
         let (from, to) = (first - self.params.window, last + self.params.window);
         let mut seen: std::collections::HashSet<usize> = group.iter().copied().collect();
         for t in self.rarest(&centroid, 3) {
-            for &j in &self.postings[t as usize] {
+            for &j in self.during(t, from, to) {
                 let j = j as usize;
-                if docs[j].created < from || docs[j].created > to || !seen.insert(j) {
+                if !seen.insert(j) {
                     continue;
                 }
                 let s = f64::from(dot(&docs[j].terms, &centroid));
@@ -276,20 +286,24 @@ impl Site<'_> {
     }
 
     /// The reports like the storm that the site's everyday rate predicts in its span: the site's other
-    /// reports like its centroid (at half the similarity), spread evenly over the site's history.
+    /// reports like its centroid (at half the similarity) in the two weeks before and after it, spread
+    /// evenly over that time.
     fn expected(&self, members: &[usize], centroid: &[(u32, f32)], first: DateTime<Utc>, last: DateTime<Utc>) -> f64 {
         let docs = self.docs;
         // Half as alike as a member must be: everyday tickets about the same thing count towards
         // the everyday rate even when worded apart, so a loose group of them is no burst.
         let similarity = self.params.similarity as f32 * LIKE_SHARE;
         let mut like = 0u64;
+        // The everyday rate of the weeks around the storm (the whole history would cost more on a
+        // large site and say less about the present).
+        let (from, to) = (first - RATE_HISTORY, last + RATE_HISTORY);
         // Everything like the group shares at least one of the words most of its members share.
         let mut seen = vec![false; docs.len()];
         for &i in members {
             seen[i] = true;
         }
         for t in self.shared(members).into_iter().take(3) {
-            for &j in &self.postings[t as usize] {
+            for &j in self.during(t, from, to) {
                 let j = j as usize;
                 if seen[j] {
                     continue;
@@ -300,7 +314,7 @@ impl Site<'_> {
                 }
             }
         }
-        let history = (docs[docs.len() - 1].created - docs[0].created).max(MIN_HISTORY);
+        let history = (docs[docs.len() - 1].created.min(to) - docs[0].created.max(from)).max(MIN_HISTORY);
         let span = (last - first).max(MIN_SPAN);
         // One more than seen: a topic the site never had before still has some small rate.
         (like + 1) as f64 * span.num_seconds() as f64 / history.num_seconds() as f64
