@@ -143,7 +143,8 @@ impl<'p> Detector<'p> {
                 postings[t.0 as usize].push(i as u32);
             }
         }
-        let site = Site { docs: &docs, df: &df, idf: &idf, names: &names, params, postings };
+        let times: Vec<i64> = docs.iter().map(|d| d.created.timestamp()).collect();
+        let site = Site { docs: &docs, times: &times, df: &df, idf: &idf, names: &names, params, postings };
         let groups = site.groups();
         let mut storms: Vec<Storm> = groups.into_iter().filter_map(|g| site.storm(g)).collect();
         storms.sort_by(|a, b| (a.first, a.anchor()).cmp(&(b.first, b.anchor())));
@@ -154,6 +155,8 @@ impl<'p> Detector<'p> {
 /// The reports of a site as vectors, in arrival order.
 struct Site<'a> {
     docs: &'a [Doc],
+    /// Each report's creation time in seconds, side by side (the binary searches read only these).
+    times: &'a [i64],
     df: &'a [u32],
     idf: &'a [f32],
     names: &'a [String],
@@ -170,13 +173,13 @@ impl Site<'_> {
         let mut seen = vec![u32::MAX; docs.len()];
         let similarity = self.params.similarity as f32;
         for (i, d) in docs.iter().enumerate() {
-            let since = d.created - self.params.window;
+            let since = (d.created - self.params.window).timestamp();
             // The earlier reports of the window that have one of this report's rarest words.
             for t in self.rarest(&d.terms, PROBES) {
                 let posting = &self.postings[t as usize];
                 // The posting is in arrival order: the reports of the window before this one.
                 let end = posting.partition_point(|&j| (j as usize) < i);
-                let start = posting[..end].partition_point(|&j| docs[j as usize].created < since);
+                let start = posting[..end].partition_point(|&j| self.times[j as usize] < since);
                 for &j in &posting[start..end] {
                     let j = j as usize;
                     if seen[j] == i as u32 {
@@ -201,8 +204,9 @@ impl Site<'_> {
     /// The reports with word `t` created from `from` to `to`.
     fn during(&self, t: u32, from: DateTime<Utc>, to: DateTime<Utc>) -> &[u32] {
         let posting = &self.postings[t as usize];
-        let start = posting.partition_point(|&j| self.docs[j as usize].created < from);
-        let end = posting.partition_point(|&j| self.docs[j as usize].created <= to);
+        let (from, to) = (from.timestamp(), to.timestamp());
+        let start = posting.partition_point(|&j| self.times[j as usize] < from);
+        let end = posting.partition_point(|&j| self.times[j as usize] <= to);
         &posting[start..end.max(start)]
     }
 
