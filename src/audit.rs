@@ -16,7 +16,9 @@ use crate::config::Config;
 use crate::mirror::{Mirror, MirrorError};
 use crate::outbox::{ApplyPlan, Outbox, OutboxError, Planned2, bound_moves, correction_from};
 use crate::plan::{Assessment, Planner};
+use crate::report::storm::FoundStorm;
 use crate::report::{Report, ReportBuilder};
+use crate::storm::{Detector, Storm, prioritise, propose_parent};
 
 /// Items per chunk handed from the reader to the classifiers.
 const CHUNK: usize = 4096;
@@ -61,10 +63,15 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
     let items = mirror.items(tracker);
     // The moves as `apply` would plan them, to tell how many its cap leaves for later cycles.
     let mut moves = ApplyPlan::default();
+    let mut detector = Detector::new(&config.storm);
     std::thread::scope(|s| -> Result<(), AuditError> {
         s.spawn(move || read_open(items, tx));
         for chunk in rx {
             for a in assess(&planner, chunk?, workers) {
+                // A twin twotrack created repeats its original: never a report of its own.
+                if a.item.origin.is_none() {
+                    detector.add(&a.item, a.verdict.urgency);
+                }
                 *moves.open_items.entry(a.item.tracker.clone()).or_default() += 1;
                 builder.add(&a, |f| {
                     let planned = (f.action == Action::Move).then(|| correction_from(f)).flatten();
@@ -92,6 +99,11 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
             planned.iter().filter(|(t, k)| !kept.contains(&(t.as_str(), k.as_str()))).cloned().collect(),
         );
     }
+    let found = storms(config, mirror, &classifier, detector.finish())?;
+    if !found.is_empty() {
+        tracing::info!(storms = found.len(), "storms found: many reports of one event each");
+    }
+    builder.storms(&found);
     let mut report = builder.finish();
     report.totals.parked = Outbox::open(mirror)?.parked_from(tracker)? as u64;
     if let Some(refusal) = refusal {
@@ -101,6 +113,39 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
         tracing::warn!("{note}");
     }
     Ok(report)
+}
+
+/// What would be done about each storm: the parent its reports would be gathered under (the first
+/// report filed as an incident in a service queue, or a new incident in the first service queue), and
+/// its priority from its reach (the largest count of affected people a report states, as the
+/// classifier's counter reads it, against the distinct reporters).
+fn storms(
+    config: &Config,
+    mirror: &Mirror,
+    classifier: &Classifier,
+    storms: Vec<Storm>,
+) -> Result<Vec<FoundStorm>, MirrorError> {
+    let service =
+        config.trackers.iter().find(|t| t.role == twotrack_api::TrackerRole::Service).map(|t| t.name.as_str());
+    let role_of = |name: &str| config.tracker(name).map(|t| t.role);
+    storms
+        .into_iter()
+        .map(|storm| {
+            let mut stated: Option<(u64, &str)> = None;
+            for m in &storm.members {
+                for item in mirror.find(&m.key)?.iter().filter(|i| i.tracker == m.tracker) {
+                    if let Some(n) = classifier.affected_count(item)
+                        && stated.is_none_or(|(most, _)| n > most)
+                    {
+                        stated = Some((n, &m.key));
+                    }
+                }
+            }
+            let priority = prioritise(&storm, stated, &config.storm, &config.priority);
+            let parent = propose_parent(&storm, role_of, service);
+            Ok(FoundStorm { storm, parent, priority })
+        })
+        .collect()
 }
 
 /// Send the open items in chunks; stop at the first error (after sending it) or when the receiver left.

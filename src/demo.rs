@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use twotrack_sim::SimAuth;
 use twotrack_sim::faults::FaultSpec;
-use twotrack_sim::generator::{GenOptions, GeneratedItem, Home, generate};
+use twotrack_sim::generator::{GenOptions, GeneratedItem, Home, StormOptions, generate_with_storms};
 use twotrack_sim::jira::{JiraOptions, JiraSim};
 use twotrack_sim::servicenow::{ServiceNowOptions, ServiceNowSim};
 
@@ -22,6 +22,8 @@ pub struct WorldOptions {
     pub faults: FaultSpec,
     /// Load these items instead of generating them.
     pub items_from: Option<Vec<GeneratedItem>>,
+    /// Mix one storm (a burst of reports about one outage) into the generated items.
+    pub storm: bool,
 }
 
 impl Default for WorldOptions {
@@ -34,6 +36,7 @@ impl Default for WorldOptions {
             servicenow_port: 0,
             faults: FaultSpec::default(),
             items_from: None,
+            storm: false,
         }
     }
 }
@@ -50,11 +53,17 @@ impl World {
     pub async fn start(opts: &WorldOptions) -> io::Result<World> {
         let items = match &opts.items_from {
             Some(items) => items.clone(),
-            None => generate(&GenOptions {
-                seed: opts.seed,
-                items_per_tracker: opts.items,
-                misfiled_share: opts.misfiled_share,
-            }),
+            None => {
+                let options =
+                    GenOptions { seed: opts.seed, items_per_tracker: opts.items, misfiled_share: opts.misfiled_share };
+                // A storm of about a tenth of the backlog (at least 12 reports), a quarter of it filed in the backlog.
+                let storms: &[StormOptions] = if opts.storm {
+                    &[StormOptions { reports: (opts.items / 10).max(12), in_backlog: 0.25 }]
+                } else {
+                    &[]
+                };
+                generate_with_storms(&options, storms).0
+            }
         };
         let auth = SimAuth::default();
         let jira = JiraSim::start(JiraOptions {

@@ -11,6 +11,7 @@
 //! - [`registry`]: the only file that names every connector (`AnyConnector`, enum dispatch).
 //! - [`sync`]: the pull loop, concurrent across trackers, page + cursor committed atomically.
 //! - [`audit`] and [`report`]: the dry-run audit and its renderers (HTML, Markdown, JSON, CSV).
+//! - [`storm`]: storms, many reports of one event found among the open items, and their priority. Pure.
 //! - [`outbox`]: durable corrections and the crash-safe move saga; follow-back.
 //! - [`daemon`]: cron schedules, lifecycle, signals, `/healthz` `/readyz` `/metrics`.
 //! - [`demo`]: the simulated world behind `twotrack demo` and `twotrack sim`.
@@ -31,6 +32,7 @@ pub mod outbox;
 pub mod plan;
 pub mod registry;
 pub mod report;
+pub mod storm;
 pub mod sync;
 
 pub use twotrack_api as api;

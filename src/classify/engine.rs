@@ -275,6 +275,14 @@ impl Classifier {
         })
     }
 
+    /// The largest count of affected people the item's text states ("40 users", "hundreds of
+    /// customers"), as the impact derivation reads it; `None` when it states none.
+    pub fn affected_count(&self, item: &Item) -> Option<u64> {
+        let mut text = super::text::Normalized::default();
+        text.reset_ticket(&item.summary, &item.description);
+        self.counter.0.find(&text, &item.summary, &item.description).iter().map(|a| a.count).max()
+    }
+
     fn classify_forced(&self, item: &Item, forced: Option<Class>) -> Verdict {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut scratch) => {

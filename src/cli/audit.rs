@@ -82,6 +82,7 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
                 reviews: report.totals.reviews,
                 review_findings: report.review_findings(),
                 waiting: report.totals.waiting_line(),
+                storms: report.storms.iter().map(|s| format!("{}: {}", s.id, s.headline)).collect(),
             };
             (report.render(format)?, summary)
         }
@@ -101,6 +102,7 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
                 reviews: answer.count("x-twotrack-reviews"),
                 review_findings: answer.count("x-twotrack-review-findings"),
                 waiting: answer.header("x-twotrack-waiting").map(str::to_string),
+                storms: Vec::new(),
             };
             (answer.body, summary)
         }
@@ -118,6 +120,9 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
             );
             if let Some(waiting) = &summary.waiting {
                 errln!("{waiting}");
+            }
+            for storm in &summary.storms {
+                errln!("storm {storm}");
             }
         }
         None => super::output::print(&text)?,
@@ -140,6 +145,9 @@ struct Summary {
     review_findings: u64,
     /// "N moves would wait for later cycles (max_moves = M)", where any would.
     waiting: Option<String>,
+    /// Each storm in one line, "servicenow/INC0010042: 25 reports in 1h 36m from 24 reporters: ..."
+    /// (a local audit's; the daemon's answer carries them in the report itself).
+    storms: Vec<String>,
 }
 
 /// Refuse to judge a tracker the mirror never pulled: its empty picture would read as a clean backlog

@@ -32,9 +32,10 @@ pub async fn run(args: DemoArgs, g: &super::Global) -> anyhow::Result<Exit> {
     if args.items == 0 {
         return Err(crate::exit::usage(anyhow::anyhow!("--items must be at least 1")));
     }
-    let world = World::start(&WorldOptions { seed: args.seed, items: args.items, ..WorldOptions::default() })
-        .await
-        .context("could not start the simulators on 127.0.0.1")?;
+    let world =
+        World::start(&WorldOptions { seed: args.seed, items: args.items, storm: true, ..WorldOptions::default() })
+            .await
+            .context("could not start the simulators on 127.0.0.1")?;
     let (jira_n, sn_n) = world.counts();
     outln!("Simulated Jira       {}  ({jira_n} issues in SHOP)", world.jira.base_url());
     outln!("Simulated ServiceNow {}  ({sn_n} records)", world.servicenow.base_url());

@@ -14,6 +14,7 @@ mod document;
 mod raw;
 mod secret;
 mod show;
+mod storm;
 mod validate;
 
 use std::fmt;
@@ -54,6 +55,8 @@ pub struct Config {
     /// The file's `[[rule]]` entries; they extend the built-in rules (same id: replace it).
     pub rules: Vec<RuleSpec>,
     pub daemon: DaemonConfig,
+    /// How storms are found (`[storm]`).
+    pub storm: crate::storm::StormParams,
     /// Things that work but deserve attention (an inline secret, ...), located like errors.
     pub warnings: Vec<Problem>,
 }

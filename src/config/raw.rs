@@ -46,6 +46,9 @@ pub struct RawConfig {
     /// The daemon's HTTP endpoints (/healthz, /readyz, /metrics).
     #[serde(default)]
     pub daemon: RawDaemon,
+    /// Storms: many reports of one event (an outage) found among the open items.
+    #[serde(default)]
+    pub storm: super::storm::RawStorm,
 }
 
 /// One tracker: a Jira project set or a ServiceNow instance.

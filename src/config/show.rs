@@ -22,6 +22,7 @@ struct Shown<'a> {
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     rule: &'a [RuleSpec],
     daemon: ShownDaemon,
+    storm: &'a crate::storm::StormParams,
 }
 
 #[derive(Serialize)]
@@ -123,6 +124,7 @@ pub(super) fn to_redacted_toml(config: &Config) -> String {
             ready_periods: config.daemon.ready_periods,
             token: config.daemon.token.as_ref().map(|_| REDACTED),
         },
+        storm: &config.storm,
     };
     let header = format!(
         "# The configuration read from {}, with defaults filled in and secrets redacted.\n\n",

@@ -112,6 +112,7 @@ fn validate(ctx: &mut Ctx<'_, '_>, raw: RawConfig, file: &Path) -> Option<Config
         classifier(ctx, &raw.rule, &user_queues, &queues, &raw.priority);
     }
     let daemon = daemon(ctx, raw.daemon);
+    let storm = super::storm::validate(&raw.storm).map_err(|e| e.into_iter().for_each(|(p, m, h)| ctx.error(p, m, h)));
     Some(Config {
         source: file.to_path_buf(),
         trackers,
@@ -122,6 +123,7 @@ fn validate(ctx: &mut Ctx<'_, '_>, raw: RawConfig, file: &Path) -> Option<Config
         queues,
         rules: raw.rule,
         daemon: daemon?,
+        storm: storm.ok()?,
         warnings: Vec::new(),
     })
 }

@@ -5,7 +5,8 @@
 //!   client, so [`HttpTelemetry`] remembers the last one it exported per connector and adds the
 //!   difference to Prometheus counters (after every job and at every scrape).
 //! - The last audit of the mirror as gauges: open items by verdict class and findings by kind, per
-//!   tracker. Gauges, not counters: they describe the backlog as it is now.
+//!   tracker, and the storms found (`twotrack_storms`, `twotrack_storm_reports`). Gauges, not counters:
+//!   they describe the backlog as it is now.
 //! - Job runs, durations and last success (recorded by the job runner in [`super::jobs`]).
 //! - Corrections parked in the outbox (`twotrack_corrections_parked`, a gauge): set when the daemon
 //!   starts, after every apply run and with the audit gauges. Parked corrections are no longer attempted,
@@ -48,6 +49,8 @@ fn describe() {
     describe_counter!("twotrack_tracker_syncs_total", "Syncs of one tracker by outcome (ok, failed)");
     describe_gauge!("twotrack_verdicts", "Open items by verdict class (value, work) at the last audit");
     describe_gauge!("twotrack_findings", "Findings by kind (misfiled, misrouted, misprioritised) at the last audit");
+    describe_gauge!("twotrack_storms", "Storms (many reports of one event) among the open items at the last audit");
+    describe_gauge!("twotrack_storm_reports", "Open items that are reports of a storm at the last audit");
     describe_counter!("twotrack_corrections_total", "Corrections by outcome (applied, failed, parked)");
     describe_gauge!(
         "twotrack_corrections_parked",
@@ -159,6 +162,8 @@ pub fn export_audit(report: &Report) {
     for ((tracker, kind), n) in findings {
         metrics::gauge!("twotrack_findings", "tracker" => tracker, "kind" => kind).set(n as f64);
     }
+    metrics::gauge!("twotrack_storms").set(report.totals.storms as f64);
+    metrics::gauge!("twotrack_storm_reports").set(report.totals.storm_reports as f64);
     export_parked(report.totals.parked as usize);
 }
 

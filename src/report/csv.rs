@@ -1,4 +1,5 @@
-//! CSV: one row per finding, for spreadsheets.
+//! CSV: one row per finding, for spreadsheets; a finding about a report of a storm names the storm
+//! (`storm`: the id the other formats list the storm under).
 //!
 //! Ticket text is written so that a spreadsheet shows it as text: a cell that begins with `=`, `+`,
 //! `-`, `@`, a tab or a carriage return would be run as a formula (CSV injection), so it gets a leading
@@ -46,6 +47,7 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
         "reasons_for_staying",
         "details",
         "waits",
+        "storm",
     ])?;
     let opt = |v: Option<u8>| v.map(|x| x.to_string()).unwrap_or_default();
     for f in &report.findings {
@@ -77,6 +79,7 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
             &f.reasons.for_current.join(" | "),
             &f.reasons.details.join(" | "),
             if f.waits { "yes" } else { "" },
+            f.storm.as_deref().unwrap_or(""),
         ];
         w.write_record(row.iter().map(|v| cell(v).into_owned()))?;
     }

@@ -5,6 +5,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::Report;
+use super::storm::StormRow;
 
 const STYLE: &str = r#"
 :root{--value:#2f6fdb;--work:#e07b1a;--ink:#1d2330;--muted:#667085;--line:#e4e7ec;--bg:#fafbfc}
@@ -61,6 +62,72 @@ fn bars(id: &str, rows: &[(String, u64)], color: &str) -> Markup {
                     title { (label) ": " (v) }
                 }
                 text x=(format!("{:.1}", 136.0 + w)) y=(y + 14) font-size="12" fill="#667085" { (v) }
+            }
+        }
+    }
+}
+
+/// A storm's arrivals over its span: one column per equal part of it.
+fn arrivals(s: &StormRow) -> Markup {
+    let max = s.arrivals.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let n = s.arrivals.len().max(1);
+    let w = 360.0 / n as f64;
+    html! {
+        svg class="chart arrivals" role="img" width="100%" height="110" viewBox="0 0 420 110" xmlns="http://www.w3.org/2000/svg" {
+            title { "Reports over time: " (s.first) " to " (s.last) }
+            @for (i, v) in s.arrivals.iter().enumerate() {
+                @let h = *v as f64 / max * 80.0;
+                @let x = 40.0 + i as f64 * w;
+                rect x=(format!("{:.1}", x + 1.0)) y=(format!("{:.1}", 88.0 - h)) width=(format!("{:.1}", w - 2.0)) height=(format!("{h:.1}")) fill="#b42318" {
+                    title { (v) " reports" }
+                }
+            }
+            line x1="40" y1="88.5" x2="400" y2="88.5" stroke="#667085" {}
+            text x="0" y="14" font-size="11" fill="#667085" { (s.arrivals.iter().max().copied().unwrap_or(0)) }
+            text x="40" y="104" font-size="11" fill="#667085" { (s.first.get(..16).unwrap_or(&s.first)) }
+            text x="400" y="104" font-size="11" fill="#667085" text-anchor="end" { "+" (s.span()) }
+        }
+    }
+}
+
+/// The storms: per storm its headline, chart, parent, priority and reports.
+fn storms(r: &Report) -> Markup {
+    html! {
+        @if !r.storms.is_empty() {
+            h2 { "Storms (" (r.storms.len()) ")" }
+            p.muted { "Many reports of one event: each would become one incident with its reports attached." }
+            @for s in &r.storms {
+                section.storm id=(format!("storm-{}", s.id)) {
+                    h3 { (s.id) ": " (s.headline) }
+                    div.charts {
+                        figure { figcaption { "Arrivals over " (s.span()) } (arrivals(s)) }
+                        div {
+                            p { b { "Span: " } (s.first) " to " (s.last) " (" (s.span()) "); the everyday rate of such reports predicts " (format!("{:.2}", s.expected)) " in that time." }
+                            p { b { "Filed in: " } (s.trackers()) }
+                            p { b { "Proposed parent: " } (s.parent_text()) }
+                            p { b { "Priority: " } (s.priority_name) " (impact " (s.impact) " × urgency " (s.urgency) ", reach " (s.reach) ")" }
+                            ul.reasons { @for d in &s.derivation { li { (d) } } }
+                        }
+                    }
+                    details {
+                        summary { (s.reports) " reports from " (s.reporters) " reporters" }
+                        table.sortable {
+                            thead { tr { th { "report" } th { "filed as" } th { "created" } th { "reporter" } th { "title" } th { "similarity" } } }
+                            tbody {
+                                @for m in &s.members {
+                                    tr {
+                                        td { @if m.url.is_empty() { (m.key) } @else { a href=(m.url) { (m.key) } } }
+                                        td { (m.tracker) " / " (m.filed_type) }
+                                        td { (m.created) }
+                                        td { (m.reporter.as_deref().unwrap_or("")) }
+                                        td { div.clamp title=(m.title) { (m.title) } }
+                                        td.num { (format!("{:.2}", m.similarity)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
     }
@@ -138,6 +205,7 @@ pub fn render(r: &Report) -> String {
                         div.card { b { (t.reviews) } "to review" }
                         div.card { b { (t.misrouted) } "misrouted" }
                         div.card { b { (t.misprioritised) } "misprioritised" }
+                        div.card id="storms" title="Storms: many reports of one event" { b { (t.storms) } "storms" }
                         div.card id="parked" title="Corrections that failed policy.max_attempts runs in a row: `twotrack outbox list --state parked`" { b { (t.parked) } "parked corrections" }
                     }
                     section.charts {
@@ -146,6 +214,7 @@ pub fn render(r: &Report) -> String {
                         figure { figcaption { "Confidence distribution (open items)" } (bars("chart-confidence", &conf, "#475467")) }
                         figure { figcaption { "Work by queue" } (bars("chart-queues", &queues, "#e07b1a")) }
                     }
+                    (storms(r))
                     h2 { "Trackers" }
                     table.sortable id="trackers" {
                         thead { tr { th { "tracker" } th { "kind" } th { "role" } th { "open" } th { "value" } th { "work" } th { "misfiled" } th { "share" } th { "move" } th { "review" } th { "exempt" } } }

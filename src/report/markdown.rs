@@ -108,6 +108,7 @@ pub fn render(r: &Report) -> String {
             tr.exempt
         );
     }
+    storms(&mut s, r);
     let _ = writeln!(s, "\n## Findings ({})\n", r.findings.len());
     if r.findings.is_empty() {
         let _ = writeln!(s, "Nothing is misfiled. Both tracks are clean.");
@@ -151,9 +152,75 @@ pub fn render(r: &Report) -> String {
     s
 }
 
+/// The storms: one block each, its headline, span, where the reports are, the parent and priority
+/// they would be gathered under, the arrival curve and the reports.
+fn storms(s: &mut String, r: &Report) {
+    if r.storms.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Storms ({})\n", r.storms.len());
+    let _ = writeln!(s, "Many reports of one event: each would become one incident with its reports attached.\n");
+    for st in &r.storms {
+        let _ = writeln!(s, "### {}: {}\n", cell(&st.id), cell(&st.headline));
+        let _ = writeln!(
+            s,
+            "- **Span:** {} to {} ({}); the site's everyday rate of such reports predicts {:.2} in that time",
+            st.first,
+            st.last,
+            st.span(),
+            st.expected
+        );
+        let _ = writeln!(s, "- **Filed in:** {}", cell(&st.trackers()));
+        let _ = writeln!(s, "- **Proposed parent:** {}", cell(st.parent_text()));
+        let _ = writeln!(
+            s,
+            "- **Priority:** {} (impact {} x urgency {}, reach {}): {}",
+            cell(&st.priority_name),
+            st.impact,
+            st.urgency,
+            st.reach,
+            st.derivation.iter().map(|d| cell(d)).collect::<Vec<_>>().join("; ")
+        );
+        let _ = writeln!(
+            s,
+            "- **Arrivals** (12 equal parts of the span): `{}` {:?}\n",
+            sparkline(&st.arrivals),
+            st.arrivals
+        );
+        let _ = writeln!(s, "| report | filed as | created | reporter | title |");
+        let _ = writeln!(s, "|---|---|---|---|---|");
+        for m in &st.members {
+            let item = if m.url.is_empty() { cell(&m.key) } else { format!("[{}]({})", cell(&m.key), m.url) };
+            let _ = writeln!(
+                s,
+                "| {item} | {} / {} | {} | {} | {} |",
+                cell(&m.tracker),
+                cell(&m.filed_type),
+                m.created,
+                cell(m.reporter.as_deref().unwrap_or("")),
+                cell(&shortened(&m.title, TITLE_CHARS))
+            );
+        }
+        let _ = writeln!(s);
+    }
+}
+
+/// Counts as block characters, the largest a full block.
+fn sparkline(counts: &[u64]) -> String {
+    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = counts.iter().copied().max().unwrap_or(0).max(1);
+    counts.iter().map(|&c| if c == 0 { ' ' } else { BLOCKS[((c * 7).div_ceil(max)) as usize] }).collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::shortened;
+    use super::{shortened, sparkline};
+
+    #[test]
+    fn a_sparkline_scales_to_the_largest_count() {
+        assert_eq!(sparkline(&[0, 1, 7, 14]), " ▂▅█");
+        assert_eq!(sparkline(&[]), "");
+    }
 
     #[test]
     fn long_titles_are_cut_with_an_ellipsis() {

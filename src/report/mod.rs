@@ -9,6 +9,7 @@ mod html;
 mod markdown;
 pub mod outbox;
 pub mod stats;
+pub mod storm;
 pub mod verdict;
 
 use std::collections::{BTreeMap, HashSet};
@@ -61,6 +62,8 @@ pub struct Report {
     pub queues: BTreeMap<String, u64>,
     /// What the reader should know before trusting the findings (a configuration the site contradicts).
     pub notes: Vec<String>,
+    /// Storms: many reports of one event, in order of their first report.
+    pub storms: Vec<storm::StormRow>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -91,6 +94,9 @@ pub struct Totals {
     pub moves_waiting: u64,
     /// `policy.max_moves`: the new moves one cycle makes at most.
     pub max_moves: u64,
+    /// Storms found among the open items, and the reports they hold.
+    pub storms: u64,
+    pub storm_reports: u64,
 }
 
 impl Totals {
@@ -136,6 +142,8 @@ pub struct FindingRow {
     pub action: RowAction,
     /// A move `apply` would leave for a later cycle (`policy.max_moves`).
     pub waits: bool,
+    /// The storm the item is a report of (its id, `tracker/key` of the first report), if any.
+    pub storm: Option<String>,
     /// Where the item is now: misfiled, its tracker and role; misrouted, its assignment group;
     /// misprioritised, its priority and the impact x urgency it derives from.
     pub from: String,
@@ -221,6 +229,7 @@ impl<'a> ReportBuilder<'a> {
                 confidence_histogram: [0; 10],
                 queues: BTreeMap::new(),
                 notes: queue_notes(planner),
+                storms: Vec::new(),
             },
             per_tracker,
             waiting: HashSet::new(),
@@ -267,6 +276,13 @@ impl<'a> ReportBuilder<'a> {
         }
     }
 
+    /// The storms the audit found among the open items.
+    pub fn storms(&mut self, found: &[storm::FoundStorm]) {
+        self.report.storms = found.iter().map(storm::StormRow::new).collect();
+        self.report.totals.storms = found.len() as u64;
+        self.report.totals.storm_reports = found.iter().map(|f| f.storm.members.len() as u64).sum();
+    }
+
     /// The moves (tracker, key) `apply` would leave for later cycles, under `policy.max_moves`.
     pub fn moves_waiting(&mut self, waiting: HashSet<(String, String)>) {
         self.report.totals.moves_waiting = waiting.len() as u64;
@@ -306,8 +322,15 @@ impl<'a> ReportBuilder<'a> {
             s.misfiled_share = if s.open_items == 0 { 0.0 } else { s.misfiled as f64 / s.open_items as f64 };
             self.report.trackers.push(s);
         }
+        let in_storm: BTreeMap<(&str, &str), &str> = self
+            .report
+            .storms
+            .iter()
+            .flat_map(|s| s.members.iter().map(move |m| ((m.tracker.as_str(), m.key.as_str()), s.id.as_str())))
+            .collect();
         for f in &mut self.report.findings {
             f.waits = f.action == RowAction::Move && self.waiting.contains(&(f.tracker.clone(), f.key.clone()));
+            f.storm = in_storm.get(&(f.tracker.as_str(), f.key.as_str())).map(|id| id.to_string());
         }
         // Most actionable first: moves, then reviews; strongest confidence first within each.
         self.report.findings.sort_by(|a, b| {
@@ -418,6 +441,7 @@ fn row(f: &Finding, config: &Config) -> FindingRow {
         confidence: (v.confidence * 1000.0).round() / 1000.0,
         action,
         waits: false,
+        storm: None,
         from,
         to,
         queue: v.queue.clone(),

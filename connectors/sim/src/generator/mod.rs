@@ -16,13 +16,15 @@
 //! # Layout
 //! - `model`: [`GeneratedItem`], [`Home`], [`Truth`] (what other modules load).
 //! - `catalog`: the scenarios; `vocab`: slot fillers per product domain; `text`: slot filling and noise;
-//!   `logs`: log excerpts; `filing`: issue types, tables, statuses and service fields; `jsonl`: files.
+//!   `logs`: log excerpts; `filing`: issue types, tables, statuses and service fields; `jsonl`: files;
+//!   `storm`: bursts of reports about one outage ([`generate_with_storms`]), their truth beside them.
 
 mod catalog;
 mod filing;
 mod jsonl;
 mod logs;
 mod model;
+mod storm;
 mod text;
 mod vocab;
 
@@ -33,6 +35,7 @@ use rand_chacha::ChaCha8Rng;
 
 pub use jsonl::{GenError, load_jsonl, write_jsonl};
 pub use model::*;
+pub use storm::{StormOptions, StormTruth, generate_with_storms};
 
 use catalog::{Kind, Queue, Scenario};
 use filing::Facts;

@@ -1,0 +1,555 @@
+//! Finding storms: near-duplicate reports within the window, grouped, then tested for a burst.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use twotrack_api::Item;
+
+use super::words::{DESCRIPTION_BYTES, each_word, head};
+use super::{Member, Storm, StormParams};
+
+/// A summary word counts this many times a description word.
+const SUMMARY_WEIGHT: f32 = 2.0;
+/// A report's candidates are the earlier reports of the window that have one of its this many rarest
+/// words.
+const PROBES: usize = 6;
+/// A candidate is a storm only if that many reports in its span would happen by chance with at most
+/// this probability at the site's everyday rate of such reports.
+const BURST_P: f64 = 1e-9;
+/// The shortest history the everyday rate is measured over: a mirror holding a few days says little
+/// about how often anything happens.
+const MIN_HISTORY: TimeDelta = TimeDelta::days(7);
+/// The everyday rate is measured over this long before and after a candidate storm.
+const RATE_HISTORY: TimeDelta = TimeDelta::days(14);
+/// The shortest span a burst is measured over: reports a minute apart are still a burst of an hour.
+const MIN_SPAN: TimeDelta = TimeDelta::hours(1);
+/// How alike (as a share of `similarity`) a report must be to a group to count towards its everyday rate.
+const LIKE_SHARE: f32 = 0.5;
+/// At most this many shared words explain a storm.
+const SHOWN_WORDS: usize = 8;
+
+/// One report as the detector keeps it: what a storm shows, and its words.
+struct Doc {
+    tracker: String,
+    key: String,
+    url: String,
+    summary: String,
+    filed_type: String,
+    reporter: Option<String>,
+    created: DateTime<Utc>,
+    urgency: Option<u8>,
+    /// (word id, weight), sorted by id; weights are the field factor until [`Detector::finish`] turns
+    /// them into unit-length TF-IDF vectors.
+    terms: Vec<(u32, f32)>,
+}
+
+/// Collects open items one at a time (as the audit streams them), then finds the storms among them.
+pub struct Detector<'p> {
+    params: &'p StormParams,
+    vocab: HashMap<String, u32>,
+    docs: Vec<Doc>,
+    buf: String,
+}
+
+/// The storms among `items` (urgency unknown): [`Detector`] in one call.
+pub fn detect(items: &[Item], params: &StormParams) -> Vec<Storm> {
+    let mut d = Detector::new(params);
+    for item in items {
+        d.add(item, None);
+    }
+    d.finish()
+}
+
+impl<'p> Detector<'p> {
+    pub fn new(params: &'p StormParams) -> Self {
+        Detector { params, vocab: HashMap::new(), docs: Vec::new(), buf: String::new() }
+    }
+
+    /// Add an item (the audit adds the open ones), with the urgency the classifier read in it.
+    pub fn add(&mut self, item: &Item, urgency: Option<u8>) {
+        if !self.params.enabled {
+            return;
+        }
+        let mut terms: Vec<(u32, f32)> = Vec::new();
+        let vocab = &mut self.vocab;
+        let mut intern = |word: &str, weight: f32, terms: &mut Vec<(u32, f32)>| {
+            let next = vocab.len() as u32;
+            let id = match vocab.get(word) {
+                Some(&id) => id,
+                None => *vocab.entry(word.to_string()).or_insert(next),
+            };
+            terms.push((id, weight));
+        };
+        each_word(&item.summary, &mut self.buf, |w| intern(w, SUMMARY_WEIGHT, &mut terms));
+        each_word(head(&item.description, DESCRIPTION_BYTES), &mut self.buf, |w| intern(w, 1.0, &mut terms));
+        // One entry a word, at its heaviest field.
+        terms.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        terms.dedup_by_key(|t| t.0);
+        self.docs.push(Doc {
+            tracker: item.tracker.clone(),
+            key: item.key.clone(),
+            url: item.url.clone(),
+            summary: item.summary.clone(),
+            filed_type: item.filed_type.clone(),
+            reporter: item.reporter.clone(),
+            created: item.created,
+            urgency,
+            terms,
+        });
+    }
+
+    /// The storms, in order of their first report.
+    pub fn finish(self) -> Vec<Storm> {
+        let Detector { params, vocab, mut docs, .. } = self;
+        if !params.enabled || docs.len() < params.min_size.max(2) {
+            return Vec::new();
+        }
+        // Word ids by the words' order, and reports by arrival: the result cannot depend on the order
+        // items were added in.
+        let mut names: Vec<(String, u32)> = vocab.into_iter().collect();
+        names.sort_unstable();
+        let mut rank = vec![0u32; names.len()];
+        for (r, (_, id)) in names.iter().enumerate() {
+            rank[*id as usize] = r as u32;
+        }
+        let names: Vec<String> = names.into_iter().map(|(n, _)| n).collect();
+        docs.sort_by(|a, b| (a.created, &a.tracker, &a.key).cmp(&(b.created, &b.tracker, &b.key)));
+        let mut df = vec![0u32; names.len()];
+        for d in &mut docs {
+            for t in &mut d.terms {
+                t.0 = rank[t.0 as usize];
+                df[t.0 as usize] += 1;
+            }
+            d.terms.sort_unstable_by_key(|t| t.0);
+        }
+        let n = docs.len() as f32;
+        let idf: Vec<f32> = df.iter().map(|&f| (n / f as f32).ln()).collect();
+        for d in &mut docs {
+            // A word no other report has cannot make two reports alike; it would only dilute the
+            // words they share (more so on a small site, where every word is rarer).
+            d.terms.retain(|t| df[t.0 as usize] >= 2);
+            for t in &mut d.terms {
+                t.1 *= idf[t.0 as usize];
+            }
+            let norm = d.terms.iter().map(|t| t.1 * t.1).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                d.terms.iter_mut().for_each(|t| t.1 /= norm);
+            }
+        }
+        // Every report of every word, in arrival order.
+        let mut postings = vec![Vec::new(); names.len()];
+        for (i, d) in docs.iter().enumerate() {
+            for t in &d.terms {
+                postings[t.0 as usize].push(i as u32);
+            }
+        }
+        let times: Vec<i64> = docs.iter().map(|d| d.created.timestamp()).collect();
+        let site = Site { docs: &docs, times: &times, df: &df, idf: &idf, names: &names, params, postings };
+        let groups = site.groups();
+        let mut storms: Vec<Storm> = groups.into_iter().filter_map(|g| site.storm(g)).collect();
+        storms.sort_by(|a, b| (a.first, a.anchor()).cmp(&(b.first, b.anchor())));
+        storms
+    }
+}
+
+/// The reports of a site as vectors, in arrival order.
+struct Site<'a> {
+    docs: &'a [Doc],
+    /// Each report's creation time in seconds, side by side (the binary searches read only these).
+    times: &'a [i64],
+    df: &'a [u32],
+    idf: &'a [f32],
+    names: &'a [String],
+    params: &'a StormParams,
+    /// For each word, the reports that have it, in arrival order.
+    postings: Vec<Vec<u32>>,
+}
+
+impl Site<'_> {
+    /// Groups of near-duplicates (each at least `min_size` reports), as report indices in order.
+    fn groups(&self) -> Vec<Vec<usize>> {
+        let docs = self.docs;
+        let mut sets = UnionFind::new(docs.len());
+        let mut seen = vec![u32::MAX; docs.len()];
+        let similarity = self.params.similarity as f32;
+        for (i, d) in docs.iter().enumerate() {
+            let since = (d.created - self.params.window).timestamp();
+            // The earlier reports of the window that have one of this report's rarest words.
+            for t in self.rarest(&d.terms, PROBES) {
+                let posting = &self.postings[t as usize];
+                // The posting is in arrival order: the reports of the window before this one.
+                let end = posting.partition_point(|&j| (j as usize) < i);
+                let start = posting[..end].partition_point(|&j| self.times[j as usize] < since);
+                for &j in &posting[start..end] {
+                    let j = j as usize;
+                    if seen[j] == i as u32 {
+                        continue;
+                    }
+                    seen[j] = i as u32;
+                    if dot(&d.terms, &docs[j].terms) >= similarity {
+                        sets.union(i, j);
+                    }
+                }
+            }
+        }
+        let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
+        for i in 0..docs.len() {
+            groups.entry(sets.find(i)).or_default().push(i);
+        }
+        let mut out: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() >= self.params.min_size).collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The reports with word `t` created from `from` to `to`.
+    fn during(&self, t: u32, from: DateTime<Utc>, to: DateTime<Utc>) -> &[u32] {
+        let posting = &self.postings[t as usize];
+        let (from, to) = (from.timestamp(), to.timestamp());
+        let start = posting.partition_point(|&j| self.times[j as usize] < from);
+        let end = posting.partition_point(|&j| self.times[j as usize] <= to);
+        &posting[start..end.max(start)]
+    }
+
+    /// Up to `k` words of `terms` that other reports share, the rarest (heaviest) first.
+    fn rarest(&self, terms: &[(u32, f32)], k: usize) -> Vec<u32> {
+        let mut shared: Vec<(u32, f32)> = terms.iter().copied().filter(|t| self.df[t.0 as usize] >= 2).collect();
+        shared.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        shared.into_iter().take(k).map(|t| t.0).collect()
+    }
+
+    /// The storm a group is, if its core passes the size threshold and the burst test.
+    fn storm(&self, group: Vec<usize>) -> Option<Storm> {
+        let docs = self.docs;
+        let similarity = self.params.similarity;
+        // The core: members that resemble the group as a whole (a chain of pairs can drift).
+        let centroid = centroid(docs, &group);
+        let mut core: Vec<(usize, f64)> = group
+            .iter()
+            .map(|&i| (i, f64::from(dot(&docs[i].terms, &centroid))))
+            .filter(|&(_, s)| s >= similarity)
+            .collect();
+        if core.len() < self.params.min_size {
+            return None;
+        }
+        // Reports of the window that resemble no single other report closely enough, but the group
+        // as a whole (an unusual wording of the same outage), join it.
+        let (first, last) = (docs[core[0].0].created, docs[core[core.len() - 1].0].created);
+        let (from, to) = (first - self.params.window, last + self.params.window);
+        let mut seen: std::collections::HashSet<usize> = group.iter().copied().collect();
+        for t in self.rarest(&centroid, 3) {
+            for &j in self.during(t, from, to) {
+                let j = j as usize;
+                if !seen.insert(j) {
+                    continue;
+                }
+                let s = f64::from(dot(&docs[j].terms, &centroid));
+                if s >= similarity {
+                    core.push((j, s));
+                }
+            }
+        }
+        core.sort_unstable_by_key(|c| c.0);
+        if core.len() < self.params.min_size {
+            return None;
+        }
+        let indices: Vec<usize> = core.iter().map(|c| c.0).collect();
+        let centroid = self::centroid(docs, &indices);
+        let (first, last) = (docs[indices[0]].created, docs[indices[indices.len() - 1]].created);
+        let expected = self.expected(&indices, &centroid, first, last);
+        if poisson_tail(core.len() as u64, expected) > BURST_P {
+            return None;
+        }
+        let members: Vec<Member> = core
+            .iter()
+            .map(|&(i, s)| {
+                let d = &docs[i];
+                Member {
+                    tracker: d.tracker.clone(),
+                    key: d.key.clone(),
+                    url: d.url.clone(),
+                    summary: d.summary.clone(),
+                    filed_type: d.filed_type.clone(),
+                    reporter: d.reporter.clone(),
+                    created: d.created,
+                    urgency: d.urgency,
+                    similarity: (s * 1000.0).round() / 1000.0,
+                }
+            })
+            .collect();
+        let mut people: Vec<String> = members.iter().filter_map(|m| m.reporter.as_deref().map(person)).collect();
+        people.sort_unstable();
+        people.dedup();
+        Some(Storm {
+            words: self.shared_words(&indices),
+            reporters: people.len(),
+            members,
+            first,
+            last,
+            expected: (expected * 1000.0).round() / 1000.0,
+        })
+    }
+
+    /// The reports like the storm that the site's everyday rate predicts in its span: the site's other
+    /// reports like its centroid (at half the similarity) in the two weeks before and after it, spread
+    /// evenly over that time.
+    fn expected(&self, members: &[usize], centroid: &[(u32, f32)], first: DateTime<Utc>, last: DateTime<Utc>) -> f64 {
+        let docs = self.docs;
+        // Half as alike as a member must be: everyday tickets about the same thing count towards
+        // the everyday rate even when worded apart, so a loose group of them is no burst.
+        let similarity = self.params.similarity as f32 * LIKE_SHARE;
+        let mut like = 0u64;
+        // The everyday rate of the weeks around the storm (the whole history would cost more on a
+        // large site and say less about the present).
+        let (from, to) = (first - RATE_HISTORY, last + RATE_HISTORY);
+        // Everything like the group shares at least one of the words most of its members share.
+        let mut seen = vec![false; docs.len()];
+        for &i in members {
+            seen[i] = true;
+        }
+        for t in self.shared(members).into_iter().take(3) {
+            for &j in self.during(t, from, to) {
+                let j = j as usize;
+                if seen[j] {
+                    continue;
+                }
+                seen[j] = true;
+                if dot(&docs[j].terms, centroid) >= similarity {
+                    like += 1;
+                }
+            }
+        }
+        let history = (docs[docs.len() - 1].created.min(to) - docs[0].created.max(from)).max(MIN_HISTORY);
+        let span = (last - first).max(MIN_SPAN);
+        // One more than seen: a topic the site never had before still has some small rate.
+        (like + 1) as f64 * span.num_seconds() as f64 / history.num_seconds() as f64
+    }
+
+    /// The words at least half the members share, the most shared (then the rarest) first.
+    fn shared_words(&self, members: &[usize]) -> Vec<String> {
+        self.shared(members).into_iter().take(SHOWN_WORDS).map(|t| self.names[t as usize].clone()).collect()
+    }
+
+    /// The ids of the words at least half the members share, the most shared (then the rarest) first.
+    fn shared(&self, members: &[usize]) -> Vec<u32> {
+        let mut counts: HashMap<u32, usize> = HashMap::new();
+        for &i in members {
+            for t in &self.docs[i].terms {
+                *counts.entry(t.0).or_default() += 1;
+            }
+        }
+        let mut shared: Vec<(u32, usize)> = counts.into_iter().filter(|&(_, c)| c * 2 >= members.len()).collect();
+        shared.sort_by(|a, b| {
+            b.1.cmp(&a.1).then(self.idf[b.0 as usize].total_cmp(&self.idf[a.0 as usize])).then(a.0.cmp(&b.0))
+        });
+        shared.into_iter().map(|(t, _)| t).collect()
+    }
+}
+
+/// The unit-length mean of the members' vectors, sorted by word id.
+fn centroid(docs: &[Doc], members: &[usize]) -> Vec<(u32, f32)> {
+    let mut sum: HashMap<u32, f32> = HashMap::new();
+    for &i in members {
+        for &(t, w) in &docs[i].terms {
+            *sum.entry(t).or_default() += w;
+        }
+    }
+    let mut out: Vec<(u32, f32)> = sum.into_iter().collect();
+    out.sort_unstable_by_key(|t| t.0);
+    let norm = out.iter().map(|t| f64::from(t.1) * f64::from(t.1)).sum::<f64>().sqrt() as f32;
+    if norm > 0.0 {
+        out.iter_mut().for_each(|t| t.1 /= norm);
+    }
+    out
+}
+
+/// The dot product of two sparse vectors sorted by word id.
+fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
+    let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                sum += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    sum
+}
+
+/// P(X >= k) for X ~ Poisson(lambda).
+fn poisson_tail(k: u64, lambda: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    if lambda <= 0.0 {
+        return 0.0;
+    }
+    // The terms from k upward, in log space (k! overflows long before k is large).
+    let ln_fact = |n: u64| (1..=n).map(|i| (i as f64).ln()).sum::<f64>();
+    let mut term = -lambda + k as f64 * lambda.ln() - ln_fact(k);
+    let mut sum = 0.0;
+    let mut i = k;
+    loop {
+        let t = term.exp();
+        sum += t;
+        i += 1;
+        term += lambda.ln() - (i as f64).ln();
+        if t < sum * 1e-12 || i > k + 10_000 {
+            break;
+        }
+    }
+    sum.min(1.0)
+}
+
+/// A reporter as a person: "Anna Smith" (Jira) and "anna.smith" (ServiceNow) are one.
+fn person(reporter: &str) -> String {
+    reporter.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// Disjoint sets with path halving; the root of a set is its smallest index (deterministic).
+struct UnionFind(Vec<usize>);
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind((0..n).collect())
+    }
+
+    fn find(&mut self, mut i: usize) -> usize {
+        while self.0[i] != i {
+            self.0[i] = self.0[self.0[i]];
+            i = self.0[i];
+        }
+        i
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.find(a), self.find(b));
+        let (low, high) = if a < b { (a, b) } else { (b, a) };
+        self.0[high] = low;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(key: &str, minute: i64, summary: &str, reporter: &str) -> Item {
+        let mut item = Item::new("servicenow", key, summary);
+        item.created = DateTime::UNIX_EPOCH + TimeDelta::days(400) + TimeDelta::minutes(minute);
+        item.reporter = Some(reporter.into());
+        item
+    }
+
+    /// Ordinary traffic over 60 days: each ticket about something else.
+    fn ordinary() -> Vec<Item> {
+        let topics = [
+            "Add export to CSV on the invoices page",
+            "Grant access to the finance share for Bob",
+            "Printer on floor 3 jams on every job",
+            "Dark mode for the mobile app",
+            "Reset MFA token for Carla",
+            "VPN client asks for a certificate update",
+            "Dashboard loads slowly for large accounts",
+            "New laptop for the new hire in sales",
+            "Rename the onboarding email template",
+            "Database backup job failed on db01",
+        ];
+        (0..300)
+            .map(|i| item(&format!("ORD{i}"), i * 288, topics[i as usize % topics.len()], &format!("user{}", i % 37)))
+            .collect()
+    }
+
+    fn outage(n: i64, start: i64) -> Vec<Item> {
+        let wordings = [
+            "Checkout is down, customers cannot pay",
+            "checkout page down - payment fails",
+            "Cannot complete checkout, payment page is down",
+            "URGENT checkout down for all customers",
+            "Payment at checkout fails with error 503",
+            "checkout broken? customers can't pay",
+        ];
+        (0..n)
+            .map(|i| {
+                item(&format!("STORM{i}"), start + i * 4, wordings[i as usize % wordings.len()], &format!("caller{i}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_burst_of_one_outage_is_one_storm_and_nothing_else_is() {
+        let mut items = ordinary();
+        items.extend(outage(25, 30 * 1440));
+        let storms = detect(&items, &StormParams::default());
+
+        assert_eq!(storms.len(), 1, "{storms:#?}");
+        let s = &storms[0];
+        assert_eq!(s.members.len(), 25);
+        assert!(s.members.iter().all(|m| m.key.starts_with("STORM")));
+        assert_eq!(s.reporters, 25);
+        assert_eq!(s.words[0], "checkout");
+        assert_eq!(s.span(), TimeDelta::minutes(24 * 4));
+        assert_eq!(s.anchor(), ("servicenow", "STORM0"));
+    }
+
+    #[test]
+    fn steady_traffic_is_no_storm() {
+        // The same ten tickets over and over, every 4.8 hours: near-duplicates inside the window,
+        // but at their everyday rate.
+        assert!(detect(&ordinary(), &StormParams::default()).is_empty());
+    }
+
+    #[test]
+    fn the_same_reports_spread_beyond_the_window_are_no_storm() {
+        let mut items = ordinary();
+        // 25 checkout reports, one every 8 hours: never two in one window.
+        items.extend(outage(25, 0).into_iter().enumerate().map(|(i, mut it)| {
+            it.created = DateTime::UNIX_EPOCH + TimeDelta::days(400) + TimeDelta::hours(8 * i as i64);
+            it
+        }));
+        assert!(detect(&items, &StormParams::default()).is_empty());
+    }
+
+    #[test]
+    fn below_the_size_threshold_is_no_storm() {
+        let mut items = ordinary();
+        items.extend(outage(4, 30 * 1440));
+        assert!(detect(&items, &StormParams::default()).is_empty());
+        let disabled = StormParams { enabled: false, ..StormParams::default() };
+        items.extend(outage(20, 40 * 1440).into_iter().map(|mut i| {
+            i.key.push('b');
+            i
+        }));
+        assert!(detect(&items, &disabled).is_empty());
+        assert_eq!(detect(&items, &StormParams::default()).len(), 1);
+    }
+
+    #[test]
+    fn the_order_items_arrive_in_does_not_change_the_storms() {
+        let mut items = ordinary();
+        items.extend(outage(12, 20 * 1440));
+        let forward = detect(&items, &StormParams::default());
+        items.reverse();
+        let backward = detect(&items, &StormParams::default());
+        assert_eq!(forward, backward);
+        assert_eq!(forward.len(), 1);
+    }
+
+    #[test]
+    fn one_person_in_both_trackers_is_one_reporter() {
+        assert_eq!(person("Anna Smith"), person("anna.smith"));
+    }
+
+    #[test]
+    fn the_poisson_tail_matches_known_values() {
+        // P(X >= 1 | 1) = 1 - e^-1.
+        assert!((poisson_tail(1, 1.0) - (1.0 - (-1.0f64).exp())).abs() < 1e-9);
+        // P(X >= 5 | 0.5) = 1.7213e-4 (tables).
+        assert!((poisson_tail(5, 0.5) - 1.7213e-4).abs() < 1e-7);
+        assert_eq!(poisson_tail(0, 3.0), 1.0);
+        assert_eq!(poisson_tail(3, 0.0), 0.0);
+        assert!(poisson_tail(500, 0.01) < 1e-300 || poisson_tail(500, 0.01) == 0.0);
+    }
+}

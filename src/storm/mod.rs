@@ -1,0 +1,269 @@
+//! Storms: a burst of reports about one event (an outage the night before, 500 "checkout down" tickets)
+//! recognised as one thing instead of N separate items. Pure: given items, return storms; no I/O.
+//!
+//! - `words`: a ticket's text as content words (lower-cased, plurals folded, stop words dropped).
+//! - `detect`: the [`Detector`]: TF-IDF vectors, near-duplicate pairs within the time window, groups,
+//!   and the burst test that keeps steady traffic (ten password resets a day) from counting as a storm.
+//! - `priority`: a storm's impact from how many people it reaches, through the priority matrix.
+//!
+//! How a storm is found, in order (each step deterministic: same items, same storms, same member order):
+//! 1. Every open item becomes a vector of its content words, each weighted by how rare it is on the
+//!    site (inverse document frequency; a summary word counts twice a description word).
+//! 2. Two items are near-duplicates when they were created at most `window` apart and the cosine of
+//!    their vectors is at least `similarity`. Candidates are found through the rarest words of each
+//!    item only, so the cost grows with the items in the window, not with the square of the site.
+//! 3. Near-duplicates are joined into groups; a group of at least `min_size` items whose members each
+//!    resemble the group as a whole (cosine to its centroid at least `similarity`) is a candidate.
+//! 4. The burst test: the site's other items like the group give its everyday rate; a candidate is a
+//!    storm only if that many reports in its span would be a one-in-a-billion chance at that rate.
+//!
+//! What the corrections will need (issue 16, part 3) is on [`Storm`]: the members in arrival order,
+//! a stable [`Storm::anchor`] (the first report: the key of a parent's idempotent create), the
+//! proposed [`Parent`] and the [`StormPriority`] with its derivation.
+
+mod detect;
+mod priority;
+mod words;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+use twotrack_api::TrackerRole;
+
+pub use detect::{Detector, detect};
+pub use priority::{StormPriority, prioritise};
+
+/// How storms are found (`[storm]` in the configuration; serialized in the file's shape).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StormParams {
+    /// Look for storms at all.
+    pub enabled: bool,
+    /// Two reports are of one storm only if created at most this far apart.
+    #[serde(rename = "window_minutes", serialize_with = "minutes")]
+    pub window: TimeDelta,
+    /// The fewest reports that make a storm.
+    pub min_size: usize,
+    /// The cosine (0..1) of two reports' word vectors from which they say the same thing.
+    pub similarity: f64,
+    /// From how many people reached (distinct reporters, or a count stated in a report) a storm has
+    /// impact 1 (high); fewer, but more than one, is impact 2.
+    pub wide_reach: u64,
+}
+
+fn minutes<S: serde::Serializer>(window: &TimeDelta, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_i64(window.num_minutes())
+}
+
+/// The defaults: reports of one event arrive within hours of each other, a handful of them is already
+/// worth one incident, and varied human wording of one outage reaches a cosine of about 0.3 to 0.6
+/// while unrelated tickets stay below 0.2.
+pub const DEFAULT_WINDOW_MINUTES: i64 = 360;
+pub const DEFAULT_MIN_SIZE: usize = 5;
+pub const DEFAULT_SIMILARITY: f64 = 0.3;
+pub const DEFAULT_WIDE_REACH: u64 = 20;
+
+impl Default for StormParams {
+    fn default() -> Self {
+        StormParams {
+            enabled: true,
+            window: TimeDelta::minutes(DEFAULT_WINDOW_MINUTES),
+            min_size: DEFAULT_MIN_SIZE,
+            similarity: DEFAULT_SIMILARITY,
+            wide_reach: DEFAULT_WIDE_REACH,
+        }
+    }
+}
+
+/// One report of a storm.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Member {
+    pub tracker: String,
+    pub key: String,
+    pub url: String,
+    pub summary: String,
+    /// The tracker's issue type or table, as filed.
+    pub filed_type: String,
+    pub reporter: Option<String>,
+    pub created: DateTime<Utc>,
+    /// The urgency the classifier read in the report (Work only), 1 (high) ..= 3.
+    pub urgency: Option<u8>,
+    /// The cosine of the report's words to the storm's centroid: how typical of the storm it is.
+    pub similarity: f64,
+}
+
+/// A storm: many reports of one event, explained.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Storm {
+    /// The reports, in arrival order (created, then tracker, then key).
+    pub members: Vec<Member>,
+    /// The words most members share, the most shared first: what the storm is about.
+    pub words: Vec<String>,
+    /// The first and the last report.
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+    /// Distinct reporters (one person filing in both trackers counts once).
+    pub reporters: usize,
+    /// The reports that would be expected in the storm's span at the site's everyday rate of such
+    /// reports: what the burst test measured the storm against.
+    pub expected: f64,
+}
+
+impl Storm {
+    /// The first report, (tracker, key): stable while the storm grows, so it names the storm (and a
+    /// parent's idempotency key can derive from it).
+    pub fn anchor(&self) -> (&str, &str) {
+        let first = &self.members[0];
+        (&first.tracker, &first.key)
+    }
+
+    /// The time from the first to the last report.
+    pub fn span(&self) -> TimeDelta {
+        self.last - self.first
+    }
+
+    /// Reports per bin of `bins` equal parts of the span (all in the first bin if the span is zero):
+    /// the arrival curve.
+    pub fn arrivals(&self, bins: usize) -> Vec<u64> {
+        let bins = bins.max(1);
+        let mut out = vec![0u64; bins];
+        let span = self.span().num_seconds().max(1) as f64;
+        for m in &self.members {
+            let at = (m.created - self.first).num_seconds() as f64 / span;
+            let bin = ((at * bins as f64) as usize).min(bins - 1);
+            out[bin] += 1;
+        }
+        out
+    }
+
+    /// The storm in one line: "12 reports in 2h 05m from 11 reporters: checkout, down, payment".
+    pub fn headline(&self) -> String {
+        format!(
+            "{} reports in {} from {} reporter{}: {}",
+            self.members.len(),
+            duration(self.span()),
+            self.reporters,
+            if self.reporters == 1 { "" } else { "s" },
+            self.words.join(", ")
+        )
+    }
+}
+
+/// "2h 05m", "45m", "3d 4h".
+pub fn duration(d: TimeDelta) -> String {
+    let minutes = d.num_minutes().max(0);
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours) {
+        (0, 0) => format!("{mins}m"),
+        (0, _) => format!("{hours}h {mins:02}m"),
+        _ => format!("{days}d {hours}h"),
+    }
+}
+
+/// Where a storm's reports would be gathered: under one incident of the service queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Parent {
+    /// The first report already filed as an incident in a service queue becomes the parent.
+    Existing { tracker: String, key: String },
+    /// No report is an incident in a service queue yet: a new one is created there.
+    New { tracker: String },
+}
+
+impl Parent {
+    /// "INC0010042 (servicenow), the first report filed as an incident" / "a new incident in servicenow".
+    pub fn describe(&self) -> String {
+        match self {
+            Parent::Existing { tracker, key } => format!("{key} ({tracker}), the first report filed as an incident"),
+            Parent::New { tracker } => format!("a new incident in {tracker}"),
+        }
+    }
+}
+
+/// The parent a storm's reports would be gathered under: its first report filed as an incident in a
+/// service queue, or else a new incident in `service` (the service queue new incidents go to).
+/// `None` when there is neither.
+pub fn propose_parent(
+    storm: &Storm,
+    role_of: impl Fn(&str) -> Option<TrackerRole>,
+    service: Option<&str>,
+) -> Option<Parent> {
+    let existing = storm
+        .members
+        .iter()
+        .find(|m| role_of(&m.tracker) == Some(TrackerRole::Service) && m.filed_type.eq_ignore_ascii_case("incident"));
+    match existing {
+        Some(m) => Some(Parent::Existing { tracker: m.tracker.clone(), key: m.key.clone() }),
+        None => service.map(|tracker| Parent::New { tracker: tracker.to_string() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(tracker: &str, key: &str, filed_type: &str, minute: i64) -> Member {
+        Member {
+            tracker: tracker.into(),
+            key: key.into(),
+            url: String::new(),
+            summary: String::new(),
+            filed_type: filed_type.into(),
+            reporter: None,
+            created: DateTime::UNIX_EPOCH + TimeDelta::minutes(minute),
+            urgency: None,
+            similarity: 1.0,
+        }
+    }
+
+    fn storm(members: Vec<Member>) -> Storm {
+        let (first, last) = (members[0].created, members[members.len() - 1].created);
+        Storm { members, words: vec!["checkout".into()], first, last, reporters: 3, expected: 0.0 }
+    }
+
+    fn role(tracker: &str) -> Option<TrackerRole> {
+        match tracker {
+            "jira" => Some(TrackerRole::Product),
+            "servicenow" => Some(TrackerRole::Service),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_first_incident_in_a_service_queue_is_the_parent() {
+        let s = storm(vec![
+            member("jira", "SHOP-1", "Bug", 0),
+            member("servicenow", "REQ1", "sc_req_item", 5),
+            member("servicenow", "INC2", "incident", 9),
+            member("servicenow", "INC3", "incident", 12),
+        ]);
+        assert_eq!(
+            propose_parent(&s, role, Some("servicenow")),
+            Some(Parent::Existing { tracker: "servicenow".into(), key: "INC2".into() })
+        );
+        assert_eq!(s.anchor(), ("jira", "SHOP-1"));
+    }
+
+    #[test]
+    fn without_an_incident_a_new_one_is_proposed() {
+        let s = storm(vec![member("jira", "SHOP-1", "Bug", 0), member("jira", "SHOP-2", "Bug", 3)]);
+        assert_eq!(propose_parent(&s, role, Some("servicenow")), Some(Parent::New { tracker: "servicenow".into() }));
+        assert_eq!(propose_parent(&s, role, None), None);
+    }
+
+    #[test]
+    fn arrivals_count_every_member_once() {
+        let s = storm((0..10).map(|i| member("jira", &format!("K-{i}"), "Bug", i * i)).collect());
+        let bins = s.arrivals(6);
+        assert_eq!(bins.iter().sum::<u64>(), 10);
+        assert_eq!(bins.len(), 6);
+        assert!(bins[0] > bins[5], "early reports come faster here: {bins:?}");
+        assert_eq!(s.arrivals(0), vec![10]);
+    }
+
+    #[test]
+    fn durations_read_as_a_human_writes_them() {
+        assert_eq!(duration(TimeDelta::minutes(45)), "45m");
+        assert_eq!(duration(TimeDelta::minutes(125)), "2h 05m");
+        assert_eq!(duration(TimeDelta::minutes(3 * 1440 + 240)), "3d 4h");
+        assert_eq!(duration(TimeDelta::minutes(-5)), "0m");
+    }
+}
