@@ -22,6 +22,8 @@ pub struct WorldOptions {
     pub faults: FaultSpec,
     /// Load these items instead of generating them.
     pub items_from: Option<Vec<GeneratedItem>>,
+    /// ServiceNow tables the simulator denies to the API user (HTTP 403), e.g. `sys_journal_field`.
+    pub servicenow_denied_tables: Vec<String>,
 }
 
 impl Default for WorldOptions {
@@ -34,6 +36,7 @@ impl Default for WorldOptions {
             servicenow_port: 0,
             faults: FaultSpec::default(),
             items_from: None,
+            servicenow_denied_tables: Vec::new(),
         }
     }
 }
@@ -71,6 +74,7 @@ impl World {
             faults: opts.faults.clone(),
             port: opts.servicenow_port,
             seed: opts.seed,
+            acl_denied_tables: opts.servicenow_denied_tables.clone(),
             ..ServiceNowOptions::default()
         })
         .await?;
