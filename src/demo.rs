@@ -75,7 +75,6 @@ impl World {
             port: opts.servicenow_port,
             seed: opts.seed,
             acl_denied_tables: opts.servicenow_denied_tables.clone(),
-            ..ServiceNowOptions::default()
         })
         .await?;
         Ok(World { jira, servicenow, items, auth })
