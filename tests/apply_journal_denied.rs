@@ -10,8 +10,12 @@ use serde_json::json;
 use twotrack::demo::WorldOptions;
 
 async fn denied() -> Harness {
+    denied_with(backlog()).await
+}
+
+async fn denied_with(items: Vec<twotrack_sim::generator::GeneratedItem>) -> Harness {
     let world = WorldOptions { servicenow_denied_tables: vec!["sys_journal_field".into()], ..WorldOptions::default() };
-    Harness::start_with(backlog(), &Policy::writes(), world).await
+    Harness::start_with(items, &Policy::writes(), world).await
 }
 
 /// The marker confirming the reporter's note on the ServiceNow original, as a hashtag line of its description.
@@ -30,14 +34,44 @@ async fn moves_both_ways_leave_one_note_each_and_say_once_that_the_journal_is_de
     assert_moved_from_servicenow(&h, &sn_source, "journal denied");
     assert!(marker_on(&h, &sn_source), "the note is confirmed by a marker: {:?}", h.sn_description(&sn_source));
     assert!(h.sn_description(&twin).contains(&format!("#twotrack-linked-{jira_source}")), "the twin's link marker");
-    let warnings = run.stderr.matches("cannot be read (ServiceNow: no read access to sys_journal_field)").count();
-    assert_eq!(warnings, 1, "one warning names the denied journal and the fallback:\n{}", run.stderr);
+    assert_eq!(warnings(&run.stderr), 1, "one warning names the denied journal and the fallback:\n{}", run.stderr);
     assert!(run.stderr.contains("twotrack-told-"), "the warning names the marker:\n{}", run.stderr);
 
     // Nothing more is written by later runs.
     h.clear_logs();
     h.ok(&["apply", "--yes"]).await;
     assert!(h.mutations().is_empty(), "a second run writes nothing");
+}
+
+fn warnings(stderr: &str) -> usize {
+    stderr.matches("cannot be read (ServiceNow: no read access to sys_journal_field)").count()
+}
+
+/// Two originals moved out of ServiceNow in one run: one note each, and the warning once.
+#[tokio::test]
+async fn the_denied_journal_is_reported_once_per_run() {
+    let mut second = value_in_servicenow();
+    second.summary = "Feature request: let shoppers compare two products side by side".into();
+    second.description = "Proposal: as a shopper I would like to compare two products side by side on the product \
+        page. Acceptance criteria: a compare button; the table lists price and size."
+        .into();
+    let mut items = backlog();
+    items.push(second.clone());
+    // Correctly filed service work beside them, so that two moves stay within policy.max_move_share.
+    for (summary, description) in [
+        ("Printer on floor 3 is jammed", "The printer near the kitchen jams on every page. Please fix it."),
+        ("VPN disconnects every ten minutes", "My VPN connection drops every ten minutes since this morning."),
+    ] {
+        items.push(sn_incident(summary, description, "Service Desk", 3, 3));
+    }
+    let h = denied_with(items).await;
+    h.ok(&["sync"]).await;
+    let run = h.ok(&["apply", "--yes"]).await;
+    for summary in [VALUE_IN_SN, second.summary.as_str()] {
+        let source = h.sn_number(summary);
+        assert_moved_from_servicenow(&h, &source, summary);
+    }
+    assert_eq!(warnings(&run.stderr), 1, "the warning once, for two notes:\n{}", run.stderr);
 }
 
 /// Crash `apply` at `point` while it moves the ServiceNow item, then (where the point is on the way of
