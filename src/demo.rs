@@ -24,6 +24,8 @@ pub struct WorldOptions {
     pub items_from: Option<Vec<GeneratedItem>>,
     /// Mix one storm (a burst of reports about one outage) into the generated items.
     pub storm: bool,
+    /// ServiceNow tables the simulator denies to the API user (HTTP 403), e.g. `sys_journal_field`.
+    pub servicenow_denied_tables: Vec<String>,
 }
 
 impl Default for WorldOptions {
@@ -37,6 +39,7 @@ impl Default for WorldOptions {
             faults: FaultSpec::default(),
             items_from: None,
             storm: false,
+            servicenow_denied_tables: Vec::new(),
         }
     }
 }
@@ -80,7 +83,7 @@ impl World {
             faults: opts.faults.clone(),
             port: opts.servicenow_port,
             seed: opts.seed,
-            ..ServiceNowOptions::default()
+            acl_denied_tables: opts.servicenow_denied_tables.clone(),
         })
         .await?;
         Ok(World { jira, servicenow, items, auth })

@@ -168,6 +168,12 @@ pub struct Progress {
     /// is recorded (cleared once the tracker answered, or once a search by origin found no twin).
     #[serde(default)]
     pub create_sent: bool,
+    /// The reporter's note (or the follow-back) was sent on an original whose journal cannot be read, and
+    /// no marker confirms it yet: it may have been posted. Never sent again (see `saga::post_once`).
+    #[serde(default)]
+    pub note_sent: bool,
+    #[serde(default)]
+    pub followback_sent: bool,
 }
 
 /// One line of an item's audit log.

@@ -239,16 +239,14 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
 
     // e. Tell the reporter, once: the comment carries a reference that a re-run looks for.
     if !c.progress.commented {
-        let reference = format!("(twotrack ref {})", c.id);
-        let notes = source.notes(&c.source_key).await?;
-        if !notes.iter().any(|n| n.contains(&reference)) {
-            let text = format!("{}\n{reference}", fill(&source_note, &twin.key, &twin.url));
-            hit("before-comment");
-            source.comment(&c.source_key, &text, NoteVisibility::Public).await?;
-            hit("after-comment");
-        }
-        ctx.outbox.record(&c.id, Some(entry(&c, "commented", twin_tag.clone(), "told the reporter")), |c| {
-            c.progress.commented = true
+        let text = fill(&source_note, &twin.key, &twin.url);
+        let detail = match post_once(ctx, &c, &source, Note::Move, &text).await? {
+            Posted::Yes => "told the reporter".to_string(),
+            Posted::Uncertain(why) => why,
+        };
+        ctx.outbox.record(&c.id, Some(entry(&c, "commented", twin_tag.clone(), &detail)), |c| {
+            c.progress.commented = true;
+            c.progress.note_sent = false;
         })?;
     }
 
@@ -388,21 +386,178 @@ async fn follow_back_one(ctx: &Ctx<'_>, c: &Correction) -> Result<bool, OutboxEr
         return Ok(false);
     }
     let source = connector(ctx, &c.source_tracker)?;
-    let reference = format!("(twotrack ref followback:{})", c.id);
-    let notes = source.notes(&c.source_key).await?;
-    if !notes.iter().any(|n| n.contains(&reference)) {
-        let resolution_notes = match twin_item.resolution_notes() {
-            Some(n) => Some(n.to_string()),
-            None => last_human_comment(ctx, target_tracker, &twin.key).await?,
-        };
-        let text = format!("{}\n{reference}", followback_text(&twin_item, &twin.url, resolution_notes.as_deref()));
-        hit("before-followback");
-        source.comment(&c.source_key, &text, NoteVisibility::Public).await?;
-        hit("after-followback");
-    }
-    let e = entry(c, "followed-back", Some(format!("{target_tracker}:{}", twin.key)), "told the reporter the outcome");
-    ctx.outbox.record(&c.id, Some(e), |c| c.progress.followed_back = true)?;
+    let resolution_notes = match twin_item.resolution_notes() {
+        Some(n) => Some(n.to_string()),
+        None => last_human_comment(ctx, target_tracker, &twin.key).await?,
+    };
+    let text = followback_text(&twin_item, &twin.url, resolution_notes.as_deref());
+    let detail = match post_once(ctx, c, &source, Note::FollowBack, &text).await? {
+        Posted::Yes => "told the reporter the outcome".to_string(),
+        Posted::Uncertain(why) => why,
+    };
+    let e = entry(c, "followed-back", Some(format!("{target_tracker}:{}", twin.key)), &detail);
+    ctx.outbox.record(&c.id, Some(e), |c| {
+        c.progress.followed_back = true;
+        c.progress.followback_sent = false;
+    })?;
     Ok(true)
+}
+
+/// The two notes the saga leaves on an original, each at most once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Note {
+    /// Step (e) of a move: the reporter is told where the item went.
+    Move,
+    /// After the twin is resolved: the reporter is told how it ended.
+    FollowBack,
+}
+
+impl Note {
+    /// What the note's text ends with, and what a re-run looks for among the original's notes.
+    fn reference(self, c: &Correction) -> String {
+        match self {
+            Note::Move => format!("(twotrack ref {})", c.id),
+            Note::FollowBack => format!("(twotrack ref followback:{})", c.id),
+        }
+    }
+
+    /// The marker label that confirms the note was posted, where the notes cannot be read. It names the
+    /// note (its correction, and which of the two notes), so each original carries one per note.
+    fn marker(self, c: &Correction) -> String {
+        match self {
+            Note::Move => format!("twotrack-told-{}", c.id),
+            Note::FollowBack => format!("twotrack-told-followback:{}", c.id),
+        }
+    }
+
+    /// The failpoints right before and right after the note is posted.
+    fn failpoints(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Note::Move => ("before-comment", "after-comment", "after-marker"),
+            Note::FollowBack => ("before-followback", "after-followback", "after-followback-marker"),
+        }
+    }
+
+    fn sent(self, p: &super::Progress) -> bool {
+        match self {
+            Note::Move => p.note_sent,
+            Note::FollowBack => p.followback_sent,
+        }
+    }
+
+    fn set_sent(self, p: &mut super::Progress, sent: bool) {
+        match self {
+            Note::Move => p.note_sent = sent,
+            Note::FollowBack => p.followback_sent = sent,
+        }
+    }
+}
+
+/// Whether a note is on the original now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Posted {
+    /// Posted (now or by an earlier attempt), exactly once.
+    Yes,
+    /// It may or may not have been posted, and is not sent again (at most once); why, for the audit log.
+    Uncertain(String),
+}
+
+/// Whether an error says the original's notes may not be read (ServiceNow: an ACL on `sys_journal_field`,
+/// common for integration users; Jira: no permission to browse comments). The connectors map 401 and 403
+/// to [`ConnectorError::Auth`] with the status; 403 is "authenticated, but not allowed".
+fn notes_denied(e: &ConnectorError) -> bool {
+    matches!(e, ConnectorError::Auth { status: 403, .. })
+}
+
+/// Post `text` (plus the note's reference) on the original `c.source_key`, at most once across crashes.
+///
+/// Where the notes can be read, they are the truth: the note is posted unless one carries its reference.
+/// Where reading them is denied (403), a marker label on the original (read back with `get`; in
+/// ServiceNow a hashtag line of the description) confirms the note, written in this order:
+///
+/// 1. `sent` is recorded in the outbox (the note may go out from here on);
+/// 2. the note is posted;
+/// 3. the marker [`Note::marker`] is added to the original;
+/// 4. the caller records the note as done (and clears `sent`).
+///
+/// A re-run finding the marker knows the note is there (1 of 1). Without the marker and without `sent`,
+/// nothing was sent, and it posts. Without the marker but with `sent`, the process died (or the
+/// tracker's answer was lost) between 1 and 3: the note may be there, and nobody can read it, so it is
+/// not sent again; the marker is written to settle it and the audit log says the note may be missing.
+/// That window (one request in flight) is the only one in which a note can be lost; no note is ever
+/// posted twice.
+async fn post_once(
+    ctx: &Ctx<'_>,
+    c: &Correction,
+    source: &AnyConnector,
+    note: Note,
+    text: &str,
+) -> Result<Posted, OutboxError> {
+    let reference = note.reference(c);
+    let text = format!("{text}\n{reference}");
+    let (before, after, after_marker) = note.failpoints();
+    let marker = match source.notes(&c.source_key).await {
+        Ok(notes) => {
+            if !notes.iter().any(|n| n.contains(&reference)) {
+                hit(before);
+                source.comment(&c.source_key, &text, NoteVisibility::Public).await?;
+                hit(after);
+            }
+            return Ok(Posted::Yes);
+        }
+        Err(e) if notes_denied(&e) => {
+            journal_denied_once(source.name(), &e);
+            note.marker(c)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if source.get(&c.source_key).await?.has_label(&marker) {
+        return Ok(Posted::Yes);
+    }
+    // The outbox as stored: `c` may predate a `sent` recorded by an earlier attempt of this run.
+    let sent = ctx.outbox.get(&c.id)?.is_some_and(|stored| note.sent(&stored.progress));
+    let posted = if sent {
+        let why = format!(
+            "the note {reference} may be missing: its sending was interrupted and {}'s notes cannot be read \
+             (HTTP 403), so it was not sent again",
+            c.source_key
+        );
+        tracing::warn!(correction = %c.id, tracker = %c.source_tracker, source = %c.source_key, "{why}");
+        Posted::Uncertain(why)
+    } else {
+        hit(before);
+        ctx.outbox.record(&c.id, None, |c| note.set_sent(&mut c.progress, true))?;
+        if let Err(e) = source.comment(&c.source_key, &text, NoteVisibility::Public).await {
+            // Any answer but an unknown outcome says the note was not written.
+            if !matches!(e, ConnectorError::Unknown { .. }) {
+                ctx.outbox.record(&c.id, None, |c| note.set_sent(&mut c.progress, false))?;
+            }
+            return Err(e.into());
+        }
+        hit(after);
+        Posted::Yes
+    };
+    source.add_label(&c.source_key, &marker).await?;
+    hit(after_marker);
+    Ok(posted)
+}
+
+/// Say once per tracker and process that its notes cannot be read, and what is done instead.
+fn journal_denied_once(tracker: &str, error: &ConnectorError) {
+    static TOLD: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut told = TOLD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if told.iter().any(|t| t == tracker) {
+        return;
+    }
+    told.push(tracker.to_string());
+    tracing::warn!(
+        tracker,
+        %error,
+        "the notes of {tracker}'s items cannot be read (ServiceNow: no read access to sys_journal_field); \
+         each note twotrack leaves on an original is confirmed by a marker label `twotrack-told-<correction>` \
+         on it instead (in ServiceNow a hashtag line of the description). Grant read access to the journal \
+         to drop the markers"
+    );
 }
 
 /// The longest resolution notes a follow-back passes on (the rest is cut, with "...").

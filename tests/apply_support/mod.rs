@@ -215,7 +215,12 @@ pub struct Harness {
 impl Harness {
     /// Start the simulators with `items` and write a configuration with `policy`.
     pub async fn start(items: Vec<GeneratedItem>, policy: &Policy) -> Harness {
-        let world = World::start(&WorldOptions { items_from: Some(items), ..WorldOptions::default() }).await.unwrap();
+        Harness::start_with(items, policy, WorldOptions::default()).await
+    }
+
+    /// [`Harness::start`] with simulators started with `world` (its items replaced by `items`).
+    pub async fn start_with(items: Vec<GeneratedItem>, policy: &Policy, world: WorldOptions) -> Harness {
+        let world = World::start(&WorldOptions { items_from: Some(items), ..world }).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("twotrack.toml");
         let h = Harness { world, dir, config, http: reqwest::Client::new() };

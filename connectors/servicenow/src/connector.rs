@@ -452,11 +452,19 @@ impl Connector for ServiceNowConnector {
         let note =
             format!("twotrack: linked to {} {} \"{}\": {}", target.tracker, target.key, target.summary, target.url);
         let body = if item.origin.is_some() {
-            // A twin: its correlation fields name its origin and must stay; the note is the link.
-            if self.note_exists(&item.id, &target.url).await? {
-                return Ok(());
+            // A twin: its correlation fields name its origin and must stay; the note is the link. Where the
+            // journal is denied (403 on sys_journal_field), a marker line `#twotrack-linked-<key>` written in
+            // the same PATCH as the note says it is there (one PATCH: both or neither).
+            let marker = format!("twotrack-linked-{}", target.key);
+            match self.note_exists(&item.id, &target.url).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => RecordBody { work_notes: Some(note), ..RecordBody::default() },
+                Err(ConnectorError::Auth { status: 403, .. }) if mapping::is_valid_label(&marker) => {
+                    let Some(description) = mapping::with_label(&item.description, &marker) else { return Ok(()) };
+                    RecordBody { work_notes: Some(note), description: Some(description), ..RecordBody::default() }
+                }
+                Err(e) => return Err(e),
             }
-            RecordBody { work_notes: Some(note), ..RecordBody::default() }
         } else {
             if item.fields.get("correlation_id") == Some(&target.key) {
                 return Ok(());
