@@ -19,13 +19,7 @@ async fn crash_and_resume(point: &str) {
     h.ok(&["sync"]).await;
 
     for only in [&sn_source, &jira_source] {
-        let crashed = h.run_with(&["apply", "--yes", "--only", only], &[("TWOTRACK_FAILPOINT", point)]).await;
-        assert!(
-            crashed.died() && crashed.stderr.contains(&format!("failpoint {point} reached")),
-            "{point}: apply --only {only} should abort at the failpoint; exit {:?}\n{}",
-            crashed.output.status,
-            crashed.stderr
-        );
+        h.crash_apply_at(point, only).await;
     }
     let pending = h.corrections();
     assert_eq!(pending.len(), 2, "{point}: both corrections are stored before the crash");

@@ -82,13 +82,7 @@ async fn crash_and_resume(point: &str, both_ways: bool) {
     h.ok(&["sync"]).await;
     let onlys: Vec<&String> = if both_ways { vec![&sn_source, &jira_source] } else { vec![&sn_source] };
     for only in onlys {
-        let crashed = h.run_with(&["apply", "--yes", "--only", only], &[("TWOTRACK_FAILPOINT", point)]).await;
-        assert!(
-            crashed.died() && crashed.stderr.contains(&format!("failpoint {point} reached")),
-            "{point}: apply --only {only} should abort at the failpoint; exit {:?}\n{}",
-            crashed.output.status,
-            crashed.stderr
-        );
+        h.crash_apply_at(point, only).await;
     }
     h.ok(&["apply", "--yes"]).await;
     let context = format!("journal denied, crash at {point}");

@@ -309,6 +309,17 @@ impl Harness {
         run
     }
 
+    /// Run `apply --yes --only <only>` with the failpoint `point` armed, and require that it died there.
+    pub async fn crash_apply_at(&self, point: &str, only: &str) {
+        let crashed = self.run_with(&["apply", "--yes", "--only", only], &[("TWOTRACK_FAILPOINT", point)]).await;
+        assert!(
+            crashed.died() && crashed.stderr.contains(&format!("failpoint {point} reached")),
+            "{point}: apply --only {only} should abort at the failpoint; exit {:?}\n{}",
+            crashed.output.status,
+            crashed.stderr
+        );
+    }
+
     // --- the backlog -------------------------------------------------------------------------------------
 
     /// The Jira key of the issue with this summary.
