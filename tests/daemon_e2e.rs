@@ -244,6 +244,11 @@ async fn the_daemon_moves_each_misfile_once_survives_a_bad_reload_and_stops_clea
         assert!(metric(&text, "twotrack_tracker_syncs_total", &[("tracker", tracker), ("outcome", "ok")]) > 0.0);
         assert!(text.contains(&format!("twotrack_verdicts{{tracker=\"{tracker}\",class=\"value\"}}")), "{text}");
         assert!(text.contains(&format!("twotrack_findings{{tracker=\"{tracker}\",kind=\"misfiled\"}}")), "{text}");
+        // Every kind has its gauge, zero included, so none keeps a stale value from an earlier cycle.
+        assert!(
+            text.contains(&format!("twotrack_findings{{tracker=\"{tracker}\",kind=\"returned-by-human\"}} 0")),
+            "{text}"
+        );
     }
     assert!(metric(&text, "twotrack_cycle_seconds_count", &[("job", "sync")]) > 0.0, "{text}");
 

@@ -142,8 +142,6 @@ pub fn export_parked(parked: usize) {
 }
 
 /// The finding kinds exported.
-const FINDING_KINDS: [FindingKind; 3] = [FindingKind::Misfiled, FindingKind::Misrouted, FindingKind::Misprioritised];
-
 /// Set the audit gauges from `report`: open items by verdict class, and findings by kind, per tracker
 /// (every tracker gets every kind, zero included, so no gauge keeps a stale value).
 pub fn export_audit(report: &Report) {
@@ -152,7 +150,7 @@ pub fn export_audit(report: &Report) {
         for (class, n) in [("value", t.value), ("work", t.work)] {
             metrics::gauge!("twotrack_verdicts", "tracker" => t.name.clone(), "class" => class).set(n as f64);
         }
-        for kind in FINDING_KINDS {
+        for kind in FindingKind::ALL {
             findings.insert((t.name.clone(), kind.as_str().to_string()), 0);
         }
     }

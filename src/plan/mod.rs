@@ -39,6 +39,15 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// Every kind, in the order the report lists them.
+    pub const ALL: [FindingKind; 5] = [
+        FindingKind::Misfiled,
+        FindingKind::Misrouted,
+        FindingKind::Misprioritised,
+        FindingKind::ReopenedAfterMove,
+        FindingKind::ReturnedByHuman,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             FindingKind::Misfiled => "misfiled",
