@@ -732,7 +732,7 @@ impl Extract {
 }
 
 /// The first `max` bytes of `s`, cut at a character boundary.
-fn clip(s: &str, max: usize) -> &str {
+pub fn clip(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use twotrack_api::Item;
 
-use super::words::{DESCRIPTION_BYTES, each_word, head};
+use super::words::{DESCRIPTION_BYTES, each_word};
 use super::{Member, Storm, StormParams};
+use crate::classify::site::clip;
 
 /// A summary word counts this many times a description word.
 const SUMMARY_WEIGHT: f32 = 2.0;
@@ -81,7 +82,7 @@ impl<'p> Detector<'p> {
             terms.push((id, weight));
         };
         each_word(&item.summary, &mut self.buf, |w| intern(w, SUMMARY_WEIGHT, &mut terms));
-        each_word(head(&item.description, DESCRIPTION_BYTES), &mut self.buf, |w| intern(w, 1.0, &mut terms));
+        each_word(clip(&item.description, DESCRIPTION_BYTES), &mut self.buf, |w| intern(w, 1.0, &mut terms));
         // One entry a word, at its heaviest field.
         terms.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
         terms.dedup_by_key(|t| t.0);

@@ -66,21 +66,10 @@ fn keep(word: &str) -> bool {
     !(word.len() > 4 && word.bytes().any(|b| b.is_ascii_digit()))
 }
 
-/// `text` cut to at most `max` bytes, on a character boundary.
-pub fn head(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classify::site::clip;
 
     fn words(text: &str) -> Vec<String> {
         let mut out = Vec::new();
@@ -102,7 +91,7 @@ mod tests {
 
     #[test]
     fn head_cuts_on_a_character_boundary() {
-        assert_eq!(head("héllo", 2), "h");
-        assert_eq!(head("hello", 10), "hello");
+        assert_eq!(clip("héllo", 2), "h");
+        assert_eq!(clip("hello", 10), "hello");
     }
 }
