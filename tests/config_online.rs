@@ -79,9 +79,32 @@ async fn a_configuration_matching_the_trackers_passes_and_lists_what_they_have()
         "Story",
         "resolutions: ",
         "transitions from ",
+        "journal (sys_journal_field): readable",
     ] {
         assert!(r.stdout.contains(expected), "missing {expected:?} in:\n{}", r.stdout);
     }
+    world.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_denied_to_the_account_is_said_and_is_no_error() {
+    let options = WorldOptions {
+        items: 10,
+        servicenow_denied_tables: vec!["sys_journal_field".into()],
+        ..WorldOptions::default()
+    };
+    let world = World::start(&options).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&world, dir.path(), "", "", "");
+    let r = run(&config, &["config", "check", "--online"]).await;
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("journal (sys_journal_field): denied to this account; each note is confirmed by a marker label"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("readable; notes are checked"), "{}", r.stdout);
     world.shutdown().await;
 }
 

@@ -8,7 +8,8 @@
 //!
 //! Then what twotrack will write to, listed from the tracker itself: a ServiceNow instance's active
 //! assignment groups (every `[[queue]]` group must be one), its tables and the choice values of the
-//! fields twotrack sets when closing (`state`, `close_code`: `sys_choice`); a Jira site's projects with
+//! fields twotrack sets when closing (`state`, `close_code`: `sys_choice`), and whether its journal
+//! (`sys_journal_field`) can be read (if not, notes are confirmed by markers); a Jira site's projects with
 //! their issue types, its resolutions and the transitions an open issue offers. Each configured value
 //! the tracker lacks is a `MISSING` line with a did-you-mean.
 
@@ -147,6 +148,7 @@ async fn servicenow(
             lines.push(missing(format!("table \"{table}\" cannot be read: {e}")));
         }
     }
+    lines.push(journal(c).await);
     let agile: Vec<&str> =
         tables.iter().map(String::as_str).filter(|t| twotrack_servicenow::settings::is_agile_table(t)).collect();
     let closing = [t.incident_table.as_str(), t.request_table.as_str()]
@@ -176,6 +178,23 @@ async fn servicenow(
     }
     lines
 }
+
+/// Whether the move saga can read the notes of an item (`sys_journal_field`) to make sure a note is never
+/// posted twice. Both answers are workable, so neither is `MISSING`: where the table is denied (HTTP 403,
+/// common for integration users) each note is confirmed by a marker label instead, and the line says so.
+async fn journal(c: &ServiceNowConnector) -> Line {
+    match c.check_table(JOURNAL).await {
+        Ok(()) => info(format!("journal ({JOURNAL}): readable; notes are checked against it before posting")),
+        Err(ConnectorError::Auth { status: 403, .. }) => info(format!(
+            "journal ({JOURNAL}): denied to this account; each note is confirmed by a marker label instead \
+             (README: \"When the journal cannot be read\"); grant read access to check the notes themselves"
+        )),
+        Err(e) => info(format!("journal ({JOURNAL}): not checked: {e}")),
+    }
+}
+
+/// The table holding ServiceNow comments and work notes.
+const JOURNAL: &str = "sys_journal_field";
 
 /// A label written where the value belongs ("Closed" for 7), or a value close to what was written.
 fn choice_hint(value: &str, choices: &[Choice]) -> String {
