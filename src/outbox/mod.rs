@@ -17,6 +17,9 @@
 //! Non-idempotent writes are never re-sent blindly: an unknown outcome fails the attempt, and the next
 //! attempt starts again from the reads.
 //!
+//! A storm (many reports of one event) is one correction of its own, `storm:<tracker>:<key>`: one parent
+//! incident, each report attached to it once; its saga and its growth are in [`storm`].
+//!
 //! A correction that fails `policy.max_attempts` runs in a row is parked with its last error and not
 //! attempted again until an operator retries it; an operator may cancel one that has written nothing yet
 //! (before (c), or after a create the tracker rejected). See [`control`].
@@ -60,7 +63,8 @@ pub const AUDIT: &str = "audit";
 /// One durable correction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Correction {
-    /// The idempotency key: `move:<tracker>:<key>`, `reroute:<tracker>:<key>`, `reprioritise:<tracker>:<key>`.
+    /// The idempotency key: `move:<tracker>:<key>`, `reroute:<tracker>:<key>`, `reprioritise:<tracker>:<key>`,
+    /// `storm:<tracker>:<key>` (of the storm's first report).
     pub id: String,
     pub created_at: DateTime<Utc>,
     pub source_tracker: String,

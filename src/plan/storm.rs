@@ -155,12 +155,12 @@ pub fn plan_storm(
 /// What the reporter of a report in the product backlog is told.
 fn member_note(m: &Member, storm: &Storm, about: &str, keep: &str) -> String {
     format!(
-        "Hello{reporter}, {n} people reported the same problem at about the same time ({about}), so twotrack \
+        "Hello{reporter}, {n} reports of the same problem arrived at about the same time ({about}), so twotrack \
          gathered the reports under one incident in the service queue: {{target_key}} {{target_url}}\nYour report \
          is linked to it and closed here; please follow the incident there. If your report is about something \
          else, add the label `{keep}` to it and reopen it; twotrack will leave it alone.",
         reporter = m.reporter.as_deref().map(|r| format!(" {r}")).unwrap_or_default(),
-        n = storm.reporters.max(storm.members.len().min(2)),
+        n = storm.members.len(),
     )
 }
 
@@ -194,4 +194,81 @@ fn parent_description(storm: &Storm, priority: &StormPriority) -> String {
         );
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use chrono::{DateTime, TimeDelta};
+
+    use super::*;
+    use crate::config::parse_str;
+    use crate::storm::{StormParams, prioritise};
+
+    fn config() -> Config {
+        let text = r#"tracker = [
+  { name = "jira", kind = "jira", role = "product", base_url = "http://127.0.0.1:9", scope = { projects = ["SHOP"] },
+     auth = { user = "bot@example.com", token = "inline-test-token" } },
+  { name = "servicenow", kind = "servicenow", role = "service", base_url = "http://127.0.0.1:9",
+     auth = { user = "bot", token = "inline-test-token" } },
+]
+"#;
+        parse_str(text, Path::new("/tmp/twotrack-storm-plan.toml")).expect("a valid test config")
+    }
+
+    fn member(tracker: &str, key: &str, filed_type: &str, minute: i64) -> Member {
+        Member {
+            tracker: tracker.into(),
+            key: key.into(),
+            url: format!("https://example.com/{key}"),
+            summary: "checkout is down".into(),
+            filed_type: filed_type.into(),
+            reporter: Some(format!("reporter of {key}")),
+            created: DateTime::UNIX_EPOCH + TimeDelta::minutes(minute),
+            urgency: Some(1),
+            similarity: 0.8,
+        }
+    }
+
+    #[test]
+    fn each_report_is_attached_by_where_it_sits() {
+        let config = config();
+        let members = vec![
+            member("jira", "SHOP-1", "Bug", 0),
+            member("servicenow", "INC1", "incident", 3),
+            member("servicenow", "RITM1", "sc_req_item", 5),
+        ];
+        let storm = Storm {
+            first: members[0].created,
+            last: members[2].created,
+            members,
+            words: vec!["checkout".into(), "down".into()],
+            reporters: 3,
+            expected: 0.01,
+        };
+        let priority = prioritise(&storm, None, &StormParams::default(), &config.priority);
+        let refs: Vec<&Member> = storm.members.iter().collect();
+        let plan = plan_storm(&config, &storm, &priority, &refs, Some("Service Desk".into())).expect("a plan");
+        assert_eq!(plan.service_tracker, "servicenow");
+        assert_eq!(plan.anchor, ("jira".to_string(), "SHOP-1".to_string()));
+        let attach: Vec<Attach> = plan.members.iter().map(|m| m.attach).collect();
+        assert_eq!(attach, [Attach::Gathered, Attach::Child, Attach::Linked]);
+        // Only the backlog's report is told and closed.
+        assert!(
+            plan.members[0].note.as_deref().is_some_and(|n| n.contains("{target_key}") && n.contains("twotrack-keep"))
+        );
+        assert!(plan.members[1].note.is_none() && plan.members[2].close_note.is_none());
+        // The parent: an incident with the storm's priority, found again by its own origin.
+        assert_eq!((plan.parent.kind, plan.parent.impact, plan.parent.urgency), (Kind::Incident, Some(2), Some(1)));
+        assert_eq!(plan.parent.origin.as_ref().map(|o| o.key.as_str()), Some("storm-SHOP-1"));
+        assert!(
+            plan.parent.description.contains("- servicenow RITM1 (reporter of RITM1"),
+            "{}",
+            plan.parent.description
+        );
+        assert_eq!(plan.parent.queue.as_deref(), Some("Service Desk"));
+        // Nothing to attach, or no service queue: no correction.
+        assert!(plan_storm(&config, &storm, &priority, &[], None).is_none());
+    }
 }
