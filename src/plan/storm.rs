@@ -16,6 +16,9 @@ use twotrack_api::{Kind, TrackerKind, TrackerRole};
 use crate::config::{Config, Targets};
 use crate::storm::{Member, Storm, StormPriority, duration};
 
+/// The fewest distinct reporters of a storm that gets a correction.
+pub const MIN_REPORTERS: usize = 2;
+
 /// How one report is attached to the parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -81,7 +84,9 @@ pub fn plan_storm(
     group: Option<String>,
 ) -> Option<StormPlan> {
     let service = config.trackers.iter().find(|t| t.role == TrackerRole::Service)?;
-    if members.is_empty() {
+    // Many reports from one person (a bulk import, one requester's batch) are no outage many people
+    // report: reported by the audit, never gathered.
+    if members.is_empty() || storm.reporters < MIN_REPORTERS {
         return None;
     }
     let (anchor_tracker, anchor_key) = storm.anchor();
@@ -268,7 +273,9 @@ mod tests {
             plan.parent.description
         );
         assert_eq!(plan.parent.queue.as_deref(), Some("Service Desk"));
-        // Nothing to attach, or no service queue: no correction.
+        // Nothing to attach, or one reporter's batch: no correction.
         assert!(plan_storm(&config, &storm, &priority, &[], None).is_none());
+        let batch = Storm { reporters: 1, ..storm.clone() };
+        assert!(plan_storm(&config, &batch, &priority, &refs, None).is_none());
     }
 }
