@@ -115,8 +115,8 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
     Ok(report)
 }
 
-/// What would be done about each storm: the parent its reports would be gathered under (the first
-/// report filed as an incident in a service queue, or a new incident in the first service queue), and
+/// What would be done about each storm: the parent its reports would be gathered under (a new incident
+/// in the first service queue), and
 /// its priority from its reach (the largest count of affected people a report states, as the
 /// classifier's counter reads it, against the distinct reporters).
 fn storms(
@@ -127,7 +127,6 @@ fn storms(
 ) -> Result<Vec<FoundStorm>, MirrorError> {
     let service =
         config.trackers.iter().find(|t| t.role == twotrack_api::TrackerRole::Service).map(|t| t.name.as_str());
-    let role_of = |name: &str| config.tracker(name).map(|t| t.role);
     storms
         .into_iter()
         .map(|storm| {
@@ -142,7 +141,7 @@ fn storms(
                 }
             }
             let priority = prioritise(&storm, stated, &config.storm, &config.priority);
-            let parent = propose_parent(&storm, role_of, service);
+            let parent = propose_parent(service);
             Ok(FoundStorm { storm, parent, priority })
         })
         .collect()

@@ -178,4 +178,7 @@ impl Connector for AnyConnector {
     async fn update_fields(&self, key: &str, update: &FieldUpdate) -> Result<(), ConnectorError> {
         dispatch!(self, c => c.update_fields(key, update).await)
     }
+    async fn set_parent(&self, key: &str, parent: &OriginRef) -> Result<(), ConnectorError> {
+        dispatch!(self, c => c.set_parent(key, parent).await)
+    }
 }

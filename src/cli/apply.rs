@@ -7,6 +7,7 @@ use crate::exit::{Exit, coded, usage};
 use crate::mirror::Mirror;
 use crate::outbox::control::StateName;
 use crate::outbox::{Ctx, Outbox, Planned2, Selection, State, already_handled, apply, bound_moves, describe, plan};
+use crate::plan::storm::Attach;
 use crate::registry::Registry;
 use crate::sync::{SyncOptions, sync_all};
 
@@ -84,8 +85,20 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
             _ => "",
         };
         outln!("  {}:{}  {}{mark}", c.source_tracker, c.source_key, describe(&c.action));
-        if let Planned2::Move { new_item, .. } = &c.action {
-            outln!("      \"{}\"", new_item.summary);
+        match &c.action {
+            Planned2::Move { new_item, .. } => outln!("      \"{}\"", new_item.summary),
+            Planned2::Storm { parent, members, service_tracker, .. } => {
+                match stored.as_ref().and_then(|s| s.progress.twin.as_ref()) {
+                    Some(p) => outln!("      under {service_tracker}:{} (created earlier: {})", p.key, p.url),
+                    None => outln!("      \"{}\" (new)", parent.summary),
+                }
+                let held = stored.as_ref().map(|s| &s.progress.members);
+                for m in members {
+                    let done = held.and_then(|h| h.get(&m.id())).is_some_and(|p| p.done);
+                    outln!("      {}:{}  {}{}", m.tracker, m.key, attach(m.attach), if done { " (done)" } else { "" });
+                }
+            }
+            _ => {}
         }
     }
     if !plan.after_move.is_empty() {
@@ -152,6 +165,15 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
         anyhow::bail!(message);
     }
     Ok(Exit::Ok)
+}
+
+/// What a storm's correction does with one of its reports.
+fn attach(a: Attach) -> &'static str {
+    match a {
+        Attach::Child => "becomes a child of the parent, stays in its queue",
+        Attach::Linked => "linked to the parent, stays in its queue",
+        Attach::Gathered => "linked to the parent, its reporter told where it went, closed",
+    }
 }
 
 pub async fn run_history(args: HistoryArgs, g: &super::Global) -> anyhow::Result<Exit> {

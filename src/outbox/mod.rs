@@ -17,6 +17,9 @@
 //! Non-idempotent writes are never re-sent blindly: an unknown outcome fails the attempt, and the next
 //! attempt starts again from the reads.
 //!
+//! A storm (many reports of one event) is one correction of its own, `storm:<tracker>:<key>`: one parent
+//! incident, each report attached to it once; its saga and its growth are in [`storm`].
+//!
 //! A correction that fails `policy.max_attempts` runs in a row is parked with its last error and not
 //! attempted again until an operator retries it; an operator may cancel one that has written nothing yet
 //! (before (c), or after a create the tracker rejected). See [`control`].
@@ -33,6 +36,7 @@
 pub mod control;
 mod failpoint;
 mod saga;
+mod storm;
 
 use std::collections::BTreeMap;
 
@@ -44,10 +48,12 @@ use twotrack_api::{Class, ConnectorError, Kind};
 use crate::classify::{Action, Classifier, RulesError, Site};
 use crate::config::Config;
 use crate::mirror::{LogStore, Mirror, MirrorError, RecordStore};
+use crate::plan::storm::MemberPlan;
 use crate::plan::{Correction as Planned, Finding, Moved, Moves, Planner, after::Side};
 use crate::registry::Registry;
 
 pub use saga::execute;
+pub use storm::{MemberProgress, grows};
 
 /// The namespace of corrections in the mirror.
 pub const OUTBOX: &str = "outbox";
@@ -57,7 +63,8 @@ pub const AUDIT: &str = "audit";
 /// One durable correction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Correction {
-    /// The idempotency key: `move:<tracker>:<key>`, `reroute:<tracker>:<key>`, `reprioritise:<tracker>:<key>`.
+    /// The idempotency key: `move:<tracker>:<key>`, `reroute:<tracker>:<key>`, `reprioritise:<tracker>:<key>`,
+    /// `storm:<tracker>:<key>` (of the storm's first report).
     pub id: String,
     pub created_at: DateTime<Utc>,
     pub source_tracker: String,
@@ -98,6 +105,14 @@ pub enum Planned2 {
         urgency: u8,
         priority: u8,
         note: String,
+    },
+    /// Gather the reports of one event under one parent incident ([`crate::plan::storm`]); the source is
+    /// the storm's first report, the parent is recorded as `progress.twin`.
+    Storm {
+        service_tracker: String,
+        parent: Box<NewItem>,
+        priority: u8,
+        members: Vec<MemberPlan>,
     },
 }
 
@@ -174,6 +189,9 @@ pub struct Progress {
     pub note_sent: bool,
     #[serde(default)]
     pub followback_sent: bool,
+    /// A storm's reports (`tracker:key`), each with its own steps.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub members: BTreeMap<String, MemberProgress>,
 }
 
 /// One line of an item's audit log.
@@ -293,6 +311,9 @@ impl Outbox {
     /// would lose a correction. Keep markers, closed items and twins are never planned, so this cannot
     /// override a human or move a twin back.
     pub fn enqueue(&self, c: &Correction) -> Result<bool, MirrorError> {
+        if matches!(c.action, Planned2::Storm { .. }) {
+            return storm::merge(self, c);
+        }
         let mut added = false;
         self.records.update_and_log(&c.id, &self.audit, |current: Option<Correction>| {
             let event = match &current {
@@ -359,7 +380,7 @@ pub fn supersedes(planned: &Correction, stored: &Correction) -> bool {
 /// Whether a planned correction was already dealt with (done, or dropped for this revision of the source):
 /// enqueuing it changes nothing.
 pub fn already_handled(planned: &Correction, stored: Option<&Correction>) -> bool {
-    stored.is_some_and(|s| s.state != State::Pending && !supersedes(planned, s))
+    stored.is_some_and(|s| s.state != State::Pending && !supersedes(planned, s) && !grows(planned, s))
 }
 
 /// One line describing a planned action.
@@ -373,6 +394,10 @@ pub fn describe(a: &Planned2) -> String {
         Planned2::Reprioritise { impact, urgency, priority, .. } => {
             format!("set impact {impact}, urgency {urgency} (priority {priority})")
         }
+        Planned2::Storm { service_tracker, priority, members, .. } => format!(
+            "gather {} report(s) of one event under one parent incident in {service_tracker} (priority {priority})",
+            members.len()
+        ),
     }
 }
 
@@ -456,24 +481,48 @@ pub fn plan(
             .collect(),
         ..ApplyPlan::default()
     };
+    // Storms are found among every open item (as the audit finds them), whatever the selection.
+    let mut detector = crate::storm::Detector::new(&config.storm);
+    let mut facts = std::collections::HashMap::new();
+    let mut planned = Vec::new();
     for item in mirror.items(None) {
         let item = item?;
         if !item.open {
             continue;
         }
         *out.open_items.entry(item.tracker.clone()).or_default() += 1;
-        if !selected(&item.tracker, &item.key) {
+        let is_selected = selected(&item.tracker, &item.key);
+        if !is_selected && !config.storm.enabled {
             continue;
         }
         let Some(a) = planner.assess(item) else { continue };
+        // A twin twotrack created repeats its original: never a report of its own.
+        if config.storm.enabled && a.item.origin.is_none() {
+            detector.add(&a.item, a.verdict.urgency);
+            let fact = storm::Fact { exempt: a.exempt.is_some(), queue: a.verdict.queue.clone() };
+            facts.insert((a.item.tracker.clone(), a.item.key.clone()), fact);
+        }
+        if !is_selected {
+            continue;
+        }
         for f in planner.findings(&a) {
             if f.action == Action::Move
                 && let Some(c) = correction_from(&f)
             {
-                out.add(&f, c);
+                planned.push((f, c));
             }
         }
     }
+    // A storm's reports are corrected together (one parent), never one by one.
+    let stored = storm::stored(&Outbox::open(mirror)?)?;
+    let (storms, covered) =
+        storm::corrections(config, mirror, classifier, &detector.finish(), &facts, &stored, selected)?;
+    for (f, c) in planned {
+        if !covered.contains(&format!("{}:{}", f.item.tracker, f.item.key)) {
+            out.add(&f, c);
+        }
+    }
+    out.corrections.extend(storms);
     out.order();
     if let Some(limit) = sel.limit {
         out.corrections.truncate(limit);
@@ -504,6 +553,8 @@ impl ApplyPlan {
 fn confidence(c: &Correction) -> f64 {
     match &c.action {
         Planned2::Move { confidence, .. } => *confidence,
+        // Many reports of one event: before any single move.
+        Planned2::Storm { .. } => 1.0,
         _ => 0.0,
     }
 }
@@ -519,7 +570,9 @@ pub fn bound_moves(config: &Config, plan: &mut ApplyPlan, outbox: &Outbox) -> Re
     let mut new = Vec::with_capacity(plan.corrections.len());
     let mut per_tracker: BTreeMap<&str, usize> = BTreeMap::new();
     for c in &plan.corrections {
-        let is_new = matches!(c.action, Planned2::Move { .. }) && !already_handled(c, outbox.get(&c.id)?.as_ref());
+        // A storm is one correction, however many reports it gathers (see `storm`).
+        let is_new = matches!(c.action, Planned2::Move { .. } | Planned2::Storm { .. })
+            && !already_handled(c, outbox.get(&c.id)?.as_ref());
         if is_new {
             *per_tracker.entry(c.source_tracker.as_str()).or_default() += 1;
         }

@@ -32,6 +32,7 @@ pub async fn execute(ctx: &Ctx<'_>, id: &str) -> Result<State, OutboxError> {
         let result = match &c.action {
             Planned2::Move { .. } => run_move(ctx, c.clone()).await,
             Planned2::Reroute { .. } | Planned2::Reprioritise { .. } => run_update(ctx, c.clone()).await,
+            Planned2::Storm { .. } => super::storm::run(ctx, c.clone()).await,
         };
         match result {
             Ok(state) => return Ok(state),
@@ -76,7 +77,7 @@ pub(super) fn entry(c: &Correction, event: &str, twin: Option<String>, detail: &
     }
 }
 
-fn connector(ctx: &Ctx<'_>, tracker: &str) -> Result<std::sync::Arc<AnyConnector>, OutboxError> {
+pub(super) fn connector(ctx: &Ctx<'_>, tracker: &str) -> Result<std::sync::Arc<AnyConnector>, OutboxError> {
     ctx.registry.get(tracker).ok_or_else(|| OutboxError::UnknownTracker(tracker.to_string()))
 }
 
@@ -94,7 +95,7 @@ fn drop_it(ctx: &Ctx<'_>, c: &Correction, seen: &Item, reason: String) -> Result
 }
 
 /// Why a freshly read source must not be touched, if it must not.
-fn exemption(ctx: &Ctx<'_>, item: &Item) -> Option<String> {
+pub(super) fn exemption(ctx: &Ctx<'_>, item: &Item) -> Option<String> {
     if !item.open {
         return Some(format!("{} is closed", item.key));
     }
@@ -336,7 +337,7 @@ async fn run_update(ctx: &Ctx<'_>, c: Correction) -> Result<State, OutboxError> 
                 "reprioritised",
             )
         }
-        Planned2::Move { .. } => return Ok(c.state),
+        Planned2::Move { .. } | Planned2::Storm { .. } => return Ok(c.state),
     };
     hit("before-update");
     source.update_fields(&c.source_key, &update).await?;
@@ -403,30 +404,42 @@ async fn follow_back_one(ctx: &Ctx<'_>, c: &Correction) -> Result<bool, OutboxEr
     Ok(true)
 }
 
-/// The two notes the saga leaves on an original, each at most once.
+/// The notes the saga leaves, each at most once: two on an original, one on each report a storm gathers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Note {
+pub(super) enum Note<'a> {
     /// Step (e) of a move: the reporter is told where the item went.
     Move,
     /// After the twin is resolved: the reporter is told how it ended.
     FollowBack,
+    /// A report in the product backlog a storm gathered: its reporter is told where it went.
+    Storm { tracker: &'a str, key: &'a str },
 }
 
-impl Note {
+impl Note<'_> {
+    /// The item the note is left on.
+    fn item<'c>(&'c self, c: &'c Correction) -> &'c str {
+        match self {
+            Note::Move | Note::FollowBack => &c.source_key,
+            Note::Storm { key, .. } => key,
+        }
+    }
+
     /// What the note's text ends with, and what a re-run looks for among the original's notes.
     fn reference(self, c: &Correction) -> String {
         match self {
             Note::Move => format!("(twotrack ref {})", c.id),
             Note::FollowBack => format!("(twotrack ref followback:{})", c.id),
+            Note::Storm { key, .. } => format!("(twotrack ref {}:{key})", c.id),
         }
     }
 
     /// The marker label that confirms the note was posted, where the notes cannot be read. It names the
-    /// note (its correction, and which of the two notes), so each original carries one per note.
+    /// note (its correction, and which of the notes), so each item carries one per note.
     fn marker(self, c: &Correction) -> String {
         match self {
             Note::Move => format!("twotrack-told-{}", c.id),
             Note::FollowBack => format!("twotrack-told-followback:{}", c.id),
+            Note::Storm { key, .. } => format!("twotrack-told-{}:{key}", c.id),
         }
     }
 
@@ -435,6 +448,7 @@ impl Note {
         match self {
             Note::Move => ("before-comment", "after-comment", "after-marker"),
             Note::FollowBack => ("before-followback", "after-followback", "after-followback-marker"),
+            Note::Storm { .. } => ("storm-before-comment", "storm-after-comment", "storm-after-marker"),
         }
     }
 
@@ -442,6 +456,7 @@ impl Note {
         match self {
             Note::Move => p.note_sent,
             Note::FollowBack => p.followback_sent,
+            Note::Storm { tracker, key } => p.members.get(&format!("{tracker}:{key}")).is_some_and(|m| m.note_sent),
         }
     }
 
@@ -449,13 +464,14 @@ impl Note {
         match self {
             Note::Move => p.note_sent = sent,
             Note::FollowBack => p.followback_sent = sent,
+            Note::Storm { tracker, key } => p.members.entry(format!("{tracker}:{key}")).or_default().note_sent = sent,
         }
     }
 }
 
 /// Whether a note is on the original now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Posted {
+pub(super) enum Posted {
     /// Posted (now or by an earlier attempt), exactly once.
     Yes,
     /// It may or may not have been posted, and is not sent again (at most once); why, for the audit log.
@@ -486,21 +502,22 @@ fn notes_denied(e: &ConnectorError) -> bool {
 /// not sent again; the marker is written to settle it and the audit log says the note may be missing.
 /// That window (one request in flight) is the only one in which a note can be lost; no note is ever
 /// posted twice.
-async fn post_once(
+pub(super) async fn post_once(
     ctx: &Ctx<'_>,
     c: &Correction,
     source: &AnyConnector,
-    note: Note,
+    note: Note<'_>,
     text: &str,
 ) -> Result<Posted, OutboxError> {
+    let key = note.item(c);
     let reference = note.reference(c);
     let text = format!("{text}\n{reference}");
     let (before, after, after_marker) = note.failpoints();
-    let marker = match source.notes(&c.source_key).await {
+    let marker = match source.notes(key).await {
         Ok(notes) => {
             if !notes.iter().any(|n| n.contains(&reference)) {
                 hit(before);
-                source.comment(&c.source_key, &text, NoteVisibility::Public).await?;
+                source.comment(key, &text, NoteVisibility::Public).await?;
                 hit(after);
             }
             return Ok(Posted::Yes);
@@ -511,7 +528,7 @@ async fn post_once(
         }
         Err(e) => return Err(e.into()),
     };
-    if source.get(&c.source_key).await?.has_label(&marker) {
+    if source.get(key).await?.has_label(&marker) {
         return Ok(Posted::Yes);
     }
     // The outbox as stored: `c` may predate a `sent` recorded by an earlier attempt of this run.
@@ -520,14 +537,14 @@ async fn post_once(
         let why = format!(
             "the note {reference} may be missing: its sending was interrupted and {}'s notes cannot be read \
              (HTTP 403), so it was not sent again",
-            c.source_key
+            key
         );
-        tracing::warn!(correction = %c.id, tracker = %c.source_tracker, source = %c.source_key, "{why}");
+        tracing::warn!(correction = %c.id, tracker = %c.source_tracker, source = %key, "{why}");
         Posted::Uncertain(why)
     } else {
         hit(before);
         ctx.outbox.record(&c.id, None, |c| note.set_sent(&mut c.progress, true))?;
-        if let Err(e) = source.comment(&c.source_key, &text, NoteVisibility::Public).await {
+        if let Err(e) = source.comment(key, &text, NoteVisibility::Public).await {
             // Any answer but an unknown outcome says the note was not written.
             if !matches!(e, ConnectorError::Unknown { .. }) {
                 ctx.outbox.record(&c.id, None, |c| note.set_sent(&mut c.progress, false))?;
@@ -537,7 +554,7 @@ async fn post_once(
         hit(after);
         Posted::Yes
     };
-    source.add_label(&c.source_key, &marker).await?;
+    source.add_label(key, &marker).await?;
     hit(after_marker);
     Ok(posted)
 }

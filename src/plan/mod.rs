@@ -6,6 +6,7 @@
 //! ([`after`]) are never planned for a move.
 
 pub mod after;
+pub mod storm;
 
 use serde::Serialize;
 use twotrack_api::connector::{NewItem, OriginRef};

@@ -171,6 +171,13 @@ fn row(c: &Correction, now: DateTime<Utc>) -> OutboxRow {
         ),
         Planned2::Reroute { group, .. } => ("reroute", format!("group {group}")),
         Planned2::Reprioritise { priority, .. } => ("reprioritise", format!("priority {priority}")),
+        Planned2::Storm { service_tracker, .. } => (
+            "storm",
+            match &c.progress.twin {
+                Some(parent) => format!("{service_tracker}:{}", parent.key),
+                None => service_tracker.clone(),
+            },
+        ),
     };
     let reason = match &c.state {
         State::Dropped { reason, .. } => Some(reason.clone()),

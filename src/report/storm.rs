@@ -40,7 +40,7 @@ pub struct StormRow {
     pub expected: f64,
     /// Reports in each of twelve equal parts of the span: the arrival curve.
     pub arrivals: Vec<u64>,
-    /// Where the reports would be gathered: `existing` (`tracker`, `key`) or `new` (`tracker`).
+    /// Where the reports are gathered: a `new` incident in `tracker`.
     pub parent: Option<ParentRow>,
     pub reach: u64,
     pub impact: u8,
@@ -54,11 +54,11 @@ pub struct StormRow {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ParentRow {
-    /// `existing` or `new`.
+    /// `new`: twotrack creates the parent (kept in the JSON for readers of the earlier `existing`).
     pub kind: &'static str,
     pub tracker: String,
     pub key: Option<String>,
-    /// In words: "INC0010042 (servicenow), the first report filed as an incident".
+    /// In words: "a new incident in servicenow: ...", with what happens to the reports.
     pub text: String,
 }
 
@@ -96,16 +96,15 @@ impl StormRow {
             by_tracker,
             expected: s.expected,
             arrivals: s.arrivals(ARRIVAL_BINS),
-            parent: found.parent.as_ref().map(|parent| match parent {
-                Parent::Existing { tracker, key } => ParentRow {
-                    kind: "existing",
-                    tracker: tracker.clone(),
-                    key: Some(key.clone()),
-                    text: parent.describe(),
-                },
-                Parent::New { tracker } => {
-                    ParentRow { kind: "new", tracker: tracker.clone(), key: None, text: parent.describe() }
-                }
+            parent: found.parent.as_ref().map(|parent| ParentRow {
+                kind: "new",
+                tracker: parent.tracker.clone(),
+                key: None,
+                text: format!(
+                    "{}: its incidents there become its children; each report in the product backlog is linked \
+                     to it, its reporter told, and closed",
+                    parent.describe()
+                ),
             }),
             reach: p.reach,
             impact: p.impact,

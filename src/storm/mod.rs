@@ -27,7 +27,6 @@ mod words;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
-use twotrack_api::TrackerRole;
 
 pub use detect::{Detector, detect};
 pub use priority::{StormPriority, prioritise};
@@ -158,42 +157,26 @@ pub fn duration(d: TimeDelta) -> String {
     }
 }
 
-/// Where a storm's reports would be gathered: under one incident of the service queue.
+/// Where a storm's reports are gathered: one new incident of a service queue, created by twotrack for the
+/// event (never one reporter's ticket: its caller, wording and resolution belong to that one report, and a
+/// parent of its own stays the same while the storm grows).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Parent {
-    /// The first report already filed as an incident in a service queue becomes the parent.
-    Existing { tracker: String, key: String },
-    /// No report is an incident in a service queue yet: a new one is created there.
-    New { tracker: String },
+pub struct Parent {
+    /// The service queue the parent incident is created in.
+    pub tracker: String,
 }
 
 impl Parent {
-    /// "INC0010042 (servicenow), the first report filed as an incident" / "a new incident in servicenow".
+    /// "a new incident in servicenow".
     pub fn describe(&self) -> String {
-        match self {
-            Parent::Existing { tracker, key } => format!("{key} ({tracker}), the first report filed as an incident"),
-            Parent::New { tracker } => format!("a new incident in {tracker}"),
-        }
+        format!("a new incident in {}", self.tracker)
     }
 }
 
-/// The parent a storm's reports would be gathered under: its first report filed as an incident in a
-/// service queue, or else a new incident in `service` (the service queue new incidents go to).
-/// `None` when there is neither.
-pub fn propose_parent(
-    storm: &Storm,
-    role_of: impl Fn(&str) -> Option<TrackerRole>,
-    service: Option<&str>,
-) -> Option<Parent> {
-    let existing = storm
-        .members
-        .iter()
-        .find(|m| role_of(&m.tracker) == Some(TrackerRole::Service) && m.filed_type.eq_ignore_ascii_case("incident"));
-    match existing {
-        Some(m) => Some(Parent::Existing { tracker: m.tracker.clone(), key: m.key.clone() }),
-        None => service.map(|tracker| Parent::New { tracker: tracker.to_string() }),
-    }
+/// The parent a storm's reports would be gathered under: a new incident in `service` (the service queue
+/// new incidents go to). `None` when no service queue is configured.
+pub fn propose_parent(service: Option<&str>) -> Option<Parent> {
+    service.map(|tracker| Parent { tracker: tracker.to_string() })
 }
 
 #[cfg(test)]
@@ -219,34 +202,12 @@ mod tests {
         Storm { members, words: vec!["checkout".into()], first, last, reporters: 3, expected: 0.0 }
     }
 
-    fn role(tracker: &str) -> Option<TrackerRole> {
-        match tracker {
-            "jira" => Some(TrackerRole::Product),
-            "servicenow" => Some(TrackerRole::Service),
-            _ => None,
-        }
-    }
-
     #[test]
-    fn the_first_incident_in_a_service_queue_is_the_parent() {
-        let s = storm(vec![
-            member("jira", "SHOP-1", "Bug", 0),
-            member("servicenow", "REQ1", "sc_req_item", 5),
-            member("servicenow", "INC2", "incident", 9),
-            member("servicenow", "INC3", "incident", 12),
-        ]);
-        assert_eq!(
-            propose_parent(&s, role, Some("servicenow")),
-            Some(Parent::Existing { tracker: "servicenow".into(), key: "INC2".into() })
-        );
-        assert_eq!(s.anchor(), ("jira", "SHOP-1"));
-    }
-
-    #[test]
-    fn without_an_incident_a_new_one_is_proposed() {
-        let s = storm(vec![member("jira", "SHOP-1", "Bug", 0), member("jira", "SHOP-2", "Bug", 3)]);
-        assert_eq!(propose_parent(&s, role, Some("servicenow")), Some(Parent::New { tracker: "servicenow".into() }));
-        assert_eq!(propose_parent(&s, role, None), None);
+    fn the_parent_is_a_new_incident_in_the_service_queue() {
+        let s = storm(vec![member("jira", "SHOP-1", "Bug", 0), member("servicenow", "INC2", "incident", 3)]);
+        assert_eq!(propose_parent(Some("servicenow")), Some(Parent { tracker: "servicenow".into() }));
+        assert_eq!(propose_parent(None), None);
+        assert_eq!(s.anchor(), ("jira", "SHOP-1"), "the first report names the storm");
     }
 
     #[test]

@@ -510,6 +510,25 @@ impl Harness {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
+    /// File a new Jira issue in SHOP as a reporter would (`POST /rest/api/2/issue`); returns its key.
+    pub async fn jira_file(&self, issue_type: &str, summary: &str, description: &str) -> String {
+        let url = format!("{}/rest/api/2/issue", self.world.jira.base_url());
+        let body = json!({ "fields": {
+            "project": { "key": "SHOP" }, "issuetype": { "name": issue_type },
+            "summary": summary, "description": description,
+        }});
+        let created = self.send(reqwest::Method::POST, url, body).await;
+        created["key"].as_str().unwrap_or_else(|| panic!("no key in {created}")).to_string()
+    }
+
+    /// File a new ServiceNow record in `table` (`POST /api/now/table/{table}`); returns its number.
+    pub async fn sn_file(&self, table: &str, summary: &str, description: &str) -> String {
+        let url = format!("{}/api/now/table/{table}", self.world.servicenow.base_url());
+        let body = json!({ "short_description": summary, "description": description });
+        let created = self.send(reqwest::Method::POST, url, body).await;
+        created["result"]["number"].as_str().unwrap_or_else(|| panic!("no number in {created}")).to_string()
+    }
+
     /// `PUT /rest/api/2/issue/{key}` with `body`.
     pub async fn jira_edit(&self, key: &str, body: Value) {
         let url = format!("{}/rest/api/2/issue/{key}", self.world.jira.base_url());

@@ -253,6 +253,12 @@ pub trait Connector: Send + Sync {
     /// Change queue / impact / urgency of a service item.
     fn update_fields(&self, key: &str, update: &FieldUpdate)
     -> impl Future<Output = Result<(), ConnectorError>> + Send;
+
+    /// Make `key` a child of `parent`, an incident in this tracker that gathers the reports of one event (a
+    /// storm): ServiceNow sets `parent_incident` (on an incident; an item of another table is linked with
+    /// [`Connector::link`]); Jira links the issue to its parent. Idempotent: nothing is written when the
+    /// parent is already set.
+    fn set_parent(&self, key: &str, parent: &OriginRef) -> impl Future<Output = Result<(), ConnectorError>> + Send;
 }
 
 #[cfg(test)]

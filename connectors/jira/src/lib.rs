@@ -265,4 +265,10 @@ impl Connector for JiraConnector {
     async fn update_fields(&self, key: &str, update: &FieldUpdate) -> Result<(), ConnectorError> {
         self.apply_field_update(key, update).await
     }
+
+    /// A remote link to the parent (upserted by its globalId, like [`Connector::link`]): the issue names
+    /// the incident that gathers its event.
+    async fn set_parent(&self, key: &str, parent: &OriginRef) -> Result<(), ConnectorError> {
+        self.remote_link(key, parent).await
+    }
 }

@@ -15,6 +15,8 @@ use crate::mapping::{self, CREATED_MARKER, LINKED_MARKER, Source};
 use crate::query::{self, IdRange, Keyset, QueryError, Start};
 use crate::settings::{ServiceNowSettings, ServiceNowWrite};
 
+mod parent;
+
 /// Rows per request for small lists (journal entries, twins of one original).
 const SMALL_PAGE: u32 = 1_000;
 
@@ -518,6 +520,10 @@ impl Connector for ServiceNowConnector {
         }
         body.work_notes = update.note.clone().filter(|n| !n.trim().is_empty());
         self.client.patch(&table, &item.id, &body).await
+    }
+
+    async fn set_parent(&self, key: &str, parent: &OriginRef) -> Result<(), ConnectorError> {
+        self.set_parent_incident(key, parent).await
     }
 }
 

@@ -216,6 +216,9 @@ pub struct RecordBody {
     pub correlation_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation_display: Option<String>,
+    /// An incident's parent incident (sys_id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_incident: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -185,6 +185,9 @@ fn incident() -> TableDef {
         field("close_notes", FieldType::Text),
         field("resolved_at", FieldType::DateTime),
         with_default("reassignment_count", FieldType::Integer, "0"),
+        // The parent of a child incident (the incident data dictionary's `parent_incident`, a reference to
+        // another incident): how a major incident gathers the reports of one outage.
+        field("parent_incident", FieldType::Reference("incident")),
     ]);
     TableDef { name: "incident", number_prefix: Some("INC"), display_field: "number", fields }
 }

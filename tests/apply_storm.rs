@@ -1,0 +1,197 @@
+//! Storm corrections (issue 16, part 3): a generated outage, its reports filed partly in the product
+//! backlog and partly in the service queue, is applied as one correction: one parent incident in
+//! ServiceNow, each incident there its child (`parent_incident`), each backlog report linked to the
+//! parent, its reporter told once and closed, none moved on its own. A crash at any step of the storm
+//! saga leaves no second parent and no second note; a storm that grows after the parent exists attaches
+//! its new reports to the same parent.
+
+mod apply_support;
+
+use apply_support::*;
+use chrono::{TimeDelta, Utc};
+use serde_json::Value;
+use twotrack::outbox::{Correction, Planned2};
+use twotrack::plan::storm::Attach;
+use twotrack_sim::generator::{GenOptions, GeneratedItem, Home, StormOptions, generate_with_storms};
+
+/// The reports of one generated outage, moved to the last hour (the simulators file new reports now, and
+/// a storm's reports arrive within its window); the last three are held back to arrive later.
+fn outage() -> (Vec<GeneratedItem>, Vec<GeneratedItem>) {
+    let options = GenOptions { seed: 16, items_per_tracker: 20, misfiled_share: 0.0 };
+    let (items, truth) = generate_with_storms(&options, &[StormOptions { reports: 14, in_backlog: 0.4 }]);
+    let mut reports: Vec<GeneratedItem> = truth[0].members.iter().map(|&i| items[i].clone()).collect();
+    let last = reports.iter().map(|r| r.created).max().unwrap();
+    let shift = Utc::now() - TimeDelta::minutes(20) - last;
+    for r in &mut reports {
+        r.created += shift;
+        r.updated = r.created;
+    }
+    let later = reports.split_off(reports.len() - 3);
+    assert!(reports.iter().any(|r| r.home == Home::Jira), "some reports are in the backlog");
+    assert!(reports.iter().any(|r| r.home == Home::ServiceNow && r.filed_type == "incident"), "some in the queue");
+    (reports, later)
+}
+
+/// The outage's reports plus a misfiled item (moved as usual) and two correctly filed bystanders.
+fn world(reports: &[GeneratedItem]) -> Vec<GeneratedItem> {
+    let mut items = reports.to_vec();
+    items.extend([work_in_jira(), value_in_jira(), work_in_servicenow()]);
+    items
+}
+
+fn storm_corrections(h: &Harness) -> Vec<Correction> {
+    h.corrections().into_iter().filter(|c| matches!(c.action, Planned2::Storm { .. })).collect()
+}
+
+/// The ServiceNow records twotrack created as a storm's parent.
+fn parents(h: &Harness) -> Vec<Value> {
+    h.sn_rows()
+        .into_iter()
+        .filter(|(_, r)| {
+            r["correlation_display"] == "twotrack"
+                && r["correlation_id"].as_str().is_some_and(|c| c.starts_with("storm-"))
+        })
+        .map(|(_, r)| r)
+        .collect()
+}
+
+fn reference(v: &Value) -> &str {
+    v.as_str().or_else(|| v["value"].as_str()).unwrap_or_default()
+}
+
+/// One storm correction, done, with one parent, and every report it holds attached: incidents are the
+/// parent's children, backlog reports linked, told once and closed, none with a twin of its own.
+/// Returns the correction.
+fn assert_gathered(h: &Harness, context: &str) -> Correction {
+    let storms = storm_corrections(h);
+    assert_eq!(storms.len(), 1, "{context}: one storm correction: {storms:#?}");
+    let c = storms.into_iter().next().unwrap();
+    assert!(is_done(&c), "{context}: the storm correction is done: {:?} {:?}", c.state, c.last_error);
+    let parents = parents(h);
+    assert_eq!(parents.len(), 1, "{context}: exactly one parent incident");
+    let parent = &parents[0];
+    let (parent_key, parent_id) = (parent["number"].as_str().unwrap(), parent["sys_id"].as_str().unwrap());
+    assert_eq!(c.progress.twin.as_ref().map(|t| t.key.as_str()), Some(parent_key), "{context}: the recorded parent");
+    assert!(
+        parent["description"].as_str().unwrap_or_default().contains("Reports:"),
+        "{context}: the parent lists the reports"
+    );
+    let Planned2::Storm { members, .. } = &c.action else { unreachable!() };
+    for m in members {
+        let done = c.progress.members.get(&m.id()).unwrap_or_else(|| panic!("{context}: {} has progress", m.key));
+        assert!(done.done && done.skipped.is_none(), "{context}: {} attached: {done:?}", m.key);
+        match m.attach {
+            Attach::Child => {
+                let (_, r) = h.sn_record(&m.key);
+                assert_eq!(reference(&r["parent_incident"]), parent_id, "{context}: {} is a child", m.key);
+                assert!(r["active"] == "true" || r["active"] == true, "{context}: {} stays open", m.key);
+            }
+            Attach::Linked => {
+                let (_, r) = h.sn_record(&m.key);
+                assert_eq!(r["correlation_id"], parent_key, "{context}: {} is linked to the parent", m.key);
+            }
+            Attach::Gathered => {
+                let comments = h.jira_comments(&m.key);
+                let told = format!("(twotrack ref {}:{})", c.id, m.key);
+                assert_eq!(count_containing(&comments, &told), 1, "{context}: {} told once: {comments:#?}", m.key);
+                assert!(comments.iter().any(|t| t.contains(parent_key)), "{context}: the note names the parent");
+                assert_eq!(h.jira_links(&m.key, &format!("twotrack:{SN}:{parent_key}")), 1, "{context}: linked");
+                assert!(h.jira_done(&m.key), "{context}: {} is closed", m.key);
+                assert_eq!(h.jira_closes(&m.key), 1, "{context}: {} closed once", m.key);
+            }
+        }
+        assert!(h.sn_twins(&m.key).is_empty() && h.jira_twins(&m.key).is_empty(), "{context}: {} not moved", m.key);
+    }
+    c
+}
+
+/// The key apply names a storm by (its first report), from the plan it prints.
+async fn storm_key(h: &Harness) -> String {
+    let plan = h.ok(&["apply"]).await.stdout;
+    let line = plan.lines().find(|l| l.contains("report(s) of one event")).unwrap_or_else(|| panic!("{plan}"));
+    line.split_whitespace().next().unwrap().split_once(':').unwrap().1.to_string()
+}
+
+#[tokio::test]
+async fn a_storm_is_one_parent_with_its_reports_attached_and_grows_under_it() {
+    let (reports, later) = outage();
+    let h = Harness::start(world(&reports), &Policy::writes()).await;
+    h.ok(&["sync"]).await;
+
+    // The plan says what happens to each report.
+    let plan = h.ok(&["apply"]).await.stdout;
+    assert!(plan.contains("report(s) of one event under one parent incident in servicenow"), "{plan}");
+    assert!(plan.contains("becomes a child of the parent") && plan.contains("its reporter told"), "{plan}");
+    println!("{plan}");
+
+    let run = h.ok(&["apply", "--yes"]).await;
+    println!("{}", run.stdout);
+    let c = assert_gathered(&h, "first cycle");
+    let Planned2::Storm { members, .. } = &c.action else { unreachable!() };
+    let held = members.len();
+    assert!(held >= reports.len() - 1, "{held} of {} reports gathered", reports.len());
+    let gathered = members.iter().filter(|m| m.attach == Attach::Gathered).count();
+    println!("first cycle: {held} reports under one parent, {gathered} from the backlog");
+    // The misfiled bystander still moves on its own; the storm's reports do not.
+    assert_moved_from_jira(&h, &h.jira_key(WORK_IN_JIRA), "beside the storm");
+
+    // The outage goes on: three more reports arrive after the parent exists.
+    let mut added = Vec::new();
+    for r in &later {
+        added.push(match r.home {
+            Home::Jira => h.jira_file(&r.filed_type, &r.summary, &r.description).await,
+            Home::ServiceNow => h.sn_file(&r.filed_type, &r.summary, &r.description).await,
+        });
+    }
+    h.ok(&["sync"]).await;
+    let run = h.ok(&["apply", "--yes"]).await;
+    println!("{}", run.stdout);
+    let grown = assert_gathered(&h, "after growth");
+    assert_eq!(grown.id, c.id, "the same storm correction");
+    assert_eq!(grown.progress.twin, c.progress.twin, "the same parent");
+    let Planned2::Storm { members, .. } = &grown.action else { unreachable!() };
+    for key in &added {
+        assert!(members.iter().any(|m| &m.key == key), "the new report {key} is attached: {members:#?}");
+    }
+    println!("after growth: {} reports under the same parent", members.len());
+    let history = h.ok(&["history", &c.source_key]).await.stdout;
+    assert!(history.contains("grown"), "{history}");
+
+    // A third cycle has nothing left to do for the storm.
+    let again = h.ok(&["apply"]).await.stdout;
+    assert!(again.contains("(already handled)") || !again.contains("of one event"), "{again}");
+    assert_eq!(parents(&h).len(), 1);
+}
+
+/// Crash `apply` at a step of the storm saga, resume once: one parent, each reporter told once.
+async fn crash_and_resume(point: &str) {
+    let (reports, _) = outage();
+    let h = Harness::start(world(&reports), &Policy::writes()).await;
+    h.ok(&["sync"]).await;
+    let key = storm_key(&h).await;
+    h.crash_apply_at(point, &key).await;
+    assert!(storm_corrections(&h).iter().all(|c| !is_done(c)), "{point}: not done before the resume");
+    h.ok(&["apply", "--yes", "--only", &key]).await;
+    assert_gathered(&h, &format!("crash at {point}"));
+}
+
+macro_rules! crash_cases {
+    ($($name:ident: $point:literal,)*) => {
+        $(#[tokio::test] async fn $name() { crash_and_resume($point).await })*
+    };
+}
+
+// Every failpoint of the storm saga: right before and right after each remote write.
+crash_cases! {
+    crash_before_find: "storm-before-find",
+    crash_after_find: "storm-after-find",
+    crash_before_create: "storm-before-create",
+    crash_after_create: "storm-after-create",
+    crash_before_attach: "storm-before-attach",
+    crash_after_attach: "storm-after-attach",
+    crash_before_comment: "storm-before-comment",
+    crash_after_comment: "storm-after-comment",
+    crash_before_close: "storm-before-close",
+    crash_after_close: "storm-after-close",
+    crash_before_done: "storm-before-done",
+}
