@@ -178,4 +178,10 @@ impl Connector for AnyConnector {
     async fn update_fields(&self, key: &str, update: &FieldUpdate) -> Result<(), ConnectorError> {
         dispatch!(self, c => c.update_fields(key, update).await)
     }
+    async fn creation_mark(&self) -> Result<Option<String>, ConnectorError> {
+        dispatch!(self, c => c.creation_mark().await)
+    }
+    async fn find_created_after(&self, origin_key: &str, mark: &str) -> Result<Vec<Item>, ConnectorError> {
+        dispatch!(self, c => c.find_created_after(origin_key, mark).await)
+    }
 }

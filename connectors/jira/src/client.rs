@@ -42,8 +42,8 @@ struct ApproximateCount {
 }
 
 /// One search answer, either flavour.
-struct Fetched {
-    issues: Vec<dto::Issue>,
+pub(crate) struct Fetched {
+    pub(crate) issues: Vec<dto::Issue>,
     /// Cloud: the next page's token.
     token: Option<String>,
     /// Data Center: where the page starts and how many issues match.
@@ -266,7 +266,7 @@ impl JiraConnector {
 
     /// One search request: Cloud's enhanced search from the vendor `token` (empty: the first page), or
     /// Data Center's offset search from `skip`.
-    async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         jql: &str,
         token: &str,

@@ -24,6 +24,9 @@
 //! - Writes: `create`, `comment` and the close transition are POSTs that are never re-sent after an unknown
 //!   outcome ([`ConnectorError::Unknown`]); look the target up (`find_by_origin`, `notes`, `get`) first.
 //!   Labels (PUT) and remote links (upsert by `globalId`) are idempotent.
+//! - Search lags behind writes in Jira Cloud, so a twin whose create answer was lost may not be found by
+//!   its origin label yet: `creation_mark` (taken before the create) and `find_created_after` find it by
+//!   reading the keys numbered after the mark (`adopt`).
 //! - `update_fields`: Jira has no queue, impact or urgency. A note alone is added as a comment; any field
 //!   change is rejected with [`ConnectorError::Invalid`].
 
@@ -34,6 +37,7 @@ use twotrack_api::http::{HttpClient, HttpSettings};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, Partitioning, TrackerKind};
 
 pub mod adf;
+mod adopt;
 pub mod catalog;
 mod client;
 pub mod dto;
@@ -264,5 +268,13 @@ impl Connector for JiraConnector {
 
     async fn update_fields(&self, key: &str, update: &FieldUpdate) -> Result<(), ConnectorError> {
         self.apply_field_update(key, update).await
+    }
+
+    async fn creation_mark(&self) -> Result<Option<String>, ConnectorError> {
+        self.mark_creations().await
+    }
+
+    async fn find_created_after(&self, origin_key: &str, mark: &str) -> Result<Vec<Item>, ConnectorError> {
+        self.created_after(origin_key, mark).await
     }
 }

@@ -404,7 +404,8 @@ async fn search_lags_behind_writes_and_reconcile_issues_sees_them() {
         let (status, body) = api.get_query("/rest/api/2/search", &[("jql", "labels in (fresh, edited)")]).await;
         if flavour == Flavour::DataCenter {
             assert_eq!((status, body["total"].as_u64()), (StatusCode::OK, Some(0)), "{body}");
-            let (_, all) = api.get_query("/rest/api/2/search", &[("jql", "project = SHOP"), ("fields", "labels")]).await;
+            let (_, all) =
+                api.get_query("/rest/api/2/search", &[("jql", "project = SHOP"), ("fields", "labels")]).await;
             assert_eq!(search_keys(&all), ["SHOP-3", "SHOP-2", "SHOP-1"], "the new issue is not found yet");
             continue;
         }
@@ -412,19 +413,20 @@ async fn search_lags_behind_writes_and_reconcile_issues_sees_them() {
         assert_eq!(api.keys("project = SHOP").await, ["SHOP-3", "SHOP-2", "SHOP-1"]);
         let (_, count) = api.post("/rest/api/3/search/approximate-count", json!({"jql": "project = SHOP"})).await;
         assert_eq!(count["count"], 3);
-        let (_, old) =
-            api.post("/rest/api/3/search/jql", json!({"jql": "key = SHOP-1", "fields": ["labels"]})).await;
+        let (_, old) = api.post("/rest/api/3/search/jql", json!({"jql": "key = SHOP-1", "fields": ["labels"]})).await;
         assert!(!old["issues"][0]["fields"]["labels"].as_array().unwrap().contains(&json!("edited")), "as it was");
 
         // reconcileIssues: the listed ids as they are now (POST body and GET query).
-        let reconcile = json!({"jql": "labels = fresh", "fields": ["summary"], "reconcileIssues": [id.parse::<i64>().unwrap()]});
+        let reconcile =
+            json!({"jql": "labels = fresh", "fields": ["summary"], "reconcileIssues": [id.parse::<i64>().unwrap()]});
         let (_, body) = api.post("/rest/api/3/search/jql", reconcile).await;
         assert_eq!(search_keys(&body), [key.clone()]);
         let (_, body) =
             api.get_query("/rest/api/3/search/jql", &[("jql", "labels = fresh"), ("reconcileIssues", &id)]).await;
         assert_eq!(search_keys(&body), [key.clone()]);
         let many: Vec<i64> = (0..51).collect();
-        let (status, _) = api.post("/rest/api/3/search/jql", json!({"jql": "project = SHOP", "reconcileIssues": many})).await;
+        let (status, _) =
+            api.post("/rest/api/3/search/jql", json!({"jql": "project = SHOP", "reconcileIssues": many})).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "at most 50 ids");
 
         // Once the lag is over (here: set to zero), search sees every write.

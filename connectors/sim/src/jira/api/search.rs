@@ -144,7 +144,9 @@ pub async fn jql_post(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -
 fn reconcile_param(params: &Params) -> Result<Vec<i64>, ApiError> {
     split_list(&params.all("reconcileIssues"))
         .map(|id| {
-            id.parse().map_err(|_| ApiError::bad_request(format!("The issue id '{id}' in 'reconcileIssues' is not a number.")))
+            id.parse().map_err(|_| {
+                ApiError::bad_request(format!("The issue id '{id}' in 'reconcileIssues' is not a number."))
+            })
         })
         .collect()
 }
