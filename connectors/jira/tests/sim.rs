@@ -519,3 +519,32 @@ async fn a_twin_search_does_not_show_yet_is_found_after_the_creation_mark() {
         assert!(error.to_string().contains("unreadable creation mark"), "{error}");
     }
 }
+
+/// A partition resumed from a stored page token that Jira Cloud no longer accepts (tokens expire after 7
+/// days) reads its window again from the start instead of failing the scope.
+#[tokio::test]
+async fn an_expired_page_token_restarts_its_partition() {
+    let items = generate(&GenOptions { seed: 9, items_per_tracker: 40, misfiled_share: 0.0 });
+    let sim = start(Flavour::Cloud, items, Tz::UTC).await;
+    let connector = connector(&sim, Flavour::Cloud, 5);
+    let plan = connector.partition(SCOPE, 1).await.unwrap();
+    let first = connector.pull_page(SCOPE, &Cursor::default(), Some(&plan.tokens[0])).await.unwrap();
+    let stored = first.next.expect("more than one page");
+    let second = connector.pull_page(SCOPE, &Cursor::default(), Some(&stored)).await.unwrap();
+
+    sim.expire_page_tokens();
+    let resumed = connector.pull_page(SCOPE, &Cursor::default(), Some(&stored)).await.unwrap();
+    assert_eq!(keys(&resumed.items), keys(&first.items), "the window is read again from its start");
+    assert_ne!(keys(&resumed.items), keys(&second.items));
+    let mut all = resumed.items;
+    let mut next = resumed.next;
+    while let Some(token) = next {
+        let page = connector.pull_page(SCOPE, &Cursor::default(), Some(&token)).await.unwrap();
+        all.extend(page.items);
+        next = page.next;
+    }
+    let expected = sim.issues().len();
+    assert_eq!(all.len(), expected, "the whole window, once");
+    let rejected = sim.log().entries().iter().filter(|e| e.status == 400).count();
+    assert_eq!(rejected, 1, "one rejected token, then the window from its start");
+}

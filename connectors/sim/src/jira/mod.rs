@@ -231,6 +231,12 @@ impl JiraSim {
         self.shared.store().index.lag().to_std().unwrap_or_default()
     }
 
+    /// Expire every `nextPageToken` handed out so far, as if their 7 days had passed (they answer 400
+    /// "The provided next page token is invalid or expired.").
+    pub fn expire_page_tokens(&self) {
+        self.shared.snapshots.lock().unwrap_or_else(PoisonError::into_inner).expire_all();
+    }
+
     /// Stops the server (in-flight requests finish, hangs are cut short).
     pub async fn shutdown(self) {
         self.server.shutdown().await;

@@ -36,6 +36,8 @@ const MAX_IDS_ONLY: i64 = 5000;
 const MAX_LEGACY: i64 = 1000;
 /// Snapshots kept; older ones expire (their tokens answer 400).
 const MAX_SNAPSHOTS: usize = 256;
+/// How long a `nextPageToken` lives: "The token will expire in 7 days" (the spec's `nextPageToken`).
+const TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 /// The result snapshots behind `nextPageToken`s.
 #[derive(Debug, Default)]
@@ -51,6 +53,8 @@ struct Snapshot {
     issues: Arc<[usize]>,
     /// Token -> offset of the page it starts.
     tokens: HashMap<String, usize>,
+    /// When the query ran; its tokens expire [`TOKEN_LIFETIME`] later.
+    at: std::time::Instant,
 }
 
 impl Snapshots {
@@ -60,8 +64,19 @@ impl Snapshots {
         if self.list.len() >= MAX_SNAPSHOTS {
             self.list.pop_front();
         }
-        self.list.push_back(Snapshot { id, issues: issues.into(), tokens: HashMap::new() });
+        self.list.retain(|s| s.at.elapsed() < TOKEN_LIFETIME);
+        self.list.push_back(Snapshot {
+            id,
+            issues: issues.into(),
+            tokens: HashMap::new(),
+            at: std::time::Instant::now(),
+        });
         id
+    }
+
+    /// Expire every token handed out so far, as if [`TOKEN_LIFETIME`] had passed.
+    pub fn expire_all(&mut self) {
+        self.list.clear();
     }
 
     fn issues(&self, id: u64) -> Option<Arc<[usize]>> {
@@ -81,7 +96,7 @@ impl Snapshots {
     fn resolve(&self, token: &str) -> Option<(u64, usize)> {
         let decoded = String::from_utf8(URL_SAFE_NO_PAD.decode(token).ok()?).ok()?;
         let id: u64 = decoded.split(':').next()?.parse().ok()?;
-        let snapshot = self.list.iter().find(|s| s.id == id)?;
+        let snapshot = self.list.iter().find(|s| s.id == id && s.at.elapsed() < TOKEN_LIFETIME)?;
         snapshot.tokens.get(token).map(|offset| (id, *offset))
     }
 }
@@ -335,5 +350,9 @@ mod tests {
             snapshots.create(vec![]);
         }
         assert_eq!(snapshots.resolve(&token), None, "evicted snapshots expire their tokens");
+        let id = snapshots.create(vec![1]);
+        let token = snapshots.token(id, 0).unwrap();
+        snapshots.expire_all();
+        assert_eq!(snapshots.resolve(&token), None, "expired");
     }
 }
