@@ -32,6 +32,10 @@ const STORY_POINTS_NAMES: [&str; 2] = ["Story Points", "Story point estimate"];
 /// The most transitions `close` makes to reach a done status.
 const MAX_CLOSE_STEPS: usize = 4;
 
+/// Issues per page asked for when only their timestamps are read (Jira caps it: 100 in Cloud, 1,000 in
+/// Data Center by default).
+const PROBE_PAGE: u32 = 1000;
+
 /// Comments per page when reading notes.
 const COMMENT_PAGE: u32 = 100;
 
@@ -205,23 +209,31 @@ impl JiraConnector {
     /// minute, so that query always matches the issues of the cursor's last minute; this look at their
     /// ids and timestamps spares downloading them in full again. Jira moves `updated` (to the
     /// millisecond) on every write, so an issue at the cursor's timestamp that the cursor saw is
-    /// unchanged. `false` (pull as usual) when anything is new, or when the answer has more than a page.
+    /// unchanged. Stops at the first page holding anything new: `false`, pull as usual.
     async fn unchanged(&self, cursor: &Cursor, bound: &Bound) -> Result<bool, ConnectorError> {
         let Some(since) = cursor.since else { return Ok(false) };
         let jql = jql::search(&self.restriction, bound);
-        let fetched = self.fetch(&jql, "", 0, self.page_size, &["updated".to_string()]).await?;
-        let more = match self.flavour {
-            Flavour::Cloud => fetched.token.is_some(),
-            Flavour::DataCenter => fetched.total.unwrap_or(0) > fetched.issues.len() as u64,
-        };
-        Ok(!more
-            && fetched.issues.iter().all(|issue| {
+        let fields = ["updated".to_string()];
+        let (mut token, mut skip) = (String::new(), 0);
+        loop {
+            let fetched = self.fetch(&jql, &token, skip, PROBE_PAGE, &fields).await?;
+            let seen = fetched.issues.iter().all(|issue| {
                 match issue.fields.updated.as_deref().and_then(mapping::parse_timestamp) {
                     Some(updated) if updated < since => true,
                     Some(updated) if updated == since => cursor.seen_at_since.contains_key(&issue.key),
                     _ => false,
                 }
-            }))
+            });
+            let count = fetched.issues.len() as u64;
+            match (seen, self.flavour, fetched.token) {
+                (false, _, _) => return Ok(false),
+                (true, Flavour::Cloud, Some(next)) => token = next,
+                (true, Flavour::DataCenter, _) if count > 0 && skip + count < fetched.total.unwrap_or(0) => {
+                    skip += count;
+                }
+                (true, _, _) => return Ok(true),
+            }
+        }
     }
 
     /// One page of a partition of a full pull: the issues created in a window, in creation order.

@@ -10,6 +10,10 @@
 //!
 //! # Behaviour worth knowing
 //! - One scope, [`SCOPE`]: the configured projects and JQL combined (Jira rejects unbounded searches).
+//! - An incremental pull first asks the same query for `updated` only: when everything it matches is what
+//!   the cursor has ingested (the minute before the cursor, which JQL's minute precision always matches),
+//!   the pull is empty and no issue is downloaded again.
+//! - A partition resumed from a vendor page token Jira rejects (expired) is read again from its start.
 //! - Incremental pulls query `updated >= "<since - 1 min>"` in the API user's profile time zone (read from
 //!   `GET /myself` once), ordered `updated ASC, key ASC`, and drop what the cursor already saw. Pass the
 //!   cursor *as advanced by the previous pages* with each page token: Data Center pages move their lower
