@@ -519,8 +519,8 @@ async fn a_twin_search_does_not_show_yet_is_found_after_the_creation_mark() {
 
         assert!(connector.find_by_origin("INC0010002").await.unwrap().is_empty(), "{flavour:?}: search lags");
         let found = connector.find_created_after("INC0010002", &mark).await.unwrap();
-        assert_eq!(keys(&found), [twin.key.clone()], "{flavour:?}");
-        assert_eq!(keys(&connector.find_created_after("INC0010001", &mark).await.unwrap()), [other.key.clone()]);
+        assert_eq!(keys(&found), [twin.key.as_str()], "{flavour:?}");
+        assert_eq!(keys(&connector.find_created_after("INC0010001", &mark).await.unwrap()), [other.key.as_str()]);
         assert!(connector.find_created_after("INC0099999", &mark).await.unwrap().is_empty());
         let gets = sim.log().entries().iter().filter(|e| e.method == "GET" && e.path.contains("/issue/SHOP-")).count();
         // Per look-up: the two new keys, then three missing ones.

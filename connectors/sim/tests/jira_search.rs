@@ -420,10 +420,10 @@ async fn search_lags_behind_writes_and_reconcile_issues_sees_them() {
         let reconcile =
             json!({"jql": "labels = fresh", "fields": ["summary"], "reconcileIssues": [id.parse::<i64>().unwrap()]});
         let (_, body) = api.post("/rest/api/3/search/jql", reconcile).await;
-        assert_eq!(search_keys(&body), [key.clone()]);
+        assert_eq!(search_keys(&body), [key.as_str()]);
         let (_, body) =
             api.get_query("/rest/api/3/search/jql", &[("jql", "labels = fresh"), ("reconcileIssues", &id)]).await;
-        assert_eq!(search_keys(&body), [key.clone()]);
+        assert_eq!(search_keys(&body), [key.as_str()]);
         let many: Vec<i64> = (0..51).collect();
         let (status, _) =
             api.post("/rest/api/3/search/jql", json!({"jql": "project = SHOP", "reconcileIssues": many})).await;
