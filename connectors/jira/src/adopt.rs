@@ -40,13 +40,22 @@ impl JiraConnector {
         Ok(fetched.issues.first().and_then(|issue| key_number(&issue.key)).unwrap_or(0))
     }
 
-    /// `<project>-<highest number search shows>` in the write project.
+    /// `<project>-<highest number search shows>` in the write project; `None` when Jira rejects that search.
     pub(crate) async fn mark_creations(&self) -> Result<Option<String>, ConnectorError> {
         let project = self.write.project.trim();
         if project.is_empty() {
             return Err(self.invalid("set the project new items are created in (write.project)"));
         }
-        Ok(Some(format!("{project}-{}", self.highest_number(project).await?)))
+        match self.highest_number(project).await {
+            Ok(number) => Ok(Some(format!("{project}-{number}"))),
+            // Jira rejects the search (say, the project does not exist): the create will say what is wrong,
+            // in its own words. Without a mark, the search by label alone looks for the twin.
+            Err(ConnectorError::Invalid { message, .. }) => {
+                tracing::debug!(tracker = %self.http.tracker(), project, error = %message, "no creation mark");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The issues numbered after `mark` that carry the origin label of `origin_key`, read by key.
