@@ -181,4 +181,11 @@ impl Connector for AnyConnector {
     async fn set_parent(&self, key: &str, parent: &OriginRef) -> Result<(), ConnectorError> {
         dispatch!(self, c => c.set_parent(key, parent).await)
     }
+
+    async fn creation_mark(&self) -> Result<Option<String>, ConnectorError> {
+        dispatch!(self, c => c.creation_mark().await)
+    }
+    async fn find_created_after(&self, origin_key: &str, mark: &str) -> Result<Vec<Item>, ConnectorError> {
+        dispatch!(self, c => c.find_created_after(origin_key, mark).await)
+    }
 }

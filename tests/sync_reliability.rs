@@ -2,7 +2,8 @@
 //! - with each fault kind injected into 20% of the requests, a full sync ends with a mirror identical to
 //!   a fault-free run (items and cursors);
 //! - the simulators never see more requests per second than `[tracker.rate]` allows beyond its burst;
-//! - a second sync with nothing changed makes one request per scope and changes nothing.
+//! - a second sync with nothing changed makes one request per scope (Jira's asks for no fields but
+//!   `updated`) and changes nothing.
 //!
 //! The simulators' request logs are the judges of the traffic.
 
@@ -319,6 +320,10 @@ async fn a_second_sync_with_nothing_changed_makes_one_request_per_scope_and_chan
     let jira = world.jira.log().entries();
     assert_eq!(jira.len(), 1, "Jira: one search for its one scope, nothing else: {jira:#?}");
     assert_eq!((jira[0].method.as_str(), jira[0].path.as_str()), ("POST", JIRA_SEARCH));
+    // JQL compares dates to the minute, so the search matches the cursor's last minute again: it asks for
+    // their timestamps only, and no issue is downloaded again.
+    let search: serde_json::Value = serde_json::from_str(jira[0].body.as_deref().unwrap_or("{}")).unwrap();
+    assert_eq!(search["fields"], serde_json::json!(["updated"]), "Jira: ids and timestamps only: {search}");
     assert_eq!(world.servicenow.log().len(), TABLES.len(), "ServiceNow: one request per table, nothing else");
     for (table, n) in table_requests(&world.servicenow.log()) {
         assert_eq!(n, 1, "ServiceNow table {table}: one list request");

@@ -28,9 +28,21 @@ pub struct SimArgs {
     /// Faults to inject, e.g. "rate=0.2,kinds=429+5xx+reset,latency=20ms,seed=7".
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
+    /// Seconds after a write during which the Jira simulator's search still sees the issue as it was
+    /// (a new issue not at all), as Jira Cloud's search index lags; reads by key are current at once.
+    #[arg(long, default_value_t = 0.0, value_name = "SECONDS", value_parser = search_lag)]
+    pub jira_search_lag: f64,
     /// Where to write the configuration for these simulators.
     #[arg(long, default_value = "twotrack-sim", value_name = "DIR")]
     pub out: PathBuf,
+}
+
+/// A lag in seconds: finite, from 0 to a day.
+fn search_lag(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if (0.0..=86_400.0).contains(&s) => Ok(s),
+        _ => Err(format!("{text:?} is not a number of seconds from 0 to 86400 (e.g. 5 or 0.5)")),
+    }
 }
 
 pub async fn run(args: SimArgs, _g: &super::Global) -> anyhow::Result<Exit> {
@@ -62,10 +74,16 @@ pub async fn run(args: SimArgs, _g: &super::Global) -> anyhow::Result<Exit> {
         ..WorldOptions::default()
     };
     let world = World::start(&opts).await.context("could not start the simulators on 127.0.0.1")?;
+    world.jira.set_search_lag(std::time::Duration::from_secs_f64(args.jira_search_lag));
     let config = world.write_config(&args.out, true, 50).context("could not write the configuration")?;
     let (user, token) = world.basic();
     let (jira_n, sn_n) = world.counts();
-    outln!("Jira (Cloud)  {}   {jira_n} issues, project SHOP", world.jira.base_url());
+    let lag = if args.jira_search_lag > 0.0 {
+        format!(", search {} s behind writes", args.jira_search_lag)
+    } else {
+        String::new()
+    };
+    outln!("Jira (Cloud)  {}   {jira_n} issues, project SHOP{lag}", world.jira.base_url());
     outln!("ServiceNow    {}   {sn_n} records", world.servicenow.base_url());
     outln!("Credentials   basic {user} / {token}   (bearer: sim-pat)");
     outln!("Config        {}", config.display());

@@ -7,7 +7,7 @@
 //! | step | remote call | why re-running it is safe |
 //! |---|---|---|
 //! | a. check | read the source | a read; judged again as it is now: dropped if closed, kept or no longer misfiled |
-//! | b. adopt | find twins by origin | a read; an existing twin is adopted instead of creating another |
+//! | b. adopt | find twins by origin | a read; an existing twin is adopted instead of creating another; after a create whose answer was lost, also among the items created since its mark, read by key (a tracker's search may lag behind writes) |
 //! | c. create | create the twin | runs only after (b) found nothing, in the same attempt; recorded as sent (`create_sent`) before the request, until the tracker answers |
 //! | d. link | remote link / correlation fields | idempotent upserts |
 //! | e. comment | comment on the source | the comment carries a reference; skipped if already there |
@@ -183,6 +183,11 @@ pub struct Progress {
     /// is recorded (cleared once the tracker answered, or once a search by origin found no twin).
     #[serde(default)]
     pub create_sent: bool,
+    /// Where the target's new items started right before that create was sent
+    /// ([`twotrack_api::Connector::creation_mark`]): a twin the search does not show yet is looked for
+    /// among the items created after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_mark: Option<String>,
     /// The reporter's note (or the follow-back) was sent on an original whose journal cannot be read, and
     /// no marker confirms it yet: it may have been posted. Never sent again (see `saga::post_once`).
     #[serde(default)]

@@ -116,7 +116,15 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
     if c.progress.twin.is_none() {
         // b. A twin created for this source already (by an attempt that died before recording it)?
         hit("before-find");
-        let twins = target.find_by_origin(&c.source_key).await?;
+        let mut twins = target.find_by_origin(&c.source_key).await?;
+        if twins.is_empty()
+            && c.progress.create_sent
+            && let Some(mark) = &c.progress.create_mark
+        {
+            // A create whose answer was lost: its twin may not be searchable yet (Jira Cloud's search
+            // lags behind writes). Look among the items created since the mark, read by key.
+            twins = target.find_created_after(&c.source_key, mark).await?;
+        }
         hit("after-find");
         if let Some(twin) = twins.into_iter().next() {
             let created = Created { key: twin.key.clone(), id: twin.id.clone(), url: twin.url.clone() };
@@ -170,8 +178,13 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
             let Planned2::Move { target_tracker, new_item, .. } = &c.action else { return Ok(c.state) };
             let target = connector(ctx, target_tracker)?;
             // Recorded before the create goes out: until the tracker answers, a twin may exist (and the
-            // correction can no longer be cancelled, see `control`).
-            ctx.outbox.record(&c.id, None, |c| c.progress.create_sent = true)?;
+            // correction can no longer be cancelled, see `control`); with it, where the target's new items
+            // start, so that a twin whose answer is lost is found even before search shows it.
+            let mark = target.creation_mark().await?;
+            ctx.outbox.record(&c.id, None, |c| {
+                c.progress.create_sent = true;
+                c.progress.create_mark = mark.clone();
+            })?;
             hit("before-create");
             let created = match target.create(new_item).await {
                 Ok(created) => created,

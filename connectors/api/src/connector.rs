@@ -259,6 +259,25 @@ pub trait Connector: Send + Sync {
     /// [`Connector::link`]); Jira links the issue to its parent. Idempotent: nothing is written when the
     /// parent is already set.
     fn set_parent(&self, key: &str, parent: &OriginRef) -> impl Future<Output = Result<(), ConnectorError>> + Send;
+
+    /// Where this tracker's new items start now, taken right before a `create` and stored with it, so
+    /// that [`Connector::find_created_after`] can find the item if the create's answer is lost. `None`
+    /// (the default) where [`Connector::find_by_origin`] sees a create at once.
+    fn creation_mark(&self) -> impl Future<Output = Result<Option<String>, ConnectorError>> + Send {
+        async { Ok(None) }
+    }
+
+    /// Items twotrack created from `origin_key` after `mark` (a [`Connector::creation_mark`]), found
+    /// without the tracker's search, which may lag behind writes (Jira Cloud's does). The default finds
+    /// none: `find_by_origin` alone is read-after-write consistent there.
+    fn find_created_after(
+        &self,
+        origin_key: &str,
+        mark: &str,
+    ) -> impl Future<Output = Result<Vec<Item>, ConnectorError>> + Send {
+        let _ = (origin_key, mark);
+        async { Ok(Vec::new()) }
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,10 @@ const STORY_POINTS_NAMES: [&str; 2] = ["Story Points", "Story point estimate"];
 /// The most transitions `close` makes to reach a done status.
 const MAX_CLOSE_STEPS: usize = 4;
 
+/// Issues per page asked for when only their timestamps are read (Jira caps it: 100 in Cloud, 1,000 in
+/// Data Center by default).
+const PROBE_PAGE: u32 = 1000;
+
 /// Comments per page when reading notes.
 const COMMENT_PAGE: u32 = 100;
 
@@ -42,8 +46,8 @@ struct ApproximateCount {
 }
 
 /// One search answer, either flavour.
-struct Fetched {
-    issues: Vec<dto::Issue>,
+pub(crate) struct Fetched {
+    pub(crate) issues: Vec<dto::Issue>,
     /// Cloud: the next page's token.
     token: Option<String>,
     /// Data Center: where the page starts and how many issues match.
@@ -186,6 +190,9 @@ impl JiraConnector {
             },
             None => {
                 let bound = Bound::from_since(cursor.since, self.zone().await?);
+                if cursor.since.is_some() && self.unchanged(cursor, &bound).await? {
+                    return Ok(Page::default());
+                }
                 match self.flavour {
                     Flavour::Cloud => PageToken::Cloud { bound, token: String::new() },
                     Flavour::DataCenter => PageToken::Offset { bound, skip: 0 },
@@ -197,6 +204,38 @@ impl JiraConnector {
         Ok(Page { items, next: page.next.map(|t| t.encode()), total: None })
     }
 
+    /// Whether nothing changed since `cursor`: the issues the incremental query (from `bound`) matches,
+    /// asked for with their `updated` only, are all ones the cursor has ingested. JQL compares dates to the
+    /// minute, so that query always matches the issues of the cursor's last minute; this look at their
+    /// ids and timestamps spares downloading them in full again. Jira moves `updated` (to the
+    /// millisecond) on every write, so an issue at the cursor's timestamp that the cursor saw is
+    /// unchanged. Stops at the first page holding anything new: `false`, pull as usual.
+    async fn unchanged(&self, cursor: &Cursor, bound: &Bound) -> Result<bool, ConnectorError> {
+        let Some(since) = cursor.since else { return Ok(false) };
+        let jql = jql::search(&self.restriction, bound);
+        let fields = ["updated".to_string()];
+        let (mut token, mut skip) = (String::new(), 0);
+        loop {
+            let fetched = self.fetch(&jql, &token, skip, PROBE_PAGE, &fields).await?;
+            let seen = fetched.issues.iter().all(|issue| {
+                match issue.fields.updated.as_deref().and_then(mapping::parse_timestamp) {
+                    Some(updated) if updated < since => true,
+                    Some(updated) if updated == since => cursor.seen_at_since.contains_key(&issue.key),
+                    _ => false,
+                }
+            });
+            let count = fetched.issues.len() as u64;
+            match (seen, self.flavour, fetched.token) {
+                (false, _, _) => return Ok(false),
+                (true, Flavour::Cloud, Some(next)) => token = next,
+                (true, Flavour::DataCenter, _) if count > 0 && skip + count < fetched.total.unwrap_or(0) => {
+                    skip += count;
+                }
+                (true, _, _) => return Ok(true),
+            }
+        }
+    }
+
     /// One page of a partition of a full pull: the issues created in a window, in creation order.
     async fn pull_window(
         &self,
@@ -206,7 +245,17 @@ impl JiraConnector {
         token: String,
     ) -> Result<Page, ConnectorError> {
         let jql = jql::window_search(&self.restriction, from, to);
-        let fetched = self.fetch(&jql, &token, skip, self.page_size, &self.fields().await?).await?;
+        let fields = self.fields().await?;
+        let fetched = match self.fetch(&jql, &token, skip, self.page_size, &fields).await {
+            // Cloud's `nextPageToken` expires (after 7 days, or when Jira drops it): a pull resumed from a
+            // stored one reads its window again from the durable start. What it stored already is read
+            // again and found unchanged; a query that is itself rejected fails again, and that error stands.
+            Err(ConnectorError::Invalid { message, .. }) if self.flavour == Flavour::Cloud && !token.is_empty() => {
+                tracing::warn!(tracker = %self.tracker(), error = %message, "a stored page token was rejected; reading its partition again from the start");
+                self.fetch(&jql, "", 0, self.page_size, &fields).await?
+            }
+            result => result?,
+        };
         let count = fetched.issues.len() as u64;
         let next = match self.flavour {
             Flavour::Cloud => fetched.token.map(|token| PageToken::Window { from, to, skip: 0, token }),
@@ -266,7 +315,7 @@ impl JiraConnector {
 
     /// One search request: Cloud's enhanced search from the vendor `token` (empty: the first page), or
     /// Data Center's offset search from `skip`.
-    async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         jql: &str,
         token: &str,

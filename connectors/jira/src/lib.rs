@@ -10,6 +10,10 @@
 //!
 //! # Behaviour worth knowing
 //! - One scope, [`SCOPE`]: the configured projects and JQL combined (Jira rejects unbounded searches).
+//! - An incremental pull first asks the same query for `updated` only: when everything it matches is what
+//!   the cursor has ingested (the minute before the cursor, which JQL's minute precision always matches),
+//!   the pull is empty and no issue is downloaded again.
+//! - A partition resumed from a vendor page token Jira rejects (expired) is read again from its start.
 //! - Incremental pulls query `updated >= "<since - 1 min>"` in the API user's profile time zone (read from
 //!   `GET /myself` once), ordered `updated ASC, key ASC`, and drop what the cursor already saw. Pass the
 //!   cursor *as advanced by the previous pages* with each page token: Data Center pages move their lower
@@ -24,6 +28,9 @@
 //! - Writes: `create`, `comment` and the close transition are POSTs that are never re-sent after an unknown
 //!   outcome ([`ConnectorError::Unknown`]); look the target up (`find_by_origin`, `notes`, `get`) first.
 //!   Labels (PUT) and remote links (upsert by `globalId`) are idempotent.
+//! - Search lags behind writes in Jira Cloud, so a twin whose create answer was lost may not be found by
+//!   its origin label yet: `creation_mark` (taken before the create) and `find_created_after` find it by
+//!   reading the keys numbered after the mark (`adopt`).
 //! - `update_fields`: Jira has no queue, impact or urgency. A note alone is added as a comment; any field
 //!   change is rejected with [`ConnectorError::Invalid`].
 
@@ -34,6 +41,7 @@ use twotrack_api::http::{HttpClient, HttpSettings};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, Partitioning, TrackerKind};
 
 pub mod adf;
+mod adopt;
 pub mod catalog;
 mod client;
 pub mod dto;
@@ -270,5 +278,13 @@ impl Connector for JiraConnector {
     /// the incident that gathers its event.
     async fn set_parent(&self, key: &str, parent: &OriginRef) -> Result<(), ConnectorError> {
         self.remote_link(key, parent).await
+    }
+
+    async fn creation_mark(&self) -> Result<Option<String>, ConnectorError> {
+        self.mark_creations().await
+    }
+
+    async fn find_created_after(&self, origin_key: &str, mark: &str) -> Result<Vec<Item>, ConnectorError> {
+        self.created_after(origin_key, mark).await
     }
 }

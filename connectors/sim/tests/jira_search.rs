@@ -362,3 +362,75 @@ async fn dates_use_the_users_time_zone_at_minute_precision() {
     assert_eq!(me["timeZone"], "Europe/Berlin");
     sim.shutdown().await;
 }
+
+/// With a search lag, a write is not seen by search (`search/jql`, approximate count, the Data Center
+/// search) until the lag has passed, except for ids in `reconcileIssues`; reads by key are current at once.
+#[tokio::test]
+async fn search_lags_behind_writes_and_reconcile_issues_sees_them() {
+    for flavour in [Flavour::Cloud, Flavour::DataCenter] {
+        let lag = std::time::Duration::from_secs(3600);
+        let sim = JiraSim::start(JiraOptions { flavour, items: items(3), search_lag: lag, ..JiraOptions::default() })
+            .await
+            .unwrap();
+        assert_eq!(sim.search_lag(), lag);
+        let api = Api::new(&sim);
+        let (status, created) = api
+            .post(
+                "/rest/api/2/issue",
+                json!({"fields": {"project": {"key": "SHOP"}, "issuetype": {"name": "Story"}, "summary": "Fresh",
+                       "labels": ["fresh"]}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let (key, id) = (created["key"].as_str().unwrap().to_owned(), created["id"].as_str().unwrap().to_owned());
+        let response = api
+            .http
+            .put(format!("{}/rest/api/2/issue/SHOP-1", api.base))
+            .basic_auth(USER, Some(TOKEN))
+            .json(&json!({"update": {"labels": [{"add": "edited"}]}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+        // Reads by key are current.
+        let (status, fresh) = api.get(&format!("/rest/api/2/issue/{key}")).await;
+        assert_eq!((status, fresh["fields"]["summary"].as_str()), (StatusCode::OK, Some("Fresh")));
+        let (_, edited) = api.get("/rest/api/2/issue/SHOP-1?fields=labels").await;
+        assert!(edited["fields"]["labels"].as_array().unwrap().contains(&json!("edited")));
+
+        // Search is not, in either flavour.
+        let search_keys = |body: &Value| keys_of(body["issues"].as_array().unwrap());
+        let (status, body) = api.get_query("/rest/api/2/search", &[("jql", "labels in (fresh, edited)")]).await;
+        if flavour == Flavour::DataCenter {
+            assert_eq!((status, body["total"].as_u64()), (StatusCode::OK, Some(0)), "{body}");
+            let (_, all) =
+                api.get_query("/rest/api/2/search", &[("jql", "project = SHOP"), ("fields", "labels")]).await;
+            assert_eq!(search_keys(&all), ["SHOP-3", "SHOP-2", "SHOP-1"], "the new issue is not found yet");
+            continue;
+        }
+        assert!(api.keys("labels in (fresh, edited)").await.is_empty());
+        assert_eq!(api.keys("project = SHOP").await, ["SHOP-3", "SHOP-2", "SHOP-1"]);
+        let (_, count) = api.post("/rest/api/3/search/approximate-count", json!({"jql": "project = SHOP"})).await;
+        assert_eq!(count["count"], 3);
+        let (_, old) = api.post("/rest/api/3/search/jql", json!({"jql": "key = SHOP-1", "fields": ["labels"]})).await;
+        assert!(!old["issues"][0]["fields"]["labels"].as_array().unwrap().contains(&json!("edited")), "as it was");
+
+        // reconcileIssues: the listed ids as they are now (POST body and GET query).
+        let reconcile =
+            json!({"jql": "labels = fresh", "fields": ["summary"], "reconcileIssues": [id.parse::<i64>().unwrap()]});
+        let (_, body) = api.post("/rest/api/3/search/jql", reconcile).await;
+        assert_eq!(search_keys(&body), [key.as_str()]);
+        let (_, body) =
+            api.get_query("/rest/api/3/search/jql", &[("jql", "labels = fresh"), ("reconcileIssues", &id)]).await;
+        assert_eq!(search_keys(&body), [key.as_str()]);
+        let many: Vec<i64> = (0..51).collect();
+        let (status, _) =
+            api.post("/rest/api/3/search/jql", json!({"jql": "project = SHOP", "reconcileIssues": many})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "at most 50 ids");
+
+        // Once the lag is over (here: set to zero), search sees every write.
+        sim.set_search_lag(std::time::Duration::ZERO);
+        assert_eq!(api.keys("labels in (fresh, edited)").await, [key.clone(), "SHOP-1".to_owned()]);
+    }
+}

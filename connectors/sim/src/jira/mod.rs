@@ -45,6 +45,7 @@ mod api;
 mod catalog;
 mod edit;
 mod error;
+mod index;
 mod jql;
 mod render;
 mod store;
@@ -95,6 +96,12 @@ pub struct JiraOptions {
     /// The API user's profile time zone: timestamps are rendered and JQL dates interpreted in it.
     /// Fixed offsets are available as `Etc/GMT±N` zones.
     pub time_zone: Tz,
+    /// How long after a write search still sees the issue as it was before (and a new issue not at all),
+    /// as Jira Cloud documents for its search ("recent updates might not be immediately visible"); ids in
+    /// a search's `reconcileIssues` are seen as they are. Zero (the default): search sees writes at once.
+    /// Reads by key, comments, properties and remote links are always current. Changeable while running
+    /// with [`JiraSim::set_search_lag`].
+    pub search_lag: std::time::Duration,
 }
 
 impl Default for JiraOptions {
@@ -109,8 +116,14 @@ impl Default for JiraOptions {
             faults: FaultSpec::default(),
             port: 0,
             time_zone: Tz::UTC,
+            search_lag: std::time::Duration::ZERO,
         }
     }
+}
+
+fn lag(lag: std::time::Duration) -> chrono::Duration {
+    // At most a century: far beyond any test, and `now - lag` stays a valid time.
+    chrono::Duration::from_std(lag).unwrap_or(chrono::Duration::MAX).min(chrono::Duration::days(36_500))
 }
 
 /// State shared by all handlers of one simulator.
@@ -126,8 +139,11 @@ struct Shared {
 }
 
 impl Shared {
+    /// The store, locked, its search index told of the writes made under the previous lock.
     fn store(&self) -> MutexGuard<'_, store::Store> {
-        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        store.record_writes();
+        store
     }
 
     fn view(&self, api: render::ApiVersion) -> render::View<'_> {
@@ -150,6 +166,7 @@ impl JiraSim {
         let base_url = listener.base_url();
         let mut store = store::Store::new(&opts.projects, &opts.read_only_projects, &opts.hidden_projects);
         store.load(&opts.items);
+        store.set_search_lag(lag(opts.search_lag));
         let user_name = opts.auth.user_name();
         let mut me = store::User::from_display_name(&user_name);
         me.display_name = "Twotrack Integration".to_owned();
@@ -201,6 +218,23 @@ impl JiraSim {
         let store = self.shared.store();
         let view = self.shared.view(render::ApiVersion::V2);
         store.issues.iter().map(|issue| view.full_issue(&store, issue)).collect()
+    }
+
+    /// Set how long writes stay invisible to search (see [`JiraOptions::search_lag`]); what search sees
+    /// starts from the issues as they are now.
+    pub fn set_search_lag(&self, search_lag: std::time::Duration) {
+        self.shared.store().set_search_lag(lag(search_lag));
+    }
+
+    /// The search lag in effect.
+    pub fn search_lag(&self) -> std::time::Duration {
+        self.shared.store().index.lag().to_std().unwrap_or_default()
+    }
+
+    /// Expire every `nextPageToken` handed out so far, as if their 7 days had passed (they answer 400
+    /// "The provided next page token is invalid or expired.").
+    pub fn expire_page_tokens(&self) {
+        self.shared.snapshots.lock().unwrap_or_else(PoisonError::into_inner).expire_all();
     }
 
     /// Stops the server (in-flight requests finish, hangs are cut short).

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::adf::Body;
 use super::catalog::{self, IssueType, Resolution, Status};
+use super::index::SearchIndex;
 use super::time;
 use crate::generator::{GeneratedItem, Home};
 
@@ -132,6 +133,8 @@ pub struct Store {
     next_issue_id: u64,
     next_comment_id: u64,
     next_link_id: u64,
+    /// What searches see (lagging behind the writes when a search lag is set).
+    pub index: SearchIndex,
 }
 
 impl Store {
@@ -157,7 +160,18 @@ impl Store {
             next_issue_id: FIRST_ID,
             next_comment_id: FIRST_ID,
             next_link_id: FIRST_ID,
+            index: SearchIndex::default(),
         }
+    }
+
+    /// Make the search index learn of the writes made since the last lock of the store.
+    pub fn record_writes(&mut self) {
+        self.index.record(&self.issues);
+    }
+
+    /// Set the search lag; what search sees starts from the issues as they are now.
+    pub fn set_search_lag(&mut self, lag: Duration) {
+        self.index.set_lag(lag, &self.issues);
     }
 
     /// Loads the generated items filed in Jira into the first project, in order of creation.

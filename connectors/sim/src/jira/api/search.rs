@@ -3,8 +3,11 @@
 //!
 //! The enhanced search evaluates the query once, on the first page, and keeps the ordered result as a
 //! snapshot; `nextPageToken`s point into it, so paging is stable while issues change.
+//!
+//! Every search reads the search index ([`crate::jira::index`]): with a search lag, recent writes are not
+//! seen yet, except for the issues listed in `reconcileIssues` (Cloud `search/jql`, at most 50 ids).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -33,6 +36,8 @@ const MAX_IDS_ONLY: i64 = 5000;
 const MAX_LEGACY: i64 = 1000;
 /// Snapshots kept; older ones expire (their tokens answer 400).
 const MAX_SNAPSHOTS: usize = 256;
+/// How long a `nextPageToken` lives: "The token will expire in 7 days" (the spec's `nextPageToken`).
+const TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 /// The result snapshots behind `nextPageToken`s.
 #[derive(Debug, Default)]
@@ -48,6 +53,8 @@ struct Snapshot {
     issues: Arc<[usize]>,
     /// Token -> offset of the page it starts.
     tokens: HashMap<String, usize>,
+    /// When the query ran; its tokens expire [`TOKEN_LIFETIME`] later.
+    at: std::time::Instant,
 }
 
 impl Snapshots {
@@ -57,8 +64,19 @@ impl Snapshots {
         if self.list.len() >= MAX_SNAPSHOTS {
             self.list.pop_front();
         }
-        self.list.push_back(Snapshot { id, issues: issues.into(), tokens: HashMap::new() });
+        self.list.retain(|s| s.at.elapsed() < TOKEN_LIFETIME);
+        self.list.push_back(Snapshot {
+            id,
+            issues: issues.into(),
+            tokens: HashMap::new(),
+            at: std::time::Instant::now(),
+        });
         id
+    }
+
+    /// Expire every token handed out so far, as if [`TOKEN_LIFETIME`] had passed.
+    pub fn expire_all(&mut self) {
+        self.list.clear();
     }
 
     fn issues(&self, id: u64) -> Option<Arc<[usize]>> {
@@ -78,7 +96,7 @@ impl Snapshots {
     fn resolve(&self, token: &str) -> Option<(u64, usize)> {
         let decoded = String::from_utf8(URL_SAFE_NO_PAD.decode(token).ok()?).ok()?;
         let id: u64 = decoded.split(':').next()?.parse().ok()?;
-        let snapshot = self.list.iter().find(|s| s.id == id)?;
+        let snapshot = self.list.iter().find(|s| s.id == id && s.at.elapsed() < TOKEN_LIFETIME)?;
         snapshot.tokens.get(token).map(|offset| (id, *offset))
     }
 }
@@ -97,8 +115,23 @@ pub struct JqlSearch {
     _fields_by_keys: Option<bool>,
     #[serde(rename = "failFast")]
     _fail_fast: Option<bool>,
-    #[serde(rename = "reconcileIssues")]
-    _reconcile_issues: Option<Vec<i64>>,
+    reconcile_issues: Option<Vec<i64>>,
+}
+
+/// The most ids `reconcileIssues` accepts.
+const MAX_RECONCILE: usize = 50;
+
+impl JqlSearch {
+    /// The ids of `reconcileIssues`, at most [`MAX_RECONCILE`].
+    fn reconcile(&self) -> Result<HashSet<u64>, ApiError> {
+        let ids = self.reconcile_issues.as_deref().unwrap_or_default();
+        if ids.len() > MAX_RECONCILE {
+            return Err(ApiError::bad_request(format!(
+                "The 'reconcileIssues' parameter accepts at most {MAX_RECONCILE} issue ids."
+            )));
+        }
+        Ok(ids.iter().filter_map(|id| u64::try_from(*id).ok()).collect())
+    }
 }
 
 /// `GET search/jql`.
@@ -111,6 +144,7 @@ pub async fn jql_get(State(ctx): State<Ctx>, RawQuery(raw): RawQuery) -> Result<
         fields: Some(params.all("fields")),
         expand: params.get("expand").map(str::to_owned),
         properties: Some(params.all("properties")),
+        reconcile_issues: Some(reconcile_param(&params)?),
         ..JqlSearch::default()
     };
     search_jql(&ctx, request)
@@ -121,20 +155,57 @@ pub async fn jql_post(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -
     search_jql(&ctx, json_body(&headers, &body)?)
 }
 
-/// Compiles `jql` and returns the visible matching issues in query order.
-fn run_query(ctx: &Ctx, store: &Store, jql: &str, require_bounded: bool) -> Result<Vec<usize>, ApiError> {
+/// `reconcileIssues` of a GET: repeated and/or comma-separated ids.
+fn reconcile_param(params: &Params) -> Result<Vec<i64>, ApiError> {
+    split_list(&params.all("reconcileIssues"))
+        .map(|id| {
+            id.parse().map_err(|_| {
+                ApiError::bad_request(format!("The issue id '{id}' in 'reconcileIssues' is not a number."))
+            })
+        })
+        .collect()
+}
+
+/// Compiles `jql` and returns the visible matching issues in query order, as the search index sees them
+/// (see [`crate::jira::index`]; the issues whose ids are in `reconcile` as they are now).
+fn run_query(
+    ctx: &Ctx,
+    store: &mut Store,
+    jql: &str,
+    require_bounded: bool,
+    reconcile: &HashSet<u64>,
+) -> Result<Vec<usize>, ApiError> {
+    let now = store::now();
+    store.index.settle(now);
+    let store = &*store;
     let query = jql::parse(jql).map_err(|e| ApiError::bad_request(e.message))?;
-    let compiled =
-        jql::compile(&query, store, ctx.shared.tz, store::now()).map_err(|e| ApiError::bad_request(e.message))?;
+    let compiled = jql::compile(&query, store, ctx.shared.tz, now).map_err(|e| ApiError::bad_request(e.message))?;
     if require_bounded && !compiled.is_bounded() {
         return Err(ApiError::bad_request(
             "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.",
         ));
     }
-    let mut hits: Vec<usize> =
-        (0..store.issues.len()).filter(|&i| store.visible(i) && compiled.matches(store, &store.issues[i])).collect();
-    hits.sort_by(|&a, &b| compiled.compare(store, &store.issues[a], &store.issues[b]));
-    Ok(hits)
+    let seen = |i: usize| store.index.view(i, &store.issues[i], reconcile);
+    let mut hits: Vec<(usize, &store::Issue)> = (0..store.issues.len())
+        .filter(|&i| store.visible(i))
+        .filter_map(|i| seen(i).map(|issue| (i, issue)))
+        .filter(|(_, issue)| compiled.matches(store, issue))
+        .collect();
+    hits.sort_by(|(_, a), (_, b)| compiled.compare(store, a, b));
+    Ok(hits.into_iter().map(|(i, _)| i).collect())
+}
+
+/// Render the issues at `indices` (a result) as search sees them now; one it does not see yet (found
+/// through `reconcileIssues`) as it is.
+fn render(ctx: &Ctx, store: &Store, indices: &[usize], shape: &IssueShape, reconcile: &HashSet<u64>) -> Vec<Value> {
+    let view = ctx.view();
+    indices
+        .iter()
+        .map(|&i| {
+            let live = &store.issues[i];
+            view.issue(store, store.index.view(i, live, reconcile).unwrap_or(live), shape)
+        })
+        .collect()
 }
 
 fn wants_names(expand: Option<&str>) -> bool {
@@ -146,18 +217,19 @@ fn names(fields: &[&'static FieldDef]) -> Value {
 }
 
 fn search_jql(ctx: &Ctx, request: JqlSearch) -> Result<Response, ApiError> {
+    let reconcile = request.reconcile()?;
     let fields = select_fields(&request.fields.unwrap_or_default(), "id");
     let cap = if fields.is_empty() { MAX_IDS_ONLY } else { MAX_WITH_FIELDS };
     let max = request.max_results.unwrap_or(DEFAULT_MAX_RESULTS).clamp(1, cap);
     let max = usize::try_from(max).unwrap_or(1);
-    let store = ctx.shared.store();
+    let mut store = ctx.shared.store();
     let mut snapshots = ctx.shared.snapshots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let (snapshot, offset) = match request.next_page_token.as_deref() {
         Some(token) => snapshots
             .resolve(token)
             .ok_or_else(|| ApiError::bad_request("The provided next page token is invalid or expired."))?,
         None => {
-            let hits = run_query(ctx, &store, request.jql.as_deref().unwrap_or_default(), true)?;
+            let hits = run_query(ctx, &mut store, request.jql.as_deref().unwrap_or_default(), true, &reconcile)?;
             (snapshots.create(hits), 0)
         }
     };
@@ -166,8 +238,7 @@ fn search_jql(ctx: &Ctx, request: JqlSearch) -> Result<Response, ApiError> {
     let page = issues.get(offset..end).unwrap_or_default();
     let properties = PropertySelection::parse(&request.properties.unwrap_or_default());
     let shape = IssueShape::for_search(fields.clone(), false, properties);
-    let view = ctx.view();
-    let rendered: Vec<Value> = page.iter().map(|&i| view.issue(&store, &store.issues[i], &shape)).collect();
+    let rendered = render(ctx, &store, page, &shape, &reconcile);
     let mut out = Map::new();
     out.insert("issues".into(), Value::Array(rendered));
     let is_last = end >= issues.len();
@@ -190,8 +261,8 @@ pub struct CountRequest {
 /// `POST search/approximate-count`.
 pub async fn approximate_count(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let request: CountRequest = json_body(&headers, &body)?;
-    let store = ctx.shared.store();
-    let hits = run_query(&ctx, &store, request.jql.as_deref().unwrap_or_default(), true)?;
+    let mut store = ctx.shared.store();
+    let hits = run_query(&ctx, &mut store, request.jql.as_deref().unwrap_or_default(), true, &HashSet::new())?;
     Ok(axum::Json(json!({"count": hits.len()})).into_response())
 }
 
@@ -243,13 +314,12 @@ fn legacy_search(ctx: &Ctx, request: LegacySearch) -> Result<Response, ApiError>
     let max = usize::try_from(request.max_results.unwrap_or(DEFAULT_MAX_RESULTS).clamp(0, MAX_LEGACY)).unwrap_or(0);
     let fields = select_fields(&request.fields.unwrap_or_default(), "*navigable");
     let expand: Vec<String> = request.expand.unwrap_or_default();
-    let store = ctx.shared.store();
-    let hits = run_query(ctx, &store, request.jql.as_deref().unwrap_or_default(), false)?;
+    let mut store = ctx.shared.store();
+    let hits = run_query(ctx, &mut store, request.jql.as_deref().unwrap_or_default(), false, &HashSet::new())?;
     let properties = PropertySelection::parse(&request.properties.unwrap_or_default());
     let shape = IssueShape::for_search(fields.clone(), false, properties);
-    let view = ctx.view();
-    let issues: Vec<Value> =
-        hits.iter().skip(start).take(max).map(|&i| view.issue(&store, &store.issues[i], &shape)).collect();
+    let page = hits.get(start.min(hits.len())..(start.saturating_add(max)).min(hits.len())).unwrap_or_default();
+    let issues = render(ctx, &store, page, &shape, &HashSet::new());
     let mut out = json!({
         "expand": "schema,names",
         "startAt": start,
@@ -280,5 +350,9 @@ mod tests {
             snapshots.create(vec![]);
         }
         assert_eq!(snapshots.resolve(&token), None, "evicted snapshots expire their tokens");
+        let id = snapshots.create(vec![1]);
+        let token = snapshots.token(id, 0).unwrap();
+        snapshots.expire_all();
+        assert_eq!(snapshots.resolve(&token), None, "expired");
     }
 }
