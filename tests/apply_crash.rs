@@ -37,12 +37,6 @@ async fn crash_and_resume(point: &str) {
     assert!(history.lines().any(|l| l.contains(" done ")), "{context}: history of {sn_source} shows done:\n{history}");
 }
 
-macro_rules! crash_cases {
-    ($($name:ident: $point:literal,)*) => {
-        $(#[tokio::test] async fn $name() { crash_and_resume($point).await })*
-    };
-}
-
 // Every failpoint of the move saga: right before and right after each remote call.
 crash_cases! {
     crash_before_find: "before-find",

@@ -175,12 +175,6 @@ async fn crash_and_resume(point: &str) {
     assert_gathered(&h, &format!("crash at {point}"));
 }
 
-macro_rules! crash_cases {
-    ($($name:ident: $point:literal,)*) => {
-        $(#[tokio::test] async fn $name() { crash_and_resume($point).await })*
-    };
-}
-
 // Every failpoint of the storm saga: right before and right after each remote write.
 crash_cases! {
     crash_before_find: "storm-before-find",

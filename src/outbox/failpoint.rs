@@ -3,7 +3,8 @@
 //! Names are `before-<step>` and `after-<step>` for the saga's remote calls: find, read, create,
 //! link, comment, close (moves), update (reroutes and reprioritisations), followback, and `before-done`;
 //! where an original's notes cannot be read, `after-marker` and `after-followback-marker` (the marker
-//! label that confirms a note, see `saga::post_once`).
+//! label that confirms a note, see `saga::post_once`); the storm saga's are the same with a `storm-`
+//! prefix (`storm-before-create`, `storm-after-attach`, ...).
 
 use std::sync::OnceLock;
 

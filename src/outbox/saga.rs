@@ -116,15 +116,7 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
     if c.progress.twin.is_none() {
         // b. A twin created for this source already (by an attempt that died before recording it)?
         hit("before-find");
-        let mut twins = target.find_by_origin(&c.source_key).await?;
-        if twins.is_empty()
-            && c.progress.create_sent
-            && let Some(mark) = &c.progress.create_mark
-        {
-            // A create whose answer was lost: its twin may not be searchable yet (Jira Cloud's search
-            // lags behind writes). Look among the items created since the mark, read by key.
-            twins = target.find_created_after(&c.source_key, mark).await?;
-        }
+        let twins = find_made(&c, &target, &c.source_key).await?;
         hit("after-find");
         if let Some(twin) = twins.into_iter().next() {
             let created = Created { key: twin.key.clone(), id: twin.id.clone(), url: twin.url.clone() };
@@ -177,25 +169,7 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
             // next one starts again at (b).
             let Planned2::Move { target_tracker, new_item, .. } = &c.action else { return Ok(c.state) };
             let target = connector(ctx, target_tracker)?;
-            // Recorded before the create goes out: until the tracker answers, a twin may exist (and the
-            // correction can no longer be cancelled, see `control`); with it, where the target's new items
-            // start, so that a twin whose answer is lost is found even before search shows it.
-            let mark = target.creation_mark().await?;
-            ctx.outbox.record(&c.id, None, |c| {
-                c.progress.create_sent = true;
-                c.progress.create_mark = mark.clone();
-            })?;
-            hit("before-create");
-            let created = match target.create(new_item).await {
-                Ok(created) => created,
-                Err(e) => {
-                    // Any answer but an unknown outcome says the twin was not created.
-                    if !matches!(e, ConnectorError::Unknown { .. }) {
-                        ctx.outbox.record(&c.id, None, |c| c.progress.create_sent = false)?;
-                    }
-                    return Err(e.into());
-                }
-            };
+            let created = create_once(ctx, &c, &target, new_item, "before-create").await?;
             hit("after-create");
             let e = entry(&c, "created", Some(format!("{target_tracker}:{}", created.key)), &created.url);
             let cr = created.clone();
@@ -302,6 +276,46 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
 }
 
 /// Plan a changed source again: the new move action, or `None` if it should no longer move.
+/// The items twotrack made in `target` from `origin` (a twin of the original, a storm's parent): found by
+/// their origin, and, after a create of `c` whose answer was lost, also among the items created since the
+/// mark taken before it (Jira Cloud's search lags behind writes; reads by key do not).
+pub(super) async fn find_made(c: &Correction, target: &AnyConnector, origin: &str) -> Result<Vec<Item>, OutboxError> {
+    let made = target.find_by_origin(origin).await?;
+    match &c.progress.create_mark {
+        Some(mark) if made.is_empty() && c.progress.create_sent => Ok(target.find_created_after(origin, mark).await?),
+        _ => Ok(made),
+    }
+}
+
+/// Create `item` in `target` for `c`, never re-sent blindly: recorded as sent before the request goes out
+/// (until the tracker answers, the item may exist, and the correction can no longer be cancelled, see
+/// `control`), with where the target's new items start, so that an item whose answer is lost is found by
+/// [`find_made`] even before search shows it. An unknown outcome fails this attempt, and the next one
+/// starts again at the find; any other error says nothing was created.
+pub(super) async fn create_once(
+    ctx: &Ctx<'_>,
+    c: &Correction,
+    target: &AnyConnector,
+    item: &twotrack_api::connector::NewItem,
+    failpoint: &str,
+) -> Result<Created, OutboxError> {
+    let mark = target.creation_mark().await?;
+    ctx.outbox.record(&c.id, None, |c| {
+        c.progress.create_sent = true;
+        c.progress.create_mark = mark.clone();
+    })?;
+    hit(failpoint);
+    match target.create(item).await {
+        Ok(created) => Ok(created),
+        Err(e) => {
+            if !matches!(e, ConnectorError::Unknown { .. }) {
+                ctx.outbox.record(&c.id, None, |c| c.progress.create_sent = false)?;
+            }
+            Err(e.into())
+        }
+    }
+}
+
 fn replan(ctx: &Ctx<'_>, fresh: Item) -> Option<Planned2> {
     let planner = Planner::new(ctx.config, &ctx.classifier, &ctx.site);
     let a = planner.assess(fresh)?;

@@ -25,11 +25,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use twotrack_api::Connector;
 use twotrack_api::connector::{Created, OriginRef};
-use twotrack_api::{Connector, ConnectorError};
 
 use super::failpoint::hit;
-use super::saga::{Note, Posted, connector, entry, exemption, post_once};
+use super::saga::{Note, Posted, connector, create_once, entry, exemption, find_made, post_once};
 use super::{Correction, Ctx, Outbox, OutboxError, Planned2, Progress, State};
 use crate::classify::Classifier;
 use crate::config::Config;
@@ -201,23 +201,13 @@ pub(super) async fn run(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, Outbo
         // a. A parent created for this storm already (by an attempt that died before recording it)?
         let origin = parent.origin.as_ref().map_or_else(|| parent_origin(&c.source_key), |o| o.key.clone());
         hit("storm-before-find");
-        let found = service.find_by_origin(&origin).await?;
+        let found = find_made(&c, &service, &origin).await?;
         hit("storm-after-find");
         let (created, event) = match found.into_iter().next() {
             Some(p) => (Created { key: p.key, id: p.id, url: p.url }, "adopted"),
             None => {
                 // b. Create it; recorded as sent first: until the tracker answers, a parent may exist.
-                ctx.outbox.record(&c.id, None, |c| c.progress.create_sent = true)?;
-                hit("storm-before-create");
-                let created = match service.create(&parent).await {
-                    Ok(created) => created,
-                    Err(e) => {
-                        if !matches!(e, ConnectorError::Unknown { .. }) {
-                            ctx.outbox.record(&c.id, None, |c| c.progress.create_sent = false)?;
-                        }
-                        return Err(e.into());
-                    }
-                };
+                let created = create_once(ctx, &c, &service, &parent, "storm-before-create").await?;
                 hit("storm-after-create");
                 (created, "created")
             }

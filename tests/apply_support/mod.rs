@@ -682,3 +682,12 @@ pub fn assert_moved_from_servicenow(h: &Harness, source: &str, context: &str) ->
     assert_eq!(c.progress.twin.as_ref().map(|t| t.key.as_str()), Some(twin.as_str()), "{context}: the recorded twin");
     twin.clone()
 }
+
+/// One `#[tokio::test]` per failpoint, `name: "failpoint",`, each calling the test file's own
+/// `crash_and_resume(failpoint)`.
+#[macro_export]
+macro_rules! crash_cases {
+    ($($name:ident: $point:literal,)*) => {
+        $(#[tokio::test] async fn $name() { crash_and_resume($point).await })*
+    };
+}
