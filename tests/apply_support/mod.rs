@@ -447,6 +447,7 @@ impl Harness {
             .iter()
             .filter(|e| e.method == "POST" && e.path.starts_with("/api/now/table/") && e.path.matches('/').count() == 4)
             .filter(|e| !e.path.ends_with("/sys_user") && !e.path.ends_with("/sys_user_group"))
+            .filter(|e| !is_writer_lease(&e.path))
             .count()
     }
 
@@ -484,12 +485,21 @@ impl Harness {
         closes.len() - repeats
     }
 
-    /// Every request either simulator logged that could change something (whatever its outcome): all
-    /// writes except Jira's searches, which are reads sent as POST.
+    /// Every request either simulator logged that could change an item (whatever its outcome): all
+    /// writes except Jira's searches, which are reads sent as POST, and the writer lease's heartbeat
+    /// (`apply_writers` judges that one).
     pub fn mutations(&self) -> Vec<LogEntry> {
         let mut w = self.world.jira.log().writes();
         w.extend(self.world.servicenow.log().writes());
-        w.retain(|e| !e.path.contains("/search"));
+        w.retain(|e| !e.path.contains("/search") && !is_writer_lease(&e.path));
+        w
+    }
+
+    /// The writer lease's heartbeat writes either simulator logged.
+    pub fn lease_writes(&self) -> Vec<LogEntry> {
+        let mut w = self.world.jira.log().writes();
+        w.extend(self.world.servicenow.log().writes());
+        w.retain(|e| is_writer_lease(&e.path));
         w
     }
 
@@ -572,6 +582,11 @@ impl Harness {
 }
 
 /// Whether a correction is done.
+/// A request path of the writer lease: a Jira project property or a ServiceNow system property.
+pub fn is_writer_lease(path: &str) -> bool {
+    path.contains("/properties/twotrack.writer.") || path.contains("/table/sys_properties")
+}
+
 pub fn is_done(c: &Correction) -> bool {
     matches!(c.state, State::Done { .. })
 }

@@ -29,7 +29,7 @@
 
 use chrono_tz::Tz;
 use tokio::sync::OnceCell;
-use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef};
+use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, WriterBeat};
 use twotrack_api::http::{HttpClient, HttpSettings};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, Partitioning, TrackerKind};
 
@@ -38,6 +38,7 @@ pub mod catalog;
 mod client;
 pub mod dto;
 pub mod jql;
+mod lease;
 pub mod mapping;
 
 pub use mapping::{MOVED_LABEL, ORIGIN_LABEL_PREFIX, origin_label};
@@ -264,5 +265,13 @@ impl Connector for JiraConnector {
 
     async fn update_fields(&self, key: &str, update: &FieldUpdate) -> Result<(), ConnectorError> {
         self.apply_field_update(key, update).await
+    }
+
+    async fn read_beat(&self, name: &str) -> Result<Option<WriterBeat>, ConnectorError> {
+        self.get_beat(name).await
+    }
+
+    async fn write_beat(&self, name: &str, beat: &WriterBeat) -> Result<(), ConnectorError> {
+        self.put_beat(name, beat).await
     }
 }
