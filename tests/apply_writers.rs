@@ -231,3 +231,28 @@ async fn a_clean_exit_releases_the_lease_and_another_instance_writes_at_once() {
     h.ok(&["apply"]).await;
     assert!(h.lease_writes().is_empty(), "a dry run writes no heartbeat: {:?}", h.lease_writes());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_daemon_cycles_at_once_make_no_duplicate_twins() {
+    let h = Harness::start(backlog(), &Policy::writes()).await;
+    let second = Second::beside(&h);
+    h.ok(&["sync"]).await;
+    assert_eq!(second.run(&["sync"]).await.code(), Some(0));
+
+    // `run --once`: the daemon's cycle (sync, apply, follow-back), both at once.
+    let (first, other) = tokio::join!(h.run(&["run", "--once"]), second.run(&["run", "--once"]));
+    let codes = [first.code(), other.code()];
+    println!("two daemon cycles at once: exit codes {codes:?}, twins per source {:?}", twins(&h));
+    assert_eq!(twins(&h), [1, 1], "each misfiled item got exactly one twin");
+    assert_eq!(h.jira_creates() + h.sn_creates(), 2, "two creates in all");
+    assert!(codes.contains(&Some(0)), "one cycle writes: {codes:?}\n{}\n{}", first.stderr, other.stderr);
+    // The other either found the lease held (exit 5, naming the holder) or, if it came later, the lease
+    // released and the moves done.
+    for run in [&first, &other] {
+        match run.code() {
+            Some(0) => {}
+            Some(HELD) => assert!(run.stderr.contains("holds the writer lease"), "{}", run.stderr),
+            code => panic!("exit {code:?}: {}", run.stderr),
+        }
+    }
+}
