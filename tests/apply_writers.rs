@@ -5,8 +5,7 @@
 
 mod apply_support;
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
 use apply_support::*;
 use chrono::{TimeDelta, Utc};
@@ -31,22 +30,8 @@ impl Second {
     }
 
     async fn run(&self, args: &[&str]) -> Run {
-        run_in(&self.dir, args).await
+        run_in(&self.dir, &self.dir.join("twotrack.toml"), args, &[]).await
     }
-}
-
-/// `twotrack --config DIR/twotrack.toml <args>` in `dir`, to completion.
-async fn run_in(dir: &Path, args: &[&str]) -> Run {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_twotrack"));
-    cmd.arg("--config").arg(dir.join("twotrack.toml")).args(args).current_dir(dir);
-    cmd.env_remove("TWOTRACK_FAILPOINT").env_remove("TWOTRACK_CONFIG").env("NO_COLOR", "1");
-    let output = tokio::time::timeout(Duration::from_secs(60), cmd.output())
-        .await
-        .unwrap_or_else(|_| panic!("twotrack {args:?} did not finish within 60 s"))
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    Run { output, stdout, stderr }
 }
 
 fn host() -> String {
@@ -255,4 +240,20 @@ async fn two_daemon_cycles_at_once_make_no_duplicate_twins() {
             code => panic!("exit {code:?}: {}", run.stderr),
         }
     }
+}
+
+#[tokio::test]
+async fn a_servicenow_instance_denying_sys_properties_refuses_the_run_and_says_what_to_grant() {
+    let world = twotrack::demo::WorldOptions {
+        servicenow_denied_tables: vec!["sys_properties".into()],
+        ..twotrack::demo::WorldOptions::default()
+    };
+    let h = Harness::start_with(backlog(), &Policy::writes(), world).await;
+    h.ok(&["sync"]).await;
+    h.clear_logs();
+    let run = h.run(&["apply", "--yes"]).await;
+    assert_eq!(run.code(), Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("sys_properties") && run.stderr.contains("twotrack.writer."), "{}", run.stderr);
+    assert!(run.stderr.contains("grant the integration user"), "says what to do: {}", run.stderr);
+    assert!(h.mutations().is_empty(), "no item written without the lease: {:?}", h.mutations());
 }

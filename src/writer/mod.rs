@@ -353,7 +353,7 @@ impl Writer {
     pub async fn lost(&self) -> String {
         let mut rx = self.lost.subscribe();
         match rx.wait_for(Option::is_some).await {
-            Ok(message) => message.as_deref().map(String::clone).unwrap_or_default(),
+            Ok(message) => message.as_deref().cloned().unwrap_or_default(),
             Err(_) => std::future::pending().await,
         }
     }

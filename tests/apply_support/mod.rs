@@ -7,7 +7,7 @@
 
 pub mod metrics;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
@@ -204,6 +204,23 @@ impl Run {
     }
 }
 
+/// Run `twotrack --config <config> <args>` in `dir` with extra environment variables, to completion.
+pub async fn run_in(dir: &Path, config: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_twotrack"));
+    cmd.arg("--config").arg(config).args(args).current_dir(dir);
+    cmd.env_remove("TWOTRACK_FAILPOINT").env_remove("TWOTRACK_CONFIG").env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let output = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("twotrack {args:?} did not finish within 60 s"))
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    Run { output, stdout, stderr }
+}
+
 /// Both simulators, a configuration for them, and the `twotrack` binary.
 pub struct Harness {
     pub world: World,
@@ -277,19 +294,7 @@ impl Harness {
 
     /// Run `twotrack <args>` with extra environment variables, to completion.
     pub async fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_twotrack"));
-        cmd.arg("--config").arg(&self.config).args(args).current_dir(self.dir.path());
-        cmd.env_remove("TWOTRACK_FAILPOINT").env_remove("TWOTRACK_CONFIG").env("NO_COLOR", "1");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let output = tokio::time::timeout(Duration::from_secs(60), cmd.output())
-            .await
-            .unwrap_or_else(|_| panic!("twotrack {args:?} did not finish within 60 s"))
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        Run { output, stdout, stderr }
+        run_in(self.dir.path(), &self.config, args, env).await
     }
 
     pub async fn run(&self, args: &[&str]) -> Run {

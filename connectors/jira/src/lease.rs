@@ -1,5 +1,7 @@
-//! The writer heartbeat, kept as a project property of the project twotrack creates issues in:
-//! `GET|PUT {api}/project/{projectIdOrKey}/properties/{propertyKey}` (Cloud v3 and Data Center v2 alike).
+//! The writer heartbeat, kept as a project property: `GET|PUT {api}/project/{projectIdOrKey}/properties/{propertyKey}`
+//! (Cloud v3 and Data Center v2 alike) of the first pulled project in key order (a project twotrack reads
+//! and writes: it closes and labels the originals there), or of the write project when the scope is JQL
+//! alone. Every configuration against the site picks the same project whatever the order it lists them in.
 //! Reading needs *Browse Projects*; writing needs *Administer Projects* on that project (or *Administer
 //! Jira*), as the REST reference documents.
 
@@ -17,12 +19,19 @@ struct Property {
     value: serde_json::Value,
 }
 
+/// The project that holds the heartbeat: the first of `projects` in key order, else `write_project`.
+pub(crate) fn home(projects: &[String], write_project: &str) -> String {
+    let first = projects.iter().map(|p| p.trim().to_ascii_uppercase()).filter(|p| !p.is_empty()).min();
+    first.unwrap_or_else(|| write_project.trim().to_ascii_uppercase())
+}
+
 impl JiraConnector {
     fn beat_path(&self, name: &str) -> Result<String, ConnectorError> {
-        let project = self.write.project.trim();
+        let project = self.lease_project.as_str();
         if project.is_empty() || !project.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(self.invalid(format!(
-                "{project:?} is not a Jira project key: set the project twotrack writes to (targets.project)"
+                "{project:?} is not a Jira project key to keep the writer heartbeat in: set scope.projects or \
+                 targets.project"
             )));
         }
         if name.is_empty() || name.len() > 255 || !name.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
@@ -43,7 +52,7 @@ impl JiraConnector {
             self.invalid(format!(
                 "the project property {name} of {} is not a twotrack writer heartbeat ({e}); if nothing else uses \
                  that key, delete it (DELETE {path})",
-                self.write.project
+                self.lease_project
             ))
         })
     }
@@ -55,9 +64,22 @@ impl JiraConnector {
             Err(ConnectorError::Auth { status: 403, .. }) => Err(self.invalid(format!(
                 "may not set project properties of {} (HTTP 403): the writer heartbeat is a project property, \
                  which needs the Administer Projects permission on that project; grant it to the account",
-                self.write.project
+                self.lease_project
             ))),
             Err(error) => Err(error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::home;
+
+    #[test]
+    fn the_heartbeat_lives_in_the_first_pulled_project_whatever_the_order() {
+        let listed = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+        assert_eq!(home(&listed(&["shop", "APP"]), "SHOP"), "APP");
+        assert_eq!(home(&listed(&["APP", "SHOP"]), "GONE"), "APP");
+        assert_eq!(home(&[], "shop"), "SHOP", "a JQL scope: the write project");
     }
 }

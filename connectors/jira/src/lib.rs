@@ -154,6 +154,8 @@ pub struct JiraConnector {
     time_zone: OnceCell<Option<Tz>>,
     /// The story points custom field id, if the site has one.
     story_points: OnceCell<Option<String>>,
+    /// The project whose property holds the writer heartbeat (see `lease.rs`).
+    lease_project: String,
 }
 
 impl JiraConnector {
@@ -175,6 +177,7 @@ impl JiraConnector {
             return Err(invalid(format!("concurrency {} is not within 1..={MAX_CONCURRENCY}", settings.concurrency)));
         }
         let browse_base = settings.http.base_url.as_str().trim_end_matches('/').to_string();
+        let lease_project = lease::home(&settings.projects, &settings.write.project);
         Ok(JiraConnector {
             http: HttpClient::new(HttpSettings { concurrency: settings.concurrency, ..settings.http })?,
             concurrency: settings.concurrency,
@@ -185,6 +188,7 @@ impl JiraConnector {
             browse_base,
             time_zone: OnceCell::new(),
             story_points: OnceCell::new(),
+            lease_project,
         })
     }
 

@@ -7,23 +7,16 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
-use super::{Ctx, json_body};
-use crate::jira::edit;
+use super::Ctx;
+use super::properties::{keys_of, put_answer, remove, value_of, value_to_put};
 use crate::jira::error::ApiError;
 use crate::jira::store::Store;
 
-fn project_not_found(key: &str) -> ApiError {
-    ApiError::messages(StatusCode::NOT_FOUND, &[&format!("No project could be found with key '{key}'.")])
-}
-
-fn property_not_found(key: &str) -> ApiError {
-    ApiError::messages(StatusCode::NOT_FOUND, &[&format!("The property with key '{key}' does not exist.")])
-}
-
 fn find(store: &Store, project: &str) -> Result<usize, ApiError> {
-    store.find_project(project).ok_or_else(|| project_not_found(project))
+    store.find_project(project).ok_or_else(|| {
+        ApiError::messages(StatusCode::NOT_FOUND, &[&format!("No project could be found with key '{project}'.")])
+    })
 }
 
 fn find_administered(store: &Store, project: &str) -> Result<usize, ApiError> {
@@ -38,13 +31,7 @@ fn find_administered(store: &Store, project: &str) -> Result<usize, ApiError> {
 pub async fn keys(State(ctx): State<Ctx>, Path(project): Path<String>) -> Result<Response, ApiError> {
     let store = ctx.shared.store();
     let p = &store.projects[find(&store, &project)?];
-    let view = ctx.view();
-    let keys: Vec<Value> = p
-        .properties
-        .keys()
-        .map(|k| json!({"key": k, "self": view.url(&format!("project/{}/properties/{k}", p.key))}))
-        .collect();
-    Ok(axum::Json(json!({"keys": keys})).into_response())
+    Ok(keys_of(&ctx.view(), &format!("project/{}", p.key), &p.properties))
 }
 
 /// `GET project/{p}/properties/{key}`: `{"key","value"}`.
@@ -53,9 +40,7 @@ pub async fn get_one(
     Path((project, key)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let store = ctx.shared.store();
-    let p = &store.projects[find(&store, &project)?];
-    let value = p.properties.get(&key).ok_or_else(|| property_not_found(&key))?;
-    Ok(axum::Json(json!({"key": key, "value": value})).into_response())
+    value_of(&store.projects[find(&store, &project)?].properties, &key)
 }
 
 /// `PUT project/{p}/properties/{key}`: 201 created, 200 updated (empty bodies).
@@ -67,13 +52,8 @@ pub async fn put(
 ) -> Result<Response, ApiError> {
     let mut store = ctx.shared.store();
     let idx = find_administered(&store, &project)?;
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request("The property value must be a valid, non-empty JSON value."));
-    }
-    let value: Value = json_body(&headers, &body)?;
-    edit::check_property(&key, &value)?;
-    let created = store.projects[idx].properties.insert(key, value).is_none();
-    Ok(if created { StatusCode::CREATED } else { StatusCode::OK }.into_response())
+    let value = value_to_put(&key, &headers, &body)?;
+    Ok(put_answer(store.projects[idx].properties.insert(key, value)))
 }
 
 /// `DELETE project/{p}/properties/{key}`: 204.
@@ -83,6 +63,6 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     let mut store = ctx.shared.store();
     let idx = find_administered(&store, &project)?;
-    store.projects[idx].properties.remove(&key).ok_or_else(|| property_not_found(&key))?;
+    remove(&mut store.projects[idx].properties, &key)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
