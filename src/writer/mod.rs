@@ -59,7 +59,7 @@ pub enum WriterError {
         holder.beat.to_rfc3339(),
         lease::expires(holder).to_rfc3339()
     )]
-    Held { tracker: String, holder: WriterBeat },
+    Held { tracker: String, holder: Box<WriterBeat> },
     /// Reading or writing a heartbeat failed.
     #[error("the writer heartbeat in {tracker}: {source}")]
     Tracker {
@@ -230,7 +230,7 @@ impl Writer {
                     );
                     overridden.push(holder.instance);
                 }
-                Seen::Held(holder) => return Err(WriterError::Held { tracker, holder }),
+                Seen::Held(holder) => return Err(WriterError::Held { tracker, holder: Box::new(holder) }),
             }
         }
         let mine = self.beat(now, now);
@@ -258,14 +258,14 @@ impl Writer {
                         .find(|(_, b)| b.as_ref().is_some_and(|b| b.instance == holder.instance))
                         .map(|(t, _)| t.clone())
                         .unwrap_or_default();
-                    return Err(WriterError::Held { tracker, holder });
+                    return Err(WriterError::Held { tracker, holder: Box::new(holder) });
                 }
                 Claim::Rewrite(indices) => pending = indices.into_iter().map(|i| read[i].0.clone()).collect(),
             }
         }
         let read = self.read(registry).await?;
         match read.into_iter().find_map(|(t, b)| b.filter(|b| b.instance != self.me.instance).map(|b| (t, b))) {
-            Some((tracker, holder)) => Err(WriterError::Held { tracker, holder }),
+            Some((tracker, holder)) => Err(WriterError::Held { tracker, holder: Box::new(holder) }),
             None => {
                 *self.held() = Some(mine);
                 Ok(())
@@ -287,7 +287,7 @@ impl Writer {
                     %tracker, instance = %holder.instance, host = %holder.host, pid = holder.pid,
                     "lost the writer lease to another instance: no more writes"
                 );
-                let error = WriterError::Held { tracker, holder };
+                let error = WriterError::Held { tracker, holder: Box::new(holder) };
                 self.lost.send_replace(Some(Arc::new(error.to_string())));
                 return Err(error);
             }
