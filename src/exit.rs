@@ -7,6 +7,7 @@
 //! | 2 | bad configuration or usage (the message says file:line:col and what to do) |
 //! | 3 | `--fail-on` found findings of the requested kind |
 //! | 4 | a safety guard refused the work (the circuit breaker: a cycle would move too large a share of a tracker) |
+//! | 5 | another twotrack instance holds the writer lease of these trackers (a fresh heartbeat: see `crate::writer`) |
 
 use std::fmt;
 use std::process::ExitCode;
@@ -19,6 +20,8 @@ pub enum Exit {
     Usage = 2,
     Findings = 3,
     Refused = 4,
+    /// Another instance writes to these trackers.
+    Held = 5,
 }
 
 impl From<Exit> for ExitCode {

@@ -34,5 +34,6 @@ pub mod registry;
 pub mod report;
 pub mod storm;
 pub mod sync;
+pub mod writer;
 
 pub use twotrack_api as api;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef};
+use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, WriterBeat};
 use twotrack_api::http::{HttpSettings, HttpStats};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, Partitioning, TrackerKind};
 use twotrack_jira::{JiraConnector, JiraSettings, JiraWrite};
@@ -187,5 +187,12 @@ impl Connector for AnyConnector {
     }
     async fn find_created_after(&self, origin_key: &str, mark: &str) -> Result<Vec<Item>, ConnectorError> {
         dispatch!(self, c => c.find_created_after(origin_key, mark).await)
+    }
+
+    async fn read_beat(&self, name: &str) -> Result<Option<WriterBeat>, ConnectorError> {
+        dispatch!(self, c => c.read_beat(name).await)
+    }
+    async fn write_beat(&self, name: &str, beat: &WriterBeat) -> Result<(), ConnectorError> {
+        dispatch!(self, c => c.write_beat(name, beat).await)
     }
 }

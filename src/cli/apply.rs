@@ -10,6 +10,8 @@ use crate::outbox::{Ctx, Outbox, Planned2, Selection, State, already_handled, ap
 use crate::plan::storm::Attach;
 use crate::registry::Registry;
 use crate::sync::{SyncOptions, sync_all};
+use crate::writer::{Writer, WriterError};
+use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
@@ -28,6 +30,10 @@ pub struct ApplyArgs {
     /// Sync the trackers first.
     #[arg(long)]
     pub sync: bool,
+    /// Take the writer lease even from another instance's fresh heartbeat (a failover: that instance is
+    /// known to be gone). Without it, apply refuses to write while another instance holds the lease (exit 5).
+    #[arg(long)]
+    pub take_over: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -132,8 +138,17 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
         outln!("\nNothing was written. Run again with --yes to carry out these corrections.");
         return Ok(Exit::Ok);
     }
+    // One writer per tracker pair: claim before the first write, renew while writing, release after.
+    let writer = Arc::new(Writer::new(&config, &mirror)?);
+    writer.claim(&registry, args.take_over).await.map_err(refused_if_held)?;
+    writer.start_heartbeat(registry.clone());
     let ctx = Ctx { config: &config, registry: &registry, outbox, classifier, site };
-    let report = apply(&ctx, &plan).await?;
+    let applied = tokio::select! {
+        report = apply(&ctx, &plan) => report.map_err(anyhow::Error::from),
+        lost = writer.lost() => Err(coded(Exit::Held, anyhow::anyhow!("stopped writing: {lost}"))),
+    };
+    writer.release(&registry).await;
+    let report = applied?;
     mirror.flush()?;
     outln!(
         "\n{} done, {} dropped (re-evaluated or exempt), {} failed, {} parked",
@@ -174,6 +189,11 @@ fn attach(a: Attach) -> &'static str {
         Attach::Linked => "linked to the parent, stays in its queue",
         Attach::Gathered => "linked to the parent, its reporter told where it went, closed",
     }
+}
+
+/// Another instance's fresh heartbeat ends the command with its own exit code.
+fn refused_if_held(e: WriterError) -> anyhow::Error {
+    if e.is_held() { coded(Exit::Held, e) } else { e.into() }
 }
 
 pub async fn run_history(args: HistoryArgs, g: &super::Global) -> anyhow::Result<Exit> {

@@ -25,6 +25,7 @@ pub async fn run(args: RunArgs, g: &super::Global) -> anyhow::Result<Exit> {
     match daemon::run(config, opts, shutdown_signal(), hangups).await {
         Ok(()) => Ok(Exit::Ok),
         Err(e @ DaemonError::Cycle { refused: true, .. }) => Err(coded(Exit::Refused, e)),
+        Err(e @ DaemonError::Cycle { held: true, .. }) => Err(coded(Exit::Held, e)),
         Err(e) => Err(e.into()),
     }
 }

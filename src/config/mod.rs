@@ -215,6 +215,8 @@ pub struct Policy {
     pub fix_routing: bool,
     /// Correct the priority of misprioritised Work.
     pub fix_priority: bool,
+    /// The writer heartbeat's time to live (see `crate::writer`).
+    pub writer_ttl_seconds: u64,
 }
 
 impl Policy {
@@ -404,6 +406,7 @@ auth = { type = "bearer", token = { file = "sn.token" } }
                 keep_label: "twotrack-keep".into(),
                 fix_routing: false,
                 fix_priority: false,
+                writer_ttl_seconds: 120,
             }
         );
         assert_eq!(c.priority, PriorityMatrix::default());

@@ -362,6 +362,10 @@ pub struct RawPolicy {
     pub fix_routing: bool,
     /// Also correct the priority of misprioritised Work (never the product owner's priority of Value).
     pub fix_priority: bool,
+    /// One writer per tracker pair: the writing instance's heartbeat in the trackers is fresh this many
+    /// seconds (>= 10) after its last renewal (renewed every third of it); another instance refuses to
+    /// write while it is fresh, and takes over a stale one.
+    pub writer_ttl_seconds: u64,
 }
 
 impl Default for RawPolicy {
@@ -378,6 +382,7 @@ impl Default for RawPolicy {
             keep_label: crate::plan::DEFAULT_KEEP_LABEL.into(),
             fix_routing: false,
             fix_priority: false,
+            writer_ttl_seconds: 120,
         }
     }
 }

@@ -900,6 +900,13 @@ fn policy(ctx: &mut Ctx<'_, '_>, raw: RawPolicy) -> Policy {
             "it is how many runs in a row a correction may fail before it is parked; e.g. `max_attempts = 5`",
         );
     }
+    if raw.writer_ttl_seconds < 10 {
+        ctx.error(
+            "policy.writer_ttl_seconds",
+            format!("`policy.writer_ttl_seconds` is {}, must be at least 10", raw.writer_ttl_seconds),
+            "the writer's heartbeat is renewed every third of it; e.g. `writer_ttl_seconds = 120`",
+        );
+    }
     if raw.site_min_items < 10 {
         ctx.error(
             "policy.site_min_items",
@@ -918,6 +925,7 @@ fn policy(ctx: &mut Ctx<'_, '_>, raw: RawPolicy) -> Policy {
         keep_label: raw.keep_label,
         fix_routing: raw.fix_routing,
         fix_priority: raw.fix_priority,
+        writer_ttl_seconds: raw.writer_ttl_seconds,
     }
 }
 

@@ -69,12 +69,20 @@ pub enum JobError {
          policy.max_attempts failed runs (see `twotrack outbox list`): {detail}"
     )]
     Corrections { failed: usize, detail: String },
+    /// One writer per tracker pair: another instance holds the lease, or it could not be claimed.
+    #[error(transparent)]
+    Writer(#[from] crate::writer::WriterError),
 }
 
 impl JobError {
     /// A safety guard (the circuit breaker) refused the run.
     pub fn is_refusal(&self) -> bool {
         matches!(self, JobError::Outbox(e) if e.is_refusal())
+    }
+
+    /// Another instance holds the writer lease.
+    pub fn is_held(&self) -> bool {
+        matches!(self, JobError::Writer(e) if e.is_held())
     }
 }
 
@@ -246,7 +254,18 @@ pub(super) async fn refresh_audit(live: &Live, state: &State) {
     }
 }
 
+/// One writer per tracker pair: hold the lease before a job writes (claimed once, then renewed in the
+/// background; a stale heartbeat of another instance is taken over, a fresh one refuses the job).
+async fn hold_lease(state: &State, live: &Live) -> Result<(), JobError> {
+    state.writer.hold(&live.registry, false).await?;
+    state.writer.start_heartbeat(live.registry.clone());
+    Ok(())
+}
+
 async fn apply(state: &State, live: &Live) -> Result<(), JobError> {
+    if !live.config.policy.dry_run {
+        hold_lease(state, live).await?;
+    }
     let report = crate::outbox::cycle(&live.config, &live.registry, &state.mirror).await?;
     telemetry::export_parked(report.parked);
     if live.config.policy.dry_run {
@@ -272,6 +291,7 @@ async fn follow_back(state: &State, live: &Live) -> Result<(), JobError> {
     if live.config.policy.dry_run {
         return Ok(());
     }
+    hold_lease(state, live).await?;
     let n = crate::outbox::follow_back(&live.config, &live.registry, &state.mirror).await?;
     if n > 0 {
         tracing::info!(followed_back = n, "told reporters that their moved items were resolved");

@@ -60,6 +60,8 @@ pub struct State {
     runs: AtomicU64,
     /// The audit of the last cycle that synced (served on `/v1/report`).
     last_audit: Mutex<Option<Arc<Report>>>,
+    /// One writer per tracker pair: this daemon's writer lease.
+    pub writer: Arc<crate::writer::Writer>,
 }
 
 impl State {
@@ -75,6 +77,7 @@ impl State {
             }
         }
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let writer = Arc::new(crate::writer::Writer::new(&config, &mirror)?);
         let metrics = telemetry::install();
         telemetry::export_parked(crate::outbox::Outbox::open(&mirror)?.parked()?);
         Ok(State {
@@ -87,6 +90,7 @@ impl State {
             clock,
             runs: AtomicU64::new(0),
             last_audit: Mutex::new(None),
+            writer,
         })
     }
 
@@ -162,6 +166,8 @@ pub enum DaemonError {
     Connectors(#[from] ConnectorError),
     #[error(transparent)]
     Mirror(#[from] MirrorError),
+    #[error(transparent)]
+    Writer(#[from] crate::writer::WriterError),
     #[error("cannot listen on {addr}: {source}. Is another twotrack running? Change [daemon] listen")]
     Listen { addr: std::net::SocketAddr, source: std::io::Error },
     #[error("cannot announce the daemon beside the mirror in {path}: {source}; check that the directory is writable")]
@@ -174,6 +180,8 @@ pub enum DaemonError {
         errors: String,
         /// The circuit breaker refused the apply step.
         refused: bool,
+        /// Another instance holds the writer lease.
+        held: bool,
     },
 }
 
@@ -207,6 +215,7 @@ pub async fn run(
     let state = Arc::new(State::new(config)?);
     let result =
         if opts.once { once(&state, &opts, shutdown).await } else { serve(&state, &opts, shutdown, hangups).await };
+    state.writer.release(&state.live().registry).await;
     state.mirror.flush()?;
     result
 }
@@ -251,8 +260,9 @@ async fn once(
         return Ok(());
     }
     let refused = errors.iter().any(JobError::is_refusal);
+    let held = errors.iter().any(JobError::is_held);
     let errors = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-    Err(DaemonError::Cycle { errors, refused })
+    Err(DaemonError::Cycle { errors, refused, held })
 }
 
 /// The scheduled daemon: listener, one loop per job, reloads, graceful stop.

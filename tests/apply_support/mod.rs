@@ -7,7 +7,7 @@
 
 pub mod metrics;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
@@ -204,6 +204,23 @@ impl Run {
     }
 }
 
+/// Run `twotrack --config <config> <args>` in `dir` with extra environment variables, to completion.
+pub async fn run_in(dir: &Path, config: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_twotrack"));
+    cmd.arg("--config").arg(config).args(args).current_dir(dir);
+    cmd.env_remove("TWOTRACK_FAILPOINT").env_remove("TWOTRACK_CONFIG").env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let output = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("twotrack {args:?} did not finish within 60 s"))
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    Run { output, stdout, stderr }
+}
+
 /// Both simulators, a configuration for them, and the `twotrack` binary.
 pub struct Harness {
     pub world: World,
@@ -277,19 +294,7 @@ impl Harness {
 
     /// Run `twotrack <args>` with extra environment variables, to completion.
     pub async fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_twotrack"));
-        cmd.arg("--config").arg(&self.config).args(args).current_dir(self.dir.path());
-        cmd.env_remove("TWOTRACK_FAILPOINT").env_remove("TWOTRACK_CONFIG").env("NO_COLOR", "1");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let output = tokio::time::timeout(Duration::from_secs(60), cmd.output())
-            .await
-            .unwrap_or_else(|_| panic!("twotrack {args:?} did not finish within 60 s"))
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        Run { output, stdout, stderr }
+        run_in(self.dir.path(), &self.config, args, env).await
     }
 
     pub async fn run(&self, args: &[&str]) -> Run {
@@ -447,6 +452,7 @@ impl Harness {
             .iter()
             .filter(|e| e.method == "POST" && e.path.starts_with("/api/now/table/") && e.path.matches('/').count() == 4)
             .filter(|e| !e.path.ends_with("/sys_user") && !e.path.ends_with("/sys_user_group"))
+            .filter(|e| !is_writer_lease(&e.path))
             .count()
     }
 
@@ -484,12 +490,21 @@ impl Harness {
         closes.len() - repeats
     }
 
-    /// Every request either simulator logged that could change something (whatever its outcome): all
-    /// writes except Jira's searches, which are reads sent as POST.
+    /// Every request either simulator logged that could change an item (whatever its outcome): all
+    /// writes except Jira's searches, which are reads sent as POST, and the writer lease's heartbeat
+    /// (`apply_writers` judges that one).
     pub fn mutations(&self) -> Vec<LogEntry> {
         let mut w = self.world.jira.log().writes();
         w.extend(self.world.servicenow.log().writes());
-        w.retain(|e| !e.path.contains("/search"));
+        w.retain(|e| !e.path.contains("/search") && !is_writer_lease(&e.path));
+        w
+    }
+
+    /// The writer lease's heartbeat writes either simulator logged.
+    pub fn lease_writes(&self) -> Vec<LogEntry> {
+        let mut w = self.world.jira.log().writes();
+        w.extend(self.world.servicenow.log().writes());
+        w.retain(|e| is_writer_lease(&e.path));
         w
     }
 
@@ -591,6 +606,11 @@ impl Harness {
 }
 
 /// Whether a correction is done.
+/// A request path of the writer lease: a Jira project property or a ServiceNow system property.
+pub fn is_writer_lease(path: &str) -> bool {
+    path.contains("/properties/twotrack.writer.") || path.contains("/table/sys_properties")
+}
+
 pub fn is_done(c: &Correction) -> bool {
     matches!(c.state, State::Done { .. })
 }

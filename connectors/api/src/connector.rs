@@ -184,6 +184,27 @@ pub struct FieldUpdate {
     pub note: Option<String>,
 }
 
+/// One twotrack instance's heartbeat as the writer of a pair of trackers, stored in every tracker it
+/// writes to (see `src/writer/` in the application for how it is claimed, renewed and released).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriterBeat {
+    /// Random per mirror: the instance that holds the lease.
+    pub instance: String,
+    pub host: String,
+    pub pid: u32,
+    /// When the process started.
+    pub started: DateTime<Utc>,
+    /// When this instance claimed the lease (earliest claim wins a tie).
+    pub claimed: DateTime<Utc>,
+    /// The last renewal, by the holder's clock.
+    pub beat: DateTime<Utc>,
+    /// The heartbeat is stale (free to take over) this many seconds after `beat`.
+    pub ttl_seconds: u64,
+    /// Released on a clean exit: free at once.
+    #[serde(default)]
+    pub released: bool,
+}
+
 /// A tracker client. Reads are retried by the HTTP layer; non-idempotent writes (`create`, `comment`,
 /// `close` in Jira) are never blindly re-sent: on an unknown outcome they return
 /// [`ConnectorError::Unknown`] and the caller reads the target before trying again.
@@ -278,6 +299,14 @@ pub trait Connector: Send + Sync {
         let _ = (origin_key, mark);
         async { Ok(Vec::new()) }
     }
+
+    /// The writer heartbeat stored in this tracker under `name` (Jira: a property of the write project;
+    /// ServiceNow: a `sys_properties` row), if any.
+    fn read_beat(&self, name: &str) -> impl Future<Output = Result<Option<WriterBeat>, ConnectorError>> + Send;
+
+    /// Store `beat` under `name`, replacing what is there. Neither tracker offers a conditional write:
+    /// the caller reads back to find who won a race.
+    fn write_beat(&self, name: &str, beat: &WriterBeat) -> impl Future<Output = Result<(), ConnectorError>> + Send;
 }
 
 #[cfg(test)]

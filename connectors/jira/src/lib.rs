@@ -36,7 +36,7 @@
 
 use chrono_tz::Tz;
 use tokio::sync::OnceCell;
-use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef};
+use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, WriterBeat};
 use twotrack_api::http::{HttpClient, HttpSettings};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, Partitioning, TrackerKind};
 
@@ -46,6 +46,7 @@ pub mod catalog;
 mod client;
 pub mod dto;
 pub mod jql;
+mod lease;
 pub mod mapping;
 
 pub use mapping::{MOVED_LABEL, ORIGIN_LABEL_PREFIX, origin_label};
@@ -161,6 +162,8 @@ pub struct JiraConnector {
     time_zone: OnceCell<Option<Tz>>,
     /// The story points custom field id, if the site has one.
     story_points: OnceCell<Option<String>>,
+    /// The project whose property holds the writer heartbeat (see `lease.rs`).
+    lease_project: String,
 }
 
 impl JiraConnector {
@@ -182,6 +185,7 @@ impl JiraConnector {
             return Err(invalid(format!("concurrency {} is not within 1..={MAX_CONCURRENCY}", settings.concurrency)));
         }
         let browse_base = settings.http.base_url.as_str().trim_end_matches('/').to_string();
+        let lease_project = lease::home(&settings.projects, &settings.write.project);
         Ok(JiraConnector {
             http: HttpClient::new(HttpSettings { concurrency: settings.concurrency, ..settings.http })?,
             concurrency: settings.concurrency,
@@ -192,6 +196,7 @@ impl JiraConnector {
             browse_base,
             time_zone: OnceCell::new(),
             story_points: OnceCell::new(),
+            lease_project,
         })
     }
 
@@ -286,5 +291,13 @@ impl Connector for JiraConnector {
 
     async fn find_created_after(&self, origin_key: &str, mark: &str) -> Result<Vec<Item>, ConnectorError> {
         self.created_after(origin_key, mark).await
+    }
+
+    async fn read_beat(&self, name: &str) -> Result<Option<WriterBeat>, ConnectorError> {
+        self.get_beat(name).await
+    }
+
+    async fn write_beat(&self, name: &str, beat: &WriterBeat) -> Result<(), ConnectorError> {
+        self.put_beat(name, beat).await
     }
 }

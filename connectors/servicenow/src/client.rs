@@ -36,7 +36,7 @@ pub struct ListPage<T> {
 /// The Table API of one instance.
 #[derive(Debug, Clone)]
 pub struct TableClient {
-    http: HttpClient,
+    pub(crate) http: HttpClient,
 }
 
 impl TableClient {

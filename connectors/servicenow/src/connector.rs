@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use chrono::Utc;
-use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef};
+use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, WriterBeat};
 use twotrack_api::http::{HttpClient, HttpSettings, HttpStats};
 use twotrack_api::secret::Auth;
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Kind, Page, Partitioning, TrackerKind};
@@ -524,6 +524,14 @@ impl Connector for ServiceNowConnector {
 
     async fn set_parent(&self, key: &str, parent: &OriginRef) -> Result<(), ConnectorError> {
         self.set_parent_incident(key, parent).await
+    }
+
+    async fn read_beat(&self, name: &str) -> Result<Option<WriterBeat>, ConnectorError> {
+        crate::lease::read(&self.client, name).await
+    }
+
+    async fn write_beat(&self, name: &str, beat: &WriterBeat) -> Result<(), ConnectorError> {
+        crate::lease::write(&self.client, name, beat).await
     }
 }
 

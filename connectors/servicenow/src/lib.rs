@@ -40,6 +40,7 @@
 mod client;
 mod connector;
 mod dto;
+mod lease;
 pub mod mapping;
 mod query;
 pub mod settings;

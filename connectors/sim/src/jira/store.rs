@@ -25,6 +25,8 @@ pub struct Project {
     /// The user may not browse the project: its issues are invisible (404, omitted from search).
     pub hidden: bool,
     next_number: u64,
+    /// Project entity properties (`project/{key}/properties/{propertyKey}`).
+    pub properties: BTreeMap<String, Value>,
 }
 
 /// A user as shown in `reporter`, comment authors and `myself`.
@@ -150,6 +152,7 @@ impl Store {
                 read_only: read_only.iter().any(|k| k.eq_ignore_ascii_case(key)),
                 hidden: hidden.iter().any(|k| k.eq_ignore_ascii_case(key)),
                 next_number: 1,
+                properties: BTreeMap::new(),
             })
             .collect();
         Store {

@@ -283,9 +283,22 @@ fn platform_tables() -> [TableDef; 4] {
     ]
 }
 
+/// `sys_properties`: system properties (name, value, type), rows any script or integration may read and,
+/// where an ACL allows, write.
+fn sys_properties() -> TableDef {
+    let mut fields = system_fields();
+    fields.extend([
+        field("name", FieldType::Text),
+        field("value", FieldType::Text),
+        field("description", FieldType::Text),
+        with_default("type", FieldType::Text, "string"),
+    ]);
+    TableDef { name: "sys_properties", number_prefix: None, display_field: "name", fields }
+}
+
 /// Every table of the simulated instance.
 pub(crate) fn all_tables() -> Vec<TableDef> {
-    let mut tables = vec![incident()];
+    let mut tables = vec![incident(), sys_properties()];
     tables.extend(catalog_tables());
     tables.extend(agile_tables());
     tables.extend(platform_tables());

@@ -3,6 +3,7 @@
 mod comments;
 mod issues;
 mod meta;
+mod project_properties;
 mod properties;
 mod remotelinks;
 pub mod search;
@@ -58,6 +59,11 @@ fn routes(flavour: Flavour) -> Router<Ctx> {
         .route("/field", get(meta::fields))
         .route("/project/search", get(meta::project_search))
         .route("/project/{key}", get(meta::project))
+        .route("/project/{key}/properties", get(project_properties::keys))
+        .route(
+            "/project/{key}/properties/{property}",
+            get(project_properties::get_one).put(project_properties::put).delete(project_properties::delete),
+        )
         .route("/issuetype", get(meta::issue_types))
         .route("/resolution", get(meta::resolutions))
         .route("/priority", get(meta::priorities))
