@@ -130,24 +130,22 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
             summary
         }
     };
-    match &args.out {
-        Some(path) => {
-            errln!(
-                "{} open items, {} misfiled ({} to move, {} to review); report: {}",
-                summary.open_items,
-                summary.misfiled,
-                summary.moves,
-                summary.reviews,
-                path.display()
-            );
-            if let Some(waiting) = &summary.waiting {
-                errln!("{waiting}");
-            }
-            for storm in &summary.storms {
-                errln!("storm {storm}");
-            }
+    // Beside a report written to a file, its summary (on stdout the report says it).
+    if let Some(path) = &args.out {
+        errln!(
+            "{} open items, {} misfiled ({} to move, {} to review); report: {}",
+            summary.open_items,
+            summary.misfiled,
+            summary.moves,
+            summary.reviews,
+            path.display()
+        );
+        if let Some(waiting) = &summary.waiting {
+            errln!("{waiting}");
         }
-        None => {}
+        for storm in &summary.storms {
+            errln!("storm {storm}");
+        }
     }
     let fail = match args.fail_on {
         Some(FailOn::Misfiled) => summary.misfiled > 0,

@@ -20,7 +20,7 @@ pub fn finding(n: usize) -> FindingRow {
         .repeat(3);
     FindingRow {
         kind: kind.into(),
-        tracker: if n % 2 == 0 { "jira" } else { "servicenow" }.into(),
+        tracker: if n.is_multiple_of(2) { "jira" } else { "servicenow" }.into(),
         key: format!("KEY-{n}"),
         url: format!("https://example.test/browse/KEY-{n}"),
         title: format!("Please reset the password for user {n}, locked out again after the holidays"),
