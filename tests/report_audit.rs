@@ -5,7 +5,7 @@ use std::path::Path;
 use twotrack::api::Item;
 use twotrack::config::{Config, parse_str};
 use twotrack::mirror::Mirror;
-use twotrack::report::{Format, Report, RowAction};
+use twotrack::report::{FindingRow, Format, Report, RowAction};
 
 #[path = "classify_support/mod.rs"]
 #[allow(dead_code)]
@@ -56,6 +56,11 @@ fn item(tracker: &str, key: &str, ty: &str, summary: &str, description: &str) ->
     i.description = description.into();
     i.url = format!("https://example.test/browse/{key}");
     i
+}
+
+/// The rows of the report's findings, in its order.
+fn rows(r: &Report) -> Vec<FindingRow> {
+    r.findings.rows().collect::<Result<_, _>>().expect("the findings read back")
 }
 
 /// A small mixed backlog: clear Value and clear Work in each tracker, one hostile summary, one closed item.
@@ -123,13 +128,14 @@ fn report_with(config: &Config) -> Report {
 #[test]
 fn summary_counts_open_items_per_tracker_and_finds_misfiled_both_ways() {
     let r = report();
+    let findings = rows(&r);
     assert_eq!(r.totals.open_items, 8, "the closed item is not audited");
     let jira = r.trackers.iter().find(|t| t.name == "jira").unwrap();
     let sn = r.trackers.iter().find(|t| t.name == "servicenow").unwrap();
     assert_eq!((jira.open_items, sn.open_items), (5, 3));
     assert!(r.totals.work_in_product >= 1, "the password reset / restore in Jira are Work: {:?}", r.totals);
     assert!(r.totals.value_in_service >= 1, "dark mode in ServiceNow is Value: {:?}", r.totals);
-    let keys: Vec<&str> = r.findings.iter().filter(|f| f.kind == "misfiled").map(|f| f.key.as_str()).collect();
+    let keys: Vec<&str> = findings.iter().filter(|f| f.kind == "misfiled").map(|f| f.key.as_str()).collect();
     assert!(keys.contains(&"SHOP-3") || keys.contains(&"SHOP-4"), "{keys:?}");
     assert!(keys.contains(&"INC0010002"), "{keys:?}");
     assert!(
@@ -137,8 +143,8 @@ fn summary_counts_open_items_per_tracker_and_finds_misfiled_both_ways() {
         "correctly filed items are not misfiled: {keys:?}"
     );
     // Every move says exactly where it would go and what note it would leave.
-    assert!(r.findings.iter().any(|f| f.action == RowAction::Move), "{:?}", r.findings);
-    for f in r.findings.iter().filter(|f| f.action == RowAction::Move) {
+    assert!(findings.iter().any(|f| f.action == RowAction::Move), "{:?}", r.findings);
+    for f in findings.iter().filter(|f| f.action == RowAction::Move) {
         let t = f.target.as_ref().expect("a move has a target");
         assert_ne!(t.tracker, f.tracker);
         assert!(t.note.contains("<new key>") && !t.note.contains('{'), "the note as it would read: {}", t.note);
@@ -181,7 +187,8 @@ fn csv_cells_a_spreadsheet_would_run_as_formulas_are_text() {
     let formula = "=HYPERLINK(\"http://evil.example\",\"Restore the orders database from last night's backup\")";
     mirror.upsert_item(&item("jira", "SHOP-7", "Task", formula, "Someone dropped a table in production")).unwrap();
     let r = twotrack::audit::audit(&config, &mirror, None).unwrap();
-    assert!(r.findings.iter().any(|f| f.key == "SHOP-7"), "the restore is Work in the backlog: a finding");
+    let findings = rows(&r);
+    assert!(findings.iter().any(|f| f.key == "SHOP-7"), "the restore is Work in the backlog: a finding");
     let csv = r.render(Format::Csv).unwrap();
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let title = reader.headers().unwrap().iter().position(|h| h == "title").unwrap();
@@ -196,10 +203,11 @@ fn csv_cells_a_spreadsheet_would_run_as_formulas_are_text() {
 #[test]
 fn markdown_escapes_ticket_text() {
     let r = report();
+    let findings = rows(&r);
     let md = r.render(Format::Md).unwrap();
     assert!(md.starts_with("# twotrack audit"));
     assert!(!md.contains("<script>"), "raw HTML must not reach Markdown");
-    if r.findings.iter().any(|f| f.title == HOSTILE) {
+    if findings.iter().any(|f| f.title == HOSTILE) {
         assert!(md.contains("&lt;script&gt;"));
     }
 }
@@ -236,11 +244,12 @@ fn generated_report() -> Report {
 #[test]
 fn every_finding_shows_from_and_to_in_every_format() {
     let r = generated_report();
+    let findings = rows(&r);
     for kind in ["misfiled", "misrouted", "misprioritised"] {
-        assert!(r.findings.iter().any(|f| f.kind == kind), "the generated backlog has {kind} findings: {:?}", r.totals);
+        assert!(findings.iter().any(|f| f.kind == kind), "the generated backlog has {kind} findings: {:?}", r.totals);
     }
     assert!(
-        r.findings.iter().any(|f| f.target.is_none()),
+        findings.iter().any(|f| f.target.is_none()),
         "some findings are reported only (the case that lost from/to)"
     );
     let json: serde_json::Value = serde_json::from_str(&r.render(Format::Json).unwrap()).unwrap();
@@ -275,7 +284,7 @@ fn every_finding_shows_from_and_to_in_every_format() {
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     // Group names hold '&' ("Hosting & Infrastructure"): both formats escape it.
     let esc = |s: &str| s.replace('&', "&amp;");
-    for (f, row) in r.findings.iter().zip(&rows) {
+    for (f, row) in findings.iter().zip(&rows) {
         assert_eq!((&row[from], &row[to]), (f.from.as_str(), f.to.as_str()));
         let (f_from, f_to) = (esc(&f.from), esc(&f.to));
         assert!(md.contains(&format!("{f_from} -> {f_to}")), "markdown shows {f_from} -> {f_to}");
@@ -287,6 +296,7 @@ fn every_finding_shows_from_and_to_in_every_format() {
 #[test]
 fn reasons_are_grouped_by_the_side_they_support_the_decisive_first() {
     let r = generated_report();
+    let findings = rows(&r);
     let json: serde_json::Value = serde_json::from_str(&r.render(Format::Json).unwrap()).unwrap();
     for f in json["findings"].as_array().unwrap() {
         let reasons = &f["reasons"];
@@ -302,7 +312,7 @@ fn reasons_are_grouped_by_the_side_they_support_the_decisive_first() {
         }
     }
     // The generated backlog's misfiled items have evidence for both classes; it is shown apart.
-    let both = r.findings.iter().filter(|f| f.kind == "misfiled" && !f.reasons.for_current.is_empty()).count();
+    let both = findings.iter().filter(|f| f.kind == "misfiled" && !f.reasons.for_current.is_empty()).count();
     assert!(both > 0, "some misfiled findings have evidence for staying");
     let md = r.render(Format::Md).unwrap();
     assert!(md.contains("for staying: "), "markdown labels the evidence for staying");
@@ -324,9 +334,10 @@ fn the_misfiled_count_is_the_same_in_every_place() {
         mirror.upsert_item(&item).unwrap();
     }
     let r = twotrack::audit::audit(&config, &mirror, None).unwrap();
+    let findings = rows(&r);
     let t = &r.totals;
     assert!(t.exempt > 0 && t.misfiled > 0, "{t:?}");
-    let rows = r.findings.iter().filter(|f| f.kind == "misfiled").count() as u64;
+    let rows = findings.iter().filter(|f| f.kind == "misfiled").count() as u64;
     assert_eq!(t.misfiled, rows, "totals vs findings rows");
     assert_eq!(t.misfiled, t.work_in_product + t.value_in_service, "totals by direction");
     assert_eq!(t.misfiled, t.moves + t.reviews, "totals by action");
@@ -334,7 +345,7 @@ fn the_misfiled_count_is_the_same_in_every_place() {
     assert_eq!(r.trackers.iter().map(|s| s.misfiled).sum::<u64>(), t.misfiled, "tracker summaries vs totals");
     assert_eq!(r.trackers.iter().map(|s| s.exempt).sum::<u64>(), t.exempt, "exempt per tracker vs totals");
     for s in &r.trackers {
-        let here = r.findings.iter().filter(|f| f.kind == "misfiled" && f.tracker == s.name).count() as u64;
+        let here = findings.iter().filter(|f| f.kind == "misfiled" && f.tracker == s.name).count() as u64;
         assert_eq!((s.misfiled, s.moves + s.reviews), (here, here), "{}: summary vs its findings", s.name);
     }
     let md = r.render(Format::Md).unwrap();
@@ -346,20 +357,22 @@ fn the_misfiled_count_is_the_same_in_every_place() {
 #[test]
 fn the_report_says_how_many_moves_wait_for_later_cycles() {
     let r = report();
+    let findings = rows(&r);
     assert_eq!(r.totals.moves_waiting, 0, "{:?}", r.totals);
-    assert!(r.findings.iter().all(|f| !f.waits));
+    assert!(findings.iter().all(|f| !f.waits));
     assert!(!r.render(Format::Md).unwrap().contains("would wait"));
     let moves = r.totals.moves;
     assert!(moves >= 2, "the backlog has moves to cap: {:?}", r.totals);
 
     let r = report_with(&config_with("max_move_share = 1.0\nmax_moves = 1"));
+    let findings = rows(&r);
     assert!(r.notes.iter().all(|n| !n.contains("refuse")), "{:?}", r.notes);
     assert_eq!((r.totals.moves, r.totals.max_moves, r.totals.moves_waiting), (moves, 1, moves - 1));
-    let waits: Vec<&str> = r.findings.iter().filter(|f| f.waits).map(|f| f.key.as_str()).collect();
+    let waits: Vec<&str> = findings.iter().filter(|f| f.waits).map(|f| f.key.as_str()).collect();
     assert_eq!(waits.len() as u64, moves - 1, "each waiting move is marked");
     // The most confident move goes first; those that wait are the less confident.
-    let first = r.findings.iter().find(|f| f.action == RowAction::Move && !f.waits).unwrap();
-    assert!(r.findings.iter().filter(|f| f.waits).all(|f| f.confidence <= first.confidence));
+    let first = findings.iter().find(|f| f.action == RowAction::Move && !f.waits).unwrap();
+    assert!(findings.iter().filter(|f| f.waits).all(|f| f.confidence <= first.confidence));
     let line =
         format!("{} move{} would wait for later cycles (max_moves = 1)", moves - 1, if moves == 2 { "" } else { "s" });
     let json: serde_json::Value = serde_json::from_str(&r.render(Format::Json).unwrap()).unwrap();
@@ -389,7 +402,8 @@ fn markdown_cuts_long_titles_json_and_csv_keep_them_whole() {
     let long = format!("Restore the orders database from last night's backup {}", "please hurry ".repeat(30));
     mirror.upsert_item(&item("jira", "SHOP-8", "Task", &long, "Someone dropped a table in production")).unwrap();
     let r = twotrack::audit::audit(&config, &mirror, None).unwrap();
-    let f = r.findings.iter().find(|f| f.key == "SHOP-8").expect("the restore is Work in the backlog: a finding");
+    let findings = rows(&r);
+    let f = findings.iter().find(|f| f.key == "SHOP-8").expect("the restore is Work in the backlog: a finding");
     assert_eq!(f.title, long);
     let md = r.render(Format::Md).unwrap();
     let row = md.lines().find(|l| l.contains("SHOP-8")).unwrap();

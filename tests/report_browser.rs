@@ -9,6 +9,10 @@ use twotrack::api::Item;
 use twotrack::mirror::Mirror;
 use twotrack::report::Format;
 
+#[path = "report_support/mod.rs"]
+#[allow(dead_code)]
+mod report_support;
+
 const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
 
 /// A title that would make the findings table screens wide: long, with a word longer than any column.
@@ -86,14 +90,15 @@ token = "inline-test-token"
         mirror.upsert_item(&i).unwrap();
     }
     let report = twotrack::audit::audit(&config, &mirror, None).unwrap();
+    let findings: Vec<_> = report.findings.rows().collect::<Result<_, _>>().unwrap();
     assert!(
-        report.findings.iter().any(|f| f.title == LONG_TITLE),
+        findings.iter().any(|f| f.title == LONG_TITLE),
         "the long title must be listed, or this test proves nothing about the layout"
     );
     assert!(
-        report.findings.iter().any(|f| f.title == HOSTILE),
+        findings.iter().any(|f| f.title == HOSTILE),
         "the hostile item must be listed, or this test proves nothing about it: {:?}",
-        report.findings.iter().map(|f| (&f.key, &f.action)).collect::<Vec<_>>()
+        findings.iter().map(|f| (&f.key, &f.action)).collect::<Vec<_>>()
     );
     let html = report.render(Format::Html).unwrap();
     let path = dir.join("report.html");
@@ -195,4 +200,32 @@ fn the_findings_table_fits_the_window_however_long_a_title() {
         assert!(right <= viewport, "at {width}px the findings table ends at {right}px, past the window ({viewport}px)");
         assert!(page <= viewport, "at {width}px the page is {page}px wide: it scrolls sideways");
     }
+}
+
+#[test]
+fn the_page_of_a_fifty_thousand_finding_audit_renders_whole() {
+    let Some(bin) = chromium() else {
+        if std::env::var_os("TWOTRACK_SKIP_BROWSER").is_some() {
+            eprintln!("skipping: no chromium and TWOTRACK_SKIP_BROWSER is set");
+            return;
+        }
+        panic!("headless Chromium is needed for this test: `apt-get install chromium`, or set TWOTRACK_SKIP_BROWSER=1");
+    };
+    let (report, _) = report_support::big_report(50_000);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.html");
+    std::fs::write(&path, report.render(Format::Html).unwrap()).unwrap();
+    let out = headless(&bin, &dir.path().join("profile-big"))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    let dom = String::from_utf8_lossy(&out.stdout).to_string();
+    // Laid out to the end: the listed findings, the counts of the rest, and the script ran.
+    let table = &dom[dom.find("id=\"findings\"").expect("the findings table")..];
+    let rows = table[..table.find("</table>").expect("the whole table")].matches("<tr>").count();
+    assert_eq!(rows, 1 + twotrack::report::HTML_FINDINGS, "a header and the listed findings");
+    assert!(dom.contains("Not listed here: 49500 more findings"), "the counts of the rest");
+    assert!(dom.contains("data-js=\"ready\""), "the report's script ran over the whole page");
 }

@@ -56,7 +56,7 @@ fn the_audit_reports_the_storm_in_every_format() {
     assert!(s.derivation.iter().any(|d| d.contains("distinct reporters")), "{:?}", s.derivation);
     assert!(s.derivation.last().unwrap().contains("priority matrix"));
     // Findings about the storm's reports name it.
-    assert!(r.findings.iter().filter(|f| f.storm.as_deref() == Some(s.id.as_str())).count() > 0);
+    assert!(r.findings.iter().filter(|f| f.storm == Some(s.id.as_str())).count() > 0);
 
     let html = r.render(Format::Html).unwrap();
     assert!(

@@ -70,11 +70,16 @@ pub struct ChildRun {
 
 /// Run `twotrack sync <args>` to completion, polling its peak RSS and CPU time.
 pub async fn run_sync(config: &Path, args: &[&str]) -> anyhow::Result<ChildRun> {
+    run_twotrack(config, &[&["sync"], args].concat()).await
+}
+
+/// Run `twotrack -q <args>` to completion, polling its peak RSS and CPU time.
+pub async fn run_twotrack(config: &Path, args: &[&str]) -> anyhow::Result<ChildRun> {
     let started = Instant::now();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_twotrack"))
         .arg("--config")
         .arg(config)
-        .args(["-q", "sync"])
+        .arg("-q")
         .args(args)
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -102,7 +107,7 @@ pub async fn run_sync(config: &Path, args: &[&str]) -> anyhow::Result<ChildRun> 
     let ended = Instant::now();
     let wall = ended - started;
     let stdout = reader.await??;
-    anyhow::ensure!(status.success(), "twotrack sync failed ({status}):\n{stdout}");
+    anyhow::ensure!(status.success(), "twotrack {args:?} failed ({status}):\n{stdout}");
     Ok(ChildRun { started, ended, wall, peak_rss_kb, cpu_seconds, stdout })
 }
 

@@ -1,6 +1,7 @@
 //! `twotrack audit [--sync] [--format html|md|json|csv] [--out PATH] [--tracker NAME] [--fail-on ...]`
 
 use super::output::errln;
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -9,7 +10,7 @@ use super::remote::Reader;
 use crate::exit::Exit;
 use crate::mirror::Mirror;
 use crate::registry::Registry;
-use crate::report::Format;
+use crate::report::{Format, FullLists, HtmlOptions, Report};
 use crate::sync::{SyncOptions, sync_all};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,6 +38,10 @@ pub struct AuditArgs {
     /// Exit with code 3 when findings of this kind exist (for CI).
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
+    /// The HTML page lists this many findings, the most actionable first, and counts the rest (with
+    /// --out, all of them are written beside it as PATH-STEM.findings.csv).
+    #[arg(long, value_name = "N", default_value_t = crate::report::HTML_FINDINGS)]
+    pub html_findings: usize,
 }
 
 pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
@@ -59,7 +64,7 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
     } else {
         super::remote::open(path, config.daemon.token.as_ref(), g.quiet > 0)?
     };
-    let (text, summary) = match reader {
+    let summary = match reader {
         Reader::Local(mirror) => {
             if args.sync {
                 let registry = Registry::build(&config).context("could not set up the connectors")?;
@@ -84,7 +89,24 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
                 waiting: report.totals.waiting_line(),
                 storms: report.storms.iter().map(|s| format!("{}: {}", s.id, s.headline)).collect(),
             };
-            (report.render(format)?, summary)
+            let html = HtmlOptions { findings: args.html_findings, full_lists: FullLists::Command };
+            let html = match &args.out {
+                // The page lists the first findings; all of them go beside it.
+                Some(out) if format == Format::Html && report.findings.len() > args.html_findings => {
+                    let name = write_full_list(&report, out)?;
+                    errln!(
+                        "the page lists {} of {} findings; all of them: {}",
+                        args.html_findings,
+                        report.findings.len(),
+                        out.with_file_name(&name).display()
+                    );
+                    HtmlOptions { full_lists: FullLists::Beside(vec![name]), ..html }
+                }
+                _ => html,
+            };
+            let out = args.out.as_deref();
+            emit(out, |w| report.write(format, &html, w).map_err(anyhow::Error::new))?;
+            summary
         }
         Reader::Daemon(daemon) => {
             let mut query = vec![("format", format.extension())];
@@ -104,28 +126,26 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
                 waiting: answer.header("x-twotrack-waiting").map(str::to_string),
                 storms: Vec::new(),
             };
-            (answer.body, summary)
+            emit(args.out.as_deref(), |w| Ok(w.write_all(answer.body.as_bytes())?))?;
+            summary
         }
     };
-    match &args.out {
-        Some(path) => {
-            std::fs::write(path, text).with_context(|| format!("could not write the report to {}", path.display()))?;
-            errln!(
-                "{} open items, {} misfiled ({} to move, {} to review); report: {}",
-                summary.open_items,
-                summary.misfiled,
-                summary.moves,
-                summary.reviews,
-                path.display()
-            );
-            if let Some(waiting) = &summary.waiting {
-                errln!("{waiting}");
-            }
-            for storm in &summary.storms {
-                errln!("storm {storm}");
-            }
+    // Beside a report written to a file, its summary (on stdout the report says it).
+    if let Some(path) = &args.out {
+        errln!(
+            "{} open items, {} misfiled ({} to move, {} to review); report: {}",
+            summary.open_items,
+            summary.misfiled,
+            summary.moves,
+            summary.reviews,
+            path.display()
+        );
+        if let Some(waiting) = &summary.waiting {
+            errln!("{waiting}");
         }
-        None => super::output::print(&text)?,
+        for storm in &summary.storms {
+            errln!("storm {storm}");
+        }
     }
     let fail = match args.fail_on {
         Some(FailOn::Misfiled) => summary.misfiled > 0,
@@ -133,6 +153,37 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
         None => false,
     };
     Ok(if fail { Exit::Findings } else { Exit::Ok })
+}
+
+/// Write the report to `out`, or to stdout, through `write`, buffered.
+fn emit(
+    out: Option<&std::path::Path>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    match out {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("could not write the report to {}", path.display()))?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
+            write(&mut w)
+                .and_then(|()| Ok(w.flush()?))
+                .with_context(|| format!("could not write the report to {}", path.display()))
+        }
+        None => {
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, super::output::stdout());
+            write(&mut w).and_then(|()| Ok(w.flush()?)).context(super::output::CONTEXT)
+        }
+    }
+}
+
+/// Write all findings as CSV beside the HTML page at `page` (`audit.html` -> `audit.findings.csv`), for
+/// the page to point at; the file's name, relative to the page.
+fn write_full_list(report: &Report, page: &std::path::Path) -> anyhow::Result<String> {
+    let stem = page.file_stem().map_or_else(|| "audit".into(), |s| s.to_string_lossy().into_owned());
+    let name = format!("{stem}.findings.csv");
+    let path = page.with_file_name(&name);
+    emit(Some(&path), |w| report.write(Format::Csv, &HtmlOptions::default(), w).map_err(anyhow::Error::new))?;
+    Ok(name)
 }
 
 /// What the summary line and `--fail-on` need of a report, wherever it was made.

@@ -155,7 +155,7 @@ pub fn export_audit(report: &Report) {
         }
     }
     for f in &report.findings {
-        *findings.entry((f.tracker.clone(), f.kind.clone())).or_default() += 1;
+        *findings.entry((f.tracker.to_string(), f.kind.to_string())).or_default() += 1;
     }
     for ((tracker, kind), n) in findings {
         metrics::gauge!("twotrack_findings", "tracker" => tracker, "kind" => kind).set(n as f64);

@@ -18,8 +18,9 @@ fn cell(value: &str) -> Cow<'_, str> {
     }
 }
 
-pub fn render(report: &Report) -> Result<String, RenderError> {
-    let mut w = ::csv::Writer::from_writer(Vec::new());
+/// One row per finding, read back and written one at a time.
+pub fn write(report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
+    let mut w = ::csv::Writer::from_writer(out);
     w.write_record([
         "kind",
         "action",
@@ -50,7 +51,8 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
         "storm",
     ])?;
     let opt = |v: Option<u8>| v.map(|x| x.to_string()).unwrap_or_default();
-    for f in &report.findings {
+    for f in report.findings.rows() {
+        let f = f?;
         let t = f.target.as_ref();
         let row = [
             f.kind.as_str(),
@@ -83,8 +85,7 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
         ];
         w.write_record(row.iter().map(|v| cell(v).into_owned()))?;
     }
-    let bytes = w.into_inner().map_err(|e| ::csv::Error::from(e.into_error()))?;
-    Ok(String::from_utf8(bytes)?)
+    w.flush().map_err(RenderError::Write)
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::Report;
+use std::collections::BTreeMap;
+
 use super::storm::StormRow;
+use super::{FindingRow, FullLists, HtmlOptions, RenderError, Report, RowAction};
 
 const STYLE: &str = r#"
 :root{--value:#2f6fdb;--work:#e07b1a;--ink:#1d2330;--muted:#667085;--line:#e4e7ec;--bg:#fafbfc}
@@ -23,6 +25,7 @@ th{background:#f2f4f7;cursor:pointer;white-space:nowrap}td.num{text-align:right}
 #findings th:nth-child(1){width:6%}#findings th:nth-child(2){width:7%}#findings th:nth-child(3){width:9%}#findings th:nth-child(4){width:16%}#findings th:nth-child(5){width:13%}
 #findings th:nth-child(6){width:8%}#findings th:nth-child(7){width:8%}#findings th:nth-child(8){width:11%}#findings th:nth-child(9){width:22%}
 .clamp{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:3;line-clamp:3;overflow:hidden}
+.rest td{padding:4px 8px}.full-lists{border-left:4px solid #2f6fdb;background:#eef4ff;padding:8px 12px}
 input[type=search]{padding:6px 8px;width:320px;border:1px solid var(--line);border-radius:6px;margin:8px 0}
 "#;
 
@@ -156,7 +159,54 @@ fn mix(r: &Report) -> Markup {
     }
 }
 
-pub fn render(r: &Report) -> String {
+/// What the page says about the findings it does not list: their counts by action and kind, and where
+/// the full lists are.
+fn rest(r: &Report, shown: usize, opts: &HtmlOptions) -> Markup {
+    let mut counts: BTreeMap<(RowAction, &str), u64> = BTreeMap::new();
+    for f in r.findings.iter().skip(shown) {
+        *counts.entry((f.action, f.kind)).or_default() += 1;
+    }
+    let total = r.findings.len();
+    html! {
+        @if shown < total {
+            section #rest {
+                h3 { "Not listed here: " (total - shown) " more findings" }
+                p.muted { "The page lists the first " (shown) " (moves, then reviews, then fixes and reports; the most confident first), so that it opens quickly at any size." }
+                table #rest-counts {
+                    thead { tr { th { "action" } th { "finding" } th { "not listed" } } }
+                    tbody {
+                        @for ((action, kind), n) in &counts {
+                            tr { td { span class=(format!("tag {action}")) { (action) } } td { (kind) } td.num { (n) } }
+                        }
+                    }
+                }
+            }
+        }
+        @if total > 0 {
+            p.full-lists #full-lists {
+                @match &opts.full_lists {
+                    FullLists::Beside(files) => {
+                        b { "All " (total) " findings: " }
+                        @for (i, file) in files.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            a href=(file) { (file) }
+                        }
+                        " (beside this page)."
+                    }
+                    FullLists::Command => {
+                        b { "All " (total) " findings: " }
+                        code { "twotrack audit --format csv --out findings.csv" } " (or " code { "--format json" } "); "
+                        code { "--html-findings N" } " lists more here."
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn render(r: &Report, opts: &HtmlOptions) -> Result<String, RenderError> {
+    let shown = r.findings.len().min(opts.findings);
+    let rows: Vec<FindingRow> = r.findings.rows().take(shown).collect::<Result<_, _>>()?;
     let t = &r.totals;
     let mut by_kind: Vec<(String, u64)> = Vec::new();
     for (label, n) in [
@@ -230,6 +280,7 @@ pub fn render(r: &Report) -> String {
                         }
                     }
                     h2 { "Findings (" (r.findings.len()) ")" }
+                    (rest(r, shown, opts))
                     @if r.findings.is_empty() {
                         p { "Nothing is misfiled. Both tracks are clean." }
                     } @else {
@@ -237,7 +288,7 @@ pub fn render(r: &Report) -> String {
                         table.sortable id="findings" {
                             thead { tr { th { "action" } th { "finding" } th { "item" } th { "title" } th { "from → to" } th { "belongs" } th { "confidence" } th { "target" } th { "why" } } }
                             tbody {
-                                @for f in &r.findings {
+                                @for f in &rows {
                                     tr {
                                         td { span class=(format!("tag {}", f.action)) { (f.action) } @if f.waits { " " i.muted { "waits" } } }
                                         td { (f.kind) }
@@ -279,5 +330,5 @@ pub fn render(r: &Report) -> String {
             }
         }
     };
-    page.into_string()
+    Ok(page.into_string())
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Reasons, Report};
+use super::{Reasons, RenderError, Report};
 
 /// Escape text for a Markdown table cell (ticket text is hostile input: no HTML, no table breaks).
 fn cell(s: &str) -> String {
@@ -59,7 +59,8 @@ fn why(r: &Reasons) -> String {
     parts.join(" · ")
 }
 
-pub fn render(r: &Report) -> String {
+/// The summary, trackers and storms, then one row per finding, read back and written one at a time.
+pub fn write(r: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
     let mut s = String::new();
     let t = &r.totals;
     let _ = writeln!(s, "# twotrack audit\n");
@@ -112,11 +113,14 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(s, "\n## Findings ({})\n", r.findings.len());
     if r.findings.is_empty() {
         let _ = writeln!(s, "Nothing is misfiled. Both tracks are clean.");
-        return s;
+        return out.write_all(s.as_bytes()).map_err(RenderError::Write);
     }
     let _ = writeln!(s, "| action | finding | item | title | from -> to | belongs | conf. | target | why |");
     let _ = writeln!(s, "|---|---|---|---|---|---|---:|---|---|");
-    for f in &r.findings {
+    for f in r.findings.rows() {
+        let f = f?;
+        out.write_all(s.as_bytes()).map_err(RenderError::Write)?;
+        s.clear();
         let item = if f.url.is_empty() { cell(&f.key) } else { format!("[{}]({})", cell(&f.key), f.url) };
         let target = f
             .target
@@ -149,7 +153,7 @@ pub fn render(r: &Report) -> String {
             why
         );
     }
-    s
+    out.write_all(s.as_bytes()).map_err(RenderError::Write)
 }
 
 /// The storms: one block each, its headline, span, where the reports are, the parent and priority

@@ -4,6 +4,7 @@
 //! types never leak into the JSON (so they can change without breaking consumers).
 
 mod csv;
+mod findings;
 pub mod history;
 mod html;
 mod markdown;
@@ -14,13 +15,15 @@ pub mod verdict;
 
 use std::collections::{BTreeMap, HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use twotrack_api::{Class, TrackerRole};
 
 use crate::classify::PriorityMatrix;
 use crate::classify::{Action, Reason, Subject};
 use crate::config::Config;
 use crate::plan::{Assessment, Change, Correction, Finding, FindingKind, Planner, PriorityLevel};
+
+pub use findings::{FindingRef, Findings, FindingsWriter};
 
 /// Bumped on any incompatible change to the JSON report.
 /// 2: findings carry `from` and `to`; `reasons` are grouped by the side they support.
@@ -46,6 +49,34 @@ impl Format {
     }
 }
 
+/// Of the findings, the HTML page lists this many by default (the most actionable first): enough to
+/// work through, few enough that the page opens in a browser in a moment at any size.
+pub const HTML_FINDINGS: usize = 500;
+
+/// How the HTML page is laid out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HtmlOptions {
+    /// The findings listed on the page (the first, in the report's order); the page counts the rest.
+    pub findings: usize,
+    /// Where the reader finds all of them.
+    pub full_lists: FullLists,
+}
+
+impl Default for HtmlOptions {
+    fn default() -> Self {
+        HtmlOptions { findings: HTML_FINDINGS, full_lists: FullLists::Command }
+    }
+}
+
+/// Where the full lists of findings are, for the HTML page to point at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FullLists {
+    /// Files written beside the page (names relative to it).
+    Beside(Vec<String>),
+    /// Nowhere yet: the page says which command writes them.
+    Command,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -55,7 +86,8 @@ pub struct Report {
     pub dry_run: bool,
     pub totals: Totals,
     pub trackers: Vec<TrackerSummary>,
-    pub findings: Vec<FindingRow>,
+    /// In the report's order: moves, then reviews, then fixes and reports, the most confident first.
+    pub findings: Findings,
     /// Verdict confidence of open items in ten bins: [0.0, 0.1), ..., [0.9, 1.0].
     pub confidence_histogram: [u64; 10],
     /// Open Work items per queue (by the queue the classifier routes them to).
@@ -127,7 +159,7 @@ pub struct TrackerSummary {
     pub exempt: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FindingRow {
     pub kind: String,
     pub tracker: String,
@@ -158,7 +190,7 @@ pub struct FindingRow {
 }
 
 /// A finding's reasons, grouped by the side they support, strongest first within each group.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Reasons {
     /// What decided: the decision and its threshold (misfiled), the routing evidence (misrouted), the
     /// priority matrix (misprioritised).
@@ -173,7 +205,7 @@ pub struct Reasons {
 }
 
 /// Exactly what a correction would write.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TargetRow {
     pub tracker: String,
     /// Jira project or ServiceNow table.
@@ -189,6 +221,10 @@ pub struct TargetRow {
 pub struct ReportBuilder<'a> {
     planner: &'a Planner<'a>,
     report: Report,
+    /// The findings' rows, written away as they come.
+    findings: FindingsWriter,
+    /// The first failure to write a row away (reported by `finish`).
+    failed: Option<RenderError>,
     per_tracker: BTreeMap<String, TrackerSummary>,
     /// The moves that would wait for later cycles.
     waiting: HashSet<(String, String)>,
@@ -225,12 +261,14 @@ impl<'a> ReportBuilder<'a> {
                 dry_run: true,
                 totals: Totals { max_moves: planner.config.policy.max_moves as u64, ..Totals::default() },
                 trackers: Vec::new(),
-                findings: Vec::new(),
+                findings: Findings::default(),
                 confidence_histogram: [0; 10],
                 queues: BTreeMap::new(),
                 notes: queue_notes(planner),
                 storms: Vec::new(),
             },
+            findings: FindingsWriter::default(),
+            failed: None,
             per_tracker,
             waiting: HashSet::new(),
         }
@@ -314,10 +352,19 @@ impl<'a> ReportBuilder<'a> {
             (FindingKind::Misprioritised, _) => t.misprioritised += 1,
             (FindingKind::ReopenedAfterMove | FindingKind::ReturnedByHuman, _) => {}
         }
-        self.report.findings.push(row(&f, self.planner.config));
+        if self.failed.is_none()
+            && let Err(e) = self.findings.push(&row(&f, self.planner.config))
+        {
+            self.failed = Some(e);
+        }
     }
 
-    pub fn finish(mut self) -> Report {
+    /// The report, its findings in order. Fails only when their rows could not be written away (see
+    /// [`Findings`]: past a few megabytes they go to a temporary file).
+    pub fn finish(mut self) -> Result<Report, RenderError> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
         for (_, mut s) in std::mem::take(&mut self.per_tracker) {
             s.misfiled_share = if s.open_items == 0 { 0.0 } else { s.misfiled as f64 / s.open_items as f64 };
             self.report.trackers.push(s);
@@ -328,15 +375,11 @@ impl<'a> ReportBuilder<'a> {
             .iter()
             .flat_map(|s| s.members.iter().map(move |m| ((m.tracker.as_str(), m.key.as_str()), s.id.as_str())))
             .collect();
-        for f in &mut self.report.findings {
-            f.waits = f.action == RowAction::Move && self.waiting.contains(&(f.tracker.clone(), f.key.clone()));
-            f.storm = in_storm.get(&(f.tracker.as_str(), f.key.as_str())).map(|id| id.to_string());
-        }
-        // Most actionable first: moves, then reviews; strongest confidence first within each.
-        self.report.findings.sort_by(|a, b| {
-            a.action.cmp(&b.action).then(b.confidence.total_cmp(&a.confidence)).then_with(|| a.key.cmp(&b.key))
-        });
-        self.report
+        // Most actionable first: moves, then reviews, then fixes and reports (`RowAction`'s order);
+        // strongest confidence first within each.
+        let findings = self.findings.finish(&self.waiting, &in_storm)?;
+        self.report.findings = findings;
+        Ok(self.report)
     }
 }
 
@@ -362,16 +405,17 @@ fn queue_notes(planner: &Planner<'_>) -> Vec<String> {
     )]
 }
 
-/// What a finding asks for, most actionable first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// What a finding asks for, in the order the report lists findings: the moves, then the misfiled
+/// items for a human to review, then the corrections in place and what is only reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RowAction {
     /// A misfiled item `apply` moves.
     Move,
-    /// A misrouted or misprioritised item `apply` corrects in place.
-    Fix,
     /// A possibly misfiled item for a human to look at.
     Review,
+    /// A misrouted or misprioritised item `apply` corrects in place.
+    Fix,
     /// A finding reported only (not sure enough to correct).
     Report,
 }
@@ -529,14 +573,29 @@ fn from_to(change: &Change, matrix: &PriorityMatrix) -> (String, String) {
 }
 
 impl Report {
-    /// Render in one format.
+    /// Render in one format (the HTML page as [`HtmlOptions::default`] lays it out). In memory: for
+    /// a large report, [`Report::write`] it instead.
     pub fn render(&self, format: Format) -> Result<String, RenderError> {
+        let mut out = Vec::new();
+        self.write(format, &HtmlOptions::default(), &mut out)?;
+        Ok(String::from_utf8(out)?)
+    }
+
+    /// Write in one format to `out`, one finding at a time (the HTML page lists only the first
+    /// `html.findings`, so it is built whole).
+    pub fn write(&self, format: Format, html: &HtmlOptions, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
         match format {
-            Format::Html => Ok(html::render(self)),
-            Format::Md => Ok(markdown::render(self)),
-            Format::Json => Ok(serde_json::to_string_pretty(self)?),
-            Format::Csv => csv::render(self),
+            Format::Html => out.write_all(html::render(self, html)?.as_bytes()).map_err(RenderError::Write)?,
+            Format::Md => markdown::write(self, out)?,
+            Format::Json => serde_json::to_writer_pretty(&mut *out, self)?,
+            Format::Csv => csv::write(self, out)?,
         }
+        out.flush().map_err(RenderError::Write)
+    }
+
+    /// The HTML page, laid out as `opts` says.
+    pub fn render_html(&self, opts: &HtmlOptions) -> Result<String, RenderError> {
+        html::render(self, opts)
     }
 
     /// Findings for a human to review (what `--fail-on review` counts).
@@ -558,6 +617,11 @@ pub enum RenderError {
     Csv(#[from] ::csv::Error),
     #[error("could not write CSV: {0}")]
     Utf8(#[from] std::string::FromUtf8Error),
+    /// The findings' rows could not be written to (or read back from) their temporary file.
+    #[error("could not keep the findings in a temporary file (is the temporary directory full? TMPDIR sets it): {0}")]
+    Spill(std::io::Error),
+    #[error("{0}")]
+    Write(std::io::Error),
 }
 
 #[cfg(test)]

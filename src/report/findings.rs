@@ -1,0 +1,331 @@
+//! The findings of a report, in bounded memory: each finding's row is written once, as a JSON line, to
+//! a spill (in memory while small, then an unnamed temporary file), and only a compact entry per
+//! finding stays in memory (what the order, the counts and the daemon's gauges need). The renderers
+//! read the rows back one at a time, in the report's order. At 1,000,000 items per tracker an audit
+//! finds about half a million findings: their rows (reasons, notes) would take most of a gigabyte.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+use serde::ser::{Error as _, SerializeSeq};
+use serde::{Serialize, Serializer};
+
+use super::{FindingRow, RenderError, RowAction};
+
+/// The spill stays in memory up to this many bytes of rows; past it, the rows go to a temporary file.
+const IN_MEMORY: usize = 8 << 20;
+
+/// What stays in memory of one finding.
+#[derive(Debug, Clone)]
+struct Entry {
+    tracker: u16,
+    kind: u16,
+    action: RowAction,
+    waits: bool,
+    storm: Option<u32>,
+    confidence: f64,
+    key: Box<str>,
+    at: u64,
+    len: u32,
+}
+
+/// One finding, as far as its compact entry tells (see [`Findings::rows`] for the whole row).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FindingRef<'a> {
+    pub tracker: &'a str,
+    pub key: &'a str,
+    /// `misfiled`, `misrouted`, ... (as in the row).
+    pub kind: &'a str,
+    pub action: RowAction,
+    pub confidence: f64,
+    pub waits: bool,
+    pub storm: Option<&'a str>,
+}
+
+/// Where the rows are.
+#[derive(Debug, Default)]
+struct Spill {
+    /// The rows not in the file (all of them while there is no file).
+    memory: Vec<u8>,
+    file: Option<File>,
+    /// Bytes in the file.
+    in_file: u64,
+}
+
+impl Spill {
+    fn push(&mut self, row: &FindingRow) -> Result<(u64, u32), RenderError> {
+        let at = self.in_file + self.memory.len() as u64;
+        serde_json::to_writer(&mut self.memory, row)?;
+        let len = (self.in_file + self.memory.len() as u64 - at) as u32;
+        if self.memory.len() >= IN_MEMORY {
+            self.flush()?;
+        }
+        Ok((at, len))
+    }
+
+    /// Move the rows in memory to the file (made on first use).
+    fn flush(&mut self) -> Result<(), RenderError> {
+        if self.memory.is_empty() {
+            return Ok(());
+        }
+        let file = match &mut self.file {
+            Some(file) => file,
+            None => self.file.insert(tempfile::tempfile().map_err(RenderError::Spill)?),
+        };
+        file.write_all(&self.memory).map_err(RenderError::Spill)?;
+        self.in_file += self.memory.len() as u64;
+        self.memory = Vec::new();
+        Ok(())
+    }
+
+    fn read(&self, at: u64, len: u32) -> Result<FindingRow, RenderError> {
+        let (at, len) = (at as usize, len as usize);
+        let bytes = match &self.file {
+            Some(file) => {
+                let mut buf = vec![0; len];
+                file.read_exact_at(&mut buf, at as u64).map_err(RenderError::Spill)?;
+                std::borrow::Cow::Owned(buf)
+            }
+            None => std::borrow::Cow::Borrowed(self.memory.get(at..at + len).ok_or_else(|| {
+                RenderError::Spill(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "a finding past the end"))
+            })?),
+        };
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+}
+
+/// Names that repeat across findings (trackers, kinds, storms), each held once.
+#[derive(Debug, Clone, Default)]
+struct Names {
+    names: Vec<Box<str>>,
+    index: BTreeMap<Box<str>, usize>,
+}
+
+impl Names {
+    fn id(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        self.names.push(name.into());
+        self.index.insert(name.into(), self.names.len() - 1);
+        self.names.len() - 1
+    }
+
+    fn get(&self, i: usize) -> &str {
+        self.names.get(i).map_or("", |n| n)
+    }
+}
+
+/// Collects the findings of a report as they are found; [`FindingsWriter::finish`] orders them.
+#[derive(Debug, Default)]
+pub struct FindingsWriter {
+    entries: Vec<Entry>,
+    names: Names,
+    spill: Spill,
+}
+
+impl FindingsWriter {
+    pub fn push(&mut self, row: &FindingRow) -> Result<(), RenderError> {
+        let (at, len) = self.spill.push(row)?;
+        let (tracker, kind) = (self.names.id(&row.tracker), self.names.id(&row.kind));
+        self.entries.push(Entry {
+            tracker: u16::try_from(tracker).unwrap_or(u16::MAX),
+            kind: u16::try_from(kind).unwrap_or(u16::MAX),
+            action: row.action,
+            waits: row.waits,
+            storm: None,
+            confidence: row.confidence,
+            key: row.key.as_str().into(),
+            at,
+            len,
+        });
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The findings in the report's order: moves, then reviews, then fixes and reports
+    /// ([`RowAction`]'s order), the most confident first within each, then by key. `waiting` are the
+    /// moves (tracker, key) apply would leave for later cycles; `in_storm` names the storm of a report.
+    pub fn finish(
+        mut self,
+        waiting: &HashSet<(String, String)>,
+        in_storm: &BTreeMap<(&str, &str), &str>,
+    ) -> Result<Findings, RenderError> {
+        self.spill.flush_if_filed()?;
+        let names = &mut self.names;
+        for e in &mut self.entries {
+            let tracker = names.get(e.tracker.into()).to_string();
+            e.waits = e.action == RowAction::Move && waiting.contains(&(tracker.clone(), e.key.to_string()));
+            e.storm = in_storm.get(&(tracker.as_str(), &*e.key)).map(|id| names.id(id) as u32);
+        }
+        self.entries.sort_by(|a, b| {
+            a.action.cmp(&b.action).then(b.confidence.total_cmp(&a.confidence)).then_with(|| a.key.cmp(&b.key))
+        });
+        self.entries.shrink_to_fit();
+        Ok(Findings { entries: self.entries, names: self.names, spill: Arc::new(self.spill) })
+    }
+}
+
+impl Spill {
+    /// Once rows went to the file, the rest follow them there (reads then need no lock).
+    fn flush_if_filed(&mut self) -> Result<(), RenderError> {
+        if self.file.is_some() { self.flush() } else { Ok(()) }
+    }
+}
+
+/// The findings of a report, in its order.
+#[derive(Clone, Default)]
+pub struct Findings {
+    entries: Vec<Entry>,
+    names: Names,
+    spill: Arc<Spill>,
+}
+
+impl std::fmt::Debug for Findings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Findings").field("len", &self.entries.len()).finish_non_exhaustive()
+    }
+}
+
+impl Findings {
+    /// The findings of `rows`, in the report's order (as [`FindingsWriter::finish`] orders them, with
+    /// the rows' own `waits` and no storms).
+    pub fn from_rows<'r>(rows: impl IntoIterator<Item = &'r FindingRow>) -> Result<Findings, RenderError> {
+        let mut w = FindingsWriter::default();
+        let mut waiting = HashSet::new();
+        for row in rows {
+            if row.waits {
+                waiting.insert((row.tracker.clone(), row.key.clone()));
+            }
+            w.push(row)?;
+        }
+        w.finish(&waiting, &BTreeMap::new())
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn view<'a>(&'a self, e: &'a Entry) -> FindingRef<'a> {
+        FindingRef {
+            tracker: self.names.get(e.tracker.into()),
+            key: &e.key,
+            kind: self.names.get(e.kind.into()),
+            action: e.action,
+            confidence: e.confidence,
+            waits: e.waits,
+            storm: e.storm.map(|s| self.names.get(s as usize)),
+        }
+    }
+
+    /// What each finding is, in order, without reading its row.
+    pub fn iter(&self) -> impl Iterator<Item = FindingRef<'_>> {
+        self.entries.iter().map(|e| self.view(e))
+    }
+
+    /// The whole rows, in order, read back one at a time.
+    pub fn rows(&self) -> impl Iterator<Item = Result<FindingRow, RenderError>> + '_ {
+        self.entries.iter().map(|e| {
+            let mut row = self.spill.read(e.at, e.len)?;
+            row.waits = e.waits;
+            row.storm = e.storm.map(|s| self.names.get(s as usize).to_string());
+            Ok(row)
+        })
+    }
+}
+
+impl<'a> IntoIterator for &'a Findings {
+    type Item = FindingRef<'a>;
+    type IntoIter = Box<dyn Iterator<Item = FindingRef<'a>> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+/// As a JSON array of the rows, each read back as it is written.
+impl Serialize for Findings {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
+        for row in self.rows() {
+            seq.serialize_element(&row.map_err(S::Error::custom)?)?;
+        }
+        seq.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Reasons;
+
+    fn row(key: &str, action: RowAction, confidence: f64) -> FindingRow {
+        FindingRow {
+            kind: "misfiled".into(),
+            tracker: "jira".into(),
+            key: key.into(),
+            url: String::new(),
+            title: format!("the title of {key}"),
+            filed_as: "product".into(),
+            class: "work".into(),
+            item_kind: "request".into(),
+            confidence,
+            action,
+            waits: false,
+            storm: None,
+            from: "jira (product backlog)".into(),
+            to: "servicenow (service queue)".into(),
+            queue: None,
+            impact: None,
+            urgency: None,
+            priority: None,
+            reasons: Reasons { details: vec!["x".repeat(2000)], ..Reasons::default() },
+            target: None,
+        }
+    }
+
+    #[test]
+    fn rows_come_back_whole_in_order_from_memory_and_from_the_file() {
+        // 6,000 rows of over 2 KB: past the in-memory spill, so most are read back from the file.
+        let rows: Vec<FindingRow> = (0..6000)
+            .map(|i| {
+                let action = [RowAction::Report, RowAction::Fix, RowAction::Review, RowAction::Move][i % 4];
+                row(&format!("SHOP-{i}"), action, (i % 997) as f64 / 1000.0)
+            })
+            .collect();
+        let findings = Findings::from_rows(&rows).unwrap();
+        assert!(findings.spill.file.is_some(), "the rows went to the file");
+        let back: Vec<FindingRow> = findings.rows().collect::<Result<_, _>>().unwrap();
+        assert_eq!(back.len(), rows.len());
+        let order: Vec<(RowAction, f64)> = back.iter().map(|r| (r.action, r.confidence)).collect();
+        let mut sorted = order.clone();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        assert_eq!(order, sorted, "moves, reviews, fixes, reports; the most confident first");
+        assert_eq!(back[0].action, RowAction::Move);
+        let original = rows.iter().find(|r| r.key == back[17].key).unwrap();
+        assert_eq!((&back[17].title, &back[17].reasons), (&original.title, &original.reasons));
+        let keys: Vec<&str> = findings.iter().map(|f| f.key).collect();
+        assert_eq!(keys, back.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(), "entries and rows agree");
+    }
+
+    #[test]
+    fn a_small_report_never_touches_the_disk() {
+        let findings = Findings::from_rows(&[row("SHOP-1", RowAction::Review, 0.7)]).unwrap();
+        assert!(findings.spill.file.is_none());
+        assert_eq!(findings.rows().next().unwrap().unwrap().key, "SHOP-1");
+    }
+}
