@@ -14,7 +14,9 @@ use twotrack_api::Item;
 use crate::classify::{Action, Classifier, RulesError, Site};
 use crate::config::Config;
 use crate::mirror::{Mirror, MirrorError};
-use crate::outbox::{ApplyPlan, Correction, Outbox, OutboxError, Planned2, bound_moves, correction_from};
+use crate::outbox::{
+    ApplyPlan, Correction, Outbox, OutboxError, Planned2, bound_moves, correction_from, gather_storms,
+};
 use crate::plan::{Assessment, Planner};
 use crate::report::storm::FoundStorm;
 use crate::report::{Report, ReportBuilder};
@@ -85,6 +87,9 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
         }
         Ok(())
     })?;
+    // A storm's reports are gathered under one parent, not moved one by one: one correction each.
+    let detected = detector.finish();
+    gather_storms(config, mirror, &planner, &detected, &mut moves)?;
     // In apply's order, the most confident first: the cap keeps the first.
     moves.order();
     let planned: Vec<(String, String)> =
@@ -101,7 +106,7 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
             planned.iter().filter(|(t, k)| !kept.contains(&(t.as_str(), k.as_str()))).cloned().collect(),
         );
     }
-    let found = storms(config, mirror, &classifier, detector.finish())?;
+    let found = storms(config, mirror, &classifier, detected)?;
     if !found.is_empty() {
         tracing::info!(storms = found.len(), "storms found: many reports of one event each");
     }

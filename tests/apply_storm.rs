@@ -189,3 +189,18 @@ crash_cases! {
     crash_after_close: "storm-after-close",
     crash_before_done: "storm-before-done",
 }
+
+/// The audit's estimate of a capped cycle counts a storm as apply does: one correction, not a move per
+/// report in the backlog. With one correction a cycle, the storm goes first and only the misfiled
+/// bystander waits.
+#[tokio::test]
+async fn the_audit_counts_a_storm_as_one_correction_against_the_cap() {
+    let (reports, _) = outage();
+    let h = Harness::start(world(&reports), &Policy { max_moves: 1, ..Policy::writes() }).await;
+    h.ok(&["sync"]).await;
+    let audit: Value = serde_json::from_str(&h.ok(&["audit", "--format", "json"]).await.stdout).unwrap();
+    let totals = &audit["totals"];
+    let in_backlog = reports.iter().filter(|r| r.home == Home::Jira).count() as u64;
+    assert!(totals["moves"].as_u64().unwrap() > in_backlog, "the backlog's reports read as misfiled: {totals}");
+    assert_eq!(totals["moves_waiting"], 1, "only the bystander waits: {totals}");
+}

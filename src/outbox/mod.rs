@@ -535,6 +535,35 @@ pub fn plan(
     Ok(out)
 }
 
+/// Hand the storms found in the whole mirror to `plan` as apply would: one correction per storm with
+/// reports to attach, in place of the moves of the reports it covers (the audit's estimate of what a
+/// cycle does; `plan` itself learns the same facts during its own pass). Only the storms' reports are
+/// read again, so the cost grows with the storms, not with the mirror.
+pub fn gather_storms(
+    config: &Config,
+    mirror: &Mirror,
+    planner: &Planner<'_>,
+    storms: &[crate::storm::Storm],
+    plan: &mut ApplyPlan,
+) -> Result<(), OutboxError> {
+    let mut facts = std::collections::HashMap::new();
+    for m in storms.iter().flat_map(|s| &s.members) {
+        if let Some(a) = mirror.get(&m.tracker, &m.key)?.and_then(|item| planner.assess(item)) {
+            let fact = storm::Fact { exempt: a.exempt.is_some(), queue: a.verdict.queue.clone() };
+            facts.insert((m.tracker.clone(), m.key.clone()), fact);
+        }
+    }
+    let stored = storm::stored(&Outbox::open(mirror)?)?;
+    let (gathered, covered) =
+        storm::corrections(config, mirror, planner.classifier, storms, &facts, &stored, |_, _| true)?;
+    plan.corrections.retain(|c| {
+        !matches!(c.action, Planned2::Move { .. })
+            || !covered.contains(&format!("{}:{}", c.source_tracker, c.source_key))
+    });
+    plan.corrections.extend(gathered);
+    Ok(())
+}
+
 impl ApplyPlan {
     /// Add `c`, the correction of finding `f`; for a move, count the rules that drive it (for the circuit
     /// breaker's message).
