@@ -24,6 +24,7 @@ use super::schedule::{Schedule, backoff};
 use super::{Live, State, telemetry};
 use crate::config::ScheduleConfig;
 use crate::outbox::OutboxError;
+use crate::report::storm::StormRow;
 use crate::sync::sync_tracker;
 
 /// One of the daemon's jobs.
@@ -247,11 +248,39 @@ pub(super) async fn refresh_audit(live: &Live, state: &State) {
     match tokio::task::spawn_blocking(move || crate::audit::audit(&config, &mirror, None)).await {
         Ok(Ok(report)) => {
             telemetry::export_audit(&report);
+            let before = state.last_audit();
+            for (storm, was) in storm_news(before.as_ref().map_or(&[], |r| &r.storms[..]), &report.storms) {
+                let parent = storm.parent.as_ref().map(|p| p.tracker.as_str()).unwrap_or("");
+                match was {
+                    None => tracing::warn!(
+                        storm = %storm.id, reports = storm.reports, reporters = storm.reporters,
+                        priority = storm.priority, parent_tracker = parent, headline = %storm.headline,
+                        "storm found: many reports of one event"
+                    ),
+                    Some(was) => tracing::info!(
+                        storm = %storm.id, reports = storm.reports, was, reporters = storm.reporters,
+                        priority = storm.priority, "storm grew"
+                    ),
+                }
+            }
             state.set_last_audit(Arc::new(report));
         }
         Ok(Err(e)) => tracing::warn!(error = %e, "could not audit the mirror for the metrics"),
         Err(e) => tracing::warn!(error = %e, "the audit for the metrics did not finish"),
     }
+}
+
+/// The storms of an audit worth a log line against the audit before: each one not seen before (`None`),
+/// and each one that gained reports (with how many it had). A storm is named by its first report, so a
+/// growing storm keeps its name; one that stays the same is said once, when it is first found.
+fn storm_news<'a>(before: &[StormRow], now: &'a [StormRow]) -> Vec<(&'a StormRow, Option<u64>)> {
+    now.iter()
+        .filter_map(|storm| match before.iter().find(|b| b.id == storm.id) {
+            None => Some((storm, None)),
+            Some(b) if b.reports < storm.reports => Some((storm, Some(b.reports))),
+            Some(_) => None,
+        })
+        .collect()
 }
 
 /// One writer per tracker pair: hold the lease before a job writes (claimed once, then renewed in the
@@ -306,6 +335,45 @@ mod tests {
 
     fn at(min: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 1, 1, 12, min, 0).unwrap()
+    }
+
+    fn storm(id: &str, reports: u64) -> StormRow {
+        StormRow {
+            id: id.into(),
+            headline: format!("{reports} reports"),
+            words: Vec::new(),
+            first: String::new(),
+            last: String::new(),
+            span_minutes: 0,
+            reports,
+            reporters: reports,
+            by_tracker: BTreeMap::new(),
+            expected: 0.0,
+            arrivals: Vec::new(),
+            parent: None,
+            reach: reports,
+            impact: 1,
+            urgency: 1,
+            priority: 1,
+            priority_name: String::new(),
+            derivation: Vec::new(),
+            members: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_storm_is_logged_when_found_and_when_it_grows_never_while_it_stays() {
+        let first = [storm("sn/INC1", 12)];
+        let news = storm_news(&[], &first);
+        assert_eq!(news.iter().map(|(s, was)| (s.id.as_str(), *was)).collect::<Vec<_>>(), [("sn/INC1", None)]);
+        assert!(storm_news(&first, &first).is_empty(), "the same storm again: nothing new");
+        let later = [storm("sn/INC1", 20), storm("jira/SHOP-9", 6)];
+        let news = storm_news(&first, &later);
+        assert_eq!(
+            news.iter().map(|(s, was)| (s.id.as_str(), *was)).collect::<Vec<_>>(),
+            [("sn/INC1", Some(12)), ("jira/SHOP-9", None)]
+        );
+        assert!(storm_news(&later, &first).is_empty(), "a storm that shrank or ended is no news");
     }
 
     #[test]
