@@ -10,6 +10,11 @@ use twotrack::report::{FindingRow, Format, Report, RowAction};
 #[path = "classify_support/mod.rs"]
 #[allow(dead_code)]
 mod classify_support;
+#[path = "report_support/mod.rs"]
+#[allow(dead_code)]
+mod report_support;
+
+use report_support::OFFLINE_TRACKERS;
 
 const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
 
@@ -20,32 +25,14 @@ fn config() -> Config {
 
 /// The test configuration with `policy` lines added.
 fn config_with(policy: &str) -> Config {
-    let text = r#"
-[[tracker]]
-name = "jira"
-kind = "jira"
-role = "product"
-base_url = "http://127.0.0.1:9"
-[tracker.auth]
-user = "bot@example.com"
-token = "inline-test-token"
-[tracker.scope]
-projects = ["SHOP"]
-
-[[tracker]]
-name = "servicenow"
-kind = "servicenow"
-role = "service"
-base_url = "http://127.0.0.1:9"
-[tracker.auth]
-user = "bot"
-token = "inline-test-token"
-
+    let text = format!(
+        r#"{OFFLINE_TRACKERS}
 # Nine items are too few for the site model: let the rules' clear cases move, so that moves show.
 [policy]
 rules_may_move_alone = true
 move_threshold = 0.8
-"#;
+"#
+    );
     let text = format!("{text}{policy}\n");
     parse_str(&text, Path::new("/tmp/twotrack-report-test.toml")).expect("valid test config")
 }

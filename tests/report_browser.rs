@@ -47,30 +47,7 @@ fn headless(bin: &Path, profile: &Path) -> Command {
 }
 
 fn write_report(dir: &Path) -> PathBuf {
-    let config = twotrack::config::parse_str(
-        r#"
-[[tracker]]
-name = "jira"
-kind = "jira"
-role = "product"
-base_url = "http://127.0.0.1:9"
-[tracker.auth]
-user = "bot@example.com"
-token = "inline-test-token"
-[tracker.scope]
-projects = ["SHOP"]
-[[tracker]]
-name = "servicenow"
-kind = "servicenow"
-role = "service"
-base_url = "http://127.0.0.1:9"
-[tracker.auth]
-user = "bot"
-token = "inline-test-token"
-"#,
-        &dir.join("twotrack.toml"),
-    )
-    .unwrap();
+    let config = twotrack::config::parse_str(report_support::OFFLINE_TRACKERS, &dir.join("twotrack.toml")).unwrap();
     let mirror = Mirror::open(&dir.join("mirror")).unwrap();
     // The hostile summary sits on an item whose description makes it clearly misfiled, so it is listed.
     let value_story = "As a mobile user I want a new dark mode feature in the app. Acceptance criteria: \

@@ -13,7 +13,7 @@ mod classify_support;
 #[path = "report_support/mod.rs"]
 mod report_support;
 
-use report_support::big_report;
+use report_support::{OFFLINE_TRACKERS, big_report};
 
 /// The keys of the findings table's rows, in the page's order.
 fn listed(html: &str) -> Vec<String> {
@@ -96,33 +96,8 @@ fn csv_and_json_of_a_big_report_hold_every_finding_in_the_report_order() {
     assert_eq!(listed[0]["target"]["note"], first.target.as_ref().unwrap().note.as_str(), "whole rows");
 }
 
-const CONFIG: &str = r#"
-[[tracker]]
-name = "jira"
-kind = "jira"
-role = "product"
-base_url = "http://127.0.0.1:9"
-[tracker.auth]
-user = "bot@example.com"
-token = "inline-test-token"
-[tracker.scope]
-projects = ["SHOP"]
-
-[[tracker]]
-name = "servicenow"
-kind = "servicenow"
-role = "service"
-base_url = "http://127.0.0.1:9"
-[tracker.auth]
-user = "bot"
-token = "inline-test-token"
-
-[mirror]
-path = "mirror"
-"#;
-
 fn mirror_of_generated(dir: &Path) {
-    std::fs::write(dir.join("twotrack.toml"), CONFIG).unwrap();
+    std::fs::write(dir.join("twotrack.toml"), format!("{OFFLINE_TRACKERS}\n[mirror]\npath = \"mirror\"\n")).unwrap();
     let mirror = Mirror::open(&dir.join("mirror")).unwrap();
     for item in classify_support::generated(14, 200) {
         mirror.upsert_item(&item).unwrap();

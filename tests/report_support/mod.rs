@@ -3,6 +3,30 @@
 
 use std::collections::BTreeMap;
 
+/// Two trackers nobody listens to (port 9): what the report tests configure when they read a mirror
+/// without pulling; add `[mirror]` or `[policy]` lines after it.
+pub const OFFLINE_TRACKERS: &str = r#"
+[[tracker]]
+name = "jira"
+kind = "jira"
+role = "product"
+base_url = "http://127.0.0.1:9"
+[tracker.auth]
+user = "bot@example.com"
+token = "inline-test-token"
+[tracker.scope]
+projects = ["SHOP"]
+
+[[tracker]]
+name = "servicenow"
+kind = "servicenow"
+role = "service"
+base_url = "http://127.0.0.1:9"
+[tracker.auth]
+user = "bot"
+token = "inline-test-token"
+"#;
+
 use twotrack::report::{FindingRow, Findings, Reasons, Report, RowAction, SCHEMA_VERSION, TargetRow, Totals};
 
 /// Finding `n` of a big audit: a fifth moves, a fifth reviews, the rest fixes and reports, with
