@@ -28,6 +28,21 @@ fn chromium() -> Option<PathBuf> {
     })
 }
 
+/// The browser the tests drive; `None` (skip the test, said on stderr) only when there is none and
+/// `TWOTRACK_SKIP_BROWSER` is set; without a browser otherwise, the test fails saying what to install.
+fn browser() -> Option<PathBuf> {
+    if let Some(bin) = chromium() {
+        return Some(bin);
+    }
+    if std::env::var_os("TWOTRACK_SKIP_BROWSER").is_some() {
+        eprintln!("skipping: no chromium and TWOTRACK_SKIP_BROWSER is set");
+        return None;
+    }
+    panic!(
+        "headless Chromium is needed for this test: `apt-get install chromium` (CI does), or set TWOTRACK_SKIP_BROWSER=1"
+    );
+}
+
 fn headless(bin: &Path, profile: &Path) -> Command {
     let mut c = Command::new(bin);
     c.args([
@@ -85,15 +100,7 @@ fn write_report(dir: &Path) -> PathBuf {
 
 #[test]
 fn report_renders_in_headless_chromium_and_hostile_text_stays_text() {
-    let Some(bin) = chromium() else {
-        if std::env::var_os("TWOTRACK_SKIP_BROWSER").is_some() {
-            eprintln!("skipping: no chromium and TWOTRACK_SKIP_BROWSER is set");
-            return;
-        }
-        panic!(
-            "headless Chromium is needed for this test: `apt-get install chromium` (CI does), or set TWOTRACK_SKIP_BROWSER=1"
-        );
-    };
+    let Some(bin) = browser() else { return };
     let dir = tempfile::tempdir().unwrap();
     let report = write_report(dir.path());
     let url = format!("file://{}", report.display());
@@ -135,13 +142,7 @@ fn report_renders_in_headless_chromium_and_hostile_text_stays_text() {
 
 #[test]
 fn the_findings_table_fits_the_window_however_long_a_title() {
-    let Some(bin) = chromium() else {
-        if std::env::var_os("TWOTRACK_SKIP_BROWSER").is_some() {
-            eprintln!("skipping: no chromium and TWOTRACK_SKIP_BROWSER is set");
-            return;
-        }
-        panic!("headless Chromium is needed for this test: `apt-get install chromium`, or set TWOTRACK_SKIP_BROWSER=1");
-    };
+    let Some(bin) = browser() else { return };
     let dir = tempfile::tempdir().unwrap();
     let html = std::fs::read_to_string(write_report(dir.path())).unwrap();
     // The full title stays one hover away (maud escapes '&' in attributes).
@@ -181,13 +182,7 @@ fn the_findings_table_fits_the_window_however_long_a_title() {
 
 #[test]
 fn the_page_of_a_fifty_thousand_finding_audit_renders_whole() {
-    let Some(bin) = chromium() else {
-        if std::env::var_os("TWOTRACK_SKIP_BROWSER").is_some() {
-            eprintln!("skipping: no chromium and TWOTRACK_SKIP_BROWSER is set");
-            return;
-        }
-        panic!("headless Chromium is needed for this test: `apt-get install chromium`, or set TWOTRACK_SKIP_BROWSER=1");
-    };
+    let Some(bin) = browser() else { return };
     let (report, _) = report_support::big_report(50_000);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.html");
