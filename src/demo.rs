@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use twotrack_sim::SimAuth;
 use twotrack_sim::faults::FaultSpec;
 use twotrack_sim::generator::{GenOptions, GeneratedItem, Home, StormOptions, generate_with_storms};
+pub use twotrack_sim::jira::Flavour as JiraFlavour;
 use twotrack_sim::jira::{JiraOptions, JiraSim};
 use twotrack_sim::servicenow::{ServiceNowOptions, ServiceNowSim};
 
@@ -26,6 +27,9 @@ pub struct WorldOptions {
     pub storm: bool,
     /// ServiceNow tables the simulator denies to the API user (HTTP 403), e.g. `sys_journal_field`.
     pub servicenow_denied_tables: Vec<String>,
+    /// Which Jira the simulator is: Cloud (REST v3, enhanced search, e-mail + API token) or Data Center
+    /// (REST v2, offset search, a personal access token).
+    pub jira_flavour: JiraFlavour,
 }
 
 impl Default for WorldOptions {
@@ -40,6 +44,7 @@ impl Default for WorldOptions {
             items_from: None,
             storm: false,
             servicenow_denied_tables: Vec::new(),
+            jira_flavour: JiraFlavour::Cloud,
         }
     }
 }
@@ -50,6 +55,7 @@ pub struct World {
     pub servicenow: ServiceNowSim,
     pub items: Vec<GeneratedItem>,
     pub auth: SimAuth,
+    pub jira_flavour: JiraFlavour,
 }
 
 impl World {
@@ -70,6 +76,7 @@ impl World {
         };
         let auth = SimAuth::default();
         let jira = JiraSim::start(JiraOptions {
+            flavour: opts.jira_flavour,
             auth: auth.clone(),
             items: items.clone(),
             faults: opts.faults.clone(),
@@ -86,7 +93,7 @@ impl World {
             acl_denied_tables: opts.servicenow_denied_tables.clone(),
         })
         .await?;
-        Ok(World { jira, servicenow, items, auth })
+        Ok(World { jira, servicenow, items, auth, jira_flavour: opts.jira_flavour })
     }
 
     /// Items filed in each tracker: (jira, servicenow).
@@ -100,32 +107,63 @@ impl World {
         self.auth.basic.clone().unwrap_or_else(|| ("twotrack@example.com".into(), "sim-token".into()))
     }
 
-    /// Write `dir/twotrack.toml` (and the token in `dir/secrets/`) for these simulators.
-    pub fn write_config(&self, dir: &Path, dry_run: bool, moves_allowed: usize) -> io::Result<PathBuf> {
-        std::fs::create_dir_all(dir.join("secrets"))?;
-        let (user, token) = self.basic();
-        let token_path = dir.join("secrets").join("sim-token");
-        std::fs::write(&token_path, format!("{token}\n"))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&token_path, std::fs::Permissions::from_mode(0o600))?;
+    /// The Jira simulator's name for people: "Jira (Cloud)" or "Jira (Data Center)".
+    pub fn jira_label(&self) -> &'static str {
+        match self.jira_flavour {
+            JiraFlavour::Cloud => "Jira (Cloud)",
+            JiraFlavour::DataCenter => "Jira (Data Center)",
         }
+    }
+
+    /// Write the simulators' secrets in `dir/secrets/` (readable by the owner only): `sim-token` (basic
+    /// auth's API token) and `sim-pat` (a Data Center personal access token).
+    pub fn write_secrets(&self, dir: &Path) -> io::Result<()> {
+        let secrets = dir.join("secrets");
+        std::fs::create_dir_all(&secrets)?;
+        let (_, token) = self.basic();
+        let pat = self.auth.bearer.clone().unwrap_or_else(|| "sim-pat".into());
+        for (name, secret) in [("sim-token", token), ("sim-pat", pat)] {
+            let path = secrets.join(name);
+            std::fs::write(&path, format!("{secret}\n"))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The TOML lines of the Jira tracker that depend on the simulator's flavour: `flavour` and its
+    /// `[tracker.auth]` table (Cloud: e-mail and API token; Data Center: a personal access token), with
+    /// the secrets [`World::write_secrets`] writes.
+    pub fn jira_flavour_toml(&self) -> String {
+        let (user, _) = self.basic();
+        match self.jira_flavour {
+            JiraFlavour::Cloud => format!(
+                "flavour = \"cloud\"\n\n[tracker.auth]\nuser = \"{user}\"\ntoken = {{ file = \"secrets/sim-token\" }}\n"
+            ),
+            JiraFlavour::DataCenter => "flavour = \"datacenter\"\n\n[tracker.auth]\ntype = \"bearer\"\n\
+                 token = { file = \"secrets/sim-pat\" }\n"
+                .to_owned(),
+        }
+    }
+
+    /// Write `dir/twotrack.toml` (and the secrets in `dir/secrets/`) for these simulators.
+    pub fn write_config(&self, dir: &Path, dry_run: bool, moves_allowed: usize) -> io::Result<PathBuf> {
+        self.write_secrets(dir)?;
+        let (user, _) = self.basic();
         let text = format!(
             r#"# Written by twotrack for its simulators (twotrack demo / twotrack sim).
-# The simulators accept basic auth {user:?} with the token in secrets/sim-token.
+# The simulators accept basic auth {user:?} with the token in secrets/sim-token
+# (and the simulated Jira Data Center the personal access token in secrets/sim-pat).
 
 [[tracker]]
 name = "jira"
 kind = "jira"
 role = "product"
 base_url = "{jira}"
-flavour = "cloud"
-
-[tracker.auth]
-user = "{user}"
-token = {{ file = "secrets/sim-token" }}
-
+{jira_auth}
 [tracker.rate]
 per_second = 200.0
 burst = 50
@@ -168,6 +206,7 @@ max_move_share = 0.3
 listen = "127.0.0.1:0"
 {queues}"#,
             jira = self.jira.base_url(),
+            jira_auth = self.jira_flavour_toml(),
             sn = self.servicenow.base_url(),
             queues = queue_section(),
         );

@@ -26,19 +26,27 @@ pub struct DemoArgs {
     /// Also carry out the moves, then sync and report the state after.
     #[arg(long)]
     pub apply: bool,
+    /// Which Jira to simulate: `cloud` or `datacenter`.
+    #[arg(long, default_value = "cloud", value_name = "FLAVOUR", value_parser = super::sim::jira_flavour)]
+    pub jira_flavour: crate::demo::JiraFlavour,
 }
 
 pub async fn run(args: DemoArgs, g: &super::Global) -> anyhow::Result<Exit> {
     if args.items == 0 {
         return Err(crate::exit::usage(anyhow::anyhow!("--items must be at least 1")));
     }
-    let world =
-        World::start(&WorldOptions { seed: args.seed, items: args.items, storm: true, ..WorldOptions::default() })
-            .await
-            .context("could not start the simulators on 127.0.0.1")?;
+    let world = World::start(&WorldOptions {
+        seed: args.seed,
+        items: args.items,
+        storm: true,
+        jira_flavour: args.jira_flavour,
+        ..WorldOptions::default()
+    })
+    .await
+    .context("could not start the simulators on 127.0.0.1")?;
     let (jira_n, sn_n) = world.counts();
-    outln!("Simulated Jira       {}  ({jira_n} issues in SHOP)", world.jira.base_url());
-    outln!("Simulated ServiceNow {}  ({sn_n} records)", world.servicenow.base_url());
+    outln!("Simulated {:<19} {}  ({jira_n} issues in SHOP)", world.jira_label(), world.jira.base_url());
+    outln!("Simulated {:<19} {}  ({sn_n} records)", "ServiceNow", world.servicenow.base_url());
 
     let out = &args.out;
     let mirror_dir = out.join("mirror");

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::demo::{World, WorldOptions};
+use crate::demo::{JiraFlavour, World, WorldOptions};
 use crate::exit::{Exit, usage};
 
 #[derive(Debug, clap::Args)]
@@ -32,9 +32,22 @@ pub struct SimArgs {
     /// (a new issue not at all), as Jira Cloud's search index lags; reads by key are current at once.
     #[arg(long, default_value_t = 0.0, value_name = "SECONDS", value_parser = search_lag)]
     pub jira_search_lag: f64,
+    /// Which Jira to simulate: `cloud` (REST v3, enhanced search, e-mail + API token) or `datacenter`
+    /// (REST v2, offset search, a personal access token).
+    #[arg(long, default_value = "cloud", value_name = "FLAVOUR", value_parser = jira_flavour)]
+    pub jira_flavour: JiraFlavour,
     /// Where to write the configuration for these simulators.
     #[arg(long, default_value = "twotrack-sim", value_name = "DIR")]
     pub out: PathBuf,
+}
+
+/// `cloud` or `datacenter`, as the configuration's `flavour` spells them.
+pub(super) fn jira_flavour(text: &str) -> Result<JiraFlavour, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "cloud" => Ok(JiraFlavour::Cloud),
+        "datacenter" | "data-center" | "dc" | "server" => Ok(JiraFlavour::DataCenter),
+        _ => Err(format!("{text:?} is not a Jira flavour: use cloud or datacenter")),
+    }
 }
 
 /// A lag in seconds: finite, from 0 to a day.
@@ -71,6 +84,7 @@ pub async fn run(args: SimArgs, _g: &super::Global) -> anyhow::Result<Exit> {
         servicenow_port: args.servicenow_port,
         faults,
         items_from,
+        jira_flavour: args.jira_flavour,
         ..WorldOptions::default()
     };
     let world = World::start(&opts).await.context("could not start the simulators on 127.0.0.1")?;
@@ -83,19 +97,21 @@ pub async fn run(args: SimArgs, _g: &super::Global) -> anyhow::Result<Exit> {
     } else {
         String::new()
     };
-    outln!("Jira (Cloud)  {}   {jira_n} issues, project SHOP{lag}", world.jira.base_url());
-    outln!("ServiceNow    {}   {sn_n} records", world.servicenow.base_url());
-    outln!("Credentials   basic {user} / {token}   (bearer: sim-pat)");
-    outln!("Config        {}", config.display());
+    outln!("{:<20}{}   {jira_n} issues, project SHOP{lag}", world.jira_label(), world.jira.base_url());
+    outln!("{:<20}{}   {sn_n} records", "ServiceNow", world.servicenow.base_url());
+    outln!("{:<20}basic {user} / {token}   (bearer: sim-pat)", "Credentials");
+    outln!("{:<20}{}", "Config", config.display());
+    let (auth, search) = match world.jira_flavour {
+        JiraFlavour::Cloud => (format!("-u {user}:{token}"), "rest/api/3/search/jql"),
+        JiraFlavour::DataCenter => ("-H 'Authorization: Bearer sim-pat'".to_owned(), "rest/api/2/search"),
+    };
     outln!(
-        "Try           curl -u {user}:{token} '{}/rest/api/3/search/jql?jql=project%3DSHOP&fields=summary&maxResults=2'",
+        "{:<20}curl {auth} '{}/{search}?jql=project%3DSHOP&fields=summary&maxResults=2'",
+        "Try",
         world.jira.base_url()
     );
-    outln!(
-        "              curl -u {user}:{token} '{}/api/now/table/incident?sysparm_limit=2'",
-        world.servicenow.base_url()
-    );
-    outln!("              twotrack --config {} audit", config.display());
+    outln!("{:<20}curl -u {user}:{token} '{}/api/now/table/incident?sysparm_limit=2'", "", world.servicenow.base_url());
+    outln!("{:<20}twotrack --config {} audit", "", config.display());
     outln!("Serving until Ctrl-C.");
     tokio::signal::ctrl_c().await.context("could not wait for Ctrl-C")?;
     world.shutdown().await;

@@ -248,31 +248,28 @@ impl Harness {
     /// (Re)write `twotrack.toml` for the simulators.
     pub fn write_config(&self, p: &Policy) {
         let dir = self.dir.path();
-        std::fs::create_dir_all(dir.join("secrets")).unwrap();
-        let (user, token) = self.world.basic();
-        std::fs::write(dir.join("secrets").join("sim-token"), format!("{token}\n")).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir.join("secrets").join("sim-token"), std::fs::Permissions::from_mode(0o600))
-                .unwrap();
-        }
-        let tracker = |name: &str, kind: &str, role: &str, url: String, scope: &str| {
+        self.world.write_secrets(dir).unwrap();
+        let (user, _) = self.world.basic();
+        let basic = format!("[tracker.auth]\nuser = \"{user}\"\ntoken = {{ file = \"secrets/sim-token\" }}\n");
+        let tracker = |name: &str, kind: &str, role: &str, url: String, auth: &str, scope: &str| {
             format!(
                 "[[tracker]]\nname = \"{name}\"\nkind = \"{kind}\"\nrole = \"{role}\"\nbase_url = \"{url}\"\n\
-                 max_retries = {retries}\n\n[tracker.auth]\nuser = \"{user}\"\ntoken = {{ file = \"secrets/sim-token\" }}\n\n\
+                 max_retries = {retries}\n{auth}\n\
                  [tracker.rate]\nper_second = 500.0\nburst = 100\n\n\
                  [tracker.timeouts]\nrequest = {timeout}\nconnect = 2.0\n\n[tracker.scope]\n{scope}\n\n",
                 retries = p.max_retries,
                 timeout = p.request_timeout,
             )
         };
-        let mut text = tracker(JIRA, "jira", "product", self.world.jira.base_url(), "projects = [\"SHOP\"]");
+        let jira_auth = self.world.jira_flavour_toml();
+        let mut text =
+            tracker(JIRA, "jira", "product", self.world.jira.base_url(), &jira_auth, "projects = [\"SHOP\"]");
         text += &tracker(
             SN,
             "servicenow",
             "service",
             self.world.servicenow.base_url(),
+            &basic,
             &format!("tables = {:?}", p.sn_tables),
         );
         text += &format!(
