@@ -5,6 +5,7 @@
 
 #![allow(dead_code)] // Each test binary uses its own part of the harness.
 
+pub mod daemon;
 pub mod metrics;
 
 use std::path::{Path, PathBuf};
