@@ -1,12 +1,14 @@
 //! One writer per tracker pair, judged by the simulators: two instances (two mirrors, the same trackers)
 //! applying at once make no duplicate twin and the second refuses naming the holder's host; a fresh
 //! heartbeat of another instance refuses until `--take-over`; a stale one is taken over; a clean exit
-//! releases the lease so that another instance may write at once.
+//! releases the lease so that another instance may write at once; two daemons are a failover pair.
 
 mod apply_support;
 
 use std::path::PathBuf;
 
+use apply_support::daemon::{Daemon, eventually};
+use apply_support::metrics::metric;
 use apply_support::*;
 use chrono::{TimeDelta, Utc};
 use serde_json::{Value, json};
@@ -256,4 +258,57 @@ async fn a_servicenow_instance_denying_sys_properties_refuses_the_run_and_says_w
     assert!(run.stderr.contains("sys_properties") && run.stderr.contains("twotrack.writer."), "{}", run.stderr);
     assert!(run.stderr.contains("grant the integration user"), "says what to do: {}", run.stderr);
     assert!(h.mutations().is_empty(), "no item written without the lease: {:?}", h.mutations());
+}
+
+/// Two daemons (`twotrack run`, each with its own mirror) against the same trackers are a failover pair:
+/// the first to apply holds the writer lease and moves the backlog; the other stands by (its apply runs
+/// counted `standby`, nothing written by it); the holder killed with SIGKILL (its lease not released),
+/// its heartbeat goes stale after the TTL and the standby takes over, moving a report that arrived
+/// since, with no duplicate of what the holder moved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_daemon_takes_over_when_the_holder_is_killed() {
+    let h = Harness::start(backlog(), &Policy::writes()).await;
+    // Sync and apply every second; the shortest TTL allowed, so that a killed holder goes stale soon.
+    let mut text = std::fs::read_to_string(&h.config).unwrap();
+    assert_eq!(text.matches("[policy]\n").count(), 1, "{text}");
+    text = text.replace("[policy]\n", "[policy]\nwriter_ttl_seconds = 10\n");
+    text += "\n[schedule]\nsync = \"*/1 * * * * *\"\napply = \"*/1 * * * * *\"\nfollowback = \"0 0 0 1 1 *\"\n";
+    std::fs::write(&h.config, text).unwrap();
+    let second = Second::beside(&h);
+    let http = reqwest::Client::new();
+    let scrape = async |addr: &str| -> Option<String> {
+        http.get(format!("http://{addr}/metrics")).send().await.ok()?.text().await.ok()
+    };
+    let apply_runs =
+        |text: &str, outcome: &str| metric(text, "twotrack_job_runs_total", &[("job", "apply"), ("outcome", outcome)]);
+
+    let (holder, _) = Daemon::start(&h.config, h.dir.path(), &h.dir.path().join("listen")).await;
+    eventually("the holder's moves", async || (twins(&h) == [1, 1]).then_some(())).await;
+    let holder_instance = beats(&h).await.0.expect("the holder's heartbeat")["instance"].clone();
+
+    let config = second.dir.join("twotrack.toml");
+    let (standby, addr) = Daemon::start(&config, &second.dir, &second.dir.join("listen")).await;
+    let text = eventually("two apply runs standing by", async || {
+        let text = scrape(&addr).await?;
+        (apply_runs(&text, "standby") >= 2.0).then_some(text)
+    })
+    .await;
+    assert_eq!(apply_runs(&text, "failed"), 0.0, "standing by is no failure: {text}");
+    assert_eq!(h.jira_creates() + h.sn_creates(), 2, "the standby wrote nothing");
+
+    // The holder dies without a clean exit; a new misfiled report arrives.
+    drop(holder);
+    let more = more_work_in_jira();
+    let key = h.jira_file(&more.filed_type, &more.summary, &more.description).await;
+    eventually("the standby's takeover and move", async || (h.sn_twins(&key).len() == 1).then_some(())).await;
+    let (jira, sn) = beats(&h).await;
+    let (jira, sn) = (jira.unwrap(), sn.unwrap());
+    assert_ne!(jira["instance"], holder_instance, "the standby holds the lease now: {jira}");
+    assert_eq!(jira["instance"], sn["instance"], "in both trackers");
+    assert_eq!(twins(&h), [1, 1], "the holder's moves are not repeated");
+    // Jira: the first twin and the reporter's new issue; ServiceNow: the first twin and the new one's.
+    assert_eq!((h.jira_creates(), h.sn_creates()), (2, 2), "one create more than the report: its twin");
+    let text = scrape(&addr).await.expect("the standby's /metrics");
+    assert!(apply_runs(&text, "ok") >= 1.0, "the standby's apply ran: {text}");
+    drop(standby);
 }

@@ -87,6 +87,14 @@ impl JobError {
     }
 }
 
+/// A daemon finding another instance's fresh writer lease stands by: no failure, no backoff, so that it
+/// takes over within one fire once that instance stops renewing.
+impl super::schedule::JobFailure for JobError {
+    fn stands_by(&self) -> bool {
+        self.is_held()
+    }
+}
+
 /// How the run is driven: by the schedules, or once (`twotrack run --once`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -162,7 +170,11 @@ pub async fn run(state: Arc<State>, job: Job, mode: Mode) -> Result<(), JobError
     .instrument(span.clone())
     .await;
     let elapsed = started.elapsed();
-    let outcome = if result.is_ok() { "ok" } else { "failed" };
+    let outcome = match &result {
+        Ok(()) => "ok",
+        Err(e) if e.is_held() => "standby",
+        Err(_) => "failed",
+    };
     metrics::histogram!("twotrack_cycle_seconds", "job" => job.name()).record(elapsed.as_secs_f64());
     metrics::counter!("twotrack_job_runs_total", "job" => job.name(), "outcome" => outcome).increment(1);
     if result.is_ok() {

@@ -6,6 +6,9 @@
 //! - The wall clock is checked at least every [`MAX_TICK`], because a monotonic timer does not advance
 //!   while a machine is suspended; a fire that passed during suspend is noticed within one tick.
 //! - Failures back off exponentially (capped) on top of the schedule, and are reported by the caller.
+//!   A job that stands by ([`JobFailure::stands_by`]: another instance holds the writer lease) is no
+//!   failure: it runs again at its next fire, so a standby daemon takes over within one fire of the
+//!   holder's lease going stale, not after a backoff of up to half an hour.
 //! - The schedule arrives through a `watch` channel: a reloaded configuration's schedule takes effect at
 //!   the next fire without restarting the loop (and without disturbing a running job).
 
@@ -95,8 +98,17 @@ pub fn backoff(failures: u32) -> Duration {
     Duration::from_secs(secs.min(30 * 60))
 }
 
+/// How a job's error counts for the schedule.
+pub trait JobFailure: std::fmt::Display {
+    /// The job did not fail: it stood by for a reason that passes on its own (another instance holds
+    /// the writer lease). No backoff; logged once when the job starts standing by.
+    fn stands_by(&self) -> bool {
+        false
+    }
+}
+
 /// Run `job` on the schedule in `schedule` until `shutdown` turns true. The job's `Err` counts as a failure
-/// for backoff (the caller reports it). A new value in `schedule` (a configuration reload) takes effect
+/// for backoff (the caller reports it), unless the job [stands by](JobFailure::stands_by). A new value in `schedule` (a configuration reload) takes effect
 /// at once: the next fire is recomputed, a running job is not disturbed. Returns when shutdown is
 /// requested (a running job is awaited first: it finishes its step).
 pub async fn drive<F, Fut, E>(
@@ -108,9 +120,10 @@ pub async fn drive<F, Fut, E>(
 ) where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), E>>,
-    E: std::fmt::Display,
+    E: JobFailure,
 {
     let mut failures: u32 = 0;
+    let mut standing_by = false;
     let mut not_before = clock.now();
     // Once the sender is gone the schedule can no longer change: stop watching it.
     let mut watching = true;
@@ -136,8 +149,22 @@ pub async fn drive<F, Fut, E>(
         };
         tracing::debug!(job = name, fire = %fire, "job starts");
         match job().await {
-            Ok(()) => failures = 0,
+            Ok(()) => {
+                failures = 0;
+                if std::mem::take(&mut standing_by) {
+                    tracing::info!(job = name, "no longer standing by");
+                }
+            }
+            Err(e) if e.stands_by() => {
+                failures = 0;
+                if !std::mem::replace(&mut standing_by, true) {
+                    tracing::info!(job = name, reason = %e, "standing by; the job runs again at its next fire");
+                } else {
+                    tracing::debug!(job = name, reason = %e, "still standing by");
+                }
+            }
             Err(e) => {
+                standing_by = false;
                 failures += 1;
                 let delay = backoff(failures);
                 tracing::error!(job = name, error = %e, failures, retry_in_s = delay.as_secs(), "job failed");
@@ -242,7 +269,29 @@ mod tests {
 
     /// Spawn `drive` (every minute) with a job that records the wall-clock time of each run and takes
     /// `job_len`; it asserts that it never runs twice at once.
-    fn spawn(clock: Arc<TokioClock>, job_len: Duration, fail: bool) -> Harness {
+    /// How every run of the test job ends.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Ends {
+        Ok,
+        Fails,
+        StandsBy,
+    }
+
+    struct TestFailure(Ends);
+
+    impl std::fmt::Display for TestFailure {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{:?}", self.0)
+        }
+    }
+
+    impl JobFailure for TestFailure {
+        fn stands_by(&self) -> bool {
+            self.0 == Ends::StandsBy
+        }
+    }
+
+    fn spawn(clock: Arc<TokioClock>, job_len: Duration, ends: Ends) -> Harness {
         let (stop, rx) = watch::channel(false);
         let (schedule, schedule_rx) = watch::channel(every_minute());
         let runs = Arc::new(Mutex::new(Vec::new()));
@@ -257,7 +306,7 @@ mod tests {
                     r.lock().unwrap().push(c.now());
                     tokio::time::sleep(job_len).await;
                     run.fetch_sub(1, Ordering::SeqCst);
-                    if fail { Err("boom") } else { Ok(()) }
+                    if ends == Ends::Ok { Ok(()) } else { Err(TestFailure(ends)) }
                 }
             })
             .await
@@ -273,7 +322,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn fires_at_the_right_instants() {
-        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(1), false);
+        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(1), Ends::Ok);
         tokio::time::sleep(Duration::from_secs(200)).await;
         settle().await;
         assert_eq!(h.times(), ["12:01:00", "12:02:00", "12:03:00"]);
@@ -283,7 +332,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_long_job_never_overlaps_and_skipped_fires_collapse() {
         // The job takes 150 s: the fires at 12:02 and 12:03 pass while it runs.
-        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(150), false);
+        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(150), Ends::Ok);
         tokio::time::sleep(Duration::from_secs(30 + 150 + 60)).await;
         settle().await;
         // 12:01 runs until 12:03:30; the next fire after that is 12:04.
@@ -294,7 +343,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_misfire_after_suspend_runs_once() {
         let clock = Arc::new(TokioClock::new(t0()));
-        let h = spawn(clock.clone(), Duration::from_secs(1), false);
+        let h = spawn(clock.clone(), Duration::from_secs(1), Ends::Ok);
         tokio::time::sleep(Duration::from_secs(31)).await; // 12:01:01, one run
         settle().await;
         assert_eq!(h.times().len(), 1);
@@ -314,7 +363,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn failures_back_off() {
-        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(1), true);
+        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(1), Ends::Fails);
         tokio::time::sleep(Duration::from_secs(30 + 5 * 60)).await;
         settle().await;
         // Fails at 12:01 -> not before 12:01:31 -> 12:02; fails -> +60s -> 12:04; fails -> +120s -> 12:07.
@@ -323,8 +372,17 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_job_standing_by_runs_at_every_fire_without_backoff() {
+        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(1), Ends::StandsBy);
+        tokio::time::sleep(Duration::from_secs(30 + 5 * 60)).await;
+        settle().await;
+        assert_eq!(h.times(), ["12:01:00", "12:02:00", "12:03:00", "12:04:00", "12:05:00", "12:06:00"]);
+        h.stop().await;
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_new_schedule_takes_effect_at_the_next_fire() {
-        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(1), false);
+        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(1), Ends::Ok);
         tokio::time::sleep(Duration::from_secs(45)).await; // 12:01:15, one run; next fire 12:02:00
         settle().await;
         assert_eq!(h.times(), ["12:01:00"]);
@@ -339,7 +397,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn shutdown_waits_for_a_running_job_to_finish() {
-        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(20), false);
+        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(20), Ends::Ok);
         tokio::time::sleep(Duration::from_secs(35)).await; // 12:01:05, the job runs until 12:01:20
         settle().await;
         assert_eq!(h.times().len(), 1);
@@ -352,7 +410,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn shutdown_stops_a_waiting_loop_promptly() {
-        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(1), false);
+        let h = spawn(Arc::new(TokioClock::new(t0())), Duration::from_secs(1), Ends::Ok);
         settle().await;
         h.stop.send(true).unwrap();
         tokio::time::timeout(Duration::from_secs(1), h.handle).await.expect("drive returns on shutdown").unwrap();

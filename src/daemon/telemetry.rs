@@ -61,7 +61,10 @@ fn describe() {
     describe_counter!("twotrack_api_throttled_total", "429 answers received from trackers");
     describe_counter!("twotrack_api_unknown_outcomes_total", "Tracker writes whose outcome is unknown");
     describe_counter!("twotrack_rate_limit_waits_total", "Requests that waited for the client-side rate limit");
-    describe_counter!("twotrack_job_runs_total", "Daemon job runs by job (sync, apply, followback) and outcome");
+    describe_counter!(
+        "twotrack_job_runs_total",
+        "Daemon job runs by job (sync, apply, followback) and outcome (ok, failed, standby: another instance holds the writer lease)"
+    );
     describe_gauge!("twotrack_job_last_success_timestamp_seconds", "Unix time of each job's last successful run");
     describe_counter!("twotrack_config_reloads_total", "SIGHUP reloads by outcome (ok, rejected)");
     describe_histogram!("twotrack_cycle_seconds", "Duration of daemon jobs");
