@@ -298,3 +298,55 @@ async fn the_summary_line_says_how_many_moves_wait() {
     assert!(stderr.contains("would wait for later cycles (max_moves = 1)"), "{stderr}");
     world.shutdown().await;
 }
+
+/// The daemon's HTML report lists the first findings (`findings=N`) and links to all of them as CSV and
+/// JSON, which it streams; `audit --format html --out` through the daemon writes the CSV beside the page
+/// and the page links to that file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_serves_a_capped_page_and_every_finding_beside_it() {
+    let world = World::start(&WorldOptions { seed: 4, items: 50, misfiled_share: 0.1, ..WorldOptions::default() })
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&world, dir.path(), false);
+    let _daemon = start(&config, None);
+    let url = announcement(&dir.path().join("mirror")).await["url"].as_str().unwrap().to_string();
+    let client = reqwest::Client::new();
+    let get = async |query: &str| {
+        let started = Instant::now();
+        loop {
+            let answer = client.get(format!("{url}/v1/report?{query}")).send().await.unwrap();
+            if answer.status() == 200 {
+                let total: usize = answer.headers()["x-twotrack-findings"].to_str().unwrap().parse().unwrap();
+                return (total, answer.text().await.unwrap());
+            }
+            assert!(started.elapsed() < DEADLINE, "{query}: {}", answer.status());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    let records = |csv: &str| csv::Reader::from_reader(csv.as_bytes()).records().map(Result::unwrap).count();
+
+    let (total, page) = get("format=html&findings=3").await;
+    assert!(total > 3, "the world has findings to cap: {total}");
+    assert!(page.contains(&format!("Not listed here: {} more findings", total - 3)), "{page}");
+    assert!(page.contains(r#"href="/v1/report?format=csv""#) && page.contains(r#"href="/v1/report?format=json""#));
+    let (_, csv) = get("format=csv").await;
+    assert_eq!(records(&csv), total, "the CSV holds every finding");
+    let (_, page) = get("format=html&findings=3&tracker=jira").await;
+    assert!(page.contains(r#"href="/v1/report?format=csv&amp;tracker=jira""#), "one tracker's lists: {page}");
+
+    // The CLI reads through the daemon: the page, and every finding in a file beside it.
+    let out_page = dir.path().join("audit.html");
+    let out = twotrack(
+        &config,
+        &["audit", "--format", "html", "--html-findings", "3", "--out", out_page.to_str().unwrap()],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("the daemon's audit"), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&out_page).unwrap();
+    assert!(written.contains(r#"href="audit.findings.csv""#), "{written}");
+    let beside = std::fs::read_to_string(dir.path().join("audit.findings.csv")).unwrap();
+    assert_eq!(records(&beside), total);
+    world.shutdown().await;
+}

@@ -109,13 +109,35 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
             summary
         }
         Reader::Daemon(daemon) => {
+            let findings = args.html_findings.to_string();
+            let beside = args.out.as_deref().filter(|_| format == Format::Html).map(full_list_name);
             let mut query = vec![("format", format.extension())];
             query.extend(args.tracker.as_deref().map(|t| ("tracker", t)));
+            if format == Format::Html {
+                query.push(("findings", &findings));
+                query.extend(beside.as_deref().map(|name| ("beside", name)));
+            }
             let answer = daemon.get(&["v1", "report"], &query).await?;
             if g.quiet == 0
                 && let Some(at) = answer.header("x-twotrack-generated-at")
             {
                 errln!("note: the daemon's audit of {at}");
+            }
+            // The page lists the first findings; all of them go beside it, as the daemon has them.
+            if let (Some(page), Some(name)) = (&args.out, &beside)
+                && answer.count("x-twotrack-findings") > args.html_findings as u64
+            {
+                query.retain(|(k, _)| *k == "tracker");
+                query.push(("format", Format::Csv.extension()));
+                let all = daemon.get(&["v1", "report"], &query).await?;
+                let path = page.with_file_name(name);
+                emit(Some(&path), |w| Ok(w.write_all(all.body.as_bytes())?))?;
+                errln!(
+                    "the page lists {} of {} findings; all of them: {}",
+                    args.html_findings,
+                    answer.count("x-twotrack-findings"),
+                    path.display()
+                );
             }
             let summary = Summary {
                 open_items: answer.count("x-twotrack-open-items"),
@@ -176,11 +198,16 @@ fn emit(
     }
 }
 
+/// The name of the CSV of all findings beside the HTML page at `page` (`audit.html` -> `audit.findings.csv`).
+fn full_list_name(page: &std::path::Path) -> String {
+    let stem = page.file_stem().map_or_else(|| "audit".into(), |s| s.to_string_lossy().into_owned());
+    format!("{stem}.findings.csv")
+}
+
 /// Write all findings as CSV beside the HTML page at `page` (`audit.html` -> `audit.findings.csv`), for
 /// the page to point at; the file's name, relative to the page.
 fn write_full_list(report: &Report, page: &std::path::Path) -> anyhow::Result<String> {
-    let stem = page.file_stem().map_or_else(|| "audit".into(), |s| s.to_string_lossy().into_owned());
-    let name = format!("{stem}.findings.csv");
+    let name = full_list_name(page);
     let path = page.with_file_name(&name);
     emit(Some(&path), |w| report.write(Format::Csv, &HtmlOptions::default(), w).map_err(anyhow::Error::new))?;
     Ok(name)

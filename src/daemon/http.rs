@@ -6,8 +6,11 @@
 //!
 //! The read API, for the CLI's read commands while the daemon holds the mirror (see
 //! [`super::discovery`]), and for anyone who wants to look inside a running system:
-//! - `GET /v1/report?format=html|md|json|csv[&tracker=NAME]`: the audit report as of the daemon's last
-//!   sync (for one tracker: audited now). The headers `X-Twotrack-Misfiled`, `X-Twotrack-Reviews` and
+//! - `GET /v1/report?format=html|md|json|csv[&tracker=NAME][&findings=N]`: the audit report as of the
+//!   daemon's last sync (for one tracker: audited now), streamed as it is written (a million findings'
+//!   CSV never sits in memory whole). The HTML page lists the first `findings` (default 500) and links
+//!   to the CSV and JSON of all of them (or, with `&beside=NAME`, to the file of that name the caller
+//!   writes beside the page). The headers `X-Twotrack-Misfiled`, `X-Twotrack-Reviews` and
 //!   `X-Twotrack-Generated-At` carry what `audit --fail-on` needs.
 //! - `GET /v1/history/{key}`: an item's audit log, as `twotrack history` prints it.
 //! - `GET /v1/outbox?format=text|json[&state=parked,pending,...]`: the outbox, as `outbox list` prints it.
@@ -29,7 +32,7 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use super::State;
-use crate::report::{Format, Report};
+use crate::report::{Format, FullLists, HTML_FINDINGS, HtmlOptions, Report};
 
 pub fn router(state: Arc<State>) -> Router {
     let api = Router::new()
@@ -105,6 +108,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 struct ReportQuery {
     format: Option<String>,
     tracker: Option<String>,
+    /// The findings the HTML page lists.
+    findings: Option<usize>,
+    /// The name of a CSV file of all findings the caller writes beside the page (`audit --out` through
+    /// the daemon): the page links to it instead of this daemon's addresses.
+    beside: Option<String>,
 }
 
 async fn report(AxState(state): AxState<Arc<State>>, Query(q): Query<ReportQuery>) -> Result<Response, ApiError> {
@@ -148,10 +156,53 @@ async fn report(AxState(state): AxState<Arc<State>>, Query(q): Query<ReportQuery
             audited
         }
     };
-    let body = report.render(format).map_err(ApiError::internal)?;
-    let mut response = ([(header::CONTENT_TYPE, content_type(format))], body).into_response();
+    let mut response =
+        ([(header::CONTENT_TYPE, content_type(format))], streamed(report.clone(), format, &q)).into_response();
     summary_headers(response.headers_mut(), &report);
     Ok(response)
+}
+
+/// The report written in `format` on a blocking thread, handed to the client in chunks as it is
+/// written: memory stays at a chunk or two whatever the number of findings. A client that goes away
+/// stops the writing; a failure half way cuts the body (the status is sent already) and is logged.
+fn streamed(report: Arc<Report>, format: Format, q: &ReportQuery) -> axum::body::Body {
+    // Tracker names are plain words (letters, digits, '-', '_'): nothing to escape in a query.
+    let only = q.tracker.as_ref().map(|t| format!("&tracker={t}")).unwrap_or_default();
+    let full_lists = match &q.beside {
+        Some(name) => FullLists::Beside(vec![name.clone()]),
+        None => FullLists::Served(["csv", "json"].iter().map(|f| format!("/v1/report?format={f}{only}")).collect()),
+    };
+    let html = HtmlOptions { findings: q.findings.unwrap_or(HTML_FINDINGS), full_lists };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<axum::body::Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut out = std::io::BufWriter::with_capacity(CHUNK, Chunks(tx));
+        if let Err(e) = report.write(format, &html, &mut out)
+            && !e.is_broken_pipe()
+        {
+            tracing::error!(error = %e, "the report could not be written; its body is cut short");
+        }
+    });
+    axum::body::Body::from_stream(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
+
+/// The size of the chunks a report is streamed in.
+const CHUNK: usize = 64 * 1024;
+
+/// A writer that sends what it is given to a response body, one chunk at a time (wrapped in a
+/// `BufWriter` of [`CHUNK`]).
+struct Chunks(tokio::sync::mpsc::Sender<std::io::Result<axum::body::Bytes>>);
+
+impl std::io::Write for Chunks {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(Ok(axum::body::Bytes::copy_from_slice(buf)))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// What `audit --fail-on` and the CLI's summary line need, without parsing the report.
@@ -163,6 +214,7 @@ fn summary_headers(headers: &mut HeaderMap, report: &Report) {
         ("x-twotrack-moves", report.totals.moves.to_string()),
         ("x-twotrack-reviews", report.totals.reviews.to_string()),
         ("x-twotrack-review-findings", reviews.to_string()),
+        ("x-twotrack-findings", report.findings.len().to_string()),
         ("x-twotrack-generated-at", report.generated_at.clone()),
         ("x-twotrack-waiting", report.totals.waiting_line().unwrap_or_default()),
     ] {

@@ -185,13 +185,13 @@ fn rest(r: &Report, shown: usize, opts: &HtmlOptions) -> Markup {
         @if total > 0 {
             p.full-lists #full-lists {
                 @match &opts.full_lists {
-                    FullLists::Beside(files) => {
+                    FullLists::Beside(links) | FullLists::Served(links) => {
                         b { "All " (total) " findings: " }
-                        @for (i, file) in files.iter().enumerate() {
+                        @for (i, link) in links.iter().enumerate() {
                             @if i > 0 { ", " }
-                            a href=(file) { (file) }
+                            a href=(link) { (link) }
                         }
-                        " (beside this page)."
+                        @if matches!(opts.full_lists, FullLists::Beside(_)) { " (beside this page)." } @else { "." }
                     }
                     FullLists::Command => {
                         b { "All " (total) " findings: " }

@@ -73,6 +73,8 @@ impl Default for HtmlOptions {
 pub enum FullLists {
     /// Files written beside the page (names relative to it).
     Beside(Vec<String>),
+    /// Addresses that serve them (the daemon's `/v1/report?format=csv`, `...json`).
+    Served(Vec<String>),
     /// Nowhere yet: the page says which command writes them.
     Command,
 }
@@ -622,6 +624,22 @@ pub enum RenderError {
     Spill(std::io::Error),
     #[error("{0}")]
     Write(std::io::Error),
+}
+
+impl RenderError {
+    /// The reader went away (a closed pipe or connection): nothing to report.
+    pub fn is_broken_pipe(&self) -> bool {
+        let kind = match self {
+            RenderError::Write(e) => Some(e.kind()),
+            RenderError::Json(e) => e.io_error_kind(),
+            RenderError::Csv(e) => match e.kind() {
+                ::csv::ErrorKind::Io(e) => Some(e.kind()),
+                _ => None,
+            },
+            RenderError::Utf8(_) | RenderError::Spill(_) => None,
+        };
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    }
 }
 
 #[cfg(test)]
