@@ -307,6 +307,30 @@ pub fn json_schema() -> serde_json::Value {
     raw::schema().to_value()
 }
 
+/// A valid configuration of two trackers (Jira Cloud product backlog `jira`, project SHOP; ServiceNow
+/// service queue `sn`), each token given as the TOML value passed (`{ file = "..." }`, `{ env = "..." }`).
+#[cfg(test)]
+pub(crate) fn two_trackers(jira_token: &str, sn_token: &str) -> String {
+    format!(
+        r#"
+[[tracker]]
+name = "jira"
+kind = "jira"
+role = "product"
+base_url = "https://example.atlassian.net"
+auth = {{ user = "bot@example.com", token = {jira_token} }}
+scope = {{ projects = ["SHOP"] }}
+
+[[tracker]]
+name = "sn"
+kind = "servicenow"
+role = "service"
+base_url = "https://example.service-now.com"
+auth = {{ type = "bearer", token = {sn_token} }}
+"#
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use secrecy::ExposeSecret;
@@ -318,22 +342,10 @@ mod tests {
         dir: tempfile::TempDir,
     }
 
-    const MINIMAL: &str = r#"
-[[tracker]]
-name = "jira"
-kind = "jira"
-role = "product"
-base_url = "https://example.atlassian.net"
-auth = { user = "bot@example.com", token = { file = "jira.token" } }
-scope = { projects = ["SHOP"] }
-
-[[tracker]]
-name = "sn"
-kind = "servicenow"
-role = "service"
-base_url = "https://example.service-now.com"
-auth = { type = "bearer", token = { file = "sn.token" } }
-"#;
+    /// The two-tracker configuration every test starts from, its secrets in `jira.token` and `sn.token`.
+    fn minimal() -> String {
+        two_trackers(r#"{ file = "jira.token" }"#, r#"{ file = "sn.token" }"#)
+    }
 
     impl Fixture {
         fn new() -> Fixture {
@@ -359,7 +371,7 @@ auth = { type = "bearer", token = { file = "sn.token" } }
     #[test]
     fn a_minimal_file_gets_every_default() {
         let f = Fixture::new();
-        let c = f.parse(MINIMAL).unwrap();
+        let c = f.parse(&minimal()).unwrap();
         assert_eq!(c.source, f.path());
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
 
@@ -420,7 +432,8 @@ auth = { type = "bearer", token = { file = "sn.token" } }
     fn queues_merge_with_the_defaults_and_the_fallback_stays_last() {
         let f = Fixture::new();
         let text = format!(
-            "{MINIMAL}\n[[queue]]\nname = \"database\"\ngroup = \"DBA Team\"\n\n[[queue]]\nname = \"payments\"\ngroup = \"Payments Ops\"\nterms = [\"refund\"]\n\n[[rule]]\nid = \"refunds\"\nmatch = [\"refund failed\"]\nkind = \"incident\"\nqueue = \"payments\"\n"
+            "{}\n[[queue]]\nname = \"database\"\ngroup = \"DBA Team\"\n\n[[queue]]\nname = \"payments\"\ngroup = \"Payments Ops\"\nterms = [\"refund\"]\n\n[[rule]]\nid = \"refunds\"\nmatch = [\"refund failed\"]\nkind = \"incident\"\nqueue = \"payments\"\n",
+            minimal()
         );
         let c = f.parse(&text).unwrap();
         let names: Vec<&str> = c.queues.iter().map(|q| q.name.as_str()).collect();
@@ -437,7 +450,7 @@ auth = { type = "bearer", token = { file = "sn.token" } }
     fn every_problem_is_reported_in_one_run_with_positions() {
         let f = Fixture::new();
         let text =
-            MINIMAL.replace("role = \"product\"", "role = \"prodct\"").replace("kind = \"servicenow\"", "kind = 7")
+            minimal().replace("role = \"product\"", "role = \"prodct\"").replace("kind = \"servicenow\"", "kind = 7")
                 + "\n[policy]\nmove_threshold = 2.0\nbogus = true\n";
         let problems = f.problems(&text);
         let got: Vec<(usize, usize)> = problems.iter().map(|p| (p.line, p.col)).collect();
@@ -452,9 +465,9 @@ auth = { type = "bearer", token = { file = "sn.token" } }
     #[test]
     fn max_attempts_is_at_least_one() {
         let f = Fixture::new();
-        let c = f.parse(&format!("{MINIMAL}\n[policy]\nmax_attempts = 2\n")).unwrap();
+        let c = f.parse(&format!("{}\n[policy]\nmax_attempts = 2\n", minimal())).unwrap();
         assert_eq!(c.policy.max_attempts, 2);
-        let problems = f.problems(&format!("{MINIMAL}\n[policy]\nmax_attempts = 0\n"));
+        let problems = f.problems(&format!("{}\n[policy]\nmax_attempts = 0\n", minimal()));
         assert_eq!(problems.len(), 1, "{problems:#?}");
         assert_eq!(problems[0].message, "`policy.max_attempts` is 0, must be at least 1");
         assert_eq!((problems[0].line, problems[0].col), (18, 16));
@@ -468,7 +481,7 @@ auth = { type = "bearer", token = { file = "sn.token" } }
     #[test]
     fn a_wrongly_typed_required_key_is_reported_once() {
         let f = Fixture::new();
-        let problems = f.problems(&MINIMAL.replace("name = \"jira\"", "name = 5"));
+        let problems = f.problems(&minimal().replace("name = \"jira\"", "name = 5"));
         assert_eq!(problems.len(), 1, "{problems:#?}");
         assert_eq!((problems[0].line, problems[0].col), (3, 8));
     }
@@ -476,10 +489,11 @@ auth = { type = "bearer", token = { file = "sn.token" } }
     #[test]
     fn kind_specific_keys_are_checked() {
         let f = Fixture::new();
-        let text = MINIMAL.replace("scope = { projects = [\"SHOP\"] }", "scope = { tables = [\"incident\"] }").replace(
-            "base_url = \"https://example.service-now.com\"",
-            "base_url = \"https://example.service-now.com\"\nflavour = \"cloud\"",
-        );
+        let text =
+            minimal().replace("scope = { projects = [\"SHOP\"] }", "scope = { tables = [\"incident\"] }").replace(
+                "base_url = \"https://example.service-now.com\"",
+                "base_url = \"https://example.service-now.com\"\nflavour = \"cloud\"",
+            );
         let messages: Vec<String> = f.problems(&text).into_iter().map(|p| p.message).collect();
         assert!(
             messages.iter().any(|m| m.contains("`scope.tables` applies to servicenow trackers only")),
@@ -492,7 +506,7 @@ auth = { type = "bearer", token = { file = "sn.token" } }
     #[test]
     fn rules_are_checked_against_queues_and_the_classifier() {
         let f = Fixture::new();
-        let rule = |body: &str| format!("{MINIMAL}\n[[rule]]\nid = \"r\"\n{body}\n");
+        let rule = |body: &str| format!("{}\n[[rule]]\nid = \"r\"\n{body}\n", minimal());
         let first = |text: String| f.problems(&text).remove(0).message;
         assert!(first(rule("match = [\"x\"]\nqueue = \"nowhere\"")).contains("unknown queue \"nowhere\""));
         assert!(first(rule("match = [\"x\"]")).contains("has no effect"));
@@ -511,7 +525,7 @@ auth = { type = "bearer", token = { file = "sn.token" } }
     #[test]
     fn inline_secrets_work_with_a_warning_that_does_not_quote_them() {
         let f = Fixture::new();
-        let text = MINIMAL.replace("{ file = \"jira.token\" }", "\"inline-secret-value\"");
+        let text = minimal().replace("{ file = \"jira.token\" }", "\"inline-secret-value\"");
         let c = f.parse(&text).unwrap();
         assert_eq!(c.warnings.len(), 1);
         let warning = c.warnings[0].to_string();
@@ -524,7 +538,7 @@ auth = { type = "bearer", token = { file = "sn.token" } }
     #[test]
     fn secrets_never_show_in_debug_or_the_redacted_toml() {
         let f = Fixture::new();
-        let c = f.parse(&MINIMAL.replace("{ file = \"jira.token\" }", "\"inline-secret-value\"")).unwrap();
+        let c = f.parse(&minimal().replace("{ file = \"jira.token\" }", "\"inline-secret-value\"")).unwrap();
         let debug = format!("{c:?} {c:#?}");
         let shown = c.to_redacted_toml();
         for secret in ["inline-secret-value", "sn-file-secret"] {
@@ -537,7 +551,7 @@ auth = { type = "bearer", token = { file = "sn.token" } }
     #[test]
     fn the_redacted_toml_reads_back_as_the_same_configuration() {
         let f = Fixture::new();
-        let c = f.parse(MINIMAL).unwrap();
+        let c = f.parse(&minimal()).unwrap();
         let again = f.parse(&c.to_redacted_toml()).unwrap();
         assert_eq!(again.trackers.len(), 2);
         assert_eq!(again.policy, c.policy);

@@ -253,22 +253,8 @@ mod tests {
     use crate::config::{Secrets, parse_with};
 
     fn config() -> Config {
-        let text = r#"
-[[tracker]]
-name = "jira"
-kind = "jira"
-role = "product"
-base_url = "https://example.atlassian.net"
-auth = { user = "bot@example.com", token = { env = "TWOTRACK_TEST_UNSET_TOKEN" } }
-scope = { projects = ["SHOP"] }
-
-[[tracker]]
-name = "sn"
-kind = "servicenow"
-role = "service"
-base_url = "https://example.service-now.com"
-auth = { type = "bearer", token = { env = "TWOTRACK_TEST_UNSET_TOKEN" } }
-"#;
+        let token = r#"{ env = "TWOTRACK_TEST_UNSET_TOKEN" }"#;
+        let text = &crate::config::two_trackers(token, token);
         parse_with(text, Path::new("twotrack.toml"), Secrets::Deferred).unwrap()
     }
 
