@@ -44,8 +44,12 @@ pub fn classifier(config: &Config) -> Result<Classifier, RulesError> {
 
 /// Learn the site from every item of the mirror (see [`crate::plan::learn_site`]).
 pub fn learn_site(config: &Config, mirror: &Mirror, classifier: &Classifier) -> Result<Site, MirrorError> {
-    let site =
-        crate::plan::learn_site_with_moves(config, classifier, mirror.items(None), &crate::outbox::moves(mirror)?)?;
+    let site = crate::plan::learn_site_with_moves(
+        config,
+        classifier,
+        mirror.items(None),
+        &crate::outbox::moves(mirror, &config.policy.returns)?,
+    )?;
     match site.model.abstains() {
         Some(why) => tracing::info!(reason = why, "site model abstains: nothing will move, items are only reviewed"),
         None => {
@@ -60,7 +64,8 @@ pub fn learn_site(config: &Config, mirror: &Mirror, classifier: &Classifier) -> 
 pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<Report, AuditError> {
     let classifier = classifier(config)?;
     let site = learn_site(config, mirror, &classifier)?;
-    let planner = Planner::new(config, &classifier, &site).with_moves(crate::outbox::moves(mirror)?);
+    let planner =
+        Planner::new(config, &classifier, &site).with_moves(crate::outbox::moves(mirror, &config.policy.returns)?);
     let mut builder = ReportBuilder::new(&planner, Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<Item>, MirrorError>>(2);
@@ -266,7 +271,8 @@ pub fn explain(config: &Config, mirror: &Mirror, key: &str, json: bool) -> Resul
     }
     let classifier = classifier(config)?;
     let site = learn_site(config, mirror, &classifier)?;
-    let planner = Planner::new(config, &classifier, &site).with_moves(crate::outbox::moves(mirror)?);
+    let planner =
+        Planner::new(config, &classifier, &site).with_moves(crate::outbox::moves(mirror, &config.policy.returns)?);
     let role =
         |tracker: &str| config.tracker(tracker).map(|t| t.role).or_else(|| crate::classify::role_of_name(tracker));
     let explainer = Explainer {

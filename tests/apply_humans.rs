@@ -50,7 +50,7 @@ fn finding<'a>(findings: &'a [Value], key: &str) -> Vec<&'a Value> {
 fn site_label(h: &Harness, tracker: &str, key: &str) -> Label {
     let config = twotrack::config::load(&h.config).unwrap();
     let mirror = Mirror::open(&h.mirror_path()).unwrap();
-    let moves = twotrack::outbox::moves(&mirror).unwrap();
+    let moves = twotrack::outbox::moves(&mirror, &config.policy.returns).unwrap();
     let item = mirror.get(tracker, key).unwrap().unwrap_or_else(|| panic!("{tracker} {key} is mirrored"));
     twotrack::plan::site_label(&config, &moves, &item)
 }
@@ -105,6 +105,34 @@ async fn a_reopened_original_is_never_moved_again_and_is_reported_with_its_twin(
     // twin teaches nothing while the pair stands.
     assert_eq!(site_label(&h, JIRA, &jira_source), Label::Decided);
     assert_eq!(site_label(&h, SN, &sn_twin), Label::Ignored);
+}
+
+/// An instance's own return marker and close code (`policy.return_label`, `policy.return_resolutions`)
+/// return twins as the defaults do; the defaults then no longer do.
+#[tokio::test]
+async fn an_instance_returns_twins_with_its_own_marker_and_close_code() {
+    let h = Harness::start(backlog(), &Policy::writes()).await;
+    let (_, sn_twin, sn_source, jira_twin) = moved(&h).await;
+    let text = std::fs::read_to_string(&h.config)
+        .unwrap()
+        .replace("[policy]\n", "[policy]\nreturn_label = \"sent-back\"\nreturn_resolutions = [\"Misrouted\"]\n");
+    std::fs::write(&h.config, text).unwrap();
+
+    h.sn_next_second(&sn_twin).await;
+    h.sn_edit(&sn_twin, json!({ "state": "7", "close_code": "Misrouted", "close_notes": "Wrong desk." })).await;
+    h.jira_edit(&jira_twin, json!({ "update": { "labels": [{ "add": "twotrack-return" }] } })).await;
+    h.ok(&["sync"]).await;
+    let dry = h.ok(&["apply"]).await.stdout;
+    let returned: Vec<&str> = dry.lines().filter(|l| l.contains("returned by a human")).collect();
+    assert_eq!(returned.len(), 1, "the configured close code returns; the default marker no longer does:\n{dry}");
+    assert!(returned[0].contains(&sn_twin), "{dry}");
+    assert_eq!(site_label(&h, SN, &sn_twin), Label::Returned);
+
+    h.jira_edit(&jira_twin, json!({ "update": { "labels": [{ "add": "sent-back" }] } })).await;
+    h.ok(&["sync"]).await;
+    let dry = h.ok(&["apply"]).await.stdout;
+    assert!(dry.lines().any(|l| l.contains("returned by a human") && l.contains(&sn_source)), "{dry}");
+    assert_eq!(site_label(&h, JIRA, &jira_twin), Label::Returned);
 }
 
 #[tokio::test]

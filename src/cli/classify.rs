@@ -134,9 +134,10 @@ impl Setup {
     /// Learn a site from `items`, as the audit learns it from the mirror (a tracker name the
     /// configuration lacks taking its role from its name, as in [`Setup::role`]).
     fn learn<E>(&self, items: impl IntoIterator<Item = Result<Item, E>>) -> Result<Site, E> {
-        let (min_per_role, keep) = match &self.config {
-            Some(c) => (c.policy.site_min_items, c.policy.keep_label.as_str()),
-            None => (SiteOptions::default().min_per_role, crate::plan::DEFAULT_KEEP_LABEL),
+        let defaults = crate::plan::Returns::default();
+        let (min_per_role, keep, returns) = match &self.config {
+            Some(c) => (c.policy.site_min_items, c.policy.keep_label.as_str(), &c.policy.returns),
+            None => (SiteOptions::default().min_per_role, crate::plan::DEFAULT_KEEP_LABEL, &defaults),
         };
         // An export carries no outbox: what a human did after a move is read from the items alone
         // (the return marker or a returning resolution on a twin).
@@ -146,7 +147,7 @@ impl Setup {
             SiteOptions { min_per_role, ..SiteOptions::default() },
             items,
             |item| self.role(&item.tracker),
-            |item| crate::plan::label_with(keep, &moves, item),
+            |item| crate::plan::label_with(keep, returns, &moves, item),
         )
     }
 

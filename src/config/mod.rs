@@ -211,6 +211,9 @@ pub struct Policy {
     pub max_attempts: u32,
     /// Items with this label are never moved.
     pub keep_label: String,
+    /// How a human returns a twin (`return_label`, `return_resolutions`).
+    #[serde(flatten)]
+    pub returns: crate::plan::Returns,
     /// Correct the assignment group of misrouted Work.
     pub fix_routing: bool,
     /// Correct the priority of misprioritised Work.
@@ -416,6 +419,7 @@ mod tests {
                 max_move_share: 0.2,
                 max_attempts: 5,
                 keep_label: "twotrack-keep".into(),
+                returns: crate::plan::Returns::default(),
                 fix_routing: false,
                 fix_priority: false,
                 writer_ttl_seconds: 120,
@@ -460,6 +464,19 @@ mod tests {
         assert!(problems[2].message.contains("between 0 and 1"));
         assert_eq!(problems[3].message, "unknown key `bogus` in `policy`");
         assert!(problems.iter().all(|p| p.file == f.path()));
+    }
+
+    #[test]
+    fn the_return_markers_are_configurable_and_never_the_keep_marker() {
+        let f = Fixture::new();
+        let policy = "[policy]\nreturn_label = \"not-ours\"\nreturn_resolutions = [\"Misrouted\"]\n";
+        let c = f.parse(&format!("{}\n{policy}", minimal())).unwrap();
+        let expected = crate::plan::Returns { label: "not-ours".into(), resolutions: vec!["Misrouted".into()] };
+        assert_eq!(c.policy.returns, expected);
+        let problems = f.problems(&format!("{}\n[policy]\nreturn_label = \"twotrack-keep\"\n", minimal()));
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(problems[0].message.contains("the same as `policy.keep_label`"), "{}", problems[0].message);
+        assert_eq!((problems[0].line, problems[0].col), (18, 16));
     }
 
     #[test]

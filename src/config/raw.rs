@@ -358,6 +358,13 @@ pub struct RawPolicy {
     pub max_attempts: u32,
     /// Items carrying this label are never moved (a human said "keep here").
     pub keep_label: String,
+    /// A twin carrying this label was returned by a human ("not ours: it belongs where it came from"):
+    /// never moved again, reported, and learned from.
+    pub return_label: String,
+    /// Resolutions (Jira) and close codes (ServiceNow) that return a closed twin, compared
+    /// case-insensitively. Vendors ship none of the defaults: name your instance's own, or add one of
+    /// these to its choice list.
+    pub return_resolutions: Vec<String>,
     /// Also correct the assignment group of misrouted Work.
     pub fix_routing: bool,
     /// Also correct the priority of misprioritised Work (never the product owner's priority of Value).
@@ -380,6 +387,8 @@ impl Default for RawPolicy {
             max_move_share: 0.2,
             max_attempts: 5,
             keep_label: crate::plan::DEFAULT_KEEP_LABEL.into(),
+            return_label: crate::plan::RETURN_LABEL.into(),
+            return_resolutions: crate::plan::RETURN_RESOLUTIONS.iter().map(|r| r.to_string()).collect(),
             fix_routing: false,
             fix_priority: false,
             writer_ttl_seconds: 120,

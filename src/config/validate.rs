@@ -886,11 +886,29 @@ fn policy(ctx: &mut Ctx<'_, '_>, raw: RawPolicy) -> Policy {
             "items are flagged for review below the move threshold: lower review_threshold or raise move_threshold",
         );
     }
-    if raw.keep_label.trim().is_empty() || raw.keep_label.contains(char::is_whitespace) {
+    for (key, label, example) in
+        [("keep_label", &raw.keep_label, "twotrack-keep"), ("return_label", &raw.return_label, "twotrack-return")]
+    {
+        if label.trim().is_empty() || label.contains(char::is_whitespace) {
+            ctx.error(
+                &format!("policy.{key}"),
+                format!("`policy.{key}` must be a single word"),
+                format!("labels cannot be empty or contain spaces, e.g. \"{example}\""),
+            );
+        }
+    }
+    if raw.return_label == raw.keep_label {
         ctx.error(
-            "policy.keep_label",
-            "`policy.keep_label` must be a single word",
-            "labels cannot be empty or contain spaces, e.g. \"twotrack-keep\"",
+            "policy.return_label",
+            format!("`policy.return_label` is {:?}, the same as `policy.keep_label`", raw.return_label),
+            "one marker says \"keep it here\", the other \"send it back\": give them different labels",
+        );
+    }
+    if raw.return_resolutions.iter().any(|r| r.trim().is_empty()) {
+        ctx.error(
+            "policy.return_resolutions",
+            "`policy.return_resolutions` holds an empty name",
+            "name each resolution or close code as the tracker shows it, e.g. [\"Misfiled\", \"Not ours\"]",
         );
     }
     if raw.max_attempts == 0 {
@@ -923,6 +941,7 @@ fn policy(ctx: &mut Ctx<'_, '_>, raw: RawPolicy) -> Policy {
         max_move_share: raw.max_move_share,
         max_attempts: raw.max_attempts,
         keep_label: raw.keep_label,
+        returns: crate::plan::Returns { label: raw.return_label, resolutions: raw.return_resolutions },
         fix_routing: raw.fix_routing,
         fix_priority: raw.fix_priority,
         writer_ttl_seconds: raw.writer_ttl_seconds,

@@ -445,8 +445,9 @@ pub fn correction_from(f: &Finding) -> Option<Correction> {
 }
 
 /// The moves this mirror's outbox carried out, with both sides as the mirror holds them now (a twin not
-/// synced yet is taken as open). Reads only the done moves and their two items.
-pub fn moves(mirror: &Mirror) -> Result<Moves, MirrorError> {
+/// synced yet is taken as open; `returns` says which twins a human returned). Reads only the done moves
+/// and their two items.
+pub fn moves(mirror: &Mirror, returns: &crate::plan::Returns) -> Result<Moves, MirrorError> {
     let mut pairs = Vec::new();
     for c in Outbox::open(mirror)?.all() {
         let c = c?;
@@ -457,7 +458,7 @@ pub fn moves(mirror: &Mirror) -> Result<Moves, MirrorError> {
         };
         let Some(original) = mirror.get(&c.source_tracker, &c.source_key)? else { continue };
         pairs.push(match mirror.get(target_tracker, &twin.key)? {
-            Some(twin) => Moved::new(&original, &twin),
+            Some(twin) => Moved::new(returns, &original, &twin),
             None => Moved::before_sync(&original, Side::unseen(target_tracker, &twin.key, &twin.url)),
         });
     }
@@ -472,7 +473,7 @@ pub fn plan(
     site: &Site,
     sel: &Selection,
 ) -> Result<ApplyPlan, OutboxError> {
-    let planner = Planner::new(config, classifier, site).with_moves(moves(mirror)?);
+    let planner = Planner::new(config, classifier, site).with_moves(moves(mirror, &config.policy.returns)?);
     let selected = |tracker: &str, key: &str| {
         sel.tracker.as_deref().is_none_or(|t| t == tracker)
             && (sel.only.is_empty() || sel.only.iter().any(|k| k.eq_ignore_ascii_case(key)))

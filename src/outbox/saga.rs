@@ -418,7 +418,8 @@ async fn follow_back_one(ctx: &Ctx<'_>, c: &Correction) -> Result<bool, OutboxEr
         Some(n) => Some(n.to_string()),
         None => last_human_comment(ctx, target_tracker, &twin.key).await?,
     };
-    let text = followback_text(&twin_item, &twin.url, resolution_notes.as_deref());
+    let returned = ctx.config.policy.returns.is_returned(&twin_item);
+    let text = followback_text(&twin_item, returned, &twin.url, resolution_notes.as_deref());
     let detail = match post_once(ctx, c, &source, Note::FollowBack, &text).await? {
         Posted::Yes => "told the reporter the outcome".to_string(),
         Posted::Uncertain(why) => why,
@@ -610,9 +611,9 @@ const MAX_NOTES: usize = 2000;
 /// What the reporter of the original is told once its twin is closed: how it was resolved (the Jira
 /// resolution, the ServiceNow close code) and what its resolver wrote, or that it was returned as not
 /// belonging where twotrack put it.
-pub(super) fn followback_text(twin: &Item, url: &str, notes: Option<&str>) -> String {
+pub(super) fn followback_text(twin: &Item, returned: bool, url: &str, notes: Option<&str>) -> String {
     let resolution = twin.resolution().map(|r| format!("; resolution: {r}")).unwrap_or_default();
-    let mut text = if crate::plan::is_returned(twin) {
+    let mut text = if returned {
         format!(
             "Update: {} ({url}), where this item was moved, was returned as not belonging there (status: {}{resolution}). \
              This item is where it belongs after all: reopen it if the request still stands.",

@@ -7,11 +7,12 @@
 //!   twotrack closed it). While the twin is open too, the same request lives twice: a duplicate pair that
 //!   someone has to close one side of.
 //! - **Returned by a human**: the twin was sent back as not belonging where twotrack put it. A twin
-//!   counts as returned when it carries the return marker [`RETURN_LABEL`] (a Jira label; in ServiceNow a
-//!   `#twotrack-return` hashtag line of the description, like the keep marker), open or closed, or when it
-//!   is closed with one of the [`RETURN_RESOLUTIONS`] (the Jira resolution's name, the ServiceNow close
-//!   code; case-insensitive). Other resolutions do not: "Won't Do" or "Declined" decide about the work
-//!   where it sits, and "Duplicate" says the work already lives in that tracker.
+//!   counts as returned when it carries the return marker (`policy.return_label`, default
+//!   [`RETURN_LABEL`]: a Jira label; in ServiceNow a `#twotrack-return` hashtag line of the description,
+//!   like the keep marker), open or closed, or when it is closed with one of the returning resolutions
+//!   (`policy.return_resolutions`, default [`RETURN_RESOLUTIONS`]: the Jira resolution's name, the
+//!   ServiceNow close code; case-insensitive). Other resolutions do not: "Won't Do" or "Declined" decide
+//!   about the work where it sits, and "Duplicate" says the work already lives in that tracker.
 //!
 //! Both are human decisions the site model learns from (see [`site_label`]), and both are reported.
 
@@ -24,19 +25,39 @@ use super::is_twin;
 use crate::classify::site::Label;
 use crate::config::Config;
 
-/// The marker by which a human sends a twin back: "this is not ours, it belongs where it came from".
+/// The default marker by which a human sends a twin back: "this is not ours, it belongs where it came from".
 pub const RETURN_LABEL: &str = "twotrack-return";
 
-/// Resolutions (Jira) and close codes (ServiceNow) that return a closed twin. Vendors ship none of these:
-/// an administrator who wants agents to return twins by resolution adds one of them to the choice list.
+/// The default resolutions (Jira) and close codes (ServiceNow) that return a closed twin. Vendors ship
+/// none of these: an administrator who wants agents to return twins by resolution adds one to the choice
+/// list, or names the instance's own in `policy.return_resolutions`.
 pub const RETURN_RESOLUTIONS: [&str; 5] = ["Misfiled", "Not ours", "Wrong tracker", "Returned", "Rejected"];
 
-/// Whether a twin was returned by a human (see the module documentation).
-pub fn is_returned(item: &Item) -> bool {
-    is_twin(item)
-        && (item.has_label(RETURN_LABEL)
-            || (!item.open
-                && item.resolution().is_some_and(|r| RETURN_RESOLUTIONS.iter().any(|x| x.eq_ignore_ascii_case(r)))))
+/// How a human returns a twin (`policy.return_label`, `policy.return_resolutions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Returns {
+    /// The return marker.
+    #[serde(rename = "return_label")]
+    pub label: String,
+    /// Resolutions and close codes that return a closed twin (compared case-insensitively).
+    #[serde(rename = "return_resolutions")]
+    pub resolutions: Vec<String>,
+}
+
+impl Default for Returns {
+    fn default() -> Self {
+        Returns { label: RETURN_LABEL.into(), resolutions: RETURN_RESOLUTIONS.iter().map(|r| r.to_string()).collect() }
+    }
+}
+
+impl Returns {
+    /// Whether a twin was returned by a human (see the module documentation).
+    pub fn is_returned(&self, item: &Item) -> bool {
+        is_twin(item)
+            && (item.has_label(&self.label)
+                || (!item.open
+                    && item.resolution().is_some_and(|r| self.resolutions.iter().any(|x| x.eq_ignore_ascii_case(r)))))
+    }
 }
 
 /// What a human did after a move.
@@ -117,8 +138,8 @@ pub struct Moved {
 
 impl Moved {
     /// A move of `original` to `twin`, both as the mirror holds them.
-    pub fn new(original: &Item, twin: &Item) -> Moved {
-        Moved { original: Side::of(original), twin: Side::of(twin), returned: is_returned(twin) }
+    pub fn new(returns: &Returns, original: &Item, twin: &Item) -> Moved {
+        Moved { original: Side::of(original), twin: Side::of(twin), returned: returns.is_returned(twin) }
     }
 
     /// A move whose twin the mirror does not hold yet ([`Side::unseen`]).
@@ -227,13 +248,13 @@ impl Moves {
 /// (Closed originals whose twin exists are left out by the site layer itself: they sat in the wrong
 /// place.)
 pub fn site_label(config: &Config, moves: &Moves, item: &Item) -> Label {
-    label_with(&config.policy.keep_label, moves, item)
+    label_with(&config.policy.keep_label, &config.policy.returns, moves, item)
 }
 
-/// [`site_label`] by the keep marker `keep_label` (for a site read without a configuration, or
-/// without an outbox: `twotrack classify --site`).
-pub fn label_with(keep_label: &str, moves: &Moves, item: &Item) -> Label {
-    if is_returned(item) {
+/// [`site_label`] by the keep marker `keep_label` and the return markers `returns` (for a site read
+/// without a configuration, or without an outbox: `twotrack classify --site`).
+pub fn label_with(keep_label: &str, returns: &Returns, moves: &Moves, item: &Item) -> Label {
+    if returns.is_returned(item) {
         return Label::Returned;
     }
     if is_twin(item) && moves.of_twin(item).is_some_and(|m| m.original.open) {
@@ -275,6 +296,7 @@ mod tests {
 
     #[test]
     fn a_twin_is_returned_by_the_marker_or_a_closing_resolution_that_says_so() {
+        let is_returned = |item: &Item| Returns::default().is_returned(item);
         assert!(is_returned(&twin(true, None, &["twotrack-return"])), "the marker, open");
         assert!(is_returned(&twin(false, Some("misfiled"), &[])), "a returning resolution, any case");
         assert!(is_returned(&twin(false, Some("Not ours"), &[])));
@@ -283,23 +305,37 @@ mod tests {
         }
         assert!(!is_returned(&twin(true, Some("Misfiled"), &[])), "a stale code of an open twin returns nothing");
         assert!(!is_returned(&Item { labels: vec!["twotrack-return".into()], ..original(true) }), "not a twin");
+
+        // An instance's own: its marker and its close code, in place of the defaults.
+        let own = Returns { label: "not-ours".into(), resolutions: vec!["Misrouted".into()] };
+        assert!(
+            own.is_returned(&twin(true, None, &["not-ours"])) && own.is_returned(&twin(false, Some("misrouted"), &[]))
+        );
+        assert!(
+            !own.is_returned(&twin(false, Some("Misfiled"), &[]))
+                && !own.is_returned(&twin(true, None, &["twotrack-return"]))
+        );
     }
 
     #[test]
     fn what_a_human_did_and_what_is_left_to_do() {
-        let m = Moved::new(&original(true), &twin(true, None, &[]));
+        let m = Moved::new(&Returns::default(), &original(true), &twin(true, None, &[]));
         assert_eq!(m.decision(), Some(HumanDecision::Reopened));
         assert!(m.duplicate());
         let line = m.describe();
         assert!(line.starts_with("reopened after move: original jira SHOP-12") && line.contains("close one"), "{line}");
 
-        let m = Moved::new(&original(false), &twin(false, Some("Misfiled"), &[]));
+        let m = Moved::new(&Returns::default(), &original(false), &twin(false, Some("Misfiled"), &[]));
         assert_eq!(m.decision(), Some(HumanDecision::Returned));
         let (from, to) = m.from_to();
         assert!(from.contains("SHOP-12") && from.contains("returned by a human"), "{from}");
         assert!(to.contains("INC0010001 (closed: Misfiled)") && to.contains("reopen it"), "{to}");
 
-        assert_eq!(Moved::new(&original(false), &twin(true, None, &[])).decision(), None, "a move nobody disputed");
+        assert_eq!(
+            Moved::new(&Returns::default(), &original(false), &twin(true, None, &[])).decision(),
+            None,
+            "a move nobody disputed"
+        );
         let unseen = Moved::before_sync(&original(true), Side::unseen("sn", "INC0010001", ""));
         assert!(unseen.duplicate(), "a twin not synced yet is taken as open");
     }
@@ -315,12 +351,12 @@ mod tests {
 
         // Returned: a clean label of the tracker it was returned to, open or closed.
         for returned in [twin(false, Some("Misfiled"), &[]), twin(true, None, &["twotrack-return"])] {
-            let moves = Moves::new([Moved::new(&original(false), &returned)]);
+            let moves = Moves::new([Moved::new(&Returns::default(), &original(false), &returned)]);
             assert_eq!(label(&moves, &returned), Label::Returned);
         }
 
         // Reopened: the original is a clean label where it sits; its disputed open twin is left out.
-        let moves = Moves::new([Moved::new(&original(true), &t)]);
+        let moves = Moves::new([Moved::new(&Returns::default(), &original(true), &t)]);
         assert_eq!(label(&moves, &original(true)), Label::Decided);
         assert_eq!(label(&moves, &t), Label::Ignored);
     }

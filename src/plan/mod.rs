@@ -15,7 +15,7 @@ use twotrack_api::{Class, Item, Kind, TrackerKind, TrackerRole};
 use crate::classify::site::SiteOptions;
 use crate::classify::{Action, Classifier, Site, Verdict};
 use crate::config::{Config, Targets, TrackerConfig};
-pub use after::{HumanDecision, Moved, Moves, RETURN_LABEL, is_returned, label_with, site_label};
+pub use after::{HumanDecision, Moved, Moves, RETURN_LABEL, RETURN_RESOLUTIONS, Returns, label_with, site_label};
 
 /// The label every twin twotrack creates carries (besides its origin marker).
 pub const MOVED_LABEL: &str = "twotrack-moved";
