@@ -10,9 +10,7 @@
 
 mod apply_support;
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
+use apply_support::daemon::{Daemon, eventually};
 use apply_support::metrics::metric;
 use apply_support::*;
 use serde_json::Value;
@@ -297,53 +295,6 @@ async fn cancel_gives_up_a_pending_correction_and_refuses_half_a_move() {
     let history = h.ok(&["history", &more]).await.stdout;
     let events: Vec<&str> = history.lines().filter_map(|l| l.split_whitespace().nth(2)).collect();
     assert_eq!(events, ["planned", "cancelled"], "{history}");
-}
-
-/// Poll `f` every 100 ms until it returns `Some`, for at most 60 s.
-async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The daemon, killed when dropped.
-struct Daemon(std::process::Child);
-
-impl Daemon {
-    /// Start `twotrack run` on the harness's configuration; its address once it listens.
-    async fn start(h: &Harness, listen_file: &std::path::Path) -> (Daemon, String) {
-        let daemon = Daemon(
-            Command::new(env!("CARGO_BIN_EXE_twotrack"))
-                .arg("--config")
-                .arg(&h.config)
-                .args(["run", "--listen-file"])
-                .arg(listen_file)
-                .current_dir(h.dir.path())
-                .env_remove("TWOTRACK_FAILPOINT")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let addr = eventually("the listen file", async || {
-            std::fs::read_to_string(listen_file).ok().filter(|s| s.ends_with('\n')).map(|s| s.trim().to_string())
-        })
-        .await;
-        (daemon, addr)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

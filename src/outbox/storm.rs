@@ -20,6 +20,12 @@
 //!
 //! A storm counts as one correction for `policy.max_moves` and for the circuit breaker (its reports are
 //! one event; the breaker guards against a rule gone wrong, which a storm is not).
+//!
+//! Follow-back ([`follow_back`]): once the parent is resolved (as the mirror holds it after a sync), the
+//! reporter of each report closed into the storm (a report of the product backlog) is told, once, how the
+//! parent was resolved and its resolution notes, as the reporter of a moved original is (`post_once`, its
+//! reference `followback:<correction>:<key>`). The reports that stay open beside the parent (children and
+//! linked items of the service queue) are resolved with it where they are and get no note.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -29,7 +35,9 @@ use twotrack_api::Connector;
 use twotrack_api::connector::{Created, OriginRef};
 
 use super::failpoint::hit;
-use super::saga::{Note, Posted, connector, create_once, entry, exemption, find_made, post_once};
+use super::saga::{
+    Note, Posted, connector, create_once, entry, exemption, find_made, last_human_comment, notes_line, post_once,
+};
 use super::{Correction, Ctx, Outbox, OutboxError, Planned2, Progress, State};
 use crate::classify::Classifier;
 use crate::config::Config;
@@ -53,6 +61,12 @@ pub struct MemberProgress {
     /// Why it was left alone (closed, kept, created by twotrack) before anything was written to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// A report closed into the storm: its reporter was told how the parent was resolved.
+    #[serde(default)]
+    pub followed_back: bool,
+    /// That follow-back was sent where the notes cannot be read, not confirmed yet (see `saga::post_once`).
+    #[serde(default)]
+    pub followback_sent: bool,
 }
 
 /// What the planner knows of one open item that may be a storm's report.
@@ -340,4 +354,82 @@ fn record_member(
     ctx.outbox.record(&c.id, e, |c| f(c.progress.members.entry(id.to_string()).or_default()))?;
     f(c.progress.members.entry(id.to_string()).or_default());
     Ok(())
+}
+
+/// Tell the reporter of each report a storm closed, once, how its parent was resolved. One storm that
+/// cannot be reached does not hold up the others; the first error is returned after all were tried.
+/// Returns how many reporters were told.
+pub(super) async fn follow_back(ctx: &Ctx<'_>) -> Result<usize, OutboxError> {
+    let storms: Vec<Correction> = ctx
+        .outbox
+        .all()
+        .filter_map(|c| c.ok())
+        .filter(|c| matches!(c.action, Planned2::Storm { .. }) && c.progress.twin.is_some())
+        .collect();
+    let (mut told, mut first_error) = (0, None);
+    for c in storms {
+        match follow_back_storm(ctx, &c).await {
+            Ok(n) => told += n,
+            Err(e) => {
+                tracing::warn!(correction = %c.id, error = %e, "storm follow-back failed; it is tried again next cycle");
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(told),
+    }
+}
+
+/// The follow-back of one storm whose parent is resolved: each report it closed and has not told yet.
+async fn follow_back_storm(ctx: &Ctx<'_>, c: &Correction) -> Result<usize, OutboxError> {
+    let (Some(parent), Planned2::Storm { service_tracker, members, .. }) = (&c.progress.twin, &c.action) else {
+        return Ok(0);
+    };
+    let waiting: Vec<&MemberPlan> = members
+        .iter()
+        .filter(|m| m.attach == Attach::Gathered)
+        .filter(|m| c.progress.members.get(&m.id()).is_some_and(|p| p.closed && !p.followed_back))
+        .collect();
+    if waiting.is_empty() {
+        return Ok(0);
+    }
+    // The mirror knows the parent's state after a sync; only a resolved parent needs a call.
+    let Some(resolved) = ctx.outbox.mirror.get(service_tracker, &parent.key)?.filter(|p| !p.open) else {
+        return Ok(0);
+    };
+    let notes = match resolved.resolution_notes() {
+        Some(n) => Some(n.to_string()),
+        None => last_human_comment(ctx, service_tracker, &parent.key).await?,
+    };
+    let text = followback_text(&resolved, &parent.url, notes.as_deref());
+    let tag = Some(format!("{service_tracker}:{}", parent.key));
+    let mut told = 0;
+    for m in waiting {
+        let conn = connector(ctx, &m.tracker)?;
+        let note = Note::StormFollowBack { tracker: &m.tracker, key: &m.key };
+        let detail = match post_once(ctx, c, &conn, note, &text).await? {
+            Posted::Yes => format!("told the reporter of {} how the parent was resolved", m.key),
+            Posted::Uncertain(why) => why,
+        };
+        let e = entry(c, "followed-back", tag.clone(), &detail);
+        ctx.outbox.record(&c.id, Some(e), |c| {
+            let p = c.progress.members.entry(m.id()).or_default();
+            p.followed_back = true;
+            p.followback_sent = false;
+        })?;
+        told += 1;
+    }
+    Ok(told)
+}
+
+/// What the reporter of a report closed into a storm is told once the parent is resolved.
+fn followback_text(parent: &twotrack_api::Item, url: &str, notes: Option<&str>) -> String {
+    let resolution = parent.resolution().map(|r| format!("; resolution: {r}")).unwrap_or_default();
+    format!(
+        "Update: {} ({url}), the incident your report was gathered under with the other reports of the same \
+         event, has been resolved (status: {}{resolution}).",
+        parent.key, parent.status
+    ) + &notes_line(notes)
 }

@@ -5,7 +5,9 @@
 
 #![allow(dead_code)] // Each test binary uses its own part of the harness.
 
+pub mod daemon;
 pub mod metrics;
+pub mod storm;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
