@@ -80,6 +80,11 @@ fn assert_gathered(h: &Harness, context: &str) -> Correction {
     c
 }
 
+/// The parent's work notes about reports that joined the storm after it was created.
+fn joined_notes(h: &Harness, parent: &str) -> Vec<String> {
+    h.sn_journal(parent, "work_notes").into_iter().filter(|n| n.contains("joined this incident")).collect()
+}
+
 /// The key apply names a storm by (its first report), from the plan it prints.
 async fn storm_key(h: &Harness) -> String {
     let plan = h.ok(&["apply"]).await.stdout;
@@ -129,6 +134,13 @@ async fn a_storm_is_one_parent_with_its_reports_attached_and_grows_under_it() {
         assert!(members.iter().any(|m| &m.key == key), "the new report {key} is attached: {members:#?}");
     }
     println!("after growth: {} reports under the same parent", members.len());
+    // The parent names the reports that joined, in one work note.
+    let parent = grown.progress.twin.as_ref().unwrap().key.clone();
+    let notes = joined_notes(&h, &parent);
+    assert_eq!(notes.len(), 1, "one note about the joined reports: {notes:#?}");
+    for key in &added {
+        assert!(notes[0].contains(key.as_str()), "the note names {key}: {}", notes[0]);
+    }
     let history = h.ok(&["history", &c.source_key]).await.stdout;
     assert!(history.contains("grown"), "{history}");
 
@@ -136,6 +148,8 @@ async fn a_storm_is_one_parent_with_its_reports_attached_and_grows_under_it() {
     let again = h.ok(&["apply"]).await.stdout;
     assert!(again.contains("(already handled)") || !again.contains("of one event"), "{again}");
     assert_eq!(parents(&h).len(), 1);
+    h.ok(&["apply", "--yes"]).await;
+    assert_eq!(joined_notes(&h, &parent).len(), 1, "no second note for the same reports");
 }
 
 /// Crash `apply` at a step of the storm saga, resume once: one parent, each reporter told once.
@@ -224,4 +238,38 @@ async fn the_reporters_of_closed_reports_hear_once_how_the_parent_was_resolved()
     for key in &gathered {
         assert!(stored.progress.members[&format!("{JIRA}:{key}")].followed_back, "{key} recorded");
     }
+}
+
+/// Reports that join a grown storm are named on the parent once, also when `apply` dies right before or
+/// right after the note.
+async fn join_crash_and_resume(point: &str) {
+    let (reports, later) = outage();
+    let h = Harness::start(world(&reports), &Policy::writes()).await;
+    h.ok(&["sync"]).await;
+    let key = storm_key(&h).await;
+    h.ok(&["apply", "--yes"]).await;
+    let mut added = Vec::new();
+    for r in &later {
+        added.push(match r.home {
+            Home::Jira => h.jira_file(&r.filed_type, &r.summary, &r.description).await,
+            Home::ServiceNow => h.sn_file(&r.filed_type, &r.summary, &r.description).await,
+        });
+    }
+    h.ok(&["sync"]).await;
+    h.crash_apply_at(point, &key).await;
+    h.ok(&["apply", "--yes", "--only", &key]).await;
+    let c = assert_gathered(&h, &format!("crash at {point}"));
+    let notes = joined_notes(&h, &c.progress.twin.as_ref().unwrap().key);
+    assert_eq!(notes.len(), 1, "{point}: one note about the joined reports: {notes:#?}");
+    assert!(added.iter().all(|k| notes[0].contains(k.as_str())), "{point}: {}", notes[0]);
+}
+
+#[tokio::test]
+async fn crash_before_joined_note() {
+    join_crash_and_resume("storm-before-joined").await;
+}
+
+#[tokio::test]
+async fn crash_after_joined_note() {
+    join_crash_and_resume("storm-after-joined").await;
 }

@@ -11,6 +11,7 @@
 //! | d. attach | child: `parent_incident` (ServiceNow) / a link (Jira); else a link | idempotent: nothing is written when it is set |
 //! | e. tell | a public note on a report in the product backlog | the note's reference (or marker) is looked for first, as in the move saga |
 //! | f. close | close that report | skipped when it is closed already; read back to confirm |
+//! | h. joined | a work note on the parent listing the reports that joined a grown storm | the parent's notes are read first and the reports a note of this storm names are not listed again; where they cannot be read, recorded as sent first and never sent twice |
 //! | g. done | (local) | all reports attached; the record and its audit-log entry in one transaction |
 //!
 //! Growth: a storm planned again with reports its correction does not hold yet (new reports, or a report
@@ -67,6 +68,12 @@ pub struct MemberProgress {
     /// That follow-back was sent where the notes cannot be read, not confirmed yet (see `saga::post_once`).
     #[serde(default)]
     pub followback_sent: bool,
+    /// A report that joined a grown storm: the parent's work note lists it.
+    #[serde(default)]
+    pub announced: bool,
+    /// That work note was sent where the parent's notes cannot be read, not confirmed (never sent again).
+    #[serde(default)]
+    pub announce_sent: bool,
 }
 
 /// What the planner knows of one open item that may be a storm's report.
@@ -184,7 +191,8 @@ pub(super) fn merge(outbox: &Outbox, c: &Correction) -> Result<bool, MirrorError
             let e = entry(c, "planned", None, &super::describe(&c.action));
             return (Some(c.clone()), Some(e));
         };
-        let added: Vec<MemberPlan> = new_members(c, &stored).into_iter().cloned().collect();
+        let added: Vec<MemberPlan> =
+            new_members(c, &stored).into_iter().map(|m| MemberPlan { joined: true, ..m.clone() }).collect();
         let rearm = matches!(stored.state, State::Pending | State::Done { .. } | State::Dropped { .. });
         if added.is_empty() || !rearm {
             changed = false;
@@ -333,6 +341,9 @@ pub(super) async fn run(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, Outbo
         attached += 1;
     }
 
+    // h. The parent hears which reports joined since its last note (growth), once per joining set.
+    announce_joined(ctx, &mut c, &service, &created, &members, tag.clone()).await?;
+
     // g. Done.
     hit("storm-before-done");
     let state = State::Done { at: Utc::now() };
@@ -432,4 +443,85 @@ fn followback_text(parent: &twotrack_api::Item, url: &str, notes: Option<&str>) 
          event, has been resolved (status: {}{resolution}).",
         parent.key, parent.status
     ) + &notes_line(notes)
+}
+
+/// What starts the reference of a storm's note about joined reports; the keys it lists follow it.
+fn joined_reference(c: &Correction) -> String {
+    format!("(twotrack ref joined:{}:", c.id)
+}
+
+/// Step (h): one work note on the parent naming the reports that joined the storm after it was created
+/// and are attached now, unless a note of this storm names them already (a crash after the note). Where
+/// the parent's notes cannot be read (403), each report is recorded as announced-sent before the note
+/// goes out, and a report recorded so is never announced again.
+async fn announce_joined(
+    ctx: &Ctx<'_>,
+    c: &mut Correction,
+    service: &crate::registry::AnyConnector,
+    parent: &Created,
+    members: &[MemberPlan],
+    tag: Option<String>,
+) -> Result<(), OutboxError> {
+    let attached =
+        |m: &MemberPlan| c.progress.members.get(&m.id()).is_some_and(|p| p.done && p.skipped.is_none() && !p.announced);
+    let mut pending: Vec<&MemberPlan> = members.iter().filter(|m| m.joined && attached(m)).collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let reference = joined_reference(c);
+    let sent = match service.notes(&parent.key).await {
+        Ok(notes) => {
+            let named: HashSet<&str> = notes
+                .iter()
+                .filter_map(|n| n.split_once(&reference).map(|(_, rest)| rest))
+                .flat_map(|rest| rest.split(|ch: char| ch == ')' || ch.is_whitespace()).take_while(|k| !k.is_empty()))
+                .collect();
+            pending.retain(|m| !named.contains(m.id().as_str()));
+            false
+        }
+        Err(twotrack_api::ConnectorError::Auth { status: 403, .. }) => {
+            let was_sent = pending.iter().any(|m| c.progress.members.get(&m.id()).is_some_and(|p| p.announce_sent));
+            if !was_sent {
+                let ids: Vec<String> = pending.iter().map(|m| m.id()).collect();
+                ctx.outbox.record(&c.id, None, |c| {
+                    for id in &ids {
+                        c.progress.members.entry(id.clone()).or_default().announce_sent = true;
+                    }
+                })?;
+            }
+            was_sent
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let ids: Vec<String> = pending.iter().map(|m| m.id()).collect();
+    if !pending.is_empty() && !sent {
+        let mut text = format!(
+            "twotrack: {} more report(s) of the same event joined this incident since it was created or last told:\n",
+            pending.len()
+        );
+        for m in &pending {
+            text += &format!("- {} {}: {} {}\n", m.tracker, m.key, m.summary, m.url);
+        }
+        text += &format!("{reference}{})", ids.join(" "));
+        hit("storm-before-joined");
+        service.comment(&parent.key, &text, twotrack_api::connector::NoteVisibility::Internal).await?;
+        hit("storm-after-joined");
+    }
+    let everyone: Vec<String> = members.iter().filter(|m| m.joined && attached(m)).map(|m| m.id()).collect();
+    let keys: Vec<&str> = members.iter().filter(|m| m.joined && attached(m)).map(|m| m.key.as_str()).collect();
+    let detail = format!("the parent names the report(s) that joined: {}", keys.join(", "));
+    let e = entry(c, "joined", tag, &detail);
+    ctx.outbox.record(&c.id, Some(e), |c| {
+        for id in &everyone {
+            let p = c.progress.members.entry(id.clone()).or_default();
+            p.announced = true;
+            p.announce_sent = false;
+        }
+    })?;
+    for id in &everyone {
+        let p = c.progress.members.entry(id.clone()).or_default();
+        p.announced = true;
+        p.announce_sent = false;
+    }
+    Ok(())
 }
