@@ -12,7 +12,7 @@ use apply_support::*;
 use serde_json::{Value, json};
 use twotrack::outbox::{Correction, Planned2};
 use twotrack::plan::storm::Attach;
-use twotrack_sim::generator::Home;
+use twotrack_sim::generator::{GeneratedItem, Home};
 
 fn storm_corrections(h: &Harness) -> Vec<Correction> {
     h.corrections().into_iter().filter(|c| matches!(c.action, Planned2::Storm { .. })).collect()
@@ -80,6 +80,18 @@ fn assert_gathered(h: &Harness, context: &str) -> Correction {
     c
 }
 
+/// File `reports` as their reporters would (the storm goes on); returns their keys.
+async fn file(h: &Harness, reports: &[GeneratedItem]) -> Vec<String> {
+    let mut added = Vec::new();
+    for r in reports {
+        added.push(match r.home {
+            Home::Jira => h.jira_file(&r.filed_type, &r.summary, &r.description).await,
+            Home::ServiceNow => h.sn_file(&r.filed_type, &r.summary, &r.description).await,
+        });
+    }
+    added
+}
+
 /// The parent's work notes about reports that joined the storm after it was created.
 fn joined_notes(h: &Harness, parent: &str) -> Vec<String> {
     h.sn_journal(parent, "work_notes").into_iter().filter(|n| n.contains("joined this incident")).collect()
@@ -116,13 +128,7 @@ async fn a_storm_is_one_parent_with_its_reports_attached_and_grows_under_it() {
     assert_moved_from_jira(&h, &h.jira_key(WORK_IN_JIRA), "beside the storm");
 
     // The outage goes on: three more reports arrive after the parent exists.
-    let mut added = Vec::new();
-    for r in &later {
-        added.push(match r.home {
-            Home::Jira => h.jira_file(&r.filed_type, &r.summary, &r.description).await,
-            Home::ServiceNow => h.sn_file(&r.filed_type, &r.summary, &r.description).await,
-        });
-    }
+    let added = file(&h, &later).await;
     h.ok(&["sync"]).await;
     let run = h.ok(&["apply", "--yes"]).await;
     println!("{}", run.stdout);
@@ -248,13 +254,7 @@ async fn join_crash_and_resume(point: &str) {
     h.ok(&["sync"]).await;
     let key = storm_key(&h).await;
     h.ok(&["apply", "--yes"]).await;
-    let mut added = Vec::new();
-    for r in &later {
-        added.push(match r.home {
-            Home::Jira => h.jira_file(&r.filed_type, &r.summary, &r.description).await,
-            Home::ServiceNow => h.sn_file(&r.filed_type, &r.summary, &r.description).await,
-        });
-    }
+    let added = file(&h, &later).await;
     h.ok(&["sync"]).await;
     h.crash_apply_at(point, &key).await;
     h.ok(&["apply", "--yes", "--only", &key]).await;

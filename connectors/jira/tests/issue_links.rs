@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use chrono::{TimeDelta, Utc};
 use serde_json::{Value, json};
 use twotrack_api::connector::OriginRef;
 use twotrack_api::http::HttpSettings;
@@ -13,40 +12,25 @@ use twotrack_api::secret::Auth;
 use twotrack_api::{Connector, ConnectorError};
 use twotrack_jira::{DEFAULT_LINK_TYPE, Flavour, JiraConnector, JiraSettings, JiraWrite};
 use twotrack_sim::faults::{FaultKind, FaultPhase, Injection};
-use twotrack_sim::generator::{GeneratedItem, Home, Truth};
 use twotrack_sim::jira::{self as sim, JiraOptions, JiraSim};
 
 const FLAVOURS: [Flavour; 2] = [Flavour::Cloud, Flavour::DataCenter];
-
-fn item(summary: &str) -> GeneratedItem {
-    let created = Utc::now() - TimeDelta::days(1);
-    GeneratedItem {
-        home: Home::Jira,
-        filed_type: "Task".into(),
-        summary: summary.into(),
-        description: String::new(),
-        labels: Vec::new(),
-        reporter: "Ann Lee".into(),
-        created,
-        updated: created,
-        status: "To Do".into(),
-        assignment_group: None,
-        impact: None,
-        urgency: None,
-        category: None,
-        contact_type: None,
-        story_points: None,
-        truth: Truth { class: "work".into(), kind: "incident".into(), queue: None, impact: None, urgency: None },
-    }
-}
 
 async fn start(flavour: Flavour) -> JiraSim {
     let flavour = match flavour {
         Flavour::Cloud => sim::Flavour::Cloud,
         Flavour::DataCenter => sim::Flavour::DataCenter,
     };
-    let items = vec![item("checkout is down"), item("checkout down for me too"), item("many reports: checkout")];
-    JiraSim::start(JiraOptions { flavour, items, ..JiraOptions::default() }).await.unwrap()
+    let sim = JiraSim::start(JiraOptions { flavour, ..JiraOptions::default() }).await.unwrap();
+    // Three reports of one outage, SHOP-1 to SHOP-3, filed as a reporter would.
+    for summary in ["checkout is down", "checkout down for me too", "many reports: checkout"] {
+        let fields = json!({ "fields": {
+            "project": { "key": "SHOP" }, "issuetype": { "name": "Task" }, "summary": summary } });
+        let (status, body) = send(&sim, reqwest::Method::POST, "/rest/api/2/issue", Some(fields)).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    sim.log().clear();
+    sim
 }
 
 fn auth(flavour: Flavour) -> Auth {
