@@ -504,7 +504,17 @@ async fn announce_joined(
         }
         text += &format!("{reference}{})", ids.join(" "));
         hit("storm-before-joined");
-        service.comment(&parent.key, &text, twotrack_api::connector::NoteVisibility::Internal).await?;
+        if let Err(e) = service.comment(&parent.key, &text, twotrack_api::connector::NoteVisibility::Internal).await {
+            // Any answer but an unknown outcome says the note was not written: it may be sent again.
+            if !matches!(e, twotrack_api::ConnectorError::Unknown { .. }) {
+                ctx.outbox.record(&c.id, None, |c| {
+                    for id in &ids {
+                        c.progress.members.entry(id.clone()).or_default().announce_sent = false;
+                    }
+                })?;
+            }
+            return Err(e.into());
+        }
         hit("storm-after-joined");
     }
     let everyone: Vec<String> = members.iter().filter(|m| m.joined && attached(m)).map(|m| m.id()).collect();
