@@ -77,6 +77,7 @@ impl AnyConnector {
                         resolution: w.resolution.clone(),
                         // The planner puts the triage label on every twin it creates in Jira.
                         triage_label: None,
+                        link_type: w.link_type.clone(),
                     },
                     ..JiraSettings::new(http_settings(t), twotrack_jira::Flavour::Cloud, projects.clone())
                 };

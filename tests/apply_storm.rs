@@ -7,37 +7,12 @@
 
 mod apply_support;
 
+use apply_support::storm::{outage, world};
 use apply_support::*;
-use chrono::{TimeDelta, Utc};
-use serde_json::Value;
+use serde_json::{Value, json};
 use twotrack::outbox::{Correction, Planned2};
 use twotrack::plan::storm::Attach;
-use twotrack_sim::generator::{GenOptions, GeneratedItem, Home, StormOptions, generate_with_storms};
-
-/// The reports of one generated outage, moved to the last hour (the simulators file new reports now, and
-/// a storm's reports arrive within its window); the last three are held back to arrive later.
-fn outage() -> (Vec<GeneratedItem>, Vec<GeneratedItem>) {
-    let options = GenOptions { seed: 16, items_per_tracker: 20, misfiled_share: 0.0 };
-    let (items, truth) = generate_with_storms(&options, &[StormOptions { reports: 14, in_backlog: 0.4 }]);
-    let mut reports: Vec<GeneratedItem> = truth[0].members.iter().map(|&i| items[i].clone()).collect();
-    let last = reports.iter().map(|r| r.created).max().unwrap();
-    let shift = Utc::now() - TimeDelta::minutes(20) - last;
-    for r in &mut reports {
-        r.created += shift;
-        r.updated = r.created;
-    }
-    let later = reports.split_off(reports.len() - 3);
-    assert!(reports.iter().any(|r| r.home == Home::Jira), "some reports are in the backlog");
-    assert!(reports.iter().any(|r| r.home == Home::ServiceNow && r.filed_type == "incident"), "some in the queue");
-    (reports, later)
-}
-
-/// The outage's reports plus a misfiled item (moved as usual) and two correctly filed bystanders.
-fn world(reports: &[GeneratedItem]) -> Vec<GeneratedItem> {
-    let mut items = reports.to_vec();
-    items.extend([work_in_jira(), value_in_jira(), work_in_servicenow()]);
-    items
-}
+use twotrack_sim::generator::{GeneratedItem, Home};
 
 fn storm_corrections(h: &Harness) -> Vec<Correction> {
     h.corrections().into_iter().filter(|c| matches!(c.action, Planned2::Storm { .. })).collect()
@@ -105,6 +80,23 @@ fn assert_gathered(h: &Harness, context: &str) -> Correction {
     c
 }
 
+/// File `reports` as their reporters would (the storm goes on); returns their keys.
+async fn file(h: &Harness, reports: &[GeneratedItem]) -> Vec<String> {
+    let mut added = Vec::new();
+    for r in reports {
+        added.push(match r.home {
+            Home::Jira => h.jira_file(&r.filed_type, &r.summary, &r.description).await,
+            Home::ServiceNow => h.sn_file(&r.filed_type, &r.summary, &r.description).await,
+        });
+    }
+    added
+}
+
+/// The parent's work notes about reports that joined the storm after it was created.
+fn joined_notes(h: &Harness, parent: &str) -> Vec<String> {
+    h.sn_journal(parent, "work_notes").into_iter().filter(|n| n.contains("joined this incident")).collect()
+}
+
 /// The key apply names a storm by (its first report), from the plan it prints.
 async fn storm_key(h: &Harness) -> String {
     let plan = h.ok(&["apply"]).await.stdout;
@@ -136,13 +128,7 @@ async fn a_storm_is_one_parent_with_its_reports_attached_and_grows_under_it() {
     assert_moved_from_jira(&h, &h.jira_key(WORK_IN_JIRA), "beside the storm");
 
     // The outage goes on: three more reports arrive after the parent exists.
-    let mut added = Vec::new();
-    for r in &later {
-        added.push(match r.home {
-            Home::Jira => h.jira_file(&r.filed_type, &r.summary, &r.description).await,
-            Home::ServiceNow => h.sn_file(&r.filed_type, &r.summary, &r.description).await,
-        });
-    }
+    let added = file(&h, &later).await;
     h.ok(&["sync"]).await;
     let run = h.ok(&["apply", "--yes"]).await;
     println!("{}", run.stdout);
@@ -154,6 +140,13 @@ async fn a_storm_is_one_parent_with_its_reports_attached_and_grows_under_it() {
         assert!(members.iter().any(|m| &m.key == key), "the new report {key} is attached: {members:#?}");
     }
     println!("after growth: {} reports under the same parent", members.len());
+    // The parent names the reports that joined, in one work note.
+    let parent = grown.progress.twin.as_ref().unwrap().key.clone();
+    let notes = joined_notes(&h, &parent);
+    assert_eq!(notes.len(), 1, "one note about the joined reports: {notes:#?}");
+    for key in &added {
+        assert!(notes[0].contains(key.as_str()), "the note names {key}: {}", notes[0]);
+    }
     let history = h.ok(&["history", &c.source_key]).await.stdout;
     assert!(history.contains("grown"), "{history}");
 
@@ -161,6 +154,8 @@ async fn a_storm_is_one_parent_with_its_reports_attached_and_grows_under_it() {
     let again = h.ok(&["apply"]).await.stdout;
     assert!(again.contains("(already handled)") || !again.contains("of one event"), "{again}");
     assert_eq!(parents(&h).len(), 1);
+    h.ok(&["apply", "--yes"]).await;
+    assert_eq!(joined_notes(&h, &parent).len(), 1, "no second note for the same reports");
 }
 
 /// Crash `apply` at a step of the storm saga, resume once: one parent, each reporter told once.
@@ -203,4 +198,78 @@ async fn the_audit_counts_a_storm_as_one_correction_against_the_cap() {
     let in_backlog = reports.iter().filter(|r| r.home == Home::Jira).count() as u64;
     assert!(totals["moves"].as_u64().unwrap() > in_backlog, "the backlog's reports read as misfiled: {totals}");
     assert_eq!(totals["moves_waiting"], 1, "only the bystander waits: {totals}");
+}
+
+/// Follow-back for storms: once the parent is resolved, the reporter of each report the storm closed in
+/// the backlog hears once how it ended (its resolution and notes), also when the process dies right after
+/// posting to the first of them; the reports that stay open beside the parent get no note.
+#[tokio::test]
+async fn the_reporters_of_closed_reports_hear_once_how_the_parent_was_resolved() {
+    let (reports, _) = outage();
+    let h = Harness::start(world(&reports), &Policy::writes()).await;
+    h.ok(&["sync"]).await;
+    h.ok(&["apply", "--yes"]).await;
+    let c = assert_gathered(&h, "before the parent is resolved");
+    let Planned2::Storm { members, .. } = &c.action else { unreachable!() };
+    let told = |h: &Harness, key: &str| {
+        count_containing(&h.jira_comments(key), &format!("(twotrack ref followback:{}:{key})", c.id))
+    };
+    let gathered: Vec<&str> = members.iter().filter(|m| m.attach == Attach::Gathered).map(|m| m.key.as_str()).collect();
+    assert!(gathered.len() >= 2, "{gathered:?}");
+
+    // Nothing while the parent is open.
+    h.ok(&["run", "--once"]).await;
+    assert!(gathered.iter().all(|k| told(&h, k) == 0), "the parent is still open");
+
+    let parent = c.progress.twin.as_ref().unwrap().key.clone();
+    h.sn_next_second(&parent).await;
+    let notes = "The core router was replaced; checkout works again.";
+    h.sn_edit(&parent, json!({ "state": "6", "close_code": "Solved (Permanently)", "close_notes": notes })).await;
+    // Killed right after the first note: the next cycle finds it and tells only the others.
+    let crashed = h.run_with(&["run", "--once"], &[("TWOTRACK_FAILPOINT", "storm-after-followback")]).await;
+    assert!(crashed.died(), "{}", crashed.stderr);
+    h.ok(&["run", "--once"]).await;
+    h.ok(&["run", "--once"]).await;
+    for key in &gathered {
+        assert_eq!(told(&h, key), 1, "{key}: told once: {:#?}", h.jira_comments(key));
+        let comments = h.jira_comments(key);
+        let note = comments.iter().find(|t| t.contains("followback:")).unwrap();
+        assert!(note.contains(&parent) && note.contains("has been resolved") && note.contains(notes), "{note}");
+    }
+    for m in members.iter().filter(|m| m.attach != Attach::Gathered) {
+        let comments = h.sn_journal(&m.key, "comments");
+        assert_eq!(count_containing(&comments, "followback:"), 0, "{}: stays beside the parent, no note", m.key);
+    }
+    let stored = h.correction(&c.id).unwrap();
+    for key in &gathered {
+        assert!(stored.progress.members[&format!("{JIRA}:{key}")].followed_back, "{key} recorded");
+    }
+}
+
+/// Reports that join a grown storm are named on the parent once, also when `apply` dies right before or
+/// right after the note.
+async fn join_crash_and_resume(point: &str) {
+    let (reports, later) = outage();
+    let h = Harness::start(world(&reports), &Policy::writes()).await;
+    h.ok(&["sync"]).await;
+    let key = storm_key(&h).await;
+    h.ok(&["apply", "--yes"]).await;
+    let added = file(&h, &later).await;
+    h.ok(&["sync"]).await;
+    h.crash_apply_at(point, &key).await;
+    h.ok(&["apply", "--yes", "--only", &key]).await;
+    let c = assert_gathered(&h, &format!("crash at {point}"));
+    let notes = joined_notes(&h, &c.progress.twin.as_ref().unwrap().key);
+    assert_eq!(notes.len(), 1, "{point}: one note about the joined reports: {notes:#?}");
+    assert!(added.iter().all(|k| notes[0].contains(k.as_str())), "{point}: {}", notes[0]);
+}
+
+#[tokio::test]
+async fn crash_before_joined_note() {
+    join_crash_and_resume("storm-before-joined").await;
+}
+
+#[tokio::test]
+async fn crash_after_joined_note() {
+    join_crash_and_resume("storm-after-joined").await;
 }

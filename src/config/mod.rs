@@ -140,6 +140,8 @@ pub struct JiraTargets {
     pub resolution: String,
     /// Label for items a human should triage ("twotrack-triage").
     pub triage_label: String,
+    /// The issue link type joining two issues of this site ("Relates").
+    pub link_type: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

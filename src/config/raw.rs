@@ -275,6 +275,9 @@ pub struct RawTargets {
     pub resolution: Option<String>,
     /// Jira: label for items that need a human's triage (default "twotrack-triage").
     pub triage_label: Option<String>,
+    /// Jira: the issue link type that joins two issues of this site, e.g. a report to the incident that
+    /// gathers a storm (default "Relates", on every new site).
+    pub link_type: Option<String>,
     /// ServiceNow: table for incidents (default "incident").
     pub incident_table: Option<String>,
     /// ServiceNow: table for requests (default "sc_req_item").

@@ -626,6 +626,7 @@ fn jira(
             close_transition: target(ctx, p, label, "close_transition", t.close_transition, "Done"),
             resolution: target(ctx, p, label, "resolution", t.resolution, "Won't Do"),
             triage_label: target(ctx, p, label, "triage_label", t.triage_label, "twotrack-triage"),
+            link_type: target(ctx, p, label, "link_type", t.link_type, twotrack_jira::DEFAULT_LINK_TYPE),
         })
     });
     (Some(Scope::Jira { projects, jql: scope.jql }), targets)
@@ -694,6 +695,7 @@ fn servicenow(
             ("targets.close_transition", t.close_transition.is_some()),
             ("targets.resolution", t.resolution.is_some()),
             ("targets.triage_label", t.triage_label.is_some()),
+            ("targets.link_type", t.link_type.is_some()),
         ],
         "jira",
     );

@@ -734,11 +734,15 @@ pub async fn cycle(config: &Config, registry: &Registry, mirror: &Mirror) -> Res
 
 /// Follow-back: when a twin twotrack created is resolved, comment once on the original, passing on how
 /// the twin was resolved (its resolution or close code, and its resolution notes: ServiceNow close notes,
-/// else the last comment a person left on a Jira twin), or that it was returned.
+/// else the last comment a person left on a Jira twin), or that it was returned. Likewise, once a storm's
+/// parent is resolved, the reporter of each report the storm closed is told once ([`storm`]).
 pub async fn follow_back(config: &Config, registry: &Registry, mirror: &Mirror) -> Result<usize, OutboxError> {
     let classifier = crate::audit::classifier(config)?;
     // Follow-back plans nothing: it needs no site.
     let site = Site::unknown("not learned for follow-back");
     let ctx = Ctx { config, registry, outbox: Outbox::open(mirror)?, classifier, site };
-    saga::follow_back(&ctx).await
+    // The storms' reporters are told even when a move's follow-back failed (and the other way round).
+    let moves = saga::follow_back(&ctx).await;
+    let storms = storm::follow_back(&ctx).await;
+    Ok(moves? + storms?)
 }

@@ -441,6 +441,8 @@ pub(super) enum Note<'a> {
     FollowBack,
     /// A report in the product backlog a storm gathered: its reporter is told where it went.
     Storm { tracker: &'a str, key: &'a str },
+    /// That report, once the storm's parent is resolved: its reporter is told how it ended.
+    StormFollowBack { tracker: &'a str, key: &'a str },
 }
 
 impl Note<'_> {
@@ -448,7 +450,7 @@ impl Note<'_> {
     fn item<'c>(&'c self, c: &'c Correction) -> &'c str {
         match self {
             Note::Move | Note::FollowBack => &c.source_key,
-            Note::Storm { key, .. } => key,
+            Note::Storm { key, .. } | Note::StormFollowBack { key, .. } => key,
         }
     }
 
@@ -458,6 +460,7 @@ impl Note<'_> {
             Note::Move => format!("(twotrack ref {})", c.id),
             Note::FollowBack => format!("(twotrack ref followback:{})", c.id),
             Note::Storm { key, .. } => format!("(twotrack ref {}:{key})", c.id),
+            Note::StormFollowBack { key, .. } => format!("(twotrack ref followback:{}:{key})", c.id),
         }
     }
 
@@ -468,6 +471,7 @@ impl Note<'_> {
             Note::Move => format!("twotrack-told-{}", c.id),
             Note::FollowBack => format!("twotrack-told-followback:{}", c.id),
             Note::Storm { key, .. } => format!("twotrack-told-{}:{key}", c.id),
+            Note::StormFollowBack { key, .. } => format!("twotrack-told-followback:{}:{key}", c.id),
         }
     }
 
@@ -477,6 +481,9 @@ impl Note<'_> {
             Note::Move => ("before-comment", "after-comment", "after-marker"),
             Note::FollowBack => ("before-followback", "after-followback", "after-followback-marker"),
             Note::Storm { .. } => ("storm-before-comment", "storm-after-comment", "storm-after-marker"),
+            Note::StormFollowBack { .. } => {
+                ("storm-before-followback", "storm-after-followback", "storm-after-followback-marker")
+            }
         }
     }
 
@@ -485,6 +492,9 @@ impl Note<'_> {
             Note::Move => p.note_sent,
             Note::FollowBack => p.followback_sent,
             Note::Storm { tracker, key } => p.members.get(&format!("{tracker}:{key}")).is_some_and(|m| m.note_sent),
+            Note::StormFollowBack { tracker, key } => {
+                p.members.get(&format!("{tracker}:{key}")).is_some_and(|m| m.followback_sent)
+            }
         }
     }
 
@@ -493,6 +503,9 @@ impl Note<'_> {
             Note::Move => p.note_sent = sent,
             Note::FollowBack => p.followback_sent = sent,
             Note::Storm { tracker, key } => p.members.entry(format!("{tracker}:{key}")).or_default().note_sent = sent,
+            Note::StormFollowBack { tracker, key } => {
+                p.members.entry(format!("{tracker}:{key}")).or_default().followback_sent = sent
+            }
         }
     }
 }
@@ -613,7 +626,7 @@ const MAX_NOTES: usize = 2000;
 /// belonging where twotrack put it.
 pub(super) fn followback_text(twin: &Item, returned: bool, url: &str, notes: Option<&str>) -> String {
     let resolution = twin.resolution().map(|r| format!("; resolution: {r}")).unwrap_or_default();
-    let mut text = if returned {
+    let text = if returned {
         format!(
             "Update: {} ({url}), where this item was moved, was returned as not belonging there (status: {}{resolution}). \
              This item is where it belongs after all: reopen it if the request still stands.",
@@ -625,18 +638,22 @@ pub(super) fn followback_text(twin: &Item, returned: bool, url: &str, notes: Opt
             twin.key, twin.status
         )
     };
-    if let Some(notes) = notes.map(str::trim).filter(|n| !n.is_empty()) {
-        let cut: String = notes.chars().take(MAX_NOTES).collect();
-        let more = if cut.len() < notes.len() { " ..." } else { "" };
-        text += &format!("\nResolution notes: {cut}{more}");
-    }
-    text
+    text + &notes_line(notes)
+}
+
+/// The resolver's notes as a follow-back passes them on (cut at [`MAX_NOTES`]), on a line of their own;
+/// empty without notes.
+pub(super) fn notes_line(notes: Option<&str>) -> String {
+    let Some(notes) = notes.map(str::trim).filter(|n| !n.is_empty()) else { return String::new() };
+    let cut: String = notes.chars().take(MAX_NOTES).collect();
+    let more = if cut.len() < notes.len() { " ..." } else { "" };
+    format!("\nResolution notes: {cut}{more}")
 }
 
 /// The twin's last comment written by a person, as its resolution notes where the tracker has no field
 /// for them (Jira, whose comments a reporter may read). ServiceNow journals hold work notes, internal to
 /// the agents: nothing is taken from them.
-async fn last_human_comment(ctx: &Ctx<'_>, tracker: &str, key: &str) -> Result<Option<String>, OutboxError> {
+pub(super) async fn last_human_comment(ctx: &Ctx<'_>, tracker: &str, key: &str) -> Result<Option<String>, OutboxError> {
     if ctx.config.tracker(tracker).is_none_or(|t| t.kind != twotrack_api::TrackerKind::Jira) {
         return Ok(None);
     }

@@ -11,6 +11,7 @@
 //! | d. attach | child: `parent_incident` (ServiceNow) / a link (Jira); else a link | idempotent: nothing is written when it is set |
 //! | e. tell | a public note on a report in the product backlog | the note's reference (or marker) is looked for first, as in the move saga |
 //! | f. close | close that report | skipped when it is closed already; read back to confirm |
+//! | h. joined | a work note on the parent listing the reports that joined a grown storm | the parent's notes are read first and the reports a note of this storm names are not listed again; where they cannot be read, recorded as sent first and never sent twice |
 //! | g. done | (local) | all reports attached; the record and its audit-log entry in one transaction |
 //!
 //! Growth: a storm planned again with reports its correction does not hold yet (new reports, or a report
@@ -20,6 +21,12 @@
 //!
 //! A storm counts as one correction for `policy.max_moves` and for the circuit breaker (its reports are
 //! one event; the breaker guards against a rule gone wrong, which a storm is not).
+//!
+//! Follow-back ([`follow_back`]): once the parent is resolved (as the mirror holds it after a sync), the
+//! reporter of each report closed into the storm (a report of the product backlog) is told, once, how the
+//! parent was resolved and its resolution notes, as the reporter of a moved original is (`post_once`, its
+//! reference `followback:<correction>:<key>`). The reports that stay open beside the parent (children and
+//! linked items of the service queue) are resolved with it where they are and get no note.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -29,7 +36,9 @@ use twotrack_api::Connector;
 use twotrack_api::connector::{Created, OriginRef};
 
 use super::failpoint::hit;
-use super::saga::{Note, Posted, connector, create_once, entry, exemption, find_made, post_once};
+use super::saga::{
+    Note, Posted, connector, create_once, entry, exemption, find_made, last_human_comment, notes_line, post_once,
+};
 use super::{Correction, Ctx, Outbox, OutboxError, Planned2, Progress, State};
 use crate::classify::Classifier;
 use crate::config::Config;
@@ -53,6 +62,18 @@ pub struct MemberProgress {
     /// Why it was left alone (closed, kept, created by twotrack) before anything was written to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// A report closed into the storm: its reporter was told how the parent was resolved.
+    #[serde(default)]
+    pub followed_back: bool,
+    /// That follow-back was sent where the notes cannot be read, not confirmed yet (see `saga::post_once`).
+    #[serde(default)]
+    pub followback_sent: bool,
+    /// A report that joined a grown storm: the parent's work note lists it.
+    #[serde(default)]
+    pub announced: bool,
+    /// That work note was sent where the parent's notes cannot be read, not confirmed (never sent again).
+    #[serde(default)]
+    pub announce_sent: bool,
 }
 
 /// What the planner knows of one open item that may be a storm's report.
@@ -170,7 +191,8 @@ pub(super) fn merge(outbox: &Outbox, c: &Correction) -> Result<bool, MirrorError
             let e = entry(c, "planned", None, &super::describe(&c.action));
             return (Some(c.clone()), Some(e));
         };
-        let added: Vec<MemberPlan> = new_members(c, &stored).into_iter().cloned().collect();
+        let added: Vec<MemberPlan> =
+            new_members(c, &stored).into_iter().map(|m| MemberPlan { joined: true, ..m.clone() }).collect();
         let rearm = matches!(stored.state, State::Pending | State::Done { .. } | State::Dropped { .. });
         if added.is_empty() || !rearm {
             changed = false;
@@ -319,6 +341,9 @@ pub(super) async fn run(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, Outbo
         attached += 1;
     }
 
+    // h. The parent hears which reports joined since its last note (growth), once per joining set.
+    announce_joined(ctx, &mut c, &service, &created, &members, tag.clone()).await?;
+
     // g. Done.
     hit("storm-before-done");
     let state = State::Done { at: Utc::now() };
@@ -339,5 +364,174 @@ fn record_member(
 ) -> Result<(), OutboxError> {
     ctx.outbox.record(&c.id, e, |c| f(c.progress.members.entry(id.to_string()).or_default()))?;
     f(c.progress.members.entry(id.to_string()).or_default());
+    Ok(())
+}
+
+/// Tell the reporter of each report a storm closed, once, how its parent was resolved. One storm that
+/// cannot be reached does not hold up the others; the first error is returned after all were tried.
+/// Returns how many reporters were told.
+pub(super) async fn follow_back(ctx: &Ctx<'_>) -> Result<usize, OutboxError> {
+    let storms: Vec<Correction> = ctx
+        .outbox
+        .all()
+        .filter_map(|c| c.ok())
+        .filter(|c| matches!(c.action, Planned2::Storm { .. }) && c.progress.twin.is_some())
+        .collect();
+    let (mut told, mut first_error) = (0, None);
+    for c in storms {
+        match follow_back_storm(ctx, &c).await {
+            Ok(n) => told += n,
+            Err(e) => {
+                tracing::warn!(correction = %c.id, error = %e, "storm follow-back failed; it is tried again next cycle");
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(told),
+    }
+}
+
+/// The follow-back of one storm whose parent is resolved: each report it closed and has not told yet.
+async fn follow_back_storm(ctx: &Ctx<'_>, c: &Correction) -> Result<usize, OutboxError> {
+    let (Some(parent), Planned2::Storm { service_tracker, members, .. }) = (&c.progress.twin, &c.action) else {
+        return Ok(0);
+    };
+    let waiting: Vec<&MemberPlan> = members
+        .iter()
+        .filter(|m| m.attach == Attach::Gathered)
+        .filter(|m| c.progress.members.get(&m.id()).is_some_and(|p| p.closed && !p.followed_back))
+        .collect();
+    if waiting.is_empty() {
+        return Ok(0);
+    }
+    // The mirror knows the parent's state after a sync; only a resolved parent needs a call.
+    let Some(resolved) = ctx.outbox.mirror.get(service_tracker, &parent.key)?.filter(|p| !p.open) else {
+        return Ok(0);
+    };
+    let notes = match resolved.resolution_notes() {
+        Some(n) => Some(n.to_string()),
+        None => last_human_comment(ctx, service_tracker, &parent.key).await?,
+    };
+    let text = followback_text(&resolved, &parent.url, notes.as_deref());
+    let tag = Some(format!("{service_tracker}:{}", parent.key));
+    let mut told = 0;
+    for m in waiting {
+        let conn = connector(ctx, &m.tracker)?;
+        let note = Note::StormFollowBack { tracker: &m.tracker, key: &m.key };
+        let detail = match post_once(ctx, c, &conn, note, &text).await? {
+            Posted::Yes => format!("told the reporter of {} how the parent was resolved", m.key),
+            Posted::Uncertain(why) => why,
+        };
+        let e = entry(c, "followed-back", tag.clone(), &detail);
+        ctx.outbox.record(&c.id, Some(e), |c| {
+            let p = c.progress.members.entry(m.id()).or_default();
+            p.followed_back = true;
+            p.followback_sent = false;
+        })?;
+        told += 1;
+    }
+    Ok(told)
+}
+
+/// What the reporter of a report closed into a storm is told once the parent is resolved.
+fn followback_text(parent: &twotrack_api::Item, url: &str, notes: Option<&str>) -> String {
+    let resolution = parent.resolution().map(|r| format!("; resolution: {r}")).unwrap_or_default();
+    format!(
+        "Update: {} ({url}), the incident your report was gathered under with the other reports of the same \
+         event, has been resolved (status: {}{resolution}).",
+        parent.key, parent.status
+    ) + &notes_line(notes)
+}
+
+/// What starts the reference of a storm's note about joined reports; the keys it lists follow it.
+fn joined_reference(c: &Correction) -> String {
+    format!("(twotrack ref joined:{}:", c.id)
+}
+
+/// Step (h): one work note on the parent naming the reports that joined the storm after it was created
+/// and are attached now, unless a note of this storm names them already (a crash after the note). Where
+/// the parent's notes cannot be read (403), each report is recorded as announced-sent before the note
+/// goes out, and a report recorded so is never announced again.
+async fn announce_joined(
+    ctx: &Ctx<'_>,
+    c: &mut Correction,
+    service: &crate::registry::AnyConnector,
+    parent: &Created,
+    members: &[MemberPlan],
+    tag: Option<String>,
+) -> Result<(), OutboxError> {
+    let attached =
+        |m: &MemberPlan| c.progress.members.get(&m.id()).is_some_and(|p| p.done && p.skipped.is_none() && !p.announced);
+    let mut pending: Vec<&MemberPlan> = members.iter().filter(|m| m.joined && attached(m)).collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let reference = joined_reference(c);
+    let sent = match service.notes(&parent.key).await {
+        Ok(notes) => {
+            let named: HashSet<&str> = notes
+                .iter()
+                .filter_map(|n| n.split_once(&reference).map(|(_, rest)| rest))
+                .flat_map(|rest| rest.split(|ch: char| ch == ')' || ch.is_whitespace()).take_while(|k| !k.is_empty()))
+                .collect();
+            pending.retain(|m| !named.contains(m.id().as_str()));
+            false
+        }
+        Err(twotrack_api::ConnectorError::Auth { status: 403, .. }) => {
+            let was_sent = pending.iter().any(|m| c.progress.members.get(&m.id()).is_some_and(|p| p.announce_sent));
+            if !was_sent {
+                let ids: Vec<String> = pending.iter().map(|m| m.id()).collect();
+                ctx.outbox.record(&c.id, None, |c| {
+                    for id in &ids {
+                        c.progress.members.entry(id.clone()).or_default().announce_sent = true;
+                    }
+                })?;
+            }
+            was_sent
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let ids: Vec<String> = pending.iter().map(|m| m.id()).collect();
+    if !pending.is_empty() && !sent {
+        let mut text = format!(
+            "twotrack: {} more report(s) of the same event joined this incident since it was created or last told:\n",
+            pending.len()
+        );
+        for m in &pending {
+            text += &format!("- {} {}: {} {}\n", m.tracker, m.key, m.summary, m.url);
+        }
+        text += &format!("{reference}{})", ids.join(" "));
+        hit("storm-before-joined");
+        if let Err(e) = service.comment(&parent.key, &text, twotrack_api::connector::NoteVisibility::Internal).await {
+            // Any answer but an unknown outcome says the note was not written: it may be sent again.
+            if !matches!(e, twotrack_api::ConnectorError::Unknown { .. }) {
+                ctx.outbox.record(&c.id, None, |c| {
+                    for id in &ids {
+                        c.progress.members.entry(id.clone()).or_default().announce_sent = false;
+                    }
+                })?;
+            }
+            return Err(e.into());
+        }
+        hit("storm-after-joined");
+    }
+    let everyone: Vec<String> = members.iter().filter(|m| m.joined && attached(m)).map(|m| m.id()).collect();
+    let keys: Vec<&str> = members.iter().filter(|m| m.joined && attached(m)).map(|m| m.key.as_str()).collect();
+    let detail = format!("the parent names the report(s) that joined: {}", keys.join(", "));
+    let e = entry(c, "joined", tag, &detail);
+    ctx.outbox.record(&c.id, Some(e), |c| {
+        for id in &everyone {
+            let p = c.progress.members.entry(id.clone()).or_default();
+            p.announced = true;
+            p.announce_sent = false;
+        }
+    })?;
+    for id in &everyone {
+        let p = c.progress.members.entry(id.clone()).or_default();
+        p.announced = true;
+        p.announce_sent = false;
+    }
     Ok(())
 }

@@ -132,7 +132,7 @@ impl Side {
 pub struct Moved {
     pub original: Side,
     pub twin: Side,
-    /// The twin was returned ([`is_returned`]).
+    /// The twin was returned ([`Returns::is_returned`]).
     pub returned: bool,
 }
 

@@ -45,6 +45,10 @@ pub struct MemberPlan {
     /// The note it is closed with (`Gathered` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub close_note: Option<String>,
+    /// It joined a storm whose parent existed already (growth): the parent's description does not list
+    /// it, so a work note on the parent does, once it is attached.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub joined: bool,
 }
 
 impl MemberPlan {
@@ -123,6 +127,7 @@ pub fn plan_storm(
                               same event."
                         .to_string()
                 }),
+                joined: false,
             }
         })
         .collect();

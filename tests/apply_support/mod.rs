@@ -7,6 +7,7 @@
 
 pub mod daemon;
 pub mod metrics;
+pub mod storm;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

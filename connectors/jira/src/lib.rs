@@ -28,6 +28,10 @@
 //! - Writes: `create`, `comment` and the close transition are POSTs that are never re-sent after an unknown
 //!   outcome ([`ConnectorError::Unknown`]); look the target up (`find_by_origin`, `notes`, `get`) first.
 //!   Labels (PUT) and remote links (upsert by `globalId`) are idempotent.
+//! - `link` and `set_parent` join two issues of this site (the target's URL is this site's browse link)
+//!   with an issue link of the type `write.link_type` (default [`DEFAULT_LINK_TYPE`]), created only when
+//!   the issue's `issuelinks` show none of that type to the target (`links`); a target elsewhere (a
+//!   ServiceNow record) gets a remote link.
 //! - Search lags behind writes in Jira Cloud, so a twin whose create answer was lost may not be found by
 //!   its origin label yet: `creation_mark` (taken before the create) and `find_created_after` find it by
 //!   reading the keys numbered after the mark (`adopt`).
@@ -47,8 +51,10 @@ mod client;
 pub mod dto;
 pub mod jql;
 mod lease;
+mod links;
 pub mod mapping;
 
+pub use links::DEFAULT_LINK_TYPE;
 pub use mapping::{MOVED_LABEL, ORIGIN_LABEL_PREFIX, origin_label};
 
 /// The name of the one scope a Jira tracker is pulled in.
@@ -94,6 +100,9 @@ pub struct JiraWrite {
     pub resolution: String,
     /// An extra label put on every item twotrack creates, so a product owner can triage it.
     pub triage_label: Option<String>,
+    /// The issue link type that joins two issues of this site (a storm's report to its parent incident),
+    /// by name; default [`DEFAULT_LINK_TYPE`].
+    pub link_type: String,
 }
 
 impl Default for JiraWrite {
@@ -105,6 +114,7 @@ impl Default for JiraWrite {
             close_transition: "Done".into(),
             resolution: "Done".into(),
             triage_label: None,
+            link_type: DEFAULT_LINK_TYPE.into(),
         }
     }
 }
@@ -267,8 +277,9 @@ impl Connector for JiraConnector {
         self.close_issue(key, note).await
     }
 
+    /// An issue link to an issue of this site, else a remote link.
     async fn link(&self, key: &str, target: &OriginRef) -> Result<(), ConnectorError> {
-        self.remote_link(key, target).await
+        if self.on_this_site(target) { self.issue_link(key, target).await } else { self.remote_link(key, target).await }
     }
 
     async fn find_by_origin(&self, origin_key: &str) -> Result<Vec<Item>, ConnectorError> {
@@ -279,10 +290,10 @@ impl Connector for JiraConnector {
         self.apply_field_update(key, update).await
     }
 
-    /// A remote link to the parent (upserted by its globalId, like [`Connector::link`]): the issue names
-    /// the incident that gathers its event.
+    /// Jira has no parent incident: the issue is joined to the incident that gathers its event as by
+    /// [`Connector::link`] (an issue link when the parent is on this site, else a remote link).
     async fn set_parent(&self, key: &str, parent: &OriginRef) -> Result<(), ConnectorError> {
-        self.remote_link(key, parent).await
+        self.link(key, parent).await
     }
 
     async fn creation_mark(&self) -> Result<Option<String>, ConnectorError> {

@@ -208,7 +208,7 @@ pub struct FieldDef {
     pub schema_items: Option<&'static str>,
 }
 
-pub const FIELDS: [FieldDef; 14] = [
+pub const FIELDS: [FieldDef; 15] = [
     FieldDef {
         id: "summary",
         name: "Summary",
@@ -348,5 +348,15 @@ pub const FIELDS: [FieldDef; 14] = [
         clause_names: &["comment"],
         schema_type: "comments-page",
         schema_items: None,
+    },
+    FieldDef {
+        id: "issuelinks",
+        name: "Linked Issues",
+        custom: false,
+        navigable: true,
+        orderable: true,
+        clause_names: &["issuelinks"],
+        schema_type: "array",
+        schema_items: Some("issuelinks"),
     },
 ];

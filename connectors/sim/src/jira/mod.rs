@@ -11,6 +11,9 @@
 //! - `GET|PUT issue/{idOrKey}`, `POST issue`; `GET|POST issue/{k}/comment`, `GET issue/{k}/comment/{id}`;
 //!   `GET|POST issue/{k}/transitions`; `GET|POST|DELETE issue/{k}/remotelink` (`?globalId=`),
 //!   `GET|DELETE issue/{k}/remotelink/{id}`; `GET issue/{k}/properties`, `GET|PUT|DELETE issue/{k}/properties/{p}`.
+//! - Issue links between issues of the site: `POST issueLink`, `GET|DELETE issueLink/{id}`,
+//!   `GET issueLinkType`, `GET issueLinkType/{id}` (the four types of a new site: Blocks, Cloners,
+//!   Duplicate, Relates), and `fields.issuelinks` on issues (see `api/issuelinks.rs`).
 //!
 //! # Semantics worth knowing
 //! - Timestamps are rendered like `2024-01-15T10:30:00.000+0000` in the user's time zone
@@ -47,6 +50,7 @@ mod edit;
 mod error;
 mod index;
 mod jql;
+mod links;
 mod render;
 mod store;
 mod time;

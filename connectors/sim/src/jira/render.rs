@@ -196,6 +196,7 @@ impl View<'_> {
             "resolutiondate" => issue.resolution_date.map_or(Value::Null, |t| json!(self.timestamp(t))),
             catalog::STORY_POINTS_FIELD => issue.story_points.map_or(Value::Null, |p| json!(p)),
             "comment" => self.comment_page(issue),
+            "issuelinks" => super::links::render_field(self, store, issue),
             _ => return None,
         })
     }

@@ -137,6 +137,8 @@ pub struct Store {
     next_link_id: u64,
     /// What searches see (lagging behind the writes when a search lag is set).
     pub index: SearchIndex,
+    /// Issue links between issues of the site.
+    pub links: super::links::Links,
 }
 
 impl Store {
@@ -164,6 +166,7 @@ impl Store {
             next_comment_id: FIRST_ID,
             next_link_id: FIRST_ID,
             index: SearchIndex::default(),
+            links: super::links::Links::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes per API version, request helpers, and the handlers (one module per resource).
 
 mod comments;
+mod issuelinks;
 mod issues;
 mod meta;
 mod project_properties;
@@ -79,6 +80,10 @@ fn routes(flavour: Flavour) -> Router<Ctx> {
         )
         .route("/issue/{key}/remotelink/{id}", get(remotelinks::get_one).delete(remotelinks::delete_one))
         .route("/issue/{key}/properties", get(properties::keys))
+        .route("/issueLink", axum::routing::post(issuelinks::create))
+        .route("/issueLink/{id}", get(issuelinks::get_one).delete(issuelinks::delete))
+        .route("/issueLinkType", get(issuelinks::types))
+        .route("/issueLinkType/{id}", get(issuelinks::one_type))
         .route(
             "/issue/{key}/properties/{property}",
             get(properties::get_one).put(properties::put).delete(properties::delete),
