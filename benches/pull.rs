@@ -81,6 +81,9 @@ fn clear(sims: &Sims) {
     }
 }
 
+/// Each tracker's `in X.Ys`, when its summary line says it.
+type TrackerSeconds = Vec<(&'static str, Option<f64>)>;
+
 /// The `in X.Ys` of `tracker`'s summary line.
 fn tracker_seconds(stdout: &str, tracker: &str) -> Option<f64> {
     let line = stdout.lines().find(|l| l.split_whitespace().next() == Some(tracker))?;
@@ -120,7 +123,7 @@ async fn bench(sims: &Sims) -> anyhow::Result<()> {
         run.peak_rss_kb as f64 / 1024.0,
         run.cpu_seconds
     );
-    let twotrack_seconds: Vec<(&str, Option<f64>)> =
+    let twotrack_seconds: TrackerSeconds =
         ["jira", "servicenow"].iter().map(|t| (*t, tracker_seconds(&run.stdout, t))).collect();
 
     // 2. A server-side rate limit of 20 requests/s on each simulator.
@@ -193,7 +196,7 @@ async fn bench(sims: &Sims) -> anyhow::Result<()> {
     let python_seconds = |tracker: &str| {
         python.as_ref().ok().and_then(|lines| lines.iter().find(|(t, _, _)| t == tracker).map(|(_, _, s)| *s))
     };
-    let mut rows: Vec<(u32, Vec<(&str, Option<f64>)>, Duration)> = Vec::new();
+    let mut rows: Vec<(u32, TrackerSeconds, Duration)> = Vec::new();
     for concurrency in sweep {
         let dir = tempfile::tempdir()?;
         let config = write_config_with(sims, dir.path(), &format!("concurrency = {concurrency}"), 100_000.0, 10_000)?;
