@@ -13,6 +13,8 @@
 //!    page), in a virtual environment this benchmark creates (`target/pull-bench-venv`, `pip install jira
 //!    pysnow`), through `scripts/pull_bench_clients.py`; when it cannot be installed (no network) it says
 //!    so and the twotrack side stands alone.
+//! 4. How the ratio grows with concurrency: the same first sync at `concurrency` 1, 2 and 4 (8 is step 1)
+//!    against the Python clients' times (`PULL_BENCH_SWEEP=1,2,4` sets the values; empty skips it).
 
 mod support;
 
@@ -79,6 +81,9 @@ fn clear(sims: &Sims) {
     }
 }
 
+/// Each tracker's `in X.Ys`, when its summary line says it.
+type TrackerSeconds = Vec<(&'static str, Option<f64>)>;
+
 /// The `in X.Ys` of `tracker`'s summary line.
 fn tracker_seconds(stdout: &str, tracker: &str) -> Option<f64> {
     let line = stdout.lines().find(|l| l.split_whitespace().next() == Some(tracker))?;
@@ -118,7 +123,7 @@ async fn bench(sims: &Sims) -> anyhow::Result<()> {
         run.peak_rss_kb as f64 / 1024.0,
         run.cpu_seconds
     );
-    let twotrack_seconds: Vec<(&str, Option<f64>)> =
+    let twotrack_seconds: TrackerSeconds =
         ["jira", "servicenow"].iter().map(|t| (*t, tracker_seconds(&run.stdout, t))).collect();
 
     // 2. A server-side rate limit of 20 requests/s on each simulator.
@@ -157,9 +162,10 @@ async fn bench(sims: &Sims) -> anyhow::Result<()> {
 
     // 3. The Python clients.
     println!("\n3. pycontribs jira and pysnow, {} ms latency, one page after the other", LATENCY.as_millis());
-    match python_clients(sims).await {
+    let python = python_clients(sims).await;
+    match &python {
         Ok(lines) => {
-            for (tracker, items, seconds) in lines {
+            for (tracker, items, seconds) in lines.iter().cloned() {
                 let ours = twotrack_seconds.iter().find(|(t, _)| *t == tracker).and_then(|(_, s)| *s);
                 match ours {
                     Some(ours) => println!(
@@ -171,6 +177,45 @@ async fn bench(sims: &Sims) -> anyhow::Result<()> {
             }
         }
         Err(e) => println!("   not run: {e:#}"),
+    }
+
+    // 4. The ratio against concurrency.
+    let sweep: Vec<u32> = match std::env::var("PULL_BENCH_SWEEP") {
+        Ok(list) => {
+            list.split(',').filter(|v| !v.trim().is_empty()).map(|v| v.trim().parse()).collect::<Result<_, _>>()?
+        }
+        Err(_) => vec![1, 2, 4],
+    };
+    if sweep.is_empty() {
+        return Ok(());
+    }
+    println!(
+        "\n4. twotrack's first sync by concurrency, {} ms latency; the Python clients' time / twotrack's",
+        LATENCY.as_millis()
+    );
+    let python_seconds = |tracker: &str| {
+        python.as_ref().ok().and_then(|lines| lines.iter().find(|(t, _, _)| t == tracker).map(|(_, _, s)| *s))
+    };
+    let mut rows: Vec<(u32, TrackerSeconds, Duration)> = Vec::new();
+    for concurrency in sweep {
+        let dir = tempfile::tempdir()?;
+        let config = write_config_with(sims, dir.path(), &format!("concurrency = {concurrency}"), 100_000.0, 10_000)?;
+        let swept = run_sync(&config, &[]).await?;
+        let seconds = ["jira", "servicenow"].iter().map(|t| (*t, tracker_seconds(&swept.stdout, t))).collect();
+        rows.push((concurrency, seconds, swept.wall));
+    }
+    rows.push((CONCURRENCY, twotrack_seconds, run.wall));
+    rows.sort_by_key(|(c, _, _)| *c);
+    for (concurrency, seconds, wall) in rows {
+        let cells: Vec<String> = seconds
+            .iter()
+            .map(|(tracker, ours)| match (ours, python_seconds(tracker)) {
+                (Some(ours), Some(theirs)) => format!("{tracker} {ours:>6.2} s ({:>4.1}x)", theirs / ours),
+                (Some(ours), None) => format!("{tracker} {ours:>6.2} s"),
+                _ => format!("{tracker} ?"),
+            })
+            .collect();
+        println!("   concurrency {concurrency:>2}: {}; wall {:.2} s", cells.join("  "), wall.as_secs_f64());
     }
     Ok(())
 }

@@ -11,20 +11,21 @@
 //! each partition where it stopped; the scope's cursor is stored only when every partition is done.
 //! Incremental syncs stay one stream per scope.
 //!
-//! The pages of an incremental stream are pipelined: the request for page *n + 1* is sent before page *n* is
-//! committed, so the commit hides behind the network round trip. At most one page is in flight ahead of
-//! the mirror, and the cursor a commit stores never runs ahead of the items it commits.
+//! Pages are committed by the tracker's [`Writer`], a thread of its own: a stream hands it page *n* and
+//! asks for page *n + 1* while the page commits, so the commit hides behind the network round trip and runs
+//! beside the streams (on another core when there is one), not on their task. A stream waits for page
+//! *n*'s commit before it hands over page *n + 1*: at most one page per stream waits for the mirror, and
+//! the cursor (or partition progress) a commit stores never runs ahead of the items it commits.
 
 use std::collections::VecDeque;
-use std::pin::pin;
 use std::sync::{Mutex, PoisonError};
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::future::{join_all, try_join_all};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use twotrack_api::{Connector, ConnectorError, Cursor};
+use tokio::sync::{mpsc, oneshot};
+use twotrack_api::{Connector, ConnectorError, Cursor, Item};
 
 use crate::mirror::{Mirror, MirrorError, PageOutcome, PartitionPlan, PartitionState, SyncRecord};
 
@@ -90,6 +91,9 @@ pub enum SyncError {
     Connector(#[from] ConnectorError),
     #[error(transparent)]
     Mirror(#[from] MirrorError),
+    /// The tracker's mirror writer ended before it said how a page's commit went (it panicked).
+    #[error("the mirror writer stopped before committing every page")]
+    WriterStopped,
     /// Some scopes of the tracker failed, for different reasons (the others were pulled).
     #[error("{}", scope_failures(.0))]
     Scopes(Vec<(String, SyncError)>),
@@ -216,11 +220,25 @@ async fn sync_scopes(
     let shared = Mutex::new(std::mem::replace(out, TrackerSync::named(&name)));
     let progress = Progress { bar, total: Mutex::new(0) };
     let scopes = connector.scopes();
+    let (writer, writing) = Writer::start(mirror.clone(), name.clone());
     let runs: Vec<Scope<'_>> = scopes
         .iter()
-        .map(|scope| Scope { connector, mirror, name: &name, scope, progress: &progress, out: &shared })
+        .map(|scope| Scope {
+            connector,
+            mirror,
+            writer: &writer,
+            name: &name,
+            scope,
+            progress: &progress,
+            out: &shared,
+        })
         .collect();
     let results = join_all(runs.iter().map(|run| run.sync(full))).await;
+    drop(runs);
+    drop(writer);
+    // Every page handed over is committed (or failed) before the outcome is told. A writer that panicked
+    // has failed the stream whose page it was committing ([`SyncError::WriterStopped`]).
+    let _ = writing.await;
     *out = shared.into_inner().unwrap_or_else(PoisonError::into_inner);
     let failed = scopes.iter().zip(results).filter_map(|(scope, r)| r.err().map(|e| (scope.to_string(), e)));
     let outcome = outcome(scopes.len(), failed.collect());
@@ -241,10 +259,73 @@ fn outcome(scopes: usize, mut failed: Vec<(String, SyncError)>) -> Result<(), Sy
     }
 }
 
+/// A page handed to the [`Writer`], with where its stream then stands.
+enum Commit {
+    /// A page of an incremental stream, with the scope's advanced cursor.
+    Page { items: Vec<Item>, cursor: Cursor },
+    /// A page of partition `index` of a full pull, with where the partition then stands.
+    Partition { index: usize, items: Vec<Item>, state: PartitionState },
+}
+
+struct Job {
+    scope: String,
+    commit: Commit,
+    done: oneshot::Sender<Result<PageOutcome, MirrorError>>,
+}
+
+/// One tracker's mirror writer: a thread of its own that commits the pages the tracker's streams hand it,
+/// in the order handed, each page atomically with its cursor or partition progress. The streams keep
+/// parsing and pulling while it commits.
+struct Writer {
+    jobs: mpsc::UnboundedSender<Job>,
+}
+
+/// A page being committed: its size, and the writer's word on how the commit went.
+struct Committing {
+    pulled: usize,
+    done: oneshot::Receiver<Result<PageOutcome, MirrorError>>,
+}
+
+impl Writer {
+    /// The writer of `tracker`'s pages, and its thread: it ends once the writer is dropped and every page
+    /// handed over is committed. The queue needs no bound of its own: each stream hands over a page only
+    /// after its previous one was committed ([`Scope::settle`]).
+    fn start(mirror: Mirror, tracker: String) -> (Writer, tokio::task::JoinHandle<()>) {
+        let (jobs, mut queue) = mpsc::unbounded_channel::<Job>();
+        // A blocking thread, not an async task: a commit is several milliseconds of CPU and disk, which
+        // on a runtime worker would hold up the answers the streams wait for.
+        let task = tokio::task::spawn_blocking(move || {
+            while let Some(Job { scope, commit, done }) = queue.blocking_recv() {
+                let outcome = match &commit {
+                    Commit::Page { items, cursor } => mirror.apply_page(&tracker, &scope, items, cursor),
+                    Commit::Partition { index, items, state } => {
+                        mirror.apply_partition_page(&tracker, &scope, *index, items, state)
+                    }
+                };
+                // A stream that failed meanwhile no longer listens; its page is committed all the same.
+                let _ = done.send(outcome);
+            }
+        });
+        (Writer { jobs }, task)
+    }
+
+    /// Hand over one page of `scope`.
+    fn commit(&self, scope: &str, commit: Commit) -> Committing {
+        let pulled = match &commit {
+            Commit::Page { items, .. } | Commit::Partition { items, .. } => items.len(),
+        };
+        let (done, receipt) = oneshot::channel();
+        // When the writer is gone the receipt says so (its sender is dropped with the job).
+        let _ = self.jobs.send(Job { scope: scope.to_string(), commit, done });
+        Committing { pulled, done: receipt }
+    }
+}
+
 /// One scope of one tracker being synced.
 struct Scope<'a> {
     connector: &'a AnyConnector,
     mirror: &'a Mirror,
+    writer: &'a Writer,
     name: &'a str,
     scope: &'a str,
     progress: &'a Progress<'a>,
@@ -303,53 +384,56 @@ impl Scope<'_> {
         Ok(())
     }
 
-    /// Pull one partition to its end, each page committed with the partition's progress.
+    /// Wait for a page's commit and count it.
+    async fn settle(&self, committing: Option<Committing>) -> Result<(), SyncError> {
+        let Some(Committing { pulled, done }) = committing else { return Ok(()) };
+        let outcome = done.await.map_err(|_| SyncError::WriterStopped)??;
+        self.record(pulled, outcome);
+        Ok(())
+    }
+
+    /// Pull one partition to its end, each page committed with the partition's progress while the next
+    /// one is pulled.
     async fn pull_partition(&self, index: usize, mut state: PartitionState) -> Result<PartitionState, SyncError> {
+        let mut committing = None;
         while let Some(token) = state.next.take() {
-            let page = self.connector.pull_page(self.scope, &Cursor::default(), Some(&token)).await?;
+            let page = self.connector.pull_page(self.scope, &Cursor::default(), Some(&token)).await;
+            self.settle(committing.take()).await?;
+            let page = page?;
             for item in &page.items {
                 state.cursor.advance(item);
             }
             state.next = page.next;
             state.pulled += page.items.len() as u64;
-            let outcome = self.mirror.apply_partition_page(self.name, self.scope, index, &page.items, &state)?;
-            self.record(page.items.len(), outcome);
+            let commit = Commit::Partition { index, items: page.items, state: state.clone() };
+            committing = Some(self.writer.commit(self.scope, commit));
         }
+        self.settle(committing).await?;
         Ok(state)
     }
 
     /// Pull the scope from `cursor` to its end, one page after the other, each page committed with its
-    /// cursor.
+    /// cursor while the next one is pulled (asked for with the cursor advanced over this one, as the
+    /// connectors expect).
     async fn stream(&self, mut cursor: Cursor) -> Result<(), SyncError> {
         let (connector, scope) = (self.connector, self.scope);
-        let mut page = connector.pull_page(scope, &cursor, None).await?;
-        if let Some(total) = page.total {
-            self.progress.add_total(total);
-        }
+        let (mut token, mut committing) = (None::<String>, None);
         loop {
+            let page = connector.pull_page(scope, &cursor, token.as_deref()).await;
+            self.settle(committing.take()).await?;
+            let page = page?;
+            if token.is_none()
+                && let Some(total) = page.total
+            {
+                self.progress.add_total(total);
+            }
             for item in &page.items {
                 cursor.advance(item);
             }
-            // Ask for the next page (with the cursor advanced over this one, as the connectors expect)
-            // before committing this one: the first poll sends the request, the commit runs while it travels.
-            let next = {
-                let mut next = pin!(async {
-                    match &page.next {
-                        Some(token) => Some(connector.pull_page(scope, &cursor, Some(token)).await),
-                        None => None,
-                    }
-                });
-                let early = futures::poll!(next.as_mut());
-                let outcome = self.mirror.apply_page(self.name, scope, &page.items, &cursor)?;
-                self.record(page.items.len(), outcome);
-                match early {
-                    Poll::Ready(next) => next,
-                    Poll::Pending => next.await,
-                }
-            };
-            match next {
-                Some(next) => page = next?,
-                None => return Ok(()),
+            committing = Some(self.writer.commit(scope, Commit::Page { items: page.items, cursor: cursor.clone() }));
+            match page.next {
+                Some(next) => token = Some(next),
+                None => return self.settle(committing).await,
             }
         }
     }

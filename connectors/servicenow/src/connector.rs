@@ -303,7 +303,7 @@ impl Connector for ServiceNowConnector {
         let table = self.table(scope)?;
         let query = query::pull_query(self.filter.as_deref(), &Start::All);
         let request = ListRequest { table, query: &query, fields: "sys_id", limit: 1, display_all: false };
-        let (_, total) = self.client.list_rows::<serde_json::Value>(&request).await?;
+        let (_, total) = self.client.list_rows::<serde_json::Value>(&request, true).await?;
         // No more partitions than pages.
         let count = total.map_or(count, |total| count.min(total.div_ceil(u64::from(self.page_size)) as usize));
         let tokens = IdRange::split(count).iter().map(|range| range.to_token(None)).collect();
@@ -329,7 +329,11 @@ impl Connector for ServiceNowConnector {
             (filter, range) => range.or(filter.map(str::to_string)),
         };
         let query = query::pull_query(filter.as_deref(), &start);
-        let (rows, total) = self.client.list_rows::<Record>(&self.records(table, &query, self.page_size)).await?;
+        // Only a stream's first page asks for the count (the progress bar's total); a later page, or a
+        // partition's (whose scope's total `partition` read), ends on a short page instead.
+        let count = page_token.is_none();
+        let request = self.records(table, &query, self.page_size);
+        let (rows, total) = self.client.list_rows::<Record>(&request, count).await?;
         let more = match total {
             Some(total) => total > rows.len() as u64,
             None => rows.len() >= self.page_size as usize,

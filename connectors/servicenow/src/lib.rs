@@ -17,7 +17,9 @@
 //! (`sys_updated_on` has whole-second precision, hence the tie-break on `sys_id`). A record edited while
 //! a pull pages moves to the end of the order and is pulled there; nothing else shifts, so nothing is
 //! skipped. The page token is that position (`<t>|<sys_id>`); a page shorter than asked for, or
-//! `X-Total-Count` no larger than the page, ends the stream. Requests use `sysparm_display_value=all`
+//! `X-Total-Count` no larger than the page, ends the stream. Only a stream's first page asks for the
+//! count; later pages, and every page of a partition, say `sysparm_no_count=true`, so the instance reads
+//! no further than the page. Requests use `sysparm_display_value=all`
 //! (group names and state labels in the same request) and an explicit `sysparm_fields`.
 //!
 //! An incremental pull resumes strictly after the cursor's `(since, last_id_at_since)`, the last record

@@ -192,6 +192,28 @@ async fn an_incremental_pull_with_nothing_changed_downloads_nothing() {
 }
 
 #[tokio::test]
+async fn only_a_streams_first_page_asks_the_instance_to_count() {
+    let sim = sim().await;
+    let c = connector(&sim);
+    let log = sim.log();
+    let (mut cursor, mut token, mut pulled) = (Cursor::default(), None::<String>, 0);
+    loop {
+        let page = c.pull_page("incident", &cursor, token.as_deref()).await.unwrap();
+        pulled += page.items.len();
+        page.items.iter().for_each(|item| cursor.advance(item));
+        match page.next {
+            Some(next) => token = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(pulled, RECORDS);
+    let no_count: Vec<bool> = log.entries().iter().map(|e| e.query.contains("sysparm_no_count=true")).collect();
+    // 300 records in pages of 20: the 15th page is full, so a 16th (empty) one says the table ended.
+    assert_eq!(no_count.len(), RECORDS / PAGE as usize + 1, "{no_count:?}");
+    assert!(!no_count[0] && no_count[1..].iter().all(|n| *n), "{no_count:?}");
+}
+
+#[tokio::test]
 async fn a_cursor_stored_before_keyset_paging_resumes_at_its_second() {
     let sim = sim().await;
     let c = connector(&sim);

@@ -162,26 +162,23 @@ async fn list(State(state): Shared, Path(params): Params, request: Request) -> R
     let limit = sysparms.number("sysparm_limit").filter(|l| *l > 0).unwrap_or(MAX_PAGE).min(MAX_PAGE);
     let offset = sysparms.number("sysparm_offset").unwrap_or(0);
     let options = sysparms.render_options(&state.base_url);
+    let no_count = sysparms.flag("sysparm_no_count");
     let (page, total) = {
         let db = state.db();
         let def = db.def(&table).cloned().ok_or_else(|| SnError::InvalidTable(table.clone()))?;
         let query = Query::parse(sysparms.get("sysparm_query").unwrap_or_default(), &table, &db);
-        let mut matches: Vec<&Record> = db.rows(&table).filter(|r| query.matches(&db, &table, r)).collect();
-        query.sort(&db, &table, &mut matches);
-        let page: Vec<Value> =
-            matches.iter().skip(offset).take(limit).map(|r| render(&db, &def, r, &options)).collect();
-        (page, matches.len())
+        let (matches, total) = query.select(&db, &table, offset, limit, !no_count);
+        let page: Vec<Value> = matches.iter().map(|r| render(&db, &def, r, &options)).collect();
+        (page, total)
     };
-    let no_count = sysparms.flag("sysparm_no_count");
     let mut response = json_response(StatusCode::OK, &json!({ "result": page }));
     let headers = response.headers_mut();
-    if !no_count {
+    if let Some(total) = total {
         headers.insert(HeaderName::from_static("x-total-count"), HeaderValue::from(total));
     }
     if !sysparms.flag("sysparm_suppress_pagination_header") {
-        let known_total = (!no_count).then_some(total);
         let url = format!("{}{}", state.base_url, request.uri().path());
-        if let Some(link) = link_header(&url, &sysparms, offset, limit, known_total, page.len()) {
+        if let Some(link) = link_header(&url, &sysparms, offset, limit, total, page.len()) {
             headers.insert(LINK, header_value(&link));
         }
     }

@@ -122,6 +122,86 @@ impl Query {
         })
     }
 
+    /// The page of `table`'s matching records from `offset` (at most `limit`), in query order, and how
+    /// many match in all when `count` is asked for.
+    ///
+    /// Ordered by `sys_updated_on`, then `sys_id` (how keyset pulls read), the records are read in the
+    /// order the table keeps, from the least position a match can have ([`Query::lower_bound`]): without
+    /// `count`, the read stops once the page is full, so a page costs about what it holds and what it
+    /// skips, not the whole table. Any other order filters and sorts the table.
+    pub(crate) fn select<'a>(
+        &self,
+        db: &'a Db,
+        table: &str,
+        offset: usize,
+        limit: usize,
+        count: bool,
+    ) -> (Vec<&'a Record>, Option<usize>) {
+        if !self.is_keyset_order() {
+            let mut matches: Vec<&Record> = db.rows(table).filter(|r| self.matches(db, table, r)).collect();
+            self.sort(db, table, &mut matches);
+            let total = matches.len();
+            let page = matches.into_iter().skip(offset).take(limit).collect();
+            return (page, count.then_some(total));
+        }
+        let (updated, id) = self.lower_bound();
+        let (mut page, mut total) = (Vec::new(), 0);
+        for record in db.rows_ordered(table, (&updated, &id)).filter(|r| self.matches(db, table, r)) {
+            if total >= offset && page.len() < limit {
+                page.push(record);
+            } else if !count && page.len() == limit {
+                break;
+            }
+            total += 1;
+        }
+        (page, count.then_some(total))
+    }
+
+    /// Whether the order is `ORDERBYsys_updated_on^ORDERBYsys_id`: the order [`Db`] keeps each table in.
+    fn is_keyset_order(&self) -> bool {
+        let keys: Vec<(&str, bool)> = self.order.iter().map(|k| (k.field.as_str(), k.descending)).collect();
+        keys == [("sys_updated_on", false), ("sys_id", false)]
+    }
+
+    /// The least (`sys_updated_on`, lowercased `sys_id`) a matching record can have: for each `^NQ` group,
+    /// what its conditions on `sys_updated_on` (and, under `sys_updated_on=t`, on `sys_id`) allow; the
+    /// least over the groups. A group without such a condition allows anything: ("", "").
+    fn lower_bound(&self) -> (String, String) {
+        let group_bound = |group: &Vec<Vec<Condition>>| {
+            let mut bound = (String::new(), String::new());
+            let mut at: Option<&str> = None;
+            // Only single-condition slots restrict (an `^OR` alternative may match anything).
+            let single = group.iter().filter(|slot| slot.len() == 1).map(|slot| &slot[0]);
+            for condition in single.clone().filter(|c| c.field == "sys_updated_on") {
+                let least = match &condition.op {
+                    // The least text above `t` is `t` followed by the least character.
+                    Op::Gt(t) => format!("{t}\0"),
+                    Op::Ge(t) | Op::Between(t, _) => t.clone(),
+                    Op::Eq(t) => {
+                        at = Some(t);
+                        t.clone()
+                    }
+                    _ => continue,
+                };
+                if least > bound.0 {
+                    bound = (least, String::new());
+                }
+            }
+            if at.is_some_and(|t| *t == bound.0) {
+                for condition in single.filter(|c| c.field == "sys_id") {
+                    let least = match &condition.op {
+                        Op::Gt(id) => format!("{}\0", id.to_lowercase()),
+                        Op::Ge(id) | Op::Eq(id) | Op::Between(id, _) => id.to_lowercase(),
+                        _ => continue,
+                    };
+                    bound.1 = bound.1.max(least);
+                }
+            }
+            bound
+        };
+        self.groups.iter().map(group_bound).min().unwrap_or_default()
+    }
+
     /// Sorts records by the `ORDERBY` keys; ties (and no keys) keep insertion order.
     pub(crate) fn sort(&self, db: &Db, table: &str, records: &mut [&Record]) {
         if self.order.is_empty() {
@@ -327,6 +407,53 @@ mod tests {
             let t = &record["sys_updated_on"];
             let query = format!("sys_updated_on>{t}^NQsys_updated_on={t}^sys_id>{}{order}", id_of(name));
             assert_eq!(run(&db, &query), all[at + 1..], "{query}");
+        }
+    }
+
+    /// What `select` must equal: filter every record, sort, cut the page.
+    fn reference<'a>(db: &'a Db, query: &Query, offset: usize, limit: usize) -> (Vec<&'a Record>, usize) {
+        let mut rows: Vec<&Record> = db.rows("incident").filter(|r| query.matches(db, "incident", r)).collect();
+        query.sort(db, "incident", &mut rows);
+        let total = rows.len();
+        (rows.into_iter().skip(offset).take(limit).collect(), total)
+    }
+
+    #[test]
+    fn a_keyset_page_read_in_the_kept_order_is_the_page_a_full_sort_gives() {
+        let mut db = Db::new(7, "admin");
+        // 120 records over 6 seconds (many ties, broken by sys_id), then 20 of them edited (moved to the end).
+        for i in 0..120 {
+            let ctx =
+                WriteCtx { user: "admin".into(), now: format!("2024-03-01 10:00:0{}", i % 6), display_input: false };
+            let input =
+                json!({"short_description": format!("r{i}"), "category": if i % 3 == 0 { "network" } else { "" }});
+            db.insert("incident", input.as_object().unwrap(), &ctx).unwrap();
+        }
+        let ids: Vec<String> = db.rows("incident").map(|r| r["sys_id"].clone()).collect();
+        for id in ids.iter().step_by(6) {
+            let ctx = WriteCtx { user: "admin".into(), now: "2024-03-01 10:00:09".into(), display_input: false };
+            db.update("incident", id, json!({"state": "2"}).as_object().unwrap(), &ctx).unwrap();
+        }
+        db.delete("incident", &ids[1]);
+        let order = "^ORDERBYsys_updated_on^ORDERBYsys_id";
+        let mut queries = vec![order[1..].to_owned(), format!("category=network{order}")];
+        for record in db.rows("incident").step_by(7) {
+            let (t, id) = (&record["sys_updated_on"], &record["sys_id"]);
+            queries.push(format!("sys_updated_on>{t}^NQsys_updated_on={t}^sys_id>{id}{order}"));
+            let range = "sys_id>=4000^sys_id<c000";
+            queries.push(format!("{range}^sys_updated_on>{t}^NQ{range}^sys_updated_on={t}^sys_id>{id}{order}"));
+            queries.push(format!("sys_updated_on>={t}^ORcategory=network{order}"));
+            queries.push(format!("sys_updated_on>{t}^NQcategory=network{order}"));
+        }
+        // Another order is sorted as before.
+        queries.push("sys_updated_on>2024-03-01 10:00:02^ORDERBYsys_updated_on".to_owned());
+        for text in &queries {
+            let query = Query::parse(text, "incident", &db);
+            for (offset, limit) in [(0, 5), (0, 500), (3, 4), (200, 5)] {
+                let (page, total) = reference(&db, &query, offset, limit);
+                assert_eq!(query.select(&db, "incident", offset, limit, true), (page.clone(), Some(total)), "{text}");
+                assert_eq!(query.select(&db, "incident", offset, limit, false), (page, None), "{text}");
+            }
         }
     }
 

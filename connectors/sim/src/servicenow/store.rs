@@ -4,7 +4,7 @@
 //! Every stored value is a string, as the Table API shows them. Journal fields are never stored on the
 //! record: each write appends a `sys_journal_field` row instead.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -85,7 +85,35 @@ struct Table {
     /// Insertion sequence -> record.
     rows: BTreeMap<u64, Record>,
     by_id: HashMap<String, u64>,
+    /// Every record's [`OrderKey`]: the table kept in `sys_updated_on`, `sys_id` order, as an instance's
+    /// database index keeps it, so that a keyset page costs what the page holds (see [`Db::rows_ordered`]).
+    ordered: BTreeSet<OrderKey>,
     next_number: u64,
+}
+
+/// Where a record sits in `sys_updated_on`, `sys_id` order: the two values as they compare (a date-time
+/// by its text, a sys_id ignoring case), then its insertion sequence (the sort is stable).
+pub(crate) type OrderKey = (String, String, u64);
+
+fn order_key(seq: u64, record: &Record) -> OrderKey {
+    let value = |field: &str| record.get(field).map_or("", String::as_str);
+    (value("sys_updated_on").to_owned(), value("sys_id").to_lowercase(), seq)
+}
+
+impl Table {
+    fn put(&mut self, seq: u64, record: Record) {
+        if let Some(old) = self.rows.get(&seq) {
+            self.ordered.remove(&order_key(seq, old));
+        }
+        self.ordered.insert(order_key(seq, &record));
+        self.rows.insert(seq, record);
+    }
+
+    fn take(&mut self, seq: u64) -> Option<Record> {
+        let record = self.rows.remove(&seq)?;
+        self.ordered.remove(&order_key(seq, &record));
+        Some(record)
+    }
 }
 
 /// All tables of one instance.
@@ -106,8 +134,13 @@ impl Db {
         let tables = schema::all_tables()
             .into_iter()
             .map(|def| {
-                let table =
-                    Table { def: Arc::new(def), rows: BTreeMap::new(), by_id: HashMap::new(), next_number: 10001 };
+                let table = Table {
+                    def: Arc::new(def),
+                    rows: BTreeMap::new(),
+                    by_id: HashMap::new(),
+                    ordered: BTreeSet::new(),
+                    next_number: 10001,
+                };
                 (table.def.name, table)
             })
             .collect();
@@ -157,9 +190,9 @@ impl Db {
     }
 
     fn set_field(&mut self, table: &str, sys_id: &str, field: &str, value: String) {
-        if let Some(record) = self.record_mut(table, sys_id) {
-            record.insert(field.to_owned(), value);
-        }
+        let Some(mut record) = self.get(table, sys_id).cloned() else { return };
+        record.insert(field.to_owned(), value);
+        self.replace(table, sys_id, record);
     }
 
     /// The definition of a table.
@@ -178,10 +211,22 @@ impl Db {
         table.by_id.get(sys_id).and_then(|seq| table.rows.get(seq))
     }
 
-    fn record_mut(&mut self, table: &str, sys_id: &str) -> Option<&mut Record> {
-        let table = self.tables.get_mut(table)?;
-        let seq = table.by_id.get(sys_id)?;
-        table.rows.get_mut(seq)
+    /// The records of `table` in `sys_updated_on`, `sys_id` order (ties in insertion order), from the
+    /// first whose `sys_updated_on` and lowercased `sys_id` are at least `from`.
+    pub(crate) fn rows_ordered<'a>(&'a self, table: &str, from: (&str, &str)) -> impl Iterator<Item = &'a Record> {
+        let start: OrderKey = (from.0.to_owned(), from.1.to_owned(), 0);
+        self.tables
+            .get(table)
+            .into_iter()
+            .flat_map(move |t| t.ordered.range(start.clone()..).filter_map(|(_, _, seq)| t.rows.get(seq)))
+    }
+
+    /// Stores `record` in place of the record `sys_id` (kept in order); false when there is none.
+    fn replace(&mut self, table: &str, sys_id: &str, record: Record) -> bool {
+        let Some(table) = self.tables.get_mut(table) else { return false };
+        let Some(&seq) = table.by_id.get(sys_id) else { return false };
+        table.put(seq, record);
+        true
     }
 
     /// The display value of a referenced record.
@@ -250,7 +295,7 @@ impl Db {
         let sys_id = record.get("sys_id").cloned().unwrap_or_default();
         self.seq += 1;
         table.by_id.insert(sys_id.clone(), self.seq);
-        table.rows.insert(self.seq, record);
+        table.put(self.seq, record);
         Some(sys_id)
     }
 
@@ -312,8 +357,9 @@ impl Db {
             record.insert("sys_updated_on".to_owned(), ctx.now.clone());
             record.insert("sys_updated_by".to_owned(), ctx.user.clone());
         }
-        let slot = self.record_mut(table, sys_id).ok_or(WriteError::NotFound)?;
-        *slot = record.clone();
+        if !self.replace(table, sys_id, record.clone()) {
+            return Err(WriteError::NotFound);
+        }
         Ok(record)
     }
 
@@ -321,7 +367,7 @@ impl Db {
     pub(crate) fn delete(&mut self, table: &str, sys_id: &str) -> bool {
         let Some(table) = self.tables.get_mut(table) else { return false };
         match table.by_id.remove(sys_id) {
-            Some(seq) => table.rows.remove(&seq).is_some(),
+            Some(seq) => table.take(seq).is_some(),
             None => false,
         }
     }
