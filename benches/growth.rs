@@ -109,8 +109,8 @@ async fn audit_again(dir: &Path, per_tracker: usize) -> anyhow::Result<Row> {
 /// of the findings beside it.
 async fn audit(dir: &Path) -> anyhow::Result<(ChildRun, u64, u64)> {
     let page = dir.join("audit.html");
-    let audit = run_twotrack(&dir.join("twotrack.toml"), &["audit", "--out", page.to_str().context("a UTF-8 path")?])
-        .await?;
+    let audit =
+        run_twotrack(&dir.join("twotrack.toml"), &["audit", "--out", page.to_str().context("a UTF-8 path")?]).await?;
     let size = |name: &str| std::fs::metadata(dir.join(name)).map(|m| m.len()).unwrap_or(0);
     Ok((audit, size("audit.html"), size("audit.findings.csv")))
 }

@@ -2,14 +2,13 @@
 
 use std::collections::HashMap;
 
-
 use chrono::{DateTime, TimeDelta, Utc};
 use twotrack_api::Item;
 
 use super::words::{DESCRIPTION_BYTES, each_word};
 use super::{Member, Storm, StormParams};
-use crate::classify::site::clip;
 use crate::classify::Fnv;
+use crate::classify::site::clip;
 
 /// A summary word counts this many times a description word.
 const SUMMARY_WEIGHT: f32 = 2.0;
@@ -254,7 +253,8 @@ impl<'p> Detector<'p> {
         drop(fill);
         let postings = Postings { starts, reports };
         let times: Vec<i64> = docs.iter().map(|d| d.created.timestamp()).collect();
-        let site = Site { docs: &docs, vectors: &vectors, times: &times, df: &df, idf: &idf, names: &names, params, postings };
+        let site =
+            Site { docs: &docs, vectors: &vectors, times: &times, df: &df, idf: &idf, names: &names, params, postings };
         let groups = site.groups();
         let mut storms = Vec::new();
         for found in groups.into_iter().filter_map(|g| site.storm(g)) {
@@ -723,6 +723,32 @@ mod tests {
         let backward = detect(&items, &StormParams::default());
         assert_eq!(forward, backward);
         assert_eq!(forward.len(), 1);
+    }
+
+    #[test]
+    fn a_lean_detector_reads_back_what_its_members_show_and_finds_the_same_storms() {
+        let mut items = ordinary();
+        items.extend(outage(12, 20 * 1440));
+        let params = StormParams::default();
+        let mut lean = Detector::lean(&params);
+        for item in &items {
+            lean.add(item, None);
+        }
+        let mut asked = Vec::new();
+        let read = lean.finish_reading(|tracker, key| {
+            asked.push(key.to_string());
+            Ok::<_, ()>(items.iter().find(|i| i.tracker == tracker && i.key == key).cloned())
+        });
+        assert_eq!(read, Ok(detect(&items, &params)));
+        assert_eq!(asked.len(), 12, "only the members are read back: {asked:?}");
+        // Without a reader, a lean detector's members show only what it kept.
+        let mut lean = Detector::lean(&params);
+        for item in &items {
+            lean.add(item, None);
+        }
+        let storms = lean.finish();
+        assert_eq!(storms.len(), 1);
+        assert!(storms[0].members.iter().all(|m| m.summary.is_empty() && m.key.starts_with("STORM")));
     }
 
     #[test]
