@@ -72,7 +72,8 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
     let items = mirror.items(tracker);
     // The moves as `apply` would plan them, to tell how many its cap leaves for later cycles.
     let mut moves = ApplyPlan::default();
-    let mut detector = Detector::new(&config.storm);
+    // Only what finding storms needs, per open item: the members' text is read back at the end.
+    let mut detector = Detector::lean(&config.storm);
     std::thread::scope(|s| -> Result<(), AuditError> {
         s.spawn(move || read_open(items, tx));
         for chunk in rx {
@@ -93,7 +94,7 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
         Ok(())
     })?;
     // A storm's reports are gathered under one parent, not moved one by one: one correction each.
-    let detected = detector.finish();
+    let detected = detector.finish_reading(|tracker, key| mirror.get(tracker, key))?;
     gather_storms(config, mirror, &planner, &detected, &mut moves)?;
     // In apply's order, the most confident first: the cap keeps the first.
     moves.order();

@@ -24,6 +24,7 @@ pub mod rules;
 pub mod site;
 mod spec;
 mod text;
+pub(crate) use text::Fnv;
 
 use std::fmt;
 

@@ -7,6 +7,7 @@ use twotrack_api::Item;
 
 use super::words::{DESCRIPTION_BYTES, each_word};
 use super::{Member, Storm, StormParams};
+use crate::classify::Fnv;
 use crate::classify::site::clip;
 
 /// A summary word counts this many times a description word.
@@ -29,26 +30,59 @@ const LIKE_SHARE: f32 = 0.5;
 /// At most this many shared words explain a storm.
 const SHOWN_WORDS: usize = 8;
 
-/// One report as the detector keeps it: what a storm shows, and its words.
+/// One report as the detector keeps it: only what finding storms needs (what a storm shows of its
+/// members is kept beside it, or read back for the members alone: see [`Detector::lean`]).
 struct Doc {
-    tracker: String,
-    key: String,
-    url: String,
-    summary: String,
-    filed_type: String,
-    reporter: Option<String>,
+    key: Box<str>,
     created: DateTime<Utc>,
+    /// The tracker, as an index into [`Detector::trackers`].
+    tracker: u16,
     urgency: Option<u8>,
-    /// (word id, weight), sorted by id; weights are the field factor until [`Detector::finish`] turns
-    /// them into unit-length TF-IDF vectors.
-    terms: Vec<(u32, f32)>,
+    /// The order it was added in: its words are `words[offsets[added]..offsets[added + 1]]`, and what
+    /// a storm shows of it `shown[added]`.
+    added: u32,
 }
 
+/// What a storm shows of a report besides its tracker, key, time and urgency.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Shown {
+    pub url: String,
+    pub summary: String,
+    pub filed_type: String,
+    pub reporter: Option<String>,
+}
+
+impl Shown {
+    fn of(item: &Item) -> Shown {
+        Shown {
+            url: item.url.clone(),
+            summary: item.summary.clone(),
+            filed_type: item.filed_type.clone(),
+            reporter: item.reporter.clone(),
+        }
+    }
+}
+
+/// A word of a report before [`Detector::finish`]: its id shifted left by one, the low bit clear for a
+/// summary word (which weighs [`SUMMARY_WEIGHT`]) and set for a description word (1).
+type Raw = u32;
+
 /// Collects open items one at a time (as the audit streams them), then finds the storms among them.
+///
+/// Memory per report: its key, time and tracker, and four bytes a distinct word (no copy of its text
+/// unless kept for what a storm shows: [`Detector::new`] keeps it, [`Detector::lean`] reads it back
+/// for the members of the storms found).
 pub struct Detector<'p> {
     params: &'p StormParams,
-    vocab: HashMap<String, u32>,
+    vocab: HashMap<String, u32, Fnv>,
+    trackers: Vec<String>,
     docs: Vec<Doc>,
+    /// Every report's words, one after the other: report `k` (in the order added) has
+    /// `words[offsets[k]..offsets[k + 1]]`, sorted by id.
+    words: Vec<Raw>,
+    offsets: Vec<usize>,
+    /// What a storm shows of each report (in the order added), where kept.
+    shown: Option<Vec<Shown>>,
     buf: String,
 }
 
@@ -62,8 +96,25 @@ pub fn detect(items: &[Item], params: &StormParams) -> Vec<Storm> {
 }
 
 impl<'p> Detector<'p> {
+    /// A detector that keeps what a storm shows of every report (its summary, link, type and reporter).
     pub fn new(params: &'p StormParams) -> Self {
-        Detector { params, vocab: HashMap::new(), docs: Vec::new(), buf: String::new() }
+        Detector { shown: Some(Vec::new()), ..Detector::lean(params) }
+    }
+
+    /// A detector that keeps only what finding storms needs: what a storm shows of its members is read
+    /// back in [`Detector::finish_reading`] (for a large site, where a copy of every report's text would
+    /// cost more than the words).
+    pub fn lean(params: &'p StormParams) -> Self {
+        Detector {
+            params,
+            vocab: HashMap::default(),
+            trackers: Vec::new(),
+            docs: Vec::new(),
+            words: Vec::new(),
+            offsets: vec![0],
+            shown: None,
+            buf: String::new(),
+        }
     }
 
     /// Add an item (the audit adds the open ones), with the urgency the classifier read in it.
@@ -71,39 +122,72 @@ impl<'p> Detector<'p> {
         if !self.params.enabled {
             return;
         }
-        let mut terms: Vec<(u32, f32)> = Vec::new();
-        let vocab = &mut self.vocab;
-        let mut intern = |word: &str, weight: f32, terms: &mut Vec<(u32, f32)>| {
-            let next = vocab.len() as u32;
+        let (Ok(added), Some(tracker)) = (u32::try_from(self.docs.len()), self.tracker(&item.tracker)) else {
+            // Four billion reports, or 65,536 trackers: past what one audit holds.
+            return;
+        };
+        let start = self.words.len();
+        let (vocab, words) = (&mut self.vocab, &mut self.words);
+        let mut intern = |word: &str, description: u32| {
             let id = match vocab.get(word) {
                 Some(&id) => id,
-                None => *vocab.entry(word.to_string()).or_insert(next),
+                None => {
+                    let next = vocab.len() as u32;
+                    vocab.insert(word.to_string(), next);
+                    next
+                }
             };
-            terms.push((id, weight));
+            words.push(id << 1 | description);
         };
-        each_word(&item.summary, &mut self.buf, |w| intern(w, SUMMARY_WEIGHT, &mut terms));
-        each_word(clip(&item.description, DESCRIPTION_BYTES), &mut self.buf, |w| intern(w, 1.0, &mut terms));
-        // One entry a word, at its heaviest field.
-        terms.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
-        terms.dedup_by_key(|t| t.0);
-        self.docs.push(Doc {
-            tracker: item.tracker.clone(),
-            key: item.key.clone(),
-            url: item.url.clone(),
-            summary: item.summary.clone(),
-            filed_type: item.filed_type.clone(),
-            reporter: item.reporter.clone(),
-            created: item.created,
-            urgency,
-            terms,
-        });
+        each_word(&item.summary, &mut self.buf, |w| intern(w, 0));
+        each_word(clip(&item.description, DESCRIPTION_BYTES), &mut self.buf, |w| intern(w, 1));
+        // One entry a word, at its heaviest field (the summary's sorts first).
+        let mine = &mut self.words[start..];
+        mine.sort_unstable();
+        let mut kept = start;
+        for k in start..self.words.len() {
+            if kept == start || self.words[kept - 1] >> 1 != self.words[k] >> 1 {
+                self.words[kept] = self.words[k];
+                kept += 1;
+            }
+        }
+        self.words.truncate(kept);
+        self.offsets.push(kept);
+        if let Some(shown) = &mut self.shown {
+            shown.push(Shown::of(item));
+        }
+        self.docs.push(Doc { key: item.key.as_str().into(), created: item.created, tracker, urgency, added });
+    }
+
+    /// The index of `name` among the trackers seen.
+    fn tracker(&mut self, name: &str) -> Option<u16> {
+        let at = match self.trackers.iter().position(|t| t == name) {
+            Some(at) => at,
+            None => {
+                self.trackers.push(name.to_string());
+                self.trackers.len() - 1
+            }
+        };
+        u16::try_from(at).ok()
     }
 
     /// The storms, in order of their first report.
     pub fn finish(self) -> Vec<Storm> {
-        let Detector { params, vocab, mut docs, .. } = self;
+        match self.finish_reading(|_, _| Ok::<_, std::convert::Infallible>(None)) {
+            Ok(storms) => storms,
+            Err(never) => match never {},
+        }
+    }
+
+    /// The storms, in order of their first report, with what they show of each member from what was
+    /// kept or, for a [`Detector::lean`] one, from `read(tracker, key)` (`None`: shown empty).
+    pub fn finish_reading<E>(
+        self,
+        mut read: impl FnMut(&str, &str) -> Result<Option<Item>, E>,
+    ) -> Result<Vec<Storm>, E> {
+        let Detector { params, vocab, trackers, mut docs, words, offsets, shown, .. } = self;
         if !params.enabled || docs.len() < params.min_size.max(2) {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         // Word ids by the words' order, and reports by arrival: the result cannot depend on the order
         // items were added in.
@@ -114,56 +198,152 @@ impl<'p> Detector<'p> {
             rank[*id as usize] = r as u32;
         }
         let names: Vec<String> = names.into_iter().map(|(n, _)| n).collect();
-        docs.sort_by(|a, b| (a.created, &a.tracker, &a.key).cmp(&(b.created, &b.tracker, &b.key)));
+        docs.sort_by(|a, b| {
+            (a.created, &trackers[usize::from(a.tracker)], &a.key).cmp(&(
+                b.created,
+                &trackers[usize::from(b.tracker)],
+                &b.key,
+            ))
+        });
         let mut df = vec![0u32; names.len()];
-        for d in &mut docs {
-            for t in &mut d.terms {
-                t.0 = rank[t.0 as usize];
-                df[t.0 as usize] += 1;
-            }
-            d.terms.sort_unstable_by_key(|t| t.0);
+        for &w in &words {
+            df[rank[(w >> 1) as usize] as usize] += 1;
         }
         let n = docs.len() as f32;
         let idf: Vec<f32> = df.iter().map(|&f| (n / f as f32).ln()).collect();
-        for d in &mut docs {
+        // Each report's unit-length TF-IDF vector, sorted by word, in arrival order, one after the other.
+        let mut vectors = Vectors { terms: Vec::new(), offsets: Vec::with_capacity(docs.len() + 1) };
+        vectors.offsets.push(0);
+        let mut mine: Vec<(u32, f32)> = Vec::new();
+        for d in &docs {
+            let k = d.added as usize;
+            mine.clear();
             // A word no other report has cannot make two reports alike; it would only dilute the
             // words they share (more so on a small site, where every word is rarer).
-            d.terms.retain(|t| df[t.0 as usize] >= 2);
-            for t in &mut d.terms {
-                t.1 *= idf[t.0 as usize];
-            }
-            let norm = d.terms.iter().map(|t| t.1 * t.1).sum::<f32>().sqrt();
+            mine.extend(words[offsets[k]..offsets[k + 1]].iter().filter_map(|&w| {
+                let t = rank[(w >> 1) as usize];
+                let field = if w & 1 == 0 { SUMMARY_WEIGHT } else { 1.0 };
+                (df[t as usize] >= 2).then(|| (t, field * idf[t as usize]))
+            }));
+            mine.sort_unstable_by_key(|t| t.0);
+            let norm = mine.iter().map(|t| t.1 * t.1).sum::<f32>().sqrt();
             if norm > 0.0 {
-                d.terms.iter_mut().for_each(|t| t.1 /= norm);
+                mine.iter_mut().for_each(|t| t.1 /= norm);
             }
+            vectors.terms.extend_from_slice(&mine);
+            vectors.offsets.push(vectors.terms.len());
         }
+        drop((words, offsets, rank));
         // Every report of every word, in arrival order.
-        let mut postings = vec![Vec::new(); names.len()];
-        for (i, d) in docs.iter().enumerate() {
-            for t in &d.terms {
-                postings[t.0 as usize].push(i as u32);
+        let mut starts = vec![0usize; names.len() + 1];
+        for &(t, _) in &vectors.terms {
+            starts[t as usize + 1] += 1;
+        }
+        for t in 0..names.len() {
+            starts[t + 1] += starts[t];
+        }
+        let mut reports = vec![0u32; vectors.terms.len()];
+        let mut fill = starts.clone();
+        for i in 0..docs.len() {
+            for &(t, _) in vectors.of(i) {
+                reports[fill[t as usize]] = i as u32;
+                fill[t as usize] += 1;
             }
         }
+        drop(fill);
+        let postings = Postings { starts, reports };
         let times: Vec<i64> = docs.iter().map(|d| d.created.timestamp()).collect();
-        let site = Site { docs: &docs, times: &times, df: &df, idf: &idf, names: &names, params, postings };
+        let site =
+            Site { docs: &docs, vectors: &vectors, times: &times, df: &df, idf: &idf, names: &names, params, postings };
         let groups = site.groups();
-        let mut storms: Vec<Storm> = groups.into_iter().filter_map(|g| site.storm(g)).collect();
+        let mut storms = Vec::new();
+        for found in groups.into_iter().filter_map(|g| site.storm(g)) {
+            let members = found
+                .core
+                .iter()
+                .map(|&(i, s)| {
+                    let d = &docs[i];
+                    let tracker = &trackers[usize::from(d.tracker)];
+                    let shown = match &shown {
+                        Some(shown) => shown[d.added as usize].clone(),
+                        None => read(tracker, &d.key)?.as_ref().map(Shown::of).unwrap_or_default(),
+                    };
+                    Ok(Member {
+                        tracker: tracker.clone(),
+                        key: d.key.to_string(),
+                        url: shown.url,
+                        summary: shown.summary,
+                        filed_type: shown.filed_type,
+                        reporter: shown.reporter,
+                        created: d.created,
+                        urgency: d.urgency,
+                        similarity: (s * 1000.0).round() / 1000.0,
+                    })
+                })
+                .collect::<Result<Vec<Member>, E>>()?;
+            let mut people: Vec<String> = members.iter().filter_map(|m| m.reporter.as_deref().map(person)).collect();
+            people.sort_unstable();
+            people.dedup();
+            storms.push(Storm {
+                words: found.words,
+                reporters: people.len(),
+                members,
+                first: found.first,
+                last: found.last,
+                expected: found.expected,
+            });
+        }
         storms.sort_by(|a, b| (a.first, a.anchor()).cmp(&(b.first, b.anchor())));
-        storms
+        Ok(storms)
     }
+}
+
+/// Every report's vector, one after the other (report `i`'s is `terms[offsets[i]..offsets[i + 1]]`).
+struct Vectors {
+    terms: Vec<(u32, f32)>,
+    offsets: Vec<usize>,
+}
+
+impl Vectors {
+    fn of(&self, i: usize) -> &[(u32, f32)] {
+        &self.terms[self.offsets[i]..self.offsets[i + 1]]
+    }
+}
+
+/// For each word, the reports that have it, in arrival order (word `t`'s are
+/// `reports[starts[t]..starts[t + 1]]`).
+struct Postings {
+    starts: Vec<usize>,
+    reports: Vec<u32>,
+}
+
+impl Postings {
+    fn of(&self, t: u32) -> &[u32] {
+        &self.reports[self.starts[t as usize]..self.starts[t as usize + 1]]
+    }
+}
+
+/// A group that passed the size threshold and the burst test: its core (report, cosine to the centroid)
+/// in arrival order, before what it shows of them is read.
+struct Found {
+    core: Vec<(usize, f64)>,
+    words: Vec<String>,
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+    expected: f64,
 }
 
 /// The reports of a site as vectors, in arrival order.
 struct Site<'a> {
     docs: &'a [Doc],
-    /// Each report's creation time in seconds, side by side (the binary searches read only these).
+    vectors: &'a Vectors,
+    /// Each report's creation time in seconds, side by side (the searches read only these).
     times: &'a [i64],
     df: &'a [u32],
     idf: &'a [f32],
     names: &'a [String],
     params: &'a StormParams,
-    /// For each word, the reports that have it, in arrival order.
-    postings: Vec<Vec<u32>>,
+    postings: Postings,
 }
 
 impl Site<'_> {
@@ -173,21 +353,33 @@ impl Site<'_> {
         let mut sets = UnionFind::new(docs.len());
         let mut seen = vec![u32::MAX; docs.len()];
         let similarity = self.params.similarity as f32;
-        for (i, d) in docs.iter().enumerate() {
-            let since = (d.created - self.params.window).timestamp();
+        // Reports arrive in time order, so where each word's window starts only moves forward: one
+        // cursor a word (into its posting) instead of a search per probe.
+        let mut window = vec![0u32; self.names.len()];
+        let mut probes = Vec::with_capacity(PROBES);
+        for i in 0..docs.len() {
+            let terms = self.vectors.of(i);
+            let since = (docs[i].created - self.params.window).timestamp();
             // The earlier reports of the window that have one of this report's rarest words.
-            for t in self.rarest(&d.terms, PROBES) {
-                let posting = &self.postings[t as usize];
-                // The posting is in arrival order: the reports of the window before this one.
-                let end = posting.partition_point(|&j| (j as usize) < i);
-                let start = posting[..end].partition_point(|&j| self.times[j as usize] < since);
-                for &j in &posting[start..end] {
+            self.rarest_into(terms, PROBES, &mut probes);
+            for &t in &probes {
+                let posting = self.postings.of(t);
+                let start = &mut window[t as usize];
+                while (*start as usize) < posting.len() && self.times[posting[*start as usize] as usize] < since {
+                    *start += 1;
+                }
+                // The posting is in arrival order and holds this report: the reports of the window
+                // before it.
+                for &j in &posting[*start as usize..] {
                     let j = j as usize;
+                    if j >= i {
+                        break;
+                    }
                     if seen[j] == i as u32 {
                         continue;
                     }
                     seen[j] = i as u32;
-                    if dot(&d.terms, &docs[j].terms) >= similarity {
+                    if dot(terms, self.vectors.of(j)) >= similarity {
                         sets.union(i, j);
                     }
                 }
@@ -204,7 +396,7 @@ impl Site<'_> {
 
     /// The reports with word `t` created from `from` to `to`.
     fn during(&self, t: u32, from: DateTime<Utc>, to: DateTime<Utc>) -> &[u32] {
-        let posting = &self.postings[t as usize];
+        let posting = self.postings.of(t);
         let (from, to) = (from.timestamp(), to.timestamp());
         let start = posting.partition_point(|&j| self.times[j as usize] < from);
         let end = posting.partition_point(|&j| self.times[j as usize] <= to);
@@ -213,20 +405,35 @@ impl Site<'_> {
 
     /// Up to `k` words of `terms` that other reports share, the rarest (heaviest) first.
     fn rarest(&self, terms: &[(u32, f32)], k: usize) -> Vec<u32> {
-        let mut shared: Vec<(u32, f32)> = terms.iter().copied().filter(|t| self.df[t.0 as usize] >= 2).collect();
-        shared.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        shared.into_iter().take(k).map(|t| t.0).collect()
+        let mut out = Vec::with_capacity(k);
+        self.rarest_into(terms, k, &mut out);
+        out
     }
 
-    /// The storm a group is, if its core passes the size threshold and the burst test.
-    fn storm(&self, group: Vec<usize>) -> Option<Storm> {
-        let docs = self.docs;
+    /// [`Site::rarest`] into `out`: the `k` heaviest picked without sorting them all.
+    fn rarest_into(&self, terms: &[(u32, f32)], k: usize, out: &mut Vec<u32>) {
+        out.clear();
+        let mut shared: Vec<(u32, f32)> = terms.iter().copied().filter(|t| self.df[t.0 as usize] >= 2).collect();
+        let heavier = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if k == 0 {
+            return;
+        }
+        if shared.len() > k {
+            shared.select_nth_unstable_by(k - 1, heavier);
+            shared.truncate(k);
+        }
+        shared.sort_unstable_by(heavier);
+        out.extend(shared.iter().map(|t| t.0));
+    }
+
+    /// The group as a storm, if its core passes the size threshold and the burst test.
+    fn storm(&self, group: Vec<usize>) -> Option<Found> {
         let similarity = self.params.similarity;
         // The core: members that resemble the group as a whole (a chain of pairs can drift).
-        let centroid = centroid(docs, &group);
+        let centroid = self.centroid(&group);
         let mut core: Vec<(usize, f64)> = group
             .iter()
-            .map(|&i| (i, f64::from(dot(&docs[i].terms, &centroid))))
+            .map(|&i| (i, f64::from(dot(self.vectors.of(i), &centroid))))
             .filter(|&(_, s)| s >= similarity)
             .collect();
         if core.len() < self.params.min_size {
@@ -234,6 +441,7 @@ impl Site<'_> {
         }
         // Reports of the window that resemble no single other report closely enough, but the group
         // as a whole (an unusual wording of the same outage), join it.
+        let docs = self.docs;
         let (first, last) = (docs[core[0].0].created, docs[core[core.len() - 1].0].created);
         let (from, to) = (first - self.params.window, last + self.params.window);
         let mut seen: std::collections::HashSet<usize> = group.iter().copied().collect();
@@ -243,7 +451,7 @@ impl Site<'_> {
                 if !seen.insert(j) {
                     continue;
                 }
-                let s = f64::from(dot(&docs[j].terms, &centroid));
+                let s = f64::from(dot(self.vectors.of(j), &centroid));
                 if s >= similarity {
                     core.push((j, s));
                 }
@@ -254,40 +462,36 @@ impl Site<'_> {
             return None;
         }
         let indices: Vec<usize> = core.iter().map(|c| c.0).collect();
-        let centroid = self::centroid(docs, &indices);
+        let centroid = self.centroid(&indices);
         let (first, last) = (docs[indices[0]].created, docs[indices[indices.len() - 1]].created);
         let expected = self.expected(&indices, &centroid, first, last);
         if poisson_tail(core.len() as u64, expected) > BURST_P {
             return None;
         }
-        let members: Vec<Member> = core
-            .iter()
-            .map(|&(i, s)| {
-                let d = &docs[i];
-                Member {
-                    tracker: d.tracker.clone(),
-                    key: d.key.clone(),
-                    url: d.url.clone(),
-                    summary: d.summary.clone(),
-                    filed_type: d.filed_type.clone(),
-                    reporter: d.reporter.clone(),
-                    created: d.created,
-                    urgency: d.urgency,
-                    similarity: (s * 1000.0).round() / 1000.0,
-                }
-            })
-            .collect();
-        let mut people: Vec<String> = members.iter().filter_map(|m| m.reporter.as_deref().map(person)).collect();
-        people.sort_unstable();
-        people.dedup();
-        Some(Storm {
+        Some(Found {
+            core,
             words: self.shared_words(&indices),
-            reporters: people.len(),
-            members,
             first,
             last,
             expected: (expected * 1000.0).round() / 1000.0,
         })
+    }
+
+    /// The unit-length mean of the members' vectors, sorted by word id.
+    fn centroid(&self, members: &[usize]) -> Vec<(u32, f32)> {
+        let mut sum: HashMap<u32, f32> = HashMap::new();
+        for &i in members {
+            for &(t, w) in self.vectors.of(i) {
+                *sum.entry(t).or_default() += w;
+            }
+        }
+        let mut out: Vec<(u32, f32)> = sum.into_iter().collect();
+        out.sort_unstable_by_key(|t| t.0);
+        let norm = out.iter().map(|t| f64::from(t.1) * f64::from(t.1)).sum::<f64>().sqrt() as f32;
+        if norm > 0.0 {
+            out.iter_mut().for_each(|t| t.1 /= norm);
+        }
+        out
     }
 
     /// The reports like the storm that the site's everyday rate predicts in its span: the site's other
@@ -314,7 +518,7 @@ impl Site<'_> {
                     continue;
                 }
                 seen[j] = true;
-                if dot(&docs[j].terms, centroid) >= similarity {
+                if dot(self.vectors.of(j), centroid) >= similarity {
                     like += 1;
                 }
             }
@@ -334,7 +538,7 @@ impl Site<'_> {
     fn shared(&self, members: &[usize]) -> Vec<u32> {
         let mut counts: HashMap<u32, usize> = HashMap::new();
         for &i in members {
-            for t in &self.docs[i].terms {
+            for t in self.vectors.of(i) {
                 *counts.entry(t.0).or_default() += 1;
             }
         }
@@ -344,23 +548,6 @@ impl Site<'_> {
         });
         shared.into_iter().map(|(t, _)| t).collect()
     }
-}
-
-/// The unit-length mean of the members' vectors, sorted by word id.
-fn centroid(docs: &[Doc], members: &[usize]) -> Vec<(u32, f32)> {
-    let mut sum: HashMap<u32, f32> = HashMap::new();
-    for &i in members {
-        for &(t, w) in &docs[i].terms {
-            *sum.entry(t).or_default() += w;
-        }
-    }
-    let mut out: Vec<(u32, f32)> = sum.into_iter().collect();
-    out.sort_unstable_by_key(|t| t.0);
-    let norm = out.iter().map(|t| f64::from(t.1) * f64::from(t.1)).sum::<f64>().sqrt() as f32;
-    if norm > 0.0 {
-        out.iter_mut().for_each(|t| t.1 /= norm);
-    }
-    out
 }
 
 /// The dot product of two sparse vectors sorted by word id.
@@ -536,6 +723,32 @@ mod tests {
         let backward = detect(&items, &StormParams::default());
         assert_eq!(forward, backward);
         assert_eq!(forward.len(), 1);
+    }
+
+    #[test]
+    fn a_lean_detector_reads_back_what_its_members_show_and_finds_the_same_storms() {
+        let mut items = ordinary();
+        items.extend(outage(12, 20 * 1440));
+        let params = StormParams::default();
+        let mut lean = Detector::lean(&params);
+        for item in &items {
+            lean.add(item, None);
+        }
+        let mut asked = Vec::new();
+        let read = lean.finish_reading(|tracker, key| {
+            asked.push(key.to_string());
+            Ok::<_, ()>(items.iter().find(|i| i.tracker == tracker && i.key == key).cloned())
+        });
+        assert_eq!(read, Ok(detect(&items, &params)));
+        assert_eq!(asked.len(), 12, "only the members are read back: {asked:?}");
+        // Without a reader, a lean detector's members show only what it kept.
+        let mut lean = Detector::lean(&params);
+        for item in &items {
+            lean.add(item, None);
+        }
+        let storms = lean.finish();
+        assert_eq!(storms.len(), 1);
+        assert!(storms[0].members.iter().all(|m| m.summary.is_empty() && m.key.starts_with("STORM")));
     }
 
     #[test]
