@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, WriterBeat};
+use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, WriterBeat};
 use twotrack_api::http::{HttpSettings, HttpStats};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, Partitioning, TrackerKind};
 use twotrack_jira::{JiraConnector, JiraSettings, JiraWrite};
@@ -194,5 +194,9 @@ impl Connector for AnyConnector {
     }
     async fn write_beat(&self, name: &str, beat: &WriterBeat) -> Result<(), ConnectorError> {
         dispatch!(self, c => c.write_beat(name, beat).await)
+    }
+
+    async fn find_person(&self, email: &str) -> Result<Option<Person>, ConnectorError> {
+        dispatch!(self, c => c.find_person(email).await)
     }
 }

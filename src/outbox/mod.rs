@@ -35,6 +35,7 @@
 
 pub mod control;
 mod failpoint;
+mod people;
 mod saga;
 mod storm;
 

@@ -169,9 +169,10 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
             // next one starts again at (b).
             let Planned2::Move { target_tracker, new_item, .. } = &c.action else { return Ok(c.state) };
             let target = connector(ctx, target_tracker)?;
-            let created = create_once(ctx, &c, &target, new_item, "before-create").await?;
+            let (created, behalf) = super::people::create_twin(ctx, &c, &target, &fresh, new_item).await?;
             hit("after-create");
-            let e = entry(&c, "created", Some(format!("{target_tracker}:{}", created.key)), &created.url);
+            let detail = format!("{}{}", created.url, behalf.detail());
+            let e = entry(&c, "created", Some(format!("{target_tracker}:{}", created.key)), &detail);
             let cr = created.clone();
             ctx.outbox.record(&c.id, Some(e), |c| {
                 c.progress.twin = Some(cr.clone());

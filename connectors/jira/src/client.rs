@@ -442,6 +442,7 @@ impl JiraConnector {
                 summary: item.summary.clone(),
                 description: self.rich_text(&item.description),
                 labels,
+                reporter: item.reporter.as_ref().map(|p| self.user_ref(p)),
             }),
             update: None,
         };

@@ -78,6 +78,10 @@ pub struct User {
     pub account_id: Option<String>,
     /// The profile time zone (an IANA name) JQL dates are read in.
     pub time_zone: Option<String>,
+    /// Whether the account is active (user search answers it).
+    pub active: Option<bool>,
+    /// Cloud: `atlassian`, `app` or `customer`.
+    pub account_type: Option<String>,
 }
 
 /// `GET /serverInfo`.
@@ -148,6 +152,19 @@ pub struct CreateFields {
     /// A string (v2) or an ADF document (v3).
     pub description: Value,
     pub labels: Vec<String>,
+    /// The person the issue is created for: `{"accountId"}` (Cloud) or `{"name"}` (Data Center). Absent:
+    /// the API user reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<UserRef>,
+}
+
+/// A user in a write: Cloud names users by account id, Data Center by user name.
+#[derive(Debug, Clone, Serialize)]
+pub enum UserRef {
+    #[serde(rename = "accountId")]
+    AccountId(String),
+    #[serde(rename = "name")]
+    Name(String),
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -36,7 +36,7 @@
 
 use chrono_tz::Tz;
 use tokio::sync::OnceCell;
-use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, WriterBeat};
+use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, WriterBeat};
 use twotrack_api::http::{HttpClient, HttpSettings};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, Partitioning, TrackerKind};
 
@@ -48,6 +48,7 @@ pub mod dto;
 pub mod jql;
 mod lease;
 pub mod mapping;
+mod people;
 
 pub use mapping::{MOVED_LABEL, ORIGIN_LABEL_PREFIX, origin_label};
 
@@ -299,5 +300,9 @@ impl Connector for JiraConnector {
 
     async fn write_beat(&self, name: &str, beat: &WriterBeat) -> Result<(), ConnectorError> {
         self.put_beat(name, beat).await
+    }
+
+    async fn find_person(&self, email: &str) -> Result<Option<Person>, ConnectorError> {
+        self.person_by_email(email).await
     }
 }

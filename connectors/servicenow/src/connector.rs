@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use chrono::Utc;
-use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, WriterBeat};
+use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, WriterBeat};
 use twotrack_api::http::{HttpClient, HttpSettings, HttpStats};
 use twotrack_api::secret::Auth;
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Kind, Page, Partitioning, TrackerKind};
@@ -16,6 +16,7 @@ use crate::query::{self, IdRange, Keyset, QueryError, Start};
 use crate::settings::{ServiceNowSettings, ServiceNowWrite};
 
 mod parent;
+mod people;
 
 /// Rows per request for small lists (journal entries, twins of one original).
 const SMALL_PAGE: u32 = 1_000;
@@ -373,12 +374,18 @@ impl Connector for ServiceNowConnector {
             None => None,
         };
         let non_empty = |text: &str| Some(text.to_string()).filter(|t| !t.trim().is_empty());
+        // The person it is for, in the one field of the table that names them.
+        let person_field = people::person_field(&table);
+        let person_in =
+            |field: &str| item.reporter.as_ref().filter(|_| person_field == Some(field)).map(|p| p.id.clone());
         let body = RecordBody {
             short_description: Some(item.summary.clone()),
             description: non_empty(&item.description),
             impact: self.level("impact", item.impact)?,
             urgency: self.level("urgency", item.urgency)?,
             assignment_group,
+            caller_id: person_in("caller_id"),
+            requested_for: person_in("requested_for"),
             correlation_id: item.origin.as_ref().map(|o| o.key.clone()),
             correlation_display: item.origin.as_ref().map(|_| CREATED_MARKER.to_string()),
             work_notes: item.work_note.as_deref().and_then(non_empty),
@@ -532,6 +539,10 @@ impl Connector for ServiceNowConnector {
 
     async fn write_beat(&self, name: &str, beat: &WriterBeat) -> Result<(), ConnectorError> {
         crate::lease::write(&self.client, name, beat).await
+    }
+
+    async fn find_person(&self, email: &str) -> Result<Option<Person>, ConnectorError> {
+        self.person_by_email(email).await
     }
 }
 

@@ -79,7 +79,7 @@ pub fn parse_changes(
     if errors.is_empty() { Ok(changes) } else { Err(ApiError::fields(errors)) }
 }
 
-fn not_on_screen(field: &str) -> String {
+pub fn not_on_screen(field: &str) -> String {
     format!("Field '{field}' cannot be set. It is not on the appropriate screen, or unknown.")
 }
 

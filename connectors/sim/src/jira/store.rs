@@ -59,7 +59,7 @@ impl User {
             .chars()
             .map(|c| if c.is_alphanumeric() || c == '@' { c } else { '.' })
             .collect();
-        let email = display.contains('@').then(|| display.trim().to_owned());
+        let email = Some(crate::people::email_of(display));
         User { account_id, name, display_name: display.trim().to_owned(), email }
     }
 }
