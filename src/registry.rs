@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, WriterBeat};
+use twotrack_api::connector::{
+    Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, Remark, WriterBeat,
+};
 use twotrack_api::http::{HttpSettings, HttpStats};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, Partitioning, TrackerKind};
 use twotrack_jira::{JiraConnector, JiraSettings, JiraWrite};
@@ -198,5 +200,8 @@ impl Connector for AnyConnector {
 
     async fn find_person(&self, email: &str) -> Result<Option<Person>, ConnectorError> {
         dispatch!(self, c => c.find_person(email).await)
+    }
+    async fn remarks(&self, key: &str) -> Result<Vec<Remark>, ConnectorError> {
+        dispatch!(self, c => c.remarks(key).await)
     }
 }

@@ -35,6 +35,7 @@
 
 pub mod control;
 mod failpoint;
+mod history;
 mod people;
 mod saga;
 mod storm;
@@ -195,6 +196,9 @@ pub struct Progress {
     pub note_sent: bool,
     #[serde(default)]
     pub followback_sent: bool,
+    /// The original's comments were carried to the twin (see `history`).
+    #[serde(default)]
+    pub history_carried: bool,
     /// A storm's reports (`tracker:key`), each with its own steps.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub members: BTreeMap<String, MemberProgress>,
@@ -204,7 +208,7 @@ pub struct Progress {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub correction: String,
-    /// "planned", "created", "adopted", "linked", "commented", "closed", "done", "dropped", "failed",
+    /// "planned", "created", "adopted", "linked", "history", "commented", "closed", "done", "dropped", "failed",
     /// "parked", "retried", "cancelled", "rerouted", "reprioritised", "followed-back".
     pub event: String,
     pub source: String,

@@ -214,6 +214,14 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
         })?;
     }
 
+    // d2. Carry the original's comments to the twin, each once (see `history`).
+    if !c.progress.history_carried {
+        let detail = super::history::carry(&c, &source, &target, &twin.key).await?;
+        ctx.outbox.record(&c.id, Some(entry(&c, "history", twin_tag.clone(), &detail)), |c| {
+            c.progress.history_carried = true
+        })?;
+    }
+
     // The original as it is now, for (e) and (f). A keep marker added while the move was under way (say,
     // between a crash and the resume) still wins: the original is neither told nor closed, and the twin
     // stays for a human to resolve.
@@ -509,7 +517,7 @@ pub(super) enum Posted {
 /// Whether an error says the original's notes may not be read (ServiceNow: an ACL on `sys_journal_field`,
 /// common for integration users; Jira: no permission to browse comments). The connectors map 401 and 403
 /// to [`ConnectorError::Auth`] with the status; 403 is "authenticated, but not allowed".
-fn notes_denied(e: &ConnectorError) -> bool {
+pub(super) fn notes_denied(e: &ConnectorError) -> bool {
     matches!(e, ConnectorError::Auth { status: 403, .. })
 }
 
@@ -645,7 +653,10 @@ async fn last_human_comment(ctx: &Ctx<'_>, tracker: &str, key: &str) -> Result<O
 }
 
 /// Whether a note is one twotrack wrote (a reference, a link note, the derivation of a priority).
-fn is_ours(note: &str) -> bool {
+pub(super) fn is_ours(note: &str) -> bool {
     let t = note.trim_start();
-    note.contains("(twotrack ref ") || t.starts_with("twotrack:") || t.contains("by twotrack")
+    note.contains("(twotrack ref ")
+        || note.contains("(twotrack copy ")
+        || t.starts_with("twotrack:")
+        || t.contains("by twotrack")
 }

@@ -160,6 +160,19 @@ pub struct NewItem {
     pub reporter: Option<Person>,
 }
 
+/// One comment or note of an item, as carried to its twin when it moves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remark {
+    /// The tracker's id of it (a Jira comment id, a ServiceNow journal entry's sys_id).
+    pub id: String,
+    /// Who wrote it, as the tracker shows them.
+    pub author: Option<String>,
+    pub created: Option<DateTime<Utc>>,
+    pub text: String,
+    /// For the team only: a ServiceNow work note, a Jira Service Management internal comment.
+    pub internal: bool,
+}
+
 /// A person as one tracker knows them: found by e-mail in the tracker an item moves to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
@@ -331,6 +344,11 @@ pub trait Connector: Send + Sync {
         let _ = email;
         async { Ok(None) }
     }
+
+    /// The comments and notes of an item, oldest first, each with who wrote it, when, and for whom
+    /// (Jira: comments, internal where Jira Service Management says so; ServiceNow: the `comments` and
+    /// `work_notes` journal entries).
+    fn remarks(&self, key: &str) -> impl Future<Output = Result<Vec<Remark>, ConnectorError>> + Send;
 }
 
 #[cfg(test)]

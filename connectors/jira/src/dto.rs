@@ -207,6 +207,10 @@ pub struct CommentOp {
 #[derive(Debug, Clone, Serialize)]
 pub struct CommentBody {
     pub body: Value,
+    /// `[{"key":"sd.public.comment","value":{"internal":true}}]` makes a Jira Service Management comment
+    /// internal (elsewhere it is a plain property of the comment).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<Value>,
 }
 
 /// `201` of `POST /issue`.
@@ -231,7 +235,16 @@ pub struct CommentPage {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Comment {
     #[serde(default)]
+    pub id: String,
+    #[serde(default)]
     pub body: Value,
+    #[serde(default)]
+    pub author: Option<User>,
+    #[serde(default)]
+    pub created: Option<String>,
+    /// Jira Service Management: `false` for an internal comment (absent outside service projects).
+    #[serde(default, rename = "jsdPublic")]
+    pub jsd_public: Option<bool>,
 }
 
 /// `GET /issue/{key}/transitions`.

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use chrono::Utc;
-use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, WriterBeat};
+use twotrack_api::connector::{
+    Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, Remark, WriterBeat,
+};
 use twotrack_api::http::{HttpClient, HttpSettings, HttpStats};
 use twotrack_api::secret::Auth;
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Kind, Page, Partitioning, TrackerKind};
@@ -15,6 +17,7 @@ use crate::mapping::{self, CREATED_MARKER, LINKED_MARKER, Source};
 use crate::query::{self, IdRange, Keyset, QueryError, Start};
 use crate::settings::{ServiceNowSettings, ServiceNowWrite};
 
+mod history;
 mod parent;
 mod people;
 
@@ -543,6 +546,11 @@ impl Connector for ServiceNowConnector {
 
     async fn find_person(&self, email: &str) -> Result<Option<Person>, ConnectorError> {
         self.person_by_email(email).await
+    }
+
+    async fn remarks(&self, key: &str) -> Result<Vec<Remark>, ConnectorError> {
+        let home = self.home(key).await?;
+        self.journal_history(&home.sys_id).await
     }
 }
 

@@ -244,6 +244,7 @@ pub fn apply(store: &mut Store, idx: usize, changes: Vec<Change>, author: &User,
                 created: now,
                 updated: now,
                 visibility: None,
+                internal: false,
             }),
         }
     }

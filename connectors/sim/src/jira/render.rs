@@ -158,7 +158,7 @@ impl View<'_> {
             "updateAuthor": self.user(&comment.author),
             "created": self.timestamp(comment.created),
             "updated": self.timestamp(comment.updated),
-            "jsdPublic": true,
+            "jsdPublic": !comment.internal,
         });
         if let (Some(visibility), Some(map)) = (&comment.visibility, out.as_object_mut()) {
             map.insert("visibility".into(), visibility.clone());

@@ -78,6 +78,9 @@ pub struct Comment {
     pub updated: DateTime<Utc>,
     /// The `visibility` object as written, if any.
     pub visibility: Option<Value>,
+    /// Jira Service Management: an internal comment (written with the property `sd.public.comment`
+    /// `{"internal": true}`), shown as `jsdPublic: false`.
+    pub internal: bool,
 }
 
 /// A remote issue link.
