@@ -8,8 +8,9 @@
 //! |---|---|---|
 //! | a. check | read the source | a read; judged again as it is now: dropped if closed, kept or no longer misfiled |
 //! | b. adopt | find twins by origin | a read; an existing twin is adopted instead of creating another; after a create whose answer was lost, also among the items created since its mark, read by key (a tracker's search may lag behind writes) |
-//! | c. create | create the twin | runs only after (b) found nothing, in the same attempt; recorded as sent (`create_sent`) before the request, until the tracker answers |
+//! | c. create | find the reporter by e-mail, create the twin on their behalf | runs only after (b) found nothing, in the same attempt; recorded as sent (`create_sent`) before the request, until the tracker answers; a create naming the person that the tracker rejects made nothing and is sent once without them (`people`) |
 //! | d. link | remote link / correlation fields | idempotent upserts |
+//! | d2. history | copy the source's comments to the twin | each copy carries a marker; the twin's notes are read first and a copy already there is skipped (`history`) |
 //! | e. comment | comment on the source | the comment carries a reference; skipped if already there |
 //! | f. close | close the source | skipped if the source is already closed; read back to confirm |
 //! | g. done | (local) | the record and its audit-log entry are written in one transaction |
