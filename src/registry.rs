@@ -204,4 +204,7 @@ impl Connector for AnyConnector {
     async fn remarks(&self, key: &str) -> Result<Vec<Remark>, ConnectorError> {
         dispatch!(self, c => c.remarks(key).await)
     }
+    fn refuses_person(&self, error: &ConnectorError) -> bool {
+        dispatch!(self, c => c.refuses_person(error))
+    }
 }

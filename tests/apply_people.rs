@@ -109,3 +109,20 @@ async fn a_jira_reporter_who_hides_their_address_is_named_on_the_servicenow_twin
     let text = record["description"].as_str().unwrap_or_default();
     assert!(text.contains(&format!("on behalf of Maria Lopez, who reported {source}")), "{text}");
 }
+
+#[tokio::test]
+async fn a_tracker_that_hides_its_people_still_gets_the_twin() {
+    // Some ServiceNow integration users may not read sys_user (HTTP 403).
+    let world =
+        twotrack::demo::WorldOptions { servicenow_denied_tables: vec!["sys_user".into()], ..Default::default() };
+    let h = Harness::start_with(vec![work_in_jira()], &Policy::writes(), world).await;
+    h.ok(&["sync"]).await;
+    h.ok(&["apply", "--yes"]).await;
+    let source = h.jira_key(WORK_IN_JIRA);
+    let twin = assert_moved_from_jira(&h, &source, "sys_user denied");
+    let (_, record) = h.sn_record(&twin);
+    let text = record["description"].as_str().unwrap_or_default();
+    assert!(text.contains(&format!("on behalf of Maria Lopez <{MARIA}>, who reported {source}")), "{text}");
+    let log = history(&h, &source).await;
+    assert!(log.contains("could not be searched for people"), "{log}");
+}

@@ -5,7 +5,7 @@
 //! follow-back is left there, never on the twin).
 
 use twotrack_api::connector::{Created, NewItem, Person};
-use twotrack_api::{Connector, ConnectorError, Item};
+use twotrack_api::{Connector, Item};
 
 use super::saga::create_once;
 use super::{Correction, Ctx, OutboxError};
@@ -50,7 +50,8 @@ fn behalf_line(who: &str, original: &Item) -> String {
 
 /// Create the twin `item` of `original` in `target` on behalf of the original's reporter (see the module
 /// documentation), never re-sent blindly ([`create_once`]). A create that names the person and is
-/// rejected (a definite answer: nothing was created) is sent once more without them.
+/// rejected for it ([`Connector::refuses_person`]: a definite answer, nothing was created) is sent once
+/// more without them.
 pub(super) async fn create_twin(
     ctx: &Ctx<'_>,
     c: &Correction,
@@ -61,9 +62,16 @@ pub(super) async fn create_twin(
     let Some(who) = who(original) else {
         return Ok((create_once(ctx, c, target, item, "before-create").await?, Behalf::Nobody));
     };
+    // A tracker that will not tell who its people are (ServiceNow denies `sys_user` to some integration
+    // users, HTTP 403) does not stop the move: the twin names the person instead. Only a transient failure
+    // fails the attempt (it is retried).
     let person = match original.reporter_email() {
-        Some(email) => target.find_person(email).await?,
-        None => None,
+        Some(email) => match target.find_person(email).await {
+            Ok(person) => Ok(person),
+            Err(e) if e.is_retryable() => return Err(e.into()),
+            Err(e) => Err(format!("{} could not be searched for people: {e}", target.name())),
+        },
+        None => Ok(None),
     };
     let named = |why: String| {
         let mut named = item.clone();
@@ -72,12 +80,13 @@ pub(super) async fn create_twin(
         (named, Behalf::Named { who: who.clone(), why })
     };
     let (first, behalf) = match person {
-        Some(person) => (NewItem { reporter: Some(person.clone()), ..item.clone() }, Behalf::Set(person)),
-        None if original.reporter_email().is_none() => named("no e-mail address is known for them".into()),
-        None => named(format!("nobody in {} has that e-mail address", target.name())),
+        Ok(Some(person)) => (NewItem { reporter: Some(person.clone()), ..item.clone() }, Behalf::Set(person)),
+        Ok(None) if original.reporter_email().is_none() => named("no e-mail address is known for them".into()),
+        Ok(None) => named(format!("nobody in {} has that e-mail address", target.name())),
+        Err(why) => named(why),
     };
     match create_once(ctx, c, target, &first, "before-create").await {
-        Err(OutboxError::Connector(e @ ConnectorError::Invalid { .. })) if first.reporter.is_some() => {
+        Err(OutboxError::Connector(e)) if first.reporter.is_some() && target.refuses_person(&e) => {
             tracing::warn!(correction = %c.id, tracker = %target.name(), error = %e, "the twin's reporter could not be set; creating it without");
             let (second, behalf) = named(format!("{} refused the person: {e}", target.name()));
             Ok((create_once(ctx, c, target, &second, "before-create").await?, behalf))

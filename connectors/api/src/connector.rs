@@ -349,6 +349,14 @@ pub trait Connector: Send + Sync {
     /// (Jira: comments, internal where Jira Service Management says so; ServiceNow: the `comments` and
     /// `work_notes` journal entries).
     fn remarks(&self, key: &str) -> impl Future<Output = Result<Vec<Remark>, ConnectorError>> + Send;
+
+    /// Whether `error`, the answer to a [`Connector::create`] naming a [`NewItem::reporter`], says the
+    /// tracker refused the person's field (Jira: `reporter` not on the create screen, or not a user): the
+    /// create made nothing and may be sent again without the person.
+    fn refuses_person(&self, error: &ConnectorError) -> bool {
+        let _ = error;
+        false
+    }
 }
 
 #[cfg(test)]

@@ -316,4 +316,9 @@ impl Connector for JiraConnector {
     async fn remarks(&self, key: &str) -> Result<Vec<Remark>, ConnectorError> {
         self.comment_history(key).await
     }
+
+    /// A 400 naming the `reporter` field (not on the create screen, not a user).
+    fn refuses_person(&self, error: &ConnectorError) -> bool {
+        people::names_reporter(error)
+    }
 }

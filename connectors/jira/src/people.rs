@@ -41,6 +41,12 @@ impl JiraConnector {
     }
 }
 
+/// Whether a rejected write names the `reporter` field (Jira's error collection `{"errors":{"reporter":
+/// "..."}}`, which the HTTP layer renders as `reporter: <message>`).
+pub(crate) fn names_reporter(error: &ConnectorError) -> bool {
+    matches!(error, ConnectorError::Invalid { message, .. } if message.contains("reporter: "))
+}
+
 /// The person `email` names among a user search's answer, if exactly one.
 fn pick(users: &[dto::User], email: &str, flavour: Flavour) -> Option<Person> {
     let active: Vec<&dto::User> =
@@ -89,6 +95,14 @@ mod tests {
         assert_eq!(pick(&inactive, "x@example.com", Flavour::Cloud), None);
         let app = users(r#"[{"accountId":"a6","accountType":"app","displayName":"Bot","active":true}]"#);
         assert_eq!(pick(&app, "x@example.com", Flavour::Cloud), None);
+    }
+
+    #[test]
+    fn only_a_refused_reporter_is_a_refused_person() {
+        let invalid = |message: &str| ConnectorError::Invalid { tracker: "j".into(), message: message.into() };
+        let refused = "reporter: Field 'reporter' cannot be set. It is not on the appropriate screen, or unknown.";
+        assert!(names_reporter(&invalid(refused)));
+        assert!(!names_reporter(&invalid("project: Specify a valid project ID or key")));
     }
 
     #[test]
