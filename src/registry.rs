@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, WriterBeat};
+use twotrack_api::connector::{
+    Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, Remark, WriterBeat,
+};
 use twotrack_api::http::{HttpSettings, HttpStats};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, Partitioning, TrackerKind};
 use twotrack_jira::{JiraConnector, JiraSettings, JiraWrite};
@@ -195,5 +197,15 @@ impl Connector for AnyConnector {
     }
     async fn write_beat(&self, name: &str, beat: &WriterBeat) -> Result<(), ConnectorError> {
         dispatch!(self, c => c.write_beat(name, beat).await)
+    }
+
+    async fn find_person(&self, email: &str) -> Result<Option<Person>, ConnectorError> {
+        dispatch!(self, c => c.find_person(email).await)
+    }
+    async fn remarks(&self, key: &str) -> Result<Vec<Remark>, ConnectorError> {
+        dispatch!(self, c => c.remarks(key).await)
+    }
+    fn refuses_person(&self, error: &ConnectorError) -> bool {
+        dispatch!(self, c => c.refuses_person(error))
     }
 }

@@ -369,6 +369,7 @@ mod tests {
                     urgency: None,
                     origin: None,
                     work_note: None,
+                    reporter: None,
                 }),
                 source_note: "moved to {target_key}".into(),
                 close_note: "moved".into(),

@@ -8,8 +8,9 @@
 //! |---|---|---|
 //! | a. check | read the source | a read; judged again as it is now: dropped if closed, kept or no longer misfiled |
 //! | b. adopt | find twins by origin | a read; an existing twin is adopted instead of creating another; after a create whose answer was lost, also among the items created since its mark, read by key (a tracker's search may lag behind writes) |
-//! | c. create | create the twin | runs only after (b) found nothing, in the same attempt; recorded as sent (`create_sent`) before the request, until the tracker answers |
+//! | c. create | find the reporter by e-mail, create the twin on their behalf | runs only after (b) found nothing, in the same attempt; recorded as sent (`create_sent`) before the request, until the tracker answers; a create naming the person that the tracker rejects made nothing and is sent once without them (`people`) |
 //! | d. link | remote link / correlation fields | idempotent upserts |
+//! | d2. history | copy the source's comments to the twin | each copy carries a marker; the twin's notes are read first and a copy already there is skipped (`history`) |
 //! | e. comment | comment on the source | the comment carries a reference; skipped if already there |
 //! | f. close | close the source | skipped if the source is already closed; read back to confirm |
 //! | g. done | (local) | the record and its audit-log entry are written in one transaction |
@@ -35,6 +36,8 @@
 
 pub mod control;
 mod failpoint;
+mod history;
+mod people;
 mod saga;
 mod storm;
 
@@ -194,6 +197,9 @@ pub struct Progress {
     pub note_sent: bool,
     #[serde(default)]
     pub followback_sent: bool,
+    /// The original's comments were carried to the twin (see `history`).
+    #[serde(default)]
+    pub history_carried: bool,
     /// A storm's reports (`tracker:key`), each with its own steps.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub members: BTreeMap<String, MemberProgress>,
@@ -203,7 +209,7 @@ pub struct Progress {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub correction: String,
-    /// "planned", "created", "adopted", "linked", "commented", "closed", "done", "dropped", "failed",
+    /// "planned", "created", "adopted", "linked", "history", "commented", "closed", "done", "dropped", "failed",
     /// "parked", "retried", "cancelled", "rerouted", "reprioritised", "followed-back".
     pub event: String,
     pub source: String,

@@ -169,9 +169,10 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
             // next one starts again at (b).
             let Planned2::Move { target_tracker, new_item, .. } = &c.action else { return Ok(c.state) };
             let target = connector(ctx, target_tracker)?;
-            let created = create_once(ctx, &c, &target, new_item, "before-create").await?;
+            let (created, behalf) = super::people::create_twin(ctx, &c, &target, &fresh, new_item).await?;
             hit("after-create");
-            let e = entry(&c, "created", Some(format!("{target_tracker}:{}", created.key)), &created.url);
+            let detail = format!("{}{}", created.url, behalf.detail());
+            let e = entry(&c, "created", Some(format!("{target_tracker}:{}", created.key)), &detail);
             let cr = created.clone();
             ctx.outbox.record(&c.id, Some(e), |c| {
                 c.progress.twin = Some(cr.clone());
@@ -210,6 +211,14 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
         ctx.outbox.record(&c.id, Some(entry(&c, "linked", twin_tag.clone(), "linked both ways")), |c| {
             c.progress.twin_linked = true;
             c.progress.source_linked = true;
+        })?;
+    }
+
+    // d2. Carry the original's comments to the twin, each once (see `history`).
+    if !c.progress.history_carried {
+        let detail = super::history::carry(&c, &source, &target, &twin.key).await?;
+        ctx.outbox.record(&c.id, Some(entry(&c, "history", twin_tag.clone(), &detail)), |c| {
+            c.progress.history_carried = true
         })?;
     }
 
@@ -522,7 +531,7 @@ pub(super) enum Posted {
 /// Whether an error says the original's notes may not be read (ServiceNow: an ACL on `sys_journal_field`,
 /// common for integration users; Jira: no permission to browse comments). The connectors map 401 and 403
 /// to [`ConnectorError::Auth`] with the status; 403 is "authenticated, but not allowed".
-fn notes_denied(e: &ConnectorError) -> bool {
+pub(super) fn notes_denied(e: &ConnectorError) -> bool {
     matches!(e, ConnectorError::Auth { status: 403, .. })
 }
 
@@ -662,7 +671,10 @@ pub(super) async fn last_human_comment(ctx: &Ctx<'_>, tracker: &str, key: &str) 
 }
 
 /// Whether a note is one twotrack wrote (a reference, a link note, the derivation of a priority).
-fn is_ours(note: &str) -> bool {
+pub(super) fn is_ours(note: &str) -> bool {
     let t = note.trim_start();
-    note.contains("(twotrack ref ") || t.starts_with("twotrack:") || t.contains("by twotrack")
+    note.contains("(twotrack ref ")
+        || note.contains("(twotrack copy ")
+        || t.starts_with("twotrack:")
+        || t.contains("by twotrack")
 }

@@ -482,6 +482,7 @@ fn build_move(
             summary: item.summary.clone(),
         }),
         work_note,
+        reporter: None,
     };
     let (what, place) = match v.class {
         Class::Work => ("service work", "the service queue"),

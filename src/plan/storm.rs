@@ -152,6 +152,7 @@ pub fn plan_storm(
             "Priority derived by twotrack for the whole event: {}",
             priority.derivation.join("; ")
         )),
+        reporter: None,
     };
     Some(StormPlan {
         anchor: (anchor_tracker.to_string(), anchor_key.to_string()),

@@ -543,6 +543,12 @@ impl Harness {
         created["result"]["number"].as_str().unwrap_or_else(|| panic!("no number in {created}")).to_string()
     }
 
+    /// `POST /rest/api/2<path>` with `body` (e.g. a comment with properties); returns the answer.
+    pub async fn jira_post(&self, path: &str, body: Value) -> Value {
+        let url = format!("{}/rest/api/2{path}", self.world.jira.base_url());
+        self.send(reqwest::Method::POST, url, body).await
+    }
+
     /// `PUT /rest/api/2/issue/{key}` with `body`.
     pub async fn jira_edit(&self, key: &str, body: Value) {
         let url = format!("{}/rest/api/2/issue/{key}", self.world.jira.base_url());

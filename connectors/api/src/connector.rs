@@ -154,6 +154,35 @@ pub struct NewItem {
     pub origin: Option<OriginRef>,
     /// An internal note written with the creation (e.g. how the priority was derived).
     pub work_note: Option<String>,
+    /// The person the item is created on behalf of (found with [`Connector::find_person`]): Jira's
+    /// `reporter`, ServiceNow's `caller_id` (incident) or `requested_for` (request). `None`: the API user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<Person>,
+}
+
+/// One comment or note of an item, as carried to its twin when it moves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remark {
+    /// The tracker's id of it (a Jira comment id, a ServiceNow journal entry's sys_id).
+    pub id: String,
+    /// Who wrote it, as the tracker shows them.
+    pub author: Option<String>,
+    pub created: Option<DateTime<Utc>>,
+    pub text: String,
+    /// For the team only: a ServiceNow work note, a Jira Service Management internal comment.
+    pub internal: bool,
+}
+
+/// A person as one tracker knows them: found by e-mail in the tracker an item moves to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    /// What the tracker names the person by in writes: a Jira Cloud account id, a Jira Data Center user
+    /// name, a ServiceNow `sys_user` sys_id.
+    pub id: String,
+    /// The name people see.
+    pub display_name: String,
+    /// The e-mail address they were found by.
+    pub email: String,
 }
 
 /// A pointer to an item in another tracker.
@@ -307,6 +336,27 @@ pub trait Connector: Send + Sync {
     /// Store `beat` under `name`, replacing what is there. Neither tracker offers a conditional write:
     /// the caller reads back to find who won a race.
     fn write_beat(&self, name: &str, beat: &WriterBeat) -> impl Future<Output = Result<(), ConnectorError>> + Send;
+
+    /// The active person with this e-mail address (case-insensitive) in this tracker, if there is exactly
+    /// one (Jira: user search; ServiceNow: `sys_user` by `email`). `None` when nobody, or more than one
+    /// person, matches: an item is then created by the API user, on the person's behalf.
+    fn find_person(&self, email: &str) -> impl Future<Output = Result<Option<Person>, ConnectorError>> + Send {
+        let _ = email;
+        async { Ok(None) }
+    }
+
+    /// The comments and notes of an item, oldest first, each with who wrote it, when, and for whom
+    /// (Jira: comments, internal where Jira Service Management says so; ServiceNow: the `comments` and
+    /// `work_notes` journal entries).
+    fn remarks(&self, key: &str) -> impl Future<Output = Result<Vec<Remark>, ConnectorError>> + Send;
+
+    /// Whether `error`, the answer to a [`Connector::create`] naming a [`NewItem::reporter`], says the
+    /// tracker refused the person's field (Jira: `reporter` not on the create screen, or not a user): the
+    /// create made nothing and may be sent again without the person.
+    fn refuses_person(&self, error: &ConnectorError) -> bool {
+        let _ = error;
+        false
+    }
 }
 
 #[cfg(test)]

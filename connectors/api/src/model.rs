@@ -210,6 +210,10 @@ pub mod field {
     /// What the resolver wrote about it, where the tracker has a field for that: ServiceNow
     /// `close_notes` (Jira has none: its resolution notes are the comments).
     pub const RESOLUTION_NOTES: &str = "resolution_notes";
+    /// The e-mail address of the person who reported the item (Jira `reporter.emailAddress`, where the
+    /// user's privacy setting shows it; ServiceNow the caller's, or requester's, `sys_user.email`): how the
+    /// same person is found in the other tracker when the item moves.
+    pub const REPORTER_EMAIL: &str = "reporter_email";
 }
 
 impl Item {
@@ -252,6 +256,11 @@ impl Item {
     /// What its resolver wrote, where the tracker has a field for it ([`field::RESOLUTION_NOTES`]).
     pub fn resolution_notes(&self) -> Option<&str> {
         self.field(field::RESOLUTION_NOTES)
+    }
+
+    /// The reporter's e-mail address, where the tracker shows it ([`field::REPORTER_EMAIL`]).
+    pub fn reporter_email(&self) -> Option<&str> {
+        self.field(field::REPORTER_EMAIL)
     }
 
     /// A non-blank entry of [`Item::fields`], trimmed.

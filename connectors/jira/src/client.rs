@@ -75,7 +75,7 @@ impl JiraConnector {
     }
 
     /// A rich-text value for this flavour: ADF (Cloud, v3) or a plain string (v2).
-    fn rich_text(&self, text: &str) -> serde_json::Value {
+    pub(crate) fn rich_text(&self, text: &str) -> serde_json::Value {
         match self.flavour {
             Flavour::Cloud => adf::from_text(text),
             Flavour::DataCenter => serde_json::Value::String(text.to_string()),
@@ -442,6 +442,7 @@ impl JiraConnector {
                 summary: item.summary.clone(),
                 description: self.rich_text(&item.description),
                 labels,
+                reporter: item.reporter.as_ref().map(|p| self.user_ref(p)),
             }),
             update: None,
         };
@@ -459,7 +460,7 @@ impl JiraConnector {
 
     pub(crate) async fn add_comment(&self, key: &str, text: &str) -> Result<(), ConnectorError> {
         let path = self.issue_path(key, "/comment")?;
-        let body = dto::CommentBody { body: self.rich_text(text) };
+        let body = dto::CommentBody { body: self.rich_text(text), properties: Vec::new() };
         self.http.send_json::<IgnoredAny, _>(Method::POST, &path, &[], &body, Idempotency::NonIdempotent).await?;
         Ok(())
     }
@@ -551,7 +552,9 @@ impl JiraConnector {
         let fields = (!self.write.resolution.is_empty() && transition.fields.contains_key("resolution"))
             .then(|| dto::ResolutionFields { resolution: dto::NameRef { name: self.write.resolution.clone() } });
         let update = (!note.trim().is_empty()).then(|| dto::UpdateOps {
-            comment: vec![dto::CommentOp { add: dto::CommentBody { body: self.rich_text(note) } }],
+            comment: vec![dto::CommentOp {
+                add: dto::CommentBody { body: self.rich_text(note), properties: Vec::new() },
+            }],
             ..Default::default()
         });
         dto::DoTransition { transition: dto::IdRef { id: transition.id.clone() }, fields, update }

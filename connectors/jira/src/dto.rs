@@ -78,6 +78,10 @@ pub struct User {
     pub account_id: Option<String>,
     /// The profile time zone (an IANA name) JQL dates are read in.
     pub time_zone: Option<String>,
+    /// Whether the account is active (user search answers it).
+    pub active: Option<bool>,
+    /// Cloud: `atlassian`, `app` or `customer`.
+    pub account_type: Option<String>,
 }
 
 /// `GET /serverInfo`.
@@ -148,6 +152,19 @@ pub struct CreateFields {
     /// A string (v2) or an ADF document (v3).
     pub description: Value,
     pub labels: Vec<String>,
+    /// The person the issue is created for: `{"accountId"}` (Cloud) or `{"name"}` (Data Center). Absent:
+    /// the API user reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<UserRef>,
+}
+
+/// A user in a write: Cloud names users by account id, Data Center by user name.
+#[derive(Debug, Clone, Serialize)]
+pub enum UserRef {
+    #[serde(rename = "accountId")]
+    AccountId(String),
+    #[serde(rename = "name")]
+    Name(String),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -190,6 +207,10 @@ pub struct CommentOp {
 #[derive(Debug, Clone, Serialize)]
 pub struct CommentBody {
     pub body: Value,
+    /// `[{"key":"sd.public.comment","value":{"internal":true}}]` makes a Jira Service Management comment
+    /// internal (elsewhere it is a plain property of the comment).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<Value>,
 }
 
 /// `201` of `POST /issue`.
@@ -214,7 +235,16 @@ pub struct CommentPage {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Comment {
     #[serde(default)]
+    pub id: String,
+    #[serde(default)]
     pub body: Value,
+    #[serde(default)]
+    pub author: Option<User>,
+    #[serde(default)]
+    pub created: Option<String>,
+    /// Jira Service Management: `false` for an internal comment (absent outside service projects).
+    #[serde(default, rename = "jsdPublic")]
+    pub jsd_public: Option<bool>,
 }
 
 /// `GET /issue/{key}/transitions`.

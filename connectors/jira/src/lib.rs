@@ -40,7 +40,9 @@
 
 use chrono_tz::Tz;
 use tokio::sync::OnceCell;
-use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, WriterBeat};
+use twotrack_api::connector::{
+    Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, Remark, WriterBeat,
+};
 use twotrack_api::http::{HttpClient, HttpSettings};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, Partitioning, TrackerKind};
 
@@ -49,10 +51,12 @@ mod adopt;
 pub mod catalog;
 mod client;
 pub mod dto;
+mod history;
 pub mod jql;
 mod lease;
 mod links;
 pub mod mapping;
+mod people;
 
 pub use links::DEFAULT_LINK_TYPE;
 pub use mapping::{MOVED_LABEL, ORIGIN_LABEL_PREFIX, origin_label};
@@ -257,8 +261,12 @@ impl Connector for JiraConnector {
         self.create_issue(item).await
     }
 
-    async fn comment(&self, key: &str, text: &str, _visibility: NoteVisibility) -> Result<(), ConnectorError> {
-        self.add_comment(key, text).await
+    /// An internal note is a Jira Service Management internal comment (`sd.public.comment`).
+    async fn comment(&self, key: &str, text: &str, visibility: NoteVisibility) -> Result<(), ConnectorError> {
+        match visibility {
+            NoteVisibility::Public => self.add_comment(key, text).await,
+            NoteVisibility::Internal => self.add_internal_comment(key, text).await,
+        }
     }
 
     async fn notes(&self, key: &str) -> Result<Vec<String>, ConnectorError> {
@@ -310,5 +318,18 @@ impl Connector for JiraConnector {
 
     async fn write_beat(&self, name: &str, beat: &WriterBeat) -> Result<(), ConnectorError> {
         self.put_beat(name, beat).await
+    }
+
+    async fn find_person(&self, email: &str) -> Result<Option<Person>, ConnectorError> {
+        self.person_by_email(email).await
+    }
+
+    async fn remarks(&self, key: &str) -> Result<Vec<Remark>, ConnectorError> {
+        self.comment_history(key).await
+    }
+
+    /// A 400 naming the `reporter` field (not on the create screen, not a user).
+    fn refuses_person(&self, error: &ConnectorError) -> bool {
+        people::names_reporter(error)
     }
 }

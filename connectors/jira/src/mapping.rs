@@ -62,6 +62,7 @@ pub fn issue_to_item(issue: &dto::Issue, ctx: &MapContext<'_>) -> Result<Item, M
         }
     };
     put("project", f.project.as_ref().map(|p| p.key.clone()));
+    put(field::REPORTER_EMAIL, f.reporter.as_ref().and_then(|r| r.email_address.clone()));
     put("status_category", status_category.map(str::to_string));
     put(field::RESOLUTION, f.resolution.as_ref().map(|r| r.name.clone()));
     put("components", Some(f.components.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")));

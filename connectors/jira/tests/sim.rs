@@ -262,6 +262,7 @@ fn new_item(origin_key: &str) -> NewItem {
             summary: "Checkout total wrong".into(),
         }),
         work_note: Some("Moved from the service queue by twotrack.".into()),
+        reporter: None,
     }
 }
 

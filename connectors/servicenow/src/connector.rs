@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use chrono::Utc;
-use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, WriterBeat};
+use twotrack_api::connector::{
+    Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, Remark, WriterBeat,
+};
 use twotrack_api::http::{HttpClient, HttpSettings, HttpStats};
 use twotrack_api::secret::Auth;
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Kind, Page, Partitioning, TrackerKind};
@@ -15,7 +17,9 @@ use crate::mapping::{self, CREATED_MARKER, LINKED_MARKER, Source};
 use crate::query::{self, IdRange, Keyset, QueryError, Start};
 use crate::settings::{ServiceNowSettings, ServiceNowWrite};
 
+mod history;
 mod parent;
+mod people;
 
 /// Rows per request for small lists (journal entries, twins of one original).
 const SMALL_PAGE: u32 = 1_000;
@@ -377,12 +381,18 @@ impl Connector for ServiceNowConnector {
             None => None,
         };
         let non_empty = |text: &str| Some(text.to_string()).filter(|t| !t.trim().is_empty());
+        // The person it is for, in the one field of the table that names them.
+        let person_field = people::person_field(&table);
+        let person_in =
+            |field: &str| item.reporter.as_ref().filter(|_| person_field == Some(field)).map(|p| p.id.clone());
         let body = RecordBody {
             short_description: Some(item.summary.clone()),
             description: non_empty(&item.description),
             impact: self.level("impact", item.impact)?,
             urgency: self.level("urgency", item.urgency)?,
             assignment_group,
+            caller_id: person_in("caller_id"),
+            requested_for: person_in("requested_for"),
             correlation_id: item.origin.as_ref().map(|o| o.key.clone()),
             correlation_display: item.origin.as_ref().map(|_| CREATED_MARKER.to_string()),
             work_notes: item.work_note.as_deref().and_then(non_empty),
@@ -536,6 +546,15 @@ impl Connector for ServiceNowConnector {
 
     async fn write_beat(&self, name: &str, beat: &WriterBeat) -> Result<(), ConnectorError> {
         crate::lease::write(&self.client, name, beat).await
+    }
+
+    async fn find_person(&self, email: &str) -> Result<Option<Person>, ConnectorError> {
+        self.person_by_email(email).await
+    }
+
+    async fn remarks(&self, key: &str) -> Result<Vec<Remark>, ConnectorError> {
+        let home = self.home(key).await?;
+        self.journal_history(&home.sys_id).await
     }
 }
 

@@ -21,6 +21,9 @@ pub const RECORD_FIELDS: &[&str] = &[
     "caller_id",
     "requested_for",
     "opened_by",
+    "caller_id.email",
+    "requested_for.email",
+    "opened_by.email",
     "impact",
     "urgency",
     "priority",
@@ -129,6 +132,13 @@ pub struct Record {
     pub caller_id: Option<Value>,
     pub requested_for: Option<Value>,
     pub opened_by: Option<Value>,
+    /// The people's e-mail addresses (dot-walked through the references).
+    #[serde(rename = "caller_id.email")]
+    pub caller_email: Option<Value>,
+    #[serde(rename = "requested_for.email")]
+    pub requested_for_email: Option<Value>,
+    #[serde(rename = "opened_by.email")]
+    pub opened_by_email: Option<Value>,
     pub impact: Option<Value>,
     pub urgency: Option<Value>,
     pub priority: Option<Value>,
@@ -212,6 +222,12 @@ pub struct RecordBody {
     pub urgency: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assignment_group: Option<String>,
+    /// The person an incident is for (a `sys_user` sys_id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller_id: Option<String>,
+    /// The person a request is for (a `sys_user` sys_id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_for: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

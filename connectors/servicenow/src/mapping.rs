@@ -70,11 +70,16 @@ pub fn to_item(src: Source<'_>, record: &Record) -> Result<Item, MappingError> {
     let state = record.state.as_ref();
     let state_value = state.map(|s| s.value.as_str()).unwrap_or_default();
     let description = text(record.description.as_ref()).to_string();
-    let reporter = [&record.caller_id, &record.requested_for, &record.opened_by]
+    let people = [
+        (&record.caller_id, &record.caller_email),
+        (&record.requested_for, &record.requested_for_email),
+        (&record.opened_by, &record.opened_by_email),
+    ];
+    let (reporter, reporter_email) = people
         .into_iter()
-        .map(|v| shown(v.as_ref()))
-        .find(|v| !v.is_empty())
-        .map(str::to_string);
+        .find(|(person, _)| !shown(person.as_ref()).is_empty())
+        .map(|(person, email)| (Some(shown(person.as_ref()).to_string()), text(email.as_ref())))
+        .unwrap_or((None, ""));
     let correlation_id = text(record.correlation_id.as_ref());
     let correlation_display = text(record.correlation_display.as_ref());
     let open = is_open(src.table, state_value, record.active.as_ref().map(|a| a.value.as_str()));
@@ -89,6 +94,7 @@ pub fn to_item(src: Source<'_>, record: &Record) -> Result<Item, MappingError> {
     put("contact_type", text(record.contact_type.as_ref()));
     put("caller", shown(record.caller_id.as_ref()));
     put("requested_for", shown(record.requested_for.as_ref()));
+    put(field::REPORTER_EMAIL, reporter_email);
     put("correlation_display", correlation_display);
     if !is_twin(correlation_display) {
         put("correlation_id", correlation_id);

@@ -252,6 +252,7 @@ fn new_incident(origin_key: &str) -> NewItem {
         urgency: Some(1),
         origin: Some(origin(origin_key)),
         work_note: Some("Priority 2 - High from impact 2 x urgency 1.".into()),
+        reporter: None,
     }
 }
 

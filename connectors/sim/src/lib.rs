@@ -17,6 +17,7 @@ pub mod faults;
 pub mod generator;
 pub mod jira;
 pub mod log;
+pub mod people;
 pub mod server;
 pub mod servicenow;
 

@@ -79,7 +79,7 @@ pub fn parse_changes(
     if errors.is_empty() { Ok(changes) } else { Err(ApiError::fields(errors)) }
 }
 
-fn not_on_screen(field: &str) -> String {
+pub fn not_on_screen(field: &str) -> String {
     format!("Field '{field}' cannot be set. It is not on the appropriate screen, or unknown.")
 }
 
@@ -244,6 +244,7 @@ pub fn apply(store: &mut Store, idx: usize, changes: Vec<Change>, author: &User,
                 created: now,
                 updated: now,
                 visibility: None,
+                internal: false,
             }),
         }
     }

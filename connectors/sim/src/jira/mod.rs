@@ -14,6 +14,9 @@
 //! - Issue links between issues of the site: `POST issueLink`, `GET|DELETE issueLink/{id}`,
 //!   `GET issueLinkType`, `GET issueLinkType/{id}` (the four types of a new site: Blocks, Cloners,
 //!   Duplicate, Relates), and `fields.issuelinks` on issues (see `api/issuelinks.rs`).
+//! - `GET user/search` (Cloud `query=`, Data Center `username=`; see `api::users`); a create's
+//!   `fields.reporter` names a user (`accountId` in Cloud, `name` in DC), unless the project's create screen
+//!   lacks it ([`JiraOptions::reporter_locked_projects`], a 400 like Jira's).
 //!
 //! # Semantics worth knowing
 //! - Timestamps are rendered like `2024-01-15T10:30:00.000+0000` in the user's time zone
@@ -106,6 +109,12 @@ pub struct JiraOptions {
     /// Reads by key, comments, properties and remote links are always current. Changeable while running
     /// with [`JiraSim::set_search_lag`].
     pub search_lag: std::time::Duration,
+    /// E-mail addresses their users' privacy setting hides (Cloud): left out of every representation of
+    /// the user, and matched by `user/search` only in full.
+    pub private_emails: Vec<String>,
+    /// Projects whose create screen lacks `reporter`: a create that sets it answers 400 ("Field
+    /// 'reporter' cannot be set. It is not on the appropriate screen, or unknown.").
+    pub reporter_locked_projects: Vec<String>,
 }
 
 impl Default for JiraOptions {
@@ -121,6 +130,8 @@ impl Default for JiraOptions {
             port: 0,
             time_zone: Tz::UTC,
             search_lag: std::time::Duration::ZERO,
+            private_emails: Vec::new(),
+            reporter_locked_projects: Vec::new(),
         }
     }
 }
@@ -140,6 +151,12 @@ struct Shared {
     tz: Tz,
     /// The API user (`myself`, author of comments and reporter of created issues).
     me: store::User,
+    /// Everyone the site knows (`user/search`, a create's `reporter`).
+    users: Mutex<api::users::Directory>,
+    /// See [`JiraOptions::private_emails`] (lower case).
+    private_emails: Mutex<std::collections::BTreeSet<String>>,
+    /// See [`JiraOptions::reporter_locked_projects`].
+    reporter_locked_projects: Mutex<Vec<String>>,
 }
 
 impl Shared {
@@ -151,7 +168,17 @@ impl Shared {
     }
 
     fn view(&self, api: render::ApiVersion) -> render::View<'_> {
-        render::View { base_url: &self.base_url, api, flavour: self.flavour, tz: self.tz }
+        render::View {
+            base_url: &self.base_url,
+            api,
+            flavour: self.flavour,
+            tz: self.tz,
+            private_emails: &self.private_emails,
+        }
+    }
+
+    fn users(&self) -> MutexGuard<'_, api::users::Directory> {
+        self.users.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -174,6 +201,11 @@ impl JiraSim {
         let user_name = opts.auth.user_name();
         let mut me = store::User::from_display_name(&user_name);
         me.display_name = "Twotrack Integration".to_owned();
+        let mut users = api::users::Directory::default();
+        users.add(me.clone());
+        for item in opts.items.iter().filter(|i| i.home == crate::generator::Home::Jira) {
+            users.add(store::User::from_display_name(&item.reporter));
+        }
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
             snapshots: Mutex::new(api::search::Snapshots::default()),
@@ -181,6 +213,9 @@ impl JiraSim {
             flavour: opts.flavour,
             tz: opts.time_zone,
             me,
+            users: Mutex::new(users),
+            private_emails: Mutex::new(opts.private_emails.iter().map(|e| e.trim().to_lowercase()).collect()),
+            reporter_locked_projects: Mutex::new(opts.reporter_locked_projects.clone()),
         });
         let core = SimCore::new(opts.auth, opts.faults);
         let vendor = Arc::new(api::vendor::JiraStyle::new(opts.flavour, &base_url));
@@ -239,6 +274,29 @@ impl JiraSim {
     /// "The provided next page token is invalid or expired.").
     pub fn expire_page_tokens(&self) {
         self.shared.snapshots.lock().unwrap_or_else(PoisonError::into_inner).expire_all();
+    }
+
+    /// Adds a user to the site (as `user/search` finds them, and a create may name them as reporter);
+    /// their e-mail address is `email`. Returns their account id (Cloud) or user name (Data Center).
+    pub fn add_user(&self, display_name: &str, email: &str) -> String {
+        let mut user = store::User::from_display_name(email);
+        user.display_name = display_name.trim().to_owned();
+        let id = match self.shared.flavour {
+            Flavour::Cloud => user.account_id.clone(),
+            Flavour::DataCenter => user.name.clone(),
+        };
+        self.shared.users().add(user);
+        id
+    }
+
+    /// Hide `email` from every representation of its user, as their privacy setting may (Cloud).
+    pub fn hide_email(&self, email: &str) {
+        self.shared.private_emails.lock().unwrap_or_else(PoisonError::into_inner).insert(email.trim().to_lowercase());
+    }
+
+    /// Take `reporter` off the create screen of `project` (see [`JiraOptions::reporter_locked_projects`]).
+    pub fn lock_reporter(&self, project: &str) {
+        self.shared.reporter_locked_projects.lock().unwrap_or_else(PoisonError::into_inner).push(project.to_owned());
     }
 
     /// Stops the server (in-flight requests finish, hangs are cut short).

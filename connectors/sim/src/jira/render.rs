@@ -38,6 +38,8 @@ pub struct View<'a> {
     pub api: ApiVersion,
     pub flavour: Flavour,
     pub tz: Tz,
+    /// The (lower-case) e-mail addresses their users' privacy setting hides (Cloud).
+    pub private_emails: &'a std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl View<'_> {
@@ -57,16 +59,30 @@ impl View<'_> {
         }
     }
 
+    /// Whether a user's privacy setting hides `email` (Cloud).
+    pub fn hides(&self, email: &str) -> bool {
+        let private = self.private_emails.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        !private.is_empty() && private.contains(&email.to_lowercase())
+    }
+
     pub fn user(&self, user: &User) -> Value {
         match self.flavour {
-            Flavour::Cloud => json!({
-                "self": self.url(&format!("user?accountId={}", user.account_id)),
-                "accountId": user.account_id,
-                "accountType": "atlassian",
-                "displayName": user.display_name,
-                "active": true,
-                "timeZone": self.tz.name(),
-            }),
+            Flavour::Cloud => {
+                let mut shown = json!({
+                    "self": self.url(&format!("user?accountId={}", user.account_id)),
+                    "accountId": user.account_id,
+                    "accountType": "atlassian",
+                    "displayName": user.display_name,
+                    "active": true,
+                    "timeZone": self.tz.name(),
+                });
+                // A hidden address is left out, not null (the profile visibility rules).
+                let email = user.email.as_ref().filter(|e| !self.hides(e));
+                if let (Some(map), Some(email)) = (shown.as_object_mut(), email) {
+                    map.insert("emailAddress".into(), json!(email));
+                }
+                shown
+            }
             Flavour::DataCenter => json!({
                 "self": self.url(&format!("user?username={}", user.name)),
                 "name": user.name,
@@ -142,7 +158,7 @@ impl View<'_> {
             "updateAuthor": self.user(&comment.author),
             "created": self.timestamp(comment.created),
             "updated": self.timestamp(comment.updated),
-            "jsdPublic": true,
+            "jsdPublic": !comment.internal,
         });
         if let (Some(visibility), Some(map)) = (&comment.visibility, out.as_object_mut()) {
             map.insert("visibility".into(), visibility.clone());

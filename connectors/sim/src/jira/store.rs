@@ -59,7 +59,7 @@ impl User {
             .chars()
             .map(|c| if c.is_alphanumeric() || c == '@' { c } else { '.' })
             .collect();
-        let email = display.contains('@').then(|| display.trim().to_owned());
+        let email = Some(crate::people::email_of(display));
         User { account_id, name, display_name: display.trim().to_owned(), email }
     }
 }
@@ -78,6 +78,9 @@ pub struct Comment {
     pub updated: DateTime<Utc>,
     /// The `visibility` object as written, if any.
     pub visibility: Option<Value>,
+    /// Jira Service Management: an internal comment (written with the property `sd.public.comment`
+    /// `{"internal": true}`), shown as `jsdPublic: false`.
+    pub internal: bool,
 }
 
 /// A remote issue link.

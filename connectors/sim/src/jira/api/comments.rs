@@ -85,6 +85,9 @@ pub async fn add(
         created: now,
         updated: now,
         visibility: request.get("visibility").filter(|v| v.is_object()).cloned(),
+        internal: edit::parse_properties(request.get("properties"))?
+            .iter()
+            .any(|(key, value)| key == "sd.public.comment" && value["internal"] == true),
     };
     store.issues[idx].comments.push(comment);
     store.touch(idx, now);

@@ -152,7 +152,15 @@ pub async fn create(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> 
         let now = store::now();
         let id = store.next_comment_id();
         let author = ctx.shared.me.clone();
-        store.issues[outward].comments.push(Comment { id, author, body, created: now, updated: now, visibility });
+        store.issues[outward].comments.push(Comment {
+            id,
+            author,
+            body,
+            created: now,
+            updated: now,
+            visibility,
+            internal: false,
+        });
         store.touch(outward, now);
     }
     Ok(StatusCode::CREATED.into_response())

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, Params, find_issue, find_writable, json_object, json_response};
+use super::{Ctx, Params, find_issue, find_writable, json_object, json_response, users};
 use crate::jira::catalog::{self, IssueType};
 use crate::jira::edit::{self, Change, Screen};
 use crate::jira::error::ApiError;
@@ -57,9 +57,10 @@ fn collect<T>(result: Result<T, ApiError>, errors: &mut Map<String, Value>) -> R
 /// `POST issue`: 201 `{id, key, self}`; 400 with every field error at once; 403 in a read-only project.
 pub async fn create(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let body = json_object(&headers, &body)?;
-    let fields = object(&body, "fields")?;
+    let mut fields = object(&body, "fields")?;
     let update = object(&body, "update")?;
     let properties = edit::parse_properties(body.get("properties"))?;
+    let reporter = fields.remove("reporter");
     let mut store = ctx.shared.store();
     let mut errors = Map::new();
 
@@ -75,6 +76,10 @@ pub async fn create(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> 
         edit::parse_changes(&fields, &update, Screen::Create, ctx.api, &["project", "issuetype"]),
         &mut errors,
     )?;
+    let reporter = match (reporter, project) {
+        (None | Some(Value::Null), _) | (_, None) => None,
+        (Some(value), Some(project)) => users::reporter(&ctx, &store.projects[project].key, &value, &mut errors),
+    };
     let (Some(project), Some(issue_type), Some(changes), true) = (project, issue_type, changes, errors.is_empty())
     else {
         return Err(ApiError::fields(errors));
@@ -84,7 +89,7 @@ pub async fn create(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> 
     }
     let now = store::now();
     let me = ctx.shared.me.clone();
-    let idx = store.create(project, issue_type, String::new(), me.clone(), now);
+    let idx = store.create(project, issue_type, String::new(), reporter.unwrap_or_else(|| me.clone()), now);
     edit::apply(&mut store, idx, changes, &me, now);
     store.issues[idx].properties.extend(properties);
     let issue = &store.issues[idx];

@@ -9,6 +9,7 @@ mod properties;
 mod remotelinks;
 pub mod search;
 mod transitions;
+pub mod users;
 pub mod vendor;
 
 use std::sync::Arc;
@@ -69,6 +70,7 @@ fn routes(flavour: Flavour) -> Router<Ctx> {
         .route("/resolution", get(meta::resolutions))
         .route("/priority", get(meta::priorities))
         .route("/status", get(meta::statuses))
+        .route("/user/search", get(users::search))
         .route("/issue", axum::routing::post(issues::create))
         .route("/issue/{key}", get(issues::get_issue).put(issues::edit))
         .route("/issue/{key}/comment", get(comments::list).post(comments::add))
