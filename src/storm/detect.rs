@@ -357,9 +357,9 @@ impl Site<'_> {
         // cursor a word (into its posting) instead of a search per probe.
         let mut window = vec![0u32; self.names.len()];
         let mut probes = Vec::with_capacity(PROBES);
-        for i in 0..docs.len() {
+        for (i, doc) in docs.iter().enumerate() {
             let terms = self.vectors.of(i);
-            let since = (docs[i].created - self.params.window).timestamp();
+            let since = (doc.created - self.params.window).timestamp();
             // The earlier reports of the window that have one of this report's rarest words.
             self.rarest_into(terms, PROBES, &mut probes);
             for &t in &probes {
