@@ -43,6 +43,17 @@ fn browser() -> Option<PathBuf> {
     );
 }
 
+/// The DOM Chromium lays out for the page at `url` (its window `width` pixels wide, if given).
+fn dump_dom(bin: &Path, profile: &Path, width: Option<u64>, url: &str) -> String {
+    let mut c = headless(bin, profile);
+    if let Some(width) = width {
+        c.arg(format!("--window-size={width},900"));
+    }
+    let out = c.arg("--dump-dom").arg(url).output().unwrap();
+    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn headless(bin: &Path, profile: &Path) -> Command {
     let mut c = Command::new(bin);
     c.args([
@@ -105,9 +116,7 @@ fn report_renders_in_headless_chromium_and_hostile_text_stays_text() {
     let report = write_report(dir.path());
     let url = format!("file://{}", report.display());
 
-    let dom = headless(&bin, &dir.path().join("profile-dom")).arg("--dump-dom").arg(&url).output().unwrap();
-    assert!(dom.status.success(), "chromium failed: {}", String::from_utf8_lossy(&dom.stderr));
-    let dom = String::from_utf8_lossy(&dom.stdout).to_string();
+    let dom = dump_dom(&bin, &dir.path().join("profile-dom"), None, &url);
 
     // Charts and tables are in the rendered DOM.
     for id in ["chart-mix", "chart-findings", "chart-confidence", "chart-queues"] {
@@ -160,14 +169,8 @@ fn the_findings_table_fits_the_window_however_long_a_title() {
     let path = dir.path().join("measure.html");
     std::fs::write(&path, probe).unwrap();
     for width in [1280, 1024] {
-        let out = headless(&bin, &dir.path().join(format!("profile-{width}")))
-            .arg(format!("--window-size={width},900"))
-            .arg("--dump-dom")
-            .arg(format!("file://{}", path.display()))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
-        let dom = String::from_utf8_lossy(&out.stdout).to_string();
+        let profile = dir.path().join(format!("profile-{width}"));
+        let dom = dump_dom(&bin, &profile, Some(width), &format!("file://{}", path.display()));
         let number = |name: &str| -> u64 {
             let at = dom.find(&format!("{name}=\"")).unwrap_or_else(|| panic!("{name} not measured"));
             let rest = &dom[at + name.len() + 2..];
@@ -187,13 +190,7 @@ fn the_page_of_a_fifty_thousand_finding_audit_renders_whole() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.html");
     std::fs::write(&path, report.render(Format::Html).unwrap()).unwrap();
-    let out = headless(&bin, &dir.path().join("profile-big"))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", path.display()))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
-    let dom = String::from_utf8_lossy(&out.stdout).to_string();
+    let dom = dump_dom(&bin, &dir.path().join("profile-big"), None, &format!("file://{}", path.display()));
     // Laid out to the end: the listed findings, the counts of the rest, and the script ran.
     let table = &dom[dom.find("id=\"findings\"").expect("the findings table")..];
     let rows = table[..table.find("</table>").expect("the whole table")].matches("<tr>").count();
