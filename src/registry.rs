@@ -10,8 +10,8 @@ use twotrack_api::connector::{
 };
 use twotrack_api::http::{HttpSettings, HttpStats};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, Partitioning, TrackerKind};
-use twotrack_jira::{JiraConnector, JiraSettings, JiraWrite};
-use twotrack_servicenow::{ServiceNowConnector, ServiceNowSettings, ServiceNowWrite};
+use twotrack_jira::{JiraConnector, JiraSettings};
+use twotrack_servicenow::{ServiceNowConnector, ServiceNowSettings};
 
 use crate::config::{Config, JiraFlavour, Scope, Targets, TrackerConfig};
 
@@ -71,16 +71,7 @@ impl AnyConnector {
                     },
                     projects: projects.clone(),
                     jql: jql.clone(),
-                    write: JiraWrite {
-                        project: w.project.clone(),
-                        feature_type: w.feature_type.clone(),
-                        defect_type: w.defect_type.clone(),
-                        close_transition: w.close_transition.clone(),
-                        resolution: w.resolution.clone(),
-                        // The planner puts the triage label on every twin it creates in Jira.
-                        triage_label: None,
-                        link_type: w.link_type.clone(),
-                    },
+                    write: w.write(),
                     ..JiraSettings::new(http_settings(t), twotrack_jira::Flavour::Cloud, projects.clone())
                 };
                 let settings = JiraSettings { concurrency: t.concurrency.unwrap_or(settings.concurrency), ..settings };
@@ -91,14 +82,7 @@ impl AnyConnector {
                     http: http_settings(t),
                     tables: tables.clone(),
                     query: query.clone(),
-                    write: ServiceNowWrite {
-                        incident_table: w.incident_table.clone(),
-                        request_table: w.request_table.clone(),
-                        close_state: w.close_state.clone(),
-                        agile_close_state: w.agile_close_state.clone(),
-                        close_code: w.close_code.clone(),
-                        close_notes: w.close_notes.clone(),
-                    },
+                    write: w.write(),
                     ..ServiceNowSettings::new(http_settings(t))
                 };
                 let settings =

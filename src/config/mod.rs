@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
+use twotrack_api::connector::Target;
 use twotrack_api::secret::Auth;
-use twotrack_api::{TrackerKind, TrackerRole};
+use twotrack_api::{Kind, TrackerKind, TrackerRole};
 
 pub use diag::{ConfigErrors, Problem, Severity};
 pub use raw::JiraFlavour;
@@ -158,6 +159,52 @@ pub struct ServiceNowTargets {
     pub close_code: String,
     /// Close notes of a moved-out record.
     pub close_notes: String,
+}
+
+impl Targets {
+    /// Where a new item of `kind` is created in this tracker, as its connector decides it (`None`: it
+    /// takes no item of that kind). The plan shows it; the connector's `create` writes the same.
+    pub fn target(&self, kind: Kind) -> Option<Target> {
+        match self {
+            Targets::Jira(j) => j.write().target(kind),
+            Targets::ServiceNow(s) => s.write().target(kind),
+        }
+    }
+
+    /// The kinds this tracker takes ([`Targets::target`]).
+    pub fn creates(&self) -> Vec<Kind> {
+        Kind::ALL.into_iter().filter(|k| self.target(*k).is_some()).collect()
+    }
+}
+
+impl JiraTargets {
+    /// The connector's write settings.
+    pub fn write(&self) -> twotrack_jira::JiraWrite {
+        twotrack_jira::JiraWrite {
+            project: self.project.clone(),
+            feature_type: self.feature_type.clone(),
+            defect_type: self.defect_type.clone(),
+            close_transition: self.close_transition.clone(),
+            resolution: self.resolution.clone(),
+            // The planner puts the triage label on every twin it creates in Jira.
+            triage_label: None,
+            link_type: self.link_type.clone(),
+        }
+    }
+}
+
+impl ServiceNowTargets {
+    /// The connector's write settings.
+    pub fn write(&self) -> twotrack_servicenow::ServiceNowWrite {
+        twotrack_servicenow::ServiceNowWrite {
+            incident_table: self.incident_table.clone(),
+            request_table: self.request_table.clone(),
+            close_state: self.close_state.clone(),
+            agile_close_state: self.agile_close_state.clone(),
+            close_code: self.close_code.clone(),
+            close_notes: self.close_notes.clone(),
+        }
+    }
 }
 
 /// The local mirror.

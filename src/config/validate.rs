@@ -200,9 +200,6 @@ fn tracker(ctx: &mut Ctx<'_, '_>, i: usize, raw: RawTracker) -> Option<TrackerCo
         &label,
         "add `role = \"product\"` (a product backlog) or `role = \"service\"` (a service queue)",
     );
-    if let (Some(kind), Some(role)) = (kind, role) {
-        role_supported(ctx, &p, &label, kind, role);
-    }
     let base_url = ctx
         .required(&p, "base_url", raw.base_url, &label, "add `base_url = \"https://...\"`")
         .and_then(|url| base_url(ctx, &p, &label, &url, raw.allow_insecure_http));
@@ -235,6 +232,9 @@ fn tracker(ctx: &mut Ctx<'_, '_>, i: usize, raw: RawTracker) -> Option<TrackerCo
         Some(TrackerKind::ServiceNow) => servicenow(ctx, &p, &label, raw.scope, raw.targets),
         None => (None, None),
     };
+    if let (Some(kind), Some(role), Some(targets)) = (kind, role, &targets) {
+        role_supported(ctx, &p, &label, kind, role, &targets.creates());
+    }
     Some(TrackerConfig {
         name: name?,
         kind: kind?,
@@ -268,25 +268,14 @@ fn concurrency(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, kind: Option<Tracker
     }
 }
 
-/// What the tracker's connector creates (each connector says so itself).
-fn creates(kind: TrackerKind) -> &'static [Kind] {
-    match kind {
-        TrackerKind::Jira => &twotrack_jira::CREATES,
-        TrackerKind::ServiceNow => &servicenow::CREATES,
-    }
-}
-
 /// A tracker must be able to receive what its role holds: every item moved into it is created there.
-fn role_supported(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, kind: TrackerKind, role: TrackerRole) {
-    let creates = creates(kind);
+fn role_supported(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, kind: TrackerKind, role: TrackerRole, creates: &[Kind]) {
     if creates.iter().any(|k| k.class() == role.holds()) {
         return;
     }
-    let list = |kinds: &mut dyn Iterator<Item = &Kind>, and: &str| {
-        kinds.map(|k| format!("{k}s")).collect::<Vec<_>>().join(and)
-    };
-    let created = list(&mut creates.iter(), " and ");
-    let needed = list(&mut Kind::ALL.iter().filter(|k| k.class() == role.holds()), " or ");
+    let created = Kind::list(creates, "and");
+    let needed: Vec<Kind> = Kind::ALL.into_iter().filter(|k| k.class() == role.holds()).collect();
+    let needed = Kind::list(&needed, "or");
     let (what, help) = match kind {
         TrackerKind::ServiceNow => (
             "the product backlog",

@@ -9,8 +9,8 @@ pub mod after;
 pub mod storm;
 
 use serde::Serialize;
-use twotrack_api::connector::{NewItem, OriginRef};
-use twotrack_api::{Class, Item, Kind, TrackerKind, TrackerRole};
+use twotrack_api::connector::{NewItem, OriginRef, Target};
+use twotrack_api::{Class, Item, TrackerKind, TrackerRole};
 
 use crate::classify::site::SiteOptions;
 use crate::classify::{Action, Classifier, Site, Verdict};
@@ -257,7 +257,7 @@ impl<'a> Planner<'a> {
             let change = Change::Tracker {
                 from: a.item.tracker.clone(),
                 from_role: a.filed_as,
-                to: self.target_tracker(a).map(|t| t.name.clone()),
+                to: self.target_tracker(a).map(|(t, _)| t.name.clone()),
                 to_role,
             };
             out.push(Finding {
@@ -375,15 +375,20 @@ impl<'a> Planner<'a> {
         })
     }
 
-    /// The tracker a misfiled item would move to: the first other tracker that holds its class.
-    fn target_tracker(&self, a: &Assessment) -> Option<&'a TrackerConfig> {
+    /// The tracker a misfiled item would move to, and where in it: the first other tracker that holds
+    /// its class and takes its kind.
+    fn target_tracker(&self, a: &Assessment) -> Option<(&'a TrackerConfig, Target)> {
         let home = a.verdict.class.home();
-        self.config.trackers.iter().find(|t| t.role == home && t.name != a.item.tracker)
+        self.config
+            .trackers
+            .iter()
+            .filter(|t| t.role == home && t.name != a.item.tracker)
+            .find_map(|t| Some((t, t.targets.target(a.verdict.kind)?)))
     }
 
     /// Where a misfiled item would go, and what would be written.
     pub fn move_plan(&self, a: &Assessment) -> Option<MovePlan> {
-        let target = self.target_tracker(a)?;
+        let (target, place) = self.target_tracker(a)?;
         let source_cfg = self.config.tracker(&a.item.tracker)?;
         // Work goes to the group the site's history routes it to, where it is sure of one; else to
         // the group of the `[[queue]]` the rules chose.
@@ -392,7 +397,7 @@ impl<'a> Planner<'a> {
             .flatten()
             .filter(|e| e.p >= 0.5)
             .map(|e| e.group);
-        Some(build_move(a, source_cfg, target, self.config, learned))
+        Some(build_move(a, source_cfg, (target, place), self.config, learned))
     }
 }
 
@@ -433,13 +438,13 @@ pub fn learn_site_with_moves<E>(
 fn build_move(
     a: &Assessment,
     _source: &TrackerConfig,
-    target: &TrackerConfig,
+    (target, place): (&TrackerConfig, Target),
     config: &Config,
     learned_group: Option<String>,
 ) -> MovePlan {
     let item = &a.item;
     let v = &a.verdict;
-    let (container, item_type) = container_and_type(target, v.kind);
+    let Target { container, item_type } = place;
     let work = v.class == Class::Work;
     let group = learned_group.or_else(|| {
         v.queue.as_deref().and_then(|q| config.queues.iter().find(|s| s.name == q)).map(|s| s.group.clone())
@@ -513,26 +518,6 @@ fn build_move(
         priority_name,
         source_note,
         close_note,
-    }
-}
-
-/// The project or table and the type a twin of `kind` gets in `target`.
-pub fn container_and_type(target: &TrackerConfig, kind: Kind) -> (String, String) {
-    match &target.targets {
-        Targets::Jira(j) => {
-            let ty = match kind {
-                Kind::Defect | Kind::Incident => &j.defect_type,
-                Kind::Feature | Kind::Request => &j.feature_type,
-            };
-            (j.project.clone(), ty.clone())
-        }
-        Targets::ServiceNow(s) => {
-            let table = match kind {
-                Kind::Incident | Kind::Defect => &s.incident_table,
-                Kind::Request | Kind::Feature => &s.request_table,
-            };
-            (table.clone(), table.clone())
-        }
     }
 }
 

@@ -160,6 +160,17 @@ pub struct NewItem {
     pub reporter: Option<Person>,
 }
 
+/// Where a new item of one kind is created in a tracker: decided by the tracker's connector from its
+/// settings alone (`target(kind)` on its write settings), so that the plan shows, and `create` writes,
+/// the same project or table and type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// The Jira project key, or the ServiceNow table.
+    pub container: String,
+    /// The Jira issue type, or the ServiceNow table (a table is its own type).
+    pub item_type: String,
+}
+
 /// One comment or note of an item, as carried to its twin when it moves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Remark {

@@ -104,6 +104,17 @@ impl Kind {
     }
 
     pub const ALL: [Kind; 4] = [Kind::Feature, Kind::Defect, Kind::Incident, Kind::Request];
+
+    /// `kinds` in words, for messages: "features and defects", "incidents, requests and features",
+    /// "nothing".
+    pub fn list(kinds: &[Kind], and: &str) -> String {
+        let words: Vec<String> = kinds.iter().map(|k| format!("{k}s")).collect();
+        match words.split_last() {
+            None => "nothing".to_string(),
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} {and} {last}", rest.join(", ")),
+        }
+    }
 }
 
 macro_rules! display_via_as_str {

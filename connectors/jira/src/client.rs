@@ -409,17 +409,14 @@ impl JiraConnector {
     }
 
     pub(crate) async fn create_issue(&self, item: &NewItem) -> Result<Created, ConnectorError> {
-        let issue_type = match item.kind {
-            Kind::Feature => &self.write.feature_type,
-            Kind::Defect => &self.write.defect_type,
-            Kind::Incident | Kind::Request => {
-                return Err(self.invalid(format!(
-                    "Jira holds Value items (features, defects); twotrack does not create a {} here",
-                    item.kind
-                )));
-            }
+        let Some(target) = self.write.target(item.kind) else {
+            return Err(self.invalid(format!(
+                "this Jira takes {}; twotrack does not create a {} here",
+                Kind::list(&self.write.creates(), "and"),
+                item.kind
+            )));
         };
-        if self.write.project.trim().is_empty() {
+        if target.container.trim().is_empty() {
             return Err(self.invalid("set the project new items are created in (write.project)"));
         }
         let mut labels: Vec<String> = Vec::new();
@@ -437,8 +434,8 @@ impl JiraConnector {
         }
         let body = dto::IssueUpdate {
             fields: Some(dto::CreateFields {
-                project: dto::KeyRef { key: self.write.project.clone() },
-                issuetype: dto::NameRef { name: issue_type.clone() },
+                project: dto::KeyRef { key: target.container },
+                issuetype: dto::NameRef { name: target.item_type },
                 summary: item.summary.clone(),
                 description: self.rich_text(&item.description),
                 labels,

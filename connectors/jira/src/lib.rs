@@ -41,10 +41,10 @@
 use chrono_tz::Tz;
 use tokio::sync::OnceCell;
 use twotrack_api::connector::{
-    Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, Remark, WriterBeat,
+    Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, Remark, Target, WriterBeat,
 };
 use twotrack_api::http::{HttpClient, HttpSettings};
-use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, Partitioning, TrackerKind};
+use twotrack_api::{Connector, ConnectorError, Cursor, Item, Kind, Page, Partitioning, TrackerKind};
 
 pub mod adf;
 mod adopt;
@@ -123,10 +123,24 @@ impl Default for JiraWrite {
     }
 }
 
-/// What the connector creates. Jira holds product work: twotrack creates features and defects there
-/// (as `feature_type` / `defect_type` issues), never incidents or requests, so a Jira tracker can be a
-/// product backlog but not the service queue.
-pub const CREATES: [twotrack_api::Kind; 2] = [twotrack_api::Kind::Feature, twotrack_api::Kind::Defect];
+impl JiraWrite {
+    /// Where a new item of `kind` is created: the one decision the plan shows and `create` writes.
+    /// `None` where this Jira does not take that kind: it holds product work, features and defects (as
+    /// `feature_type` / `defect_type` issues of `project`), so it can be a product backlog.
+    pub fn target(&self, kind: Kind) -> Option<Target> {
+        let issue_type = match kind {
+            Kind::Feature => &self.feature_type,
+            Kind::Defect => &self.defect_type,
+            Kind::Incident | Kind::Request => return None,
+        };
+        Some(Target { container: self.project.clone(), item_type: issue_type.clone() })
+    }
+
+    /// The kinds [`JiraWrite::target`] places.
+    pub fn creates(&self) -> Vec<Kind> {
+        Kind::ALL.into_iter().filter(|k| self.target(*k).is_some()).collect()
+    }
+}
 
 /// Everything the connector needs.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::Utc;
 use twotrack_api::connector::{
-    Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, Remark, WriterBeat,
+    Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, Remark, Target, WriterBeat,
 };
 use twotrack_api::http::{HttpClient, HttpSettings, HttpStats};
 use twotrack_api::secret::Auth;
@@ -371,10 +371,12 @@ impl Connector for ServiceNowConnector {
     /// POST into the incident or request table. A lost answer is [`ConnectorError::Unknown`]: look for the
     /// twin with [`Connector::find_by_origin`] before trying again.
     async fn create(&self, item: &NewItem) -> Result<Created, ConnectorError> {
-        let table = match item.kind {
-            Kind::Incident => self.write.incident_table.clone(),
-            Kind::Request => self.write.request_table.clone(),
-            other => return Err(self.invalid(format!("ServiceNow holds service work; cannot create a {other}"))),
+        let Some(Target { container: table, .. }) = self.write.target(item.kind) else {
+            return Err(self.invalid(format!(
+                "this instance takes {}; twotrack does not create a {} here",
+                Kind::list(&self.write.creates(), "and"),
+                item.kind
+            )));
         };
         let assignment_group = match item.queue.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             Some(queue) => Some(self.group_id(queue).await?),

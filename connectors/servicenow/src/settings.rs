@@ -1,5 +1,6 @@
 //! What a ServiceNow connector is configured with, and its validation.
 
+use twotrack_api::connector::Target;
 use twotrack_api::http::HttpSettings;
 use twotrack_api::{ConnectorError, Kind};
 
@@ -16,11 +17,6 @@ pub const MAX_PAGE_SIZE: u32 = 10_000;
 pub const DEFAULT_CONCURRENCY: u32 = 6;
 /// The most page streams an instance may be pulled with at once.
 pub const MAX_CONCURRENCY: u32 = 32;
-
-/// What the connector creates. ServiceNow holds service work: twotrack creates incidents and requests
-/// there, never features or defects, so a ServiceNow tracker can be a service queue but not the product
-/// backlog (items moved to a product backlog are features and defects).
-pub const CREATES: [Kind; 2] = [Kind::Incident, Kind::Request];
 
 /// The tables the connector knows, with the number prefix of their records (it finds a record by key
 /// through the prefix). Other tables are read only if they are custom ones ([`is_custom_table`]).
@@ -156,6 +152,25 @@ pub struct ServiceNowWrite {
     pub close_code: String,
     /// The `close_notes` written when `close` is given an empty note.
     pub close_notes: String,
+}
+
+impl ServiceNowWrite {
+    /// Where a new item of `kind` is created: the one decision the plan shows and `create` writes (a
+    /// table is its own type). `None` where this instance does not take that kind: it holds service
+    /// work, incidents (`incident_table`) and requests (`request_table`), so it can be a service queue.
+    pub fn target(&self, kind: Kind) -> Option<Target> {
+        let table = match kind {
+            Kind::Incident => &self.incident_table,
+            Kind::Request => &self.request_table,
+            Kind::Feature | Kind::Defect => return None,
+        };
+        Some(Target { container: table.clone(), item_type: table.clone() })
+    }
+
+    /// The kinds [`ServiceNowWrite::target`] places.
+    pub fn creates(&self) -> Vec<Kind> {
+        Kind::ALL.into_iter().filter(|k| self.target(*k).is_some()).collect()
+    }
 }
 
 impl Default for ServiceNowWrite {
