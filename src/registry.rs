@@ -13,7 +13,7 @@ use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, Partitioning, 
 use twotrack_jira::{JiraConnector, JiraSettings};
 use twotrack_servicenow::{ServiceNowConnector, ServiceNowSettings};
 
-use crate::config::{Config, JiraFlavour, Scope, Targets, TrackerConfig};
+use crate::config::{Config, TrackerConfig, TrackerSettings};
 
 /// A connector to any supported tracker.
 pub enum AnyConnector {
@@ -60,36 +60,27 @@ fn http_settings(t: &TrackerConfig) -> HttpSettings {
 impl AnyConnector {
     /// Build the connector for one tracker.
     pub fn build(t: &TrackerConfig) -> Result<AnyConnector, ConnectorError> {
-        let invalid = |message: &str| ConnectorError::Invalid { tracker: t.name.clone(), message: message.to_string() };
-        match (t.kind, &t.scope, &t.targets) {
-            (TrackerKind::Jira, Scope::Jira { projects, jql }, Targets::Jira(w)) => {
+        match &t.settings {
+            TrackerSettings::Jira { flavour, scope, write } => {
                 let settings = JiraSettings {
-                    http: http_settings(t),
-                    flavour: match t.flavour {
-                        JiraFlavour::Cloud => twotrack_jira::Flavour::Cloud,
-                        JiraFlavour::DataCenter => twotrack_jira::Flavour::DataCenter,
-                    },
-                    projects: projects.clone(),
-                    jql: jql.clone(),
-                    write: w.write(),
-                    ..JiraSettings::new(http_settings(t), twotrack_jira::Flavour::Cloud, projects.clone())
+                    scope: scope.clone(),
+                    write: write.clone(),
+                    ..JiraSettings::new(http_settings(t), *flavour, Vec::new())
                 };
                 let settings = JiraSettings { concurrency: t.concurrency.unwrap_or(settings.concurrency), ..settings };
                 Ok(AnyConnector::Jira(JiraConnector::new(settings)?))
             }
-            (TrackerKind::ServiceNow, Scope::ServiceNow { tables, query }, Targets::ServiceNow(w)) => {
+            TrackerSettings::ServiceNow { scope, write } => {
                 let settings = ServiceNowSettings {
-                    http: http_settings(t),
-                    tables: tables.clone(),
-                    query: query.clone(),
-                    write: w.write(),
+                    scope: scope.clone(),
+                    write: write.clone(),
+                    role: t.role,
                     ..ServiceNowSettings::new(http_settings(t))
                 };
                 let settings =
                     ServiceNowSettings { concurrency: t.concurrency.unwrap_or(settings.concurrency), ..settings };
                 Ok(AnyConnector::ServiceNow(ServiceNowConnector::new(settings)?))
             }
-            _ => Err(invalid("the scope and targets do not match the tracker kind (a configuration bug)")),
         }
     }
 }

@@ -438,27 +438,37 @@ fn setups_that_would_fail_on_every_run_are_refused() {
         "set `incident_table = \"incident\"`",
     );
 
-    // ServiceNow (Agile 2.0) as the product backlog: the connector cannot create a feature or defect there.
-    let agile_backlog = edit(r#"role = "product""#, r#"role = "service""#).replace(
+    // ServiceNow (Agile 2.0) as the product backlog and Jira as the service queue: ServiceNow takes
+    // stories and defects (`targets.story_table`, `targets.defect_table`); a Jira project takes no
+    // incidents or requests.
+    let swapped = edit(r#"role = "product""#, r#"role = "service""#).replace(
         r#"role = "service"
 base_url = "https://example.service-now.com""#,
         r#"role = "product"
 base_url = "https://example.service-now.com""#,
     );
-    let agile_backlog = agile_backlog.replace(
+    let swapped = swapped.replace(
         "auth = { user = \"twotrack\", token = { env = \"SERVICENOW_TOKEN\" } }",
         "auth = { user = \"twotrack\", token = { env = \"SERVICENOW_TOKEN\" } }\nscope = { tables = [\"rm_story\", \"rm_defect\"] }",
     );
     check(
-        &agile_backlog,
-        12,
+        &swapped,
+        4,
         8,
-        "tracker \"servicenow\": a servicenow tracker cannot be the product backlog: twotrack creates only incidents and requests in servicenow, so every item moved here (features or defects) would fail",
+        "tracker \"jira\": a jira tracker cannot be the service queue: twotrack does not create incidents or requests in jira",
     );
-    check(&agile_backlog, 12, 8, "make a Jira project the product backlog");
-    check(&agile_backlog, 4, 8, "a jira tracker cannot be the service queue");
+    let (_, _, stderr, _dir) = run_check(&swapped);
+    assert!(stderr.contains("1 problem"), "the Agile 2.0 product backlog is fine: {stderr}");
     // Every command that loads the configuration refuses it, not only `config check`.
-    check_cmd(&["audit"], &agile_backlog, 12, 8, "cannot be the product backlog");
+    check_cmd(&["audit"], &swapped, 4, 8, "cannot be the service queue");
+    // Agile 2.0 tables for stories and defects, task tables for incidents and requests.
+    check(
+        &servicenow_with(r#"targets = { story_table = "incident" }"#),
+        15,
+        27,
+        "`targets.story_table` = \"incident\" is not an Agile 2.0 table",
+    );
+    check(&servicenow_with(r#"targets = { defect_table = "rm_defects" }"#), 15, 28, "did you mean `rm_defect`?");
 
     // A [[queue]] meant to set a built-in queue's group, with its name misspelt.
     let queue = "[[queue]]\nname = \"databse\"\ngroup = \"DBA Team\"";

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use sync_support::*;
 use twotrack::api::http::HttpSettings;
-use twotrack::config::{Config, Scope, TrackerConfig};
+use twotrack::config::{Config, TrackerConfig, TrackerSettings};
 use twotrack::mirror::Mirror;
 use twotrack::registry::{AnyConnector, Registry};
 use twotrack::sync::{SyncOptions, TrackerSync, sync_all, sync_tracker};
@@ -56,15 +56,17 @@ fn small_page_connector(t: &TrackerConfig) -> AnyConnector {
         max_retries: t.max_retries,
         ..HttpSettings::new(t.name.clone(), t.base_url.clone(), t.auth.clone())
     };
-    match &t.scope {
-        Scope::Jira { projects, .. } => {
-            let settings =
-                JiraSettings { page_size: FAULT_PAGE, ..JiraSettings::new(http, Flavour::Cloud, projects.clone()) };
+    match &t.settings {
+        TrackerSettings::Jira { scope, .. } => {
+            let settings = JiraSettings {
+                page_size: FAULT_PAGE,
+                ..JiraSettings::new(http, Flavour::Cloud, scope.projects.clone())
+            };
             AnyConnector::Jira(JiraConnector::new(settings).unwrap())
         }
-        Scope::ServiceNow { tables, .. } => {
+        TrackerSettings::ServiceNow { scope, .. } => {
             let settings =
-                ServiceNowSettings { tables: tables.clone(), page_size: FAULT_PAGE, ..ServiceNowSettings::new(http) };
+                ServiceNowSettings { scope: scope.clone(), page_size: FAULT_PAGE, ..ServiceNowSettings::new(http) };
             AnyConnector::ServiceNow(ServiceNowConnector::new(settings).unwrap())
         }
     }

@@ -118,7 +118,8 @@ fn init(path: &Path, force: bool) -> anyhow::Result<Exit> {
 }
 
 fn check(config: &Config, g: &super::Global) -> anyhow::Result<Exit> {
-    let trackers: Vec<String> = config.trackers.iter().map(|t| format!("{} ({} {})", t.name, t.kind, t.role)).collect();
+    let trackers: Vec<String> =
+        config.trackers.iter().map(|t| format!("{} ({} {})", t.name, t.kind(), t.role)).collect();
     let mode = if config.policy.dry_run { "dry run" } else { "moves enabled" };
     outln!(
         "{}: ok: {} tracker{}: {}; sync \"{}\" ({}); {mode}",

@@ -22,7 +22,7 @@ use twotrack_jira::catalog::{StatusTransitions, TransitionInfo};
 use twotrack_servicenow::{Choice, Group, ServiceNowConnector};
 
 use crate::classify::{QueueSpec, default_queues, rules::did_you_mean};
-use crate::config::{Config, Scope, Targets, TrackerConfig};
+use crate::config::{Config, TrackerConfig, TrackerSettings};
 use crate::registry::AnyConnector;
 
 /// Retries for a health check: enough to ride out one transient failure, few enough that an unreachable
@@ -82,11 +82,11 @@ async fn check_tracker(tracker: &TrackerConfig, queues: &[QueueSpec]) -> (Result
     if health.is_err() {
         return (health, Vec::new());
     }
-    let lines = match (&connector, &tracker.scope, &tracker.targets) {
-        (AnyConnector::ServiceNow(c), Scope::ServiceNow { tables, .. }, Targets::ServiceNow(t)) => {
-            servicenow(c, tables, t, queues).await
+    let lines = match (&connector, &tracker.settings) {
+        (AnyConnector::ServiceNow(c), TrackerSettings::ServiceNow { scope, write }) => {
+            servicenow(c, &scope.tables, write, queues).await
         }
-        (AnyConnector::Jira(c), Scope::Jira { projects, .. }, Targets::Jira(t)) => jira(c, projects, t).await,
+        (AnyConnector::Jira(c), TrackerSettings::Jira { scope, write, .. }) => jira(c, &scope.projects, write).await,
         _ => Vec::new(),
     };
     (health, lines)
@@ -111,7 +111,7 @@ fn has(names: &[String], wanted: &str) -> bool {
 async fn servicenow(
     c: &ServiceNowConnector,
     tables: &[String],
-    t: &crate::config::ServiceNowTargets,
+    t: &twotrack_servicenow::ServiceNowWrite,
     queues: &[QueueSpec],
 ) -> Vec<Line> {
     let mut lines = Vec::new();
@@ -210,7 +210,7 @@ fn choice_hint(value: &str, choices: &[Choice]) -> String {
     near(value, choices.iter().map(|ch| ch.value.as_str()))
 }
 
-async fn jira(c: &JiraConnector, projects: &[String], t: &crate::config::JiraTargets) -> Vec<Line> {
+async fn jira(c: &JiraConnector, projects: &[String], t: &twotrack_jira::JiraWrite) -> Vec<Line> {
     let mut lines = Vec::new();
     let mut keys: Vec<&str> = projects.iter().map(String::as_str).collect();
     if !keys.contains(&t.project.as_str()) {
@@ -291,7 +291,7 @@ fn advice(tracker: &TrackerConfig, error: &ConnectorError) -> String {
         }
         ConnectorError::NotFound { what, .. } => format!(
             "{url} has no such API ({what}). Check `base_url`{}",
-            if tracker.kind == twotrack_api::TrackerKind::Jira {
+            if tracker.kind() == twotrack_api::TrackerKind::Jira {
                 " and `flavour` (cloud uses /rest/api/3, datacenter /rest/api/2)"
             } else {
                 " (the instance URL, without a path) and that the account may read the configured tables"
@@ -341,7 +341,7 @@ pub async fn propose_queues(config: &Config) -> anyhow::Result<String> {
     let mut out = String::new();
     let mut taken: Vec<String> = config.queues.iter().map(|q| q.name.clone()).collect();
     let mut seen: Vec<String> = Vec::new();
-    for tracker in config.trackers.iter().filter(|t| t.kind == twotrack_api::TrackerKind::ServiceNow) {
+    for tracker in config.trackers.iter().filter(|t| t.kind() == twotrack_api::TrackerKind::ServiceNow) {
         let connector = match AnyConnector::build(tracker)? {
             AnyConnector::ServiceNow(c) => c,
             AnyConnector::Jira(_) => continue,

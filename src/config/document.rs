@@ -53,13 +53,51 @@ impl<'t> Document<'t> {
     /// Deserialize `T`, pushing every error to `diags`. Returns what deserializes once the offending
     /// entries are removed, or `None` if that never succeeds.
     pub fn deserialize<T: DeserializeOwned>(&mut self, diags: &mut Vec<Diag>) -> Option<T> {
+        self.collect(&[], diags, |doc| T::deserialize(toml::de::Deserializer::from(doc.root.clone())))
+    }
+
+    /// [`Document::deserialize`] of the value at `path` (`"tracker.0.scope"`) alone, as `T`: an
+    /// absent value deserializes as an empty table. Errors point into the file as usual.
+    pub fn deserialize_at<T: DeserializeOwned>(&mut self, path: &str, diags: &mut Vec<Diag>) -> Option<T> {
+        let segs = self.segs(path);
+        let fallback = self.locate(path);
+        self.collect(&segs, diags, |doc| {
+            let value = doc.value_at(&segs).cloned();
+            let value = value.unwrap_or_else(|| Spanned::new(fallback.clone(), DeValue::Table(DeTable::new())));
+            T::deserialize(toml::de::ValueDeserializer::from(value))
+        })
+    }
+
+    /// The keys of the table at `path` (none if it is absent or not a table).
+    pub fn keys_at(&self, path: &str) -> Vec<String> {
+        match self.value_at(&self.segs(path)).map(Spanned::get_ref) {
+            Some(DeValue::Table(t)) => t.iter().map(|(k, _)| k.get_ref().to_string()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Remove the entry at `path`, which does not belong where it is (reported already), leaving the
+    /// rest of its table to be judged as if it were not there.
+    pub fn drop_entry(&mut self, path: &str) {
+        let segs = self.segs(path);
+        remove(self.root.get_mut(), &segs);
+    }
+
+    /// Try `attempt` until it succeeds, each time reporting its error and removing the entry at or
+    /// below `under` the error is about.
+    fn collect<T>(
+        &mut self,
+        under: &[Seg],
+        diags: &mut Vec<Diag>,
+        attempt: impl Fn(&Self) -> Result<T, toml::de::Error>,
+    ) -> Option<T> {
         for _ in 0..MAX_ERRORS {
-            let error = match T::deserialize(toml::de::Deserializer::from(self.root.clone())) {
+            let error = match attempt(self) {
                 Ok(value) => return Some(value),
                 Err(e) => e,
             };
             let message = error.message();
-            let culprit = error.span().and_then(|s| self.culprit(&s, message.starts_with("missing field")));
+            let culprit = error.span().and_then(|s| self.culprit(&s, message.starts_with("missing field"), under));
             let Some(node) = culprit else {
                 diags.push(diag::from_serde(message, error.span(), "", ""));
                 return None;
@@ -73,6 +111,40 @@ impl<'t> Document<'t> {
             self.pruned.push(dotted(&node.path));
         }
         None
+    }
+
+    /// `path` as steps: a number is an index where the value it steps into is an array.
+    fn segs(&self, path: &str) -> Vec<Seg> {
+        let mut segs = Vec::new();
+        let mut current: Option<&DeValue<'_>> = None;
+        for (i, part) in path.split('.').filter(|p| !p.is_empty()).enumerate() {
+            let index = matches!(current, Some(DeValue::Array(_))).then(|| part.parse::<usize>().ok()).flatten();
+            let seg = match index {
+                Some(n) => Seg::Index(n),
+                None => Seg::Key(part.to_string()),
+            };
+            segs.push(seg);
+            current = if i == 0 {
+                self.root.get_ref().get(part).map(Spanned::get_ref)
+            } else {
+                self.value_at(&segs).map(Spanned::get_ref)
+            };
+        }
+        segs
+    }
+
+    /// The value at `segs`, if there is one.
+    fn value_at(&self, segs: &[Seg]) -> Option<&Spanned<DeValue<'t>>> {
+        let (Seg::Key(first), rest) = segs.split_first()? else { return None };
+        let mut value = self.root.get_ref().get(first.as_str())?;
+        for seg in rest {
+            value = match (value.get_ref(), seg) {
+                (DeValue::Table(t), Seg::Key(k)) => t.get(k.as_str())?,
+                (DeValue::Array(a), Seg::Index(i)) => a.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(value)
     }
 
     /// Whether the entry at `path` was removed after an error was reported for it.
@@ -119,11 +191,12 @@ impl<'t> Document<'t> {
         Some(spans)
     }
 
-    /// The entry a serde error at `span` is about: for a missing key, the table (or array element)
+    /// The entry at or below `under` a serde error at `span` is about: for a missing key, the table (or array element)
     /// spanning exactly `span`; otherwise the innermost keyed entry whose key or value holds `span`.
-    fn culprit(&self, span: &Range<usize>, missing_key: bool) -> Option<Node> {
+    fn culprit(&self, span: &Range<usize>, missing_key: bool, under: &[Seg]) -> Option<Node> {
         let mut nodes = Vec::new();
         walk_table(self.root.get_ref(), &mut Vec::new(), &mut nodes);
+        nodes.retain(|n| n.path.starts_with(under));
         let holds = |r: &Range<usize>| r.start <= span.start && span.end <= r.end;
         if missing_key {
             return nodes.into_iter().rfind(|n| n.value == *span);

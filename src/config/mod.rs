@@ -28,7 +28,7 @@ use twotrack_api::secret::Auth;
 use twotrack_api::{Kind, TrackerKind, TrackerRole};
 
 pub use diag::{ConfigErrors, Problem, Severity};
-pub use raw::JiraFlavour;
+pub use twotrack_jira::Flavour as JiraFlavour;
 
 use crate::classify::{PriorityMatrix, QueueSpec, RuleSpec};
 
@@ -67,11 +67,8 @@ pub struct Config {
 pub struct TrackerConfig {
     /// Unique short name, used in keys, logs and metrics.
     pub name: String,
-    pub kind: TrackerKind,
     pub role: TrackerRole,
     pub base_url: url::Url,
-    /// Jira only (Cloud for ServiceNow trackers, where it means nothing).
-    pub flavour: JiraFlavour,
     pub auth: Auth,
     pub rate: RateLimit,
     /// Page streams pulled at once; `None`: the connector's default.
@@ -79,8 +76,8 @@ pub struct TrackerConfig {
     pub timeouts: Timeouts,
     /// Retries after the first attempt.
     pub max_retries: u32,
-    pub scope: Scope,
-    pub targets: Targets,
+    /// What only this tracker's kind has: its connector's own settings.
+    pub settings: TrackerSettings,
     /// `http://` to a non-loopback host was explicitly allowed.
     pub allow_insecure_http: bool,
 }
@@ -101,109 +98,56 @@ pub struct Timeouts {
     pub connect: Duration,
 }
 
-/// Which items of a tracker are mirrored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum Scope {
-    /// Projects and/or a JQL filter (at least one of them).
+/// The settings of one tracker that only its kind has, each owned by its connector crate (which
+/// deserializes them from the tracker's `scope` and `targets` tables and checks them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrackerSettings {
     Jira {
-        projects: Vec<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        jql: Option<String>,
+        flavour: JiraFlavour,
+        /// Which issues are mirrored.
+        scope: twotrack_jira::JiraScope,
+        /// Where moved items are created, how moved-out items are closed.
+        write: twotrack_jira::JiraWrite,
     },
-    /// Tables, optionally filtered by an encoded query.
     ServiceNow {
-        tables: Vec<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        query: Option<String>,
+        /// Which records are mirrored.
+        scope: twotrack_servicenow::ServiceNowScope,
+        /// Where moved items are created, how moved-out items are closed.
+        write: twotrack_servicenow::ServiceNowWrite,
     },
 }
 
-/// Where items moved into a tracker are created, and how moved-out items are closed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum Targets {
-    Jira(JiraTargets),
-    ServiceNow(ServiceNowTargets),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct JiraTargets {
-    /// The project moved-in items are created in.
-    pub project: String,
-    /// Issue type for features ("Story").
-    pub feature_type: String,
-    /// Issue type for defects ("Bug").
-    pub defect_type: String,
-    /// The transition that closes a moved-out issue ("Done").
-    pub close_transition: String,
-    /// The resolution of a moved-out issue ("Won't Do").
-    pub resolution: String,
-    /// Label for items a human should triage ("twotrack-triage").
-    pub triage_label: String,
-    /// The issue link type joining two issues of this site ("Relates").
-    pub link_type: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ServiceNowTargets {
-    /// Table for incidents ("incident").
-    pub incident_table: String,
-    /// Table for requests ("sc_req_item").
-    pub request_table: String,
-    /// State value that closes a moved-out record ("7").
-    pub close_state: String,
-    /// State value that closes a moved-out record of an agile `rm_*` table ("4", Cancelled).
-    pub agile_close_state: String,
-    /// Close code of a moved-out record ("Closed/Resolved by Caller").
-    pub close_code: String,
-    /// Close notes of a moved-out record.
-    pub close_notes: String,
-}
-
-impl Targets {
-    /// Where a new item of `kind` is created in this tracker, as its connector decides it (`None`: it
-    /// takes no item of that kind). The plan shows it; the connector's `create` writes the same.
-    pub fn target(&self, kind: Kind) -> Option<Target> {
+impl TrackerSettings {
+    pub fn kind(&self) -> TrackerKind {
         match self {
-            Targets::Jira(j) => j.write().target(kind),
-            Targets::ServiceNow(s) => s.write().target(kind),
+            TrackerSettings::Jira { .. } => TrackerKind::Jira,
+            TrackerSettings::ServiceNow { .. } => TrackerKind::ServiceNow,
+        }
+    }
+}
+
+impl TrackerConfig {
+    /// Which vendor API the tracker speaks.
+    pub fn kind(&self) -> TrackerKind {
+        self.settings.kind()
+    }
+
+    /// Where a new item of `kind` is created in this tracker, as its connector decides it; `None` where
+    /// the tracker takes no item of that kind (it holds the other class, or its connector does not
+    /// create that kind). The plan shows it; the connector's `create` writes the same.
+    pub fn target(&self, kind: Kind) -> Option<Target> {
+        if kind.class() != self.role.holds() {
+            return None;
+        }
+        match &self.settings {
+            TrackerSettings::Jira { write, .. } => write.target(kind),
+            TrackerSettings::ServiceNow { write, .. } => write.target(kind),
         }
     }
 
-    /// The kinds this tracker takes ([`Targets::target`]).
+    /// The kinds this tracker takes ([`TrackerConfig::target`]).
     pub fn creates(&self) -> Vec<Kind> {
         Kind::ALL.into_iter().filter(|k| self.target(*k).is_some()).collect()
-    }
-}
-
-impl JiraTargets {
-    /// The connector's write settings.
-    pub fn write(&self) -> twotrack_jira::JiraWrite {
-        twotrack_jira::JiraWrite {
-            project: self.project.clone(),
-            feature_type: self.feature_type.clone(),
-            defect_type: self.defect_type.clone(),
-            close_transition: self.close_transition.clone(),
-            resolution: self.resolution.clone(),
-            // The planner puts the triage label on every twin it creates in Jira.
-            triage_label: None,
-            link_type: self.link_type.clone(),
-        }
-    }
-}
-
-impl ServiceNowTargets {
-    /// The connector's write settings.
-    pub fn write(&self) -> twotrack_servicenow::ServiceNowWrite {
-        twotrack_servicenow::ServiceNowWrite {
-            incident_table: self.incident_table.clone(),
-            request_table: self.request_table.clone(),
-            close_state: self.close_state.clone(),
-            agile_close_state: self.agile_close_state.clone(),
-            close_code: self.close_code.clone(),
-            close_notes: self.close_notes.clone(),
-        }
     }
 }
 
@@ -428,15 +372,18 @@ mod tests {
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
 
         let jira = c.tracker("jira").unwrap();
-        assert_eq!((jira.kind, jira.role, jira.flavour), (TrackerKind::Jira, TrackerRole::Product, JiraFlavour::Cloud));
+        assert_eq!((jira.kind(), jira.role), (TrackerKind::Jira, TrackerRole::Product));
         assert_eq!(jira.rate, RateLimit { per_second: 10.0, burst: 10 });
         assert_eq!(jira.timeouts, Timeouts { request: Duration::from_secs(30), connect: Duration::from_secs(10) });
         assert_eq!(jira.max_retries, 4);
-        assert_eq!(jira.scope, Scope::Jira { projects: vec!["SHOP".into()], jql: None });
-        let Targets::Jira(t) = &jira.targets else { panic!("{:?}", jira.targets) };
+        let TrackerSettings::Jira { flavour, scope, write: t } = &jira.settings else { panic!("{:?}", jira.settings) };
+        assert_eq!(
+            (*flavour, scope.projects.as_slice(), scope.jql.as_deref()),
+            (JiraFlavour::Cloud, &["SHOP".to_string()][..], None)
+        );
         assert_eq!((t.project.as_str(), t.feature_type.as_str(), t.defect_type.as_str()), ("SHOP", "Story", "Bug"));
         assert_eq!((t.close_transition.as_str(), t.resolution.as_str()), ("Done", "Won't Do"));
-        assert_eq!(t.triage_label, "twotrack-triage");
+        assert_eq!(t.triage_label.as_deref(), Some("twotrack-triage"));
         match &jira.auth {
             Auth::Basic { user, token } => {
                 assert_eq!(user, "bot@example.com");
@@ -446,8 +393,11 @@ mod tests {
         }
 
         let sn = c.tracker("sn").unwrap();
-        assert_eq!(sn.scope, Scope::ServiceNow { tables: vec!["incident".into(), "sc_req_item".into()], query: None });
-        let Targets::ServiceNow(t) = &sn.targets else { panic!("{:?}", sn.targets) };
+        let TrackerSettings::ServiceNow { scope, write: t } = &sn.settings else { panic!("{:?}", sn.settings) };
+        assert_eq!(
+            (scope.tables.as_slice(), scope.query.as_deref()),
+            (&["incident".to_string(), "sc_req_item".to_string()][..], None)
+        );
         assert_eq!((t.incident_table.as_str(), t.request_table.as_str()), ("incident", "sc_req_item"));
         assert_eq!((t.close_state.as_str(), t.close_code.as_str()), ("7", "Closed/Resolved by Caller"));
         assert!(matches!(&sn.auth, Auth::Bearer { token } if token.expose_secret() == "sn-file-secret"));
@@ -623,7 +573,8 @@ mod tests {
         assert_eq!(again.policy, c.policy);
         assert_eq!(again.queues, c.queues);
         assert_eq!(again.mirror, c.mirror);
-        assert_eq!(again.tracker("sn").unwrap().targets, c.tracker("sn").unwrap().targets);
+        assert_eq!(again.tracker("sn").unwrap().settings, c.tracker("sn").unwrap().settings);
+        assert_eq!(again.tracker("jira").unwrap().settings, c.tracker("jira").unwrap().settings);
         assert_eq!(again.warnings.len(), 2, "the redacted tokens come back as inline secrets");
     }
 

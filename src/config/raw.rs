@@ -1,17 +1,19 @@
 //! The configuration file as written: plain serde structs, `deny_unknown_fields` everywhere.
 //!
 //! These types are the file format (and, through schemars, its JSON Schema): their doc comments are
-//! what editors show. Keys whose meaning or default depends on the tracker kind are `Option`s; the
-//! validator fills in defaults and checks everything that serde cannot.
+//! what editors show. A tracker's `scope` and `targets` belong to its connector crate: they are read
+//! here as [`ByKind`] (kept in the document), then deserialized by the validator into the connector's
+//! own types once the tracker's kind is known, with positions kept.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 use std::path::PathBuf;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use secrecy::SecretString;
 use serde::de::{self, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 use twotrack_api::{TrackerKind, TrackerRole};
 
 use crate::classify::{PriorityMatrix, QueueSpec, RuleSpec};
@@ -69,7 +71,7 @@ pub struct RawTracker {
     #[schemars(required)]
     pub base_url: Option<String>,
     /// Jira only: `cloud` (default) or `datacenter`.
-    pub flavour: Option<JiraFlavour>,
+    pub flavour: Option<twotrack_jira::Flavour>,
     /// How to authenticate.
     #[schemars(required)]
     pub auth: Option<RawAuth>,
@@ -87,10 +89,12 @@ pub struct RawTracker {
     pub max_retries: u32,
     /// Which items to mirror.
     #[serde(default)]
-    pub scope: RawScope,
+    #[expect(dead_code, reason = "a place in the schema: read from the document by kind (see ByKind)")]
+    pub scope: ByKind<twotrack_jira::JiraScope, twotrack_servicenow::ServiceNowScope>,
     /// Where and how items moved into this tracker are created, and how moved-out items are closed.
     #[serde(default)]
-    pub targets: RawTargets,
+    #[expect(dead_code, reason = "a place in the schema: read from the document by kind (see ByKind)")]
+    pub targets: ByKind<twotrack_jira::JiraWrite, twotrack_servicenow::ServiceNowWrite>,
     /// Allow `http://` to a host other than loopback (credentials would cross the network in clear text).
     #[serde(default)]
     pub allow_insecure_http: bool,
@@ -100,15 +104,39 @@ fn default_max_retries() -> u32 {
     4
 }
 
-/// Jira deployment type: it decides the REST API version and search endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum JiraFlavour {
-    /// Jira Cloud (REST v3, `/search/jql`).
-    #[default]
-    Cloud,
-    /// Jira Data Center / Server (REST v2).
-    DataCenter,
+/// A table whose shape depends on the tracker's kind: `J` for Jira, `S` for ServiceNow, each a type of
+/// that connector's crate. Read over here (it stays in the document); the validator deserializes it
+/// into the right type once the kind is known.
+pub struct ByKind<J, S>(PhantomData<(J, S)>);
+
+impl<J, S> Default for ByKind<J, S> {
+    fn default() -> Self {
+        ByKind(PhantomData)
+    }
+}
+
+impl<J, S> fmt::Debug for ByKind<J, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ByKind")
+    }
+}
+
+impl<'de, J, S> Deserialize<'de> for ByKind<J, S> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        de::IgnoredAny::deserialize(deserializer)?;
+        Ok(ByKind(PhantomData))
+    }
+}
+
+impl<J: JsonSchema, S: JsonSchema> JsonSchema for ByKind<J, S> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("{}_or_{}", J::schema_name(), S::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let (jira, servicenow) = (generator.subschema_for::<J>(), generator.subschema_for::<S>());
+        json_schema!({ "anyOf": [jira, servicenow], "description": "A jira tracker's or a servicenow tracker's." })
+    }
 }
 
 /// Credentials for one tracker.
@@ -243,54 +271,6 @@ impl Default for RawTimeouts {
     fn default() -> Self {
         RawTimeouts { request: 30.0, connect: 10.0 }
     }
-}
-
-/// Which items of a tracker twotrack mirrors.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawScope {
-    /// Jira: project keys to mirror, e.g. `["SHOP"]`.
-    pub projects: Option<Vec<String>>,
-    /// Jira: a JQL filter (combined with `projects` when both are given).
-    pub jql: Option<String>,
-    /// ServiceNow: tables to mirror (default `["incident", "sc_req_item"]`).
-    pub tables: Option<Vec<String>>,
-    /// ServiceNow: an encoded query every table is filtered with, e.g. `"active=true"`.
-    pub query: Option<String>,
-}
-
-/// Where moved items are created in this tracker, and how items moved out of it are closed.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawTargets {
-    /// Jira: the project moved-in items are created in (default: the first of `scope.projects`).
-    pub project: Option<String>,
-    /// Jira: issue type for features (default "Story").
-    pub feature_type: Option<String>,
-    /// Jira: issue type for defects (default "Bug").
-    pub defect_type: Option<String>,
-    /// Jira: the transition that closes a moved-out issue (default "Done").
-    pub close_transition: Option<String>,
-    /// Jira: the resolution set on a moved-out issue (default "Won't Do").
-    pub resolution: Option<String>,
-    /// Jira: label for items that need a human's triage (default "twotrack-triage").
-    pub triage_label: Option<String>,
-    /// Jira: the issue link type that joins two issues of this site, e.g. a report to the incident that
-    /// gathers a storm (default "Relates", on every new site).
-    pub link_type: Option<String>,
-    /// ServiceNow: table for incidents (default "incident").
-    pub incident_table: Option<String>,
-    /// ServiceNow: table for requests (default "sc_req_item").
-    pub request_table: Option<String>,
-    /// ServiceNow: the state value that closes a moved-out record (default "7", Closed).
-    pub close_state: Option<String>,
-    /// ServiceNow: the state value that closes a moved-out record of an agile table (rm_story, rm_defect,
-    /// rm_enhancement), whose states differ (default "4", Cancelled).
-    pub agile_close_state: Option<String>,
-    /// ServiceNow: the close code of a moved-out record (default "Closed/Resolved by Caller").
-    pub close_code: Option<String>,
-    /// ServiceNow: the close notes of a moved-out record.
-    pub close_notes: Option<String>,
 }
 
 /// The local mirror.

@@ -5,7 +5,7 @@ use serde::Serialize;
 use twotrack_api::secret::Auth;
 use twotrack_api::{TrackerKind, TrackerRole};
 
-use super::{Config, JiraFlavour, Policy, RateLimit, Scope, Targets, TrackerConfig};
+use super::{Config, JiraFlavour, Policy, RateLimit, TrackerConfig, TrackerSettings};
 use crate::classify::{PriorityMatrix, QueueSpec, RuleSpec};
 
 /// What a secret is shown as.
@@ -40,8 +40,16 @@ struct ShownTracker<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     concurrency: Option<u32>,
     timeouts: ShownTimeouts,
-    scope: &'a Scope,
-    targets: &'a Targets,
+    scope: ShownSettings<'a, twotrack_jira::JiraScope, twotrack_servicenow::ServiceNowScope>,
+    targets: ShownSettings<'a, twotrack_jira::JiraWrite, twotrack_servicenow::ServiceNowWrite>,
+}
+
+/// A table of a connector's own settings, as the connector writes it.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ShownSettings<'a, J, S> {
+    Jira(&'a J),
+    ServiceNow(&'a S),
 }
 
 #[derive(Serialize)]
@@ -85,12 +93,20 @@ fn tracker(t: &TrackerConfig) -> ShownTracker<'_> {
         Auth::Basic { user, .. } => ShownAuth { kind: "basic", user: Some(user), token: REDACTED },
         Auth::Bearer { .. } => ShownAuth { kind: "bearer", user: None, token: REDACTED },
     };
+    let (flavour, scope, targets) = match &t.settings {
+        TrackerSettings::Jira { flavour, scope, write } => {
+            (Some(*flavour), ShownSettings::Jira(scope), ShownSettings::Jira(write))
+        }
+        TrackerSettings::ServiceNow { scope, write } => {
+            (None, ShownSettings::ServiceNow(scope), ShownSettings::ServiceNow(write))
+        }
+    };
     ShownTracker {
         name: &t.name,
-        kind: t.kind,
+        kind: t.kind(),
         role: t.role,
         base_url: t.base_url.as_str(),
-        flavour: (t.kind == TrackerKind::Jira).then_some(t.flavour),
+        flavour,
         max_retries: t.max_retries,
         allow_insecure_http: t.allow_insecure_http,
         auth,
@@ -100,8 +116,8 @@ fn tracker(t: &TrackerConfig) -> ShownTracker<'_> {
             request: t.timeouts.request.as_secs_f64(),
             connect: t.timeouts.connect.as_secs_f64(),
         },
-        scope: &t.scope,
-        targets: &t.targets,
+        scope,
+        targets,
     }
 }
 

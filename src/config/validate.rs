@@ -11,6 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use twotrack_api::secret::Auth;
+use twotrack_api::settings::SettingProblem;
 use twotrack_api::{Kind, TrackerKind, TrackerRole};
 use twotrack_servicenow::settings as servicenow;
 use url::{Host, Url};
@@ -18,13 +19,12 @@ use url::{Host, Url};
 use super::diag::{self, ConfigErrors, Diag};
 use super::document::Document;
 use super::raw::{
-    AuthType, JiraFlavour, RawAuth, RawConfig, RawDaemon, RawPolicy, RawRate, RawSchedule, RawScope, RawSecret,
-    RawTargets, RawTimeouts, RawTracker,
+    AuthType, RawAuth, RawConfig, RawDaemon, RawPolicy, RawRate, RawSchedule, RawSecret, RawTimeouts, RawTracker,
 };
 use super::secret;
 use super::{
-    Config, DaemonConfig, JiraTargets, MirrorConfig, Policy, RateLimit, ScheduleConfig, Scope, ServiceNowTargets,
-    Targets, Timeouts, TrackerConfig,
+    Config, DaemonConfig, JiraFlavour, MirrorConfig, Policy, RateLimit, ScheduleConfig, Timeouts, TrackerConfig,
+    TrackerSettings,
 };
 use crate::classify::rules::{self, Entry, Problem as RulesProblem};
 use crate::classify::{Classifier, PriorityMatrix, QueueSpec, RuleSpec, default_queues};
@@ -40,7 +40,7 @@ pub(super) fn parse(text: &str, file: &Path, secrets: super::Secrets) -> Result<
     let mut errors = Vec::new();
     let raw = doc.deserialize::<RawConfig>(&mut errors);
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut ctx = Ctx { doc: &doc, text, dir, errors, warnings: Vec::new(), secrets };
+    let mut ctx = Ctx { doc: &mut doc, text, dir, errors, warnings: Vec::new(), secrets };
     let config = raw.and_then(|raw| validate(&mut ctx, raw, file));
     match config {
         Some(mut config) if ctx.errors.is_empty() => {
@@ -53,7 +53,7 @@ pub(super) fn parse(text: &str, file: &Path, secrets: super::Secrets) -> Result<
 
 /// Where problems go, and how they find their place in the file.
 struct Ctx<'a, 't> {
-    doc: &'a Document<'t>,
+    doc: &'a mut Document<'t>,
     text: &'t str,
     /// The configuration file's directory: relative paths are resolved against it.
     dir: PathBuf,
@@ -227,29 +227,25 @@ fn tracker(ctx: &mut Ctx<'_, '_>, i: usize, raw: RawTracker) -> Option<TrackerCo
             "a handful is plenty: failed cycles are retried on the next schedule anyway (default 4)",
         );
     }
-    let (scope, targets) = match kind {
-        Some(TrackerKind::Jira) => jira(ctx, &p, &label, raw.scope, raw.targets),
-        Some(TrackerKind::ServiceNow) => servicenow(ctx, &p, &label, raw.scope, raw.targets),
-        None => (None, None),
+    let settings = match kind {
+        Some(TrackerKind::Jira) => jira(ctx, &p, &label, flavour),
+        Some(TrackerKind::ServiceNow) => servicenow(ctx, &p, &label),
+        None => None,
     };
-    if let (Some(kind), Some(role), Some(targets)) = (kind, role, &targets) {
-        role_supported(ctx, &p, &label, kind, role, &targets.creates());
-    }
-    Some(TrackerConfig {
+    let tracker = TrackerConfig {
         name: name?,
-        kind: kind?,
         role: role?,
         base_url: base_url?,
-        flavour,
         auth: auth?,
         rate,
         concurrency: raw.concurrency,
         timeouts: timeouts?,
         max_retries: raw.max_retries,
-        scope: scope?,
-        targets: targets?,
+        settings: settings?,
         allow_insecure_http: raw.allow_insecure_http,
-    })
+    };
+    role_supported(ctx, &p, &label, &tracker);
+    Some(tracker)
 }
 
 /// `concurrency` within what the tracker's connector allows (each connector says so itself).
@@ -269,33 +265,24 @@ fn concurrency(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, kind: Option<Tracker
 }
 
 /// A tracker must be able to receive what its role holds: every item moved into it is created there.
-fn role_supported(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, kind: TrackerKind, role: TrackerRole, creates: &[Kind]) {
-    if creates.iter().any(|k| k.class() == role.holds()) {
+fn role_supported(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, tracker: &TrackerConfig) {
+    let (kind, role) = (tracker.kind(), tracker.role);
+    if !tracker.creates().is_empty() {
         return;
     }
-    let created = Kind::list(creates, "and");
     let needed: Vec<Kind> = Kind::ALL.into_iter().filter(|k| k.class() == role.holds()).collect();
-    let needed = Kind::list(&needed, "or");
-    let (what, help) = match kind {
-        TrackerKind::ServiceNow => (
-            "the product backlog",
-            "make a Jira project the product backlog (`kind = \"jira\"`, `role = \"product\"`) and set `role = \"service\"` \
-             here. ServiceNow's Agile 2.0 tables (rm_story, rm_defect, rm_enhancement) can still be read through \
-             `scope.tables`, but twotrack does not create stories or defects in them",
-        ),
-        TrackerKind::Jira => (
-            "the service queue",
-            "make a ServiceNow instance the service queue (`kind = \"servicenow\"`, `role = \"service\"`) and set \
-             `role = \"product\"` here",
-        ),
+    let what = match role {
+        TrackerRole::Product => "the product backlog",
+        TrackerRole::Service => "the service queue",
     };
     ctx.error(
         &format!("{p}.role"),
         format!(
-            "{label}: a {kind} tracker cannot be {what}: twotrack creates only {created} in {kind}, so every item \
-             moved here ({needed}) would fail in the outbox"
+            "{label}: a {kind} tracker cannot be {what}: twotrack does not create {} in {kind}, so every item \
+             moved here would fail in the outbox",
+            Kind::list(&needed, "or")
         ),
-        help,
+        format!("make another tracker {what} and set `role = \"{}\"` here", role.other()),
     );
 }
 
@@ -498,251 +485,79 @@ fn timeouts(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, raw: &RawTimeouts) -> O
     Some(Timeouts { request: request?, connect: connect? })
 }
 
-/// Report keys of `scope` / `targets` that belong to the other tracker kind.
-fn foreign_keys(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, keys: &[(&str, bool)], other: &str) {
-    for (key, present) in keys {
-        if *present {
+/// The keys a connector's settings table knows, from its schema.
+fn schema_keys<T: schemars::JsonSchema>() -> Vec<String> {
+    let schema = schemars::schema_for!(T);
+    schema.get("properties").and_then(|p| p.as_object()).map(|p| p.keys().cloned().collect()).unwrap_or_default()
+}
+
+/// Deserialize the tracker's `table` (`scope`, `targets`) as its connector's `T` and report what the
+/// connector's `check` finds, each at its place. Keys that belong to the other kind's `O` are reported
+/// as such (and left out) first.
+fn connector_table<T, O>(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, table: &str, other: TrackerKind) -> Option<T>
+where
+    T: serde::de::DeserializeOwned + schemars::JsonSchema,
+    O: schemars::JsonSchema,
+{
+    let path = format!("{p}.{table}");
+    let (own, theirs) = (schema_keys::<T>(), schema_keys::<O>());
+    for key in ctx.doc.keys_at(&path) {
+        if !own.contains(&key) && theirs.contains(&key) {
             ctx.key_error(
-                &format!("{p}.{key}"),
-                format!("{label}: `{key}` applies to {other} trackers only"),
+                &format!("{path}.{key}"),
+                format!("{label}: `{table}.{key}` applies to {other} trackers only"),
                 "remove it (see the commented example from `twotrack config init` for this tracker kind)",
             );
+            ctx.doc.drop_entry(&format!("{path}.{key}"));
         }
+    }
+    ctx.doc.deserialize_at(&path, &mut ctx.errors)
+}
+
+/// Report a connector's problems with its `table` (`scope`, `targets`), each at its key.
+fn setting_problems(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, table: &str, problems: Vec<SettingProblem>) {
+    let path = format!("{p}.{table}");
+    for problem in problems {
+        let at = if problem.key.is_empty() { path.clone() } else { format!("{path}.{}", problem.key) };
+        // A table that lost entries to earlier errors cannot be judged as a whole.
+        if problem.key.is_empty() && ctx.doc.pruned_under(&path) {
+            continue;
+        }
+        let near = problem.near.as_ref().and_then(|(got, known)| {
+            rules::did_you_mean(got, known.iter().map(String::as_str)).map(|near| format!("did you mean `{near}`? "))
+        });
+        let help = match near {
+            Some(near) => format!("{near}({})", problem.help),
+            None => problem.help,
+        };
+        ctx.error(&at, format!("{label}: {}", problem.message), help);
     }
 }
 
-/// A given target must not be blank; an absent one takes its default.
-fn target(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, key: &str, value: Option<String>, default: &str) -> String {
-    match value {
-        Some(v) if v.trim().is_empty() => {
-            let help = format!("remove it to use the default \"{default}\"");
-            ctx.error(&format!("{p}.targets.{key}"), format!("{label}: `targets.{key}` is empty"), help);
-            default.to_string()
-        }
-        Some(v) => v,
-        None => default.to_string(),
+fn jira(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, flavour: JiraFlavour) -> Option<TrackerSettings> {
+    use twotrack_jira::{JiraScope, JiraWrite};
+    use twotrack_servicenow::{ServiceNowScope, ServiceNowWrite};
+    let scope = connector_table::<JiraScope, ServiceNowScope>(ctx, p, label, "scope", TrackerKind::ServiceNow);
+    let write = connector_table::<JiraWrite, ServiceNowWrite>(ctx, p, label, "targets", TrackerKind::ServiceNow);
+    let scope = scope.inspect(|scope| setting_problems(ctx, p, label, "scope", scope.check("scope")))?;
+    let write = write?.with_project_from(&scope);
+    let problems = write.check("targets");
+    // No project because the scope's were rejected: reported already.
+    let unsure = write.project.is_empty() && ctx.doc.pruned_under(&format!("{p}.scope"));
+    if !unsure {
+        setting_problems(ctx, p, label, "targets", problems);
     }
+    Some(TrackerSettings::Jira { flavour, scope, write })
 }
 
-fn is_project_key(key: &str) -> bool {
-    let mut chars = key.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn jira(
-    ctx: &mut Ctx<'_, '_>,
-    p: &str,
-    label: &str,
-    scope: RawScope,
-    t: RawTargets,
-) -> (Option<Scope>, Option<Targets>) {
-    let sp = format!("{p}.scope");
-    foreign_keys(
-        ctx,
-        p,
-        label,
-        &[("scope.tables", scope.tables.is_some()), ("scope.query", scope.query.is_some())],
-        "servicenow",
-    );
-    let projects = scope.projects.unwrap_or_default();
-    for (j, key) in projects.iter().enumerate() {
-        if !is_project_key(key) {
-            ctx.error(
-                &format!("{sp}.projects.{j}"),
-                format!("{label}: \"{key}\" is not a Jira project key"),
-                "project keys are letters, digits and `_`, starting with a letter, e.g. \"SHOP\"",
-            );
-        }
-    }
-    if scope.jql.as_deref().is_some_and(|q| q.trim().is_empty()) {
-        ctx.error(
-            &format!("{sp}.jql"),
-            format!("{label}: `scope.jql` is empty"),
-            "write a JQL filter or remove the key",
-        );
-    }
-    let pruned = ctx.doc.pruned_under(&sp);
-    if projects.is_empty() && scope.jql.is_none() && !pruned {
-        ctx.error(
-            &sp,
-            format!("{label}: a jira tracker needs `scope.projects` or `scope.jql`"),
-            "add `scope = { projects = [\"SHOP\"] }` (and/or `jql = \"...\"`)",
-        );
-    }
-
-    let tp = format!("{p}.targets");
-    foreign_keys(
-        ctx,
-        p,
-        label,
-        &[
-            ("targets.incident_table", t.incident_table.is_some()),
-            ("targets.request_table", t.request_table.is_some()),
-            ("targets.close_state", t.close_state.is_some()),
-            ("targets.agile_close_state", t.agile_close_state.is_some()),
-            ("targets.close_code", t.close_code.is_some()),
-            ("targets.close_notes", t.close_notes.is_some()),
-        ],
-        "servicenow",
-    );
-    let project = match t.project.or_else(|| projects.first().cloned()) {
-        Some(project) => {
-            if !is_project_key(&project) {
-                ctx.error(
-                    &format!("{tp}.project"),
-                    format!("{label}: \"{project}\" is not a Jira project key"),
-                    "project keys are letters, digits and `_`, starting with a letter, e.g. \"SHOP\"",
-                );
-            }
-            Some(project)
-        }
-        None => {
-            if !pruned && !ctx.doc.was_pruned(&format!("{tp}.project")) {
-                ctx.error(
-                    &tp,
-                    format!("{label}: no project to create moved items in"),
-                    "add `targets = { project = \"SHOP\" }` (it defaults to the first of `scope.projects`)",
-                );
-            }
-            None
-        }
-    };
-    let targets = project.map(|project| {
-        Targets::Jira(JiraTargets {
-            project,
-            feature_type: target(ctx, p, label, "feature_type", t.feature_type, "Story"),
-            defect_type: target(ctx, p, label, "defect_type", t.defect_type, "Bug"),
-            close_transition: target(ctx, p, label, "close_transition", t.close_transition, "Done"),
-            resolution: target(ctx, p, label, "resolution", t.resolution, "Won't Do"),
-            triage_label: target(ctx, p, label, "triage_label", t.triage_label, "twotrack-triage"),
-            link_type: target(ctx, p, label, "link_type", t.link_type, twotrack_jira::DEFAULT_LINK_TYPE),
-        })
-    });
-    (Some(Scope::Jira { projects, jql: scope.jql }), targets)
-}
-
-/// Default close notes of a record moved out of ServiceNow.
-const CLOSE_NOTES: &str =
-    "Moved by twotrack: this is product work (a feature or a defect) and now lives in the product backlog.";
-
-fn servicenow(
-    ctx: &mut Ctx<'_, '_>,
-    p: &str,
-    label: &str,
-    scope: RawScope,
-    t: RawTargets,
-) -> (Option<Scope>, Option<Targets>) {
-    let sp = format!("{p}.scope");
-    foreign_keys(
-        ctx,
-        p,
-        label,
-        &[("scope.projects", scope.projects.is_some()), ("scope.jql", scope.jql.is_some())],
-        "jira",
-    );
-    let tables = scope.tables.unwrap_or_else(|| servicenow::DEFAULT_TABLES.iter().map(|t| t.to_string()).collect());
-    if tables.is_empty() {
-        ctx.error(
-            &format!("{sp}.tables"),
-            format!("{label}: `scope.tables` is empty"),
-            "list at least one table, e.g. [\"incident\"]",
-        );
-    }
-    for (j, table) in tables.iter().enumerate() {
-        if !is_table_name(table) {
-            ctx.error(
-                &format!("{sp}.tables.{j}"),
-                format!("{label}: \"{table}\" is not a ServiceNow table name"),
-                "table names are lower-case letters, digits and `_`, e.g. \"incident\" or \"sc_req_item\"",
-            );
-        } else if !servicenow::is_readable_table(table) {
-            let known: Vec<&str> = servicenow::readable_tables().collect();
-            ctx.error(
-                &format!("{sp}.tables.{j}"),
-                format!("{label}: twotrack does not read a table \"{table}\" (every sync would fail on it)"),
-                tables_help(table, &known, "reads"),
-            );
-        }
-    }
-    if scope.query.as_deref().is_some_and(|q| q.trim().is_empty()) {
-        ctx.error(
-            &format!("{sp}.query"),
-            format!("{label}: `scope.query` is empty"),
-            "write an encoded query or remove the key",
-        );
-    }
-
-    let tp = format!("{p}.targets");
-    foreign_keys(
-        ctx,
-        p,
-        label,
-        &[
-            ("targets.project", t.project.is_some()),
-            ("targets.feature_type", t.feature_type.is_some()),
-            ("targets.defect_type", t.defect_type.is_some()),
-            ("targets.close_transition", t.close_transition.is_some()),
-            ("targets.resolution", t.resolution.is_some()),
-            ("targets.triage_label", t.triage_label.is_some()),
-            ("targets.link_type", t.link_type.is_some()),
-        ],
-        "jira",
-    );
-    let mut table = |key: &str, value: Option<String>, default: &str| {
-        let value = target(ctx, p, label, key, value, default);
-        if !is_table_name(&value) {
-            ctx.error(
-                &format!("{tp}.{key}"),
-                format!("{label}: \"{value}\" is not a ServiceNow table name"),
-                "table names are lower-case letters, digits and `_`, e.g. \"incident\"",
-            );
-        } else if servicenow::is_agile_table(&value) {
-            ctx.error(
-                &format!("{tp}.{key}"),
-                format!(
-                    "{label}: `targets.{key}` = \"{value}\" is an Agile 2.0 table of product work: twotrack creates \
-                     incidents and requests in ServiceNow, never stories or defects"
-                ),
-                format!(
-                    "set `{key} = \"{default}\"` (or remove it); product work found in the service queue is moved \
-                     to the product backlog (a Jira tracker with role = \"product\")"
-                ),
-            );
-        } else if !servicenow::is_writable_table(&value) {
-            ctx.error(
-                &format!("{tp}.{key}"),
-                format!("{label}: twotrack cannot create records in a table \"{value}\" (every move here would fail)"),
-                tables_help(&value, &servicenow::WRITE_TABLES, "creates records in"),
-            );
-        }
-        value
-    };
-    // The connector's own defaults, except the close code and notes, which say more to the caller.
-    let defaults = twotrack_servicenow::ServiceNowWrite::default();
-    let incident_table = table("incident_table", t.incident_table, &defaults.incident_table);
-    let request_table = table("request_table", t.request_table, &defaults.request_table);
-    let targets = ServiceNowTargets {
-        incident_table,
-        request_table,
-        close_state: target(ctx, p, label, "close_state", t.close_state, &defaults.close_state),
-        agile_close_state: target(ctx, p, label, "agile_close_state", t.agile_close_state, &defaults.agile_close_state),
-        close_code: target(ctx, p, label, "close_code", t.close_code, "Closed/Resolved by Caller"),
-        close_notes: target(ctx, p, label, "close_notes", t.close_notes, CLOSE_NOTES),
-    };
-    (Some(Scope::ServiceNow { tables, query: scope.query }), Some(Targets::ServiceNow(targets)))
-}
-
-/// "did you mean `incident`?", and which tables twotrack `verb`.
-fn tables_help(got: &str, known: &[&str], verb: &str) -> String {
-    let tables = format!("twotrack {verb} {}, and custom tables (u_..., x_...)", known.join(", "));
-    match diag::did_you_mean(got, known.iter().copied()) {
-        Some(near) => format!("did you mean `{near}`? ({tables})"),
-        None => format!("check the name in ServiceNow (System Definition > Tables); {tables}"),
-    }
-}
-
-fn is_table_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+fn servicenow(ctx: &mut Ctx<'_, '_>, p: &str, label: &str) -> Option<TrackerSettings> {
+    use twotrack_jira::{JiraScope, JiraWrite};
+    use twotrack_servicenow::{ServiceNowScope, ServiceNowWrite};
+    let scope = connector_table::<ServiceNowScope, JiraScope>(ctx, p, label, "scope", TrackerKind::Jira);
+    let write = connector_table::<ServiceNowWrite, JiraWrite>(ctx, p, label, "targets", TrackerKind::Jira);
+    let scope = scope.inspect(|scope| setting_problems(ctx, p, label, "scope", scope.check("scope")))?;
+    let write = write.inspect(|write| setting_problems(ctx, p, label, "targets", write.check("targets")))?;
+    Some(TrackerSettings::ServiceNow { scope, write })
 }
 
 // ---------------------------------------------------------------------------------------------------

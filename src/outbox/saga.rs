@@ -663,7 +663,7 @@ pub(super) fn notes_line(notes: Option<&str>) -> String {
 /// for them (Jira, whose comments a reporter may read). ServiceNow journals hold work notes, internal to
 /// the agents: nothing is taken from them.
 pub(super) async fn last_human_comment(ctx: &Ctx<'_>, tracker: &str, key: &str) -> Result<Option<String>, OutboxError> {
-    if ctx.config.tracker(tracker).is_none_or(|t| t.kind != twotrack_api::TrackerKind::Jira) {
+    if ctx.config.tracker(tracker).is_none_or(|t| t.kind() != twotrack_api::TrackerKind::Jira) {
         return Ok(None);
     }
     let notes = connector(ctx, tracker)?.notes(key).await?;

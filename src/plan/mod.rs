@@ -14,7 +14,7 @@ use twotrack_api::{Class, Item, TrackerKind, TrackerRole};
 
 use crate::classify::site::SiteOptions;
 use crate::classify::{Action, Classifier, Site, Verdict};
-use crate::config::{Config, Targets, TrackerConfig};
+use crate::config::{Config, TrackerConfig};
 pub use after::{HumanDecision, Moved, Moves, RETURN_LABEL, RETURN_RESOLUTIONS, Returns, label_with, site_label};
 
 /// The label every twin twotrack creates carries (besides its origin marker).
@@ -383,7 +383,7 @@ impl<'a> Planner<'a> {
             .trackers
             .iter()
             .filter(|t| t.role == home && t.name != a.item.tracker)
-            .find_map(|t| Some((t, t.targets.target(a.verdict.kind)?)))
+            .find_map(|t| Some((t, t.target(a.verdict.kind)?)))
     }
 
     /// Where a misfiled item would go, and what would be written.
@@ -459,10 +459,6 @@ fn build_move(
         created = item.created.format("%Y-%m-%d %H:%M UTC"),
         body = item.description,
     );
-    let mut labels = Vec::new();
-    if let Targets::Jira(j) = &target.targets {
-        labels.push(j.triage_label.clone());
-    }
     let work_note = work.then(|| {
         format!(
             "Priority derived by twotrack: impact {} x urgency {} = {} via the priority matrix. Why: {}",
@@ -476,7 +472,8 @@ fn build_move(
         kind: v.kind,
         summary: item.summary.clone(),
         description,
-        labels,
+        // The target's connector adds its own markers (Jira: the triage label).
+        labels: Vec::new(),
         queue: if work { group.clone() } else { None },
         impact: if work { v.impact } else { None },
         urgency: if work { v.urgency } else { None },
@@ -511,7 +508,7 @@ fn build_move(
             summary: item.summary.clone(),
         },
         target_tracker: target.name.clone(),
-        target_kind: target.kind,
+        target_kind: target.kind(),
         container,
         item_type,
         new_item,

@@ -11,9 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 use twotrack_api::connector::{NewItem, OriginRef};
-use twotrack_api::{Kind, TrackerKind, TrackerRole};
+use twotrack_api::{Kind, TrackerRole};
 
-use crate::config::{Config, Targets};
+use crate::config::Config;
 use crate::storm::{Member, Storm, StormPriority, duration};
 
 /// The fewest distinct reporters of a storm that gets a correction.
@@ -87,7 +87,8 @@ pub fn plan_storm(
     members: &[&Member],
     group: Option<String>,
 ) -> Option<StormPlan> {
-    let service = config.trackers.iter().find(|t| t.role == TrackerRole::Service)?;
+    // The first service queue that takes incidents, and where in it the parent goes.
+    let (service, parent_target) = config.trackers.iter().find_map(|t| Some((t, t.target(Kind::Incident)?)))?;
     // Many reports from one person (a bulk import, one requester's batch) are no outage many people
     // report: reported by the audit, never gathered.
     if members.is_empty() || storm.reporters < MIN_REPORTERS {
@@ -95,10 +96,6 @@ pub fn plan_storm(
     }
     let (anchor_tracker, anchor_key) = storm.anchor();
     let anchor = &storm.members[0];
-    let incident_table = match &service.targets {
-        Targets::ServiceNow(s) => Some(s.incident_table.as_str()),
-        Targets::Jira(_) => None,
-    };
     let about = storm.words.join(", ");
     let plans = members
         .iter()
@@ -106,8 +103,7 @@ pub fn plan_storm(
             let role = config.tracker(&m.tracker).map(|t| t.role);
             let attach = match role {
                 Some(TrackerRole::Service)
-                    if m.tracker == service.name
-                        && incident_table.is_none_or(|t| m.filed_type.eq_ignore_ascii_case(t)) =>
+                    if m.tracker == service.name && m.filed_type.eq_ignore_ascii_case(&parent_target.item_type) =>
                 {
                     Attach::Child
                 }
@@ -135,10 +131,8 @@ pub fn plan_storm(
         kind: Kind::Incident,
         summary: format!("Many reports of one event: {about}"),
         description: parent_description(storm, priority),
-        labels: match &service.targets {
-            Targets::Jira(j) if service.kind == TrackerKind::Jira => vec![j.triage_label.clone()],
-            _ => Vec::new(),
-        },
+        // The service queue's connector adds its own markers (Jira: the triage label).
+        labels: Vec::new(),
         queue: group,
         impact: Some(priority.impact),
         urgency: Some(priority.urgency),

@@ -241,7 +241,7 @@ impl<'a> ReportBuilder<'a> {
             .map(|t| {
                 let summary = TrackerSummary {
                     name: t.name.clone(),
-                    kind: t.kind.as_str().to_string(),
+                    kind: t.kind().as_str().to_string(),
                     role: t.role.as_str().to_string(),
                     open_items: 0,
                     value: 0,

@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod model;
 pub mod secret;
+pub mod settings;
 
 pub use connector::{Connector, Cursor, Page, Partitioning};
 pub use error::ConnectorError;

@@ -35,6 +35,14 @@ impl TrackerRole {
         }
     }
 
+    /// The other role.
+    pub fn other(self) -> TrackerRole {
+        match self {
+            TrackerRole::Product => TrackerRole::Service,
+            TrackerRole::Service => TrackerRole::Product,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             TrackerRole::Product => "product",

@@ -57,9 +57,11 @@ mod lease;
 mod links;
 pub mod mapping;
 mod people;
+pub mod settings;
 
 pub use links::DEFAULT_LINK_TYPE;
 pub use mapping::{MOVED_LABEL, ORIGIN_LABEL_PREFIX, origin_label};
+pub use settings::JiraScope;
 
 /// The name of the one scope a Jira tracker is pulled in.
 pub const SCOPE: &str = "jql";
@@ -69,10 +71,12 @@ pub const DEFAULT_CONCURRENCY: u32 = 6;
 /// The most page streams a tracker may be pulled with at once.
 pub const MAX_CONCURRENCY: u32 = 32;
 
-/// Which Jira product the tracker runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which Jira product the tracker runs: it decides the REST API version and the search endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Flavour {
     /// Jira Cloud: REST v3, ADF rich text, `/rest/api/3/search/jql`.
+    #[default]
     Cloud,
     /// Jira Data Center / Server: REST v2, plain strings, `/rest/api/2/search`.
     DataCenter,
@@ -88,24 +92,30 @@ impl Flavour {
     }
 }
 
-/// How twotrack writes to this Jira.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How twotrack writes to this Jira: where moved-in items are created, how moved-out items are closed
+/// (the tracker's `targets` table in the configuration).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct JiraWrite {
-    /// The project key new items (twins of misfiled Value items) are created in.
+    /// The project moved-in items are created in (default: the first of `scope.projects`).
     pub project: String,
-    /// The issue type for features (e.g. "Story").
+    /// The issue type for features (default "Story").
     pub feature_type: String,
-    /// The issue type for defects (e.g. "Bug").
+    /// The issue type for defects (default "Bug").
     pub defect_type: String,
-    /// The transition `close` uses, by name (e.g. "Done"). When absent from an issue's workflow, the first
-    /// transition to a status in the *done* category is used.
+    /// The transition that closes a moved-out issue, by name (default "Done"). When absent from an
+    /// issue's workflow, the first transition to a status in the *done* category is used.
     pub close_transition: String,
-    /// The resolution `close` sets when the transition's screen has the field (e.g. "Done", "Won't Do").
+    /// The resolution set on a moved-out issue when the transition's screen has the field (default
+    /// "Won't Do").
     pub resolution: String,
-    /// An extra label put on every item twotrack creates, so a product owner can triage it.
+    /// A label put on every item twotrack creates, so that a human triages it (default
+    /// "twotrack-triage"; empty: none).
+    #[serde(serialize_with = "settings::text_or_empty", deserialize_with = "settings::empty_is_none")]
+    #[schemars(with = "String")]
     pub triage_label: Option<String>,
-    /// The issue link type that joins two issues of this site (a storm's report to its parent incident),
-    /// by name; default [`DEFAULT_LINK_TYPE`].
+    /// The issue link type that joins two issues of this site, e.g. a report to the incident that
+    /// gathers a storm (default "Relates", on every new site).
     pub link_type: String,
 }
 
@@ -116,8 +126,8 @@ impl Default for JiraWrite {
             feature_type: "Story".into(),
             defect_type: "Bug".into(),
             close_transition: "Done".into(),
-            resolution: "Done".into(),
-            triage_label: None,
+            resolution: "Won't Do".into(),
+            triage_label: Some(settings::TRIAGE_LABEL.into()),
             link_type: DEFAULT_LINK_TYPE.into(),
         }
     }
@@ -147,10 +157,8 @@ impl JiraWrite {
 pub struct JiraSettings {
     pub http: HttpSettings,
     pub flavour: Flavour,
-    /// Project keys pulled (combined with `jql` by AND).
-    pub projects: Vec<String>,
-    /// An extra JQL restriction, without `ORDER BY`.
-    pub jql: Option<String>,
+    /// The projects and JQL pulled.
+    pub scope: JiraScope,
     /// Issues per search page (Cloud returns at most 100 full issues per page).
     pub page_size: u32,
     /// Page streams pulled at once (1..=[`MAX_CONCURRENCY`]): the partitions of a full pull (`created`
@@ -165,8 +173,7 @@ impl JiraSettings {
         JiraSettings {
             http,
             flavour,
-            projects,
-            jql: None,
+            scope: JiraScope { projects, jql: None },
             page_size: 100,
             concurrency: DEFAULT_CONCURRENCY,
             write: JiraWrite::default(),
@@ -199,12 +206,11 @@ impl JiraConnector {
     pub fn new(settings: JiraSettings) -> Result<JiraConnector, ConnectorError> {
         let tracker = settings.http.tracker.clone();
         let invalid = |message: String| ConnectorError::Invalid { tracker: tracker.clone(), message };
-        if let Some(jql) = &settings.jql
-            && jql.to_ascii_lowercase().contains("order by")
-        {
-            return Err(invalid("the jql setting must not contain ORDER BY (twotrack orders by updated)".into()));
+        let problems = settings.scope.check("scope");
+        if !problems.is_empty() {
+            return Err(invalid(twotrack_api::settings::SettingProblem::join(&problems)));
         }
-        let restriction = jql::base_restriction(&settings.projects, settings.jql.as_deref())
+        let restriction = jql::base_restriction(&settings.scope.projects, settings.scope.jql.as_deref())
             .ok_or_else(|| invalid("set projects or jql: Jira only answers bounded searches".into()))?;
         if settings.page_size == 0 {
             return Err(invalid("page_size must be at least 1".into()));
@@ -213,7 +219,7 @@ impl JiraConnector {
             return Err(invalid(format!("concurrency {} is not within 1..={MAX_CONCURRENCY}", settings.concurrency)));
         }
         let browse_base = settings.http.base_url.as_str().trim_end_matches('/').to_string();
-        let lease_project = lease::home(&settings.projects, &settings.write.project);
+        let lease_project = lease::home(&settings.scope.projects, &settings.write.project);
         Ok(JiraConnector {
             http: HttpClient::new(HttpSettings { concurrency: settings.concurrency, ..settings.http })?,
             concurrency: settings.concurrency,

@@ -277,7 +277,7 @@ async fn every_write_lands_in_the_simulator() {
         let issue = sim.issue(&created.key).unwrap();
         assert_eq!(issue["fields"]["issuetype"]["name"], "Bug", "{flavour:?}");
         assert_eq!(issue["fields"]["description"], "Steps:\n1. add two coupons\n\nExpected one discount.");
-        assert_eq!(label_list(&issue), ["checkout", "twotrack-from-INC0010001", "twotrack-moved"]);
+        assert_eq!(label_list(&issue), ["checkout", "twotrack-from-INC0010001", "twotrack-moved", "twotrack-triage"]);
         let item = connector.get(&created.key).await.unwrap();
         assert_eq!(item.origin.as_deref(), Some("INC0010001"));
         assert_eq!(item.description, "Steps:\n1. add two coupons\n\nExpected one discount.");
@@ -482,8 +482,10 @@ async fn settings_are_validated() {
     let sim = start(Flavour::Cloud, Vec::new(), Tz::UTC).await;
     let unbounded = JiraSettings::new(http(&sim, auth(Flavour::Cloud)), Flavour::Cloud, Vec::new());
     assert!(matches!(JiraConnector::new(unbounded), Err(ConnectorError::Invalid { .. })));
-    let ordered =
-        JiraSettings { jql: Some("project = SHOP ORDER BY key".into()), ..settings(&sim, Flavour::Cloud, 10) };
+    let ordered = JiraSettings {
+        scope: twotrack_jira::JiraScope { projects: Vec::new(), jql: Some("project = SHOP ORDER BY key".into()) },
+        ..settings(&sim, Flavour::Cloud, 10)
+    };
     assert!(matches!(JiraConnector::new(ordered), Err(ConnectorError::Invalid { .. })));
     let connector = connector(&sim, Flavour::Cloud, 10);
     assert_eq!(connector.scopes(), vec![SCOPE.to_string()]);

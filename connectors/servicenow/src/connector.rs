@@ -9,7 +9,7 @@ use twotrack_api::connector::{
 };
 use twotrack_api::http::{HttpClient, HttpSettings, HttpStats};
 use twotrack_api::secret::Auth;
-use twotrack_api::{Connector, ConnectorError, Cursor, Item, Kind, Page, Partitioning, TrackerKind};
+use twotrack_api::{Connector, ConnectorError, Cursor, Item, Kind, Page, Partitioning, TrackerKind, TrackerRole};
 
 use crate::client::{ListRequest, TableClient};
 use crate::dto::{ChoiceRow, GroupInfoRow, GroupRow, JournalRow, RECORD_FIELDS, Record, RecordBody, UserRow};
@@ -35,6 +35,8 @@ pub struct ServiceNowConnector {
     page_size: u32,
     concurrency: u32,
     write: ServiceNowWrite,
+    /// What the instance is for: which of the write tables items are created in.
+    role: TrackerRole,
     /// The Basic-auth user, reported by the health check.
     user: Option<String>,
     /// `sysparm_fields` of every record read.
@@ -65,11 +67,12 @@ impl ServiceNowConnector {
         Ok(ServiceNowConnector {
             base: client.base_url().as_str().trim_end_matches('/').to_string(),
             client,
-            tables: settings.tables,
-            filter: settings.query.filter(|q| !q.trim().is_empty()),
+            tables: settings.scope.tables,
+            filter: settings.scope.query.filter(|q| !q.trim().is_empty()),
             page_size: settings.page_size,
             concurrency: settings.concurrency,
             write: settings.write,
+            role: settings.role,
             user,
             fields: RECORD_FIELDS.join(","),
             groups: Mutex::new(HashMap::new()),
@@ -126,10 +129,9 @@ impl ServiceNowConnector {
     }
 
     /// Every table this connector reads or writes, pulled tables first.
-    fn known_tables(&self) -> Vec<&str> {
-        let mut tables: Vec<&str> = Vec::new();
-        let write = [self.write.incident_table.as_str(), self.write.request_table.as_str()];
-        for table in self.tables.iter().map(String::as_str).chain(write) {
+    fn known_tables(&self) -> Vec<String> {
+        let mut tables: Vec<String> = Vec::new();
+        for table in self.tables.iter().cloned().chain(self.write_tables()) {
             if !tables.contains(&table) {
                 tables.push(table);
             }
@@ -137,11 +139,19 @@ impl ServiceNowConnector {
         tables
     }
 
-    /// The write tables, once each.
-    fn write_tables(&self) -> Vec<&str> {
-        let mut tables = vec![self.write.incident_table.as_str()];
-        if self.write.request_table != self.write.incident_table {
-            tables.push(self.write.request_table.as_str());
+    /// The kinds items are created as here: those of the instance's role.
+    fn creates(&self) -> Vec<Kind> {
+        self.write.creates().into_iter().filter(|k| k.class() == self.role.holds()).collect()
+    }
+
+    /// The tables items are created in ([`ServiceNowWrite::target`] of the kinds the instance's role
+    /// holds: an instance without Agile 2.0 has no rm_* tables to look in), once each.
+    fn write_tables(&self) -> Vec<String> {
+        let mut tables: Vec<String> = Vec::new();
+        for target in self.creates().into_iter().filter_map(|k| self.write.target(k)) {
+            if !tables.contains(&target.container) {
+                tables.push(target.container);
+            }
         }
         tables
     }
@@ -151,12 +161,12 @@ impl ServiceNowConnector {
     fn candidate_tables(&self, key: &str) -> Vec<String> {
         let known = self.known_tables();
         let cached = self.homes.lock().unwrap_or_else(PoisonError::into_inner).get(key).map(|h| h.table.clone());
-        let (matching, others): (Vec<&str>, Vec<&str>) =
+        let (matching, others): (Vec<String>, Vec<String>) =
             known.into_iter().partition(|t| number_prefix(t).is_some_and(|p| has_prefix(key, p)));
         let mut tables: Vec<String> = cached.into_iter().collect();
         for table in matching.into_iter().chain(others) {
-            if !tables.iter().any(|t| t == table) {
-                tables.push(table.to_string());
+            if !tables.contains(&table) {
+                tables.push(table);
             }
         }
         tables
@@ -371,10 +381,11 @@ impl Connector for ServiceNowConnector {
     /// POST into the incident or request table. A lost answer is [`ConnectorError::Unknown`]: look for the
     /// twin with [`Connector::find_by_origin`] before trying again.
     async fn create(&self, item: &NewItem) -> Result<Created, ConnectorError> {
-        let Some(Target { container: table, .. }) = self.write.target(item.kind) else {
+        let target = self.write.target(item.kind).filter(|_| item.kind.class() == self.role.holds());
+        let Some(Target { container: table, .. }) = target else {
             return Err(self.invalid(format!(
                 "this instance takes {}; twotrack does not create a {} here",
-                Kind::list(&self.write.creates(), "and"),
+                Kind::list(&self.creates(), "and"),
                 item.kind
             )));
         };
@@ -503,11 +514,11 @@ impl Connector for ServiceNowConnector {
         let query = format!("correlation_id={origin_key}^correlation_display={CREATED_MARKER}^ORDERBYsys_created_on");
         let mut items = Vec::new();
         for table in self.write_tables() {
-            for record in self.client.list_all::<Record>(&self.records(table, &query, SMALL_PAGE)).await? {
-                let item = self.to_item(table, &record)?;
+            for record in self.client.list_all::<Record>(&self.records(&table, &query, SMALL_PAGE)).await? {
+                let item = self.to_item(&table, &record)?;
                 // The platform ignores query terms it does not understand: check again.
                 if item.origin.as_deref() == Some(origin_key) {
-                    self.remember(&item.key, table, &item.id);
+                    self.remember(&item.key, &table, &item.id);
                     items.push(item);
                 }
             }

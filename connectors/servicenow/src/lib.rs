@@ -48,4 +48,4 @@ mod query;
 pub mod settings;
 
 pub use connector::{Choice, Group, ServiceNowConnector};
-pub use settings::{ServiceNowSettings, ServiceNowWrite};
+pub use settings::{ServiceNowScope, ServiceNowSettings, ServiceNowWrite};

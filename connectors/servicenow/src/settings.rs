@@ -2,7 +2,8 @@
 
 use twotrack_api::connector::Target;
 use twotrack_api::http::HttpSettings;
-use twotrack_api::{ConnectorError, Kind};
+use twotrack_api::settings::{SettingProblem, blank, key_name};
+use twotrack_api::{ConnectorError, Kind, TrackerRole};
 
 use crate::query;
 
@@ -38,8 +39,12 @@ pub const KNOWN_TABLES: [(&str, &str); 10] = [
 /// correlation_id; closed with `close_state`), or custom tables extending them.
 pub const WRITE_TABLES: [&str; 4] = ["incident", "sc_req_item", "sc_request", "sc_task"];
 
-/// Agile Development 2.0 tables: product work (stories, defects, enhancements, epics). They can be read;
-/// twotrack never creates records in them.
+/// The Agile Development 2.0 tables features and defects are created in (`story_table`,
+/// `defect_table`) when the instance is the product backlog, or custom tables extending them.
+pub const AGILE_WRITE_TABLES: [&str; 3] = ["rm_story", "rm_defect", "rm_enhancement"];
+
+/// Agile Development 2.0 tables: product work (stories, defects, enhancements, epics), with a state
+/// model of their own.
 pub fn is_agile_table(table: &str) -> bool {
     table.starts_with("rm_")
 }
@@ -54,9 +59,14 @@ pub fn is_readable_table(table: &str) -> bool {
     KNOWN_TABLES.iter().any(|(t, _)| *t == table) || is_custom_table(table)
 }
 
-/// Whether the connector can create records in `table`.
+/// Whether the connector can create service work (incidents, requests) in `table`.
 pub fn is_writable_table(table: &str) -> bool {
     WRITE_TABLES.contains(&table) || is_custom_table(table)
+}
+
+/// Whether the connector can create product work (stories, defects) in `table`.
+pub fn is_agile_writable_table(table: &str) -> bool {
+    AGILE_WRITE_TABLES.contains(&table) || is_custom_table(table)
 }
 
 /// The tables that can be pulled, for messages ("incident, sc_req_item, ...").
@@ -64,16 +74,89 @@ pub fn readable_tables() -> impl Iterator<Item = &'static str> {
     KNOWN_TABLES.iter().map(|(t, _)| *t)
 }
 
+/// Which records of an instance are mirrored (the tracker's `scope` table).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceNowScope {
+    /// Tables to mirror, each pulled on its own (default `["incident", "sc_req_item"]`); the known
+    /// ITSM and Agile 2.0 tables, or custom tables (`u_...`, `x_...`).
+    pub tables: Vec<String>,
+    /// An encoded query every table is filtered with, e.g. `"active=true"`: plain terms joined by `^` /
+    /// `^OR` only (no `^NQ`, no `ORDERBY`: the connector adds its own order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+}
+
+impl Default for ServiceNowScope {
+    fn default() -> ServiceNowScope {
+        ServiceNowScope { tables: DEFAULT_TABLES.iter().map(|t| t.to_string()).collect(), query: None }
+    }
+}
+
+impl ServiceNowScope {
+    /// Every problem of this scope, read from the table `table` (for messages: `"scope"`).
+    pub fn check(&self, table: &str) -> Vec<SettingProblem> {
+        let mut problems = Vec::new();
+        if self.tables.is_empty() {
+            problems.push(SettingProblem::new(
+                "tables",
+                format!("`{}` is empty: no tables to pull", key_name(table, "tables")),
+                "list at least one table, e.g. [\"incident\"]",
+            ));
+        }
+        for (i, name) in self.tables.iter().enumerate() {
+            let key = format!("tables.{i}");
+            if !is_table_name(name) {
+                problems.push(SettingProblem::new(
+                    key,
+                    format!("\"{name}\" is not a ServiceNow table name"),
+                    "table names are lower-case letters, digits and `_`, e.g. \"incident\" or \"sc_req_item\"",
+                ));
+            } else if !is_readable_table(name) {
+                problems.push(
+                    SettingProblem::new(
+                        key,
+                        format!("twotrack does not read a table \"{name}\" (every sync would fail on it)"),
+                        tables_help(readable_tables(), "reads"),
+                    )
+                    .near(name, readable_tables()),
+                );
+            }
+        }
+        match self.query.as_deref() {
+            Some(q) if q.trim().is_empty() => problems.push(SettingProblem::new(
+                "query",
+                format!("`{}` is empty", key_name(table, "query")),
+                "write an encoded query or remove the key",
+            )),
+            Some(q) => {
+                if let Err(e) = query::validate_filter(q) {
+                    problems.push(SettingProblem::new(
+                        "query",
+                        e.to_string(),
+                        "keep to plain terms joined by ^ and ^OR",
+                    ));
+                }
+            }
+            None => {}
+        }
+        problems
+    }
+}
+
+/// "twotrack reads incident, sc_req_item, ..., and custom tables".
+fn tables_help<'a>(known: impl Iterator<Item = &'a str>, verb: &str) -> String {
+    let known: Vec<&str> = known.collect();
+    format!("twotrack {verb} {}, and custom tables (u_..., x_...)", known.join(", "))
+}
+
 /// How to reach and read one ServiceNow instance.
 #[derive(Debug, Clone)]
 pub struct ServiceNowSettings {
     /// The instance (`https://acme.service-now.com`), credentials, rate limit, timeouts, retries.
     pub http: HttpSettings,
-    /// The tables pulled, each a scope with its own cursor (default: incident, sc_req_item).
-    pub tables: Vec<String>,
-    /// An encoded-query filter applied to every pull (e.g. `active=true^assignment_groupISNOTEMPTY`); plain
-    /// terms joined by `^` / `^OR` only: no `^NQ`, no `ORDERBY` (the connector adds its own).
-    pub query: Option<String>,
+    /// The tables pulled (each a scope with its own cursor) and their filter.
+    pub scope: ServiceNowScope,
     /// Records per list request (1..=10,000; default 500).
     pub page_size: u32,
     /// Page streams pulled at once (1..=[`MAX_CONCURRENCY`]): the partitions of a full pull (`sys_id`
@@ -81,6 +164,9 @@ pub struct ServiceNowSettings {
     pub concurrency: u32,
     /// Where and how twotrack writes.
     pub write: ServiceNowWrite,
+    /// What the instance is for: a service queue (incidents and requests are created in it) or, with
+    /// Agile 2.0, the product backlog (stories and defects).
+    pub role: TrackerRole,
 }
 
 impl ServiceNowSettings {
@@ -88,81 +174,67 @@ impl ServiceNowSettings {
     pub fn new(http: HttpSettings) -> ServiceNowSettings {
         ServiceNowSettings {
             http,
-            tables: DEFAULT_TABLES.iter().map(|t| t.to_string()).collect(),
-            query: None,
+            scope: ServiceNowScope::default(),
             page_size: DEFAULT_PAGE_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
             write: ServiceNowWrite::default(),
+            role: TrackerRole::Service,
         }
     }
 
     /// Check everything that can be checked without the network; one message naming every problem.
     pub fn validate(&self) -> Result<(), ConnectorError> {
-        let mut problems = Vec::new();
-        if self.tables.is_empty() {
-            problems.push("no tables to pull: list at least one (e.g. incident)".to_string());
-        }
-        let write_tables = [&self.write.incident_table, &self.write.request_table];
-        for table in self.tables.iter().chain(write_tables) {
-            if !is_table_name(table) {
-                problems.push(format!("{table:?} is not a table name (lower-case letters, digits and _)"));
-            }
-        }
-        for table in write_tables.into_iter().filter(|t| is_table_name(t) && !is_writable_table(t)) {
-            problems.push(format!(
-                "cannot create records in {table:?}: incidents and requests go to {} or a custom table",
-                WRITE_TABLES.join(", ")
-            ));
-        }
-        if let Some(filter) = &self.query
-            && let Err(e) = query::validate_filter(filter)
-        {
-            problems.push(e.to_string());
-        }
+        let mut problems = self.scope.check("tables");
+        problems.extend(self.write.check("write"));
+        let mut messages: Vec<String> = problems.into_iter().map(|p| p.message).collect();
         if !(1..=MAX_PAGE_SIZE).contains(&self.page_size) {
-            problems.push(format!("page size {} is not within 1..={MAX_PAGE_SIZE}", self.page_size));
+            messages.push(format!("page size {} is not within 1..={MAX_PAGE_SIZE}", self.page_size));
         }
         if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
-            problems.push(format!("concurrency {} is not within 1..={MAX_CONCURRENCY}", self.concurrency));
+            messages.push(format!("concurrency {} is not within 1..={MAX_CONCURRENCY}", self.concurrency));
         }
-        if self.write.close_state.trim().is_empty() {
-            problems.push("the close state must not be empty (e.g. 7 for Closed)".to_string());
-        }
-        match problems.is_empty() {
+        match messages.is_empty() {
             true => Ok(()),
-            false => Err(ConnectorError::Invalid { tracker: self.http.tracker.clone(), message: problems.join("; ") }),
+            false => Err(ConnectorError::Invalid { tracker: self.http.tracker.clone(), message: messages.join("; ") }),
         }
     }
 }
 
-/// Where twotrack creates records and how it closes them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where twotrack creates records and how it closes them (the tracker's `targets` table).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServiceNowWrite {
-    /// Table for new incidents (default `incident`).
+    /// Table for incidents (default "incident").
     pub incident_table: String,
-    /// Table for new service requests (default `sc_req_item`).
+    /// Table for requests (default "sc_req_item").
     pub request_table: String,
-    /// The `state` value written when closing (default `7`, Closed).
+    /// Agile 2.0 table for features, when this instance is the product backlog (default "rm_story";
+    /// "rm_enhancement" is the other choice).
+    pub story_table: String,
+    /// Agile 2.0 table for defects, when this instance is the product backlog (default "rm_defect").
+    pub defect_table: String,
+    /// The state value that closes a moved-out record (default "7", Closed).
     pub close_state: String,
-    /// The `state` value written when closing a record of an agile table (`rm_story`, `rm_defect`,
-    /// `rm_enhancement`), whose state model differs (default `4`, Cancelled).
+    /// The state value that closes a moved-out record of an Agile 2.0 table (rm_story, rm_defect,
+    /// rm_enhancement), whose states differ (default "4", Cancelled).
     pub agile_close_state: String,
-    /// The `close_code` written when closing (default `Duplicate`: the work lives on in the other tracker);
-    /// empty to leave it alone (tables without one, like `sc_req_item`, ignore it).
+    /// The close code of a moved-out record (default "Closed/Resolved by Caller"); empty to leave it
+    /// alone (tables without one, like `sc_req_item`, ignore it).
     pub close_code: String,
-    /// The `close_notes` written when `close` is given an empty note.
+    /// The close notes of a moved-out record, when the move gives none.
     pub close_notes: String,
 }
 
 impl ServiceNowWrite {
     /// Where a new item of `kind` is created: the one decision the plan shows and `create` writes (a
-    /// table is its own type). `None` where this instance does not take that kind: it holds service
-    /// work, incidents (`incident_table`) and requests (`request_table`), so it can be a service queue.
+    /// table is its own type). Service work goes to `incident_table` / `request_table`; product work to
+    /// the Agile 2.0 `story_table` / `defect_table` (used when the instance is the product backlog).
     pub fn target(&self, kind: Kind) -> Option<Target> {
         let table = match kind {
             Kind::Incident => &self.incident_table,
             Kind::Request => &self.request_table,
-            Kind::Feature | Kind::Defect => return None,
+            Kind::Feature => &self.story_table,
+            Kind::Defect => &self.defect_table,
         };
         Some(Target { container: table.clone(), item_type: table.clone() })
     }
@@ -171,6 +243,69 @@ impl ServiceNowWrite {
     pub fn creates(&self) -> Vec<Kind> {
         Kind::ALL.into_iter().filter(|k| self.target(*k).is_some()).collect()
     }
+
+    /// Every problem of these write settings, read from the table `table` (for messages: `"targets"`).
+    pub fn check(&self, table: &str) -> Vec<SettingProblem> {
+        let mut problems = Vec::new();
+        let defaults = ServiceNowWrite::default();
+        let service = [("incident_table", &self.incident_table), ("request_table", &self.request_table)];
+        let product = [("story_table", &self.story_table), ("defect_table", &self.defect_table)];
+        for (key, value) in service.iter().chain(&product) {
+            if !is_table_name(value) {
+                problems.push(SettingProblem::new(
+                    *key,
+                    format!("\"{value}\" is not a ServiceNow table name"),
+                    "table names are lower-case letters, digits and `_`, e.g. \"incident\"",
+                ));
+            }
+        }
+        for (key, value) in service.into_iter().filter(|(_, v)| is_table_name(v)) {
+            let default = if key == "incident_table" { &defaults.incident_table } else { &defaults.request_table };
+            if is_agile_table(value) {
+                problems.push(SettingProblem::new(
+                    key,
+                    format!(
+                        "`{}` = \"{value}\" is an Agile 2.0 table of product work: incidents and requests go to \
+                         task tables",
+                        key_name(table, key)
+                    ),
+                    format!(
+                        "set `{key} = \"{default}\"` (or remove it); stories and defects go to `story_table` and \
+                         `defect_table` when this instance is the product backlog"
+                    ),
+                ));
+            } else if !is_writable_table(value) {
+                problems.push(
+                    SettingProblem::new(
+                        key,
+                        format!("twotrack cannot create records in a table \"{value}\" (every move here would fail)"),
+                        tables_help(WRITE_TABLES.into_iter(), "creates incidents and requests in"),
+                    )
+                    .near(value, WRITE_TABLES),
+                );
+            }
+        }
+        for (key, value) in product.into_iter().filter(|(_, v)| is_table_name(v)) {
+            if !is_agile_writable_table(value) {
+                problems.push(
+                    SettingProblem::new(
+                        key,
+                        format!(
+                            "`{}` = \"{value}\" is not an Agile 2.0 table: features and defects go to rm_story, \
+                             rm_enhancement or rm_defect",
+                            key_name(table, key)
+                        ),
+                        tables_help(AGILE_WRITE_TABLES.into_iter(), "creates features and defects in"),
+                    )
+                    .near(value, AGILE_WRITE_TABLES),
+                );
+            }
+        }
+        blank(table, "close_state", &self.close_state, &defaults.close_state, &mut problems);
+        blank(table, "agile_close_state", &self.agile_close_state, &defaults.agile_close_state, &mut problems);
+        blank(table, "close_notes", &self.close_notes, &defaults.close_notes, &mut problems);
+        problems
+    }
 }
 
 impl Default for ServiceNowWrite {
@@ -178,10 +313,12 @@ impl Default for ServiceNowWrite {
         ServiceNowWrite {
             incident_table: "incident".into(),
             request_table: "sc_req_item".into(),
+            story_table: "rm_story".into(),
+            defect_table: "rm_defect".into(),
             close_state: "7".into(),
             agile_close_state: "4".into(),
-            close_code: "Duplicate".into(),
-            close_notes: "Moved to the product backlog by twotrack.".into(),
+            close_code: "Closed/Resolved by Caller".into(),
+            close_notes: "Moved by twotrack: this now lives in the other tracker, linked here.".into(),
         }
     }
 }
@@ -205,7 +342,7 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         let s = settings();
-        assert_eq!(s.tables, ["incident", "sc_req_item"]);
+        assert_eq!(s.scope.tables, ["incident", "sc_req_item"]);
         assert_eq!(s.page_size, 500);
         assert!(s.validate().is_ok());
     }
@@ -213,8 +350,8 @@ mod tests {
     #[test]
     fn every_problem_is_reported_at_once_with_the_tracker() {
         let mut s = settings();
-        s.tables = vec!["Incident".into()];
-        s.query = Some("active=true^NQactive=false".into());
+        s.scope.tables = vec!["Incident".into()];
+        s.scope.query = Some("active=true^NQactive=false".into());
         s.page_size = 0;
         s.write.request_table = "sc req".into();
         let message = s.validate().unwrap_err().to_string();
@@ -223,9 +360,12 @@ mod tests {
         }
         s = settings();
         s.write.incident_table = "rm_defect".into();
-        assert!(s.validate().unwrap_err().to_string().contains("cannot create records in \"rm_defect\""));
+        assert!(s.validate().unwrap_err().to_string().contains("\"rm_defect\" is an Agile 2.0 table"));
         s = settings();
-        s.tables.clear();
+        s.write.story_table = "incident".into();
+        assert!(s.validate().unwrap_err().to_string().contains("`write.story_table` = \"incident\" is not an Agile"));
+        s = settings();
+        s.scope.tables.clear();
         assert!(s.validate().unwrap_err().to_string().contains("no tables"));
     }
 }

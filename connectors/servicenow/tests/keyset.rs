@@ -47,7 +47,7 @@ fn connector(sim: &ServiceNowSim) -> ServiceNowConnector {
     http.per_second = 0.0;
     http.request_timeout = Duration::from_secs(5);
     let mut settings = ServiceNowSettings::new(http);
-    settings.tables = vec!["incident".into()];
+    settings.scope.tables = vec!["incident".into()];
     settings.page_size = PAGE;
     ServiceNowConnector::new(settings).unwrap()
 }

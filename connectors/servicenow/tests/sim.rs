@@ -146,7 +146,7 @@ async fn records_sharing_a_second_across_page_boundaries_are_neither_missed_nor_
     let at: DateTime<Utc> = "2025-03-01T12:00:00Z".parse().unwrap();
     let sim = start(crowded_second(at)).await;
     let mut s = settings(&sim, TOKEN);
-    s.tables = vec!["incident".into()];
+    s.scope.tables = vec!["incident".into()];
     s.page_size = 100;
     let c = ServiceNowConnector::new(s).unwrap();
     let all: BTreeSet<String> = sim.snapshot("incident").iter().map(|r| text(r, "number").to_string()).collect();
@@ -367,7 +367,7 @@ async fn close_resolves_open_records_once() {
     c.close(&created.key, "Moved to SHOP-3.").await.unwrap();
     let r = find(&sim.snapshot("incident"), &created.key).clone();
     assert_eq!((text(&r, "state"), text(&r, "active")), ("7", "false"));
-    assert_eq!((text(&r, "close_code"), text(&r, "close_notes")), ("Duplicate", "Moved to SHOP-3."));
+    assert_eq!((text(&r, "close_code"), text(&r, "close_notes")), ("Closed/Resolved by Caller", "Moved to SHOP-3."));
     let item = c.get(&created.key).await.unwrap();
     assert_eq!((item.status.as_str(), item.open), ("Closed", false));
     let before = writes(&sim);
