@@ -291,7 +291,11 @@ async fn every_write_lands_in_the_simulator() {
         connector.remove_label(&created.key, "checkout").await.unwrap();
         connector.remove_label(&created.key, "never-there").await.unwrap();
         let labels = label_list(&sim.issue(&created.key).unwrap());
-        assert_eq!(labels, ["twotrack-from-INC0010001", "twotrack-keep", "twotrack-moved", "twotrack-triage"], "{flavour:?}");
+        assert_eq!(
+            labels,
+            ["twotrack-from-INC0010001", "twotrack-keep", "twotrack-moved", "twotrack-triage"],
+            "{flavour:?}"
+        );
 
         let target = OriginRef {
             tracker: "sn-prod".into(),
