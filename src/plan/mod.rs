@@ -472,8 +472,9 @@ fn build_move(
         kind: v.kind,
         summary: item.summary.clone(),
         description,
-        // The target's connector adds its own markers (Jira: the triage label).
-        labels: Vec::new(),
+        // The target's connector adds its own markers (Jira: the triage label) and decides whether to
+        // carry these.
+        labels: carried_labels(item, config),
         queue: if work { group.clone() } else { None },
         impact: if work { v.impact } else { None },
         urgency: if work { v.urgency } else { None },
@@ -516,6 +517,23 @@ fn build_move(
         source_note,
         close_note,
     }
+}
+
+/// The original's labels and components a twin may carry: all but twotrack's own markers (the origin and
+/// moved labels, the keep and return markers).
+pub fn carried_labels(item: &Item, config: &Config) -> Vec<String> {
+    let ours = |label: &str| {
+        label.to_ascii_lowercase().starts_with("twotrack-")
+            || label.eq_ignore_ascii_case(&config.policy.keep_label)
+            || label.eq_ignore_ascii_case(&config.policy.returns.label)
+    };
+    let mut carried: Vec<String> = Vec::new();
+    for label in item.labels.iter().map(String::as_str).chain(item.components()) {
+        if !ours(label) && !carried.iter().any(|c| c.eq_ignore_ascii_case(label)) {
+            carried.push(label.to_string());
+        }
+    }
+    carried
 }
 
 /// The strongest reasons of a verdict on one line.

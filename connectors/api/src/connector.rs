@@ -143,7 +143,8 @@ pub struct NewItem {
     pub summary: String,
     /// Plain text; the connector converts (ADF for Jira v3).
     pub description: String,
-    /// Extra labels (Jira); ServiceNow ignores them.
+    /// The original's labels and components, carried where the target's settings say so
+    /// (`carry_labels`): Jira labels, ServiceNow markers (hashtag lines of the description).
     pub labels: Vec<String>,
     /// Assignment group / queue (ServiceNow).
     pub queue: Option<String>,

@@ -233,6 +233,8 @@ pub mod field {
     /// user's privacy setting shows it; ServiceNow the caller's, or requester's, `sys_user.email`): how the
     /// same person is found in the other tracker when the item moves.
     pub const REPORTER_EMAIL: &str = "reporter_email";
+    /// The components of an item (Jira), their names joined by `", "` ([`super::Item::components`]).
+    pub const COMPONENTS: &str = "components";
 }
 
 impl Item {
@@ -280,6 +282,11 @@ impl Item {
     /// The reporter's e-mail address, where the tracker shows it ([`field::REPORTER_EMAIL`]).
     pub fn reporter_email(&self) -> Option<&str> {
         self.field(field::REPORTER_EMAIL)
+    }
+
+    /// The names of its components (Jira), where the tracker has them ([`field::COMPONENTS`]).
+    pub fn components(&self) -> impl Iterator<Item = &str> {
+        self.field(field::COMPONENTS).into_iter().flat_map(|c| c.split(", ")).map(str::trim).filter(|c| !c.is_empty())
     }
 
     /// A non-blank entry of [`Item::fields`], trimmed.

@@ -420,8 +420,8 @@ impl JiraConnector {
             return Err(self.invalid("set the project new items are created in (write.project)"));
         }
         let mut labels: Vec<String> = Vec::new();
-        let wanted = item
-            .labels
+        let carried = if self.write.carry_labels { item.labels.as_slice() } else { &[] };
+        let wanted = carried
             .iter()
             .cloned()
             .chain(item.origin.as_ref().map(|o| mapping::origin_label(&o.key)))

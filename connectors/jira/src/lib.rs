@@ -117,6 +117,8 @@ pub struct JiraWrite {
     /// The issue link type that joins two issues of this site, e.g. a report to the incident that
     /// gathers a storm (default "Relates", on every new site).
     pub link_type: String,
+    /// Carry the original's labels (ServiceNow markers) to the issue created from it (default true).
+    pub carry_labels: bool,
 }
 
 impl Default for JiraWrite {
@@ -129,6 +131,7 @@ impl Default for JiraWrite {
             resolution: "Won't Do".into(),
             triage_label: Some(settings::TRIAGE_LABEL.into()),
             link_type: DEFAULT_LINK_TYPE.into(),
+            carry_labels: true,
         }
     }
 }

@@ -65,7 +65,7 @@ pub fn issue_to_item(issue: &dto::Issue, ctx: &MapContext<'_>) -> Result<Item, M
     put(field::REPORTER_EMAIL, f.reporter.as_ref().and_then(|r| r.email_address.clone()));
     put("status_category", status_category.map(str::to_string));
     put(field::RESOLUTION, f.resolution.as_ref().map(|r| r.name.clone()));
-    put("components", Some(f.components.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")));
+    put(field::COMPONENTS, Some(f.components.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")));
     put("story_points", ctx.story_points_field.and_then(|id| f.other.get(id)).and_then(number_text));
     Ok(Item {
         tracker: ctx.tracker.to_string(),
@@ -182,6 +182,7 @@ mod tests {
         assert_eq!(item.fields["story_points"], "3");
         assert_eq!(item.fields["resolution"], "Done");
         assert_eq!(item.fields["components"], "Cart, Tax");
+        assert_eq!(item.components().collect::<Vec<_>>(), ["Cart", "Tax"]);
         assert_eq!(item.fields["project"], "SHOP");
     }
 

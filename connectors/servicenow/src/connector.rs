@@ -398,9 +398,11 @@ impl Connector for ServiceNowConnector {
         let person_field = people::person_field(&table);
         let person_in =
             |field: &str| item.reporter.as_ref().filter(|_| person_field == Some(field)).map(|p| p.id.clone());
+        let carried = if self.write.carry_labels { item.labels.as_slice() } else { &[] };
+        let description = mapping::with_labels(&item.description, carried);
         let body = RecordBody {
             short_description: Some(item.summary.clone()),
-            description: non_empty(&item.description),
+            description: non_empty(&description),
             impact: self.level("impact", item.impact)?,
             urgency: self.level("urgency", item.urgency)?,
             assignment_group,

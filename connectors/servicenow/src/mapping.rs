@@ -193,6 +193,20 @@ pub fn with_label(description: &str, label: &str) -> Option<String> {
     })
 }
 
+/// The description with each of `labels` added as a marker (spaces become `-`; a label that cannot be a
+/// hashtag is left out).
+pub fn with_labels(description: &str, labels: &[String]) -> String {
+    let mut text = description.to_string();
+    for label in labels.iter().map(|l| l.split_whitespace().collect::<Vec<_>>().join("-")) {
+        if is_valid_label(&label)
+            && let Some(with) = with_label(&text, &label)
+        {
+            text = with;
+        }
+    }
+    text
+}
+
 /// The description without the hashtag `label`, or `None` when it does not carry it.
 pub fn without_label(description: &str, label: &str) -> Option<String> {
     let mut changed = false;

@@ -223,6 +223,9 @@ pub struct ServiceNowWrite {
     pub close_code: String,
     /// The close notes of a moved-out record, when the move gives none.
     pub close_notes: String,
+    /// Carry the original's labels and components (Jira) to the record created from it, as markers:
+    /// hashtag lines of its description (default true).
+    pub carry_labels: bool,
 }
 
 impl ServiceNowWrite {
@@ -319,6 +322,7 @@ impl Default for ServiceNowWrite {
             agile_close_state: "4".into(),
             close_code: "Closed/Resolved by Caller".into(),
             close_notes: "Moved by twotrack: this now lives in the other tracker, linked here.".into(),
+            carry_labels: true,
         }
     }
 }
