@@ -89,6 +89,11 @@ async fn an_agile_backlog_and_an_itsm_queue_on_one_instance_trade_misfiled_items
     assert_eq!(table, "incident");
     assert_eq!(twin["short_description"], WORK_IN_JIRA);
     assert!(twin["impact"].as_str().is_some_and(|i| !i.is_empty()), "Work gets its impact: {twin}");
+    // Each twin is for the original's reporter: the story's opened_by, the incident's caller.
+    let users = h.world.servicenow.snapshot("sys_user");
+    let maria = users.iter().find(|u| u["email"] == "maria.lopez@example.com").unwrap()["sys_id"].clone();
+    assert_eq!(h.sn_record(&story[0]).1["opened_by"], maria, "the story is opened on the caller's behalf");
+    assert_eq!(twin["caller_id"], maria, "the incident's caller is the story's opener");
     let state = |number: &str| h.sn_record(number).1["state"].as_str().unwrap_or_default().to_string();
     assert_eq!(state(&feature), "7", "an incident closes with close_state");
     assert_eq!(state(&outage), "4", "a story closes with agile_close_state (Cancelled)");

@@ -126,3 +126,37 @@ async fn a_tracker_that_hides_its_people_still_gets_the_twin() {
     let log = history(&h, &source).await;
     assert!(log.contains("could not be searched for people"), "{log}");
 }
+
+#[tokio::test]
+async fn a_request_twin_is_requested_for_the_reporter() {
+    let mut item = work_in_jira();
+    item.summary = "Please grant me access to the finance shared drive".into();
+    item.description = "I joined the finance team today and need read and write access to the finance shared \
+                        drive to do my job. Can someone please grant the permission?"
+        .into();
+    item.truth.kind = "request".into();
+    // Maria Lopez called the service desk before (a bystander): ServiceNow knows her.
+    let h = Harness::start(vec![item, work_in_servicenow()], &Policy::writes()).await;
+    h.ok(&["sync"]).await;
+    h.ok(&["apply", "--yes"]).await;
+    let source = h.jira_key("Please grant me access to the finance shared drive");
+    let twins = h.sn_twins(&source);
+    assert_eq!(twins.len(), 1, "{twins:?}");
+    let (table, record) = h.sn_record(&twins[0]);
+    assert_eq!(table, "sc_req_item", "a request becomes a requested item: {record:#}");
+    assert_eq!(record["requested_for"], sn_user_id(&h, MARIA).as_str(), "{record:#}");
+}
+
+#[tokio::test]
+async fn a_data_center_twin_is_reported_by_the_user_its_name_finds() {
+    let world =
+        twotrack::demo::WorldOptions { jira_flavour: twotrack::demo::JiraFlavour::DataCenter, ..Default::default() };
+    let h = Harness::start_with(vec![value_in_servicenow(), value_in_jira()], &Policy::writes(), world).await;
+    h.ok(&["sync"]).await;
+    h.ok(&["apply", "--yes"]).await;
+    let source = h.sn_number(VALUE_IN_SN);
+    let twin = assert_moved_from_servicenow(&h, &source, "data center");
+    let reporter = &h.jira_issue(&twin)["fields"]["reporter"];
+    assert_eq!(reporter["emailAddress"], MARIA, "Data Center names users by name, found by e-mail: {reporter:#}");
+    assert!(!description(&h, &twin).contains("on behalf of"), "set, so not named again");
+}

@@ -408,6 +408,7 @@ impl Connector for ServiceNowConnector {
             assignment_group,
             caller_id: person_in("caller_id"),
             requested_for: person_in("requested_for"),
+            opened_by: person_in("opened_by"),
             correlation_id: item.origin.as_ref().map(|o| o.key.clone()),
             correlation_display: item.origin.as_ref().map(|_| CREATED_MARKER.to_string()),
             work_notes: item.work_note.as_deref().and_then(non_empty),

@@ -228,6 +228,9 @@ pub struct RecordBody {
     /// The person a request is for (a `sys_user` sys_id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_for: Option<String>,
+    /// Who opened the record (a `sys_user` sys_id): the person field of a story or defect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,5 +1,5 @@
 //! People: the `sys_user` an e-mail address names, and the field of each table that says whom a record is
-//! for (`caller_id` on an incident, `requested_for` on a requested item).
+//! for (`caller_id` on an incident, `requested_for` on a requested item, `opened_by` on a story).
 
 use serde::Deserialize;
 use twotrack_api::ConnectorError;
@@ -20,11 +20,14 @@ struct PersonRow {
 }
 
 /// The field of `table` naming the person a record is for: `caller_id` on incidents, `requested_for` on
-/// requests and requested items; `None` for a table without one.
+/// requests and requested items, `opened_by` on the other task tables (Agile 2.0 stories and defects,
+/// catalog tasks), whose only person field it is; `None` for a table without one.
 pub(super) fn person_field(table: &str) -> Option<&'static str> {
     match table {
         "incident" => Some("caller_id"),
         "sc_req_item" | "sc_request" => Some("requested_for"),
+        "sc_task" => Some("opened_by"),
+        t if crate::settings::is_agile_table(t) => Some("opened_by"),
         _ => None,
     }
 }
