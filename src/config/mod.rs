@@ -189,6 +189,7 @@ impl JiraTargets {
             // The planner puts the triage label on every twin it creates in Jira.
             triage_label: None,
             link_type: self.link_type.clone(),
+            ..twotrack_jira::JiraWrite::default()
         }
     }
 }

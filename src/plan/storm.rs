@@ -95,10 +95,9 @@ pub fn plan_storm(
     }
     let (anchor_tracker, anchor_key) = storm.anchor();
     let anchor = &storm.members[0];
-    let incident_table = match &service.targets {
-        Targets::ServiceNow(s) => Some(s.incident_table.as_str()),
-        Targets::Jira(_) => None,
-    };
+    // What the service queue's connector creates an incident as (a ServiceNow table, a Jira issue type):
+    // the members filed as that are the parent's children.
+    let incident_type = service.targets.target(Kind::Incident).map(|t| t.item_type);
     let about = storm.words.join(", ");
     let plans = members
         .iter()
@@ -107,7 +106,7 @@ pub fn plan_storm(
             let attach = match role {
                 Some(TrackerRole::Service)
                     if m.tracker == service.name
-                        && incident_table.is_none_or(|t| m.filed_type.eq_ignore_ascii_case(t)) =>
+                        && incident_type.as_ref().is_none_or(|t| m.filed_type.eq_ignore_ascii_case(t)) =>
                 {
                     Attach::Child
                 }
