@@ -217,7 +217,8 @@ pub struct JiraConnector {
     restriction: String,
     page_size: u32,
     concurrency: u32,
-    write: JiraWrite,
+    /// Boxed: the service queue's names make it the bulk of the connector.
+    write: Box<JiraWrite>,
     /// `https://site` without a trailing slash, for browse links.
     browse_base: String,
     /// The API user's profile time zone (`None`: unknown, JQL bounds use epoch milliseconds).
@@ -255,7 +256,7 @@ impl JiraConnector {
             flavour: settings.flavour,
             restriction,
             page_size: settings.page_size,
-            write: settings.write,
+            write: Box::new(settings.write),
             browse_base,
             time_zone: OnceCell::new(),
             site_fields: OnceCell::new(),
