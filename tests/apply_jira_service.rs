@@ -5,7 +5,7 @@
 //!   Urgency, and its queue as a component; the two are joined by one issue link, the original is told
 //!   and closed once, and the reporter hears once when the twin is resolved;
 //! - the classifier reads ITS's components, impact and urgency, so a misrouted, misprioritised incident
-//!   there is reported;
+//!   there is reported, and with `fix_routing` / `fix_priority` corrected once;
 //! - a storm becomes one parent Incident in ITS, every report in ITS linked to it by an issue link, the
 //!   reports in SHOP gathered (linked, told, closed), also when `apply` dies at any step of the storm saga.
 
@@ -134,6 +134,29 @@ async fn the_queue_impact_and_urgency_of_a_service_project_issue_are_judged() {
     let explained = h.ok(&["explain", &key]).await.stdout;
     assert!(explained.contains("misrouted: Identity & Access -> "), "{explained}");
     assert!(explained.contains("misprioritised: impact 3, urgency 3 -> impact 1"), "{explained}");
+}
+
+#[tokio::test]
+async fn with_the_switches_on_the_component_impact_and_urgency_are_corrected_once() {
+    let h = start(vec![value_in_jira()]).await;
+    let policy = Policy { fix_routing: true, fix_priority: true, ..Policy::writes() };
+    h.write_jira_service_config(&policy);
+    let low = json!({"components": [{"name": "Identity & Access"}], IMPACT_FIELD: {"value": "Minor / Localized"},
+        URGENCY_FIELD: {"value": "Low"}, "priority": {"name": "Lowest"}});
+    let key = file_in_its(&h, "Incident", (MISROUTED, MISROUTED_TEXT), "Ann Lee", low).await;
+    h.ok(&["sync"]).await;
+    h.ok(&["apply", "--yes"]).await;
+    let fields = h.jira_issue(&key)["fields"].clone();
+    assert_eq!(fields["components"][0]["name"], "Database Administration", "{fields}");
+    let (impact, urgency) =
+        (level(&IMPACT_OPTIONS, &fields[IMPACT_FIELD]), level(&URGENCY_OPTIONS, &fields[URGENCY_FIELD]));
+    assert_eq!(impact, 1, "{fields}");
+    assert_eq!(fields["priority"]["name"], JIRA_PRIORITIES[impact + urgency - 2]);
+    let edits = h.world.jira.log().entries().iter().filter(|e| e.method == "PUT" && e.path.ends_with(&key)).count();
+    h.ok(&["sync"]).await;
+    h.ok(&["apply", "--yes"]).await;
+    let again = h.world.jira.log().entries().iter().filter(|e| e.method == "PUT" && e.path.ends_with(&key)).count();
+    assert_eq!(again, edits, "corrected once");
 }
 
 // --- storms ------------------------------------------------------------------------------------------------

@@ -587,9 +587,7 @@ impl JiraConnector {
 
     pub(crate) async fn apply_field_update(&self, key: &str, update: &FieldUpdate) -> Result<(), ConnectorError> {
         if update.queue.is_some() || update.impact.is_some() || update.urgency.is_some() {
-            return Err(self.invalid(
-                "Jira issues have no queue, impact or urgency; route and prioritise them in the product backlog",
-            ));
+            self.correct_service_fields(key, update).await?;
         }
         match update.note.as_deref().filter(|n| !n.trim().is_empty()) {
             Some(note) => self.add_comment(key, note).await,

@@ -35,8 +35,9 @@
 //! - Search lags behind writes in Jira Cloud, so a twin whose create answer was lost may not be found by
 //!   its origin label yet: `creation_mark` (taken before the create) and `find_created_after` find it by
 //!   reading the keys numbered after the mark (`adopt`).
-//! - `update_fields`: a note alone is added as a comment; any field change (queue, impact, urgency) is
-//!   rejected with [`ConnectorError::Invalid`].
+//! - `update_fields`: the queue, impact and urgency of an issue of a service project (its component, the
+//!   Impact and Urgency options, the priority they give), then the note as a comment; a queue the project
+//!   has no component for is [`ConnectorError::Invalid`].
 //! - A Jira Service Management project can be the service queue ([`service`]): incidents and requests are
 //!   created as `write.incident_type` / `write.request_type` issues with Jira's `priority` (by name, from
 //!   impact x urgency), the ITSM `Impact` and `Urgency` select fields where the site has them (found by

@@ -10,10 +10,12 @@
 //!   back, and the fourth, lowest option (Minor / Localized, Low) to 3, ITIL's lowest level.
 //! - Queue: the assignment group is the issue's component of that name, when the project has one (`GET
 //!   /project/{key}/components`); else the create leaves it out and its work note says so.
+//! - Corrections (`update_fields`): the component, the options and the priority they give, in one `PUT`.
 
 use serde_json::Value;
 use twotrack_api::ConnectorError;
-use twotrack_api::connector::NewItem;
+use twotrack_api::connector::{FieldUpdate, NewItem};
+use twotrack_api::http::{Idempotency, Method};
 
 use crate::{JiraConnector, JiraWrite, dto};
 
@@ -146,6 +148,60 @@ impl JiraConnector {
             }
         }
         Ok(out)
+    }
+
+    /// Correct an issue's queue, impact and urgency (a misroute or misprioritisation in a service project):
+    /// the component, the Impact and Urgency options and the priority they give, in one idempotent `PUT`.
+    /// A queue the project has no component for, or a level the site has no field for, is refused before
+    /// anything is written.
+    pub(crate) async fn correct_service_fields(&self, key: &str, update: &FieldUpdate) -> Result<(), ConnectorError> {
+        let site = self.site_fields().await?.clone();
+        let path = self.issue_path(key, "")?;
+        let wanted: Vec<String> =
+            ["project"].into_iter().map(String::from).chain(site.impact.clone()).chain(site.urgency.clone()).collect();
+        let issue: dto::Issue = self.http.get_json(&path, &[("fields", &wanted.join(","))]).await?.body;
+        let project = issue.fields.project.as_ref().map(|p| p.key.clone()).unwrap_or_default();
+        let current = |id: &Option<String>, options: &[String; 4]| {
+            let value = id.as_ref().and_then(|id| issue.fields.other.get(id)).and_then(option_value)?;
+            option_level(options, value)
+        };
+        let mut fields = serde_json::Map::new();
+        if let Some(queue) = update.queue.as_deref() {
+            let Some(name) = self.component(&project, queue).await? else {
+                return Err(self.invalid(format!(
+                    "{key}: project {project} has no component {queue:?}; add it to the project to route issues to it"
+                )));
+            };
+            fields.insert("components".into(), serde_json::json!([{ "name": name }]));
+        }
+        for (what, id, level, options) in [
+            (&self.write.impact_field, &site.impact, update.impact, &self.write.impact_options),
+            (&self.write.urgency_field, &site.urgency, update.urgency, &self.write.urgency_options),
+        ] {
+            let Some(level) = level else { continue };
+            let Some(id) = id else {
+                return Err(self.invalid(format!("{key}: the site has no field named {what:?} to set to {level}")));
+            };
+            fields.insert(id.clone(), serde_json::json!({ "value": level_option(options, level) }));
+        }
+        let impact = update.impact.or_else(|| current(&site.impact, &self.write.impact_options));
+        let urgency = update.urgency.or_else(|| current(&site.urgency, &self.write.urgency_options));
+        if let (Some(impact), Some(urgency), true) =
+            (impact, urgency, update.impact.is_some() || update.urgency.is_some())
+        {
+            fields.insert(
+                "priority".into(),
+                serde_json::json!({ "name": priority_name(&self.write.priority_names, impact, urgency) }),
+            );
+        }
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let body = serde_json::json!({ "fields": fields });
+        self.http
+            .send_json::<serde::de::IgnoredAny, _>(Method::PUT, &path, &[], &body, Idempotency::Idempotent)
+            .await?;
+        Ok(())
     }
 
     /// The name of `project`'s component called `name` (case-insensitive), as the project spells it.

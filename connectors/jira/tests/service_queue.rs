@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use twotrack_api::connector::{NewItem, OriginRef};
+use twotrack_api::connector::{FieldUpdate, NewItem, OriginRef};
 use twotrack_api::http::HttpSettings;
 use twotrack_api::secret::Auth;
-use twotrack_api::{Connector, Kind};
+use twotrack_api::{Connector, ConnectorError, Kind};
 use twotrack_jira::{Flavour, JiraConnector, JiraSettings, JiraWrite};
 use twotrack_sim::jira::{self as sim, IMPACT_FIELD, JiraOptions, JiraSim, ServiceProject, URGENCY_FIELD};
 
@@ -130,4 +130,35 @@ async fn a_site_without_the_itsm_fields_still_gets_priority_and_component() {
     let notes = connector.notes(&created.key).await.unwrap();
     assert!(notes[0].contains("the site has no field named \"Business Impact\""), "{notes:?}");
     sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_misrouted_misprioritised_incident_is_corrected_in_one_edit() {
+    for flavour in [Flavour::Cloud, Flavour::DataCenter] {
+        let (sim, connector) = service_site(flavour).await;
+        let created = connector.create(&incident("Identity & Access", 3, 3)).await.unwrap();
+        let update = FieldUpdate {
+            queue: Some("database administration".into()),
+            impact: Some(1),
+            urgency: None,
+            note: Some("Rerouted by twotrack.".into()),
+        };
+        connector.update_fields(&created.key, &update).await.unwrap();
+        let item = connector.get(&created.key).await.unwrap();
+        assert_eq!(item.queue.as_deref(), Some("Database Administration"), "{flavour:?}");
+        // Impact 1 with the urgency it had (3): ITIL priority 3.
+        assert_eq!((item.impact, item.urgency, item.priority.as_deref()), (Some(1), Some(3), Some("Medium")));
+        assert_eq!(connector.notes(&created.key).await.unwrap().last().unwrap(), "Rerouted by twotrack.");
+        // A queue the project has no component for is refused, and nothing is written.
+        let edits = || sim.log().entries().iter().filter(|e| e.method == "PUT").count();
+        let before = edits();
+        let payments = FieldUpdate { queue: Some("Payments".into()), ..FieldUpdate::default() };
+        let error = connector.update_fields(&created.key, &payments).await.unwrap_err();
+        assert!(
+            matches!(&error, ConnectorError::Invalid { message, .. } if message.contains("no component")),
+            "{error}"
+        );
+        assert_eq!(edits(), before);
+        sim.shutdown().await;
+    }
 }
