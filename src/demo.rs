@@ -30,6 +30,8 @@ pub struct WorldOptions {
     /// Which Jira the simulator is: Cloud (REST v3, enhanced search, e-mail + API token) or Data Center
     /// (REST v2, offset search, a personal access token).
     pub jira_flavour: JiraFlavour,
+    /// Jira Service Management projects added to the Jira site beside SHOP (none by default).
+    pub jira_service_projects: Vec<twotrack_sim::jira::ServiceProject>,
 }
 
 impl Default for WorldOptions {
@@ -45,6 +47,7 @@ impl Default for WorldOptions {
             storm: false,
             servicenow_denied_tables: Vec::new(),
             jira_flavour: JiraFlavour::Cloud,
+            jira_service_projects: Vec::new(),
         }
     }
 }
@@ -81,6 +84,7 @@ impl World {
             items: items.clone(),
             faults: opts.faults.clone(),
             port: opts.jira_port,
+            service_projects: opts.jira_service_projects.clone(),
             ..JiraOptions::default()
         })
         .await?;

@@ -64,7 +64,7 @@ impl AnyConnector {
             TrackerSettings::Jira { flavour, scope, write } => {
                 let settings = JiraSettings {
                     scope: scope.clone(),
-                    write: write.clone(),
+                    write: write.as_ref().clone(),
                     ..JiraSettings::new(http_settings(t), *flavour, Vec::new())
                 };
                 let settings = JiraSettings { concurrency: t.concurrency.unwrap_or(settings.concurrency), ..settings };

@@ -16,7 +16,7 @@
 use super::output::outln;
 use futures::future::join_all;
 use twotrack_api::connector::Health;
-use twotrack_api::{Connector, ConnectorError};
+use twotrack_api::{Connector, ConnectorError, TrackerRole};
 use twotrack_jira::JiraConnector;
 use twotrack_jira::catalog::{StatusTransitions, TransitionInfo};
 use twotrack_servicenow::{Choice, Group, ServiceNowConnector};
@@ -86,7 +86,9 @@ async fn check_tracker(tracker: &TrackerConfig, queues: &[QueueSpec]) -> (Result
         (AnyConnector::ServiceNow(c), TrackerSettings::ServiceNow { scope, write }) => {
             servicenow(c, &scope.tables, write, queues).await
         }
-        (AnyConnector::Jira(c), TrackerSettings::Jira { scope, write, .. }) => jira(c, &scope.projects, write).await,
+        (AnyConnector::Jira(c), TrackerSettings::Jira { scope, write, .. }) => {
+            jira(c, &scope.projects, write, tracker.role).await
+        }
         _ => Vec::new(),
     };
     (health, lines)
@@ -210,7 +212,19 @@ fn choice_hint(value: &str, choices: &[Choice]) -> String {
     near(value, choices.iter().map(|ch| ch.value.as_str()))
 }
 
-async fn jira(c: &JiraConnector, projects: &[String], t: &twotrack_jira::JiraWrite) -> Vec<Line> {
+/// What a Jira tracker's projects offer. The target project must have the issue types of what its role
+/// receives: features and defects in a product backlog, incidents and requests in a service queue.
+async fn jira(
+    c: &JiraConnector,
+    projects: &[String],
+    write: &twotrack_jira::JiraWrite,
+    role: TrackerRole,
+) -> Vec<Line> {
+    let t = write;
+    let types: Vec<(&str, &String)> = match role {
+        TrackerRole::Product => vec![("feature_type", &write.feature_type), ("defect_type", &write.defect_type)],
+        TrackerRole::Service => vec![("incident_type", &write.incident_type), ("request_type", &write.request_type)],
+    };
     let mut lines = Vec::new();
     let mut keys: Vec<&str> = projects.iter().map(String::as_str).collect();
     if !keys.contains(&t.project.as_str()) {
@@ -222,7 +236,7 @@ async fn jira(c: &JiraConnector, projects: &[String], t: &twotrack_jira::JiraWri
             Ok(Some(p)) => {
                 lines.push(info(format!("project {} \"{}\": issue types {}", p.key, p.name, listed(&p.issue_types))));
                 if key == t.project {
-                    for (what, wanted) in [("feature_type", &t.feature_type), ("defect_type", &t.defect_type)] {
+                    for &(what, wanted) in &types {
                         if !has(&p.issue_types, wanted) {
                             let hint = near(wanted, p.issue_types.iter().map(String::as_str));
                             lines.push(missing(format!(

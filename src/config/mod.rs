@@ -106,8 +106,8 @@ pub enum TrackerSettings {
         flavour: JiraFlavour,
         /// Which issues are mirrored.
         scope: twotrack_jira::JiraScope,
-        /// Where moved items are created, how moved-out items are closed.
-        write: twotrack_jira::JiraWrite,
+        /// Where moved items are created, how moved-out items are closed (boxed: it is the larger).
+        write: Box<twotrack_jira::JiraWrite>,
     },
     ServiceNow {
         /// Which records are mirrored.

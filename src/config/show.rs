@@ -95,7 +95,7 @@ fn tracker(t: &TrackerConfig) -> ShownTracker<'_> {
     };
     let (flavour, scope, targets) = match &t.settings {
         TrackerSettings::Jira { flavour, scope, write } => {
-            (Some(*flavour), ShownSettings::Jira(scope), ShownSettings::Jira(write))
+            (Some(*flavour), ShownSettings::Jira(scope), ShownSettings::Jira(write.as_ref()))
         }
         TrackerSettings::ServiceNow { scope, write } => {
             (None, ShownSettings::ServiceNow(scope), ShownSettings::ServiceNow(write))

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use twotrack_api::secret::Auth;
 use twotrack_api::settings::SettingProblem;
-use twotrack_api::{Kind, TrackerKind, TrackerRole};
+use twotrack_api::{TrackerKind, TrackerRole};
 use twotrack_servicenow::settings as servicenow;
 use url::{Host, Url};
 
@@ -244,7 +244,6 @@ fn tracker(ctx: &mut Ctx<'_, '_>, i: usize, raw: RawTracker) -> Option<TrackerCo
         settings: settings?,
         allow_insecure_http: raw.allow_insecure_http,
     };
-    role_supported(ctx, &p, &label, &tracker);
     Some(tracker)
 }
 
@@ -262,28 +261,6 @@ fn concurrency(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, kind: Option<Tracker
             "the page streams pulled at once, all within `rate` (default 6)",
         );
     }
-}
-
-/// A tracker must be able to receive what its role holds: every item moved into it is created there.
-fn role_supported(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, tracker: &TrackerConfig) {
-    let (kind, role) = (tracker.kind(), tracker.role);
-    if !tracker.creates().is_empty() {
-        return;
-    }
-    let needed: Vec<Kind> = Kind::ALL.into_iter().filter(|k| k.class() == role.holds()).collect();
-    let what = match role {
-        TrackerRole::Product => "the product backlog",
-        TrackerRole::Service => "the service queue",
-    };
-    ctx.error(
-        &format!("{p}.role"),
-        format!(
-            "{label}: a {kind} tracker cannot be {what}: twotrack does not create {} in {kind}, so every item \
-             moved here would fail in the outbox",
-            Kind::list(&needed, "or")
-        ),
-        format!("make another tracker {what} and set `role = \"{}\"` here", role.other()),
-    );
 }
 
 fn tracker_name(ctx: &mut Ctx<'_, '_>, p: &str, name: &str) -> bool {
@@ -547,7 +524,7 @@ fn jira(ctx: &mut Ctx<'_, '_>, p: &str, label: &str, flavour: JiraFlavour) -> Op
     if !unsure {
         setting_problems(ctx, p, label, "targets", problems);
     }
-    Some(TrackerSettings::Jira { flavour, scope, write })
+    Some(TrackerSettings::Jira { flavour, scope, write: Box::new(write) })
 }
 
 fn servicenow(ctx: &mut Ctx<'_, '_>, p: &str, label: &str) -> Option<TrackerSettings> {

@@ -24,6 +24,9 @@ use twotrack_sim::log::LogEntry;
 
 pub const JIRA: &str = "jira";
 pub const SN: &str = "servicenow";
+/// The Jira Service Management project `ITS` as the service queue (see
+/// [`Harness::write_jira_service_config`]).
+pub const JIRA_ITS: &str = "jira-its";
 /// ServiceNow tables twins of Work are created in (incidents and requested items).
 pub const SN_WRITE_TABLES: [&str; 2] = ["incident", "sc_req_item"];
 
@@ -249,31 +252,43 @@ impl Harness {
 
     /// (Re)write `twotrack.toml` for the simulators.
     pub fn write_config(&self, p: &Policy) {
-        let dir = self.dir.path();
-        self.world.write_secrets(dir).unwrap();
-        let (user, _) = self.world.basic();
-        let basic = format!("[tracker.auth]\nuser = \"{user}\"\ntoken = {{ file = \"secrets/sim-token\" }}\n");
-        let tracker = |name: &str, kind: &str, role: &str, url: String, auth: &str, scope: &str| {
-            format!(
-                "[[tracker]]\nname = \"{name}\"\nkind = \"{kind}\"\nrole = \"{role}\"\nbase_url = \"{url}\"\n\
-                 max_retries = {retries}\n{auth}\n\
-                 [tracker.rate]\nper_second = 500.0\nburst = 100\n\n\
-                 [tracker.timeouts]\nrequest = {timeout}\nconnect = 2.0\n\n[tracker.scope]\n{scope}\n\n",
-                retries = p.max_retries,
-                timeout = p.request_timeout,
-            )
+        let mut text = self.tracker_toml(p, JIRA, "jira", "product", "projects = [\"SHOP\"]");
+        text += &self.tracker_toml(p, SN, "servicenow", "service", &format!("tables = {:?}", p.sn_tables));
+        self.write_config_text(p, text);
+    }
+
+    /// Write `twotrack.toml` with two trackers on the one Jira site: SHOP the product backlog ([`JIRA`])
+    /// and the Jira Service Management project `ITS` the service queue ([`JIRA_ITS`]); no ServiceNow.
+    pub fn write_jira_service_config(&self, p: &Policy) {
+        let mut text = self.tracker_toml(p, JIRA, "jira", "product", "projects = [\"SHOP\"]");
+        text += &self.tracker_toml(p, JIRA_ITS, "jira", "service", "projects = [\"ITS\"]");
+        text += "[tracker.targets]\nproject = \"ITS\"\n\n";
+        self.write_config_text(p, text);
+    }
+
+    /// One `[[tracker]]` of a simulator (`kind` jira or servicenow) with its auth, rate, timeouts and scope.
+    fn tracker_toml(&self, p: &Policy, name: &str, kind: &str, role: &str, scope: &str) -> String {
+        let (url, auth) = match kind {
+            "jira" => (self.world.jira.base_url(), self.world.jira_flavour_toml()),
+            _ => {
+                let (user, _) = self.world.basic();
+                let basic = format!("[tracker.auth]\nuser = \"{user}\"\ntoken = {{ file = \"secrets/sim-token\" }}\n");
+                (self.world.servicenow.base_url(), basic)
+            }
         };
-        let jira_auth = self.world.jira_flavour_toml();
-        let mut text =
-            tracker(JIRA, "jira", "product", self.world.jira.base_url(), &jira_auth, "projects = [\"SHOP\"]");
-        text += &tracker(
-            SN,
-            "servicenow",
-            "service",
-            self.world.servicenow.base_url(),
-            &basic,
-            &format!("tables = {:?}", p.sn_tables),
-        );
+        format!(
+            "[[tracker]]\nname = \"{name}\"\nkind = \"{kind}\"\nrole = \"{role}\"\nbase_url = \"{url}\"\n\
+             max_retries = {retries}\n{auth}\n\
+             [tracker.rate]\nper_second = 500.0\nburst = 100\n\n\
+             [tracker.timeouts]\nrequest = {timeout}\nconnect = 2.0\n\n[tracker.scope]\n{scope}\n\n",
+            retries = p.max_retries,
+            timeout = p.request_timeout,
+        )
+    }
+
+    /// Write `twotrack.toml`: the `trackers`, then the mirror, policy, daemon and queues.
+    fn write_config_text(&self, p: &Policy, mut text: String) {
+        self.world.write_secrets(self.dir.path()).unwrap();
         text += &format!(
             // A handful of items is too few for the site model: these tests are about the saga, so the
             // rules may move alone, and the clear cases of these worlds move at 0.8.
@@ -417,6 +432,17 @@ impl Harness {
         issue["remotelinks"].as_array().into_iter().flatten().filter(|l| l["globalId"] == global_id).count()
     }
 
+    /// Issue links of a Jira issue to `other` (either direction), by link type name.
+    pub fn jira_issue_links(&self, key: &str, other: &str) -> Vec<String> {
+        let issue = self.jira_issue(key);
+        let links = issue["fields"]["issuelinks"].as_array().cloned().unwrap_or_default();
+        links
+            .iter()
+            .filter(|l| l["inwardIssue"]["key"] == other || l["outwardIssue"]["key"] == other)
+            .map(|l| l["type"]["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
     /// Whether a Jira issue is in a done status.
     pub fn jira_done(&self, key: &str) -> bool {
         self.jira_issue(key)["fields"]["status"]["statusCategory"]["key"] == "done"
@@ -526,9 +552,14 @@ impl Harness {
 
     /// File a new Jira issue in SHOP as a reporter would (`POST /rest/api/2/issue`); returns its key.
     pub async fn jira_file(&self, issue_type: &str, summary: &str, description: &str) -> String {
+        self.jira_file_in("SHOP", issue_type, summary, description).await
+    }
+
+    /// File a new Jira issue in `project`; returns its key.
+    pub async fn jira_file_in(&self, project: &str, issue_type: &str, summary: &str, description: &str) -> String {
         let url = format!("{}/rest/api/2/issue", self.world.jira.base_url());
         let body = json!({ "fields": {
-            "project": { "key": "SHOP" }, "issuetype": { "name": issue_type },
+            "project": { "key": project }, "issuetype": { "name": issue_type },
             "summary": summary, "description": description,
         }});
         let created = self.send(reqwest::Method::POST, url, body).await;

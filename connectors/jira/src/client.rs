@@ -4,13 +4,14 @@ use chrono_tz::Tz;
 use serde::de::IgnoredAny;
 use twotrack_api::connector::{Created, FieldUpdate, Health, NewItem, OriginRef};
 use twotrack_api::http::{Idempotency, Method};
-use twotrack_api::{ConnectorError, Cursor, Item, Kind, Page, Partitioning};
+use twotrack_api::{Class, ConnectorError, Cursor, Item, Kind, Page, Partitioning};
 
 use crate::jql::{self, Bound, PageToken};
 use crate::mapping::{self, MOVED_LABEL};
-use crate::{Flavour, JiraConnector, SCOPE, adf, dto};
+use crate::{Flavour, JiraConnector, SCOPE, adf, dto, service};
 
-/// The fields every search and fetch asks for (plus the story points field when the site has one).
+/// The fields every search and fetch asks for (plus the story points, impact and urgency fields the site
+/// has).
 const FIELDS: [&str; 12] = [
     "summary",
     "description",
@@ -25,9 +26,6 @@ const FIELDS: [&str; 12] = [
     "created",
     "updated",
 ];
-
-/// Field names sites use for story points (company-managed, team-managed projects).
-const STORY_POINTS_NAMES: [&str; 2] = ["Story Points", "Story point estimate"];
 
 /// The most transitions `close` makes to reach a done status.
 const MAX_CLOSE_STEPS: usize = 4;
@@ -146,33 +144,16 @@ impl JiraConnector {
         Ok(self.time_zone.get().copied().flatten())
     }
 
-    /// The story points field id, discovered once by name.
-    async fn story_points_field(&self) -> Result<Option<&str>, ConnectorError> {
-        let field = self
-            .story_points
-            .get_or_try_init(|| async {
-                let fields: Vec<dto::Field> = self.http.get_json(&self.api("/field"), &[]).await?.body;
-                Ok::<_, ConnectorError>(STORY_POINTS_NAMES.iter().find_map(|wanted| {
-                    fields.iter().find(|f| f.name.eq_ignore_ascii_case(wanted)).map(|f| f.id.clone())
-                }))
-            })
-            .await?;
-        Ok(field.as_deref())
-    }
-
     async fn fields(&self) -> Result<Vec<String>, ConnectorError> {
         let mut fields: Vec<String> = FIELDS.iter().map(|f| f.to_string()).collect();
-        if let Some(id) = self.story_points_field().await? {
-            fields.push(id.to_string());
-        }
+        fields.extend(self.site_fields().await?.ids().map(str::to_string));
         Ok(fields)
     }
 
     async fn to_items(&self, issues: &[dto::Issue]) -> Result<Vec<Item>, ConnectorError> {
-        let story_points = self.story_points_field().await?;
+        let site = self.site_fields().await?;
         let tracker = self.tracker();
-        let ctx =
-            mapping::MapContext { tracker: &tracker, browse_base: &self.browse_base, story_points_field: story_points };
+        let ctx = mapping::MapContext { tracker: &tracker, browse_base: &self.browse_base, site, write: &self.write };
         issues
             .iter()
             .map(|issue| mapping::issue_to_item(issue, &ctx).map_err(|e| self.invalid(e.to_string())))
@@ -274,7 +255,7 @@ impl JiraConnector {
         }
         // What every pull reads once (the story points field for the pages, the time zone for the next
         // incremental pull), first: it also checks the credentials cheaply.
-        futures::try_join!(self.story_points_field(), self.zone())?;
+        futures::try_join!(self.site_fields(), self.zone())?;
         let created = ["created".to_string()];
         let created = &created;
         let edge = |order: &'static str| {
@@ -432,6 +413,10 @@ impl JiraConnector {
                 labels.push(label);
             }
         }
+        let service = match item.kind.class() {
+            Class::Work => self.service_fields(&target.container, item).await?,
+            Class::Value => service::ServiceFields::default(),
+        };
         let body = dto::IssueUpdate {
             fields: Some(dto::CreateFields {
                 project: dto::KeyRef { key: target.container },
@@ -440,13 +425,18 @@ impl JiraConnector {
                 description: self.rich_text(&item.description),
                 labels,
                 reporter: item.reporter.as_ref().map(|p| self.user_ref(p)),
+                priority: service.priority,
+                components: service.components,
+                custom: service.custom,
             }),
             update: None,
         };
         let created: dto::CreatedIssue =
             self.http.send_json(Method::POST, &self.api("/issue"), &[], &body, Idempotency::NonIdempotent).await?.body;
-        if let Some(note) = item.work_note.as_deref().filter(|n| !n.trim().is_empty())
-            && let Err(error) = self.add_comment(&created.key, note).await
+        let note = item.work_note.iter().map(String::as_str).chain(service.remarks.iter().map(String::as_str));
+        let note = note.map(str::trim).filter(|n| !n.is_empty()).collect::<Vec<_>>().join("\n");
+        if !note.is_empty()
+            && let Err(error) = self.add_comment(&created.key, &note).await
         {
             // The issue exists: report it, and leave the note to the caller's next look at `notes`.
             tracing::warn!(tracker = %self.tracker(), key = %created.key, %error, "created, but adding the work note failed");
@@ -597,9 +587,7 @@ impl JiraConnector {
 
     pub(crate) async fn apply_field_update(&self, key: &str, update: &FieldUpdate) -> Result<(), ConnectorError> {
         if update.queue.is_some() || update.impact.is_some() || update.urgency.is_some() {
-            return Err(self.invalid(
-                "Jira issues have no queue, impact or urgency; route and prioritise them in the product backlog",
-            ));
+            self.correct_service_fields(key, update).await?;
         }
         match update.note.as_deref().filter(|n| !n.trim().is_empty()) {
             Some(note) => self.add_comment(key, note).await,

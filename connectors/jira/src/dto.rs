@@ -156,6 +156,15 @@ pub struct CreateFields {
     /// the API user reports it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reporter: Option<UserRef>,
+    /// Jira's priority, by name (incidents and requests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<NameRef>,
+    /// Components by name (an incident's or request's queue).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<NameRef>,
+    /// Custom fields by id (`{"customfield_10050": {"value": "Significant / Large"}}`).
+    #[serde(flatten)]
+    pub custom: BTreeMap<String, Value>,
 }
 
 /// A user in a write: Cloud names users by account id, Data Center by user name.
@@ -344,6 +353,27 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&request).unwrap(),
             serde_json::json!({"jql":"project = A","maxResults":100,"fields":["summary"]})
+        );
+    }
+
+    #[test]
+    fn a_service_create_carries_priority_components_and_select_fields() {
+        let fields = CreateFields {
+            project: KeyRef { key: "ITS".into() },
+            issuetype: NameRef { name: "Incident".into() },
+            summary: "s".into(),
+            description: Value::String("d".into()),
+            labels: Vec::new(),
+            reporter: None,
+            priority: Some(NameRef { name: "High".into() }),
+            components: vec![NameRef { name: "Network".into() }],
+            custom: [("customfield_10050".to_string(), serde_json::json!({"value": "Significant / Large"}))].into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&fields).unwrap(),
+            serde_json::json!({"project":{"key":"ITS"},"issuetype":{"name":"Incident"},"summary":"s","description":"d",
+                "labels":[],"priority":{"name":"High"},"components":[{"name":"Network"}],
+                "customfield_10050":{"value":"Significant / Large"}})
         );
     }
 }

@@ -35,8 +35,14 @@
 //! - Search lags behind writes in Jira Cloud, so a twin whose create answer was lost may not be found by
 //!   its origin label yet: `creation_mark` (taken before the create) and `find_created_after` find it by
 //!   reading the keys numbered after the mark (`adopt`).
-//! - `update_fields`: Jira has no queue, impact or urgency. A note alone is added as a comment; any field
-//!   change is rejected with [`ConnectorError::Invalid`].
+//! - `update_fields`: the queue, impact and urgency of an issue of a service project (its component, the
+//!   Impact and Urgency options, the priority they give), then the note as a comment; a queue the project
+//!   has no component for is [`ConnectorError::Invalid`].
+//! - A Jira Service Management project can be the service queue ([`service`]): incidents and requests are
+//!   created as `write.incident_type` / `write.request_type` issues with Jira's `priority` (by name, from
+//!   impact x urgency), the ITSM `Impact` and `Urgency` select fields where the site has them (found by
+//!   name in `GET /field`, read with the story points field), and the queue as the project's component of
+//!   that name when it has one. Reading maps them back to `impact`, `urgency` and `queue`.
 
 use chrono_tz::Tz;
 use tokio::sync::OnceCell;
@@ -57,6 +63,7 @@ mod lease;
 mod links;
 pub mod mapping;
 mod people;
+pub mod service;
 pub mod settings;
 
 pub use links::DEFAULT_LINK_TYPE;
@@ -119,6 +126,25 @@ pub struct JiraWrite {
     pub link_type: String,
     /// Carry the original's labels (ServiceNow markers) to the issue created from it (default true).
     pub carry_labels: bool,
+    /// The issue type for incidents; default "Incident" (a Jira Service Management ITSM project's type).
+    pub incident_type: String,
+    /// The issue type for requests; default "Service Request" (a Jira Service Management ITSM project's
+    /// type).
+    pub request_type: String,
+    /// The names of the Jira priorities for ITIL priorities 1..=5 (impact x urgency, see
+    /// [`service::itil_priority`]); default Jira's own: Highest, High, Medium, Low, Lowest.
+    pub priority_names: [String; 5],
+    /// The select field holding an incident's or request's impact, by name; default "Impact" (Jira Service
+    /// Management ITSM). Left out where the site has no field of that name.
+    pub impact_field: String,
+    /// Its options for ITIL impact 1, 2, 3 and below (the fourth is read as 3, never written); default
+    /// "Extensive / Widespread", "Significant / Large", "Moderate / Limited", "Minor / Localized".
+    pub impact_options: [String; 4],
+    /// The select field holding the urgency, by name; default "Urgency".
+    pub urgency_field: String,
+    /// Its options for ITIL urgency 1, 2, 3 and below (the fourth read as 3); default "Critical", "High",
+    /// "Medium", "Low".
+    pub urgency_options: [String; 4],
 }
 
 impl Default for JiraWrite {
@@ -132,19 +158,28 @@ impl Default for JiraWrite {
             triage_label: Some(settings::TRIAGE_LABEL.into()),
             link_type: DEFAULT_LINK_TYPE.into(),
             carry_labels: true,
+            incident_type: "Incident".into(),
+            request_type: "Service Request".into(),
+            priority_names: service::JIRA_PRIORITIES.map(String::from),
+            impact_field: "Impact".into(),
+            impact_options: service::IMPACT_OPTIONS.map(String::from),
+            urgency_field: "Urgency".into(),
+            urgency_options: service::URGENCY_OPTIONS.map(String::from),
         }
     }
 }
 
 impl JiraWrite {
     /// Where a new item of `kind` is created: the one decision the plan shows and `create` writes.
-    /// `None` where this Jira does not take that kind: it holds product work, features and defects (as
-    /// `feature_type` / `defect_type` issues of `project`), so it can be a product backlog.
+    /// Every kind has its issue type of `project`: features and defects (`feature_type` / `defect_type`)
+    /// for a product backlog, incidents and requests (`incident_type` / `request_type`, a Jira Service
+    /// Management project's types) for a service queue.
     pub fn target(&self, kind: Kind) -> Option<Target> {
         let issue_type = match kind {
             Kind::Feature => &self.feature_type,
             Kind::Defect => &self.defect_type,
-            Kind::Incident | Kind::Request => return None,
+            Kind::Incident => &self.incident_type,
+            Kind::Request => &self.request_type,
         };
         Some(Target { container: self.project.clone(), item_type: issue_type.clone() })
     }
@@ -193,13 +228,15 @@ pub struct JiraConnector {
     restriction: String,
     page_size: u32,
     concurrency: u32,
-    write: JiraWrite,
+    /// Boxed: the service queue's names make it the bulk of the connector.
+    write: Box<JiraWrite>,
     /// `https://site` without a trailing slash, for browse links.
     browse_base: String,
     /// The API user's profile time zone (`None`: unknown, JQL bounds use epoch milliseconds).
     time_zone: OnceCell<Option<Tz>>,
-    /// The story points custom field id, if the site has one.
-    story_points: OnceCell<Option<String>>,
+    /// The ids of the custom fields read and written (story points, impact, urgency), from `GET /field`
+    /// once.
+    site_fields: OnceCell<service::SiteFields>,
     /// The project whose property holds the writer heartbeat (see `lease.rs`).
     lease_project: String,
 }
@@ -229,10 +266,10 @@ impl JiraConnector {
             flavour: settings.flavour,
             restriction,
             page_size: settings.page_size,
-            write: settings.write,
+            write: Box::new(settings.write),
             browse_base,
             time_zone: OnceCell::new(),
-            story_points: OnceCell::new(),
+            site_fields: OnceCell::new(),
             lease_project,
         })
     }

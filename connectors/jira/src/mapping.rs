@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use twotrack_api::{Item, field};
 
-use crate::adf;
-use crate::dto;
+use crate::service::{self, SiteFields};
+use crate::{JiraWrite, adf, dto};
 
 /// The label prefix recording which original a twin was moved from: `twotrack-from-<KEY>`.
 pub const ORIGIN_LABEL_PREFIX: &str = "twotrack-from-";
@@ -44,8 +44,10 @@ pub struct MapContext<'a> {
     pub tracker: &'a str,
     /// The site's base URL, for browse links (no trailing slash).
     pub browse_base: &'a str,
-    /// The id of the story points custom field, if the site has one.
-    pub story_points_field: Option<&'a str>,
+    /// The ids of the site's custom fields (story points, impact, urgency).
+    pub site: &'a SiteFields,
+    /// The write settings: the incident and request types, the impact and urgency options.
+    pub write: &'a JiraWrite,
 }
 
 /// Map one issue.
@@ -66,12 +68,21 @@ pub fn issue_to_item(issue: &dto::Issue, ctx: &MapContext<'_>) -> Result<Item, M
     put("status_category", status_category.map(str::to_string));
     put(field::RESOLUTION, f.resolution.as_ref().map(|r| r.name.clone()));
     put(field::COMPONENTS, Some(f.components.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")));
-    put("story_points", ctx.story_points_field.and_then(|id| f.other.get(id)).and_then(number_text));
+    put("story_points", ctx.site.story_points.as_ref().and_then(|id| f.other.get(id)).and_then(number_text));
+    let filed_type = f.issuetype.as_ref().map(|t| t.name.clone()).unwrap_or_default();
+    let level = |id: &Option<String>, options: &[String; 4]| {
+        let value = id.as_ref().and_then(|id| f.other.get(id)).and_then(service::option_value)?;
+        service::option_level(options, value)
+    };
+    // An incident's or request's queue is its component (the first, where it has several).
+    let service_type =
+        [&ctx.write.incident_type, &ctx.write.request_type].iter().any(|t| t.eq_ignore_ascii_case(&filed_type));
+    let queue = service_type.then(|| f.components.first().map(|c| c.name.clone())).flatten().filter(|q| !q.is_empty());
     Ok(Item {
         tracker: ctx.tracker.to_string(),
         url: format!("{}/browse/{key}", ctx.browse_base),
         id: issue.id.clone(),
-        filed_type: f.issuetype.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+        filed_type,
         summary: f.summary.clone().unwrap_or_default(),
         description: f.description.as_ref().map(rich_text).unwrap_or_default(),
         labels: f.labels.clone(),
@@ -81,9 +92,9 @@ pub fn issue_to_item(issue: &dto::Issue, ctx: &MapContext<'_>) -> Result<Item, M
         created,
         updated,
         priority: f.priority.as_ref().map(|p| p.name.clone()).filter(|p| !p.is_empty()),
-        impact: None,
-        urgency: None,
-        queue: None,
+        impact: level(&ctx.site.impact, &ctx.write.impact_options),
+        urgency: level(&ctx.site.urgency, &ctx.write.urgency_options),
+        queue,
         origin: origin_from_labels(&f.labels),
         fields,
         key,
@@ -129,12 +140,15 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    static SITE: std::sync::LazyLock<SiteFields> = std::sync::LazyLock::new(|| SiteFields {
+        story_points: Some("customfield_10016".into()),
+        impact: Some("customfield_10050".into()),
+        urgency: Some("customfield_10051".into()),
+    });
+    static WRITE: std::sync::LazyLock<JiraWrite> = std::sync::LazyLock::new(JiraWrite::default);
+
     fn ctx() -> MapContext<'static> {
-        MapContext {
-            tracker: "jira-prod",
-            browse_base: "https://shop.atlassian.net",
-            story_points_field: Some("customfield_10016"),
-        }
+        MapContext { tracker: "jira-prod", browse_base: "https://shop.atlassian.net", site: &SITE, write: &WRITE }
     }
 
     fn issue(json: &str) -> dto::Issue {
@@ -215,6 +229,29 @@ mod tests {
         assert_eq!(error.to_string(), r#"issue A-1: cannot read created timestamp "yesterday""#);
         let missing = issue_to_item(&issue(r#"{"id":"1","key":"A-1"}"#), &ctx()).unwrap_err();
         assert!(matches!(missing, MapError::Missing { field: "created", .. }));
+    }
+
+    #[test]
+    fn a_service_issue_maps_impact_urgency_and_its_component_as_the_queue() {
+        let json = |issue_type: &str| {
+            format!(
+                r#"{{"id":"1","key":"ITS-1","fields":{{"issuetype":{{"name":"{issue_type}"}},
+                "components":[{{"name":"Network"}},{{"name":"Database"}}],"priority":{{"name":"High"}},
+                "customfield_10050":{{"self":"x","value":"Minor / Localized","id":"10003"}},
+                "customfield_10051":{{"value":"Critical","id":"10010"}},
+                "created":"2024-01-15T10:30:00.000+0000","updated":"2024-01-15T10:30:00.000+0000"}}}}"#
+            )
+        };
+        let item = issue_to_item(&issue(&json("Incident")), &ctx()).unwrap();
+        assert_eq!((item.impact, item.urgency), (Some(3), Some(1)));
+        assert_eq!(item.queue.as_deref(), Some("Network"));
+        assert_eq!(item.priority.as_deref(), Some("High"));
+        let request = issue_to_item(&issue(&json("service request")), &ctx()).unwrap();
+        assert_eq!(request.queue.as_deref(), Some("Network"));
+        // A product issue's components are no queue.
+        let story = issue_to_item(&issue(&json("Story")), &ctx()).unwrap();
+        assert_eq!(story.queue, None);
+        assert_eq!(story.fields["components"], "Network, Database");
     }
 
     #[test]

@@ -94,6 +94,8 @@ impl JiraWrite {
             ("close_transition", &self.close_transition, &defaults.close_transition),
             ("resolution", &self.resolution, &defaults.resolution),
             ("link_type", &self.link_type, &defaults.link_type),
+            ("incident_type", &self.incident_type, &defaults.incident_type),
+            ("request_type", &self.request_type, &defaults.request_type),
         ];
         for (key, value, default) in texts {
             blank(table, key, value, default, &mut problems);

@@ -112,6 +112,17 @@ pub fn find_resolution(text: &str) -> Option<&'static Resolution> {
     RESOLUTIONS.iter().find(|r| r.name.eq_ignore_ascii_case(text) || r.id == text)
 }
 
+/// Which projects offer an issue type: its issue type scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Software and service projects alike.
+    Any,
+    /// Software projects (projectTypeKey `software`).
+    Software,
+    /// Jira Service Management projects (`service_desk`, the ITSM template).
+    Service,
+}
+
 /// An issue type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IssueType {
@@ -120,15 +131,32 @@ pub struct IssueType {
     pub description: &'static str,
     pub subtask: bool,
     pub hierarchy_level: i32,
+    pub scheme: Scheme,
 }
 
-pub const ISSUE_TYPES: [IssueType; 6] = [
+impl IssueType {
+    /// Whether a project (a service project or not) offers this type.
+    pub fn offered_in(&self, service: bool) -> bool {
+        match self.scheme {
+            Scheme::Any => true,
+            Scheme::Software => !service,
+            Scheme::Service => service,
+        }
+    }
+}
+
+const fn itsm(id: &'static str, name: &'static str, description: &'static str) -> IssueType {
+    IssueType { id, name, description, subtask: false, hierarchy_level: 0, scheme: Scheme::Service }
+}
+
+pub const ISSUE_TYPES: [IssueType; 11] = [
     IssueType {
         id: "10000",
         name: "Epic",
         description: "A big user story that needs to be broken down.",
         subtask: false,
         hierarchy_level: 1,
+        scheme: Scheme::Software,
     },
     IssueType {
         id: "10001",
@@ -136,6 +164,7 @@ pub const ISSUE_TYPES: [IssueType; 6] = [
         description: "Functionality or a feature expressed as a user goal.",
         subtask: false,
         hierarchy_level: 0,
+        scheme: Scheme::Software,
     },
     IssueType {
         id: "10002",
@@ -143,14 +172,23 @@ pub const ISSUE_TYPES: [IssueType; 6] = [
         description: "A small, distinct piece of work.",
         subtask: false,
         hierarchy_level: 0,
+        scheme: Scheme::Any,
     },
-    IssueType { id: "10003", name: "Bug", description: "A problem or error.", subtask: false, hierarchy_level: 0 },
+    IssueType {
+        id: "10003",
+        name: "Bug",
+        description: "A problem or error.",
+        subtask: false,
+        hierarchy_level: 0,
+        scheme: Scheme::Software,
+    },
     IssueType {
         id: "10004",
         name: "Improvement",
         description: "An improvement or enhancement to an existing feature or task.",
         subtask: false,
         hierarchy_level: 0,
+        scheme: Scheme::Software,
     },
     IssueType {
         id: "10005",
@@ -158,7 +196,17 @@ pub const ISSUE_TYPES: [IssueType; 6] = [
         description: "A small piece of work that's part of a larger task.",
         subtask: true,
         hierarchy_level: -1,
+        scheme: Scheme::Any,
     },
+    itsm("10006", "Incident", "For system outages or incidents. Created by Jira Service Management."),
+    itsm("10007", "Service Request", "Created by Jira Service Management."),
+    itsm(
+        "10008",
+        "Service Request with Approvals",
+        "For requests that require approval. Created by Jira Service Management.",
+    ),
+    itsm("10009", "Change", "For system upgrades or changes. Created by Jira Service Management."),
+    itsm("10010", "Problem", "Track underlying causes of incidents. Created by Jira Service Management."),
 ];
 
 /// Looks an issue type up by name (case-insensitive) or id.
@@ -192,6 +240,43 @@ pub fn find_priority(text: &str) -> Option<usize> {
 /// The id of the story points custom field (listed by `GET /field`).
 pub const STORY_POINTS_FIELD: &str = "customfield_10016";
 
+/// The id of Jira Service Management's ITSM "Impact" select field (on service projects' screens only).
+pub const IMPACT_FIELD: &str = "customfield_10050";
+/// The id of the ITSM "Urgency" select field.
+pub const URGENCY_FIELD: &str = "customfield_10051";
+
+/// One option of a select field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SelectOption {
+    pub id: &'static str,
+    pub value: &'static str,
+}
+
+/// The options of "Impact", as an ITSM project has them.
+pub const IMPACT_OPTIONS: [SelectOption; 4] = [
+    SelectOption { id: "10100", value: "Extensive / Widespread" },
+    SelectOption { id: "10101", value: "Significant / Large" },
+    SelectOption { id: "10102", value: "Moderate / Limited" },
+    SelectOption { id: "10103", value: "Minor / Localized" },
+];
+
+/// The options of "Urgency".
+pub const URGENCY_OPTIONS: [SelectOption; 4] = [
+    SelectOption { id: "10110", value: "Critical" },
+    SelectOption { id: "10111", value: "High" },
+    SelectOption { id: "10112", value: "Medium" },
+    SelectOption { id: "10113", value: "Low" },
+];
+
+/// The options of a select field (`IMPACT_FIELD`, `URGENCY_FIELD`).
+pub fn select_options(field: &str) -> Option<&'static [SelectOption; 4]> {
+    match field {
+        IMPACT_FIELD => Some(&IMPACT_OPTIONS),
+        URGENCY_FIELD => Some(&URGENCY_OPTIONS),
+        _ => None,
+    }
+}
+
 /// One field the simulator exposes on issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldDef {
@@ -208,7 +293,7 @@ pub struct FieldDef {
     pub schema_items: Option<&'static str>,
 }
 
-pub const FIELDS: [FieldDef; 15] = [
+pub const FIELDS: [FieldDef; 18] = [
     FieldDef {
         id: "summary",
         name: "Summary",
@@ -338,6 +423,36 @@ pub const FIELDS: [FieldDef; 15] = [
         clause_names: &["cf[10016]", "Story Points", "Story Points[Number]"],
         schema_type: "number",
         schema_items: None,
+    },
+    FieldDef {
+        id: IMPACT_FIELD,
+        name: "Impact",
+        custom: true,
+        navigable: true,
+        orderable: true,
+        clause_names: &["cf[10050]", "Impact", "Impact[Dropdown]"],
+        schema_type: "option",
+        schema_items: None,
+    },
+    FieldDef {
+        id: URGENCY_FIELD,
+        name: "Urgency",
+        custom: true,
+        navigable: true,
+        orderable: true,
+        clause_names: &["cf[10051]", "Urgency", "Urgency[Dropdown]"],
+        schema_type: "option",
+        schema_items: None,
+    },
+    FieldDef {
+        id: "components",
+        name: "Components",
+        custom: false,
+        navigable: true,
+        orderable: true,
+        clause_names: &["component"],
+        schema_type: "array",
+        schema_items: Some("component"),
     },
     FieldDef {
         id: "comment",

@@ -7,7 +7,7 @@ use super::adf::{Body, is_adf_doc};
 use super::catalog::{self, IssueType, Resolution};
 use super::error::ApiError;
 use super::render::ApiVersion;
-use super::store::{Comment, Issue, Store, User};
+use super::store::{Comment, Issue, Project, Store, User};
 
 /// The longest summary Jira accepts.
 const MAX_SUMMARY: usize = 255;
@@ -40,19 +40,26 @@ pub enum Change {
     Priority(usize),
     IssueType(&'static IssueType),
     StoryPoints(Option<f64>),
+    /// A select field's option (by index into its options), or none.
+    Select(&'static str, Option<usize>),
+    /// The issue's components, by id.
+    Components(Vec<u64>),
     Resolution(&'static Resolution),
     Comment(Body),
 }
 
-/// Validates `fields` and `update` against `screen`. Fields `skip` are handled by the caller (create's
-/// `project` and `issuetype`). All errors are reported at once, keyed by field, like Jira.
+/// Validates `fields` and `update` against `screen` of an issue of `project` (`None`: unknown, its fields
+/// are those of every project). Fields `skip` are handled by the caller (create's `project` and
+/// `issuetype`). All errors are reported at once, keyed by field, like Jira.
 pub fn parse_changes(
     fields: &Map<String, Value>,
     update: &Map<String, Value>,
     screen: Screen,
     api: ApiVersion,
     skip: &[&str],
+    project: Option<&Project>,
 ) -> Result<Vec<Change>, ApiError> {
+    let ctx = FieldCtx { screen, api, project };
     let mut changes = Vec::new();
     let mut errors = Map::new();
     for (field, value) in fields.iter().filter(|(f, _)| !skip.contains(&f.as_str())) {
@@ -61,7 +68,7 @@ pub fn parse_changes(
                 .insert(field.clone(), format!("Field '{field}' cannot be set in both 'fields' and 'update'.").into());
             continue;
         }
-        match field_change(field, value, screen, api) {
+        match field_change(field, value, &ctx) {
             Ok(change) => changes.push(change),
             Err(message) => {
                 errors.insert(field.clone(), message.into());
@@ -69,7 +76,7 @@ pub fn parse_changes(
         }
     }
     for (field, ops) in update {
-        match update_changes(field, ops, screen, api) {
+        match update_changes(field, ops, &ctx) {
             Ok(mut list) => changes.append(&mut list),
             Err(message) => {
                 errors.insert(field.clone(), message.into());
@@ -83,12 +90,21 @@ pub fn not_on_screen(field: &str) -> String {
     format!("Field '{field}' cannot be set. It is not on the appropriate screen, or unknown.")
 }
 
-fn on_screen(field: &str, screen: Screen) -> bool {
-    match screen {
+/// Where a field's value is read: the screen, the API version, the issue's project.
+struct FieldCtx<'a> {
+    screen: Screen,
+    api: ApiVersion,
+    project: Option<&'a Project>,
+}
+
+fn on_screen(field: &str, ctx: &FieldCtx<'_>) -> bool {
+    match ctx.screen {
         Screen::Create | Screen::Edit => {
-            matches!(field, "summary" | "description" | "labels" | "priority" | "issuetype")
+            matches!(field, "summary" | "description" | "labels" | "priority" | "issuetype" | "components")
                 || field == catalog::STORY_POINTS_FIELD
-                || (screen == Screen::Edit && field == "comment")
+                || (ctx.screen == Screen::Edit && field == "comment")
+                // The ITSM fields are on the screens of service projects only.
+                || (catalog::select_options(field).is_some() && ctx.project.is_some_and(|p| p.service))
         }
         Screen::Transition { resolution_allowed } => {
             field == "comment" || (resolution_allowed && field == "resolution")
@@ -97,8 +113,8 @@ fn on_screen(field: &str, screen: Screen) -> bool {
 }
 
 /// A field set through `fields`.
-fn field_change(field: &str, value: &Value, screen: Screen, api: ApiVersion) -> Result<Change, String> {
-    if !on_screen(field, screen) || field == "comment" {
+fn field_change(field: &str, value: &Value, ctx: &FieldCtx<'_>) -> Result<Change, String> {
+    if !on_screen(field, ctx) || field == "comment" {
         return Err(not_on_screen(field));
     }
     match field {
@@ -107,15 +123,62 @@ fn field_change(field: &str, value: &Value, screen: Screen, api: ApiVersion) -> 
             let labels = labels.iter().map(label).collect::<Result<Vec<_>, _>>()?;
             Ok(Change::SetLabels(labels))
         }
-        _ => set_value(field, value, api),
+        _ => set_value(field, value, ctx),
+    }
+}
+
+/// `components`: `[{"name": ...}]` or `[{"id": ...}]`, each a component of the project.
+fn components(value: &Value, project: Option<&Project>) -> Result<Change, String> {
+    let list = match value {
+        Value::Null => return Ok(Change::Components(Vec::new())),
+        Value::Array(list) => list,
+        _ => return Err("Operation value must be an array of objects".to_owned()),
+    };
+    let mut ids = Vec::new();
+    for entry in list {
+        let name = entry.get("name").and_then(Value::as_str);
+        let id =
+            entry.get("id").and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_u64().map(|n| n.to_string())));
+        let found = project.and_then(|p| p.component(name, id.as_deref()));
+        match (found, name, id) {
+            (Some(c), _, _) => ids.push(c.id),
+            (None, Some(name), _) => return Err(format!("Component name '{name}' is not valid")),
+            (None, None, Some(id)) => return Err(format!("Component with id '{id}' does not exist.")),
+            (None, None, None) => return Err("Component name or id must be specified".to_owned()),
+        }
+    }
+    ids.dedup();
+    Ok(Change::Components(ids))
+}
+
+/// A select field's `{"value": ...}` or `{"id": ...}` (or `null`).
+fn select(field: &'static str, options: &[catalog::SelectOption; 4], value: &Value) -> Result<Change, String> {
+    if value.is_null() {
+        return Ok(Change::Select(field, None));
+    }
+    let by_value = value.get("value").and_then(Value::as_str);
+    let by_id = value.get("id").and_then(Value::as_str);
+    let found = options.iter().position(|o| match (by_value, by_id) {
+        (Some(v), _) => o.value == v,
+        (None, Some(id)) => o.id == id,
+        (None, None) => false,
+    });
+    match (found, by_value, by_id) {
+        (Some(index), _, _) => Ok(Change::Select(field, Some(index))),
+        (None, Some(v), _) => Err(format!("Option value '{v}' is not valid")),
+        (None, None, Some(id)) => Err(format!("Option id '{id}' is not valid")),
+        (None, None, None) => Err("Could not find valid 'id' or 'value' in the Parent Option object.".to_owned()),
     }
 }
 
 /// The `set` of a single-valued field.
-fn set_value(field: &str, value: &Value, api: ApiVersion) -> Result<Change, String> {
+fn set_value(field: &str, value: &Value, ctx: &FieldCtx<'_>) -> Result<Change, String> {
     match field {
         "summary" => summary(value).map(Change::Summary),
-        "description" => body(value, api).map(Change::Description),
+        "description" => body(value, ctx.api).map(Change::Description),
+        "components" => components(value, ctx.project),
+        catalog::IMPACT_FIELD => select(catalog::IMPACT_FIELD, &catalog::IMPACT_OPTIONS, value),
+        catalog::URGENCY_FIELD => select(catalog::URGENCY_FIELD, &catalog::URGENCY_OPTIONS, value),
         "priority" => named(value)
             .and_then(catalog::find_priority)
             .map(Change::Priority)
@@ -138,8 +201,8 @@ fn set_value(field: &str, value: &Value, api: ApiVersion) -> Result<Change, Stri
 }
 
 /// The operations of one field in `update`.
-fn update_changes(field: &str, ops: &Value, screen: Screen, api: ApiVersion) -> Result<Vec<Change>, String> {
-    if !on_screen(field, screen) {
+fn update_changes(field: &str, ops: &Value, ctx: &FieldCtx<'_>) -> Result<Vec<Change>, String> {
+    if !on_screen(field, ctx) {
         return Err(not_on_screen(field));
     }
     let ops = ops.as_array().ok_or("Operations must be an array")?;
@@ -159,12 +222,12 @@ fn update_changes(field: &str, ops: &Value, screen: Screen, api: ApiVersion) -> 
             }
             ("comment", "add") => {
                 let text = value.get("body").ok_or("Comment body can not be empty!")?;
-                match body(text, api)? {
+                match body(text, ctx.api)? {
                     Some(b) => Change::Comment(b),
                     None => return Err("Comment body can not be empty!".to_owned()),
                 }
             }
-            (_, "set") if field != "labels" && field != "comment" => set_value(field, value, api)?,
+            (_, "set") if field != "labels" && field != "comment" => set_value(field, value, ctx)?,
             _ => return Err(format!("Operation '{name}' is not supported for field '{field}'.")),
         };
         changes.push(change);
@@ -236,6 +299,9 @@ pub fn apply(store: &mut Store, idx: usize, changes: Vec<Change>, author: &User,
             Change::Priority(p) => issue.priority = p,
             Change::IssueType(t) => issue.issue_type = t,
             Change::StoryPoints(p) => issue.story_points = p,
+            Change::Select(catalog::IMPACT_FIELD, option) => issue.impact = option,
+            Change::Select(_, option) => issue.urgency = option,
+            Change::Components(ids) => issue.components = ids,
             Change::Resolution(r) => issue.resolution = Some(r),
             Change::Comment(body) => issue.comments.push(Comment {
                 id: comment_id.unwrap_or_default(),
@@ -294,6 +360,7 @@ mod tests {
             Screen::Edit,
             ApiVersion::V2,
             &[],
+            None,
         )
         .unwrap_err();
         let errors = &err.body["errors"];
@@ -317,13 +384,21 @@ mod tests {
             Screen::Edit,
             ApiVersion::V2,
             &[],
+            None,
         )
         .unwrap_err();
         assert!(err.body["errors"]["labels"].as_str().unwrap().contains("both"));
         let screen = Screen::Transition { resolution_allowed: false };
         assert!(
-            parse_changes(&obj(json!({"resolution": {"name": "Done"}})), &Map::new(), screen, ApiVersion::V2, &[])
-                .is_err()
+            parse_changes(
+                &obj(json!({"resolution": {"name": "Done"}})),
+                &Map::new(),
+                screen,
+                ApiVersion::V2,
+                &[],
+                None
+            )
+            .is_err()
         );
     }
 }

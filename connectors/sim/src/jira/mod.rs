@@ -2,7 +2,8 @@
 //! Center (v2 only), written from Atlassian's documentation (`shared/specs`, API-NOTES.md §1 and §4.1).
 //!
 //! # Endpoints (under `/rest/api/3` and `/rest/api/2` in Cloud; `/rest/api/2` and `/rest/api/latest` in DC)
-//! - `GET serverInfo`, `GET myself`, `GET field`, `GET project/search`, `GET project/{key}`, `GET issuetype`,
+//! - `GET serverInfo`, `GET myself`, `GET field`, `GET project/search`, `GET project/{key}`,
+//!   `GET project/{key}/components`, `GET issuetype`,
 //!   `GET resolution`, `GET priority`, `GET status`.
 //! - Cloud: `GET|POST search/jql` (bounded JQL, opaque `nextPageToken` over a stable snapshot, omitted on
 //!   the last page, `isLast`, fields default `id`, `maxResults` 50 by default, at most 100 with fields or 5000
@@ -30,6 +31,13 @@
 //!   To Do; Done -(41 Reopen)-> To Do. Done sets a resolution (`fields.resolution`, default `Done`; also
 //!   `Won't Do`, `Duplicate`) and `resolutiondate`; leaving Done clears them.
 //! - Story points are the custom field [`STORY_POINTS_FIELD`] (`customfield_10016`, listed by `GET field`).
+//! - A project is a software project, or a Jira Service Management project ([`ServiceProject`]:
+//!   `projectTypeKey` `service_desk`) with the ITSM issue types and the select fields Impact and Urgency
+//!   (`{"value": ...}` or `{"id": ...}` on create and edit, an option object back; on a software project's
+//!   screens they are not: a 400 "cannot be set"). A create offers only the types of its project's scheme
+//!   (else 400 `errors.issuetype`). `components: [{"name"}|{"id"}]` names components of the project
+//!   (`GET project/{key}/components`); another is a 400 with `errors.components` ("Component name 'X' is
+//!   not valid").
 //!
 //! # JQL subset
 //! Field names and keywords are case-insensitive.
@@ -69,7 +77,7 @@ use crate::generator::GeneratedItem;
 use crate::log::RequestLog;
 use crate::server::{BoundListener, SimCore, SimServer};
 
-pub use catalog::STORY_POINTS_FIELD;
+pub use catalog::{IMPACT_FIELD, STORY_POINTS_FIELD, URGENCY_FIELD};
 
 /// Which Jira product is simulated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -79,6 +87,31 @@ pub enum Flavour {
     Cloud,
     /// Jira Data Center: `/rest/api/2` only, offset search with `total`, user names.
     DataCenter,
+}
+
+/// A Jira Service Management project (IT service management template): `projectTypeKey`
+/// `service_desk`, the issue types Incident, Service Request, Service Request with Approvals, Change,
+/// Problem, Task and Sub-task (a software project offers Epic, Story, Task, Bug, Improvement and
+/// Sub-task), the select fields Impact ([`IMPACT_FIELD`]) and Urgency ([`URGENCY_FIELD`]) on its screens,
+/// and its components (`GET project/{key}/components`, `components` of its issues).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceProject {
+    pub key: String,
+    pub name: String,
+    /// Component names (an issue's component is its assignment group).
+    pub components: Vec<String>,
+}
+
+impl ServiceProject {
+    /// `ITS` "IT Service Desk" with a component per assignment group of the generator
+    /// ([`crate::generator::ASSIGNMENT_GROUPS`]: "Database Administration", "Identity & Access", ...).
+    pub fn it_service_desk() -> ServiceProject {
+        ServiceProject {
+            key: "ITS".to_owned(),
+            name: "IT Service Desk".to_owned(),
+            components: crate::generator::ASSIGNMENT_GROUPS.iter().map(|(_, group)| (*group).to_owned()).collect(),
+        }
+    }
 }
 
 /// How to start a Jira simulator.
@@ -92,6 +125,8 @@ pub struct JiraOptions {
     pub items: Vec<GeneratedItem>,
     /// `(key, name)` of each project; the first receives the loaded items.
     pub projects: Vec<(String, String)>,
+    /// Jira Service Management projects added after `projects` (see [`ServiceProject`]).
+    pub service_projects: Vec<ServiceProject>,
     /// Projects whose issues may be read but not written (writes answer 403).
     pub read_only_projects: Vec<String>,
     /// Projects the user may not browse (their issues are invisible).
@@ -124,6 +159,7 @@ impl Default for JiraOptions {
             auth: SimAuth::default(),
             items: Vec::new(),
             projects: vec![("SHOP".to_owned(), "Web Shop".to_owned())],
+            service_projects: Vec::new(),
             read_only_projects: Vec::new(),
             hidden_projects: Vec::new(),
             faults: FaultSpec::default(),
@@ -196,6 +232,9 @@ impl JiraSim {
         let listener = BoundListener::bind(opts.port).await?;
         let base_url = listener.base_url();
         let mut store = store::Store::new(&opts.projects, &opts.read_only_projects, &opts.hidden_projects);
+        for project in &opts.service_projects {
+            store.add_service_project(&project.key, &project.name, &project.components);
+        }
         store.load(&opts.items);
         store.set_search_lag(lag(opts.search_lag));
         let user_name = opts.auth.user_name();

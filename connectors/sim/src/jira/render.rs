@@ -6,8 +6,8 @@ use serde_json::{Map, Value, json};
 
 use super::Flavour;
 use super::adf::Body;
-use super::catalog::{self, FIELDS, FieldDef, IssueType, Priority, Resolution, Status};
-use super::store::{Comment, Issue, Project, RemoteLink, Store, User};
+use super::catalog::{self, FIELDS, FieldDef, IssueType, Priority, Resolution, SelectOption, Status};
+use super::store::{Comment, Component, Issue, Project, RemoteLink, Store, User};
 use super::time;
 
 /// The `expand` string Jira puts on a fetched issue.
@@ -101,9 +101,29 @@ impl View<'_> {
             "id": project.id.to_string(),
             "key": project.key,
             "name": project.name,
-            "projectTypeKey": "software",
+            "projectTypeKey": if project.service { "service_desk" } else { "software" },
             "simplified": false,
         })
+    }
+
+    /// A component as `GET project/{key}/components` and an issue's `components` show it.
+    pub fn component(&self, project: &Project, component: &Component) -> Value {
+        json!({
+            "self": self.url(&format!("component/{}", component.id)),
+            "id": component.id.to_string(),
+            "name": component.name,
+            "description": "",
+            "assigneeType": "PROJECT_DEFAULT",
+            "realAssigneeType": "PROJECT_DEFAULT",
+            "isAssigneeTypeValid": false,
+            "project": project.key,
+            "projectId": project.id,
+        })
+    }
+
+    /// A select field's option as an issue shows it.
+    fn option(&self, option: &SelectOption) -> Value {
+        json!({"self": self.url(&format!("customFieldOption/{}", option.id)), "value": option.value, "id": option.id})
     }
 
     pub fn issue_type(&self, t: &IssueType) -> Value {
@@ -211,6 +231,15 @@ impl View<'_> {
             "resolution" => issue.resolution.map_or(Value::Null, |r| self.resolution(r)),
             "resolutiondate" => issue.resolution_date.map_or(Value::Null, |t| json!(self.timestamp(t))),
             catalog::STORY_POINTS_FIELD => issue.story_points.map_or(Value::Null, |p| json!(p)),
+            // The ITSM fields exist in service projects only (elsewhere Jira leaves them out).
+            catalog::IMPACT_FIELD | catalog::URGENCY_FIELD if !store.projects[issue.project].service => return None,
+            catalog::IMPACT_FIELD => issue.impact.map_or(Value::Null, |i| self.option(&catalog::IMPACT_OPTIONS[i])),
+            catalog::URGENCY_FIELD => issue.urgency.map_or(Value::Null, |i| self.option(&catalog::URGENCY_OPTIONS[i])),
+            "components" => {
+                let project = &store.projects[issue.project];
+                let shown = project.components.iter().filter(|c| issue.components.contains(&c.id));
+                Value::Array(shown.map(|c| self.component(project, c)).collect())
+            }
             "comment" => self.comment_page(issue),
             "issuelinks" => super::links::render_field(self, store, issue),
             _ => return None,

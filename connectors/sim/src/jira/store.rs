@@ -27,6 +27,29 @@ pub struct Project {
     next_number: u64,
     /// Project entity properties (`project/{key}/properties/{propertyKey}`).
     pub properties: BTreeMap<String, Value>,
+    /// A Jira Service Management project (`projectTypeKey` `service_desk`, the ITSM issue types and the
+    /// Impact and Urgency fields); else a software project.
+    pub service: bool,
+    /// The project's components.
+    pub components: Vec<Component>,
+}
+
+/// A project component (`GET project/{key}/components`, an issue's `components`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Component {
+    pub id: u64,
+    pub name: String,
+}
+
+impl Project {
+    /// The component called `name` (case-insensitive) or with id `id`.
+    pub fn component(&self, name: Option<&str>, id: Option<&str>) -> Option<&Component> {
+        self.components.iter().find(|c| match (name, id) {
+            (Some(name), _) => c.name.eq_ignore_ascii_case(name.trim()),
+            (None, Some(id)) => c.id.to_string() == id.trim(),
+            (None, None) => false,
+        })
+    }
 }
 
 /// A user as shown in `reporter`, comment authors and `myself`.
@@ -113,6 +136,12 @@ pub struct Issue {
     pub created: DateTime<Utc>,
     pub updated: DateTime<Utc>,
     pub story_points: Option<f64>,
+    /// The "Impact" option (an index into [`catalog::IMPACT_OPTIONS`]; service projects only).
+    pub impact: Option<usize>,
+    /// The "Urgency" option (an index into [`catalog::URGENCY_OPTIONS`]).
+    pub urgency: Option<usize>,
+    /// Component ids of the issue's project.
+    pub components: Vec<u64>,
     pub comments: Vec<Comment>,
     pub remote_links: Vec<RemoteLink>,
     pub properties: BTreeMap<String, Value>,
@@ -138,6 +167,7 @@ pub struct Store {
     next_issue_id: u64,
     next_comment_id: u64,
     next_link_id: u64,
+    next_component_id: u64,
     /// What searches see (lagging behind the writes when a search lag is set).
     pub index: SearchIndex,
     /// Issue links between issues of the site.
@@ -158,6 +188,8 @@ impl Store {
                 hidden: hidden.iter().any(|k| k.eq_ignore_ascii_case(key)),
                 next_number: 1,
                 properties: BTreeMap::new(),
+                service: false,
+                components: Vec::new(),
             })
             .collect();
         Store {
@@ -168,9 +200,32 @@ impl Store {
             next_issue_id: FIRST_ID,
             next_comment_id: FIRST_ID,
             next_link_id: FIRST_ID,
+            next_component_id: FIRST_ID,
             index: SearchIndex::default(),
             links: super::links::Links::default(),
         }
+    }
+
+    /// Adds a Jira Service Management project with `components` (see [`Project::service`]).
+    pub fn add_service_project(&mut self, key: &str, name: &str, components: &[String]) {
+        let components = components
+            .iter()
+            .map(|name| {
+                self.next_component_id += 1;
+                Component { id: self.next_component_id - 1, name: name.trim().to_owned() }
+            })
+            .collect();
+        self.projects.push(Project {
+            id: FIRST_ID + self.projects.len() as u64,
+            key: key.to_uppercase(),
+            name: name.to_owned(),
+            read_only: false,
+            hidden: false,
+            next_number: 1,
+            properties: BTreeMap::new(),
+            service: true,
+            components,
+        });
     }
 
     /// Make the search index learn of the writes made since the last lock of the store.
@@ -193,7 +248,9 @@ impl Store {
         let mut items: Vec<&GeneratedItem> = items.iter().filter(|i| i.home == Home::Jira).collect();
         items.sort_by_key(|i| i.created);
         for item in items {
-            let issue_type = catalog::find_issue_type(&item.filed_type).unwrap_or(&catalog::ISSUE_TYPES[2]);
+            let issue_type = catalog::find_issue_type(&item.filed_type)
+                .filter(|t| t.offered_in(self.projects[0].service))
+                .unwrap_or(&catalog::ISSUE_TYPES[2]);
             let created = time::to_millis(item.created);
             let idx =
                 self.create(0, issue_type, item.summary.clone(), User::from_display_name(&item.reporter), created);
@@ -242,6 +299,9 @@ impl Store {
             created: now,
             updated: now,
             story_points: None,
+            impact: None,
+            urgency: None,
+            components: Vec::new(),
             comments: Vec::new(),
             remote_links: Vec::new(),
             properties: BTreeMap::new(),

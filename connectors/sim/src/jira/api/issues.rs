@@ -68,12 +68,20 @@ pub async fn create(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> 
     if project.is_none() {
         errors.insert("project".into(), json!("Specify a valid project ID or key"));
     }
-    let issue_type = issue_type(fields.get("issuetype"), &mut errors);
+    let service = project.map(|p| store.projects[p].service);
+    let issue_type = issue_type(fields.get("issuetype"), service, &mut errors);
     if !fields.contains_key("summary") && !update.contains_key("summary") {
         errors.insert("summary".into(), json!("You must specify a summary of the issue."));
     }
     let changes = collect(
-        edit::parse_changes(&fields, &update, Screen::Create, ctx.api, &["project", "issuetype"]),
+        edit::parse_changes(
+            &fields,
+            &update,
+            Screen::Create,
+            ctx.api,
+            &["project", "issuetype"],
+            project.map(|p| &store.projects[p]),
+        ),
         &mut errors,
     )?;
     let reporter = match (reporter, project) {
@@ -98,12 +106,19 @@ pub async fn create(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> 
     Ok(json_response(StatusCode::CREATED, body))
 }
 
-fn issue_type(value: Option<&Value>, errors: &mut Map<String, Value>) -> Option<&'static IssueType> {
+/// The issue type of a create, one the project's scheme offers (`service`: a service project; `None`: no
+/// valid project, any type).
+fn issue_type(
+    value: Option<&Value>,
+    service: Option<bool>,
+    errors: &mut Map<String, Value>,
+) -> Option<&'static IssueType> {
     let Some(value) = value else {
         errors.insert("issuetype".into(), json!("Specify an issue type"));
         return None;
     };
-    match edit::named(value).and_then(catalog::find_issue_type) {
+    let offered = |t: &&IssueType| service.is_none_or(|service| t.offered_in(service));
+    match edit::named(value).and_then(catalog::find_issue_type).filter(offered) {
         Some(t) if t.subtask => {
             errors.insert("parent".into(), json!("Issue type is a sub-task but parent issue key or id not specified."));
             None
@@ -131,9 +146,13 @@ pub async fn edit(
     let fields = object(&body, "fields")?;
     let update = object(&body, "update")?;
     let properties = edit::parse_properties(body.get("properties"))?;
-    let changes = edit::parse_changes(&fields, &update, Screen::Edit, ctx.api, &[])?;
+    let project = &store.projects[store.issues[idx].project];
+    let changes = edit::parse_changes(&fields, &update, Screen::Edit, ctx.api, &[], Some(project))?;
     if changes.iter().any(|c| matches!(c, Change::IssueType(t) if t.subtask)) {
         return Err(ApiError::field("issuetype", "The issue type cannot be changed to a sub-task here."));
+    }
+    if changes.iter().any(|c| matches!(c, Change::IssueType(t) if !t.offered_in(project.service))) {
+        return Err(ApiError::field("issuetype", "Specify a valid issue type"));
     }
     if !changes.is_empty() || !properties.is_empty() {
         let now = store::now();

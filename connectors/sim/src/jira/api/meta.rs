@@ -59,7 +59,8 @@ fn field_details(field: &FieldDef) -> Value {
             map.insert("items".into(), json!(items));
         }
         if field.custom {
-            map.insert("custom".into(), json!("com.atlassian.jira.plugin.system.customfieldtypes:float"));
+            let kind = if field.schema_type == "option" { "select" } else { "float" };
+            map.insert("custom".into(), json!(format!("com.atlassian.jira.plugin.system.customfieldtypes:{kind}")));
             let custom_id = field.id.trim_start_matches("customfield_").parse::<u64>().unwrap_or_default();
             map.insert("customId".into(), json!(custom_id));
         } else {
@@ -83,7 +84,8 @@ fn field_details(field: &FieldDef) -> Value {
     details
 }
 
-/// `GET field`: the system fields the simulator serves and the story points custom field.
+/// `GET field`: the system fields the simulator serves, the story points custom field and the ITSM
+/// Impact and Urgency select fields.
 pub async fn fields() -> Response {
     axum::Json(FIELDS.iter().map(field_details).collect::<Vec<_>>()).into_response()
 }
@@ -116,12 +118,27 @@ pub async fn project(State(ctx): State<Ctx>, Path(key): Path<String>) -> Result<
         ApiError::messages(StatusCode::NOT_FOUND, &[&format!("No project could be found with key '{key}'.")])
     })?;
     let view = ctx.view();
+    let service = store.projects[idx].service;
     let mut project = view.project(&store.projects[idx]);
     if let Some(map) = project.as_object_mut() {
         map.insert("description".into(), json!(""));
-        map.insert("issueTypes".into(), ISSUE_TYPES.iter().map(|t| view.issue_type(t)).collect());
+        let types = ISSUE_TYPES.iter().filter(|t| t.offered_in(service));
+        map.insert("issueTypes".into(), types.map(|t| view.issue_type(t)).collect());
+        let components = &store.projects[idx].components;
+        map.insert("components".into(), components.iter().map(|c| view.component(&store.projects[idx], c)).collect());
     }
     Ok(axum::Json(project).into_response())
+}
+
+/// `GET project/{key}/components`: every component of the project.
+pub async fn components(State(ctx): State<Ctx>, Path(key): Path<String>) -> Result<Response, ApiError> {
+    let store = ctx.shared.store();
+    let idx = store.find_project(&key).ok_or_else(|| {
+        ApiError::messages(StatusCode::NOT_FOUND, &[&format!("No project could be found with key '{key}'.")])
+    })?;
+    let view = ctx.view();
+    let project = &store.projects[idx];
+    Ok(axum::Json(project.components.iter().map(|c| view.component(project, c)).collect::<Vec<_>>()).into_response())
 }
 
 /// `GET issuetype`.

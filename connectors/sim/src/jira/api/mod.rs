@@ -61,6 +61,7 @@ fn routes(flavour: Flavour) -> Router<Ctx> {
         .route("/field", get(meta::fields))
         .route("/project/search", get(meta::project_search))
         .route("/project/{key}", get(meta::project))
+        .route("/project/{key}/components", get(meta::components))
         .route("/project/{key}/properties", get(project_properties::keys))
         .route(
             "/project/{key}/properties/{property}",

@@ -96,7 +96,7 @@ pub async fn transition(
     let fields = body.get("fields").and_then(Value::as_object).unwrap_or(&empty);
     let update = body.get("update").and_then(Value::as_object).unwrap_or(&empty);
     let screen = Screen::Transition { resolution_allowed: transition.to == Status::Done };
-    let changes = edit::parse_changes(fields, update, screen, ctx.api, &[])?;
+    let changes = edit::parse_changes(fields, update, screen, ctx.api, &[], None)?;
     let now = store::now();
     let me = ctx.shared.me.clone();
     let resolution = changes.iter().find_map(|c| match c {
