@@ -208,7 +208,7 @@ pub struct FieldDef {
     pub schema_items: Option<&'static str>,
 }
 
-pub const FIELDS: [FieldDef; 15] = [
+pub const FIELDS: [FieldDef; 16] = [
     FieldDef {
         id: "summary",
         name: "Summary",
@@ -358,5 +358,15 @@ pub const FIELDS: [FieldDef; 15] = [
         clause_names: &["issuelinks"],
         schema_type: "array",
         schema_items: Some("issuelinks"),
+    },
+    FieldDef {
+        id: "attachment",
+        name: "Attachment",
+        custom: false,
+        navigable: true,
+        orderable: true,
+        clause_names: &["attachments"],
+        schema_type: "array",
+        schema_items: Some("attachment"),
     },
 ];

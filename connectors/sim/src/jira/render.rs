@@ -213,6 +213,7 @@ impl View<'_> {
             catalog::STORY_POINTS_FIELD => issue.story_points.map_or(Value::Null, |p| json!(p)),
             "comment" => self.comment_page(issue),
             "issuelinks" => super::links::render_field(self, store, issue),
+            "attachment" => super::api::attachments::render_field(self, store, issue),
             _ => return None,
         })
     }

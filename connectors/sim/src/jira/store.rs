@@ -142,6 +142,8 @@ pub struct Store {
     pub index: SearchIndex,
     /// Issue links between issues of the site.
     pub links: super::links::Links,
+    /// The files attached to issues.
+    pub attachments: super::api::attachments::Attachments,
 }
 
 impl Store {
@@ -170,6 +172,7 @@ impl Store {
             next_link_id: FIRST_ID,
             index: SearchIndex::default(),
             links: super::links::Links::default(),
+            attachments: Default::default(),
         }
     }
 
