@@ -79,9 +79,10 @@ async fn files_above_the_limit_stay_behind_and_the_twin_names_them_once() {
     h.add_policy("attachment_max_bytes = 2000");
     let (jira_source, _) = attach_the_originals(&h);
     h.ok(&["sync"]).await;
-    // A crash after the small file's upload: the resumed run neither copies it again nor says twice what
-    // stayed behind.
+    // A crash after the small file's upload, then one after the twin was told what stayed behind: the
+    // resumed runs neither copy the file again nor say twice what stayed behind.
     h.crash_apply_at("after-copy-attachment", &jira_source).await;
+    h.crash_apply_at("after-attachment-note", &jira_source).await;
     h.ok(&["apply", "--yes"]).await;
     let twin = assert_moved_from_jira(&h, &jira_source, "limit");
     assert_eq!(h.sn_files(&twin), files(&[(LOG_NAME, LOG)]), "only the file within the limit");
@@ -134,4 +135,44 @@ async fn a_denied_sys_attachment_never_fails_the_move_and_the_twin_says_so_once(
     h.clear_logs();
     h.ok(&["apply", "--yes"]).await;
     assert!(h.mutations().is_empty(), "a second run writes nothing: {:#?}", h.mutations());
+}
+
+/// A file of the same name and size already on the twin, but another content (a person attached their own
+/// between a crash and the resume): it is not taken for the copy, nor is the file sent again beside it; the
+/// move fails with an error that names it. Checked by the hash ServiceNow reports (a move out of Jira), and
+/// by reading the copy back from Jira (a move out of ServiceNow).
+async fn a_copy_that_differs(out_of_jira: bool) {
+    let h = Harness::start(backlog(), &Policy::writes()).await;
+    let (jira_source, sn_source) = attach_the_originals(&h);
+    h.ok(&["sync"]).await;
+    let source = if out_of_jira { &jira_source } else { &sn_source };
+    h.crash_apply_at("before-copy-attachment", source).await;
+    let (tracker, twin, file) = if out_of_jira {
+        let twin = h.sn_twins(source).pop().unwrap();
+        h.sn_attach(&twin, LOG_NAME, "text/plain", &LOG.iter().rev().copied().collect::<Vec<u8>>());
+        (JIRA, twin, LOG_NAME)
+    } else {
+        let twin = h.jira_twins(source).pop().unwrap();
+        h.jira_attach(&twin, MOCKUP_NAME, "image/png", &binary(1200, 3));
+        (SN, twin, MOCKUP_NAME)
+    };
+
+    let run = h.run(&["apply", "--yes", "--only", source]).await;
+    assert_ne!(run.code(), Some(0), "{}\n{}", run.stdout, run.stderr);
+    let c = h.correction(&format!("move:{tracker}:{source}")).unwrap();
+    let error = c.last_error.unwrap_or_default();
+    let expected = format!("the copy of the attachment {file:?} on {twin} differs from the original");
+    assert!(error.contains(&expected), "{error}");
+    let files = if out_of_jira { h.sn_files(&twin) } else { h.jira_files(&twin) };
+    assert_eq!(files.len(), 1, "nothing is sent beside the file that differs: {files:?}");
+}
+
+#[tokio::test]
+async fn a_copy_that_differs_from_the_original_fails_a_move_to_servicenow_and_says_so() {
+    a_copy_that_differs(true).await;
+}
+
+#[tokio::test]
+async fn a_copy_that_differs_from_the_original_fails_a_move_to_jira_and_says_so() {
+    a_copy_that_differs(false).await;
 }

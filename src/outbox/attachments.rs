@@ -198,6 +198,7 @@ impl Carry<'_> {
             Ok(notes) if notes.iter().any(|n| n.contains(&marker)) => Ok(format!("{summary} (the twin says so)")),
             Ok(_) => {
                 self.target.comment(self.twin, &text, NoteVisibility::Internal).await?;
+                hit("after-attachment-note");
                 Ok(format!("{summary} (the twin says so)"))
             }
             Err(e) if notes_denied(&e) => {
