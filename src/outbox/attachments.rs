@@ -40,6 +40,12 @@ struct LeftBehind {
     url: Option<String>,
 }
 
+impl LeftBehind {
+    fn of(file: &Attachment, why: String) -> LeftBehind {
+        LeftBehind { name: file.file_name.clone(), why, url: file.url.clone() }
+    }
+}
+
 /// The SHA-256 of `bytes`, in lower-case hex.
 pub(super) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
@@ -87,11 +93,7 @@ impl Carry<'_> {
                     continue;
                 }
                 Err(e) => {
-                    left.push(LeftBehind {
-                        name: file.file_name.clone(),
-                        why: format!("could not be read ({e})"),
-                        url: file.url.clone(),
-                    });
+                    left.push(LeftBehind::of(file, format!("could not be read ({e})")));
                     continue;
                 }
             };
@@ -100,7 +102,7 @@ impl Carry<'_> {
             if let Some(at) = present.iter().position(|p| p.file_name == file.file_name && p.size == bytes.len() as u64)
             {
                 let copy = present.swap_remove(at);
-                self.verify(&copy, &bytes, &sha).await?;
+                self.verify(&copy, bytes.len(), &sha).await?;
                 before += 1;
                 continue;
             }
@@ -109,17 +111,13 @@ impl Carry<'_> {
             let copy = match self.target.attach(self.twin, &file.file_name, file.mime_or_default(), bytes).await {
                 Ok(copy) => copy,
                 Err(e) if notes_denied(&e) => {
-                    left.push(LeftBehind {
-                        name: file.file_name.clone(),
-                        why: format!("could not be attached to the twin ({e})"),
-                        url: file.url.clone(),
-                    });
+                    left.push(LeftBehind::of(file, format!("could not be attached to the twin ({e})")));
                     continue;
                 }
                 Err(e) => return Err(e.into()),
             };
             hit("after-copy-attachment");
-            self.verify_upload(&copy, len, &sha).await?;
+            self.verify(&copy, len, &sha).await?;
             copied += 1;
         }
         let mut detail = format!(
@@ -135,27 +133,15 @@ impl Carry<'_> {
     }
 
     fn too_large(&self, file: &Attachment) -> LeftBehind {
-        LeftBehind {
-            name: file.file_name.clone(),
-            why: format!("{} bytes, above policy.attachment_max_bytes = {}", file.size, self.limit),
-            url: file.url.clone(),
-        }
+        LeftBehind::of(file, format!("{} bytes, above policy.attachment_max_bytes = {}", file.size, self.limit))
     }
 
-    /// Check a copy just uploaded: its size, and its content (by the hash the target reports, else read back).
-    async fn verify_upload(&self, copy: &Attachment, len: usize, sha: &str) -> Result<(), OutboxError> {
+    /// Check a copy on the twin (just uploaded, or found there) against the original's `len` bytes of
+    /// SHA-256 `sha`: its size, and its content by the hash the target reports, else read back.
+    async fn verify(&self, copy: &Attachment, len: usize, sha: &str) -> Result<(), OutboxError> {
         if copy.size != len as u64 {
             return Err(self.mismatch(copy, format!("{} bytes where the original has {len}", copy.size)));
         }
-        self.verify_content(copy, sha).await
-    }
-
-    /// Check a copy found on the twin against the original's bytes.
-    async fn verify(&self, copy: &Attachment, bytes: &[u8], sha: &str) -> Result<(), OutboxError> {
-        self.verify_upload(copy, bytes.len(), sha).await
-    }
-
-    async fn verify_content(&self, copy: &Attachment, sha: &str) -> Result<(), OutboxError> {
         let theirs = match &copy.sha256 {
             Some(reported) => reported.clone(),
             None => match self.target.download(self.twin, copy, copy.size).await? {

@@ -46,7 +46,8 @@ impl JiraConnector {
         let path = self.issue_path(key, "")?;
         let issue: IssueAttachments = self.http.get_json(&path, &[("fields", "attachment")]).await?.body;
         let mut list: Vec<Attachment> = issue.fields.attachment.into_iter().map(attachment).collect();
-        list.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
+        // Ids are numbers: a shorter one is older.
+        list.sort_by(|a, b| (a.created, a.id.len(), &a.id).cmp(&(b.created, b.id.len(), &b.id)));
         Ok(list)
     }
 
