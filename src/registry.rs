@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use twotrack_api::connector::{
-    Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, Remark, WriterBeat,
+    Attachment, Created, Download, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, Remark, WriterBeat,
 };
 use twotrack_api::http::{HttpSettings, HttpStats};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Page, Partitioning, TrackerKind};
@@ -182,5 +182,15 @@ impl Connector for AnyConnector {
     }
     fn refuses_person(&self, error: &ConnectorError) -> bool {
         dispatch!(self, c => c.refuses_person(error))
+    }
+
+    async fn attachments(&self, key: &str) -> Result<Vec<Attachment>, ConnectorError> {
+        dispatch!(self, c => c.attachments(key).await)
+    }
+    async fn download(&self, key: &str, attachment: &Attachment, limit: u64) -> Result<Download, ConnectorError> {
+        dispatch!(self, c => c.download(key, attachment, limit).await)
+    }
+    async fn attach(&self, key: &str, name: &str, mime: &str, content: Vec<u8>) -> Result<Attachment, ConnectorError> {
+        dispatch!(self, c => c.attach(key, name, mime, content).await)
     }
 }

@@ -162,7 +162,19 @@ async fn a_move_that_keeps_failing_is_parked_listed_counted_and_carried_out_once
         history.lines().filter_map(|l| l.split_whitespace().nth(2)).filter(|e| *e != "re-evaluated").collect();
     assert_eq!(
         events,
-        ["planned", "failed", "parked", "retried", "created", "linked", "history", "commented", "closed", "done"],
+        [
+            "planned",
+            "failed",
+            "parked",
+            "retried",
+            "created",
+            "linked",
+            "history",
+            "attachments",
+            "commented",
+            "closed",
+            "done"
+        ],
         "{history}"
     );
     let retried = history.lines().find(|l| l.contains(" retried ")).unwrap();

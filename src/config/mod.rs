@@ -213,6 +213,8 @@ pub struct Policy {
     pub fix_priority: bool,
     /// The writer heartbeat's time to live (see `crate::writer`).
     pub writer_ttl_seconds: u64,
+    /// The largest attachment a move copies to the twin (0: none are copied).
+    pub attachment_max_bytes: u64,
 }
 
 impl Policy {
@@ -422,6 +424,7 @@ mod tests {
                 fix_routing: false,
                 fix_priority: false,
                 writer_ttl_seconds: 120,
+                attachment_max_bytes: 10 * 1024 * 1024,
             }
         );
         assert_eq!(c.priority, PriorityMatrix::default());

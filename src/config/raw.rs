@@ -356,6 +356,9 @@ pub struct RawPolicy {
     /// seconds (>= 10) after its last renewal (renewed every third of it); another instance refuses to
     /// write while it is fresh, and takes over a stale one.
     pub writer_ttl_seconds: u64,
+    /// A move copies the original's attachments to its twin, each file up to this many bytes (larger ones
+    /// stay behind, and the twin says which); 0 copies none.
+    pub attachment_max_bytes: u64,
 }
 
 impl Default for RawPolicy {
@@ -375,9 +378,13 @@ impl Default for RawPolicy {
             fix_routing: false,
             fix_priority: false,
             writer_ttl_seconds: 120,
+            attachment_max_bytes: DEFAULT_ATTACHMENT_MAX_BYTES,
         }
     }
 }
+
+/// `policy.attachment_max_bytes` by default: 10 MiB.
+pub const DEFAULT_ATTACHMENT_MAX_BYTES: u64 = 10 * 1024 * 1024;
 
 /// The daemon's HTTP endpoints.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -728,6 +728,7 @@ fn policy(ctx: &mut Ctx<'_, '_>, raw: RawPolicy) -> Policy {
         fix_routing: raw.fix_routing,
         fix_priority: raw.fix_priority,
         writer_ttl_seconds: raw.writer_ttl_seconds,
+        attachment_max_bytes: raw.attachment_max_bytes,
     }
 }
 

@@ -34,6 +34,7 @@
 //! (the most confident first; the rest wait) and refuses, before anything is stored, a cycle that would
 //! move more than `policy.max_move_share` of a tracker: that signals a fault, not a backlog.
 
+mod attachments;
 pub mod control;
 mod failpoint;
 mod history;
@@ -200,6 +201,9 @@ pub struct Progress {
     /// The original's comments were carried to the twin (see `history`).
     #[serde(default)]
     pub history_carried: bool,
+    /// The original's attachments were copied to the twin, or the twin told why not (see `attachments`).
+    #[serde(default)]
+    pub attachments_carried: bool,
     /// A storm's reports (`tracker:key`), each with its own steps.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub members: BTreeMap<String, MemberProgress>,
@@ -209,7 +213,7 @@ pub struct Progress {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub correction: String,
-    /// "planned", "created", "adopted", "linked", "history", "commented", "closed", "done", "dropped", "failed",
+    /// "planned", "created", "adopted", "linked", "history", "attachments", "commented", "closed", "done", "dropped", "failed",
     /// "parked", "retried", "cancelled", "rerouted", "reprioritised", "followed-back".
     pub event: String,
     pub source: String,
@@ -241,6 +245,11 @@ pub enum OutboxError {
          [tracker.targets] of {tracker}"
     )]
     NotClosed { tracker: String, key: String, status: String },
+    /// A copy of an attachment on the twin is not the original's file.
+    #[error(
+        "{tracker}: the copy of the attachment {file:?} on {twin} differs from the original ({detail}); delete          that copy from {twin}, then `twotrack outbox retry` the move"
+    )]
+    AttachmentMismatch { tracker: String, twin: String, file: String, detail: String },
 }
 
 impl OutboxError {

@@ -222,6 +222,16 @@ async fn run_move(ctx: &Ctx<'_>, mut c: Correction) -> Result<State, OutboxError
         })?;
     }
 
+    // d3. Copy the original's attachments to the twin, each once (see `attachments`).
+    if !c.progress.attachments_carried {
+        let limit = ctx.config.policy.attachment_max_bytes;
+        let carry = super::attachments::Carry { c: &c, source: &source, target: &target, twin: &twin.key, limit };
+        let detail = carry.run().await?;
+        ctx.outbox.record(&c.id, Some(entry(&c, "attachments", twin_tag.clone(), &detail)), |c| {
+            c.progress.attachments_carried = true
+        })?;
+    }
+
     // The original as it is now, for (e) and (f). A keep marker added while the move was under way (say,
     // between a crash and the resume) still wins: the original is neither told nor closed, and the twin
     // stays for a human to resolve.

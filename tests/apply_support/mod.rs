@@ -6,6 +6,7 @@
 #![allow(dead_code)] // Each test binary uses its own part of the harness.
 
 pub mod daemon;
+pub mod files;
 pub mod metrics;
 pub mod storm;
 

@@ -369,6 +369,81 @@ pub trait Connector: Send + Sync {
         let _ = error;
         false
     }
+
+    /// The files attached to `key`, oldest first (Jira: the issue's `attachment` field; ServiceNow: the
+    /// `sys_attachment` rows of the record). A 403 says the account may not read them (ServiceNow's
+    /// `sys_attachment` ACL often denies integration users).
+    fn attachments(&self, key: &str) -> impl Future<Output = Result<Vec<Attachment>, ConnectorError>> + Send;
+
+    /// The content of `attachment` (one of [`Connector::attachments`] of `key`), read up to `limit` bytes:
+    /// never more than that is held in memory, and a larger file is [`Download::TooLarge`].
+    fn download(
+        &self,
+        key: &str,
+        attachment: &Attachment,
+        limit: u64,
+    ) -> impl Future<Output = Result<Download, ConnectorError>> + Send;
+
+    /// Attach the file `file_name` (of media type `mime_type`) with `content` to `key`, and return it as
+    /// the tracker now lists it. A POST that creates: never re-sent after an unknown outcome
+    /// ([`ConnectorError::Unknown`]); list the item's attachments before trying again.
+    fn attach(
+        &self,
+        key: &str,
+        file_name: &str,
+        mime_type: &str,
+        content: Vec<u8>,
+    ) -> impl Future<Output = Result<Attachment, ConnectorError>> + Send;
+}
+
+/// A file attached to an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The tracker's id of it: a Jira attachment id, a ServiceNow `sys_attachment` sys_id.
+    pub id: String,
+    pub file_name: String,
+    /// In bytes, as the tracker reports it.
+    pub size: u64,
+    /// The media type the tracker stored with it, if any.
+    pub mime_type: Option<String>,
+    pub created: Option<DateTime<Utc>>,
+    /// Who attached it, as the tracker shows them.
+    pub author: Option<String>,
+    /// The SHA-256 of the content (lower-case hex), where the tracker reports one (ServiceNow's `hash`
+    /// in recent releases); `None` where it reports none or another kind of hash.
+    pub sha256: Option<String>,
+    /// Where a person downloads it (Jira: its `content` URL; ServiceNow: its `download_link`).
+    pub url: Option<String>,
+}
+
+impl Attachment {
+    /// The media type to send the file with: the stored one, else `application/octet-stream`.
+    pub fn mime_or_default(&self) -> &str {
+        self.mime_type.as_deref().filter(|m| !m.trim().is_empty()).unwrap_or("application/octet-stream")
+    }
+}
+
+/// The content of an attachment, read up to a size limit ([`Connector::download`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Download {
+    /// Every byte of the file.
+    Complete(Vec<u8>),
+    /// The file is larger than the limit; it was not read beyond it.
+    TooLarge,
+}
+
+impl From<crate::http::Bounded> for Download {
+    fn from(body: crate::http::Bounded) -> Download {
+        match body {
+            crate::http::Bounded::Complete(bytes) => Download::Complete(bytes.to_vec()),
+            crate::http::Bounded::TooLarge => Download::TooLarge,
+        }
+    }
+}
+
+/// Whether `text` is a SHA-256 in hex (64 hex digits), as an attachment's `sha256` must be.
+pub fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]

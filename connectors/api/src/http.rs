@@ -279,7 +279,7 @@ impl HttpClient {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<Response<T>, ConnectorError> {
-        self.execute(Method::GET, self.url(path, query), None, Idempotency::Idempotent).await
+        self.execute(Method::GET, self.url(path, query), None, Idempotency::Idempotent, &json_reading()).await
     }
 
     /// GET an absolute URL the tracker handed out (a `Link: rel="next"`). It must point at the same
@@ -291,7 +291,7 @@ impl HttpClient {
                 message: format!("refusing to follow a link to another origin: {}", url.origin().ascii_serialization()),
             });
         }
-        self.execute(Method::GET, url.clone(), None, Idempotency::Idempotent).await
+        self.execute(Method::GET, url.clone(), None, Idempotency::Idempotent, &json_reading()).await
     }
 
     /// Send `body` as JSON with `method` to `path` and parse the JSON answer (an empty body parses as
@@ -308,7 +308,52 @@ impl HttpClient {
             tracker: self.inner.tracker.clone(),
             message: format!("cannot encode the request body: {e}"),
         })?;
-        self.execute(method, self.url(path, query), Some(Bytes::from(bytes)), idempotency).await
+        let payload = Payload {
+            bytes: Bytes::from(bytes),
+            headers: vec![(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        };
+        self.execute(method, self.url(path, query), Some(payload), idempotency, &json_reading()).await
+    }
+
+    /// GET `path` and read the answer's body as bytes, never more than `limit` of them: a larger body
+    /// (by its `Content-Length`, or as it streams in) is not read further and comes back as
+    /// [`Bounded::TooLarge`]. For file downloads: `Accept: */*`, redirects followed (credentials are not
+    /// sent to another origin), retried on transient failures like every read.
+    pub async fn get_bytes(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        limit: u64,
+    ) -> Result<Response<Bounded>, ConnectorError> {
+        let reading = Reading { accept: "*/*", limit: Some(limit), decode: bounded };
+        self.execute(Method::GET, self.url(path, query), None, Idempotency::Idempotent, &reading).await
+    }
+
+    /// Send `body` (of media type `content_type`, with the extra request `headers`) with `method` to
+    /// `path` and parse the JSON answer: file uploads (a raw body, or a multipart form the caller built).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_bytes<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        content_type: &str,
+        body: Bytes,
+        headers: &[(&str, &str)],
+        idempotency: Idempotency,
+    ) -> Result<Response<T>, ConnectorError> {
+        let invalid = |what: &str| ConnectorError::Invalid {
+            tracker: self.inner.tracker.clone(),
+            message: format!("cannot send the request: {what} is not a valid HTTP header"),
+        };
+        let mut extra = Vec::with_capacity(headers.len() + 1);
+        extra.push((CONTENT_TYPE, HeaderValue::from_str(content_type).map_err(|_| invalid(content_type))?));
+        for (name, value) in headers {
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(name))?;
+            extra.push((name, HeaderValue::from_str(value).map_err(|_| invalid(value))?));
+        }
+        let payload = Payload { bytes: body, headers: extra };
+        self.execute(method, self.url(path, query), Some(payload), idempotency, &json_reading()).await
     }
 
     /// A snapshot of the counters.
@@ -316,12 +361,13 @@ impl HttpClient {
         HttpStats { window: self.inner.window.width(), ..self.inner.counters.snapshot() }
     }
 
-    async fn execute<T: DeserializeOwned>(
+    async fn execute<T>(
         &self,
         method: Method,
         url: Url,
-        body: Option<Bytes>,
+        body: Option<Payload>,
         idempotency: Idempotency,
+        reading: &Reading<T>,
     ) -> Result<Response<T>, ConnectorError> {
         let inner = &*self.inner;
         let mut retry = 0u32;
@@ -333,7 +379,7 @@ impl HttpClient {
             let slot = inner.window.acquire().await;
             self.wait_for_permit().await;
             let started = tokio::time::Instant::now();
-            let outcome = self.attempt::<T>(&method, &url, body.clone()).await;
+            let outcome = self.attempt(&method, &url, body.as_ref(), reading).await;
             match &outcome.result {
                 Ok(response) => {
                     inner.throttled.store(false, Ordering::Release);
@@ -426,16 +472,19 @@ impl HttpClient {
         }
     }
 
-    async fn attempt<T: DeserializeOwned>(&self, method: &Method, url: &Url, body: Option<Bytes>) -> Outcome<T> {
+    async fn attempt<T>(&self, method: &Method, url: &Url, body: Option<&Payload>, reading: &Reading<T>) -> Outcome<T> {
         let inner = &*self.inner;
         inner.counters.requests.fetch_add(1, Ordering::Relaxed);
         let mut request = inner
             .client
             .request(method.clone(), url.clone())
             .header(AUTHORIZATION, inner.authorization.clone())
-            .header(ACCEPT, "application/json");
+            .header(ACCEPT, reading.accept);
         if let Some(body) = body {
-            request = request.header(CONTENT_TYPE, "application/json").body(body);
+            for (name, value) in &body.headers {
+                request = request.header(name.clone(), value.clone());
+            }
+            request = request.body(body.bytes.clone());
         }
         let response = match request.send().await {
             Ok(response) => response,
@@ -450,8 +499,10 @@ impl HttpClient {
             inner.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
         }
         let headers = response.headers().clone();
-        let result = match response.bytes().await {
-            Ok(bytes) => interpret(&inner.tracker, url, status, headers, &bytes, SystemTime::now()),
+        let result = match read_body(response, reading.limit).await {
+            Ok((bytes, over)) => {
+                interpret_with(&inner.tracker, url, status, headers, &bytes, over, SystemTime::now(), reading.decode)
+            }
             Err(error) => {
                 inner.counters.transport_errors.fetch_add(1, Ordering::Relaxed);
                 Err(Failure::Retryable(Retryable {
@@ -467,6 +518,54 @@ impl HttpClient {
         };
         Outcome { status: Some(status.as_u16()), result }
     }
+}
+
+/// A request body with its media type and any other headers it needs.
+struct Payload {
+    bytes: Bytes,
+    headers: Vec<(reqwest::header::HeaderName, HeaderValue)>,
+}
+
+/// How an answer is read: what is accepted, how much of the body at most, and how a 2xx body is decoded
+/// (the body, and whether it was cut at the limit).
+struct Reading<T> {
+    accept: &'static str,
+    limit: Option<u64>,
+    decode: fn(&HeaderMap, u16, &[u8], bool) -> Result<T, Failure>,
+}
+
+fn json_reading<T: DeserializeOwned>() -> Reading<T> {
+    Reading { accept: "application/json", limit: None, decode: |headers, code, body, _| decode(headers, code, body) }
+}
+
+/// A body read up to a limit ([`HttpClient::get_bytes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bounded {
+    /// The whole body, within the limit.
+    Complete(Bytes),
+    /// The body is larger than the limit; it was not read beyond it.
+    TooLarge,
+}
+
+fn bounded(_: &HeaderMap, _: u16, body: &[u8], over: bool) -> Result<Bounded, Failure> {
+    Ok(if over { Bounded::TooLarge } else { Bounded::Complete(Bytes::copy_from_slice(body)) })
+}
+
+/// The body of `response`, or with a `limit`, at most that many bytes of it and whether there was more
+/// (nothing is read when the announced length is over the limit).
+async fn read_body(mut response: reqwest::Response, limit: Option<u64>) -> Result<(Bytes, bool), reqwest::Error> {
+    let Some(limit) = limit else { return Ok((response.bytes().await?, false)) };
+    if response.content_length().is_some_and(|length| length > limit) {
+        return Ok((Bytes::new(), true));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Ok((Bytes::from(body), true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((Bytes::from(body), false))
 }
 
 /// What one attempt produced.
@@ -533,6 +632,7 @@ fn transport_failure(error: &reqwest::Error) -> Retryable {
 }
 
 /// Turn a received response into a parsed body or a classified failure. Pure, so it is unit-tested.
+#[cfg(test)]
 fn interpret<T: DeserializeOwned>(
     tracker: &str,
     url: &Url,
@@ -540,6 +640,23 @@ fn interpret<T: DeserializeOwned>(
     headers: HeaderMap,
     body: &[u8],
     now: SystemTime,
+) -> Result<Response<T>, Failure> {
+    interpret_with(tracker, url, status, headers, body, false, now, |headers, code, body, _| {
+        decode(headers, code, body)
+    })
+}
+
+/// [`interpret`] with the decoder of the request's [`Reading`]; `over` says the body was cut at its limit.
+#[allow(clippy::too_many_arguments)]
+fn interpret_with<T>(
+    tracker: &str,
+    url: &Url,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: &[u8],
+    over: bool,
+    now: SystemTime,
+    decode: fn(&HeaderMap, u16, &[u8], bool) -> Result<T, Failure>,
 ) -> Result<Response<T>, Failure> {
     let code = status.as_u16();
     if status.is_success() {
@@ -552,7 +669,7 @@ fn interpret<T: DeserializeOwned>(
                 message: format!("the server reports the login failed ({reason})"),
             }));
         }
-        return decode(&headers, code, body).map(|body| Response { status: code, headers, body });
+        return decode(&headers, code, body, over).map(|body| Response { status: code, headers, body });
     }
     let message = || vendor_message(&headers, body).unwrap_or_else(|| status_text(status));
     let transient = |sent: Sent| {

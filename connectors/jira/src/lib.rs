@@ -47,13 +47,15 @@
 use chrono_tz::Tz;
 use tokio::sync::OnceCell;
 use twotrack_api::connector::{
-    Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, Remark, Target, WriterBeat,
+    Attachment, Created, Download, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, Remark, Target,
+    WriterBeat,
 };
 use twotrack_api::http::{HttpClient, HttpSettings};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item, Kind, Page, Partitioning, TrackerKind};
 
 pub mod adf;
 mod adopt;
+mod attachments;
 pub mod catalog;
 mod client;
 pub mod dto;
@@ -391,5 +393,23 @@ impl Connector for JiraConnector {
     /// A 400 naming the `reporter` field (not on the create screen, not a user).
     fn refuses_person(&self, error: &ConnectorError) -> bool {
         people::names_reporter(error)
+    }
+
+    async fn attachments(&self, key: &str) -> Result<Vec<Attachment>, ConnectorError> {
+        self.list_attachments(key).await
+    }
+
+    async fn download(&self, _key: &str, attachment: &Attachment, limit: u64) -> Result<Download, ConnectorError> {
+        self.download_attachment(attachment, limit).await
+    }
+
+    async fn attach(
+        &self,
+        key: &str,
+        file_name: &str,
+        mime_type: &str,
+        content: Vec<u8>,
+    ) -> Result<Attachment, ConnectorError> {
+        self.upload_attachment(key, file_name, mime_type, content).await
     }
 }

@@ -5,7 +5,8 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::Utc;
 use twotrack_api::connector::{
-    Created, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, Remark, Target, WriterBeat,
+    Attachment, Created, Download, FieldUpdate, Health, NewItem, NoteVisibility, OriginRef, Person, Remark, Target,
+    WriterBeat,
 };
 use twotrack_api::http::{HttpClient, HttpSettings, HttpStats};
 use twotrack_api::secret::Auth;
@@ -17,6 +18,7 @@ use crate::mapping::{self, CREATED_MARKER, LINKED_MARKER, Source};
 use crate::query::{self, IdRange, Keyset, QueryError, Start};
 use crate::settings::{ServiceNowSettings, ServiceNowWrite};
 
+mod attachments;
 mod history;
 mod parent;
 mod people;
@@ -571,6 +573,24 @@ impl Connector for ServiceNowConnector {
     async fn remarks(&self, key: &str) -> Result<Vec<Remark>, ConnectorError> {
         let home = self.home(key).await?;
         self.journal_history(&home.sys_id).await
+    }
+
+    async fn attachments(&self, key: &str) -> Result<Vec<Attachment>, ConnectorError> {
+        self.list_attachments(key).await
+    }
+
+    async fn download(&self, _key: &str, attachment: &Attachment, limit: u64) -> Result<Download, ConnectorError> {
+        self.download_attachment(attachment, limit).await
+    }
+
+    async fn attach(
+        &self,
+        key: &str,
+        file_name: &str,
+        mime_type: &str,
+        content: Vec<u8>,
+    ) -> Result<Attachment, ConnectorError> {
+        self.upload_attachment(key, file_name, mime_type, content).await
     }
 }
 

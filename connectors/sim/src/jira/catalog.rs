@@ -293,7 +293,7 @@ pub struct FieldDef {
     pub schema_items: Option<&'static str>,
 }
 
-pub const FIELDS: [FieldDef; 18] = [
+pub const FIELDS: [FieldDef; 19] = [
     FieldDef {
         id: "summary",
         name: "Summary",
@@ -473,5 +473,15 @@ pub const FIELDS: [FieldDef; 18] = [
         clause_names: &["issuelinks"],
         schema_type: "array",
         schema_items: Some("issuelinks"),
+    },
+    FieldDef {
+        id: "attachment",
+        name: "Attachment",
+        custom: false,
+        navigable: true,
+        orderable: true,
+        clause_names: &["attachments"],
+        schema_type: "array",
+        schema_items: Some("attachment"),
     },
 ];

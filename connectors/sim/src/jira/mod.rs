@@ -15,6 +15,9 @@
 //! - Issue links between issues of the site: `POST issueLink`, `GET|DELETE issueLink/{id}`,
 //!   `GET issueLinkType`, `GET issueLinkType/{id}` (the four types of a new site: Blocks, Cloners,
 //!   Duplicate, Relates), and `fields.issuelinks` on issues (see `api/issuelinks.rs`).
+//! - Attachments: `POST issue/{k}/attachments` (multipart, part `file`, only with `X-Atlassian-Token:
+//!   no-check`, else 403 "XSRF check failed"), `GET attachment/{id}`, `GET attachment/content/{id}` (Cloud:
+//!   a 303 unless `redirect=false`), and `fields.attachment` on issues (see `api/attachments.rs`).
 //! - `GET user/search` (Cloud `query=`, Data Center `username=`; see `api::users`); a create's
 //!   `fields.reporter` names a user (`accountId` in Cloud, `name` in DC), unless the project's create screen
 //!   lacks it ([`JiraOptions::reporter_locked_projects`], a 400 like Jira's).

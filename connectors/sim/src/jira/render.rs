@@ -242,6 +242,7 @@ impl View<'_> {
             }
             "comment" => self.comment_page(issue),
             "issuelinks" => super::links::render_field(self, store, issue),
+            "attachment" => super::api::attachments::render_field(self, store, issue),
             _ => return None,
         })
     }

@@ -172,6 +172,8 @@ pub struct Store {
     pub index: SearchIndex,
     /// Issue links between issues of the site.
     pub links: super::links::Links,
+    /// The files attached to issues.
+    pub attachments: super::api::attachments::Attachments,
 }
 
 impl Store {
@@ -203,6 +205,7 @@ impl Store {
             next_component_id: FIRST_ID,
             index: SearchIndex::default(),
             links: super::links::Links::default(),
+            attachments: Default::default(),
         }
     }
 

@@ -32,11 +32,17 @@ pub(crate) struct SnState {
     pub base_url: String,
     pub auth: SimAuth,
     pub acl_denied_tables: Vec<String>,
+    /// The `sys_attachment` rows and their content.
+    pub files: Mutex<super::attachments::Files>,
 }
 
 impl SnState {
     pub(crate) fn db(&self) -> MutexGuard<'_, Db> {
         self.db.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn files(&self) -> MutexGuard<'_, super::attachments::Files> {
+        self.files.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -50,6 +56,10 @@ pub(crate) fn router(state: Arc<SnState>) -> Router {
         .route("/api/now/{version}/table/{table}", get(list).post(create))
         .route("/api/now/table/{table}/{sys_id}", get(read).put(update).patch(update).delete(remove))
         .route("/api/now/{version}/table/{table}/{sys_id}", get(read).put(update).patch(update).delete(remove))
+        .route("/api/now/attachment", get(super::attachments::list))
+        .route("/api/now/attachment/file", post(super::attachments::upload))
+        .route("/api/now/attachment/{sys_id}", get(super::attachments::meta))
+        .route("/api/now/attachment/{sys_id}/file", get(super::attachments::content))
         .route("/oauth_token.do", post(oauth_token))
         .fallback(|| async { SnError::UnknownUri })
         .method_not_allowed_fallback(|| async { SnError::MethodNotAllowed })

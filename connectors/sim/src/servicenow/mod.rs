@@ -11,6 +11,8 @@
 //! impact x urgency, `active` and resolved/closed stamps from the state, journal fields appended to
 //! `sys_journal_field`, `sys_updated_on` (UTC, second precision: many records can share a second) and
 //! `sys_mod_count` bumped when something changed. `POST /oauth_token.do` hands out the bearer token.
+//! The Attachment API (`/api/now/attachment`, see `attachments.rs`) lists, serves and takes the files of
+//! records, with their size and SHA-256 `hash`; ACL-denying `sys_attachment` makes it answer 403.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -22,6 +24,7 @@
 //! ```
 
 mod api;
+mod attachments;
 mod errors;
 mod query;
 mod render;
@@ -85,6 +88,7 @@ impl ServiceNowSim {
             base_url,
             auth: options.auth.clone(),
             acl_denied_tables: options.acl_denied_tables,
+            files: Mutex::default(),
         });
         let core = SimCore::new(options.auth, options.faults);
         let router =

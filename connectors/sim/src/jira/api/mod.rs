@@ -1,5 +1,6 @@
 //! The HTTP surface: routes per API version, request helpers, and the handlers (one module per resource).
 
+pub mod attachments;
 mod comments;
 mod issuelinks;
 mod issues;
@@ -75,6 +76,9 @@ fn routes(flavour: Flavour) -> Router<Ctx> {
         .route("/issue", axum::routing::post(issues::create))
         .route("/issue/{key}", get(issues::get_issue).put(issues::edit))
         .route("/issue/{key}/comment", get(comments::list).post(comments::add))
+        .route("/issue/{key}/attachments", axum::routing::post(attachments::upload))
+        .route("/attachment/content/{id}", get(attachments::content))
+        .route("/attachment/{id}", get(attachments::meta))
         .route("/issue/{key}/comment/{id}", get(comments::get_one))
         .route("/issue/{key}/transitions", get(transitions::list).post(transitions::transition))
         .route(
