@@ -15,6 +15,10 @@
 //!    so and the twotrack side stands alone.
 //! 4. How the ratio grows with concurrency: the same first sync at `concurrency` 1, 2 and 4 (8 is step 1)
 //!    against the Python clients' times (`PULL_BENCH_SWEEP=1,2,4` sets the values; empty skips it).
+//!
+//! `PULL_BENCH_STEPS=1,3` runs only those steps (default all four; step 1 always runs: the others compare
+//! with it). The machine's load average (`/proc/loadavg`) is printed when the benchmark starts and after
+//! each step: on a shared machine the figures mean little without it.
 
 mod support;
 
@@ -38,8 +42,9 @@ fn main() -> anyhow::Result<()> {
         Err(_) => 100_000,
     };
     println!(
-        "pull benchmark: {per_tracker} items per tracker, {} ms latency, concurrency {CONCURRENCY}",
-        LATENCY.as_millis()
+        "pull benchmark: {per_tracker} items per tracker, {} ms latency, concurrency {CONCURRENCY}; {}",
+        LATENCY.as_millis(),
+        support::load_average()
     );
     let items = generate(&GenOptions { seed: SEED, items_per_tracker: per_tracker, misfiled_share: 0.15 });
     let sims = Sims::start(items, FaultSpec { latency: LATENCY, ..FaultSpec::default() })?;
@@ -90,6 +95,14 @@ fn tracker_seconds(stdout: &str, tracker: &str) -> Option<f64> {
     line.rsplit_once(" in ")?.1.trim().trim_end_matches('s').parse().ok()
 }
 
+/// Whether `PULL_BENCH_STEPS` (a comma-separated list; unset = every step) asks for `step`.
+fn wanted(step: u32) -> bool {
+    match std::env::var("PULL_BENCH_STEPS") {
+        Ok(list) => step == 1 || list.split(',').any(|s| s.trim() == step.to_string()),
+        Err(_) => true,
+    }
+}
+
 async fn bench(sims: &Sims) -> anyhow::Result<()> {
     let concurrency = format!("concurrency = {CONCURRENCY}");
 
@@ -123,15 +136,32 @@ async fn bench(sims: &Sims) -> anyhow::Result<()> {
         run.peak_rss_kb as f64 / 1024.0,
         run.cpu_seconds
     );
+    println!("   {}", support::load_average());
     let twotrack_seconds: TrackerSeconds =
         ["jira", "servicenow"].iter().map(|t| (*t, tracker_seconds(&run.stdout, t))).collect();
 
     // 2. A server-side rate limit of 20 requests/s on each simulator.
+    if wanted(2) {
+        throttled(sims, &concurrency).await?;
+    }
+
+    // 3. The Python clients.
+    let python = if wanted(3) { python_step(sims, &twotrack_seconds).await } else { Err(anyhow::anyhow!("not run")) };
+
+    // 4. The ratio against concurrency.
+    if wanted(4) {
+        sweep(sims, &python, twotrack_seconds, run.wall).await?;
+    }
+    Ok(())
+}
+
+/// Step 2: the pull against a server-side limit of [`SERVER_RATE`] requests/s.
+async fn throttled(sims: &Sims, concurrency: &str) -> anyhow::Result<()> {
     let limited = FaultSpec { latency: LATENCY, server_rate_limit: Some((SERVER_RATE, 1)), ..FaultSpec::default() };
     sims.jira.faults().set(limited.clone());
     sims.servicenow.faults().set(limited);
     let dir2 = tempfile::tempdir()?;
-    let config2 = write_config_with(sims, dir2.path(), &concurrency, SERVER_RATE, 1)?;
+    let config2 = write_config_with(sims, dir2.path(), concurrency, SERVER_RATE, 1)?;
     clear(sims);
     let run2 = run_sync(&config2, &[]).await?;
     print!("{}", run2.stdout);
@@ -157,10 +187,17 @@ async fn bench(sims: &Sims) -> anyhow::Result<()> {
         run2.wall.as_secs_f64() / floor,
         run2.peak_rss_kb as f64 / 1024.0
     );
+    println!("   {}", support::load_average());
     sims.jira.faults().set(FaultSpec { latency: LATENCY, ..FaultSpec::default() });
     sims.servicenow.faults().set(FaultSpec { latency: LATENCY, ..FaultSpec::default() });
+    Ok(())
+}
 
-    // 3. The Python clients.
+/// The Python clients' lines (tracker, items, seconds).
+type PythonLines = anyhow::Result<Vec<(String, usize, f64)>>;
+
+/// Step 3: the Python clients, against twotrack's times of step 1.
+async fn python_step(sims: &Sims, twotrack_seconds: &TrackerSeconds) -> PythonLines {
     println!("\n3. pycontribs jira and pysnow, {} ms latency, one page after the other", LATENCY.as_millis());
     let python = python_clients(sims).await;
     match &python {
@@ -178,8 +215,12 @@ async fn bench(sims: &Sims) -> anyhow::Result<()> {
         }
         Err(e) => println!("   not run: {e:#}"),
     }
+    println!("   {}", support::load_average());
+    python
+}
 
-    // 4. The ratio against concurrency.
+/// Step 4: the first sync at the concurrencies of `PULL_BENCH_SWEEP` against the Python clients.
+async fn sweep(sims: &Sims, python: &PythonLines, at_8: TrackerSeconds, wall_8: Duration) -> anyhow::Result<()> {
     let sweep: Vec<u32> = match std::env::var("PULL_BENCH_SWEEP") {
         Ok(list) => {
             list.split(',').filter(|v| !v.trim().is_empty()).map(|v| v.trim().parse()).collect::<Result<_, _>>()?
@@ -204,7 +245,7 @@ async fn bench(sims: &Sims) -> anyhow::Result<()> {
         let seconds = ["jira", "servicenow"].iter().map(|t| (*t, tracker_seconds(&swept.stdout, t))).collect();
         rows.push((concurrency, seconds, swept.wall));
     }
-    rows.push((CONCURRENCY, twotrack_seconds, run.wall));
+    rows.push((CONCURRENCY, at_8, wall_8));
     rows.sort_by_key(|(c, _, _)| *c);
     for (concurrency, seconds, wall) in rows {
         let cells: Vec<String> = seconds
@@ -217,11 +258,12 @@ async fn bench(sims: &Sims) -> anyhow::Result<()> {
             .collect();
         println!("   concurrency {concurrency:>2}: {}; wall {:.2} s", cells.join("  "), wall.as_secs_f64());
     }
+    println!("   {}", support::load_average());
     Ok(())
 }
 
 /// Run `scripts/pull_bench_clients.py` in the benchmark's own virtual environment (created on first use).
-async fn python_clients(sims: &Sims) -> anyhow::Result<Vec<(String, usize, f64)>> {
+async fn python_clients(sims: &Sims) -> PythonLines {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let venv = root.join("target").join("pull-bench-venv");
     let python = venv.join("bin").join("python");

@@ -111,6 +111,14 @@ pub async fn run_twotrack(config: &Path, args: &[&str]) -> anyhow::Result<ChildR
     Ok(ChildRun { started, ended, wall, peak_rss_kb, cpu_seconds, stdout })
 }
 
+/// "load average 0.52 0.61 0.70" (1, 5 and 15 minutes, from `/proc/loadavg`), or why it is unknown.
+pub fn load_average() -> String {
+    match std::fs::read_to_string("/proc/loadavg") {
+        Ok(text) => format!("load average {}", text.split_whitespace().take(3).collect::<Vec<_>>().join(" ")),
+        Err(e) => format!("load average unknown ({e})"),
+    }
+}
+
 /// `VmHWM` (peak resident set) of `/proc/<pid>/status`, in kB.
 pub fn vm_hwm_kb(pid: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;

@@ -1,7 +1,7 @@
 //! The Table API routes: list, read, create, update, delete; plus `/oauth_token.do`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -17,7 +17,7 @@ use super::query::Query;
 use super::render::{DisplayMode, RenderOptions, render};
 use super::store::{Db, Record, WriteCtx, WriteError, format_time};
 use crate::auth::SimAuth;
-use crate::server::AuthenticatedUser;
+use crate::server::{AuthenticatedUser, VendorStyle};
 
 /// `sysparm_limit` when none is given, and the most one page returns.
 const MAX_PAGE: usize = 10_000;
@@ -28,7 +28,7 @@ const TOKEN_LIFETIME: u64 = 1799;
 
 /// What the handlers share.
 pub(crate) struct SnState {
-    pub db: Mutex<Db>,
+    pub db: RwLock<Db>,
     pub base_url: String,
     pub auth: SimAuth,
     pub acl_denied_tables: Vec<String>,
@@ -37,8 +37,14 @@ pub(crate) struct SnState {
 }
 
 impl SnState {
-    pub(crate) fn db(&self) -> MutexGuard<'_, Db> {
-        self.db.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// The database, for a write (or a read that writes may not interleave with).
+    pub(crate) fn db(&self) -> RwLockWriteGuard<'_, Db> {
+        self.db.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The database, for a read that others may share.
+    pub(crate) fn db_read(&self) -> RwLockReadGuard<'_, Db> {
+        self.db.read().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn files(&self) -> MutexGuard<'_, super::attachments::Files> {
@@ -138,7 +144,7 @@ fn check_table(
         return Err(SnError::NotAcceptable);
     }
     let table = params.get("table").cloned().unwrap_or_default();
-    if state.db().def(&table).is_none() {
+    if state.db_read().def(&table).is_none() {
         return Err(SnError::InvalidTable(table));
     }
     if state.acl_denied_tables.contains(&table) {
@@ -169,28 +175,39 @@ fn write_error(table: &str, error: WriteError) -> SnError {
 async fn list(State(state): Shared, Path(params): Params, request: Request) -> Result<Response, SnError> {
     let table = check_table(&state, &params, request.headers(), SnError::InsufficientRights)?;
     let sysparms = Sysparms::of(&request);
+    let url = format!("{}{}", state.base_url, request.uri().path());
+    // An instance answers many requests at once (a worker thread each): the page is read and rendered off
+    // the server's runtime, under a read lock, so that concurrent lists render side by side.
+    let shared = Arc::clone(&state);
+    match tokio::task::spawn_blocking(move || list_page(&shared, &table, &sysparms, &url)).await {
+        Ok(result) => result,
+        Err(_) => Ok(super::errors::ServiceNowStyle.server_error(StatusCode::INTERNAL_SERVER_ERROR, None)),
+    }
+}
+
+/// One list answer: the page the query selects, rendered, with `X-Total-Count` and `Link`.
+fn list_page(state: &SnState, table: &str, sysparms: &Sysparms, url: &str) -> Result<Response, SnError> {
     let limit = sysparms.number("sysparm_limit").filter(|l| *l > 0).unwrap_or(MAX_PAGE).min(MAX_PAGE);
     let offset = sysparms.number("sysparm_offset").unwrap_or(0);
     let options = sysparms.render_options(&state.base_url);
     let no_count = sysparms.flag("sysparm_no_count");
-    let (page, total) = {
-        let db = state.db();
-        let def = db.def(&table).cloned().ok_or_else(|| SnError::InvalidTable(table.clone()))?;
-        let query = Query::parse(sysparms.get("sysparm_query").unwrap_or_default(), &table, &db);
-        let (matches, total) = query.select(&db, &table, offset, limit, !no_count);
+    let (body, returned, total) = {
+        let db = state.db_read();
+        let def = db.def(table).cloned().ok_or_else(|| SnError::InvalidTable(table.to_owned()))?;
+        let query = Query::parse(sysparms.get("sysparm_query").unwrap_or_default(), table, &db);
+        let (matches, total) = query.select(&db, table, offset, limit, !no_count);
         let page: Vec<Value> = matches.iter().map(|r| render(&db, &def, r, &options)).collect();
-        (page, total)
+        (json!({ "result": page }), matches.len(), total)
     };
-    let mut response = json_response(StatusCode::OK, &json!({ "result": page }));
+    let mut response = json_response(StatusCode::OK, &body);
     let headers = response.headers_mut();
     if let Some(total) = total {
         headers.insert(HeaderName::from_static("x-total-count"), HeaderValue::from(total));
     }
-    if !sysparms.flag("sysparm_suppress_pagination_header") {
-        let url = format!("{}{}", state.base_url, request.uri().path());
-        if let Some(link) = link_header(&url, &sysparms, offset, limit, total, page.len()) {
-            headers.insert(LINK, header_value(&link));
-        }
+    if !sysparms.flag("sysparm_suppress_pagination_header")
+        && let Some(link) = link_header(url, sysparms, offset, limit, total, returned)
+    {
+        headers.insert(LINK, header_value(&link));
     }
     Ok(response)
 }
@@ -231,7 +248,7 @@ async fn read(State(state): Shared, Path(params): Params, request: Request) -> R
     let table = check_table(&state, &params, request.headers(), SnError::InsufficientRights)?;
     let options = Sysparms::of(&request).render_options(&state.base_url);
     let sys_id = params.get("sys_id").map_or("", String::as_str);
-    let db = state.db();
+    let db = state.db_read();
     match (db.def(&table), db.get(&table, sys_id)) {
         (Some(def), Some(record)) => {
             Ok(json_response(StatusCode::OK, &json!({ "result": render(&db, def, record, &options) })))
@@ -299,7 +316,7 @@ impl WriteRequest {
             status.into_response()
         } else {
             let options = self.sysparms.render_options(&state.base_url);
-            let db = state.db();
+            let db = state.db_read();
             let def = db.def(table).ok_or_else(|| SnError::InvalidTable(table.to_owned()))?;
             json_response(status, &json!({ "result": render(&db, def, record, &options) }))
         };
@@ -322,7 +339,7 @@ async fn create(State(state): Shared, Path(params): Params, request: Request) ->
 async fn update(State(state): Shared, Path(params): Params, request: Request) -> Result<Response, SnError> {
     let table = check_table(&state, &params, request.headers(), SnError::WriteDenied("Update"))?;
     let sys_id = params.get("sys_id").cloned().unwrap_or_default();
-    if state.db().get(&table, &sys_id).is_none() {
+    if state.db_read().get(&table, &sys_id).is_none() {
         return Err(SnError::NoRecord);
     }
     let write = WriteRequest::read(request).await?;

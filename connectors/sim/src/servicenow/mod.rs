@@ -31,7 +31,7 @@ mod render;
 mod schema;
 mod store;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
@@ -84,7 +84,7 @@ impl ServiceNowSim {
             }
         }
         let state = Arc::new(api::SnState {
-            db: Mutex::new(db),
+            db: RwLock::new(db),
             base_url,
             auth: options.auth.clone(),
             acl_denied_tables: options.acl_denied_tables,
@@ -121,7 +121,7 @@ impl ServiceNowSim {
     /// sys_ids) and each journal field (`work_notes`, `comments`) as an array of
     /// `{value, sys_created_on, sys_created_by}`, oldest first. Empty for an unknown table.
     pub fn snapshot(&self, table: &str) -> Vec<Value> {
-        let db = self.state.db();
+        let db = self.state.db_read();
         let Some(def) = db.def(table) else { return Vec::new() };
         db.rows(table).map(|record| render::snapshot(&db, def, record)).collect()
     }
