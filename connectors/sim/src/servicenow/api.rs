@@ -1,7 +1,7 @@
 //! The Table API routes: list, read, create, update, delete; plus `/oauth_token.do`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::Router;
 use axum::body::Bytes;

@@ -31,7 +31,7 @@ mod render;
 mod schema;
 mod store;
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::Value;
 
