@@ -367,6 +367,7 @@ mod tests {
                     queue: None,
                     impact: None,
                     urgency: None,
+                    priority: None,
                     origin: None,
                     work_note: None,
                     reporter: None,

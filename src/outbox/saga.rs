@@ -369,7 +369,7 @@ async fn run_update(ctx: &Ctx<'_>, c: Correction) -> Result<State, OutboxError> 
             }
             (FieldUpdate { queue: Some(group.clone()), note: Some(note.clone()), ..FieldUpdate::default() }, "rerouted")
         }
-        Planned2::Reprioritise { impact, urgency, note, .. } => {
+        Planned2::Reprioritise { impact, urgency, priority, note } => {
             if fresh.impact == Some(*impact) && fresh.urgency == Some(*urgency) {
                 return finish(ctx, &c, "reprioritised", "already set");
             }
@@ -377,6 +377,7 @@ async fn run_update(ctx: &Ctx<'_>, c: Correction) -> Result<State, OutboxError> 
                 FieldUpdate {
                     impact: Some(*impact),
                     urgency: Some(*urgency),
+                    priority: Some(*priority),
                     note: Some(note.clone()),
                     ..FieldUpdate::default()
                 },

@@ -478,6 +478,7 @@ fn build_move(
         queue: if work { group.clone() } else { None },
         impact: if work { v.impact } else { None },
         urgency: if work { v.urgency } else { None },
+        priority: if work { v.priority } else { None },
         origin: Some(OriginRef {
             tracker: item.tracker.clone(),
             key: item.key.clone(),

@@ -136,6 +136,7 @@ pub fn plan_storm(
         queue: group,
         impact: Some(priority.impact),
         urgency: Some(priority.urgency),
+        priority: Some(priority.priority),
         origin: Some(OriginRef {
             tracker: anchor_tracker.to_string(),
             key: parent_origin(anchor_key),

@@ -150,6 +150,11 @@ pub struct NewItem {
     pub queue: Option<String>,
     pub impact: Option<u8>,
     pub urgency: Option<u8>,
+    /// The ITIL priority (1 highest ..= 5) the configured impact x urgency matrix gives, for trackers whose
+    /// priority is a field of its own (Jira); `None`: the connector derives it from impact and urgency
+    /// with the default matrix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
     /// The original this twin was moved from. The connector records it where `find_by_origin` finds it
     /// (Jira: the label `twotrack-from-<KEY>`; ServiceNow: `correlation_id`).
     pub origin: Option<OriginRef>,
@@ -221,6 +226,9 @@ pub struct FieldUpdate {
     pub queue: Option<String>,
     pub impact: Option<u8>,
     pub urgency: Option<u8>,
+    /// The ITIL priority (1 ..= 5) the configured matrix gives the new impact and urgency (see
+    /// [`NewItem::priority`]).
+    pub priority: Option<u8>,
     /// A work note explaining the change.
     pub note: Option<String>,
 }

@@ -38,7 +38,12 @@ pub fn itil_priority(impact: u8, urgency: u8) -> u8 {
 
 /// The Jira priority name for impact and urgency, by `names` (ITIL priority 1..=5).
 pub fn priority_name(names: &[String; 5], impact: u8, urgency: u8) -> &str {
-    &names[usize::from(itil_priority(impact, urgency) - 1)]
+    named_priority(names, itil_priority(impact, urgency))
+}
+
+/// The Jira priority of ITIL priority `priority` (1 ..= 5, clamped).
+pub fn named_priority(names: &[String; 5], priority: u8) -> &str {
+    &names[usize::from(priority.clamp(1, 5) - 1)]
 }
 
 /// The option written for an ITIL level 1..=3 (clamped).
@@ -119,9 +124,10 @@ impl JiraConnector {
     pub(crate) async fn service_fields(&self, project: &str, item: &NewItem) -> Result<ServiceFields, ConnectorError> {
         let mut out = ServiceFields::default();
         let site = self.site_fields().await?.clone();
-        if let (Some(impact), Some(urgency)) = (item.impact, item.urgency) {
+        let priority = item.priority.or(item.impact.zip(item.urgency).map(|(i, u)| itil_priority(i, u)));
+        if let Some(priority) = priority {
             out.priority =
-                Some(dto::NameRef { name: priority_name(&self.write.priority_names, impact, urgency).to_string() });
+                Some(dto::NameRef { name: named_priority(&self.write.priority_names, priority).to_string() });
         }
         let select = |options: &[String; 4], level: u8| serde_json::json!({ "value": level_option(options, level) });
         for (what, id, level, options) in [
@@ -189,9 +195,10 @@ impl JiraConnector {
         if let (Some(impact), Some(urgency), true) =
             (impact, urgency, update.impact.is_some() || update.urgency.is_some())
         {
+            let priority = update.priority.unwrap_or_else(|| itil_priority(impact, urgency));
             fields.insert(
                 "priority".into(),
-                serde_json::json!({ "name": priority_name(&self.write.priority_names, impact, urgency) }),
+                serde_json::json!({ "name": named_priority(&self.write.priority_names, priority) }),
             );
         }
         if fields.is_empty() {

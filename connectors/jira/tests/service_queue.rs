@@ -47,6 +47,7 @@ fn incident(queue: &str, impact: u8, urgency: u8) -> NewItem {
         queue: Some(queue.into()),
         impact: Some(impact),
         urgency: Some(urgency),
+        priority: None,
         origin: Some(OriginRef {
             tracker: "jira-shop".into(),
             key: "SHOP-7".into(),
@@ -84,6 +85,11 @@ async fn an_incident_gets_priority_impact_urgency_and_its_queue_as_a_component()
         assert_eq!(item.filed_type, "Service Request");
         assert_eq!((item.impact, item.urgency, item.priority.as_deref()), (Some(3), Some(3), Some("Lowest")));
         assert_eq!(item.queue.as_deref(), Some("Identity & Access"));
+
+        // A configured matrix's priority wins over the default lookup of impact and urgency.
+        let ranked = NewItem { priority: Some(2), ..incident("Identity & Access", 3, 3) };
+        let item = connector.get(&connector.create(&ranked).await.unwrap().key).await.unwrap();
+        assert_eq!((item.impact, item.urgency, item.priority.as_deref()), (Some(3), Some(3), Some("High")));
         sim.shutdown().await;
     }
 }
@@ -141,6 +147,7 @@ async fn a_misrouted_misprioritised_incident_is_corrected_in_one_edit() {
             queue: Some("database administration".into()),
             impact: Some(1),
             urgency: None,
+            priority: None,
             note: Some("Rerouted by twotrack.".into()),
         };
         connector.update_fields(&created.key, &update).await.unwrap();

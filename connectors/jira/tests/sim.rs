@@ -255,6 +255,7 @@ fn new_item(origin_key: &str) -> NewItem {
         queue: None,
         impact: Some(2),
         urgency: Some(2),
+        priority: None,
         origin: Some(OriginRef {
             tracker: "sn-prod".into(),
             key: origin_key.into(),

@@ -250,6 +250,7 @@ fn new_incident(origin_key: &str) -> NewItem {
         queue: Some("Network Operations".into()),
         impact: Some(2),
         urgency: Some(1),
+        priority: None,
         origin: Some(origin(origin_key)),
         work_note: Some("Priority 2 - High from impact 2 x urgency 1.".into()),
         reporter: None,
@@ -412,6 +413,7 @@ async fn field_updates_change_only_what_differs() {
         queue: Some("Database Administration".into()),
         impact: Some(1),
         urgency: Some(1),
+        priority: None,
         note: Some("Rerouted: the failover is a database matter.".into()),
     };
     c.update_fields(&created.key, &update).await.unwrap();
