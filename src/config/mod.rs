@@ -482,6 +482,23 @@ mod tests {
     }
 
     #[test]
+    fn a_jira_service_queue_reads_its_connectors_own_keys() {
+        let f = Fixture::new();
+        let text = minimal().replace("scope = { projects = [\"SHOP\"] }", "scope = { projects = [\"SHOP\"] }\ntargets = { incident_type = \"Outage\", priority_names = [\"P1\", \"P2\", \"P3\", \"P4\", \"P5\"] }");
+        let c = f.parse(&text).unwrap();
+        let TrackerSettings::Jira { write, .. } = &c.tracker("jira").unwrap().settings else { panic!() };
+        assert_eq!((write.incident_type.as_str(), write.priority_names[0].as_str()), ("Outage", "P1"));
+        assert_eq!(write.request_type, "Service Request", "the connector's default");
+        let problems = f.problems(&minimal().replace(
+            "scope = { projects = [\"SHOP\"] }",
+            "scope = { projects = [\"SHOP\"] }\ntargets = { incident_type = \" \" }",
+        ));
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_eq!(problems[0].message, "tracker \"jira\": `targets.incident_type` is empty");
+        assert_eq!((problems[0].line, problems[0].col), (9, 29));
+    }
+
+    #[test]
     fn max_attempts_is_at_least_one() {
         let f = Fixture::new();
         let c = f.parse(&format!("{}\n[policy]\nmax_attempts = 2\n", minimal())).unwrap();
