@@ -144,11 +144,6 @@ impl TrackerConfig {
             TrackerSettings::ServiceNow { write, .. } => write.target(kind),
         }
     }
-
-    /// The kinds this tracker takes ([`TrackerConfig::target`]).
-    pub fn creates(&self) -> Vec<Kind> {
-        Kind::ALL.into_iter().filter(|k| self.target(*k).is_some()).collect()
-    }
 }
 
 /// The local mirror.
