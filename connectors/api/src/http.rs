@@ -274,7 +274,7 @@ impl HttpClient {
     }
 
     /// GET `path` (relative to the base URL) with `query`, retried on transient failures.
-    pub async fn get_json<T: DeserializeOwned>(
+    pub async fn get_json<T: DeserializeOwned + Send + 'static>(
         &self,
         path: &str,
         query: &[(&str, &str)],
@@ -284,7 +284,10 @@ impl HttpClient {
 
     /// GET an absolute URL the tracker handed out (a `Link: rel="next"`). It must point at the same
     /// origin as the base URL: credentials are never sent elsewhere.
-    pub async fn get_json_url<T: DeserializeOwned>(&self, url: &Url) -> Result<Response<T>, ConnectorError> {
+    pub async fn get_json_url<T: DeserializeOwned + Send + 'static>(
+        &self,
+        url: &Url,
+    ) -> Result<Response<T>, ConnectorError> {
         if url.origin() != self.inner.base_url.origin() {
             return Err(ConnectorError::Invalid {
                 tracker: self.inner.tracker.clone(),
@@ -296,7 +299,7 @@ impl HttpClient {
 
     /// Send `body` as JSON with `method` to `path` and parse the JSON answer (an empty body parses as
     /// `null`, so `T = ()` or `Option<_>` suit 204 answers).
-    pub async fn send_json<T: DeserializeOwned, B: Serialize + ?Sized>(
+    pub async fn send_json<T: DeserializeOwned + Send + 'static, B: Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,
@@ -332,7 +335,7 @@ impl HttpClient {
     /// Send `body` (of media type `content_type`, with the extra request `headers`) with `method` to
     /// `path` and parse the JSON answer: file uploads (a raw body, or a multipart form the caller built).
     #[allow(clippy::too_many_arguments)]
-    pub async fn send_bytes<T: DeserializeOwned>(
+    pub async fn send_bytes<T: DeserializeOwned + Send + 'static>(
         &self,
         method: Method,
         path: &str,
@@ -361,7 +364,7 @@ impl HttpClient {
         HttpStats { window: self.inner.window.width(), ..self.inner.counters.snapshot() }
     }
 
-    async fn execute<T>(
+    async fn execute<T: Send + 'static>(
         &self,
         method: Method,
         url: Url,
@@ -379,32 +382,40 @@ impl HttpClient {
             let slot = inner.window.acquire().await;
             self.wait_for_permit().await;
             let started = tokio::time::Instant::now();
-            let outcome = self.attempt(&method, &url, body.as_ref(), reading).await;
-            match &outcome.result {
+            let answer = self.exchange(&method, &url, body.as_ref(), reading.limit, reading.accept).await;
+            // Once its answer is read the request is no longer in flight: its place in the window goes to
+            // the next request while this answer is decoded.
+            let round = slot.round;
+            drop(slot);
+            let status = answer.as_ref().ok().map(|answer| answer.status.as_u16());
+            let result = match answer {
+                Ok(answer) => self.read_answer(&url, answer, reading).await,
+                Err(failure) => Err(failure),
+            };
+            match &result {
                 Ok(response) => {
                     inner.throttled.store(false, Ordering::Release);
                     match budget_spent(&response.headers) {
-                        true => inner.window.cut(&slot, &inner.counters),
+                        true => inner.window.cut(round, &inner.counters),
                         false => inner.window.widen(),
                     }
                 }
                 Err(Failure::Retryable(Retryable { wait: Some(_), .. })) => {
                     inner.throttled.store(true, Ordering::Release);
-                    inner.window.cut(&slot, &inner.counters);
+                    inner.window.cut(round, &inner.counters);
                 }
                 Err(_) => {}
             }
-            drop(slot);
             tracing::debug!(
                 tracker = %inner.tracker,
                 method = %method,
                 path = url.path(),
-                status = outcome.status,
+                status,
                 attempt = retry + 1,
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "http attempt"
             );
-            let failure = match outcome.result {
+            let failure = match result {
                 Ok(response) => return Ok(response),
                 Err(Failure::Fatal(error)) => return Err(error),
                 Err(Failure::Undecodable(message)) => {
@@ -472,37 +483,40 @@ impl HttpClient {
         }
     }
 
-    async fn attempt<T>(&self, method: &Method, url: &Url, body: Option<&Payload>, reading: &Reading<T>) -> Outcome<T> {
+    /// Send one request and read its answer's body (not yet decoded).
+    async fn exchange(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&Payload>,
+        limit: Option<u64>,
+        accept: &'static str,
+    ) -> Result<Answer, Failure> {
         let inner = &*self.inner;
         inner.counters.requests.fetch_add(1, Ordering::Relaxed);
         let mut request = inner
             .client
             .request(method.clone(), url.clone())
             .header(AUTHORIZATION, inner.authorization.clone())
-            .header(ACCEPT, reading.accept);
+            .header(ACCEPT, accept);
         if let Some(body) = body {
             for (name, value) in &body.headers {
                 request = request.header(name.clone(), value.clone());
             }
             request = request.body(body.bytes.clone());
         }
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(error) => {
-                inner.counters.transport_errors.fetch_add(1, Ordering::Relaxed);
-                return Outcome { status: None, result: Err(Failure::Retryable(transport_failure(&error))) };
-            }
-        };
+        let response = request.send().await.map_err(|error| {
+            inner.counters.transport_errors.fetch_add(1, Ordering::Relaxed);
+            Failure::Retryable(transport_failure(&error))
+        })?;
         let status = response.status();
         inner.counters.count_status(status.as_u16());
         if status == StatusCode::TOO_MANY_REQUESTS {
             inner.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
         }
         let headers = response.headers().clone();
-        let result = match read_body(response, reading.limit).await {
-            Ok((bytes, over)) => {
-                interpret_with(&inner.tracker, url, status, headers, &bytes, over, SystemTime::now(), reading.decode)
-            }
+        match read_body(response, limit).await {
+            Ok((bytes, over)) => Ok(Answer { status, headers, bytes, over, at: SystemTime::now() }),
             Err(error) => {
                 inner.counters.transport_errors.fetch_add(1, Ordering::Relaxed);
                 Err(Failure::Retryable(Retryable {
@@ -515,9 +529,48 @@ impl HttpClient {
                     wait: None,
                 }))
             }
-        };
-        Outcome { status: Some(status.as_u16()), result }
+        }
     }
+
+    /// What an answer says: its decoded body, or why it failed. A large successful body (a page of a
+    /// pull) is decoded on the blocking pool: on the caller's task it would hold up every other stream
+    /// polled there (a sync's streams share one task) while it parses.
+    async fn read_answer<T: Send + 'static>(
+        &self,
+        url: &Url,
+        answer: Answer,
+        reading: &Reading<T>,
+    ) -> Result<Response<T>, Failure> {
+        let Answer { status, headers, bytes, over, at } = answer;
+        let tracker = &self.inner.tracker;
+        if !(status.is_success() && bytes.len() >= DECODE_APART) {
+            return interpret_with(tracker, url, status, headers, &bytes, over, at, reading.decode);
+        }
+        let (owned_tracker, url, decode) = (tracker.clone(), url.clone(), reading.decode);
+        let decoding = tokio::task::spawn_blocking(move || {
+            interpret_with(&owned_tracker, &url, status, headers, &bytes, over, at, decode)
+        });
+        match decoding.await {
+            Ok(result) => result,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(_) => Err(Failure::Fatal(ConnectorError::Invalid {
+                tracker: tracker.clone(),
+                message: "the runtime shut down while an answer was being read".to_string(),
+            })),
+        }
+    }
+}
+
+/// From this size on, a successful answer is decoded on the blocking pool ([`HttpClient::read_answer`]).
+const DECODE_APART: usize = 64 * 1024;
+
+/// An answer as it came: status, headers and the body read (`over`: cut at the reading's limit).
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    bytes: Bytes,
+    over: bool,
+    at: SystemTime,
 }
 
 /// A request body with its media type and any other headers it needs.
@@ -566,12 +619,6 @@ async fn read_body(mut response: reqwest::Response, limit: Option<u64>) -> Resul
         body.extend_from_slice(&chunk);
     }
     Ok((Bytes::from(body), false))
-}
-
-/// What one attempt produced.
-struct Outcome<T> {
-    status: Option<u16>,
-    result: Result<Response<T>, Failure>,
 }
 
 enum Failure {
@@ -961,9 +1008,10 @@ impl Window {
     }
 
     /// Multiplicative decrease, once per round.
-    fn cut(&self, slot: &Slot<'_>, counters: &Counters) {
+    /// `round`: the round the request that saw the signal was sent in ([`Slot::round`]).
+    fn cut(&self, round: u64, counters: &Counters) {
         let mut state = self.lock();
-        if slot.round == state.round {
+        if round == state.round {
             state.width = (state.width / 2).max(1);
             state.successes = 0;
             state.round += 1;
@@ -1251,17 +1299,17 @@ mod tests {
         assert!(tokio::time::timeout(Duration::from_secs(1), window.acquire()).await.is_err());
         // Three requests of the same round are refused: one cut.
         for slot in &slots[..3] {
-            window.cut(slot, &counters);
+            window.cut(slot.round, &counters);
         }
         assert_eq!((window.width(), counters.window_cuts.load(Ordering::Relaxed)), (4, 1));
         drop(slots);
         let ninth = window.acquire().await;
         // A request of the new round cuts again.
-        window.cut(&ninth, &counters);
+        window.cut(ninth.round, &counters);
         assert_eq!(window.width(), 2);
         drop(ninth);
-        window.cut(&window.acquire().await, &counters);
-        window.cut(&window.acquire().await, &counters);
+        window.cut(window.acquire().await.round, &counters);
+        window.cut(window.acquire().await.round, &counters);
         assert_eq!(window.width(), 1, "never below one");
         // 1 success widens to 2, 2 more to 3, 3 more to 4.
         for expected in [2, 2, 3, 3, 3, 4] {

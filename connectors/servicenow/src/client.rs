@@ -62,7 +62,10 @@ impl TableClient {
     }
 
     /// The first page of a list request.
-    pub async fn list<T: DeserializeOwned>(&self, request: &ListRequest<'_>) -> Result<ListPage<T>, ConnectorError> {
+    pub async fn list<T: DeserializeOwned + Send + 'static>(
+        &self,
+        request: &ListRequest<'_>,
+    ) -> Result<ListPage<T>, ConnectorError> {
         let url = self.list_url(request, &[]);
         let response = self.http.get_json_url::<ListResponse<T>>(&url).await?;
         Ok(page_of(&url, response))
@@ -73,7 +76,7 @@ impl TableClient {
     /// page starts, so no `Link` header is asked for. Without `count` the request says
     /// `sysparm_no_count=true`: the instance then reads no further than the page instead of counting
     /// every match (ServiceNow's advice for large tables).
-    pub async fn list_rows<T: DeserializeOwned>(
+    pub async fn list_rows<T: DeserializeOwned + Send + 'static>(
         &self,
         request: &ListRequest<'_>,
         count: bool,
@@ -104,7 +107,11 @@ impl TableClient {
 
     /// A later page, from a URL handed out by [`ListPage::next`]. It must be a list of `table` on this
     /// instance (the HTTP layer refuses other origins).
-    pub async fn list_next<T: DeserializeOwned>(&self, table: &str, url: &Url) -> Result<ListPage<T>, ConnectorError> {
+    pub async fn list_next<T: DeserializeOwned + Send + 'static>(
+        &self,
+        table: &str,
+        url: &Url,
+    ) -> Result<ListPage<T>, ConnectorError> {
         let expected = self.http.url(&Self::table_path(table), &[]);
         if url.path() != expected.path() {
             return Err(ConnectorError::Invalid {
@@ -117,7 +124,10 @@ impl TableClient {
     }
 
     /// All rows of a list request, following pages (for small lists: journal entries, twins).
-    pub async fn list_all<T: DeserializeOwned>(&self, request: &ListRequest<'_>) -> Result<Vec<T>, ConnectorError> {
+    pub async fn list_all<T: DeserializeOwned + Send + 'static>(
+        &self,
+        request: &ListRequest<'_>,
+    ) -> Result<Vec<T>, ConnectorError> {
         let mut page = self.list::<T>(request).await?;
         let mut rows = std::mem::take(&mut page.rows);
         while let Some(next) = page.next.take() {
