@@ -104,6 +104,16 @@ impl ServiceNowConnector {
     }
 
     /// Where `record` sits in the pull order of `table`.
+    /// A record's `sys_id`, where a partition's next page starts after it.
+    fn row_id<'r>(&self, table: &str, record: &'r Record) -> Result<&'r str, ConnectorError> {
+        match record.sys_id.as_ref().map(|v| v.value.as_str()) {
+            Some(id) if !id.is_empty() && !id.contains('|') && query::literal("sys_id", id).is_ok() => Ok(id),
+            _ => Err(self.invalid(format!(
+                "a {table} record came without a readable sys_id; the pull cannot continue after it"
+            ))),
+        }
+    }
+
     fn position(&self, table: &str, record: &Record) -> Result<Keyset, ConnectorError> {
         let value = |v: &Option<crate::dto::Value>| v.as_ref().map(|v| v.value.clone()).unwrap_or_default();
         let (updated, sys_id) = (value(&record.sys_updated_on), value(&record.sys_id));
@@ -329,22 +339,21 @@ impl Connector for ServiceNowConnector {
     async fn pull_page(&self, scope: &str, cursor: &Cursor, page_token: Option<&str>) -> Result<Page, ConnectorError> {
         let table = self.table(scope)?;
         let bad_token = |token: &str| self.invalid(format!("bad page token for {table}: {token:?}"));
-        let (range, start) = match page_token {
+        let (range, query) = match page_token {
             Some(token) if token.starts_with("p|") => {
                 let (range, after) = IdRange::from_token(token).ok_or_else(|| bad_token(token))?;
-                (Some(range), after.map_or(Start::All, Start::After))
+                let query = range.query(self.filter.as_deref(), after.as_deref());
+                (Some(range), query)
             }
-            Some(token) => (None, Start::After(Keyset::from_token(token).ok_or_else(|| bad_token(token))?)),
+            Some(token) => {
+                let after = Keyset::from_token(token).ok_or_else(|| bad_token(token))?;
+                (None, query::pull_query(self.filter.as_deref(), &Start::After(after)))
+            }
             None => {
                 let last_id = cursor.last_id_at_since.as_deref().map(|id| self.literal("sys_id", id)).transpose()?;
-                (None, query::resume(cursor.since, last_id, Utc::now()))
+                (None, query::pull_query(self.filter.as_deref(), &query::resume(cursor.since, last_id, Utc::now())))
             }
         };
-        let filter = match (self.filter.as_deref(), range.as_ref().and_then(IdRange::terms)) {
-            (Some(filter), Some(range)) => Some(format!("{filter}^{range}")),
-            (filter, range) => range.or(filter.map(str::to_string)),
-        };
-        let query = query::pull_query(filter.as_deref(), &start);
         // Only a stream's first page asks for the count (the progress bar's total); a later page, or a
         // partition's (whose scope's total `partition` read), ends on a short page instead.
         let count = page_token.is_none();
@@ -356,13 +365,10 @@ impl Connector for ServiceNowConnector {
         };
         // The next page starts after the last row, read or not (an unreadable row is skipped, not re-read).
         let next = match rows.last() {
-            Some(last) if more => {
-                let after = self.position(table, last)?;
-                Some(match &range {
-                    Some(range) => range.to_token(Some(&after)),
-                    None => after.to_token(),
-                })
-            }
+            Some(last) if more => Some(match &range {
+                Some(range) => range.to_token(Some(self.row_id(table, last)?)),
+                None => self.position(table, last)?.to_token(),
+            }),
             _ => None,
         };
         let mut items = Vec::with_capacity(rows.len());

@@ -143,6 +143,13 @@ pub fn pull_query(filter: Option<&str>, start: &Start) -> String {
 
 /// A partition of a full pull: the records whose `sys_id` is in `[from, to)` (text order; no bound where
 /// empty). sys_ids are 32 random hex digits, so hex-prefix ranges split a table evenly.
+///
+/// A partition is read in `sys_id` order, keyset-paged by the last `sys_id` seen: the range and the order
+/// are one index (the table's primary key), so a page costs the instance about the rows it returns, and
+/// neither moves when a record is edited meanwhile (an edit only changes what the row says; the scope's
+/// cursor after the pull ends before the pull began, so the next incremental sync reads the edit). Read
+/// in `sys_updated_on` order instead, every page of every partition would walk the rows of the other
+/// partitions in between.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdRange {
     pub from: String,
@@ -159,22 +166,30 @@ impl IdRange {
         (0..count).map(|i| IdRange { from: bound(i), to: bound(i + 1) }).collect()
     }
 
-    /// The range's terms, to AND to the filter: `sys_id>=<from>^sys_id<<to>`.
-    pub fn terms(&self) -> Option<String> {
-        let from = (!self.from.is_empty()).then(|| format!("sys_id>={}", self.from));
-        let to = (!self.to.is_empty()).then(|| format!("sys_id<{}", self.to));
-        let terms: Vec<String> = from.into_iter().chain(to).collect();
-        (!terms.is_empty()).then(|| terms.join("^"))
+    /// The encoded query of the range's page after the record `after` (from the range's start when
+    /// `None`): `<filter>^sys_id>=<from>^sys_id<<to>^ORDERBYsys_id`, with `sys_id><after>` in place of
+    /// the lower bound once a page was read.
+    pub fn query(&self, filter: Option<&str>, after: Option<&str>) -> String {
+        let filter = filter.map(str::trim).filter(|f| !f.is_empty()).map(str::to_string);
+        let lower = match after {
+            Some(after) => Some(format!("sys_id>{after}")),
+            None => (!self.from.is_empty()).then(|| format!("sys_id>={}", self.from)),
+        };
+        let upper = (!self.to.is_empty()).then(|| format!("sys_id<{}", self.to));
+        let terms = filter.into_iter().chain(lower).chain(upper).chain(Some("ORDERBYsys_id".to_string()));
+        terms.collect::<Vec<_>>().join("^")
     }
 
-    /// The page token of this range, continuing after `after` (from its start when `None`):
-    /// `p|<from>|<to>|<keyset token>`.
-    pub fn to_token(&self, after: Option<&Keyset>) -> String {
-        format!("p|{}|{}|{}", self.from, self.to, after.map(Keyset::to_token).unwrap_or_default())
+    /// The page token of this range, continuing after the record `after` (a sys_id; from the range's
+    /// start when `None`): `p|<from>|<to>|<after>`.
+    pub fn to_token(&self, after: Option<&str>) -> String {
+        format!("p|{}|{}|{}", self.from, self.to, after.unwrap_or_default())
     }
 
-    /// Read a token written by [`IdRange::to_token`]; `None` for anything else.
-    pub fn from_token(token: &str) -> Option<(IdRange, Option<Keyset>)> {
+    /// Read a token written by [`IdRange::to_token`]; `None` for anything else. A token of an earlier
+    /// version, which continued after a (`sys_updated_on`, `sys_id`) pair, continues from the range's
+    /// start: what was already stored is read again and found unchanged.
+    pub fn from_token(token: &str) -> Option<(IdRange, Option<String>)> {
         let mut parts = token.strip_prefix("p|")?.splitn(3, '|');
         let hex = |s: &str| s.len() <= 32 && s.chars().all(|c| c.is_ascii_hexdigit());
         let (from, to, after) = (parts.next()?, parts.next()?, parts.next()?);
@@ -183,7 +198,8 @@ impl IdRange {
         }
         let after = match after {
             "" => None,
-            keyset => Some(Keyset::from_token(keyset)?),
+            keyset if Keyset::from_token(keyset).is_some() => None,
+            id => Some(literal("sys_id", id).ok().filter(|id| !id.contains('|'))?.to_string()),
         };
         Some((IdRange { from: from.to_string(), to: to.to_string() }, after))
     }
@@ -348,9 +364,11 @@ mod tests {
         let ranges = IdRange::split(4);
         let bounds: Vec<(&str, &str)> = ranges.iter().map(|r| (r.from.as_str(), r.to.as_str())).collect();
         assert_eq!(bounds, [("", "4000"), ("4000", "8000"), ("8000", "c000"), ("c000", "")]);
-        assert_eq!(ranges[0].terms().as_deref(), Some("sys_id<4000"));
-        assert_eq!(ranges[1].terms().as_deref(), Some("sys_id>=4000^sys_id<8000"));
-        assert_eq!(IdRange::split(1)[0].terms(), None);
+        assert_eq!(ranges[0].query(None, None), "sys_id<4000^ORDERBYsys_id");
+        assert_eq!(ranges[1].query(Some("active=true"), None), "active=true^sys_id>=4000^sys_id<8000^ORDERBYsys_id");
+        assert_eq!(ranges[1].query(None, Some("4abc")), "sys_id>4abc^sys_id<8000^ORDERBYsys_id");
+        assert_eq!(ranges[3].query(None, Some("c1")), "sys_id>c1^ORDERBYsys_id");
+        assert_eq!(IdRange::split(1)[0].query(Some(" "), None), "ORDERBYsys_id");
         let ids = ["0000", "3fffffff", "4000", "40000001", "bfff", "c0", "ffffffff", "ZZ"];
         for id in ids {
             let holding = ranges
@@ -358,10 +376,11 @@ mod tests {
                 .filter(|r| (r.from.is_empty() || id >= r.from.as_str()) && (r.to.is_empty() || id < r.to.as_str()));
             assert_eq!(holding.count(), 1, "{id}");
         }
-        let after = Keyset { updated: parse_time("2024-01-02 03:04:05").unwrap(), sys_id: "abc".into() };
-        for (range, after) in [(ranges[1].clone(), Some(after)), (ranges[3].clone(), None)] {
-            assert_eq!(IdRange::from_token(&range.to_token(after.as_ref())), Some((range, after)));
+        for (range, after) in [(ranges[1].clone(), Some("4abc".to_string())), (ranges[3].clone(), None)] {
+            assert_eq!(IdRange::from_token(&range.to_token(after.as_deref())), Some((range, after)));
         }
+        // A token of the earlier (sys_updated_on, sys_id) paging continues from the range's start.
+        assert_eq!(IdRange::from_token("p|4000|8000|2024-01-02 03:04:05|abc"), Some((ranges[1].clone(), None)));
         assert_eq!(IdRange::from_token("p|zz||"), None);
         assert_eq!(IdRange::from_token("2024-01-02 03:04:05|abc"), None);
     }

@@ -137,6 +137,11 @@ impl Query {
         limit: usize,
         count: bool,
     ) -> (Vec<&'a Record>, Option<usize>) {
+        if self.is_id_order() {
+            let from = self.id_lower_bound();
+            let rows = db.rows_by_id(table, &from).filter(|r| self.matches(db, table, r));
+            return Self::page_of(rows, offset, limit, count);
+        }
         if !self.is_keyset_order() {
             let mut matches: Vec<&Record> = db.rows(table).filter(|r| self.matches(db, table, r)).collect();
             self.sort(db, table, &mut matches);
@@ -145,8 +150,20 @@ impl Query {
             return (page, count.then_some(total));
         }
         let (updated, id) = self.lower_bound();
+        let rows = db.rows_ordered(table, (&updated, &id)).filter(|r| self.matches(db, table, r));
+        Self::page_of(rows, offset, limit, count)
+    }
+
+    /// The page from `offset` (at most `limit`) of matching `rows` in query order, and how many there are
+    /// when `count` is asked for (else the read stops once the page is full).
+    fn page_of<'a>(
+        rows: impl Iterator<Item = &'a Record>,
+        offset: usize,
+        limit: usize,
+        count: bool,
+    ) -> (Vec<&'a Record>, Option<usize>) {
         let (mut page, mut total) = (Vec::new(), 0);
-        for record in db.rows_ordered(table, (&updated, &id)).filter(|r| self.matches(db, table, r)) {
+        for record in rows {
             if total >= offset && page.len() < limit {
                 page.push(record);
             } else if !count && page.len() == limit {
@@ -155,6 +172,26 @@ impl Query {
             total += 1;
         }
         (page, count.then_some(total))
+    }
+
+    /// Whether the order is `ORDERBYsys_id` alone: the table's primary key, which [`Db`] keeps in order.
+    fn is_id_order(&self) -> bool {
+        matches!(self.order.as_slice(), [key] if key.field == "sys_id" && !key.descending)
+    }
+
+    /// The least lowercased `sys_id` a matching record can have: for each `^NQ` group, what its
+    /// single-condition `sys_id` slots allow; the least over the groups ("" when a group allows anything).
+    fn id_lower_bound(&self) -> String {
+        let group_bound = |group: &Vec<Vec<Condition>>| {
+            let single = group.iter().filter(|slot| slot.len() == 1).map(|slot| &slot[0]);
+            let bounds = single.filter(|c| c.field == "sys_id").filter_map(|condition| match &condition.op {
+                Op::Gt(id) => Some(format!("{}\0", id.to_lowercase())),
+                Op::Ge(id) | Op::Eq(id) | Op::Between(id, _) => Some(id.to_lowercase()),
+                _ => None,
+            });
+            bounds.max().unwrap_or_default()
+        };
+        self.groups.iter().map(group_bound).min().unwrap_or_default()
     }
 
     /// Whether the order is `ORDERBYsys_updated_on^ORDERBYsys_id`: the order [`Db`] keeps each table in.
@@ -429,7 +466,7 @@ mod tests {
     }
 
     #[test]
-    fn a_keyset_page_read_in_the_kept_order_is_the_page_a_full_sort_gives() {
+    fn a_page_read_in_a_kept_order_is_the_page_a_full_sort_gives() {
         let mut db = Db::new(7, "admin");
         // 120 records over 6 seconds (many ties, broken by sys_id), then 20 of them edited (moved to the end).
         for i in 0..120 {
@@ -455,8 +492,18 @@ mod tests {
             queries.push(format!("sys_updated_on>={t}^ORcategory=network{order}"));
             queries.push(format!("sys_updated_on>{t}^NQcategory=network{order}"));
         }
+        // A partition read in sys_id order (the primary key), from its start and after a record.
+        queries.push("ORDERBYsys_id".to_owned());
+        queries.push("category=network^sys_id>=4000^sys_id<c000^ORDERBYsys_id".to_owned());
+        for record in db.rows("incident").step_by(9) {
+            let id = &record["sys_id"];
+            queries.push(format!("sys_id>{id}^sys_id<c000^ORDERBYsys_id"));
+            queries.push(format!("sys_id>{}^ORDERBYsys_id", id.to_uppercase()));
+            queries.push(format!("sys_id>{id}^NQcategory=network^ORDERBYsys_id"));
+        }
         // Another order is sorted as before.
         queries.push("sys_updated_on>2024-03-01 10:00:02^ORDERBYsys_updated_on".to_owned());
+        queries.push("sys_id>4000^ORDERBYDESCsys_id".to_owned());
         for text in &queries {
             let query = Query::parse(text, "incident", &db);
             for (offset, limit) in [(0, 5), (0, 500), (3, 4), (200, 5)] {

@@ -88,12 +88,20 @@ struct Table {
     /// Every record's [`OrderKey`]: the table kept in `sys_updated_on`, `sys_id` order, as an instance's
     /// database index keeps it, so that a keyset page costs what the page holds (see [`Db::rows_ordered`]).
     ordered: BTreeSet<OrderKey>,
+    /// Every record's lowercased `sys_id` and insertion sequence: the table's primary key, read in order by
+    /// a partition of a full pull (see [`Db::rows_by_id`]).
+    by_sys_id: BTreeSet<(String, u64)>,
     next_number: u64,
 }
 
 /// Where a record sits in `sys_updated_on`, `sys_id` order: the two values as they compare (a date-time
 /// by its text, a sys_id ignoring case), then its insertion sequence (the sort is stable).
 pub(crate) type OrderKey = (String, String, u64);
+
+/// Where a record sits in `sys_id` order (ignoring case, as sys_ids compare).
+fn id_key(seq: u64, record: &Record) -> (String, u64) {
+    (record.get("sys_id").map_or("", String::as_str).to_lowercase(), seq)
+}
 
 fn order_key(seq: u64, record: &Record) -> OrderKey {
     let value = |field: &str| record.get(field).map_or("", String::as_str);
@@ -104,14 +112,17 @@ impl Table {
     fn put(&mut self, seq: u64, record: Record) {
         if let Some(old) = self.rows.get(&seq) {
             self.ordered.remove(&order_key(seq, old));
+            self.by_sys_id.remove(&id_key(seq, old));
         }
         self.ordered.insert(order_key(seq, &record));
+        self.by_sys_id.insert(id_key(seq, &record));
         self.rows.insert(seq, record);
     }
 
     fn take(&mut self, seq: u64) -> Option<Record> {
         let record = self.rows.remove(&seq)?;
         self.ordered.remove(&order_key(seq, &record));
+        self.by_sys_id.remove(&id_key(seq, &record));
         Some(record)
     }
 }
@@ -139,6 +150,7 @@ impl Db {
                     rows: BTreeMap::new(),
                     by_id: HashMap::new(),
                     ordered: BTreeSet::new(),
+                    by_sys_id: BTreeSet::new(),
                     next_number: 10001,
                 };
                 (table.def.name, table)
@@ -219,6 +231,16 @@ impl Db {
             .get(table)
             .into_iter()
             .flat_map(move |t| t.ordered.range(start.clone()..).filter_map(|(_, _, seq)| t.rows.get(seq)))
+    }
+
+    /// The records of `table` in `sys_id` order (ignoring case; ties in insertion order), from the first
+    /// whose lowercased `sys_id` is at least `from`.
+    pub(crate) fn rows_by_id<'a>(&'a self, table: &str, from: &str) -> impl Iterator<Item = &'a Record> {
+        let start = (from.to_owned(), 0);
+        self.tables
+            .get(table)
+            .into_iter()
+            .flat_map(move |t| t.by_sys_id.range(start.clone()..).filter_map(|(_, seq)| t.rows.get(seq)))
     }
 
     /// Stores `record` in place of the record `sys_id` (kept in order); false when there is none.
