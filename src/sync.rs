@@ -6,10 +6,12 @@
 //! cursor's dedupe drops what was already stored.
 //!
 //! A scope's first sync and `sync --full` are partitioned: the connector splits the scope into disjoint
-//! partitions ([`Connector::partition`]), pulled by as many streams as the tracker's concurrency, each page
-//! committed with its partition's progress. The plan is stored before the first page, so a crash resumes
-//! each partition where it stopped; the scope's cursor is stored only when every partition is done.
-//! Incremental syncs stay one stream per scope.
+//! partitions ([`Connector::partition`]), each page committed with its partition's progress. One pool of
+//! streams per tracker (half as many again as its concurrency, [`streams`]) pulls the partitions of all
+//! its scopes, a stream taking the next partition when it ends one: a ServiceNow instance of six tables
+//! runs twelve streams at concurrency 8, not six times eight each holding a page. The plan is stored
+//! before the first page, so a crash resumes each partition where it stopped; the scope's cursor is
+//! stored only when every partition of it is done. Incremental syncs stay one stream per scope.
 //!
 //! Pages are committed by the tracker's [`Writer`], a thread of its own: a stream hands it page *n* and
 //! asks for page *n + 1* while the page commits, so the commit hides behind the network round trip and runs
@@ -22,7 +24,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use futures::future::{join_all, try_join_all};
+use futures::future::join_all;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tokio::sync::{mpsc, oneshot};
 use twotrack_api::{Connector, ConnectorError, Cursor, Item};
@@ -214,27 +216,12 @@ async fn sync_scopes(
     out: &mut TrackerSync,
 ) -> Result<(), SyncError> {
     let name = connector.name().to_string();
-    // Every scope is its own stream (its own cursor and pages), so they run side by side; they share
-    // the connector's HTTP client and with it the tracker's rate limiter and concurrency window. A
-    // failing scope stops only itself.
     let shared = Mutex::new(std::mem::replace(out, TrackerSync::named(&name)));
     let progress = Progress { bar, total: Mutex::new(0) };
     let scopes = connector.scopes();
     let (writer, writing) = Writer::start(mirror.clone(), name.clone());
-    let runs: Vec<Scope<'_>> = scopes
-        .iter()
-        .map(|scope| Scope {
-            connector,
-            mirror,
-            writer: &writer,
-            name: &name,
-            scope,
-            progress: &progress,
-            out: &shared,
-        })
-        .collect();
-    let results = join_all(runs.iter().map(|run| run.sync(full))).await;
-    drop(runs);
+    let tracker = Tracker { connector, mirror, writer: &writer, name: &name, progress: &progress, out: &shared };
+    let results = tracker.sync(&scopes, full).await;
     drop(writer);
     // Every page handed over is committed (or failed) before the outcome is told. A writer that panicked
     // has failed the stream whose page it was committing ([`SyncError::WriterStopped`]).
@@ -321,84 +308,206 @@ impl Writer {
     }
 }
 
-/// One scope of one tracker being synced.
-struct Scope<'a> {
+/// One tracker being synced: what its streams share.
+struct Tracker<'a> {
     connector: &'a AnyConnector,
     mirror: &'a Mirror,
     writer: &'a Writer,
     name: &'a str,
-    scope: &'a str,
     progress: &'a Progress<'a>,
     out: &'a Mutex<TrackerSync>,
 }
 
-impl Scope<'_> {
+/// How a scope is pulled this time.
+enum Pull {
+    /// One stream from the scope's cursor.
+    Incremental(Cursor),
+    /// Partitions (a first or full sync, or one interrupted), pulled by the tracker's pool of streams.
+    Partitioned(PartitionPlan, Vec<PartitionState>),
+}
+
+/// A scope's partitioned pull under way: where each partition stands, how many are still to finish, and
+/// the error that stopped the scope, if one did (its other partitions then stop at their next page).
+struct Partitioned<'a> {
+    scope: &'a str,
+    started: DateTime<Utc>,
+    states: Mutex<(Vec<PartitionState>, usize)>,
+    failed: Mutex<Option<SyncError>>,
+}
+
+impl Partitioned<'_> {
+    fn has_failed(&self) -> bool {
+        self.failed.lock().unwrap_or_else(PoisonError::into_inner).is_some()
+    }
+
+    /// The first error stops the scope; later ones (its other partitions') are the same story.
+    fn fail(&self, error: SyncError) {
+        self.failed.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(error);
+    }
+
+    /// Partition `index` ended at `state`; `Some(cursor)` when it was the scope's last.
+    fn done(&self, index: usize, state: PartitionState) -> Option<Cursor> {
+        let mut guard = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+        let (states, remaining) = &mut *guard;
+        states[index] = state;
+        *remaining -= 1;
+        (*remaining == 0).then(|| partitioned_cursor(self.started, states))
+    }
+}
+
+impl Tracker<'_> {
+    /// Sync every scope: incremental ones each as a stream of its own, the partitions of the others by
+    /// one pool of streams shared across the scopes. All share the connector's HTTP client, and with it
+    /// the tracker's rate limiter and concurrency window. A failing scope stops only itself. The outcome
+    /// of each scope, in order.
+    async fn sync(&self, scopes: &[String], full: bool) -> Vec<Result<(), SyncError>> {
+        let pulls = join_all(scopes.iter().map(|scope| self.prepare(scope, full))).await;
+        let mut results: Vec<Result<(), SyncError>> = Vec::with_capacity(scopes.len());
+        let (mut streams, mut partitioned) = (Vec::new(), Vec::new());
+        for (index, (scope, pull)) in scopes.iter().zip(pulls).enumerate() {
+            results.push(Ok(()));
+            match pull {
+                Err(error) => results[index] = Err(error),
+                Ok(Pull::Incremental(cursor)) => streams.push((index, scope.as_str(), cursor)),
+                Ok(Pull::Partitioned(plan, states)) => {
+                    if let Some(total) = plan.total {
+                        self.progress.add_total(total);
+                    }
+                    if let Some(bar) = self.progress.bar {
+                        bar.inc(states.iter().map(|s| s.pulled).sum());
+                    }
+                    let remaining = states.iter().filter(|s| s.next.is_some()).count();
+                    let pull = Partitioned {
+                        scope: scope.as_str(),
+                        started: plan.started,
+                        states: Mutex::new((states, remaining)),
+                        failed: Mutex::new(None),
+                    };
+                    partitioned.push((index, pull));
+                }
+            }
+        }
+        let incremental = join_all(streams.iter().map(|(_, scope, cursor)| self.stream(scope, cursor.clone())));
+        let pool = self.pull_partitions(partitioned.iter().map(|(_, pull)| pull).collect());
+        let (incremental, ()) = futures::join!(incremental, pool);
+        for ((index, ..), result) in streams.iter().zip(incremental) {
+            results[*index] = result;
+        }
+        for (index, pull) in partitioned {
+            if let Some(error) = pull.failed.into_inner().unwrap_or_else(PoisonError::into_inner) {
+                results[index] = Err(error);
+            }
+        }
+        results
+    }
+
     /// A partitioned pull when one is under way (an interrupted first or full sync resumes, even under
     /// `--full`), the scope was never pulled, or `full`; otherwise an incremental stream from the cursor.
-    async fn sync(&self, full: bool) -> Result<(), SyncError> {
-        if let Some((plan, states)) = self.mirror.partitions(self.name, self.scope)? {
-            return self.pull_partitions(plan, states).await;
+    async fn prepare(&self, scope: &str, full: bool) -> Result<Pull, SyncError> {
+        if let Some((plan, states)) = self.mirror.partitions(self.name, scope)? {
+            return Ok(Pull::Partitioned(plan, states));
         }
-        match self.mirror.cursor(self.name, self.scope)? {
-            Some(cursor) if !full => self.stream(cursor).await,
+        match self.mirror.cursor(self.name, scope)? {
+            Some(cursor) if !full => Ok(Pull::Incremental(cursor)),
             _ => {
-                let streams = self.connector.concurrency().max(1);
+                let count = streams(self.connector.concurrency()) * PARTITIONS_PER_STREAM;
                 let started = Utc::now();
-                let split = self.connector.partition(self.scope, streams * PARTITIONS_PER_STREAM).await?;
+                let split = self.connector.partition(scope, count).await?;
                 let plan = PartitionPlan { started, total: split.total, partitions: split.tokens.len() };
-                let states = self.mirror.begin_partitions(self.name, self.scope, &plan, &split.tokens)?;
-                self.pull_partitions(plan, states).await
+                let states = self.mirror.begin_partitions(self.name, scope, &plan, &split.tokens)?;
+                Ok(Pull::Partitioned(plan, states))
             }
         }
     }
 
-    fn record(&self, pulled: usize, outcome: PageOutcome) {
+    fn record(&self, scope: &str, pulled: usize, outcome: PageOutcome) {
         let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
         out.add_page(pulled, outcome);
-        self.progress.pulled(pulled, &out, self.scope);
+        self.progress.pulled(pulled, &out, scope);
     }
 
-    /// Pull every unfinished partition, `concurrency` at a time, then store the scope's cursor.
-    async fn pull_partitions(&self, plan: PartitionPlan, states: Vec<PartitionState>) -> Result<(), SyncError> {
-        if let Some(total) = plan.total {
-            self.progress.add_total(total);
+    /// Pull every unfinished partition of `scopes`, each stream taking the next partition (the scopes'
+    /// partitions in turn) when it ends one, and store a scope's cursor once its last partition ends.
+    ///
+    /// A few more streams than the window has places ([`streams`]): while one stream's page is decoded
+    /// and committed, its place carries another stream's request.
+    async fn pull_partitions(&self, scopes: Vec<&Partitioned<'_>>) {
+        let mut queue = VecDeque::new();
+        let mut pending: Vec<VecDeque<(usize, PartitionState)>> = Vec::with_capacity(scopes.len());
+        for pull in &scopes {
+            let states = pull.states.lock().unwrap_or_else(PoisonError::into_inner);
+            pending.push(states.0.iter().cloned().enumerate().filter(|(_, s)| s.next.is_some()).collect());
+            // A scope whose partitions all ended before a crash stored no cursor yet.
+            if states.1 == 0 {
+                let cursor = partitioned_cursor(pull.started, &states.0);
+                drop(states);
+                self.finish(pull, &cursor);
+            }
         }
-        if let Some(bar) = self.progress.bar {
-            bar.inc(states.iter().map(|s| s.pulled).sum());
+        while pending.iter().any(|p| !p.is_empty()) {
+            for (scope, partitions) in pending.iter_mut().enumerate() {
+                if let Some((index, state)) = partitions.pop_front() {
+                    queue.push_back((scope, index, state));
+                }
+            }
         }
-        let queue: Mutex<VecDeque<(usize, PartitionState)>> =
-            Mutex::new(states.iter().cloned().enumerate().filter(|(_, s)| s.next.is_some()).collect());
-        let done = Mutex::new(states);
+        let queue = Mutex::new(queue);
         let worker = || async {
             loop {
                 let next = queue.lock().unwrap_or_else(PoisonError::into_inner).pop_front();
-                let Some((index, state)) = next else { return Ok::<_, SyncError>(()) };
-                let state = self.pull_partition(index, state).await?;
-                done.lock().unwrap_or_else(PoisonError::into_inner)[index] = state;
+                let Some((scope, index, state)) = next else { return };
+                let pull = scopes[scope];
+                if pull.has_failed() {
+                    continue;
+                }
+                match self.pull_partition(pull, index, state).await {
+                    Ok(state) => {
+                        if let Some(cursor) = pull.done(index, state) {
+                            self.finish(pull, &cursor);
+                        }
+                    }
+                    Err(error) => pull.fail(error),
+                }
             }
         };
-        try_join_all((0..self.connector.concurrency().max(1)).map(|_| worker())).await?;
-        let states = done.into_inner().unwrap_or_else(PoisonError::into_inner);
-        let cursor = partitioned_cursor(plan.started, &states);
-        self.mirror.finish_partitions(self.name, self.scope, &cursor)?;
-        Ok(())
+        join_all((0..streams(self.connector.concurrency())).map(|_| worker())).await;
+    }
+
+    /// Store the cursor of a scope whose partitions all ended (unless one failed meanwhile).
+    fn finish(&self, pull: &Partitioned<'_>, cursor: &Cursor) {
+        if pull.has_failed() {
+            return;
+        }
+        if let Err(error) = self.mirror.finish_partitions(self.name, pull.scope, cursor) {
+            pull.fail(error.into());
+        }
     }
 
     /// Wait for a page's commit and count it.
-    async fn settle(&self, committing: Option<Committing>) -> Result<(), SyncError> {
+    async fn settle(&self, scope: &str, committing: Option<Committing>) -> Result<(), SyncError> {
         let Some(Committing { pulled, done }) = committing else { return Ok(()) };
         let outcome = done.await.map_err(|_| SyncError::WriterStopped)??;
-        self.record(pulled, outcome);
+        self.record(scope, pulled, outcome);
         Ok(())
     }
 
-    /// Pull one partition to its end, each page committed with the partition's progress while the next
-    /// one is pulled.
-    async fn pull_partition(&self, index: usize, mut state: PartitionState) -> Result<PartitionState, SyncError> {
+    /// Pull one partition to its end (or until its scope failed), each page committed with the
+    /// partition's progress while the next one is pulled.
+    async fn pull_partition(
+        &self,
+        pull: &Partitioned<'_>,
+        index: usize,
+        mut state: PartitionState,
+    ) -> Result<PartitionState, SyncError> {
+        let scope = pull.scope;
         let mut committing = None;
         while let Some(token) = state.next.take() {
-            let page = self.connector.pull_page(self.scope, &Cursor::default(), Some(&token)).await;
-            self.settle(committing.take()).await?;
+            if pull.has_failed() {
+                state.next = Some(token);
+                break;
+            }
+            let page = self.connector.pull_page(scope, &Cursor::default(), Some(&token)).await;
+            self.settle(scope, committing.take()).await?;
             let page = page?;
             for item in &page.items {
                 state.cursor.advance(item);
@@ -406,21 +515,21 @@ impl Scope<'_> {
             state.next = page.next;
             state.pulled += page.items.len() as u64;
             let commit = Commit::Partition { index, items: page.items, state: state.clone() };
-            committing = Some(self.writer.commit(self.scope, commit));
+            committing = Some(self.writer.commit(scope, commit));
         }
-        self.settle(committing).await?;
+        self.settle(scope, committing).await?;
         Ok(state)
     }
 
-    /// Pull the scope from `cursor` to its end, one page after the other, each page committed with its
+    /// Pull `scope` from `cursor` to its end, one page after the other, each page committed with its
     /// cursor while the next one is pulled (asked for with the cursor advanced over this one, as the
     /// connectors expect).
-    async fn stream(&self, mut cursor: Cursor) -> Result<(), SyncError> {
-        let (connector, scope) = (self.connector, self.scope);
+    async fn stream(&self, scope: &str, mut cursor: Cursor) -> Result<(), SyncError> {
+        let connector = self.connector;
         let (mut token, mut committing) = (None::<String>, None);
         loop {
             let page = connector.pull_page(scope, &cursor, token.as_deref()).await;
-            self.settle(committing.take()).await?;
+            self.settle(scope, committing.take()).await?;
             let page = page?;
             if token.is_none()
                 && let Some(total) = page.total
@@ -433,10 +542,18 @@ impl Scope<'_> {
             committing = Some(self.writer.commit(scope, Commit::Page { items: page.items, cursor: cursor.clone() }));
             match page.next {
                 Some(next) => token = Some(next),
-                None => return self.settle(committing).await,
+                None => return self.settle(scope, committing).await,
             }
         }
     }
+}
+
+/// How many streams pull a tracker's partitions at `concurrency` requests in flight: half as many again
+/// (rounded down), so that the window stays full while some streams decode and commit their pages; at
+/// `concurrency = 1`, one.
+fn streams(concurrency: usize) -> usize {
+    let concurrency = concurrency.max(1);
+    concurrency + concurrency / 2
 }
 
 /// The scope's cursor after a partitioned pull that began at `started`: every partition's, merged, but
