@@ -16,7 +16,10 @@
 //! 4. How the ratio grows with concurrency: the same first sync at `concurrency` 1, 2 and 4 (8 is step 1)
 //!    against the Python clients' times (`PULL_BENCH_SWEEP=1,2,4` sets the values; empty skips it).
 //!
-//! `PULL_BENCH_STEPS=1,3` runs only those steps (default all four; step 1 always runs: the others compare
+//! 5. Each tracker's first sync alone (`sync --tracker`), against its own requests x latency / concurrency:
+//!    what the trackers cost each other on a machine they share with both simulators.
+//!
+//! `PULL_BENCH_STEPS=1,3` runs only those steps (default all five; step 1 always runs: the others compare
 //! with it). The machine's load average (`/proc/loadavg`) is printed when the benchmark starts and after
 //! each step: on a shared machine the figures mean little without it.
 
@@ -152,6 +155,42 @@ async fn bench(sims: &Sims) -> anyhow::Result<()> {
     if wanted(4) {
         sweep(sims, &python, twotrack_seconds, run.wall).await?;
     }
+
+    // 5. Each tracker alone.
+    if wanted(5) {
+        alone(sims, &concurrency).await?;
+    }
+    Ok(())
+}
+
+/// Step 5: the first sync of each tracker alone (`sync --tracker`), into a new mirror each, against its
+/// own requests x latency / concurrency: what the two trackers cost each other on a shared machine (both
+/// simulators and both trackers' streams run on the same cores).
+async fn alone(sims: &Sims, concurrency: &str) -> anyhow::Result<()> {
+    println!(
+        "
+5. each tracker alone, {} ms latency, concurrency {CONCURRENCY}",
+        LATENCY.as_millis()
+    );
+    for tracker in ["jira", "servicenow"] {
+        let dir = tempfile::tempdir()?;
+        let config = write_config_with(sims, dir.path(), concurrency, 100_000.0, 10_000)?;
+        clear(sims);
+        let run = run_sync(&config, &["--tracker", tracker]).await?;
+        let seen = traffic(sims);
+        let Some(t) = seen.iter().find(|t| t.name == tracker) else { continue };
+        let nominal = LATENCY.mul_f64(t.requests as f64 / f64::from(CONCURRENCY));
+        println!(
+            "   {tracker:<10} {:>6} requests  wall {:>6.2} s = {:.2}x requests x latency / {CONCURRENCY} ({:.2} s); answer time / {CONCURRENCY} = {:.2} s; peak RSS {:.1} MB",
+            t.requests,
+            run.wall.as_secs_f64(),
+            run.wall.as_secs_f64() / nominal.as_secs_f64(),
+            nominal.as_secs_f64(),
+            t.answering.div_f64(f64::from(CONCURRENCY)).as_secs_f64(),
+            run.peak_rss_kb as f64 / 1024.0,
+        );
+    }
+    println!("   {}", support::load_average());
     Ok(())
 }
 
