@@ -326,12 +326,13 @@ enum Pull {
     Partitioned(PartitionPlan, Vec<PartitionState>),
 }
 
-/// A scope's partitioned pull under way: where each partition stands, how many are still to finish, and
-/// the error that stopped the scope, if one did (its other partitions then stop at their next page).
+/// A scope's partitioned pull under way: where each partition stands (a partition is to finish while its
+/// stored state has a next page), and the error that stopped the scope, if one did (its other partitions
+/// then stop at their next page, and the scope gets no cursor).
 struct Partitioned<'a> {
     scope: &'a str,
     started: DateTime<Utc>,
-    states: Mutex<(Vec<PartitionState>, usize)>,
+    states: Mutex<Vec<PartitionState>>,
     failed: Mutex<Option<SyncError>>,
 }
 
@@ -347,11 +348,9 @@ impl Partitioned<'_> {
 
     /// Partition `index` ended at `state`; `Some(cursor)` when it was the scope's last.
     fn done(&self, index: usize, state: PartitionState) -> Option<Cursor> {
-        let mut guard = self.states.lock().unwrap_or_else(PoisonError::into_inner);
-        let (states, remaining) = &mut *guard;
+        let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
         states[index] = state;
-        *remaining -= 1;
-        (*remaining == 0).then(|| partitioned_cursor(self.started, states))
+        all_ended(&states).then(|| partitioned_cursor(self.started, &states))
     }
 }
 
@@ -376,11 +375,10 @@ impl Tracker<'_> {
                     if let Some(bar) = self.progress.bar {
                         bar.inc(states.iter().map(|s| s.pulled).sum());
                     }
-                    let remaining = states.iter().filter(|s| s.next.is_some()).count();
                     let pull = Partitioned {
                         scope: scope.as_str(),
                         started: plan.started,
-                        states: Mutex::new((states, remaining)),
+                        states: Mutex::new(states),
                         failed: Mutex::new(None),
                     };
                     partitioned.push((index, pull));
@@ -436,10 +434,10 @@ impl Tracker<'_> {
         let mut pending: Vec<VecDeque<(usize, PartitionState)>> = Vec::with_capacity(scopes.len());
         for pull in &scopes {
             let states = pull.states.lock().unwrap_or_else(PoisonError::into_inner);
-            pending.push(states.0.iter().cloned().enumerate().filter(|(_, s)| s.next.is_some()).collect());
+            pending.push(states.iter().cloned().enumerate().filter(|(_, s)| s.next.is_some()).collect());
             // A scope whose partitions all ended before a crash stored no cursor yet.
-            if states.1 == 0 {
-                let cursor = partitioned_cursor(pull.started, &states.0);
+            if all_ended(&states) {
+                let cursor = partitioned_cursor(pull.started, &states);
                 drop(states);
                 self.finish(pull, &cursor);
             }
@@ -546,6 +544,11 @@ impl Tracker<'_> {
             }
         }
     }
+}
+
+/// Whether every partition was pulled to its end.
+fn all_ended(states: &[PartitionState]) -> bool {
+    states.iter().all(|s| s.next.is_none())
 }
 
 /// How many streams pull a tracker's partitions at `concurrency` requests in flight: half as many again
