@@ -10,12 +10,17 @@
 //! 1. Every open item becomes a vector of its content words, each weighted by how rare it is on the
 //!    site (inverse document frequency; a summary word counts twice a description word).
 //! 2. Two items are near-duplicates when they were created at most `window` apart and the cosine of
-//!    their vectors is at least `similarity`. Candidates are found through the rarest words of each
-//!    item only, so the cost grows with the items in the window, not with the square of the site.
-//! 3. Near-duplicates are joined into groups; a group of at least `min_size` items whose members each
-//!    resemble the group as a whole (cosine to its centroid at least `similarity`) is a candidate.
-//! 4. The burst test: the site's other items like the group give its everyday rate; a candidate is a
-//!    storm only if that many reports in its span would be a one-in-a-billion chance at that rate.
+//!    their vectors is at least `similarity`. An item's candidates are the latest 16 earlier items of
+//!    the window that have one of its six rarest words: the cost grows with the items, not with the
+//!    items in the window (a large site has thousands of them a word).
+//! 3. Near-duplicates are joined into groups, none spanning more than two windows (on a busy site,
+//!    chains of everyday near-duplicates would otherwise join the whole history into one group and
+//!    bury any storm in it); a group of at least `min_size` items whose members each resemble the
+//!    group as a whole (cosine to its centroid at least `similarity`) and share at least one word is
+//!    a candidate.
+//! 4. The burst test: the site's other items like the group give its everyday rate (counted on at most
+//!    2,048 items a word, evenly spread, in the two weeks either side); a candidate is a storm only if
+//!    that many reports in its span would be a one-in-a-billion chance at that rate.
 //!
 //! What the corrections will need (issue 16, part 3) is on [`Storm`]: the members in arrival order,
 //! a stable [`Storm::anchor`] (the first report: the key of a parent's idempotent create), the
