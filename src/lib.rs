@@ -11,6 +11,8 @@
 //! - [`registry`]: the only file that names every connector (`AnyConnector`, enum dispatch).
 //! - [`sync`]: the pull loop, concurrent across trackers, page + cursor committed atomically.
 //! - [`audit`] and [`report`]: the dry-run audit and its renderers (HTML, Markdown, JSON, CSV).
+//! - [`parallel`]: a stream of items mapped on every core, the results taken in order (a leaf: the site
+//!   learner reads the mirror through it).
 //! - [`storm`]: storms, many reports of one event found among the open items, and their priority. Pure.
 //! - [`outbox`]: durable corrections and the crash-safe move saga; follow-back.
 //! - [`daemon`]: cron schedules, lifecycle, signals, `/healthz` `/readyz` `/metrics`.
@@ -29,6 +31,7 @@ pub mod exit;
 pub mod logging;
 pub mod mirror;
 pub mod outbox;
+pub mod parallel;
 pub mod plan;
 pub mod registry;
 pub mod report;

@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 use twotrack_api::{Class, TrackerRole};
@@ -28,7 +29,7 @@ use twotrack_api::{Class, TrackerRole};
 use twotrack_api::Item;
 
 use super::route::{RouteEvidence, RouteLearner, RouteModel, RouteOptions};
-use super::site::{Label, SiteEvidence, SiteLearner, SiteModel, SiteOptions};
+use super::site::{Label, Read, SiteEvidence, SiteLearner, SiteModel, SiteOptions};
 use super::{Action, Classifier, Reason, Subject, Verdict};
 
 /// The confidence at which a misfiled item is moved, and at which it is flagged for review.
@@ -239,12 +240,12 @@ impl Site {
     /// they sat in the wrong place), and each tracker's misfiling rate is estimated over its open items.
     /// The routing is learned from the service queues' items with an assignment group, open or closed
     /// (twins, which twotrack routed itself, left out).
-    pub fn learn<E>(
+    pub fn learn<E: Send>(
         classifier: &Classifier,
         options: SiteOptions,
-        items: impl IntoIterator<Item = Result<Item, E>>,
-        role: impl Fn(&Item) -> Option<TrackerRole>,
-        decided: impl Fn(&Item) -> bool,
+        items: impl IntoIterator<Item = Result<Item, E>, IntoIter: Send>,
+        role: impl Fn(&Item) -> Option<TrackerRole> + Sync,
+        decided: impl Fn(&Item) -> bool + Sync,
     ) -> Result<Site, E> {
         let label = |item: &Item| if decided(item) { Label::Decided } else { Label::Sits };
         Site::learn_with(Fusion::fitted(), classifier, options, items, role, label)
@@ -252,25 +253,25 @@ impl Site {
 
     /// [`Site::learn`] with each item's [`Label`] given: where it sits, or what a human decided about
     /// it (it belongs where it sits; it was sent back to the other role; not an example).
-    pub fn learn_labelled<E>(
+    pub fn learn_labelled<E: Send>(
         classifier: &Classifier,
         options: SiteOptions,
-        items: impl IntoIterator<Item = Result<Item, E>>,
-        role: impl Fn(&Item) -> Option<TrackerRole>,
-        label: impl Fn(&Item) -> Label,
+        items: impl IntoIterator<Item = Result<Item, E>, IntoIter: Send>,
+        role: impl Fn(&Item) -> Option<TrackerRole> + Sync,
+        label: impl Fn(&Item) -> Label + Sync,
     ) -> Result<Site, E> {
         Site::learn_with(Fusion::fitted(), classifier, options, items, role, label)
     }
 
     /// [`Site::learn`] with other fusion coefficients than the fitted ones (for measuring them on
     /// sites they were not fitted on).
-    pub fn learn_with<E>(
+    pub fn learn_with<E: Send>(
         fusion: Fusion,
         classifier: &Classifier,
         options: SiteOptions,
-        items: impl IntoIterator<Item = Result<Item, E>>,
-        role: impl Fn(&Item) -> Option<TrackerRole>,
-        label: impl Fn(&Item) -> Label,
+        items: impl IntoIterator<Item = Result<Item, E>, IntoIter: Send>,
+        role: impl Fn(&Item) -> Option<TrackerRole> + Sync,
+        label: impl Fn(&Item) -> Label + Sync,
     ) -> Result<Site, E> {
         let mut learner: SiteLearner<Known> = SiteLearner::new(options);
         let mut router = RouteLearner::new(RouteOptions {
@@ -282,9 +283,22 @@ impl Site {
         let mut groups: BTreeMap<String, usize> = BTreeMap::new();
         let mut moved_away: HashSet<String> = HashSet::new();
         let mut trackers: Vec<String> = Vec::new();
-        for item in items {
-            let item = item?;
-            let Some(role) = role(&item) else { continue };
+        // Reading an item's text and the rules' evidence are pure and cost the most: they run on the
+        // workers, the evidence only where the item may be trained on (all of them but on a big site:
+        // the sampling thresholds, which only fall, are passed back after each item); everything the
+        // learners count happens here, in the items' order, so the site is the same on any cores.
+        let thresholds = [AtomicU64::new(u64::MAX), AtomicU64::new(u64::MAX)];
+        let read = |item: Item| {
+            let role = role(&item)?;
+            let label = label(&item);
+            let read = Read::of(&item.summary, &item.description);
+            let now = [thresholds[0].load(Ordering::Relaxed), thresholds[1].load(Ordering::Relaxed)];
+            let evidence =
+                SiteLearner::<Known>::samples(now, &item.key, role, label).then(|| classifier.class_evidence(&item));
+            Some((item, role, label, read, evidence))
+        };
+        crate::parallel::map_in_order(items.into_iter(), crate::parallel::workers(), read, |next| {
+            let (item, role, label, read, evidence) = next;
             let tracker = match trackers.iter().position(|t| *t == item.tracker) {
                 Some(t) => t,
                 None => {
@@ -292,9 +306,8 @@ impl Site {
                     trackers.len() - 1
                 }
             };
-            // The rules' evidence only for the items trained on (all of them but on a big site).
-            learner.add(&item.key, &item.summary, &item.description, role, label(&item), || {
-                let (work, value) = classifier.class_evidence(&item);
+            learner.add_read(&item.key, &read, role, label, || {
+                let (work, value) = evidence.unwrap_or_else(|| classifier.class_evidence(&item));
                 Known {
                     tracker,
                     role,
@@ -303,11 +316,14 @@ impl Site {
                     closed: (!item.open).then(|| item.key.clone()),
                 }
             });
+            for (side, threshold) in learner.thresholds().into_iter().enumerate() {
+                thresholds[side].store(threshold, Ordering::Relaxed);
+            }
             if role == TrackerRole::Service
                 && item.origin.is_none()
                 && let Some(group) = &item.queue
             {
-                router.add_features(&item.key, learner.last_features(), group);
+                router.add_features(&item.key, read.features(), group);
                 if !group.trim().is_empty() {
                     *groups.entry(group.trim().to_string()).or_default() += 1;
                 }
@@ -315,7 +331,8 @@ impl Site {
             if let Some(origin) = item.origin {
                 moved_away.insert(origin);
             }
-        }
+            Ok::<(), E>(())
+        })?;
         learner.leave_out(|k| k.closed.as_ref().is_some_and(|key| moved_away.contains(key)));
         // The signals of every example with the site's out-of-fold log-odds, and each tracker's prior.
         let judge = |examples: &[Known], logits: &[f64]| {

@@ -137,13 +137,48 @@ impl<P> SiteLearner<P> {
         label: Label,
         payload: impl FnOnce() -> P,
     ) -> bool {
-        let e = &mut self.scratch;
+        let mut e = std::mem::take(&mut self.scratch);
         e.run(summary, description);
-        let side = match label {
-            Label::Returned => 1 - side(role),
-            _ => side(role),
-        };
-        for &w in &e.words {
+        let example = self.add_words(key, &e.words, &e.buckets, role, label, payload);
+        self.scratch = e;
+        example
+    }
+
+    /// [`SiteLearner::add`] for an item whose text was read already (on another thread, say).
+    pub fn add_read(
+        &mut self,
+        key: &str,
+        read: &Read,
+        role: TrackerRole,
+        label: Label,
+        payload: impl FnOnce() -> P,
+    ) -> bool {
+        self.add_words(key, &read.words, &read.buckets, role, label, payload)
+    }
+
+    /// Per role, the sample hash below which an item is an example now. It only falls as the site
+    /// grows, so an item [`SiteLearner::samples`] rejects under these is never an example later.
+    pub fn thresholds(&self) -> [u64; 2] {
+        self.threshold
+    }
+
+    /// Whether an item of `key`, sitting where `role` says with `label`, is an example under
+    /// `thresholds` (to make its payload ahead, on another thread, only where it may be needed).
+    pub fn samples(thresholds: [u64; 2], key: &str, role: TrackerRole, label: Label) -> bool {
+        sample_hash(key) < thresholds[label_side(role, label)]
+    }
+
+    fn add_words(
+        &mut self,
+        key: &str,
+        words: &[u64],
+        buckets: &[u32],
+        role: TrackerRole,
+        label: Label,
+        payload: impl FnOnce() -> P,
+    ) -> bool {
+        let side = label_side(role, label);
+        for &w in words {
             self.doc_freq.entry(w).or_default()[side] += 1;
         }
         self.seen[side] += 1;
@@ -151,7 +186,7 @@ impl<P> SiteLearner<P> {
         if hash >= self.threshold[side] {
             return false;
         }
-        self.features.extend_from_slice(&e.buckets);
+        self.features.extend_from_slice(buckets);
         self.offsets.push(self.features.len());
         self.service.push(side == 1);
         self.weights.push(match label {
@@ -182,11 +217,6 @@ impl<P> SiteLearner<P> {
         retain(&mut self.sample, &keep);
         retain(&mut self.payload, &keep);
         self.count[side] = self.service.iter().filter(|&&s| usize::from(s) == side).count();
-    }
-
-    /// The features of the item read last (empty before the first).
-    pub(super) fn last_features(&self) -> &[u32] {
-        &self.scratch.buckets
     }
 
     /// Leave the examples whose payload `matches` out of training (an original a twin was created
@@ -557,6 +587,14 @@ thread_local! {
     pub(super) static EXTRACT: std::cell::RefCell<Extract> = std::cell::RefCell::new(Extract::default());
 }
 
+/// The side an item is an example of: where it sits, or the other for one a human sent back.
+fn label_side(role: TrackerRole, label: Label) -> usize {
+    match label {
+        Label::Returned => 1 - side(role),
+        _ => side(role),
+    }
+}
+
 fn side(role: TrackerRole) -> usize {
     match role {
         TrackerRole::Product => 0,
@@ -597,6 +635,32 @@ impl SplitMix {
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
+    }
+}
+
+/// An item's text as the site layer reads it (its distinct words and features). Pure, so it can be
+/// worked out on any thread, then added in order with [`SiteLearner::add_read`].
+#[derive(Debug, Clone, Default)]
+pub struct Read {
+    words: Vec<u64>,
+    buckets: Vec<u32>,
+}
+
+impl Read {
+    pub fn of(summary: &str, description: &str) -> Read {
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Extract> = std::cell::RefCell::default();
+        }
+        SCRATCH.with(|cell| {
+            let mut e = cell.borrow_mut();
+            e.run(summary, description);
+            Read { words: e.words.clone(), buckets: e.buckets.clone() }
+        })
+    }
+
+    /// Its features (hashed buckets), sorted and distinct: what routing learns from too.
+    pub fn features(&self) -> &[u32] {
+        &self.buckets
     }
 }
 

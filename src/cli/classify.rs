@@ -133,7 +133,7 @@ impl Setup {
 
     /// Learn a site from `items`, as the audit learns it from the mirror (a tracker name the
     /// configuration lacks taking its role from its name, as in [`Setup::role`]).
-    fn learn<E>(&self, items: impl IntoIterator<Item = Result<Item, E>>) -> Result<Site, E> {
+    fn learn<E: Send>(&self, items: impl IntoIterator<Item = Result<Item, E>, IntoIter: Send>) -> Result<Site, E> {
         let defaults = crate::plan::Returns::default();
         let (min_per_role, keep, returns) = match &self.config {
             Some(c) => (c.policy.site_min_items, c.policy.keep_label.as_str(), &c.policy.returns),

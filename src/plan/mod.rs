@@ -407,10 +407,10 @@ pub fn is_twin(item: &Item) -> bool {
 }
 
 /// [`learn_site_with_moves`] where no moves are known (a set of items, not a mirror).
-pub fn learn_site<E>(
+pub fn learn_site<E: Send>(
     config: &Config,
     classifier: &Classifier,
-    items: impl IntoIterator<Item = Result<Item, E>>,
+    items: impl IntoIterator<Item = Result<Item, E>, IntoIter: Send>,
 ) -> Result<Site, E> {
     learn_site_with_moves(config, classifier, items, &Moves::default())
 }
@@ -419,10 +419,10 @@ pub fn learn_site<E>(
 /// by [`site_label`]: items a human decided about (the keep marker; twins twotrack created, which stayed
 /// where they were put; twins returned by a human, labelled with the tracker they were returned to;
 /// originals reopened after their move) count as clean labels.
-pub fn learn_site_with_moves<E>(
+pub fn learn_site_with_moves<E: Send>(
     config: &Config,
     classifier: &Classifier,
-    items: impl IntoIterator<Item = Result<Item, E>>,
+    items: impl IntoIterator<Item = Result<Item, E>, IntoIter: Send>,
     moves: &Moves,
 ) -> Result<Site, E> {
     let options = SiteOptions { min_per_role: config.policy.site_min_items, ..SiteOptions::default() };
