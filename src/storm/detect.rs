@@ -220,41 +220,52 @@ impl<'p> Detector<'p> {
         }
         let n = docs.len() as f32;
         let idf: Vec<f32> = df.iter().map(|&f| (n / f as f32).ln()).collect();
-        // Each report's unit-length TF-IDF vector, sorted by word, in arrival order, one after the other.
-        let mut vectors = Vectors { terms: Vec::new(), offsets: Vec::with_capacity(docs.len() + 1) };
-        vectors.offsets.push(0);
-        let mut mine: Vec<(u32, f32)> = Vec::new();
-        for d in &docs {
-            let k = d.added as usize;
-            mine.clear();
-            // A word no other report has cannot make two reports alike; it would only dilute the
-            // words they share (more so on a small site, where every word is rarer).
-            mine.extend(words[offsets[k]..offsets[k + 1]].iter().filter_map(|&w| {
+        // Each report's unit-length TF-IDF vector, sorted by word: its words renumbered by rank where
+        // they were (each report's slice compacted in place), with its norm beside it; the weights are
+        // worked out when read. No second array of (word, weight) pairs: at 1,000,000 items per tracker
+        // that was about 500 MB.
+        let (mut words, mut offsets) = (words, offsets);
+        let mut norms = vec![1.0f32; docs.len()];
+        let mut kept = 0;
+        for k in 0..offsets.len() - 1 {
+            let (from, to) = (offsets[k], offsets[k + 1]);
+            offsets[k] = kept;
+            let start = kept;
+            for at in from..to {
+                let w = words[at];
                 let t = rank[(w >> 1) as usize];
-                let field = if w & 1 == 0 { SUMMARY_WEIGHT } else { 1.0 };
-                (df[t as usize] >= 2).then(|| (t, field * idf[t as usize]))
-            }));
-            mine.sort_unstable_by_key(|t| t.0);
-            let norm = mine.iter().map(|t| t.1 * t.1).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                mine.iter_mut().for_each(|t| t.1 /= norm);
+                // A word no other report has cannot make two reports alike; it would only dilute the
+                // words they share (more so on a small site, where every word is rarer).
+                if df[t as usize] >= 2 {
+                    words[kept] = t << 1 | (w & 1);
+                    kept += 1;
+                }
             }
-            vectors.terms.extend_from_slice(&mine);
-            vectors.offsets.push(vectors.terms.len());
+            words[start..kept].sort_unstable();
+            let norm = words[start..kept].iter().map(|&e| weight(e, &idf) * weight(e, &idf)).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                norms[k] = norm;
+            }
         }
-        drop((words, offsets, rank));
+        let last = offsets.len() - 1;
+        offsets[last] = kept;
+        words.truncate(kept);
+        words.shrink_to_fit();
+        drop(rank);
+        let order: Vec<u32> = docs.iter().map(|d| d.added).collect();
+        let vectors = Vectors { words, offsets, norms, order, idf };
         // Every report of every word, in arrival order.
         let mut starts = vec![0usize; names.len() + 1];
-        for &(t, _) in &vectors.terms {
-            starts[t as usize + 1] += 1;
+        for &e in &vectors.words {
+            starts[(e >> 1) as usize + 1] += 1;
         }
         for t in 0..names.len() {
             starts[t + 1] += starts[t];
         }
-        let mut reports = vec![0u32; vectors.terms.len()];
+        let mut reports = vec![0u32; vectors.words.len()];
         let mut fill = starts.clone();
         for i in 0..docs.len() {
-            for &(t, _) in vectors.of(i) {
+            for (t, _) in vectors.of(i) {
                 reports[fill[t as usize]] = i as u32;
                 fill[t as usize] += 1;
             }
@@ -262,8 +273,7 @@ impl<'p> Detector<'p> {
         drop(fill);
         let postings = Postings { starts, reports };
         let times: Vec<i64> = docs.iter().map(|d| d.created.timestamp()).collect();
-        let site =
-            Site { docs: &docs, vectors: &vectors, times: &times, df: &df, idf: &idf, names: &names, params, postings };
+        let site = Site { docs: &docs, vectors: &vectors, times: &times, df: &df, names: &names, params, postings };
         let groups = site.groups();
         let mut storms = Vec::new();
         let mut spread = Spread(vec![0.0; names.len()]);
@@ -308,16 +318,32 @@ impl<'p> Detector<'p> {
     }
 }
 
-/// Every report's vector, one after the other (report `i`'s is `terms[offsets[i]..offsets[i + 1]]`).
+/// Every report's TF-IDF vector: its words by rank, each shifted left by one with the low bit set for
+/// a description word, in the order the reports were added (`words[offsets[k]..offsets[k + 1]]`),
+/// sorted; the weights are worked out as they are read.
 struct Vectors {
-    terms: Vec<(u32, f32)>,
+    words: Vec<u32>,
     offsets: Vec<usize>,
+    /// Per report (in the order added), the length its weights are divided by.
+    norms: Vec<f32>,
+    /// Report `i` in arrival order is report `order[i]` in the order added.
+    order: Vec<u32>,
+    idf: Vec<f32>,
 }
 
 impl Vectors {
-    fn of(&self, i: usize) -> &[(u32, f32)] {
-        &self.terms[self.offsets[i]..self.offsets[i + 1]]
+    /// Report `i`'s vector (`i` in arrival order): (word, weight), sorted by word.
+    fn of(&self, i: usize) -> impl Iterator<Item = (u32, f32)> + Clone + '_ {
+        let k = self.order[i] as usize;
+        let norm = self.norms[k];
+        self.words[self.offsets[k]..self.offsets[k + 1]].iter().map(move |&e| (e >> 1, weight(e, &self.idf) / norm))
     }
+}
+
+/// A word's weight in a report before its vector is made unit length: its rarity, doubled in a summary.
+fn weight(e: u32, idf: &[f32]) -> f32 {
+    let field = if e & 1 == 0 { SUMMARY_WEIGHT } else { 1.0 };
+    field * idf[(e >> 1) as usize]
 }
 
 /// For each word, the reports that have it, in arrival order (word `t`'s are
@@ -350,7 +376,6 @@ struct Site<'a> {
     /// Each report's creation time in seconds, side by side (the searches read only these).
     times: &'a [i64],
     df: &'a [u32],
-    idf: &'a [f32],
     names: &'a [String],
     params: &'a StormParams,
     postings: Postings,
@@ -373,10 +398,10 @@ impl Site<'_> {
         let mut spread = Spread(vec![0.0; self.names.len()]);
         for (i, doc) in docs.iter().enumerate() {
             let terms = self.vectors.of(i);
-            spread.set(terms);
+            spread.set(terms.clone());
             let since = (doc.created - self.params.window).timestamp();
             // The latest earlier reports of the window that have one of this report's rarest words.
-            self.rarest_into(terms, PROBES, &mut probes);
+            self.rarest_into(terms.clone(), PROBES, &mut probes);
             for &t in &probes {
                 let posting = self.postings.of(t);
                 let start = &mut window[t as usize];
@@ -429,16 +454,16 @@ impl Site<'_> {
     }
 
     /// Up to `k` words of `terms` that other reports share, the rarest (heaviest) first.
-    fn rarest(&self, terms: &[(u32, f32)], k: usize) -> Vec<u32> {
+    fn rarest(&self, terms: impl Iterator<Item = (u32, f32)>, k: usize) -> Vec<u32> {
         let mut out = Vec::with_capacity(k);
         self.rarest_into(terms, k, &mut out);
         out
     }
 
     /// [`Site::rarest`] into `out`: the `k` heaviest picked without sorting them all.
-    fn rarest_into(&self, terms: &[(u32, f32)], k: usize, out: &mut Vec<u32>) {
+    fn rarest_into(&self, terms: impl Iterator<Item = (u32, f32)>, k: usize, out: &mut Vec<u32>) {
         out.clear();
-        let mut shared: Vec<(u32, f32)> = terms.iter().copied().filter(|t| self.df[t.0 as usize] >= 2).collect();
+        let mut shared: Vec<(u32, f32)> = terms.filter(|t| self.df[t.0 as usize] >= 2).collect();
         let heavier = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
         if k == 0 {
             return;
@@ -456,7 +481,7 @@ impl Site<'_> {
         let similarity = self.params.similarity;
         // The core: members that resemble the group as a whole (a chain of pairs can drift).
         let centroid = self.centroid(&group);
-        spread.set(&centroid);
+        spread.set(centroid.iter().copied());
         let mut core: Vec<(usize, f64)> = group
             .iter()
             .map(|&i| (i, f64::from(spread.dot(self.vectors.of(i)))))
@@ -469,7 +494,7 @@ impl Site<'_> {
             let (first, last) = (docs[core[0].0].created, docs[core[core.len() - 1].0].created);
             let (from, to) = (first - self.params.window, last + self.params.window);
             let mut seen: std::collections::HashSet<usize> = group.iter().copied().collect();
-            for t in self.rarest(&centroid, 3) {
+            for t in self.rarest(centroid.iter().copied(), 3) {
                 for &j in self.during(t, from, to) {
                     let j = j as usize;
                     if !seen.insert(j) {
@@ -482,7 +507,7 @@ impl Site<'_> {
                 }
             }
         }
-        spread.clear(&centroid);
+        spread.clear(centroid.iter().copied());
         core.sort_unstable_by_key(|c| c.0);
         if core.len() < self.params.min_size {
             return None;
@@ -496,9 +521,9 @@ impl Site<'_> {
         if words.is_empty() {
             return None;
         }
-        spread.set(&centroid);
+        spread.set(centroid.iter().copied());
         let expected = self.expected(&indices, spread, first, last);
-        spread.clear(&centroid);
+        spread.clear(centroid.iter().copied());
         if poisson_tail(core.len() as u64, expected) > BURST_P {
             return None;
         }
@@ -509,7 +534,7 @@ impl Site<'_> {
     fn centroid(&self, members: &[usize]) -> Vec<(u32, f32)> {
         let mut sum: HashMap<u32, f32> = HashMap::new();
         for &i in members {
-            for &(t, w) in self.vectors.of(i) {
+            for (t, w) in self.vectors.of(i) {
                 *sum.entry(t).or_default() += w;
             }
         }
@@ -565,13 +590,14 @@ impl Site<'_> {
     fn shared(&self, members: &[usize]) -> Vec<u32> {
         let mut counts: HashMap<u32, usize> = HashMap::new();
         for &i in members {
-            for t in self.vectors.of(i) {
-                *counts.entry(t.0).or_default() += 1;
+            for (t, _) in self.vectors.of(i) {
+                *counts.entry(t).or_default() += 1;
             }
         }
         let mut shared: Vec<(u32, usize)> = counts.into_iter().filter(|&(_, c)| c * 2 >= members.len()).collect();
         shared.sort_by(|a, b| {
-            b.1.cmp(&a.1).then(self.idf[b.0 as usize].total_cmp(&self.idf[a.0 as usize])).then(a.0.cmp(&b.0))
+            let idf = &self.vectors.idf;
+            b.1.cmp(&a.1).then(idf[b.0 as usize].total_cmp(&idf[a.0 as usize])).then(a.0.cmp(&b.0))
         });
         shared.into_iter().map(|(t, _)| t).collect()
     }
@@ -583,21 +609,21 @@ impl Site<'_> {
 struct Spread(Vec<f32>);
 
 impl Spread {
-    fn set(&mut self, v: &[(u32, f32)]) {
-        for &(t, w) in v {
+    fn set(&mut self, v: impl Iterator<Item = (u32, f32)>) {
+        for (t, w) in v {
             self.0[t as usize] = w;
         }
     }
 
-    fn clear(&mut self, v: &[(u32, f32)]) {
-        for &(t, _) in v {
+    fn clear(&mut self, v: impl Iterator<Item = (u32, f32)>) {
+        for (t, _) in v {
             self.0[t as usize] = 0.0;
         }
     }
 
     /// The dot product with a sparse vector sorted by word id.
-    fn dot(&self, a: &[(u32, f32)]) -> f32 {
-        a.iter().map(|&(t, w)| w * self.0[t as usize]).sum()
+    fn dot(&self, a: impl Iterator<Item = (u32, f32)>) -> f32 {
+        a.map(|(t, w)| w * self.0[t as usize]).sum()
     }
 }
 
