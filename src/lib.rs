@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! Each layer uses only the layers below it:
-//! `main -> cli -> daemon -> {report, outbox, sync} -> {plan, registry} -> {classify, config, mirror} -> api`.
+//! `main -> cli -> daemon -> {report, outbox, sync} -> {plan, registry} -> {classify, config, mirror} ->
+//! {parallel, api}`.
 //! - [`cli`]: clap commands, one file per command; the only place that prints for humans.
 //! - [`config`]: the TOML file: raw serde structs -> `validate()` -> [`config::Config`], all errors at once.
 //! - [`classify`]: rules, signals, priority matrix, routing: pure functions, no I/O.
