@@ -19,7 +19,8 @@ pub fn workers() -> usize {
 
 /// Map every item of `items` with `map` on `workers` threads (`None` drops it), and hand each result
 /// to `sink` on the calling thread, in the order of `items`. Stops at the first error: a reading
-/// error (after the results of the items before it) or one `sink` returns.
+/// error (after the results of the items before it) or one `sink` returns. A panic in `map` or in
+/// reading is the caller's panic once every thread has stopped, never a stream that ends early.
 pub fn map_in_order<T, U, E, S>(
     items: impl Iterator<Item = Result<T, E>> + Send,
     workers: usize,
@@ -159,6 +160,29 @@ mod tests {
             let expected: Vec<u32> = (0..at).filter(|i| i % 3 != 0).map(|i| i * 2).collect();
             assert_eq!(seen, expected, "{workers} workers");
         }
+    }
+
+    #[test]
+    fn a_panic_while_mapping_is_a_panic_of_the_caller_not_a_shorter_stream() {
+        let n = CHUNK as u32 * 6;
+        let caught = std::panic::catch_unwind(|| {
+            let mut seen = 0;
+            let items = (0..n).map(Ok::<u32, u32>);
+            let result: Result<(), Failure> = map_in_order(
+                items,
+                2,
+                |i| {
+                    assert!(i != CHUNK as u32 * 3 + 1, "mapping failed");
+                    Some(i)
+                },
+                |_| {
+                    seen += 1;
+                    Ok(())
+                },
+            );
+            (result, seen)
+        });
+        assert!(caught.is_err(), "the stream ended quietly: {caught:?}");
     }
 
     #[test]
