@@ -648,10 +648,7 @@ pub struct Read {
 
 impl Read {
     pub fn of(summary: &str, description: &str) -> Read {
-        thread_local! {
-            static SCRATCH: std::cell::RefCell<Extract> = std::cell::RefCell::default();
-        }
-        SCRATCH.with(|cell| {
+        EXTRACT.with(|cell| {
             let mut e = cell.borrow_mut();
             e.run(summary, description);
             Read { words: e.words.clone(), buckets: e.buckets.clone() }
