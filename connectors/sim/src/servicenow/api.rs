@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
-use super::errors::{SnError, json_response};
+use super::errors::{SnError, json_body, json_response};
 use super::query::Query;
-use super::render::{DisplayMode, RenderOptions, render};
+use super::render::{DisplayMode, Records, RenderOptions, body};
 use super::store::{Db, Record, WriteCtx, WriteError, format_time};
 use crate::auth::SimAuth;
 use crate::server::{AuthenticatedUser, VendorStyle};
@@ -196,10 +196,9 @@ fn list_page(state: &SnState, table: &str, sysparms: &Sysparms, url: &str) -> Re
         let def = db.def(table).cloned().ok_or_else(|| SnError::InvalidTable(table.to_owned()))?;
         let query = Query::parse(sysparms.get("sysparm_query").unwrap_or_default(), table, &db);
         let (matches, total) = query.select(&db, table, offset, limit, !no_count);
-        let page: Vec<Value> = matches.iter().map(|r| render(&db, &def, r, &options)).collect();
-        (json!({ "result": page }), matches.len(), total)
+        (body(&db, &def, Records::Page(&matches), &options), matches.len(), total)
     };
-    let mut response = json_response(StatusCode::OK, &body);
+    let mut response = json_body(StatusCode::OK, body);
     let headers = response.headers_mut();
     if let Some(total) = total {
         headers.insert(HeaderName::from_static("x-total-count"), HeaderValue::from(total));
@@ -250,9 +249,7 @@ async fn read(State(state): Shared, Path(params): Params, request: Request) -> R
     let sys_id = params.get("sys_id").map_or("", String::as_str);
     let db = state.db_read();
     match (db.def(&table), db.get(&table, sys_id)) {
-        (Some(def), Some(record)) => {
-            Ok(json_response(StatusCode::OK, &json!({ "result": render(&db, def, record, &options) })))
-        }
+        (Some(def), Some(record)) => Ok(json_body(StatusCode::OK, body(&db, def, Records::One(record), &options))),
         _ => Err(SnError::NoRecord),
     }
 }
@@ -318,7 +315,7 @@ impl WriteRequest {
             let options = self.sysparms.render_options(&state.base_url);
             let db = state.db_read();
             let def = db.def(table).ok_or_else(|| SnError::InvalidTable(table.to_owned()))?;
-            json_response(status, &json!({ "result": render(&db, def, record, &options) }))
+            json_body(status, body(&db, def, Records::One(record), &options))
         };
         if status == StatusCode::CREATED {
             let sys_id = record.get("sys_id").map_or("", String::as_str);

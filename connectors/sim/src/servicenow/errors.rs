@@ -20,6 +20,11 @@ pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
     (status, [(CONTENT_TYPE, HeaderValue::from_static(JSON))], body.to_string()).into_response()
 }
 
+/// A JSON response with the instance's content type, from a body already written.
+pub(crate) fn json_body(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(CONTENT_TYPE, HeaderValue::from_static(JSON))], body).into_response()
+}
+
 /// The documented error envelope.
 pub(crate) fn envelope(status: StatusCode, message: &str, detail: Option<&str>) -> Response {
     json_response(status, &json!({"error": {"message": message, "detail": detail}, "status": "failure"}))

@@ -1,6 +1,12 @@
 //! Records as the Table API returns them: actual values, display values or both; references as
-//! `{link, value}` objects; journal fields read as "" (or their history as display value).
+//! `{link, value}` objects; journal fields read as "" (or their history as display value). Bodies are
+//! written straight from the store, with no JSON tree in between: a list page is most of what a pull costs
+//! the instance.
 
+use std::borrow::Cow;
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::schema::{FieldType, TableDef};
@@ -38,55 +44,138 @@ pub(crate) struct RenderOptions {
     pub base_url: String,
 }
 
-/// One record as a JSON object.
-pub(crate) fn render(db: &Db, def: &TableDef, record: &Record, options: &RenderOptions) -> Value {
-    let mut out = Map::new();
-    match &options.fields {
-        Some(fields) => {
-            for path in fields {
-                if let Some(ty) = db.field_type(def.name, path) {
-                    let value = render_field(db, def.name, record, path, ty, options);
-                    out.insert(path.clone(), value);
-                }
+/// The fields one response renders, each with its type, in the order the instance writes them (by
+/// name): worked out once per response rather than once per record.
+pub(crate) struct Columns(Vec<(String, FieldType)>);
+
+impl Columns {
+    pub(crate) fn of(db: &Db, def: &TableDef, options: &RenderOptions) -> Columns {
+        let mut columns: Vec<(String, FieldType)> = match &options.fields {
+            Some(fields) => {
+                fields.iter().filter_map(|path| Some((path.clone(), db.field_type(def.name, path)?))).collect()
             }
-        }
-        None => {
-            for field in &def.fields {
-                let value = render_field(db, def.name, record, field.name, field.ty, options);
-                out.insert(field.name.to_owned(), value);
-            }
-        }
+            None => def.fields.iter().map(|field| (field.name.to_owned(), field.ty)).collect(),
+        };
+        columns.sort_by(|a, b| a.0.cmp(&b.0));
+        columns.dedup_by(|a, b| a.0 == b.0);
+        Columns(columns)
     }
-    Value::Object(out)
 }
 
-fn render_field(db: &Db, table: &str, record: &Record, path: &str, ty: FieldType, options: &RenderOptions) -> Value {
-    let actual = if ty == FieldType::Journal { "" } else { db.value_at(table, record, path) };
-    let display = || display_value(db, table, record, path, ty, actual);
-    let link = match ty {
-        FieldType::Reference(target) if !actual.is_empty() && !options.exclude_reference_link => {
-            Some(format!("{}/api/now/table/{target}/{actual}", options.base_url))
+/// A response body, `{"result": ...}`, serialised straight from the store: a list's page of records, or
+/// one record.
+pub(crate) fn body(db: &Db, def: &TableDef, records: Records<'_>, options: &RenderOptions) -> Vec<u8> {
+    let columns = Columns::of(db, def, options);
+    let render = |record| Rendered { db, table: def.name, record, columns: &columns, options };
+    let written = match records {
+        Records::Page(page) => {
+            let page: Vec<Rendered<'_>> = page.iter().copied().map(render).collect();
+            serde_json::to_vec(&Envelope { result: page })
         }
-        _ => None,
+        Records::One(record) => serde_json::to_vec(&Envelope { result: render(record) }),
     };
-    match (options.mode, link) {
-        (DisplayMode::Actual, Some(link)) => json!({"link": link, "value": actual}),
-        (DisplayMode::Actual, None) => Value::String(actual.to_owned()),
-        (DisplayMode::Display, Some(link)) => json!({"display_value": display(), "link": link}),
-        (DisplayMode::Display, None) => Value::String(display()),
-        (DisplayMode::Both, Some(link)) => json!({"display_value": display(), "link": link, "value": actual}),
-        (DisplayMode::Both, None) => json!({"display_value": display(), "value": actual}),
+    // Strings and string keys only: writing them to memory cannot fail.
+    written.unwrap_or_default()
+}
+
+/// What a response body holds.
+pub(crate) enum Records<'a> {
+    Page(&'a [&'a Record]),
+    One(&'a Record),
+}
+
+#[derive(Serialize)]
+struct Envelope<T> {
+    result: T,
+}
+
+/// One record as a JSON object.
+struct Rendered<'a> {
+    db: &'a Db,
+    table: &'a str,
+    record: &'a Record,
+    columns: &'a Columns,
+    options: &'a RenderOptions,
+}
+
+impl Serialize for Rendered<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.columns.0.len()))?;
+        for (path, ty) in &self.columns.0 {
+            map.serialize_entry(path, &Field { record: self, path, ty: *ty })?;
+        }
+        map.end()
     }
 }
 
-fn display_value(db: &Db, table: &str, record: &Record, path: &str, ty: FieldType, actual: &str) -> String {
+/// One field of a record: its actual value, display value or both, a reference with its link.
+struct Field<'a> {
+    record: &'a Rendered<'a>,
+    path: &'a str,
+    ty: FieldType,
+}
+
+impl Serialize for Field<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Rendered { db, table, record, options, .. } = *self.record;
+        let actual = if self.ty == FieldType::Journal { "" } else { db.value_at(table, record, self.path) };
+        let display = || display_value(db, table, record, self.path, self.ty, actual);
+        let link = match self.ty {
+            FieldType::Reference(target) if !actual.is_empty() && !options.exclude_reference_link => {
+                Some(format!("{}/api/now/table/{target}/{actual}", options.base_url))
+            }
+            _ => None,
+        };
+        let entries: &[(&str, Part<'_>)] = match (options.mode, &link) {
+            (DisplayMode::Actual, None) => return serializer.serialize_str(actual),
+            (DisplayMode::Display, None) => return serializer.serialize_str(&display()),
+            (DisplayMode::Actual, Some(link)) => &[("link", Part::Str(link)), ("value", Part::Str(actual))],
+            (DisplayMode::Display, Some(link)) => {
+                &[("display_value", Part::Owned(display())), ("link", Part::Str(link))]
+            }
+            (DisplayMode::Both, Some(link)) => {
+                &[("display_value", Part::Owned(display())), ("link", Part::Str(link)), ("value", Part::Str(actual))]
+            }
+            (DisplayMode::Both, None) => &[("display_value", Part::Owned(display())), ("value", Part::Str(actual))],
+        };
+        let mut map = serializer.serialize_map(Some(entries.len()))?;
+        for (key, part) in entries {
+            map.serialize_entry(key, part.as_str())?;
+        }
+        map.end()
+    }
+}
+
+/// A string of a field's object: borrowed from the store, or worked out.
+enum Part<'a> {
+    Str(&'a str),
+    Owned(Cow<'a, str>),
+}
+
+impl Part<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Part::Str(text) => text,
+            Part::Owned(text) => text,
+        }
+    }
+}
+
+fn display_value<'a>(
+    db: &'a Db,
+    table: &str,
+    record: &'a Record,
+    path: &str,
+    ty: FieldType,
+    actual: &'a str,
+) -> Cow<'a, str> {
     match ty {
         FieldType::Choice { choices, .. } => {
-            choices.iter().find(|(value, _)| *value == actual).map_or(actual, |(_, label)| label).to_owned()
+            Cow::Borrowed(choices.iter().find(|(value, _)| *value == actual).map_or(actual, |(_, label)| label))
         }
-        FieldType::Reference(target) => db.display_of(target, actual).unwrap_or_default().to_owned(),
-        FieldType::Journal => journal_history(db, table, record, path),
-        FieldType::Text | FieldType::Integer | FieldType::Boolean | FieldType::DateTime => actual.to_owned(),
+        FieldType::Reference(target) => Cow::Borrowed(db.display_of(target, actual).unwrap_or_default()),
+        FieldType::Journal => Cow::Owned(journal_history(db, table, record, path)),
+        FieldType::Text | FieldType::Integer | FieldType::Boolean | FieldType::DateTime => Cow::Borrowed(actual),
     }
 }
 
