@@ -21,7 +21,9 @@
 //!
 //! `PULL_BENCH_STEPS=1,3` runs only those steps (default all five; step 1 always runs: the others compare
 //! with it). The machine's load average (`/proc/loadavg`) is printed when the benchmark starts and after
-//! each step: on a shared machine the figures mean little without it.
+//! each step: on a shared machine the figures mean little without it. `PULL_BENCH_DUMP=<file>` writes
+//! both simulators' request logs of step 1 there, a line a request (tracker, milliseconds since its
+//! first request, answer time in milliseconds, status, path, query), to see how the streams ran.
 
 mod support;
 
@@ -116,6 +118,24 @@ async fn bench(sims: &Sims) -> anyhow::Result<()> {
     let run = run_sync(&config, &[]).await?;
     print!("{}", run.stdout);
     let seen = traffic(sims);
+    if let Ok(path) = std::env::var("PULL_BENCH_DUMP") {
+        let mut out = String::new();
+        for (name, log) in sims.logs() {
+            let entries = log.entries();
+            let Some(first) = entries.iter().map(|e| e.at).min() else { continue };
+            for e in &entries {
+                out.push_str(&format!(
+                    "{name}\t{}\t{}\t{}\t{}\t{}\n",
+                    (e.at - first).as_millis(),
+                    e.elapsed.as_millis(),
+                    e.status,
+                    e.path,
+                    e.query
+                ));
+            }
+        }
+        std::fs::write(path, out)?;
+    }
     let mut bound = Duration::ZERO;
     println!("\n1. first sync, {} ms latency, concurrency {CONCURRENCY}", LATENCY.as_millis());
     for t in &seen {
