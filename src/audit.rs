@@ -1,12 +1,12 @@
 //! The dry-run audit: classify every open item of the mirror and build the report. Writes nothing to
 //! any tracker.
 //!
-//! Classification is the costly part and is pure, so it runs on every core: one thread streams open
-//! items out of the mirror in chunks, and each chunk is classified in parallel, in order, then added to
-//! the report on the calling thread. The report is the same whatever the number of cores.
+//! Judging is the costly part and is pure, so it runs on every core ([`crate::parallel::map_in_order`]):
+//! one thread reads the mirror, workers judge each open item (its verdict, its findings and the moves
+//! they plan, its words for the storm detector), and the calling thread adds them up in the mirror's
+//! order. The report is the same whatever the number of cores.
 
 use std::collections::HashSet;
-use std::sync::mpsc;
 
 use chrono::{SecondsFormat, Utc};
 use twotrack_api::Item;
@@ -17,13 +17,10 @@ use crate::mirror::{Mirror, MirrorError};
 use crate::outbox::{
     ApplyPlan, Correction, Outbox, OutboxError, Planned2, bound_moves, correction_from, gather_storms,
 };
-use crate::plan::{Assessment, Planner};
+use crate::plan::{Assessment, Finding, Planner};
 use crate::report::storm::FoundStorm;
 use crate::report::{Report, ReportBuilder};
-use crate::storm::{Detector, Storm, prioritise, propose_parent};
-
-/// Items per chunk handed from the reader to the classifiers.
-const CHUNK: usize = 4096;
+use crate::storm::{Detector, Reading, Storm, prioritise, propose_parent};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -67,31 +64,27 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
     let planner =
         Planner::new(config, &classifier, &site).with_moves(crate::outbox::moves(mirror, &config.policy.returns)?);
     let mut builder = ReportBuilder::new(&planner, Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-    let (tx, rx) = mpsc::sync_channel::<Result<Vec<Item>, MirrorError>>(2);
-    let items = mirror.items(tracker);
     // The moves as `apply` would plan them, to tell how many its cap leaves for later cycles.
     let mut moves = ApplyPlan::default();
     // Only what finding storms needs, per open item: the members' text is read back at the end.
     let mut detector = Detector::lean(&config.storm);
-    std::thread::scope(|s| -> Result<(), AuditError> {
-        s.spawn(move || read_open(items, tx));
-        for chunk in rx {
-            for a in assess(&planner, chunk?, workers) {
-                // A twin twotrack created repeats its original: never a report of its own.
-                if a.item.origin.is_none() {
-                    detector.add(&a.item, a.verdict.urgency);
-                }
-                *moves.open_items.entry(a.item.tracker.clone()).or_default() += 1;
-                builder.add(&a, |f| {
-                    let planned = (f.action == Action::Move).then(|| correction_from(f)).flatten();
-                    if let Some(c) = planned.filter(|c| matches!(c.action, Planned2::Move { .. })) {
-                        moves.add(f, slim(c));
-                    }
-                });
-            }
+    let storms_on = config.storm.enabled;
+    let judge = |item: Item| judge(&planner, item, storms_on);
+    crate::parallel::map_in_order(mirror.items(tracker), crate::parallel::workers(), judge, |j: Judged| {
+        let Judged { assessment: a, findings, words } = j;
+        if let Some(words) = words {
+            detector.add_read(&a.item, words, a.verdict.urgency);
         }
-        Ok(())
+        *moves.open_items.entry(a.item.tracker.clone()).or_default() += 1;
+        let mut shown = Vec::with_capacity(findings.len());
+        for (f, planned) in findings {
+            if let Some(c) = planned {
+                moves.add(&f, c);
+            }
+            shown.push(f);
+        }
+        builder.add_found(&a, shown);
+        Ok::<(), AuditError>(())
     })?;
     // A storm's reports are gathered under one parent, not moved one by one: one correction each.
     let detected = detector.finish_reading(|tracker, key| mirror.get(tracker, key))?;
@@ -174,49 +167,38 @@ fn storms(
         .collect()
 }
 
-/// Send the open items in chunks; stop at the first error (after sending it) or when the receiver left.
-fn read_open(
-    items: impl Iterator<Item = Result<Item, MirrorError>>,
-    tx: mpsc::SyncSender<Result<Vec<Item>, MirrorError>>,
-) {
-    let mut chunk = Vec::with_capacity(CHUNK);
-    for item in items {
-        match item {
-            Ok(item) if item.open => chunk.push(item),
-            Ok(_) => {}
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                return;
-            }
-        }
-        if chunk.len() == CHUNK && tx.send(Ok(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))).is_err() {
-            return;
-        }
-    }
-    if !chunk.is_empty() {
-        let _ = tx.send(Ok(chunk));
-    }
+/// An open item judged: its assessment, the findings the report shows of it, each with the move it
+/// plans for `apply`'s cap (slim), and its words for the storm detector (none for a twin: it repeats its
+/// original). All of it is worked out on the workers; the calling thread only adds it up, in order.
+struct Judged {
+    assessment: Assessment,
+    findings: Vec<(Finding, Option<Correction>)>,
+    words: Option<Reading>,
 }
 
-/// Assess a chunk on up to `workers` threads, keeping the input order.
-fn assess(planner: &Planner<'_>, mut items: Vec<Item>, workers: usize) -> Vec<Assessment> {
-    if workers <= 1 || items.len() < 512 {
-        return items.into_iter().filter_map(|i| planner.assess(i)).collect();
+/// Judge one item of the mirror (`None` for a closed one: the audit is about open work).
+fn judge(planner: &Planner<'_>, item: Item, storms: bool) -> Option<Judged> {
+    if !item.open {
+        return None;
     }
-    let per = items.len().div_ceil(workers);
-    let mut parts = Vec::with_capacity(workers);
-    while items.len() > per {
-        let rest = items.split_off(per);
-        parts.push(std::mem::replace(&mut items, rest));
-    }
-    parts.push(items);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .map(|part| s.spawn(move || part.into_iter().filter_map(|i| planner.assess(i)).collect::<Vec<_>>()))
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-    })
+    let assessment = planner.assess(item)?;
+    let findings = planner
+        .findings(&assessment)
+        .into_iter()
+        .map(|f| {
+            let planned = (f.action == Action::Move).then(|| correction_from(&f)).flatten();
+            let planned = planned.filter(|c| matches!(c.action, Planned2::Move { .. })).map(slim);
+            (f, planned)
+        })
+        .collect();
+    let words = (storms && assessment.item.origin.is_none())
+        .then(|| EXTRACT_BUF.with_borrow_mut(|buf| Reading::of(&assessment.item, buf)));
+    Some(Judged { assessment, findings, words })
+}
+
+thread_local! {
+    /// Scratch space of [`Reading::of`], one per worker.
+    static EXTRACT_BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 /// How `explain` judges items: the pieces the audit uses, whether from a configuration or from the

@@ -282,6 +282,17 @@ impl<'a> ReportBuilder<'a> {
         if !a.item.open {
             return;
         }
+        let findings = self.planner.findings(a);
+        findings.iter().for_each(&mut observe);
+        self.add_found(a, findings);
+    }
+
+    /// [`ReportBuilder::add`] with the findings already worked out (`Planner::findings` of `a`, e.g. on
+    /// another thread).
+    pub fn add_found(&mut self, a: &Assessment, findings: Vec<Finding>) {
+        if !a.item.open {
+            return;
+        }
         let t = &mut self.report.totals;
         t.open_items += 1;
         match a.verdict.class {
@@ -310,8 +321,7 @@ impl<'a> ReportBuilder<'a> {
                 s.exempt += 1;
             }
         }
-        for f in self.planner.findings(a) {
-            observe(&f);
+        for f in findings {
             self.add_finding(f);
         }
     }

@@ -104,6 +104,50 @@ pub fn detect(items: &[Item], params: &StormParams) -> Vec<Storm> {
     d.finish()
 }
 
+/// A report's words as the detector counts them, read off its text: each distinct word once, at its
+/// heaviest field (the summary's before the description's). Reading is most of what adding a report
+/// costs, and needs nothing of the detector, so the audit reads on its workers and only adds in order.
+pub struct Reading {
+    /// The words' text, one after the other.
+    text: String,
+    /// Where each word ends in `text`, and whether it is the description's (not the summary's).
+    ends: Vec<(u32, bool)>,
+}
+
+impl Reading {
+    /// The words of `item` (`buf` is scratch space).
+    pub fn of(item: &Item, buf: &mut String) -> Reading {
+        let mut all = String::new();
+        let mut spans: Vec<(u32, u32, bool)> = Vec::new();
+        let mut push = |word: &str, description: bool| {
+            let start = all.len() as u32;
+            all.push_str(word);
+            spans.push((start, all.len() as u32, description));
+        };
+        each_word(&item.summary, buf, |w| push(w, false));
+        each_word(clip(&item.description, DESCRIPTION_BYTES), buf, |w| push(w, true));
+        let word = |&(start, end, _): &(u32, u32, bool)| all.get(start as usize..end as usize).unwrap_or_default();
+        // One entry a word, at its heaviest field (the summary's sorts first).
+        spans.sort_unstable_by(|a, b| word(a).cmp(word(b)).then(a.2.cmp(&b.2)));
+        spans.dedup_by(|later, first| word(later) == word(first));
+        let mut reading = Reading { text: String::with_capacity(all.len()), ends: Vec::with_capacity(spans.len()) };
+        for span in &spans {
+            reading.text.push_str(word(span));
+            reading.ends.push((reading.text.len() as u32, span.2));
+        }
+        reading
+    }
+
+    fn words(&self) -> impl Iterator<Item = (&str, bool)> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(end, description)| {
+            let word = self.text.get(start..end as usize).unwrap_or_default();
+            start = end as usize;
+            (word, description)
+        })
+    }
+}
+
 impl<'p> Detector<'p> {
     /// A detector that keeps what a storm shows of every report (its summary, link, type and reporter).
     pub fn new(params: &'p StormParams) -> Self {
@@ -128,6 +172,15 @@ impl<'p> Detector<'p> {
 
     /// Add an item (the audit adds the open ones), with the urgency the classifier read in it.
     pub fn add(&mut self, item: &Item, urgency: Option<u8>) {
+        if self.params.enabled {
+            let reading = Reading::of(item, &mut self.buf);
+            self.add_read(item, reading, urgency);
+        }
+    }
+
+    /// Add an item whose words were read already ([`Reading::of`], on any thread): [`Detector::add`]
+    /// with the tokenising done elsewhere.
+    pub fn add_read(&mut self, item: &Item, reading: Reading, urgency: Option<u8>) {
         if !self.params.enabled {
             return;
         }
@@ -136,8 +189,8 @@ impl<'p> Detector<'p> {
             return;
         };
         let start = self.words.len();
-        let (vocab, words) = (&mut self.vocab, &mut self.words);
-        let mut intern = |word: &str, description: u32| {
+        let vocab = &mut self.vocab;
+        for (word, description) in reading.words() {
             let id = match vocab.get(word) {
                 Some(&id) => id,
                 None => {
@@ -146,22 +199,11 @@ impl<'p> Detector<'p> {
                     next
                 }
             };
-            words.push(id << 1 | description);
-        };
-        each_word(&item.summary, &mut self.buf, |w| intern(w, 0));
-        each_word(clip(&item.description, DESCRIPTION_BYTES), &mut self.buf, |w| intern(w, 1));
-        // One entry a word, at its heaviest field (the summary's sorts first).
-        let mine = &mut self.words[start..];
-        mine.sort_unstable();
-        let mut kept = start;
-        for k in start..self.words.len() {
-            if kept == start || self.words[kept - 1] >> 1 != self.words[k] >> 1 {
-                self.words[kept] = self.words[k];
-                kept += 1;
-            }
+            self.words.push(id << 1 | u32::from(description));
         }
-        self.words.truncate(kept);
-        self.offsets.push(kept);
+        // Each word once already: in the order of their ids.
+        self.words[start..].sort_unstable();
+        self.offsets.push(self.words.len());
         if let Some(shown) = &mut self.shown {
             shown.push(Shown::of(item));
         }

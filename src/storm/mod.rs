@@ -33,7 +33,7 @@ mod words;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-pub use detect::{Detector, detect};
+pub use detect::{Detector, Reading, detect};
 pub use priority::{StormPriority, prioritise};
 
 /// How storms are found (`[storm]` in the configuration; serialized in the file's shape).
