@@ -4,14 +4,21 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use twotrack::cli::Cli;
+use twotrack::cli::{Cli, Command};
 use twotrack::exit::Exit;
 use twotrack::logging;
 
+/// mimalloc, not the system allocator: the audit judges on every core, and items read on one thread
+/// are freed on another; glibc's malloc spent about a third of the audit's time at 1,000,000 items per
+/// tracker in its arenas' locks and consolidation (see BENCHMARKS.md). Built without transparent huge
+/// pages (`no_thp`), so that the resident memory follows what is in use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
-    limit_malloc_arenas();
     twotrack::mirror::quiet_storage_panics();
     let cli = Cli::parse();
+    return_memory(&cli.command);
     let format = cli.global.log_format;
     twotrack::logging::install(format, cli.global.verbosity());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -47,19 +54,36 @@ fn say(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
-/// One glibc malloc arena per core (at least two) instead of glibc's eight per core: each arena keeps
-/// the pages its threads freed, and a sync's many short-lived threads spread its pages over many arenas.
-/// In the pull benchmark (100,000 items per tracker) the peak RSS fell from 157.6 to 141.9 MB with two.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn limit_malloc_arenas() {
-    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get).max(2);
-    let arenas = libc::c_int::try_from(cores).unwrap_or(libc::c_int::MAX);
-    // SAFETY: `mallopt` sets one parameter of the allocator and has no other effect; it runs first thing in
-    // `main`, before any other thread of the process exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, arenas);
-    }
+/// How soon mimalloc gives memory it no longer uses back to the system: at once for the long-lived and
+/// the I/O-bound commands (a sync's pages come and go; the daemon runs for months), a tenth of a second
+/// later for the batch commands that judge the whole mirror, where giving back at once costs more system
+/// time than the memory is worth (the audit at 1,000,000 items per tracker: 86.5 s at once, 59.0 s).
+fn return_memory(command: &Command) {
+    let delay_ms = match command {
+        Command::Audit(_) | Command::Classify(_) | Command::Explain(_) => 100,
+        _ => 0,
+    };
+    // SAFETY: `mi_option_set` sets one option of the allocator; the purge delay is read at each purge.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, delay_ms) }
 }
 
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn limit_malloc_arenas() {}
+/// `mi_option_purge_delay` in the `mi_option_e` of the mimalloc that `libmimalloc-sys` bundles (v3);
+/// the test below checks it against the option's documented default.
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
+unsafe extern "C" {
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+    #[cfg(test)]
+    fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_purge_delay_option_is_the_one_set() {
+        // SAFETY: reading an option has no effect but initialising it (from MIMALLOC_PURGE_DELAY).
+        let delay = unsafe { super::mi_option_get(super::MI_OPTION_PURGE_DELAY) };
+        let expected = std::env::var("MIMALLOC_PURGE_DELAY").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+        assert_eq!(delay, expected, "option {} is not mimalloc's purge delay", super::MI_OPTION_PURGE_DELAY);
+    }
+}

@@ -57,9 +57,10 @@ use codec::Undecodable;
 pub const FORMAT_VERSION: u64 = 1;
 
 /// How much memory sled may use to cache pages. Its default, 1 GiB, lets a 200k-item mirror grow the
-/// process past 400 MiB; at 32 MiB the benchmark process (benches/mirror.rs) peaks at
-/// 115-145 MiB, and a larger cache bought little speed there.
-const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// process past 400 MiB; at 32 MiB the benchmark process (benches/mirror.rs) peaked at 115-145 MiB, and
+/// a larger cache bought little speed there. 24 MiB since the binary allocates with mimalloc: the first
+/// sync of 100,000 items per tracker peaked at 154-158 MB with 32 MiB, 143.5-143.8 MB with 24.
+const CACHE_BYTES: u64 = 24 * 1024 * 1024;
 
 const FORMAT_KEY: &[u8] = b"format";
 const ITEMS_KEY: &[u8] = b"items";
