@@ -47,13 +47,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use twotrack_api::connector::{Created, NewItem};
-use twotrack_api::{Class, ConnectorError, Kind};
+use twotrack_api::{Class, ConnectorError, Item, Kind};
 
 use crate::classify::{Action, Classifier, RulesError, Site};
 use crate::config::Config;
 use crate::mirror::{LogStore, Mirror, MirrorError, RecordStore};
 use crate::plan::storm::MemberPlan;
-use crate::plan::{Correction as Planned, Finding, Moved, Moves, Planner, after::Side};
+use crate::plan::{Assessment, Correction as Planned, Finding, Moved, Moves, Planner, after::Side};
 use crate::registry::Registry;
 
 pub use saga::execute;
@@ -480,6 +480,15 @@ pub fn moves(mirror: &Mirror, returns: &crate::plan::Returns) -> Result<Moves, M
     Ok(Moves::new(pairs))
 }
 
+/// An open item as [`plan`] judged it on a worker.
+enum Judged {
+    /// Only counted (not selected and no storms looked for, or of a tracker not configured).
+    Counted(String),
+    /// Assessed: its words for the storm detector (none for a twin), and the moves its findings plan
+    /// (none when not selected).
+    Assessed { assessment: Box<Assessment>, words: Option<crate::storm::Reading>, moves: Vec<(Finding, Correction)> },
+}
+
 /// Turn the mirror's current findings into corrections (not stored yet).
 pub fn plan(
     config: &Config,
@@ -506,34 +515,43 @@ pub fn plan(
     let mut detector = crate::storm::Detector::new(&config.storm);
     let mut facts = std::collections::HashMap::new();
     let mut planned = Vec::new();
-    for item in mirror.items(None) {
-        let item = item?;
+    // Each open item is judged on the workers; the calling thread adds up in the mirror's order.
+    let judge = |item: Item| -> Option<Judged> {
         if !item.open {
-            continue;
+            return None;
         }
-        *out.open_items.entry(item.tracker.clone()).or_default() += 1;
         let is_selected = selected(&item.tracker, &item.key);
         if !is_selected && !config.storm.enabled {
-            continue;
+            return Some(Judged::Counted(item.tracker));
         }
-        let Some(a) = planner.assess(item) else { continue };
+        let tracker = item.tracker.clone();
+        let Some(a) = planner.assess(item) else { return Some(Judged::Counted(tracker)) };
         // A twin twotrack created repeats its original: never a report of its own.
-        if config.storm.enabled && a.item.origin.is_none() {
-            detector.add(&a.item, a.verdict.urgency);
-            let fact = storm::Fact { exempt: a.exempt.is_some(), queue: a.verdict.queue.clone() };
-            facts.insert((a.item.tracker.clone(), a.item.key.clone()), fact);
-        }
-        if !is_selected {
-            continue;
-        }
-        for f in planner.findings(&a) {
-            if f.action == Action::Move
-                && let Some(c) = correction_from(&f)
-            {
-                planned.push((f, c));
+        let words = (config.storm.enabled && a.item.origin.is_none())
+            .then(|| crate::storm::Reading::of(&a.item, &mut String::new()));
+        let moves = if is_selected {
+            let findings = planner.findings(&a).into_iter().filter(|f| f.action == Action::Move);
+            findings.filter_map(|f| correction_from(&f).map(|c| (f, c))).collect()
+        } else {
+            Vec::new()
+        };
+        Some(Judged::Assessed { assessment: Box::new(a), words, moves })
+    };
+    crate::parallel::map_in_order(mirror.items(None), crate::parallel::workers(), judge, |judged| {
+        match judged {
+            Judged::Counted(tracker) => *out.open_items.entry(tracker).or_default() += 1,
+            Judged::Assessed { assessment: a, words, moves } => {
+                *out.open_items.entry(a.item.tracker.clone()).or_default() += 1;
+                if let Some(words) = words {
+                    detector.add_read(&a.item, words, a.verdict.urgency);
+                    let fact = storm::Fact { exempt: a.exempt.is_some(), queue: a.verdict.queue.clone() };
+                    facts.insert((a.item.tracker.clone(), a.item.key.clone()), fact);
+                }
+                planned.extend(moves);
             }
         }
-    }
+        Ok::<(), OutboxError>(())
+    })?;
     // A storm's reports are corrected together (one parent), never one by one.
     let stored = storm::stored(&Outbox::open(mirror)?)?;
     let (storms, covered) =
