@@ -1,6 +1,7 @@
 //! Work over a stream of items on every core, in order: one thread reads the items in chunks, worker
 //! threads map the chunks, and the calling thread takes the results in the input's order while the
-//! next chunks are read and mapped. The site learner reads the whole mirror this way.
+//! next chunks are read and mapped. The site learner, the audit and `apply`'s plan read the whole
+//! mirror this way.
 //!
 //! Chunks are dealt to the workers in turn and taken back in the same turn, so the order needs no
 //! sorting and at most two chunks per worker are in flight (one waiting, one mapped): memory stays
