@@ -191,14 +191,8 @@ fn judge(planner: &Planner<'_>, item: Item, storms: bool) -> Option<Judged> {
             (f, planned)
         })
         .collect();
-    let words = (storms && assessment.item.origin.is_none())
-        .then(|| EXTRACT_BUF.with_borrow_mut(|buf| Reading::of(&assessment.item, buf)));
+    let words = (storms && assessment.item.origin.is_none()).then(|| Reading::of(&assessment.item));
     Some(Judged { assessment, findings, words })
-}
-
-thread_local! {
-    /// Scratch space of [`Reading::of`], one per worker.
-    static EXTRACT_BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 /// How `explain` judges items: the pieces the audit uses, whether from a configuration or from the

@@ -527,8 +527,7 @@ pub fn plan(
         let tracker = item.tracker.clone();
         let Some(a) = planner.assess(item) else { return Some(Judged::Counted(tracker)) };
         // A twin twotrack created repeats its original: never a report of its own.
-        let words = (config.storm.enabled && a.item.origin.is_none())
-            .then(|| crate::storm::Reading::of(&a.item, &mut String::new()));
+        let words = (config.storm.enabled && a.item.origin.is_none()).then(|| crate::storm::Reading::of(&a.item));
         let moves = if is_selected {
             let findings = planner.findings(&a).into_iter().filter(|f| f.action == Action::Move);
             findings.filter_map(|f| correction_from(&f).map(|c| (f, c))).collect()

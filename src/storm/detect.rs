@@ -92,7 +92,6 @@ pub struct Detector<'p> {
     offsets: Vec<usize>,
     /// What a storm shows of each report (in the order added), where kept.
     shown: Option<Vec<Shown>>,
-    buf: String,
 }
 
 /// The storms among `items` (urgency unknown): [`Detector`] in one call.
@@ -114,9 +113,18 @@ pub struct Reading {
     ends: Vec<(u32, bool)>,
 }
 
+thread_local! {
+    /// [`each_word`]'s scratch space, one per thread.
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 impl Reading {
-    /// The words of `item` (`buf` is scratch space).
-    pub fn of(item: &Item, buf: &mut String) -> Reading {
+    /// The words of `item`.
+    pub fn of(item: &Item) -> Reading {
+        SCRATCH.with_borrow_mut(|buf| Reading::of_with(item, buf))
+    }
+
+    fn of_with(item: &Item, buf: &mut String) -> Reading {
         let mut all = String::new();
         let mut spans: Vec<(u32, u32, bool)> = Vec::new();
         let mut push = |word: &str, description: bool| {
@@ -166,14 +174,13 @@ impl<'p> Detector<'p> {
             words: Vec::new(),
             offsets: vec![0],
             shown: None,
-            buf: String::new(),
         }
     }
 
     /// Add an item (the audit adds the open ones), with the urgency the classifier read in it.
     pub fn add(&mut self, item: &Item, urgency: Option<u8>) {
         if self.params.enabled {
-            let reading = Reading::of(item, &mut self.buf);
+            let reading = Reading::of(item);
             self.add_read(item, reading, urgency);
         }
     }
