@@ -10,7 +10,7 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use twotrack::classify::Classifier;
 
-#[path = "../tests/classify_support/mod.rs"]
+#[path = "../tests/suite/classify_support/mod.rs"]
 mod classify_support;
 
 fn bench(c: &mut Criterion) {

@@ -13,7 +13,7 @@ use twotrack::classify::fuse::MovePolicy;
 use twotrack::classify::site::SiteOptions;
 use twotrack::classify::{Action, Classifier, Site};
 
-#[path = "../tests/classify_support/mod.rs"]
+#[path = "../tests/suite/classify_support/mod.rs"]
 #[allow(dead_code)] // the hand-labelled loader is for other benches
 mod classify_support;
 

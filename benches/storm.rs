@@ -13,7 +13,7 @@ use std::time::Instant;
 use twotrack::storm::{Detector, StormParams};
 use twotrack_sim::generator::StormOptions;
 
-#[path = "../tests/storm_support/mod.rs"]
+#[path = "../tests/suite/storm_support/mod.rs"]
 #[allow(dead_code)] // the open-items loader is for the quality test
 mod storm_support;
 

@@ -122,7 +122,7 @@ impl Reason {
 /// were fitted by logistic regression (maximum likelihood, Newton's method) of "the class is right"
 /// on the two sums, over the hand-labelled set (`tests/fixtures/labelled.jsonl`, 440 items, each
 /// weighted so that the set counts as much as the generator) and 2,000 items of the simulator's
-/// generator (seed 7, 20% misfiled). The calibration table printed by `tests/classify_eval.rs` checks
+/// generator (seed 7, 20% misfiled). The calibration table printed by `tests/suite/classify_eval.rs` checks
 /// the fit bin by bin on other data. Refit when the rules change.
 pub fn calibrate(support: f64, against: f64) -> f64 {
     const A: f64 = 2.2437;
