@@ -11,7 +11,10 @@
 //!   fresh; a stale one (older than its TTL) is taken over, and so is a fresh one with `--take-over`
 //!   (both logged). Then it writes its own heartbeat everywhere, waits [`SETTLE`] and reads back. Neither
 //!   tracker offers a conditional write, so racing claims are decided on the read-back: the earliest
-//!   claim wins ([`lease::decide`]), and the loser backs off before writing anything.
+//!   claim wins ([`lease::decide`]), and the loser backs off before writing anything. A read-back that
+//!   shows the claim everywhere is confirmed by one more, a round later: two claims that started
+//!   together may both have been read back showing the later one (its writes landed last), and only the
+//!   earlier one's rewrite, which lands within that round, tells the later claimant that it lost.
 //! - **renews** every third of the TTL while it writes ([`Writer::start_heartbeat`]); a renewal that finds
 //!   another instance's fresh heartbeat has lost the lease, and stops writing.
 //! - **releases** on a clean exit: its heartbeat is marked released, and another instance may write at once.
@@ -40,8 +43,9 @@ use lease::{Claim, Seen};
 /// How long a claim waits for racing claims to land before reading back.
 pub const SETTLE: Duration = Duration::from_millis(500);
 
-/// Read-backs before a contested claim gives up.
-const ROUNDS: usize = 3;
+/// Read-backs before a contested claim gives up (a claim that wins uncontested takes two: the second
+/// confirms the first).
+const ROUNDS: usize = 5;
 
 /// Why an instance may not write.
 #[derive(Debug, thiserror::Error)]
@@ -236,21 +240,34 @@ impl Writer {
         let mine = self.beat(now, now);
         let trackers: Vec<String> = registry.iter().map(|(t, _)| t.to_string()).collect();
         let mut pending: Vec<String> = trackers.clone();
+        let mut settle = SETTLE;
+        // Set once a read-back showed this claim everywhere: it holds if one more round later it still does.
+        let mut shown = false;
         for _ in 0..ROUNDS {
+            let began = std::time::Instant::now();
             for tracker in &pending {
                 self.write(registry, tracker, &mine).await?;
             }
-            tokio::time::sleep(SETTLE).await;
+            tokio::time::sleep(settle).await;
             let read = self.read(registry).await?;
             // With --take-over, the instance taken over is not a competitor (it stops at its next renewal).
             let beats: Vec<Option<WriterBeat>> =
                 read.iter().map(|(_, b)| b.clone().filter(|b| !overridden.contains(&b.instance))).collect();
             match lease::decide(&beats, &mine, Utc::now()) {
-                Claim::Won => {
+                Claim::Won if shown => {
                     tracing::info!(lease = %self.name, instance = %self.me.instance, "claimed the writer lease");
                     *self.held() = Some(mine);
                     self.lost.send_replace(None);
                     return Ok(());
+                }
+                Claim::Won => {
+                    // Claims that started together may each have been read back showing only the later
+                    // one (its writes landed last everywhere): the earlier claimant then writes its
+                    // claim again, which lands within about one of this claim's rounds. Look once more
+                    // after such a round, writing nothing.
+                    shown = true;
+                    pending = Vec::new();
+                    settle = began.elapsed().max(SETTLE);
                 }
                 Claim::Lost(holder) => {
                     let tracker = read
@@ -260,7 +277,11 @@ impl Writer {
                         .unwrap_or_default();
                     return Err(WriterError::Held { tracker, holder: Box::new(holder) });
                 }
-                Claim::Rewrite(indices) => pending = indices.into_iter().map(|i| read[i].0.clone()).collect(),
+                Claim::Rewrite(indices) => {
+                    shown = false;
+                    settle = SETTLE;
+                    pending = indices.into_iter().map(|i| read[i].0.clone()).collect();
+                }
             }
         }
         let read = self.read(registry).await?;

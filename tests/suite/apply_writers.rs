@@ -144,6 +144,65 @@ async fn two_instances_applying_at_once_make_no_duplicate_twins_and_the_second_r
     assert_eq!(twins(&h), [1, 1], "no duplicate after the other instance's run either");
 }
 
+/// Whether the simulator's log shows a heartbeat written and then read back (a claim's read-back).
+fn read_back(log: &[twotrack_sim::log::LogEntry]) -> bool {
+    let lease: Vec<_> = log.iter().filter(|e| is_writer_lease(&e.path)).collect();
+    let wrote = lease.iter().position(|e| e.is_write());
+    wrote.is_some_and(|w| lease[w..].iter().any(|e| e.method == "GET"))
+}
+
+/// Two claims that start together can each be read back showing only the later one, whose writes landed
+/// last: the later claimant saw nothing else, and the earlier one writes its claim again. Here the
+/// earlier claim is planted right after this instance's read-back showed its own claim everywhere: the
+/// instance looks once more before writing, sees the earlier claim, and refuses, having written nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_earlier_claim_landing_after_the_read_back_wins_and_nothing_is_written() {
+    let h = Harness::start(backlog(), &Policy::writes()).await;
+    h.ok(&["sync"]).await;
+    let name = lease(&h);
+    let apply = tokio::spawn({
+        let (dir, config) = (h.dir.path().to_path_buf(), h.config.clone());
+        async move { run_in(&dir, &config, &["apply", "--yes"], &[]).await }
+    });
+    eventually("the claim read back in both trackers", async || {
+        (read_back(&h.world.jira.log().entries()) && read_back(&h.world.servicenow.log().entries())).then_some(())
+    })
+    .await;
+    // The earlier claimant's rewrite, over this instance's heartbeat in both trackers.
+    let earlier = other_instance(TimeDelta::zero());
+    let (user, token) = h.world.basic();
+    let http = reqwest::Client::new();
+    let url = format!("{}/rest/api/3/project/SHOP/properties/{name}", h.world.jira.base_url());
+    let put = http.put(&url).basic_auth(&user, Some(&token)).json(&earlier).send().await.unwrap();
+    assert!(put.status().is_success(), "{url}: {}", put.status());
+    let rows = format!("{}/api/now/table/sys_properties", h.world.servicenow.base_url());
+    let found: Value = http
+        .get(&rows)
+        .query(&[("sysparm_query", format!("name={name}"))])
+        .basic_auth(&user, Some(&token))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sys_id = found["result"][0]["sys_id"].as_str().expect("the claim's row").to_string();
+    let patch = http
+        .patch(format!("{rows}/{sys_id}"))
+        .basic_auth(&user, Some(&token))
+        .json(&json!({ "value": earlier.to_string() }))
+        .send()
+        .await
+        .unwrap();
+    assert!(patch.status().is_success(), "{}", patch.status());
+
+    let run = apply.await.unwrap();
+    assert_eq!(run.code(), Some(HELD), "the earlier claim wins\n{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("standby.example"), "names the winner: {}", run.stderr);
+    assert_eq!(h.jira_creates() + h.sn_creates(), 0, "nothing written");
+    assert_eq!(twins(&h), [0, 0]);
+}
+
 #[tokio::test]
 async fn a_fresh_heartbeat_of_another_instance_refuses_until_take_over() {
     let h = Harness::start(backlog(), &Policy::writes()).await;
