@@ -138,8 +138,8 @@ impl Query {
         count: bool,
     ) -> (Vec<&'a Record>, Option<usize>) {
         if self.is_id_order() {
-            let from = self.id_lower_bound();
-            let rows = db.rows_by_id(table, &from).filter(|r| self.matches(db, table, r));
+            let (from, below) = (self.id_lower_bound(), self.id_upper_bound());
+            let rows = db.rows_by_id(table, &from, below.as_deref()).filter(|r| self.matches(db, table, r));
             return Self::page_of(rows, offset, limit, count);
         }
         if !self.is_keyset_order() {
@@ -192,6 +192,23 @@ impl Query {
             bounds.max().unwrap_or_default()
         };
         self.groups.iter().map(group_bound).min().unwrap_or_default()
+    }
+
+    /// The least lowercased `sys_id` no matching record reaches (the read stops there, as an index range
+    /// scan does): for each `^NQ` group, the least its single-condition `sys_id` slots allow; the greatest
+    /// over the groups. `None` when a group allows any `sys_id` above its lower bound.
+    fn id_upper_bound(&self) -> Option<String> {
+        let group_bound = |group: &Vec<Vec<Condition>>| {
+            let single = group.iter().filter(|slot| slot.len() == 1).map(|slot| &slot[0]);
+            let bounds = single.filter(|c| c.field == "sys_id").filter_map(|condition| match &condition.op {
+                Op::Lt(id) => Some(id.to_lowercase()),
+                // The least text above `id` is `id` followed by the least character.
+                Op::Le(id) | Op::Eq(id) | Op::Between(_, id) => Some(format!("{}\0", id.to_lowercase())),
+                _ => None,
+            });
+            bounds.min()
+        };
+        self.groups.iter().map(group_bound).collect::<Option<Vec<String>>>()?.into_iter().max()
     }
 
     /// Whether the order is `ORDERBYsys_updated_on^ORDERBYsys_id`: the order [`Db`] keeps each table in.
@@ -500,7 +517,19 @@ mod tests {
             queries.push(format!("sys_id>{id}^sys_id<c000^ORDERBYsys_id"));
             queries.push(format!("sys_id>{}^ORDERBYsys_id", id.to_uppercase()));
             queries.push(format!("sys_id>{id}^NQcategory=network^ORDERBYsys_id"));
+            // Upper bounds (where the read stops): exclusive, inclusive, exact, between, in upper case,
+            // per ^NQ group, and an ^OR slot that bounds nothing.
+            queries.push(format!("sys_id<{}^ORDERBYsys_id", id.to_uppercase()));
+            queries.push(format!("sys_id<={id}^ORDERBYsys_id"));
+            queries.push(format!("sys_id={id}^ORDERBYsys_id"));
+            queries.push(format!("sys_idBETWEEN4000@{id}^ORDERBYsys_id"));
+            queries.push(format!("sys_id<{id}^NQsys_id>=c000^sys_id<e000^ORDERBYsys_id"));
+            queries.push(format!("sys_id<{id}^NQcategory=network^ORDERBYsys_id"));
+            queries.push(format!("sys_id<{id}^ORcategory=network^ORDERBYsys_id"));
         }
+        // An empty range, and one a single id wide.
+        queries.push("sys_id>=c000^sys_id<4000^ORDERBYsys_id".to_owned());
+        queries.push("sys_id>=4000^sys_id<4000^ORDERBYsys_id".to_owned());
         // Another order is sorted as before.
         queries.push("sys_updated_on>2024-03-01 10:00:02^ORDERBYsys_updated_on".to_owned());
         queries.push("sys_id>4000^ORDERBYDESCsys_id".to_owned());

@@ -234,13 +234,23 @@ impl Db {
     }
 
     /// The records of `table` in `sys_id` order (ignoring case; ties in insertion order), from the first
-    /// whose lowercased `sys_id` is at least `from`.
-    pub(crate) fn rows_by_id<'a>(&'a self, table: &str, from: &str) -> impl Iterator<Item = &'a Record> {
-        let start = (from.to_owned(), 0);
+    /// whose lowercased `sys_id` is at least `from`, and before the first whose is at least `below`.
+    pub(crate) fn rows_by_id<'a>(
+        &'a self,
+        table: &str,
+        from: &str,
+        below: Option<&str>,
+    ) -> impl Iterator<Item = &'a Record> {
+        use std::ops::Bound;
+        let start = Bound::Included((from.to_owned(), 0));
+        let end = below.map_or(Bound::Unbounded, |below| Bound::Excluded((below.to_owned(), 0)));
+        // An empty range (a bound above the other) reads nothing: `range` would panic on it.
+        let empty = below.is_some_and(|below| below <= from);
         self.tables
             .get(table)
             .into_iter()
-            .flat_map(move |t| t.by_sys_id.range(start.clone()..).filter_map(|(_, seq)| t.rows.get(seq)))
+            .filter(move |_| !empty)
+            .flat_map(move |t| t.by_sys_id.range((start.clone(), end.clone())).filter_map(|(_, seq)| t.rows.get(seq)))
     }
 
     /// Stores `record` in place of the record `sys_id` (kept in order); false when there is none.
