@@ -121,16 +121,8 @@ async fn the_queue_impact_and_urgency_of_a_service_project_issue_are_judged() {
         URGENCY_FIELD: {"value": "Low"}, "priority": {"name": "Lowest"}});
     let key = file_in_its(&h, "Incident", (MISROUTED, MISROUTED_TEXT), "Ann Lee", low).await;
     h.ok(&["sync"]).await;
-    let audit = h.ok(&["audit", "--format", "json"]).await;
-    let report: Value = serde_json::from_str(&audit.stdout).unwrap();
-    let kinds: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["title"] == MISROUTED)
-        .map(|f| f["kind"].as_str().unwrap())
-        .collect();
-    assert!(kinds.contains(&"misrouted") && kinds.contains(&"misprioritised"), "{kinds:?}");
+    let kinds = h.finding_kinds(MISROUTED).await;
+    assert!(kinds.iter().any(|k| k == "misrouted") && kinds.iter().any(|k| k == "misprioritised"), "{kinds:?}");
     let explained = h.ok(&["explain", &key]).await.stdout;
     assert!(explained.contains("misrouted: Identity & Access -> "), "{explained}");
     assert!(explained.contains("misprioritised: impact 3, urgency 3 -> impact 1"), "{explained}");
@@ -268,16 +260,4 @@ async fn crash_and_resume(point: &str) {
 }
 
 // Every failpoint of the storm saga: right before and right after each remote write.
-crash_cases! {
-    crash_before_find: "storm-before-find",
-    crash_after_find: "storm-after-find",
-    crash_before_create: "storm-before-create",
-    crash_after_create: "storm-after-create",
-    crash_before_attach: "storm-before-attach",
-    crash_after_attach: "storm-after-attach",
-    crash_before_comment: "storm-before-comment",
-    crash_after_comment: "storm-after-comment",
-    crash_before_close: "storm-before-close",
-    crash_after_close: "storm-after-close",
-    crash_before_done: "storm-before-done",
-}
+storm_saga_crash_cases!();

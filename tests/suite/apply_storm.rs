@@ -171,19 +171,7 @@ async fn crash_and_resume(point: &str) {
 }
 
 // Every failpoint of the storm saga: right before and right after each remote write.
-crash_cases! {
-    crash_before_find: "storm-before-find",
-    crash_after_find: "storm-after-find",
-    crash_before_create: "storm-before-create",
-    crash_after_create: "storm-after-create",
-    crash_before_attach: "storm-before-attach",
-    crash_after_attach: "storm-after-attach",
-    crash_before_comment: "storm-before-comment",
-    crash_after_comment: "storm-after-comment",
-    crash_before_close: "storm-before-close",
-    crash_after_close: "storm-after-close",
-    crash_before_done: "storm-before-done",
-}
+storm_saga_crash_cases!();
 
 /// The audit's estimate of a capped cycle counts a storm as apply does: one correction, not a move per
 /// report in the backlog. With one correction a cycle, the storm goes first and only the misfiled

@@ -10,6 +10,7 @@ mod apply_support;
 mod classify_support;
 #[allow(dead_code)]
 mod report_support;
+mod run;
 #[allow(dead_code)]
 mod storm_support;
 #[allow(dead_code)]

@@ -9,7 +9,6 @@ pub mod metrics;
 pub mod storm;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
@@ -181,32 +180,7 @@ impl Policy {
     }
 }
 
-/// What a child process did.
-#[derive(Debug)]
-pub struct Run {
-    pub output: Output,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    pub fn code(&self) -> Option<i32> {
-        self.output.status.code()
-    }
-
-    /// Whether the process was killed by a signal (an abort) rather than exiting.
-    pub fn died(&self) -> bool {
-        #[cfg(unix)]
-        {
-            use std::os::unix::process::ExitStatusExt;
-            self.output.status.signal().is_some()
-        }
-        #[cfg(not(unix))]
-        {
-            !self.output.status.success()
-        }
-    }
-}
+pub use crate::run::Run;
 
 /// Run `twotrack --config <config> <args>` in `dir` with extra environment variables, to completion.
 pub async fn run_in(dir: &Path, config: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
@@ -220,9 +194,7 @@ pub async fn run_in(dir: &Path, config: &Path, args: &[&str], env: &[(&str, &str
         .await
         .unwrap_or_else(|_| panic!("twotrack {args:?} did not finish within 60 s"))
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    Run { output, stdout, stderr }
+    Run::of(output)
 }
 
 /// Both simulators, a configuration for them, and the `twotrack` binary.
@@ -325,6 +297,14 @@ impl Harness {
             run.stderr
         );
         run
+    }
+
+    /// The kinds of the audit's findings about the item titled `title` (the audit's JSON report).
+    pub async fn finding_kinds(&self, title: &str) -> Vec<String> {
+        let audit = self.ok(&["audit", "--format", "json"]).await;
+        let report: serde_json::Value = serde_json::from_str(&audit.stdout).unwrap();
+        let findings = report["findings"].as_array().unwrap();
+        findings.iter().filter(|f| f["title"] == title).map(|f| f["kind"].as_str().unwrap().to_string()).collect()
     }
 
     /// Run `apply --yes --only <only>` with the failpoint `point` armed, and require that it died there.
@@ -744,5 +724,25 @@ pub fn assert_moved_from_servicenow(h: &Harness, source: &str, context: &str) ->
 macro_rules! crash_cases {
     ($($name:ident: $point:literal,)*) => {
         $(#[tokio::test] async fn $name() { crash_and_resume($point).await })*
+    };
+}
+
+/// [`crash_cases!`] for every failpoint of the storm saga: right before and right after each remote write.
+#[macro_export]
+macro_rules! storm_saga_crash_cases {
+    () => {
+        crash_cases! {
+            crash_before_find: "storm-before-find",
+            crash_after_find: "storm-after-find",
+            crash_before_create: "storm-before-create",
+            crash_after_create: "storm-after-create",
+            crash_before_attach: "storm-before-attach",
+            crash_after_attach: "storm-after-attach",
+            crash_before_comment: "storm-before-comment",
+            crash_after_comment: "storm-after-comment",
+            crash_before_close: "storm-before-close",
+            crash_after_close: "storm-after-close",
+            crash_before_done: "storm-before-done",
+        }
     };
 }

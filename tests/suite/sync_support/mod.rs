@@ -6,7 +6,6 @@
 //! library, or `twotrack mirror export`) is the judge of what was stored.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use twotrack::api::model::Item;
 use twotrack::api::{Connector, Cursor};
@@ -95,24 +94,7 @@ pub fn load(config: &Path) -> Config {
     twotrack::config::load(config).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// What a `twotrack` child process did.
-#[derive(Debug)]
-pub struct Run {
-    pub output: Output,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    pub fn code(&self) -> Option<i32> {
-        self.output.status.code()
-    }
-
-    /// Both streams, for assertions about everything the user saw.
-    pub fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
+pub use crate::run::Run;
 
 /// The `twotrack` binary with `--config` set and no colours; for a child the test manages itself.
 pub fn command(config: &Path, args: &[&str]) -> tokio::process::Command {
@@ -123,10 +105,7 @@ pub fn command(config: &Path, args: &[&str]) -> tokio::process::Command {
 
 /// Run `twotrack --config <config> <args>` to completion (the simulators keep serving meanwhile).
 pub async fn twotrack(config: &Path, args: &[&str]) -> Run {
-    let output = command(config, args).output().await.unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    Run { output, stdout, stderr }
+    Run::of(command(config, args).output().await.unwrap())
 }
 
 /// Like [`twotrack`], but the run must succeed.
