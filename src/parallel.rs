@@ -26,6 +26,25 @@ pub fn map_in_order<T, U, E, S>(
     items: impl Iterator<Item = Result<T, E>> + Send,
     workers: usize,
     map: impl Fn(T) -> Option<U> + Sync,
+    sink: impl FnMut(U) -> Result<(), S>,
+) -> Result<(), S>
+where
+    T: Send,
+    U: Send,
+    E: Send,
+    S: From<E>,
+{
+    map_in_order_with(items, workers, || (), |(), item| map(item), sink)
+}
+
+/// [`map_in_order`] where each worker keeps state of its own across the items it maps (made by
+/// `state` on the worker): scratch space, or cursors that only move forward, since a worker is dealt
+/// its chunks in the input's order.
+pub fn map_in_order_with<T, U, E, S, W>(
+    items: impl Iterator<Item = Result<T, E>> + Send,
+    workers: usize,
+    state: impl Fn() -> W + Sync,
+    map: impl Fn(&mut W, T) -> Option<U> + Sync,
     mut sink: impl FnMut(U) -> Result<(), S>,
 ) -> Result<(), S>
 where
@@ -36,15 +55,16 @@ where
 {
     let workers = workers.max(1);
     std::thread::scope(|s| {
-        let map = &map;
+        let (map, state) = (&map, &state);
         let mut inputs: Vec<SyncSender<Result<Vec<T>, E>>> = Vec::with_capacity(workers);
         let mut outputs: Vec<Receiver<Result<Vec<U>, E>>> = Vec::with_capacity(workers);
         for _ in 0..workers {
             let (input, chunks) = sync_channel::<Result<Vec<T>, E>>(1);
             let (mapped, output) = sync_channel::<Result<Vec<U>, E>>(1);
             s.spawn(move || {
+                let mut own = state();
                 for chunk in chunks {
-                    let result = chunk.map(|chunk| chunk.into_iter().filter_map(map).collect());
+                    let result = chunk.map(|chunk| chunk.into_iter().filter_map(|item| map(&mut own, item)).collect());
                     if mapped.send(result).is_err() {
                         return;
                     }
@@ -150,6 +170,33 @@ mod tests {
             assert_eq!(seen, expected, "{workers} workers");
         }
         assert_eq!(run(0, 4, None, None), (Vec::new(), Ok(())));
+    }
+
+    #[test]
+    fn each_worker_keeps_its_state_and_sees_its_items_in_order() {
+        let n = CHUNK as u32 * 9 + 7;
+        for workers in [1, 2, 3] {
+            let mut seen = Vec::new();
+            // Each worker counts the items it mapped: chunks are dealt in turn, so item `i` is the
+            // worker's item number `(chunk / workers) * CHUNK + i % CHUNK`.
+            let result: Result<(), u32> = map_in_order_with(
+                (0..n).map(Ok::<u32, u32>),
+                workers,
+                || 0u32,
+                |count, i| {
+                    *count += 1;
+                    Some((i, *count - 1))
+                },
+                |(i, count)| {
+                    seen.push(i);
+                    let chunk = i / CHUNK as u32;
+                    let expected = chunk / workers as u32 * CHUNK as u32 + i % CHUNK as u32;
+                    if count == expected { Ok(()) } else { Err(i) }
+                },
+            );
+            assert_eq!(result, Ok(()), "{workers} workers");
+            assert_eq!(seen, (0..n).collect::<Vec<u32>>(), "{workers} workers");
+        }
     }
 
     #[test]

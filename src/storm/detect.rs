@@ -1,6 +1,7 @@
 //! Finding storms: near-duplicate reports within the window, grouped, then tested for a burst.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use twotrack_api::Item;
@@ -126,22 +127,26 @@ impl Reading {
 
     fn of_with(item: &Item, buf: &mut String) -> Reading {
         let mut all = String::new();
-        let mut spans: Vec<(u32, u32, bool)> = Vec::new();
+        // (hash, start, end, is a description word): sorted by hash first, the text only where two
+        // hashes are equal, which is far cheaper than comparing every pair of words by their text.
+        let mut spans: Vec<(u64, u32, u32, bool)> = Vec::new();
         let mut push = |word: &str, description: bool| {
             let start = all.len() as u32;
             all.push_str(word);
-            spans.push((start, all.len() as u32, description));
+            spans.push((Fnv::default().hash_one(word), start, all.len() as u32, description));
         };
         each_word(&item.summary, buf, |w| push(w, false));
         each_word(clip(&item.description, DESCRIPTION_BYTES), buf, |w| push(w, true));
-        let word = |&(start, end, _): &(u32, u32, bool)| all.get(start as usize..end as usize).unwrap_or_default();
-        // One entry a word, at its heaviest field (the summary's sorts first).
-        spans.sort_unstable_by(|a, b| word(a).cmp(word(b)).then(a.2.cmp(&b.2)));
-        spans.dedup_by(|later, first| word(later) == word(first));
+        let word =
+            |&(_, start, end, _): &(u64, u32, u32, bool)| all.get(start as usize..end as usize).unwrap_or_default();
+        // One entry a word, at its heaviest field (the summary's sorts first). The order of the words
+        // does not matter to the detector (it sorts a report's words by their ids).
+        spans.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| word(a).cmp(word(b))).then(a.3.cmp(&b.3)));
+        spans.dedup_by(|later, first| later.0 == first.0 && word(later) == word(first));
         let mut reading = Reading { text: String::with_capacity(all.len()), ends: Vec::with_capacity(spans.len()) };
         for span in &spans {
             reading.text.push_str(word(span));
-            reading.ends.push((reading.text.len() as u32, span.2));
+            reading.ends.push((reading.text.len() as u32, span.3));
         }
         reading
     }
@@ -432,64 +437,74 @@ struct Site<'a> {
 
 impl Site<'_> {
     /// Groups of near-duplicates (each at least `min_size` reports), as report indices in order.
+    ///
+    /// Finding each report's alike earlier reports is most of the cost and reads only the site: it
+    /// runs on every core, each worker with cursors of its own; the groups are joined on this thread,
+    /// in arrival order, so they are the same on any number of cores.
     fn groups(&self) -> Vec<Vec<usize>> {
         let docs = self.docs;
         let mut sets = UnionFind::new(docs.len());
-        let mut seen = vec![u32::MAX; docs.len()];
-        let similarity = self.params.similarity as f32;
-        // Reports arrive in time order, so where each word's window starts only moves forward: one
-        // cursor a word (into its posting) instead of a search per probe.
-        let mut window = vec![0u32; self.names.len()];
-        // Where this report sits in each word's posting (one more cursor a word, forward only too).
-        let mut here = vec![0u32; self.names.len()];
-        let mut probes = Vec::with_capacity(PROBES);
         let longest = (self.params.window * MAX_SPAN_WINDOWS).num_seconds();
-        let mut spread = Spread(vec![0.0; self.names.len()]);
-        for (i, doc) in docs.iter().enumerate() {
-            let terms = self.vectors.of(i);
-            spread.set(terms.clone());
-            let since = (doc.created - self.params.window).timestamp();
-            // The latest earlier reports of the window that have one of this report's rarest words.
-            self.rarest_into(terms.clone(), PROBES, &mut probes);
-            for &t in &probes {
-                let posting = self.postings.of(t);
-                let start = &mut window[t as usize];
-                while (*start as usize) < posting.len() && self.times[posting[*start as usize] as usize] < since {
-                    *start += 1;
-                }
-                // The posting is in arrival order and holds this report: the reports of the window
-                // before it, the latest few.
-                let end = &mut here[t as usize];
-                while (*end as usize) < posting.len() && (posting[*end as usize] as usize) < i {
-                    *end += 1;
-                }
-                let from = (*start as usize).max((*end as usize).saturating_sub(NEIGHBOURS));
-                for &j in &posting[from..(*end as usize).max(from)] {
-                    let j = j as usize;
-                    if seen[j] == i as u32 {
-                        continue;
-                    }
-                    seen[j] = i as u32;
-                    if spread.dot(self.vectors.of(j)) < similarity {
-                        continue;
-                    }
-                    // A group never spans more than a burst can: where near-duplicates are everyday
-                    // traffic (a large site's password resets), chains of them would otherwise join
-                    // one group across the whole history, the storms in it.
-                    let (a, b) = (sets.find(i), sets.find(j));
-                    if self.times[i] - self.times[a.min(b)] <= longest {
-                        sets.union(a, b);
-                    }
+        let reports = (0..docs.len()).map(Ok::<usize, std::convert::Infallible>);
+        let cursors = || Cursors::new(self.names.len(), docs.len());
+        let alike = |cursors: &mut Cursors, i: usize| Some((i, self.alike(cursors, i)));
+        let join = |(i, alike): (usize, Vec<u32>)| {
+            for j in alike {
+                // A group never spans more than a burst can: where near-duplicates are everyday
+                // traffic (a large site's password resets), chains of them would otherwise join one
+                // group across the whole history, the storms in it.
+                let (a, b) = (sets.find(i), sets.find(j as usize));
+                if self.times[i] - self.times[a.min(b)] <= longest {
+                    sets.union(a, b);
                 }
             }
-            spread.clear(terms);
-        }
+            Ok::<(), std::convert::Infallible>(())
+        };
+        let Ok(()) = crate::parallel::map_in_order_with(reports, crate::parallel::workers(), cursors, alike, join);
         let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
         for i in 0..docs.len() {
             groups.entry(sets.find(i)).or_default().push(i);
         }
         let mut out: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() >= self.params.min_size).collect();
         out.sort_unstable();
+        out
+    }
+
+    /// The earlier reports of report `i`'s window that are alike enough to join its group, in the
+    /// order they are to be joined. `cursors` were last used for an earlier report.
+    fn alike(&self, cursors: &mut Cursors, i: usize) -> Vec<u32> {
+        let Cursors { window, here, seen, spread, probes } = cursors;
+        let similarity = self.params.similarity as f32;
+        let terms = self.vectors.of(i);
+        spread.set(terms.clone());
+        let since = (self.docs[i].created - self.params.window).timestamp();
+        let mut out = Vec::new();
+        // The latest earlier reports of the window that have one of this report's rarest words.
+        self.rarest_into(terms.clone(), PROBES, probes);
+        for &t in probes.iter() {
+            let posting = self.postings.of(t);
+            let start = &mut window[t as usize];
+            while (*start as usize) < posting.len() && self.times[posting[*start as usize] as usize] < since {
+                *start += 1;
+            }
+            // The posting is in arrival order and holds this report: the reports of the window before
+            // it, the latest few.
+            let end = &mut here[t as usize];
+            while (*end as usize) < posting.len() && (posting[*end as usize] as usize) < i {
+                *end += 1;
+            }
+            let from = (*start as usize).max((*end as usize).saturating_sub(NEIGHBOURS));
+            for &j in &posting[from..(*end as usize).max(from)] {
+                if seen[j as usize] == i as u32 {
+                    continue;
+                }
+                seen[j as usize] = i as u32;
+                if spread.dot(self.vectors.of(j as usize)) >= similarity {
+                    out.push(j);
+                }
+            }
+        }
+        spread.clear(terms);
         out
     }
 
@@ -649,6 +664,30 @@ impl Site<'_> {
             b.1.cmp(&a.1).then(idf[b.0 as usize].total_cmp(&idf[a.0 as usize])).then(a.0.cmp(&b.0))
         });
         shared.into_iter().map(|(t, _)| t).collect()
+    }
+}
+
+/// What a worker finding alike reports ([`Site::alike`]) keeps from one report to the next: where
+/// reports arrive in time order, where each word's window starts and where the report sits in each
+/// word's posting only move forward (one cursor a word instead of a search per probe).
+struct Cursors {
+    window: Vec<u32>,
+    here: Vec<u32>,
+    /// The last report each report was compared with (each pair once).
+    seen: Vec<u32>,
+    spread: Spread,
+    probes: Vec<u32>,
+}
+
+impl Cursors {
+    fn new(words: usize, reports: usize) -> Cursors {
+        Cursors {
+            window: vec![0; words],
+            here: vec![0; words],
+            seen: vec![u32::MAX; reports],
+            spread: Spread(vec![0.0; words]),
+            probes: Vec::with_capacity(PROBES),
+        }
     }
 }
 
