@@ -121,16 +121,19 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
     Ok(report)
 }
 
-/// A planned move as the cap needs it (its id, source, confidence and revision): without the twin's text
-/// and the notes, which the report has in the finding's row. Half a million moves at 1,000,000 items
-/// per tracker would otherwise hold a copy of every description.
+/// A planned move as the cap needs it (its id, source, confidence and revision): without the new
+/// item's text, links and notes, which the report has in the finding's row. Half a million moves at
+/// 1,000,000 items per tracker would otherwise hold a copy of every description.
 fn slim(mut c: Correction) -> Correction {
     if let Planned2::Move { new_item, source_note, close_note, .. } = &mut c.action {
-        for text in [&mut new_item.summary, &mut new_item.description, source_note, close_note] {
+        let twotrack_api::connector::NewItem {
+            summary, description, labels, queue, origin, work_note, reporter, ..
+        } = &mut **new_item;
+        for text in [summary, description, source_note, close_note] {
             *text = String::new();
         }
-        new_item.labels = Vec::new();
-        new_item.work_note = None;
+        *labels = Vec::new();
+        (*queue, *origin, *work_note, *reporter) = (None, None, None, None);
     }
     c
 }
