@@ -38,6 +38,7 @@ struct Run {
 
 async fn run(config: &Path, args: &[&str]) -> Run {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_twotrack"))
+        .stdin(std::process::Stdio::null())
         .args(args)
         .arg("--config")
         .arg(config)

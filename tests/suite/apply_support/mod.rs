@@ -185,7 +185,9 @@ pub use crate::run::Run;
 /// Run `twotrack --config <config> <args>` in `dir` with extra environment variables, to completion.
 pub async fn run_in(dir: &Path, config: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_twotrack"));
-    cmd.arg("--config").arg(config).args(args).current_dir(dir);
+    // tokio's `output` (unlike std's) lets the child read the test's own stdin: `classify` would read
+    // whatever the test runner was given.
+    cmd.arg("--config").arg(config).args(args).current_dir(dir).stdin(std::process::Stdio::null());
     cmd.env_remove("TWOTRACK_FAILPOINT").env_remove("TWOTRACK_CONFIG").env("NO_COLOR", "1");
     for (k, v) in env {
         cmd.env(k, v);

@@ -100,6 +100,8 @@ pub use crate::run::Run;
 pub fn command(config: &Path, args: &[&str]) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_twotrack"));
     command.arg("--config").arg(config).args(args).env("NO_COLOR", "1").env_remove("RUST_LOG").kill_on_drop(true);
+    // Never the test's own stdin (tokio's `output` would pass it on).
+    command.stdin(std::process::Stdio::null());
     command
 }
 
