@@ -154,15 +154,29 @@ fn export(args: ExportArgs, g: &super::Global) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Export to `PATH.partial`, then rename, so that `path` never holds half an export.
+/// Export to `PATH.partial`, then rename, so that a file at `path` never holds half an export. A path
+/// that names no regular file (`/dev/null`, a named pipe) is written straight through: a rename would
+/// put a plain file in the device's place. A symbolic link is followed: the file it names is replaced,
+/// the link stays.
 fn export_to_file(mirror: &Mirror, path: &Path, tracker: Option<&str>) -> anyhow::Result<u64> {
-    let mut partial = path.as_os_str().to_owned();
+    let target = match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            let out = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("cannot write to {}", path.display()))?;
+            return Ok(mirror.export_jsonl(out, tracker)?);
+        }
+        Ok(_) => std::fs::canonicalize(path).with_context(|| format!("cannot resolve {}", path.display()))?,
+        Err(_) => path.to_path_buf(),
+    };
+    let mut partial = target.as_os_str().to_owned();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
     let file = std::fs::File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
     let count = mirror.export_jsonl(&file, tracker)?;
     file.sync_all().with_context(|| format!("cannot write {}", partial.display()))?;
-    std::fs::rename(&partial, path)
-        .with_context(|| format!("cannot rename {} to {}", partial.display(), path.display()))?;
+    std::fs::rename(&partial, &target)
+        .with_context(|| format!("cannot rename {} to {}", partial.display(), target.display()))?;
     Ok(count)
 }

@@ -119,6 +119,41 @@ fn export_writes_json_lines_to_stdout_or_a_file() {
     assert!(!dir.path().join("items.jsonl.partial").exists());
 }
 
+/// `--out` naming no regular file (a named pipe, as `/dev/null` is a device) is written to, never
+/// replaced by a file of the export (which as root would have put a plain file in `/dev/null`'s place);
+/// a symbolic link stays a link, and the file it names gets the export.
+#[test]
+fn export_writes_into_a_pipe_or_through_a_link_and_leaves_them_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mirror");
+    sample_mirror(&path);
+
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo (coreutils) must be installed");
+    assert!(made.success(), "mkfifo failed");
+    // The reader takes whatever the export writes until it closes the pipe; an export that never
+    // opens the pipe leaves it waiting, so the test waits for it only so long.
+    let (read, got) = std::sync::mpsc::channel();
+    std::thread::spawn({
+        let fifo = fifo.clone();
+        move || read.send(std::fs::read_to_string(&fifo).unwrap())
+    });
+    twotrack().args(["mirror", "export", "--mirror"]).arg(&path).arg("--out").arg(&fifo).assert().success();
+    let through = got.recv_timeout(std::time::Duration::from_secs(30)).expect("the export never wrote into the pipe");
+    assert_eq!(through.lines().count(), 4, "the export went through the pipe");
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "the pipe is still a pipe");
+    assert!(!dir.path().join("pipe.partial").exists());
+
+    let real = dir.path().join("real.jsonl");
+    std::fs::write(&real, "old\n").unwrap();
+    let link = dir.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    twotrack().args(["mirror", "export", "--mirror"]).arg(&path).arg("--out").arg(&link).assert().success();
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link is still a link");
+    assert_eq!(std::fs::read_to_string(&real).unwrap().lines().count(), 4, "the file it names has the export");
+}
+
 #[test]
 fn a_mirror_held_by_another_process_is_reported_as_locked() {
     let dir = tempfile::tempdir().unwrap();
