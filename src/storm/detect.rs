@@ -43,7 +43,8 @@ const SHOWN_WORDS: usize = 8;
 /// One report as the detector keeps it: only what finding storms needs (what a storm shows of its
 /// members is kept beside it, or read back for the members alone: see [`Detector::lean`]).
 struct Doc {
-    key: Box<str>,
+    /// Where its key is in [`Detector::keys`] (start, end): one allocation for every key, not one each.
+    key: (u32, u32),
     created: DateTime<Utc>,
     /// The tracker, as an index into [`Detector::trackers`].
     tracker: u16,
@@ -87,6 +88,8 @@ pub struct Detector<'p> {
     vocab: HashMap<String, u32, Fnv>,
     trackers: Vec<String>,
     docs: Vec<Doc>,
+    /// Every report's key, one after the other (see [`Doc::key`]).
+    keys: String,
     /// Every report's words, one after the other: report `k` (in the order added) has
     /// `words[offsets[k]..offsets[k + 1]]`, sorted by id.
     words: Vec<Raw>,
@@ -176,6 +179,7 @@ impl<'p> Detector<'p> {
             vocab: HashMap::default(),
             trackers: Vec::new(),
             docs: Vec::new(),
+            keys: String::new(),
             words: Vec::new(),
             offsets: vec![0],
             shown: None,
@@ -196,10 +200,15 @@ impl<'p> Detector<'p> {
         if !self.params.enabled {
             return;
         }
-        let (Ok(added), Some(tracker)) = (u32::try_from(self.docs.len()), self.tracker(&item.tracker)) else {
-            // Four billion reports, or 65,536 trackers: past what one audit holds.
+        let key_end = u32::try_from(self.keys.len() + item.key.len());
+        let (Ok(added), Ok(key_end), Some(tracker)) =
+            (u32::try_from(self.docs.len()), key_end, self.tracker(&item.tracker))
+        else {
+            // Four billion reports or bytes of keys, or 65,536 trackers: past what one audit holds.
             return;
         };
+        let key = (self.keys.len() as u32, key_end);
+        self.keys.push_str(&item.key);
         let start = self.words.len();
         let vocab = &mut self.vocab;
         for (word, description) in reading.words() {
@@ -219,7 +228,7 @@ impl<'p> Detector<'p> {
         if let Some(shown) = &mut self.shown {
             shown.push(Shown::of(item));
         }
-        self.docs.push(Doc { key: item.key.as_str().into(), created: item.created, tracker, urgency, added });
+        self.docs.push(Doc { key, created: item.created, tracker, urgency, added });
     }
 
     /// The index of `name` among the trackers seen.
@@ -248,7 +257,8 @@ impl<'p> Detector<'p> {
         self,
         mut read: impl FnMut(&str, &str) -> Result<Option<Item>, E>,
     ) -> Result<Vec<Storm>, E> {
-        let Detector { params, vocab, trackers, mut docs, words, offsets, shown, .. } = self;
+        let Detector { params, vocab, trackers, mut docs, keys, words, offsets, shown, .. } = self;
+        let key = |d: &Doc| keys.get(d.key.0 as usize..d.key.1 as usize).unwrap_or_default();
         if !params.enabled || docs.len() < params.min_size.max(2) {
             return Ok(Vec::new());
         }
@@ -262,10 +272,10 @@ impl<'p> Detector<'p> {
         }
         let names: Vec<String> = names.into_iter().map(|(n, _)| n).collect();
         docs.sort_by(|a, b| {
-            (a.created, &trackers[usize::from(a.tracker)], &a.key).cmp(&(
+            (a.created, &trackers[usize::from(a.tracker)], key(a)).cmp(&(
                 b.created,
                 &trackers[usize::from(b.tracker)],
-                &b.key,
+                key(b),
             ))
         });
         let mut df = vec![0u32; names.len()];
@@ -340,11 +350,11 @@ impl<'p> Detector<'p> {
                     let tracker = &trackers[usize::from(d.tracker)];
                     let shown = match &shown {
                         Some(shown) => shown[d.added as usize].clone(),
-                        None => read(tracker, &d.key)?.as_ref().map(Shown::of).unwrap_or_default(),
+                        None => read(tracker, key(d))?.as_ref().map(Shown::of).unwrap_or_default(),
                     };
                     Ok(Member {
                         tracker: tracker.clone(),
-                        key: d.key.to_string(),
+                        key: key(d).to_string(),
                         url: shown.url,
                         summary: shown.summary,
                         filed_type: shown.filed_type,
