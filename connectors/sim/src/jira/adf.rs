@@ -3,6 +3,8 @@
 //! A body is stored in the form it was written in and converted when read through the other API
 //! version, so a client always reads back exactly what it wrote through the same version.
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 
 /// A description or comment body as stored.
@@ -41,24 +43,42 @@ pub fn is_adf_doc(value: &Value) -> bool {
 
 /// Converts plain text to ADF: blank lines separate paragraphs, single newlines become hard breaks.
 pub fn text_to_adf(text: &str) -> Value {
-    let normalized = text.replace("\r\n", "\n");
-    let paragraphs: Vec<Value> = normalized
-        .split("\n\n")
-        .filter(|block| !block.trim().is_empty())
-        .map(|block| {
-            let mut inline = Vec::new();
-            for (i, line) in block.trim_matches('\n').split('\n').enumerate() {
-                if i > 0 {
-                    inline.push(json!({"type": "hardBreak"}));
-                }
-                if !line.is_empty() {
-                    inline.push(json!({"type": "text", "text": line}));
-                }
-            }
+    let text = normalize(text);
+    let paragraphs: Vec<Value> = paragraphs(&text)
+        .map(|inline| {
+            let inline: Vec<Value> = inline
+                .map(|i| match i {
+                    Inline::Text(line) => json!({"type": "text", "text": line}),
+                    Inline::HardBreak => json!({"type": "hardBreak"}),
+                })
+                .collect();
             json!({"type": "paragraph", "content": inline})
         })
         .collect();
     json!({"type": "doc", "version": 1, "content": paragraphs})
+}
+
+/// A piece of a paragraph of plain text, as ADF has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inline<'t> {
+    Text(&'t str),
+    HardBreak,
+}
+
+/// Plain text with Windows line ends read as Unix ones (borrowed when it has none).
+pub fn normalize(text: &str) -> Cow<'_, str> {
+    if text.contains("\r\n") { Cow::Owned(text.replace("\r\n", "\n")) } else { Cow::Borrowed(text) }
+}
+
+/// The paragraphs of [`normalize`]d plain text as ADF reads it: blank lines separate paragraphs, a single
+/// newline is a hard break, an empty line adds no text node.
+pub fn paragraphs(text: &str) -> impl Iterator<Item = impl Iterator<Item = Inline<'_>>> {
+    text.split("\n\n").filter(|block| !block.trim().is_empty()).map(|block| {
+        block.trim_matches('\n').split('\n').enumerate().flat_map(|(i, line)| {
+            let hard_break = (i > 0).then_some(Inline::HardBreak);
+            hard_break.into_iter().chain((!line.is_empty()).then_some(Inline::Text(line)))
+        })
+    })
 }
 
 /// Renders ADF as Jira wiki markup, the way API v2 shows v3-authored rich text.

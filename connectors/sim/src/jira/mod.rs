@@ -68,6 +68,7 @@ mod links;
 mod render;
 mod store;
 mod time;
+mod write;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 

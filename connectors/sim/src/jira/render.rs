@@ -122,7 +122,7 @@ impl View<'_> {
     }
 
     /// A select field's option as an issue shows it.
-    fn option(&self, option: &SelectOption) -> Value {
+    pub fn option(&self, option: &SelectOption) -> Value {
         json!({"self": self.url(&format!("customFieldOption/{}", option.id)), "value": option.value, "id": option.id})
     }
 
@@ -303,11 +303,11 @@ pub enum PropertySelection {
 }
 
 impl PropertySelection {
-    fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         matches!(self, PropertySelection::Keys(keys) if keys.is_empty())
     }
 
-    fn wants(&self, key: &str) -> bool {
+    pub fn wants(&self, key: &str) -> bool {
         match self {
             PropertySelection::All => true,
             PropertySelection::Keys(keys) => keys.iter().any(|k| k == key),

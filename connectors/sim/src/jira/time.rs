@@ -8,7 +8,12 @@ use chrono_tz::Tz;
 
 /// Formats an instant like Jira: `2024-01-15T10:30:00.000+0000`, in the user's time zone.
 pub fn format(instant: DateTime<Utc>, tz: Tz) -> String {
-    instant.with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string()
+    display(instant, tz).to_string()
+}
+
+/// [`format`] without the allocation, to write where it goes.
+pub fn display(instant: DateTime<Utc>, tz: Tz) -> impl std::fmt::Display {
+    instant.with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S%.3f%z")
 }
 
 /// Truncates an instant to whole milliseconds (Jira's resolution).

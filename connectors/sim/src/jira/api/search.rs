@@ -8,11 +8,12 @@
 //! seen yet, except for the issues listed in `reconcileIssues` (Cloud `search/jql`, at most 50 ids).
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::Write as _;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -25,6 +26,7 @@ use crate::jira::error::ApiError;
 use crate::jira::jql;
 use crate::jira::render::{IssueShape, PropertySelection, select_fields, split_list};
 use crate::jira::store::{self, Store};
+use crate::jira::write::{self, IssueWriter};
 
 /// Default page size of every search.
 const DEFAULT_MAX_RESULTS: i64 = 50;
@@ -204,17 +206,26 @@ fn run_query(
     Ok(hits.into_iter().map(|(i, _)| i).collect())
 }
 
-/// Render the issues at `indices` (a result) as search sees them now; one it does not see yet (found
+/// Write the issues at `indices` (a result) as search sees them now; one it does not see yet (found
 /// through `reconcileIssues`) as it is.
-fn render(ctx: &Ctx, store: &Store, indices: &[usize], shape: &IssueShape, reconcile: &HashSet<u64>) -> Vec<Value> {
-    let view = ctx.view();
-    indices
-        .iter()
-        .map(|&i| {
-            let live = &store.issues[i];
-            view.issue(store, store.index.view(i, live, reconcile).unwrap_or(live), shape)
-        })
-        .collect()
+fn write_issues(
+    out: &mut Vec<u8>,
+    ctx: &Ctx,
+    store: &Store,
+    indices: &[usize],
+    shape: &IssueShape,
+    reconcile: &HashSet<u64>,
+) {
+    let seen = indices.iter().map(|&i| {
+        let live = &store.issues[i];
+        store.index.view(i, live, reconcile).unwrap_or(live)
+    });
+    IssueWriter::new(ctx.view(), store, shape).write_all(out, seen);
+}
+
+/// A page written as JSON text: `application/json`, as `axum::Json` answers.
+fn json_page(body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }
 
 fn wants_names(expand: Option<&str>) -> bool {
@@ -247,20 +258,23 @@ fn search_jql(ctx: &Ctx, request: JqlSearch) -> Result<Response, ApiError> {
     let page = issues.get(offset..end).unwrap_or_default();
     let properties = PropertySelection::parse(&request.properties.unwrap_or_default());
     let shape = IssueShape::for_search(fields.clone(), false, properties);
-    let rendered = render(ctx, &store, page, &shape, &reconcile);
-    let mut out = Map::new();
-    out.insert("issues".into(), Value::Array(rendered));
     let is_last = end >= issues.len();
-    if !is_last && let Some(token) = snapshots.token(snapshot, end) {
-        out.insert("nextPageToken".into(), json!(token));
-    }
-    out.insert("isLast".into(), json!(is_last));
+    // Keys in the order serde_json's map writes them: isLast, issues, names, nextPageToken.
+    let mut body = Vec::with_capacity(4096 * page.len());
+    body.extend_from_slice(if is_last { b"{\"isLast\":true,\"issues\":" } else { b"{\"isLast\":false,\"issues\":" });
+    write_issues(&mut body, ctx, &store, page, &shape, &reconcile);
     if wants_names(request.expand.as_deref()) {
-        out.insert("names".into(), names(&fields));
+        body.extend_from_slice(b",\"names\":");
+        write::json(&mut body, &names(&fields));
     }
+    if !is_last && let Some(token) = snapshots.token(snapshot, end) {
+        body.extend_from_slice(b",\"nextPageToken\":");
+        write::string(&mut body, &token);
+    }
+    body.push(b'}');
     // The page is the store's as of now: other requests may go on while it is written out.
     drop((snapshots, store));
-    Ok(axum::Json(Value::Object(out)).into_response())
+    Ok(json_page(body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -330,20 +344,18 @@ fn legacy_search(ctx: &Ctx, request: LegacySearch) -> Result<Response, ApiError>
     let properties = PropertySelection::parse(&request.properties.unwrap_or_default());
     let shape = IssueShape::for_search(fields.clone(), false, properties);
     let page = hits.get(start.min(hits.len())..(start.saturating_add(max)).min(hits.len())).unwrap_or_default();
-    let issues = render(ctx, &store, page, &shape, &HashSet::new());
-    let mut out = json!({
-        "expand": "schema,names",
-        "startAt": start,
-        "maxResults": max,
-        "total": hits.len(),
-        "issues": issues,
-    });
-    if split_list(&expand).any(|e| e == "names")
-        && let Some(map) = out.as_object_mut()
-    {
-        map.insert("names".into(), names(&fields));
+    // Keys in the order serde_json's map writes them.
+    let mut body = Vec::with_capacity(4096 * page.len());
+    body.extend_from_slice(b"{\"expand\":\"schema,names\",\"issues\":");
+    write_issues(&mut body, ctx, &store, page, &shape, &HashSet::new());
+    let _ = write!(body, ",\"maxResults\":{max}");
+    if split_list(&expand).any(|e| e == "names") {
+        body.extend_from_slice(b",\"names\":");
+        write::json(&mut body, &names(&fields));
     }
-    Ok(axum::Json(out).into_response())
+    let _ = write!(body, ",\"startAt\":{start},\"total\":{}}}", hits.len());
+    drop(store);
+    Ok(json_page(body))
 }
 
 #[cfg(test)]
