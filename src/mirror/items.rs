@@ -92,7 +92,7 @@ impl Mirror {
         let now = Utc::now();
         let inner = &*self.inner;
         let trees = (&inner.items, &inner.history, &inner.by_key, &inner.cursors, &inner.meta);
-        let _turn = inner.writes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _turn = inner.turn();
         let result = trees.transaction(|(items_tx, history, by_key, cursors, meta)| {
             let tx = ItemTx { items: items_tx, history, by_key };
             let mut outcome = PageOutcome::default();
@@ -114,7 +114,7 @@ impl Mirror {
         let now = Utc::now();
         let inner = &*self.inner;
         let trees = (&inner.items, &inner.history, &inner.by_key, &inner.meta);
-        let _turn = inner.writes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _turn = inner.turn();
         let result = trees.transaction(|(items, history, by_key, meta)| {
             let upsert = inner.stage_item(&ItemTx { items, history, by_key }, &item.tracker, item, now)?;
             inner.add_items(meta, u64::from(upsert == Upsert::New))?;

@@ -114,8 +114,9 @@ struct Inner {
     /// Held by every write of items ([`Mirror::apply_page`], [`Mirror::upsert_item`]): writers take turns.
     /// Two sled transactions at once (two trackers' pages in one sync) wait for each other on sled's one
     /// concurrency lock at every read and write they make; measured in the pull benchmark, a Jira page's
-    /// commit took 9.9 ms with the ServiceNow writer beside it and 3.6 ms taking turns.
-    writes: std::sync::Mutex<()>,
+    /// commit took 9.9 ms with the ServiceNow writer beside it and 3.6 ms taking turns. The turns are
+    /// fair ([`Turn`]): a writer with a queue of large pages does not keep the others waiting.
+    writes: parking_lot::Mutex<()>,
     /// Whether this process keeps [`OPEN_FILE`] (not for temporary mirrors).
     marked: bool,
     /// How the previous process left the mirror.
@@ -193,7 +194,7 @@ impl Mirror {
             syncs: tree("syncs")?,
             meta: tree("meta")?,
             flushed_written: std::sync::Mutex::new(u64::MAX),
-            writes: std::sync::Mutex::new(()),
+            writes: parking_lot::Mutex::new(()),
             marked: false,
             previous: PreviousClose::Clean,
             db,
@@ -385,6 +386,11 @@ impl Inner {
     }
 
     /// Run a call into sled, turning its panic on a damaged page into [`MirrorError::Damaged`].
+    /// This writer's turn at [`Inner::writes`], until the value is dropped.
+    fn turn(&self) -> Turn<'_> {
+        Turn(Some(self.writes.lock()))
+    }
+
     fn guard<T>(&self, call: impl FnOnce() -> T) -> Result<T, MirrorError> {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(call))
             .map_err(|panic| MirrorError::Damaged { path: self.path.clone(), detail: panic_message(&*panic) })
@@ -421,6 +427,20 @@ impl Inner {
 }
 
 /// What a caught panic said.
+/// A turn at writing items. Ending it hands the lock straight to the writer that has waited longest: an
+/// unfair lock goes back to the thread that just released it, and a tracker whose writer has many pages
+/// queued (ServiceNow's 500 records a page) would write page after page while the other waits, its
+/// streams stalled behind their commits.
+struct Turn<'a>(Option<parking_lot::MutexGuard<'a, ()>>);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if let Some(guard) = self.0.take() {
+            parking_lot::MutexGuard::unlock_fair(guard);
+        }
+    }
+}
+
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     let text = panic
         .downcast_ref::<&str>()
