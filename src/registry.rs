@@ -117,8 +117,8 @@ impl Connector for AnyConnector {
     fn concurrency(&self) -> usize {
         dispatch!(self, c => c.concurrency())
     }
-    async fn partition(&self, scope: &str, count: usize) -> Result<Partitioning, ConnectorError> {
-        dispatch!(self, c => c.partition(scope, count).await)
+    async fn partition(&self, scope: &str, streams: usize) -> Result<Partitioning, ConnectorError> {
+        dispatch!(self, c => c.partition(scope, streams).await)
     }
     async fn health(&self) -> Result<Health, ConnectorError> {
         dispatch!(self, c => c.health().await)

@@ -31,10 +31,6 @@ use twotrack_api::{Connector, ConnectorError, Cursor, Item};
 
 use crate::mirror::{Mirror, MirrorError, PageOutcome, PartitionPlan, PartitionState, SyncRecord};
 
-/// Partitions of a full pull per stream: more partitions than streams, so that a stream done with a small
-/// partition takes the next one and the streams end together.
-const PARTITIONS_PER_STREAM: usize = 4;
-
 /// How far before the start of a partitioned pull its scope's cursor ends at most. Partitions are pulled
 /// side by side, so an item edited while the pull ran may sort before the last item another partition
 /// stored; the next incremental sync reads again from here (the tracker's clock may also run ahead of
@@ -408,9 +404,8 @@ impl Tracker<'_> {
         match self.mirror.cursor(self.name, scope)? {
             Some(cursor) if !full => Ok(Pull::Incremental(cursor)),
             _ => {
-                let count = streams(self.connector.concurrency()) * PARTITIONS_PER_STREAM;
                 let started = Utc::now();
-                let split = self.connector.partition(scope, count).await?;
+                let split = self.connector.partition(scope, streams(self.connector.concurrency())).await?;
                 let plan = PartitionPlan { started, total: split.total, partitions: split.tokens.len() };
                 let states = self.mirror.begin_partitions(self.name, scope, &plan, &split.tokens)?;
                 Ok(Pull::Partitioned(plan, states))

@@ -247,9 +247,10 @@ impl JiraConnector {
         Ok(Page { items, next: next.map(|t| t.encode()), total: fetched.total })
     }
 
-    /// Split a full pull into about `count` windows of creation time, sized from the first and the last
-    /// issue created; the total is Jira's approximate count (Cloud) or the search's total (Data Center).
-    pub(crate) async fn plan(&self, scope: &str, count: usize) -> Result<Partitioning, ConnectorError> {
+    /// Split a full pull for `streams` streams into windows of creation time, cut along the span from the
+    /// first to the last issue created as [`Partitioning::cuts`] says; the total is Jira's approximate
+    /// count (Cloud) or the search's total (Data Center).
+    pub(crate) async fn plan(&self, scope: &str, streams: usize) -> Result<Partitioning, ConnectorError> {
         if scope != SCOPE {
             return Err(self.invalid(format!("unknown scope {scope:?}; Jira has one scope, {SCOPE:?}")));
         }
@@ -272,10 +273,9 @@ impl JiraConnector {
             Flavour::Cloud => Some(self.approximate_count().await?),
             Flavour::DataCenter => dc_total,
         };
-        // No more partitions than pages.
-        let count = total.map_or(count, |total| count.min(total.div_ceil(u64::from(self.page_size)) as usize));
+        let cuts = Partitioning::cuts(streams, total.map(|total| total.div_ceil(u64::from(self.page_size))));
         let windows = match (first, last) {
-            (Some(first), Some(last)) => jql::windows(first, last.max(first), count),
+            (Some(first), Some(last)) => jql::windows(first, last.max(first), &cuts),
             _ => vec![(None, None)],
         };
         let tokens = windows

@@ -118,15 +118,21 @@ pub fn window_search(restriction: &str, from: Option<i64>, to: Option<i64>) -> S
     jql
 }
 
-/// Split the creation times `first..=last` into at most `count` disjoint windows of whole minutes that
-/// cover every time (the first open below, the last open above, so issues created meanwhile are in it).
-pub fn windows(first: DateTime<Utc>, last: DateTime<Utc>, count: usize) -> Vec<(Option<i64>, Option<i64>)> {
+/// Split the creation times `first..=last` into disjoint windows of whole minutes cut at `cuts` (fractions
+/// of the span, ascending; see [`twotrack_api::Partitioning::cuts`]) that cover every time (the first
+/// open below, the last open above, so issues created meanwhile are in it). Cuts that fall in one minute
+/// make one window.
+pub fn windows(first: DateTime<Utc>, last: DateTime<Utc>, cuts: &[f64]) -> Vec<(Option<i64>, Option<i64>)> {
     const MINUTE: i64 = 60_000;
     let from = first.timestamp_millis().div_euclid(MINUTE);
     let to = last.timestamp_millis().div_euclid(MINUTE) + 1;
     let span = (to - from).max(1);
-    let count = i64::try_from(count).unwrap_or(i64::MAX).clamp(1, span);
-    let mut bounds: Vec<i64> = (1..count).map(|i| (from + span * i / count) * MINUTE).collect();
+    let mut bounds: Vec<i64> = cuts
+        .iter()
+        .map(|cut| from + (span as f64 * cut).round() as i64)
+        .filter(|minute| (from + 1..to).contains(minute))
+        .map(|minute| minute * MINUTE)
+        .collect();
     bounds.dedup();
     let starts = std::iter::once(None).chain(bounds.iter().copied().map(Some));
     let ends = bounds.iter().copied().map(Some).chain(std::iter::once(None));
@@ -237,7 +243,7 @@ mod tests {
     fn windows_cover_every_minute_once() {
         let first = Utc.with_ymd_and_hms(2024, 1, 15, 10, 0, 30).unwrap();
         let last = Utc.with_ymd_and_hms(2024, 1, 15, 10, 9, 59).unwrap();
-        let w = windows(first, last, 4);
+        let w = windows(first, last, &[0.25, 0.5, 0.75]);
         assert_eq!(w.len(), 4);
         assert_eq!((w[0].0, w[3].1), (None, None), "open at both ends");
         for pair in w.windows(2) {
@@ -245,8 +251,10 @@ mod tests {
         }
         assert!(w[1..].iter().all(|(from, _)| from.unwrap() % 60_000 == 0), "whole minutes: {w:?}");
         // Ten minutes cannot make more than ten windows; one instant makes one.
-        assert_eq!(windows(first, last, 50).len(), 10);
-        assert_eq!(windows(first, first, 8), [(None, None)]);
+        let fine: Vec<f64> = (1..50).map(|i| f64::from(i) / 50.0).collect();
+        assert_eq!(windows(first, last, &fine).len(), 10);
+        assert_eq!(windows(first, first, &fine), [(None, None)]);
+        assert_eq!(windows(first, last, &[]), [(None, None)]);
         assert_eq!(
             window_search("project = A", Some(60_000), None),
             "project = A AND created >= 60000 ORDER BY created ASC, key ASC"

@@ -307,8 +307,8 @@ impl Connector for JiraConnector {
         self.concurrency as usize
     }
 
-    async fn partition(&self, scope: &str, count: usize) -> Result<Partitioning, ConnectorError> {
-        self.plan(scope, count).await
+    async fn partition(&self, scope: &str, streams: usize) -> Result<Partitioning, ConnectorError> {
+        self.plan(scope, streams).await
     }
 
     async fn pull_page(&self, scope: &str, cursor: &Cursor, page_token: Option<&str>) -> Result<Page, ConnectorError> {

@@ -324,15 +324,15 @@ impl Connector for ServiceNowConnector {
         self.concurrency as usize
     }
 
-    /// `count` ranges of `sys_id`; the total is the table's `X-Total-Count` (a one-row read).
-    async fn partition(&self, scope: &str, count: usize) -> Result<Partitioning, ConnectorError> {
+    /// Ranges of `sys_id` cut as [`Partitioning::cuts`] says; the total is the table's `X-Total-Count` (a
+    /// one-row read).
+    async fn partition(&self, scope: &str, streams: usize) -> Result<Partitioning, ConnectorError> {
         let table = self.table(scope)?;
         let query = query::pull_query(self.filter.as_deref(), &Start::All);
         let request = ListRequest { table, query: &query, fields: "sys_id", limit: 1, display_all: false };
         let (_, total) = self.client.list_rows::<serde_json::Value>(&request, true).await?;
-        // No more partitions than pages.
-        let count = total.map_or(count, |total| count.min(total.div_ceil(u64::from(self.page_size)) as usize));
-        let tokens = IdRange::split(count).iter().map(|range| range.to_token(None)).collect();
+        let cuts = Partitioning::cuts(streams, total.map(|total| total.div_ceil(u64::from(self.page_size))));
+        let tokens = IdRange::split(&cuts).iter().map(|range| range.to_token(None)).collect();
         Ok(Partitioning { tokens, total })
     }
 

@@ -157,13 +157,21 @@ pub struct IdRange {
 }
 
 impl IdRange {
-    /// `count` adjacent ranges covering every sys_id (the first open below, the last open above, so ids
-    /// that are not lower-case hex are covered too).
-    pub fn split(count: usize) -> Vec<IdRange> {
-        const SPACE: usize = 1 << 16;
-        let count = count.clamp(1, SPACE);
-        let bound = |i: usize| if i == 0 || i == count { String::new() } else { format!("{:04x}", i * SPACE / count) };
-        (0..count).map(|i| IdRange { from: bound(i), to: bound(i + 1) }).collect()
+    /// Adjacent ranges covering every sys_id, cut at `cuts` (fractions of the id space, ascending; see
+    /// [`twotrack_api::Partitioning::cuts`]) on four-hex-digit prefixes (the first range open below, the
+    /// last open above, so ids that are not lower-case hex are covered too).
+    pub fn split(cuts: &[f64]) -> Vec<IdRange> {
+        const SPACE: f64 = 65_536.0;
+        let mut bounds: Vec<String> = cuts
+            .iter()
+            .map(|cut| (cut * SPACE).round())
+            .filter(|prefix| *prefix >= 1.0 && *prefix < SPACE)
+            .map(|prefix| format!("{:04x}", prefix as u32))
+            .collect();
+        bounds.dedup();
+        let starts: Vec<String> = std::iter::once(String::new()).chain(bounds.iter().cloned()).collect();
+        let ends = bounds.into_iter().chain(std::iter::once(String::new()));
+        starts.into_iter().zip(ends).map(|(from, to)| IdRange { from, to }).collect()
     }
 
     /// The encoded query of the range's page after the record `after` (from the range's start when
@@ -361,14 +369,16 @@ mod tests {
 
     #[test]
     fn id_ranges_cover_the_sys_id_space_once_and_their_tokens_round_trip() {
-        let ranges = IdRange::split(4);
+        let ranges = IdRange::split(&[0.25, 0.5, 0.75]);
         let bounds: Vec<(&str, &str)> = ranges.iter().map(|r| (r.from.as_str(), r.to.as_str())).collect();
         assert_eq!(bounds, [("", "4000"), ("4000", "8000"), ("8000", "c000"), ("c000", "")]);
         assert_eq!(ranges[0].query(None, None), "sys_id<4000^ORDERBYsys_id");
         assert_eq!(ranges[1].query(Some("active=true"), None), "active=true^sys_id>=4000^sys_id<8000^ORDERBYsys_id");
         assert_eq!(ranges[1].query(None, Some("4abc")), "sys_id>4abc^sys_id<8000^ORDERBYsys_id");
         assert_eq!(ranges[3].query(None, Some("c1")), "sys_id>c1^ORDERBYsys_id");
-        assert_eq!(IdRange::split(1)[0].query(Some(" "), None), "ORDERBYsys_id");
+        assert_eq!(IdRange::split(&[])[0].query(Some(" "), None), "ORDERBYsys_id");
+        // Cuts closer than a prefix apart make one range; none falls outside the space.
+        assert_eq!(IdRange::split(&[1e-9, 0.5, 0.5 + 1e-9, 1.0 - 1e-9]).len(), 2);
         let ids = ["0000", "3fffffff", "4000", "40000001", "bfff", "c0", "ffffffff", "ZZ"];
         for id in ids {
             let holding = ranges
