@@ -8,7 +8,7 @@ use sled::transaction::{
 };
 
 use super::codec::{self, ItemHeader};
-use super::{Inner, Mirror, MirrorError, encode_error};
+use super::{Inner, Mirror, MirrorError, Writing, encode_error};
 use crate::api::connector::Cursor;
 use crate::api::model::Item;
 
@@ -61,11 +61,8 @@ struct ItemTx<'a> {
 }
 
 impl Mirror {
-    /// Store one page of a pull of `tracker`'s `scope` and move the scope's cursor to `cursor`, atomically.
-    ///
-    /// Items identical to their stored revision write nothing; a changed item gets the next revision and
-    /// its previous revision goes to the history. If any item is invalid (a key with NUL, an item of
-    /// another tracker) nothing of the page is written and the cursor stays where it was.
+    /// Store one page of a pull of `tracker`'s `scope` and move the scope's cursor to `cursor`, atomically
+    /// (in a turn of its own; see [`Writing::apply_page`]).
     pub fn apply_page(
         &self,
         tracker: &str,
@@ -73,39 +70,7 @@ impl Mirror {
         items: &[Item],
         cursor: &Cursor,
     ) -> Result<PageOutcome, MirrorError> {
-        codec::check_name("tracker", tracker)?;
-        codec::check_name("scope", scope)?;
-        let cursor_key = codec::key(&[tracker.as_bytes(), scope.as_bytes()]);
-        let cursor_value = codec::encode_json(cursor).map_err(encode_error("cursor"))?;
-        self.apply_page_at(tracker, items, &cursor_key, &cursor_value)
-    }
-
-    /// [`Mirror::apply_page`] with the bookkeeping value `cursor_value` stored at `cursor_key` of the
-    /// cursors tree (a scope's cursor, or a partition's progress).
-    pub(super) fn apply_page_at(
-        &self,
-        tracker: &str,
-        items: &[Item],
-        cursor_key: &[u8],
-        cursor_value: &[u8],
-    ) -> Result<PageOutcome, MirrorError> {
-        let now = Utc::now();
-        let inner = &*self.inner;
-        let trees = (&inner.items, &inner.history, &inner.by_key, &inner.cursors, &inner.meta);
-        let _turn = inner.turn();
-        let result = trees.transaction(|(items_tx, history, by_key, cursors, meta)| {
-            let tx = ItemTx { items: items_tx, history, by_key };
-            let mut outcome = PageOutcome::default();
-            for item in items {
-                outcome.count(inner.stage_item(&tx, tracker, item, now)?);
-            }
-            if cursors.get(cursor_key)?.as_deref() != Some(cursor_value) {
-                cursors.insert(cursor_key, cursor_value)?;
-            }
-            inner.add_items(meta, outcome.new as u64)?;
-            Ok(outcome)
-        });
-        inner.finish(result)
+        self.writing().apply_page(tracker, scope, items, cursor)
     }
 
     /// Store one item (e.g. after re-reading it from its tracker), without touching any cursor.
@@ -218,6 +183,54 @@ impl Mirror {
         }
         out.flush().map_err(MirrorError::Export)?;
         Ok(written)
+    }
+}
+
+impl Writing<'_> {
+    /// Store one page of a pull of `tracker`'s `scope` and move the scope's cursor to `cursor`, atomically.
+    ///
+    /// Items identical to their stored revision write nothing; a changed item gets the next revision and
+    /// its previous revision goes to the history. If any item is invalid (a key with NUL, an item of
+    /// another tracker) nothing of the page is written and the cursor stays where it was.
+    pub fn apply_page(
+        &self,
+        tracker: &str,
+        scope: &str,
+        items: &[Item],
+        cursor: &Cursor,
+    ) -> Result<PageOutcome, MirrorError> {
+        codec::check_name("tracker", tracker)?;
+        codec::check_name("scope", scope)?;
+        let cursor_key = codec::key(&[tracker.as_bytes(), scope.as_bytes()]);
+        let cursor_value = codec::encode_json(cursor).map_err(encode_error("cursor"))?;
+        self.apply_page_at(tracker, items, &cursor_key, &cursor_value)
+    }
+
+    /// [`Writing::apply_page`] with the bookkeeping value `cursor_value` stored at `cursor_key` of the
+    /// cursors tree (a scope's cursor, or a partition's progress).
+    pub(super) fn apply_page_at(
+        &self,
+        tracker: &str,
+        items: &[Item],
+        cursor_key: &[u8],
+        cursor_value: &[u8],
+    ) -> Result<PageOutcome, MirrorError> {
+        let now = Utc::now();
+        let inner = &*self.mirror.inner;
+        let trees = (&inner.items, &inner.history, &inner.by_key, &inner.cursors, &inner.meta);
+        let result = trees.transaction(|(items_tx, history, by_key, cursors, meta)| {
+            let tx = ItemTx { items: items_tx, history, by_key };
+            let mut outcome = PageOutcome::default();
+            for item in items {
+                outcome.count(inner.stage_item(&tx, tracker, item, now)?);
+            }
+            if cursors.get(cursor_key)?.as_deref() != Some(cursor_value) {
+                cursors.insert(cursor_key, cursor_value)?;
+            }
+            inner.add_items(meta, outcome.new as u64)?;
+            Ok(outcome)
+        });
+        inner.finish(result)
     }
 }
 

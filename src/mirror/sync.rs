@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::transaction::Transactional;
 
-use super::{Mirror, MirrorError, PageOutcome, codec, encode_error};
+use super::{Mirror, MirrorError, PageOutcome, Writing, codec, encode_error};
 use crate::api::connector::Cursor;
 use crate::api::model::Item;
 
@@ -140,7 +140,7 @@ impl Mirror {
     }
 
     /// Store one page of partition `index` of `scope`'s full pull with where the partition now stands,
-    /// atomically.
+    /// atomically (in a turn of its own; see [`Writing::apply_partition_page`]).
     pub fn apply_partition_page(
         &self,
         tracker: &str,
@@ -149,10 +149,7 @@ impl Mirror {
         items: &[Item],
         state: &PartitionState,
     ) -> Result<PageOutcome, MirrorError> {
-        codec::check_name("tracker", tracker)?;
-        codec::check_name("scope", scope)?;
-        let value = codec::encode_json(state).map_err(encode_error("partition"))?;
-        self.apply_page_at(tracker, items, &partition_key(tracker, scope, index), &value)
+        self.writing().apply_partition_page(tracker, scope, index, items, state)
     }
 
     /// End `scope`'s partitioned full pull: store its cursor, forget the plan and the partitions, atomically.
@@ -213,5 +210,23 @@ impl Mirror {
                 Ok((tracker.to_string(), record))
             })
             .collect()
+    }
+}
+
+impl Writing<'_> {
+    /// Store one page of partition `index` of `scope`'s full pull with where the partition now stands,
+    /// atomically.
+    pub fn apply_partition_page(
+        &self,
+        tracker: &str,
+        scope: &str,
+        index: usize,
+        items: &[Item],
+        state: &PartitionState,
+    ) -> Result<PageOutcome, MirrorError> {
+        codec::check_name("tracker", tracker)?;
+        codec::check_name("scope", scope)?;
+        let value = codec::encode_json(state).map_err(encode_error("partition"))?;
+        self.apply_page_at(tracker, items, &partition_key(tracker, scope, index), &value)
     }
 }
