@@ -101,7 +101,7 @@ fn build(dir: &Path, per_tracker: usize) {
             for i in page {
                 cursor.advance(i);
             }
-            mirror.apply_page(tracker, "bench", page, &cursor).unwrap();
+            mirror.writing().apply_page(tracker, "bench", page, &cursor).unwrap();
         }
     }
     mirror.flush().unwrap();

@@ -51,7 +51,7 @@ fn apply_all(mirror: &Mirror, page_size: usize) -> ([usize; 3], Duration) {
                 cursor.advance(item);
             }
             let started = Instant::now();
-            let o = mirror.apply_page(tracker, "scope", &page, &cursor).expect("apply_page");
+            let o = mirror.writing().apply_page(tracker, "scope", &page, &cursor).expect("apply_page");
             took += started.elapsed();
             counts[0] += o.new;
             counts[1] += o.changed;

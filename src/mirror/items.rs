@@ -12,7 +12,7 @@ use super::{Inner, Mirror, MirrorError, Writing, encode_error};
 use crate::api::connector::Cursor;
 use crate::api::model::Item;
 
-/// What [`Mirror::apply_page`] did with a page.
+/// What [`Writing::apply_page`] did with a page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PageOutcome {
     /// Items the mirror had not seen before.
@@ -61,18 +61,6 @@ struct ItemTx<'a> {
 }
 
 impl Mirror {
-    /// Store one page of a pull of `tracker`'s `scope` and move the scope's cursor to `cursor`, atomically
-    /// (in a turn of its own; see [`Writing::apply_page`]).
-    pub fn apply_page(
-        &self,
-        tracker: &str,
-        scope: &str,
-        items: &[Item],
-        cursor: &Cursor,
-    ) -> Result<PageOutcome, MirrorError> {
-        self.writing().apply_page(tracker, scope, items, cursor)
-    }
-
     /// Store one item (e.g. after re-reading it from its tracker), without touching any cursor.
     pub fn upsert_item(&self, item: &Item) -> Result<Upsert, MirrorError> {
         codec::check_name("tracker", &item.tracker)?;

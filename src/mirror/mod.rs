@@ -29,9 +29,9 @@
 //! ([`Mirror::previous_close`], reported by `mirror verify`).
 //!
 //! # Atomicity
-//! [`Mirror::apply_page`] writes a page of items, their history and the scope's new cursor in one
-//! multi-tree transaction: after a crash the cursor never points past an item that is not stored, so the
-//! next sync resumes exactly where the stored items end. sled 0.34 runs transactions under a process-wide
+//! [`Writing::apply_page`] (in a turn at writing, [`Mirror::writing`]) writes a page of items, their
+//! history and the scope's new cursor in one multi-tree transaction: after a crash the cursor never points
+//! past an item that is not stored, so the next sync resumes exactly where the stored items end. sled 0.34 runs transactions under a process-wide
 //! lock, so they serialize with each other and with plain writes.
 
 mod codec;
@@ -111,7 +111,7 @@ struct Inner {
     /// The count last written to [`FLUSHED_FILE`] (`u64::MAX`: none yet), held while writing it (flushes
     /// of trackers syncing concurrently take turns): a flush that added no item does not rewrite it.
     flushed_written: std::sync::Mutex<u64>,
-    /// Held by every write of items ([`Mirror::apply_page`], [`Mirror::upsert_item`]): writers take turns.
+    /// Held by every write of items ([`Writing::apply_page`], [`Mirror::upsert_item`]): writers take turns.
     /// Two sled transactions at once (two trackers' pages in one sync) wait for each other on sled's one
     /// concurrency lock at every read and write they make; measured in the pull benchmark, a Jira page's
     /// commit took 9.9 ms with the ServiceNow writer beside it and 3.6 ms taking turns. The turns are
@@ -535,7 +535,7 @@ mod tests {
         let cursor = |second: i64| Cursor { since: chrono::DateTime::from_timestamp(second, 0), ..Cursor::default() };
         let writing = mirror.writing();
         writing.apply_page("jira", "all", &[Item::new("jira", "A-1", "s")], &cursor(1)).unwrap();
-        let bad = [Item::new("jira", "A-2", "s"), Item::new("jira", "A\03", "s")];
+        let bad = [Item::new("jira", "A-2", "s"), Item::new("jira", "A\u{0}3", "s")];
         assert!(writing.apply_page("jira", "all", &bad, &cursor(2)).is_err());
         writing.apply_page("jira", "all", &[Item::new("jira", "A-4", "s")], &cursor(4)).unwrap();
 

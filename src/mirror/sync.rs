@@ -139,19 +139,6 @@ impl Mirror {
         Ok(states)
     }
 
-    /// Store one page of partition `index` of `scope`'s full pull with where the partition now stands,
-    /// atomically (in a turn of its own; see [`Writing::apply_partition_page`]).
-    pub fn apply_partition_page(
-        &self,
-        tracker: &str,
-        scope: &str,
-        index: usize,
-        items: &[Item],
-        state: &PartitionState,
-    ) -> Result<PageOutcome, MirrorError> {
-        self.writing().apply_partition_page(tracker, scope, index, items, state)
-    }
-
     /// End `scope`'s partitioned full pull: store its cursor, forget the plan and the partitions, atomically.
     pub fn finish_partitions(&self, tracker: &str, scope: &str, cursor: &Cursor) -> Result<(), MirrorError> {
         codec::check_name("tracker", tracker)?;

@@ -27,7 +27,7 @@ fn sample_mirror(path: &Path) -> Vec<Item> {
     let mirror = Mirror::open(path).unwrap();
     let jira =
         vec![item("jira", "A-1", "Story", true), item("jira", "A-2", "Story", false), item("jira", "A-3", "Bug", true)];
-    mirror.apply_page("jira", "jql", &jira, &Cursor::default()).unwrap();
+    mirror.writing().apply_page("jira", "jql", &jira, &Cursor::default()).unwrap();
     mirror.upsert_item(&item("snow", "INC1", "incident", true)).unwrap();
     let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
     mirror.record_sync("jira", &SyncRecord { at, pulled: 3, new: 3, changed: 0, ok: true, error: None }).unwrap();

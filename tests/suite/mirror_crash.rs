@@ -53,7 +53,7 @@ fn write_pages(mirror: &Mirror, pages: Option<u64>) {
         for item in &items {
             cursor.advance(item);
         }
-        mirror.apply_page(TRACKER, SCOPE, &items, &cursor).unwrap();
+        mirror.writing().apply_page(TRACKER, SCOPE, &items, &cursor).unwrap();
         next += PAGE;
         written += 1;
         if written % FLUSH_EVERY == 0 {

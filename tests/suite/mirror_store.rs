@@ -36,20 +36,24 @@ fn apply_page_counts_new_changed_and_unchanged_items() {
     let mirror = Mirror::temporary().unwrap();
     let page1 = vec![item("jira", "A-1", 1), item("jira", "A-2", 2)];
     let c1 = advanced(Cursor::default(), &page1);
-    assert_eq!(mirror.apply_page("jira", "jql", &page1, &c1).unwrap(), outcome(2, 0, 0));
+    assert_eq!(mirror.writing().apply_page("jira", "jql", &page1, &c1).unwrap(), outcome(2, 0, 0));
 
     let mut edited = item("jira", "A-2", 3);
     edited.summary = "edited".into();
     let page2 = vec![item("jira", "A-1", 1), edited.clone(), item("jira", "A-3", 3)];
     let c2 = advanced(c1, &page2);
-    assert_eq!(mirror.apply_page("jira", "jql", &page2, &c2).unwrap(), outcome(1, 1, 1));
+    assert_eq!(mirror.writing().apply_page("jira", "jql", &page2, &c2).unwrap(), outcome(1, 1, 1));
 
     assert_eq!(mirror.cursor("jira", "jql").unwrap(), Some(c2.clone()));
     assert_eq!(mirror.get("jira", "A-2").unwrap(), Some(edited));
     assert_eq!(mirror.count(Some("jira")).unwrap(), 3);
     assert_eq!(mirror.cursor("jira", "other").unwrap(), None);
 
-    assert_eq!(mirror.apply_page("jira", "jql", &page2, &c2).unwrap(), outcome(0, 0, 3), "re-applying changes nothing");
+    assert_eq!(
+        mirror.writing().apply_page("jira", "jql", &page2, &c2).unwrap(),
+        outcome(0, 0, 3),
+        "re-applying changes nothing"
+    );
 }
 
 #[test]
@@ -81,13 +85,13 @@ fn a_page_that_fails_part_way_writes_nothing_and_keeps_the_cursor() {
     let mirror = Mirror::temporary().unwrap();
     let first = vec![item("jira", "A-1", 1)];
     let c1 = advanced(Cursor::default(), &first);
-    mirror.apply_page("jira", "jql", &first, &c1).unwrap();
+    mirror.writing().apply_page("jira", "jql", &first, &c1).unwrap();
 
     let mut changed = item("jira", "A-1", 5);
     changed.summary = "changed".into();
     // The third item fails inside the transaction, after the first two were staged.
     let page = vec![changed, item("jira", "A-2", 5), item("jira", "BAD\0KEY", 5)];
-    let err = mirror.apply_page("jira", "jql", &page, &advanced(c1.clone(), &page)).unwrap_err();
+    let err = mirror.writing().apply_page("jira", "jql", &page, &advanced(c1.clone(), &page)).unwrap_err();
     assert!(matches!(err, MirrorError::InvalidName { what: "item key", .. }), "{err:?}");
 
     assert_eq!(mirror.cursor("jira", "jql").unwrap(), Some(c1));
@@ -100,11 +104,11 @@ fn a_page_that_fails_part_way_writes_nothing_and_keeps_the_cursor() {
 #[test]
 fn items_of_another_tracker_and_bad_names_are_refused() {
     let mirror = Mirror::temporary().unwrap();
-    let err = mirror.apply_page("jira", "jql", &[item("snow", "INC1", 1)], &Cursor::default()).unwrap_err();
+    let err = mirror.writing().apply_page("jira", "jql", &[item("snow", "INC1", 1)], &Cursor::default()).unwrap_err();
     assert!(matches!(err, MirrorError::WrongTracker { .. }), "{err:?}");
     assert!(err.to_string().contains("INC1"));
     for (tracker, scope) in [("", "jql"), ("jira", ""), ("ji\0ra", "jql")] {
-        let err = mirror.apply_page(tracker, scope, &[], &Cursor::default()).unwrap_err();
+        let err = mirror.writing().apply_page(tracker, scope, &[], &Cursor::default()).unwrap_err();
         assert!(matches!(err, MirrorError::InvalidName { .. }), "{err:?}");
     }
     assert_eq!(mirror.count(None).unwrap(), 0);
@@ -114,7 +118,7 @@ fn items_of_another_tracker_and_bad_names_are_refused() {
 fn find_looks_up_a_key_in_every_tracker_ignoring_case() {
     let mirror = Mirror::temporary().unwrap();
     let items = [item("jira", "SHOP-12", 1), item("jira", "SHOP-123", 2)];
-    mirror.apply_page("jira", "jql", &items, &Cursor::default()).unwrap();
+    mirror.writing().apply_page("jira", "jql", &items, &Cursor::default()).unwrap();
     mirror.upsert_item(&item("jira-dc", "SHOP-12", 3)).unwrap();
     mirror.upsert_item(&item("snow", "INC0010001", 4)).unwrap();
 
@@ -131,7 +135,7 @@ fn cursors_reset_per_tracker_and_sync_records_are_kept() {
     let mirror = Mirror::temporary().unwrap();
     let cursor = advanced(Cursor::default(), &[item("snow", "INC1", 1)]);
     for (tracker, scope) in [("snow", "incident"), ("snow", "sc_req_item"), ("snow-dev", "incident")] {
-        mirror.apply_page(tracker, scope, &[], &cursor).unwrap();
+        mirror.writing().apply_page(tracker, scope, &[], &cursor).unwrap();
     }
     assert_eq!(mirror.reset_cursors("snow").unwrap(), 2);
     assert_eq!(mirror.cursor("snow", "incident").unwrap(), None);
@@ -151,7 +155,7 @@ fn data_survives_reopening_and_a_second_open_is_told_about_the_lock() {
     let cursor = advanced(Cursor::default(), &page);
     {
         let mirror = Mirror::open(&path).unwrap();
-        mirror.apply_page("jira", "jql", &page, &cursor).unwrap();
+        mirror.writing().apply_page("jira", "jql", &page, &cursor).unwrap();
         let err = Mirror::open(&path).unwrap_err();
         assert!(matches!(err, MirrorError::Locked { .. }), "{err:?}");
         let text = err.to_string();
@@ -180,6 +184,7 @@ fn stats_count_items_by_tracker_type_and_state() {
     bug.filed_type = "Bug".into();
     bug.open = false;
     mirror
+        .writing()
         .apply_page("jira", "jql", &[item("jira", "A-1", 1), bug, item("jira", "A-3", 3)], &Cursor::default())
         .unwrap();
     let mut incident = item("snow", "INC1", 1);
@@ -215,7 +220,7 @@ fn export_writes_json_lines_that_read_back_as_the_items() {
     rich.description = "line one\nline two \"quoted\"".into();
     rich.fields.insert("story_points".into(), "3".into());
     let jira = vec![rich, item("jira", "A-2", 2)];
-    mirror.apply_page("jira", "jql", &jira, &Cursor::default()).unwrap();
+    mirror.writing().apply_page("jira", "jql", &jira, &Cursor::default()).unwrap();
     mirror.upsert_item(&item("snow", "INC1", 1)).unwrap();
 
     let mut out = Vec::new();
@@ -236,7 +241,7 @@ fn items_stream_ten_thousand_items_in_key_order() {
     for page in 0..20 {
         let items: Vec<Item> = (0..500).map(|i| item("jira", &format!("A-{:05}", page * 500 + i), page)).collect();
         cursor = advanced(cursor, &items);
-        assert_eq!(mirror.apply_page("jira", "jql", &items, &cursor).unwrap().new, 500);
+        assert_eq!(mirror.writing().apply_page("jira", "jql", &items, &cursor).unwrap().new, 500);
     }
     mirror.upsert_item(&item("snow", "INC1", 1)).unwrap();
 
