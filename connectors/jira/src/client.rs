@@ -254,9 +254,8 @@ impl JiraConnector {
         if scope != SCOPE {
             return Err(self.invalid(format!("unknown scope {scope:?}; Jira has one scope, {SCOPE:?}")));
         }
-        // What every pull reads once (the story points field for the pages, the time zone for the next
-        // incremental pull), first: it also checks the credentials cheaply.
-        futures::try_join!(self.site_fields(), self.zone())?;
+        // One round trip: what every pull reads once (the story points field for the pages, the time zone
+        // for the next incremental pull), the first and the last issue created, and the count (Cloud).
         let created = ["created".to_string()];
         let created = &created;
         let edge = |order: &'static str| {
@@ -268,11 +267,15 @@ impl JiraConnector {
                 Ok::<_, ConnectorError>((created, fetched.total))
             }
         };
-        let ((first, dc_total), (last, _)) = futures::try_join!(edge("ASC"), edge("DESC"))?;
-        let total = match self.flavour {
-            Flavour::Cloud => Some(self.approximate_count().await?),
-            Flavour::DataCenter => dc_total,
+        let count = async {
+            match self.flavour {
+                Flavour::Cloud => self.approximate_count().await.map(Some),
+                Flavour::DataCenter => Ok(None),
+            }
         };
+        let (_, _, (first, dc_total), (last, _), count) =
+            futures::try_join!(self.site_fields(), self.zone(), edge("ASC"), edge("DESC"), count)?;
+        let total = count.or(dc_total);
         let cuts = Partitioning::cuts(streams, total.map(|total| total.div_ceil(u64::from(self.page_size))));
         let windows = match (first, last) {
             (Some(first), Some(last)) => jql::windows(first, last.max(first), &cuts),
