@@ -254,8 +254,10 @@ impl JiraConnector {
         if scope != SCOPE {
             return Err(self.invalid(format!("unknown scope {scope:?}; Jira has one scope, {SCOPE:?}")));
         }
-        // One round trip: what every pull reads once (the story points field for the pages, the time zone
-        // for the next incremental pull), the first and the last issue created, and the count (Cloud).
+        // What every pull reads once (the story points field for the pages, the time zone for the next
+        // incremental pull), first: it also checks the credentials cheaply (with a rejected token, no
+        // search is sent). Then one round trip: the first and the last issue created, and the count.
+        futures::try_join!(self.site_fields(), self.zone())?;
         let created = ["created".to_string()];
         let created = &created;
         let edge = |order: &'static str| {
@@ -273,8 +275,7 @@ impl JiraConnector {
                 Flavour::DataCenter => Ok(None),
             }
         };
-        let (_, _, (first, dc_total), (last, _), count) =
-            futures::try_join!(self.site_fields(), self.zone(), edge("ASC"), edge("DESC"), count)?;
+        let ((first, dc_total), (last, _), count) = futures::try_join!(edge("ASC"), edge("DESC"), count)?;
         let total = count.or(dc_total);
         let cuts = Partitioning::cuts(streams, total.map(|total| total.div_ceil(u64::from(self.page_size))));
         let windows = match (first, last) {
