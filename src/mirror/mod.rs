@@ -31,8 +31,8 @@
 //! # Atomicity
 //! [`Writing::apply_page`] (in a turn at writing, [`Mirror::writing`]) writes a page of items, their
 //! history and the scope's new cursor in one multi-tree transaction: after a crash the cursor never points
-//! past an item that is not stored, so the next sync resumes exactly where the stored items end. sled 0.34 runs transactions under a process-wide
-//! lock, so they serialize with each other and with plain writes.
+//! past an item that is not stored, so the next sync resumes exactly where the stored items end. sled 0.34
+//! runs transactions under a process-wide lock, so they serialize with each other and with plain writes.
 
 mod codec;
 mod error;
@@ -208,7 +208,6 @@ impl Mirror {
         Ok(Mirror { inner: Arc::new(inner) })
     }
 
-    /// Where the mirror lives.
     /// A turn at writing items: the pages stored through it, one transaction each, do not take turns with
     /// the other writers between them. A sync's writer stores what its streams have queued in one turn,
     /// so a tracker's small pages are not held to one per large page of another tracker.
@@ -216,6 +215,7 @@ impl Mirror {
         Writing { mirror: self, _turn: self.inner.turn() }
     }
 
+    /// Where the mirror lives.
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
@@ -392,12 +392,12 @@ impl Inner {
         Ok(())
     }
 
-    /// Run a call into sled, turning its panic on a damaged page into [`MirrorError::Damaged`].
     /// This writer's turn at [`Inner::writes`], until the value is dropped.
     fn turn(&self) -> Turn<'_> {
         Turn(Some(self.writes.lock()))
     }
 
+    /// Run a call into sled, turning its panic on a damaged page into [`MirrorError::Damaged`].
     fn guard<T>(&self, call: impl FnOnce() -> T) -> Result<T, MirrorError> {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(call))
             .map_err(|panic| MirrorError::Damaged { path: self.path.clone(), detail: panic_message(&*panic) })
@@ -433,7 +433,6 @@ impl Inner {
     }
 }
 
-/// What a caught panic said.
 /// A turn at writing items ([`Mirror::writing`]); the other writers wait until it is dropped.
 pub struct Writing<'m> {
     mirror: &'m Mirror,
@@ -454,6 +453,7 @@ impl Drop for Turn<'_> {
     }
 }
 
+/// What a caught panic said.
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     let text = panic
         .downcast_ref::<&str>()

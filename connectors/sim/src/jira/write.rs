@@ -82,13 +82,13 @@ impl<'a> IssueWriter<'a> {
         if !self.fields.is_empty() {
             object.key(out, "fields");
             let mut fields = Object::start(out);
-            for f in std::mem::take(&mut self.fields) {
+            for i in 0..self.fields.len() {
+                let f = self.fields[i];
                 let mark = fields.mark(out);
                 fields.key(out, f.id);
                 if !self.field(out, issue, f) {
                     fields.undo(out, mark);
                 }
-                self.fields.push(f);
             }
             fields.end(out);
         }

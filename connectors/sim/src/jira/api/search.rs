@@ -260,7 +260,7 @@ fn search_jql(ctx: &Ctx, request: JqlSearch) -> Result<Response, ApiError> {
     let shape = IssueShape::for_search(fields.clone(), false, properties);
     let is_last = end >= issues.len();
     // Keys in the order serde_json's map writes them: isLast, issues, names, nextPageToken.
-    let mut body = Vec::with_capacity(4096 * page.len());
+    let mut body = Vec::with_capacity(1024 * page.len());
     body.extend_from_slice(if is_last { b"{\"isLast\":true,\"issues\":" } else { b"{\"isLast\":false,\"issues\":" });
     write_issues(&mut body, ctx, &store, page, &shape, &reconcile);
     if wants_names(request.expand.as_deref()) {
@@ -345,7 +345,7 @@ fn legacy_search(ctx: &Ctx, request: LegacySearch) -> Result<Response, ApiError>
     let shape = IssueShape::for_search(fields.clone(), false, properties);
     let page = hits.get(start.min(hits.len())..(start.saturating_add(max)).min(hits.len())).unwrap_or_default();
     // Keys in the order serde_json's map writes them.
-    let mut body = Vec::with_capacity(4096 * page.len());
+    let mut body = Vec::with_capacity(1024 * page.len());
     body.extend_from_slice(b"{\"expand\":\"schema,names\",\"issues\":");
     write_issues(&mut body, ctx, &store, page, &shape, &HashSet::new());
     let _ = write!(body, ",\"maxResults\":{max}");
