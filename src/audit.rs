@@ -155,12 +155,11 @@ fn storms(
         .map(|storm| {
             let mut stated: Option<(u64, &str)> = None;
             for m in &storm.members {
-                for item in mirror.find(&m.key)?.iter().filter(|i| i.tracker == m.tracker) {
-                    if let Some(n) = classifier.affected_count(item)
-                        && stated.is_none_or(|(most, _)| n > most)
-                    {
-                        stated = Some((n, &m.key));
-                    }
+                if let Some(item) = mirror.get(&m.tracker, &m.key)?
+                    && let Some(n) = classifier.affected_count(&item)
+                    && stated.is_none_or(|(most, _)| n > most)
+                {
+                    stated = Some((n, &m.key));
                 }
             }
             let priority = prioritise(&storm, stated, &config.storm, &config.priority);

@@ -57,7 +57,6 @@ pub struct Versioned {
 struct ItemTx<'a> {
     items: &'a TransactionalTree,
     history: &'a TransactionalTree,
-    by_key: &'a TransactionalTree,
 }
 
 impl Mirror {
@@ -66,10 +65,10 @@ impl Mirror {
         codec::check_name("tracker", &item.tracker)?;
         let now = Utc::now();
         let inner = &*self.inner;
-        let trees = (&inner.items, &inner.history, &inner.by_key, &inner.meta);
+        let trees = (&inner.items, &inner.history, &inner.meta);
         let _turn = inner.turn();
-        let result = trees.transaction(|(items, history, by_key, meta)| {
-            let upsert = inner.stage_item(&ItemTx { items, history, by_key }, &item.tracker, item, now)?;
+        let result = trees.transaction(|(items, history, meta)| {
+            let upsert = inner.stage_item(&ItemTx { items, history }, &item.tracker, item, now)?;
             inner.add_items(meta, u64::from(upsert == Upsert::New))?;
             Ok(upsert)
         });
@@ -88,22 +87,42 @@ impl Mirror {
         raw.map(|raw| inner.decode_versioned(&raw)).transpose()
     }
 
-    /// Every stored item whose key is `key`, ignoring case, in any tracker (ordered by tracker).
+    /// Every stored item whose key is `key` in any tracker (ordered by tracker), ignoring case where the
+    /// key was filed in one case (`shop-12` finds `SHOP-12`; Jira and ServiceNow file every key in upper
+    /// case): the key as given, then in upper and in lower case, looked up in each tracker.
     pub fn find(&self, key: &str) -> Result<Vec<Item>, MirrorError> {
-        let inner = &*self.inner;
-        let prefix = codec::prefix(&key.to_lowercase());
+        let mut spellings = vec![key.to_string(), key.to_uppercase(), key.to_lowercase()];
+        spellings.dedup();
+        spellings.retain(|s| !s.is_empty());
         let mut found = Vec::new();
-        for entry in inner.by_key.scan_prefix(&prefix) {
-            let (index_key, filed_key) = entry.map_err(|e| inner.storage(e))?;
-            let tracker = std::str::from_utf8(&index_key[prefix.len()..])
-                .map_err(|e| inner.corrupt("key index", codec::Undecodable::Invalid(e.to_string())))?;
-            let filed_key = std::str::from_utf8(&filed_key)
-                .map_err(|e| inner.corrupt("key index", codec::Undecodable::Invalid(e.to_string())))?;
-            if let Some(item) = self.get(tracker, filed_key)? {
-                found.push(item);
+        for tracker in self.trackers()? {
+            for spelling in &spellings {
+                if let Some(item) = self.get(&tracker, spelling)? {
+                    found.push(item);
+                    break;
+                }
             }
         }
         Ok(found)
+    }
+
+    /// The trackers that have items stored, in order: one seek a tracker, not a scan of the items.
+    pub fn trackers(&self) -> Result<Vec<String>, MirrorError> {
+        let inner = &*self.inner;
+        let mut trackers = Vec::new();
+        let mut from = Vec::new();
+        loop {
+            let Some(next) = inner.guard(|| inner.items.range(from.as_slice()..).next())? else { break };
+            let (key, _) = next.map_err(|e| inner.storage(e))?;
+            let tracker = codec::first_part(&key).map_err(|u| inner.corrupt("item key", u))?;
+            // Past every key of this tracker: its name, then the byte after the separator.
+            from = codec::prefix(tracker);
+            if let Some(last) = from.last_mut() {
+                *last += 1;
+            }
+            trackers.push(tracker.to_string());
+        }
+        Ok(trackers)
     }
 
     /// The stored items of one tracker, or of all, ordered by tracker then key. Streams from disk.
@@ -205,9 +224,9 @@ impl Writing<'_> {
     ) -> Result<PageOutcome, MirrorError> {
         let now = Utc::now();
         let inner = &*self.mirror.inner;
-        let trees = (&inner.items, &inner.history, &inner.by_key, &inner.cursors, &inner.meta);
-        let result = trees.transaction(|(items_tx, history, by_key, cursors, meta)| {
-            let tx = ItemTx { items: items_tx, history, by_key };
+        let trees = (&inner.items, &inner.history, &inner.cursors, &inner.meta);
+        let result = trees.transaction(|(items_tx, history, cursors, meta)| {
+            let tx = ItemTx { items: items_tx, history };
             let mut outcome = PageOutcome::default();
             for item in items {
                 outcome.count(inner.stage_item(&tx, tracker, item, now)?);
@@ -242,8 +261,6 @@ impl Inner {
         let Some(stored) = tx.items.get(&key)? else {
             let header = ItemHeader { rev: 1, first_seen: now, last_changed: now };
             tx.items.insert(key, codec::encode_item(&header, &json))?;
-            let index_key = codec::key(&[item.key.to_lowercase().as_bytes(), tracker.as_bytes()]);
-            tx.by_key.insert(index_key, item.key.as_bytes())?;
             return Ok(Upsert::New);
         };
         let (old, old_json) = codec::split_item(&stored).map_err(|u| abort(self.corrupt("item", u)))?;

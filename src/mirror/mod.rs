@@ -10,7 +10,6 @@
 //! |------|-----|-------|
 //! | `items` | tracker \0 key | the item, its revision, first seen, last changed |
 //! | `history` | tracker \0 key \0 rev (u64 BE) | the item as it was at `rev`, kept when a new revision replaced it |
-//! | `by_key` | lower-case key \0 tracker | the key as filed (an index for [`Mirror::find`]) |
 //! | `cursors` | tracker \0 scope | the connector's [`Cursor`](crate::api::connector::Cursor) |
 //! | `syncs` | tracker | the last [`SyncRecord`] |
 //! | `meta` | `format` | the store format version (u64 BE) |
@@ -53,8 +52,13 @@ pub use sync::{PartitionPlan, PartitionState, SyncRecord};
 
 use codec::Undecodable;
 
-/// The store format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u64 = 1;
+/// The store format this build writes and the newest it reads. Format 1 also kept an index of every key
+/// in lower case (`by_key`), a second tree write for every new item; format 2 has none (a write of a new
+/// item costs about half as much) and [`Mirror::find`] looks keys up in `items`. A format 1 store is
+/// upgraded when it opens: its index is dropped.
+pub const FORMAT_VERSION: u64 = 2;
+/// The tree format 1 kept its key index in.
+const FORMAT_1_KEY_INDEX: &str = "by_key";
 
 /// How much memory sled may use to cache pages. Its default, 1 GiB, lets a 200k-item mirror grow the
 /// process past 400 MiB; at 32 MiB the benchmark process (benches/mirror.rs) peaked at 115-145 MiB, and
@@ -104,7 +108,6 @@ struct Inner {
     db: sled::Db,
     items: sled::Tree,
     history: sled::Tree,
-    by_key: sled::Tree,
     cursors: sled::Tree,
     syncs: sled::Tree,
     meta: sled::Tree,
@@ -189,7 +192,6 @@ impl Mirror {
         let mut inner = Inner {
             items: tree("items")?,
             history: tree("history")?,
-            by_key: tree("by_key")?,
             cursors: tree("cursors")?,
             syncs: tree("syncs")?,
             meta: tree("meta")?,
@@ -274,23 +276,31 @@ impl Mirror {
 }
 
 impl Inner {
-    /// Record the format in a new store; refuse a store written by a newer build.
+    /// Record the format in a new store, upgrade an older one, refuse a store written by a newer build.
     fn check_format(&self) -> Result<(), MirrorError> {
         let meta = &self.meta;
         match meta.get(FORMAT_KEY).map_err(|e| self.storage(e))? {
-            None => {
-                meta.insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes()).map_err(|e| self.storage(e))?;
-                self.db.flush().map_err(|e| self.storage(e))?;
-                Ok(())
-            }
+            None => self.record_format(),
             Some(raw) => match <[u8; 8]>::try_from(raw.as_ref()).map(u64::from_be_bytes) {
                 Ok(found) if found > FORMAT_VERSION => {
                     Err(MirrorError::NewerFormat { path: self.path.clone(), found, supported: FORMAT_VERSION })
                 }
-                Ok(found) if found >= 1 => Ok(()),
+                Ok(FORMAT_VERSION) => Ok(()),
+                Ok(1) => {
+                    // Only the index goes; if this is interrupted, the next open drops what is left of it.
+                    self.db.drop_tree(FORMAT_1_KEY_INDEX).map_err(|e| self.storage(e))?;
+                    tracing::info!(path = %self.path.display(), "mirror upgraded to store format {FORMAT_VERSION}");
+                    self.record_format()
+                }
                 _ => Err(self.corrupt("format version", Undecodable::Invalid(format!("{:?}", raw.as_ref())))),
             },
         }
+    }
+
+    fn record_format(&self) -> Result<(), MirrorError> {
+        self.meta.insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes()).map_err(|e| self.storage(e))?;
+        self.db.flush().map_err(|e| self.storage(e))?;
+        Ok(())
     }
 
     /// Read how the previous process left the mirror, then mark it open by this one.
@@ -507,7 +517,7 @@ mod tests {
             db.flush().unwrap();
         }
         let err = Mirror::open(&path).unwrap_err();
-        assert!(matches!(err, MirrorError::NewerFormat { found: 2, supported: 1, .. }), "{err:?}");
+        assert!(matches!(err, MirrorError::NewerFormat { found: 3, supported: 2, .. }), "{err:?}");
         let text = err.to_string();
         assert!(text.contains("newer twotrack") && text.contains(&path.display().to_string()), "{text}");
         let db = sled::open(&path).unwrap();

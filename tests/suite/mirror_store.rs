@@ -98,7 +98,7 @@ fn a_page_that_fails_part_way_writes_nothing_and_keeps_the_cursor() {
     assert_eq!(mirror.get("jira", "A-1").unwrap(), Some(item("jira", "A-1", 1)));
     assert_eq!(mirror.get("jira", "A-2").unwrap(), None);
     assert_eq!(mirror.history("jira", "A-1").unwrap().len(), 1);
-    assert!(mirror.find("a-2").unwrap().is_empty(), "the key index was not written either");
+    assert!(mirror.find("a-2").unwrap().is_empty(), "nor is it found by its key");
 }
 
 #[test]
@@ -128,6 +128,8 @@ fn find_looks_up_a_key_in_every_tracker_ignoring_case() {
     assert!(found.iter().all(|i| i.key == "SHOP-12"));
     assert_eq!(mirror.find("Inc0010001").unwrap().len(), 1);
     assert!(mirror.find("SHOP-1").unwrap().is_empty());
+    assert!(mirror.find("").unwrap().is_empty());
+    assert_eq!(mirror.trackers().unwrap(), ["jira", "jira-dc", "snow"]);
 }
 
 #[test]
