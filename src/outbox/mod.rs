@@ -42,7 +42,7 @@ mod people;
 mod saga;
 mod storm;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -568,17 +568,16 @@ pub fn plan(
     Ok(out)
 }
 
-/// Hand the storms found in the whole mirror to `plan` as apply would: one correction per storm with
-/// reports to attach, in place of the moves of the reports it covers (the audit's estimate of what a
-/// cycle does; `plan` itself learns the same facts during its own pass). Only the storms' reports are
-/// read again, so the cost grows with the storms, not with the mirror.
-pub fn gather_storms(
+/// The storms found in the whole mirror as apply would correct them: one correction per storm with
+/// reports to attach, and the reports (`tracker:key`) they cover, whose own moves give way to them (the
+/// audit's estimate of what a cycle does; `plan` itself learns the same facts during its own pass). Only
+/// the storms' reports are read again, so the cost grows with the storms, not with the mirror.
+pub fn storm_corrections(
     config: &Config,
     mirror: &Mirror,
     planner: &Planner<'_>,
     storms: &[crate::storm::Storm],
-    plan: &mut ApplyPlan,
-) -> Result<(), OutboxError> {
+) -> Result<(Vec<Correction>, HashSet<String>), OutboxError> {
     let mut facts = std::collections::HashMap::new();
     for m in storms.iter().flat_map(|s| &s.members) {
         if let Some(a) = mirror.get(&m.tracker, &m.key)?.and_then(|item| planner.assess(item)) {
@@ -587,14 +586,7 @@ pub fn gather_storms(
         }
     }
     let stored = storm::stored(&Outbox::open(mirror)?)?;
-    let (gathered, covered) =
-        storm::corrections(config, mirror, planner.classifier, storms, &facts, &stored, |_, _| true)?;
-    plan.corrections.retain(|c| {
-        !matches!(c.action, Planned2::Move { .. })
-            || !covered.contains(&format!("{}:{}", c.source_tracker, c.source_key))
-    });
-    plan.corrections.extend(gathered);
-    Ok(())
+    Ok(storm::corrections(config, mirror, planner.classifier, storms, &facts, &stored, |_, _| true)?)
 }
 
 impl ApplyPlan {
@@ -602,22 +594,33 @@ impl ApplyPlan {
     /// breaker's message).
     pub fn add(&mut self, f: &Finding, c: Correction) {
         if matches!(c.action, Planned2::Move { .. }) {
-            let drivers = self.drivers.entry(c.source_tracker.clone()).or_default();
-            let class = crate::classify::Subject::Class(f.verdict.class);
-            for r in f.verdict.reasons.iter().filter(|r| r.weight > 0.0 && r.subject() == class) {
-                *drivers.entry(r.rule.clone()).or_default() += 1;
-            }
+            self.count_drivers(f, &c.source_tracker);
         }
         self.corrections.push(c);
     }
 
+    /// Count the rules that speak for a move of `tracker`'s finding `f` (for the circuit breaker's message).
+    pub fn count_drivers(&mut self, f: &Finding, tracker: &str) {
+        let drivers = self.drivers.entry(tracker.to_string()).or_default();
+        let class = crate::classify::Subject::Class(f.verdict.class);
+        for r in f.verdict.reasons.iter().filter(|r| r.weight > 0.0 && r.subject() == class) {
+            *drivers.entry(r.rule.clone()).or_default() += 1;
+        }
+    }
+
     /// Strongest first, so that `--limit` and the cap of a cycle keep the surest moves.
     pub fn order(&mut self) {
-        self.corrections.sort_by(|a, b| confidence(b).total_cmp(&confidence(a)).then_with(|| a.id.cmp(&b.id)));
+        self.corrections.sort_by(|a, b| in_order((confidence(a), &a.id), (confidence(b), &b.id)));
     }
 }
 
-fn confidence(c: &Correction) -> f64 {
+/// Apply's order of corrections, each given as (confidence, id): the most confident first, then by id.
+pub fn in_order(a: (f64, &str), b: (f64, &str)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
+}
+
+/// How sure a correction is, for [`in_order`].
+pub fn confidence(c: &Correction) -> f64 {
     match &c.action {
         Planned2::Move { confidence, .. } => *confidence,
         // Many reports of one event: before any single move.
@@ -626,30 +629,51 @@ fn confidence(c: &Correction) -> f64 {
     }
 }
 
-/// Bound one cycle's moves. The circuit breaker trips on what signals a fault: a tracker of which more
-/// than `policy.max_move_share` of the open items would move (at least one move is always allowed),
-/// naming the rules behind most of those moves. Below it, the cycle is capped: at most
-/// `policy.max_moves` new moves, the most confident first (the plan is in that order); the rest leave
-/// the plan and wait for the next cycle ([`ApplyPlan::waiting`]). Moves already done or dropped for this
-/// revision of their source are not new. Dry runs never call this: they write nothing.
+/// Whether a planned correction counts against a cycle's `policy.max_moves`: a move or a storm (one
+/// correction, however many reports it gathers) the outbox has not dealt with already.
+pub fn counts_as_new(c: &Correction, outbox: &Outbox) -> Result<bool, OutboxError> {
+    Ok(matches!(c.action, Planned2::Move { .. } | Planned2::Storm { .. })
+        && !already_handled(c, outbox.get(&c.id)?.as_ref()))
+}
+
+/// Bound a cycle's plan (in apply's order, [`ApplyPlan::order`]): refuse it when it would move more than
+/// `policy.max_move_share` of a tracker's open items (the circuit breaker), else keep at most
+/// `policy.max_moves` new moves (the first, the most confident); the rest wait for later cycles.
 pub fn bound_moves(config: &Config, plan: &mut ApplyPlan, outbox: &Outbox) -> Result<(), OutboxError> {
+    let planned = plan
+        .corrections
+        .iter()
+        .map(|c| Ok((c.source_tracker.as_str(), counts_as_new(c, outbox)?)))
+        .collect::<Result<Vec<_>, OutboxError>>()?;
+    let keep = cap(config, &plan.open_items, &plan.drivers, &planned)?;
+    let before = plan.corrections.len();
+    let mut keep = keep.into_iter();
+    plan.corrections.retain(|_| keep.next().unwrap_or(true));
+    plan.waiting = before - plan.corrections.len();
+    Ok(())
+}
+
+/// [`bound_moves`] on what it reads of each planned correction, in apply's order: its source tracker and
+/// whether it [`counts_as_new`]. Returns, for each, whether this cycle keeps it; or the circuit breaker's
+/// refusal.
+pub fn cap(
+    config: &Config,
+    open_items: &BTreeMap<String, usize>,
+    drivers: &BTreeMap<String, BTreeMap<String, usize>>,
+    planned: &[(&str, bool)],
+) -> Result<Vec<bool>, OutboxError> {
     let policy = &config.policy;
-    let mut new = Vec::with_capacity(plan.corrections.len());
     let mut per_tracker: BTreeMap<&str, usize> = BTreeMap::new();
-    for c in &plan.corrections {
-        // A storm is one correction, however many reports it gathers (see `storm`).
-        let is_new = matches!(c.action, Planned2::Move { .. } | Planned2::Storm { .. })
-            && !already_handled(c, outbox.get(&c.id)?.as_ref());
+    for &(tracker, is_new) in planned {
         if is_new {
-            *per_tracker.entry(c.source_tracker.as_str()).or_default() += 1;
+            *per_tracker.entry(tracker).or_default() += 1;
         }
-        new.push(is_new);
     }
     for (&tracker, &n) in &per_tracker {
-        let open = plan.open_items.get(tracker).copied().unwrap_or(0);
+        let open = open_items.get(tracker).copied().unwrap_or(0);
         let allowed = ((open as f64 * policy.max_move_share).floor() as usize).max(1);
         if n > allowed {
-            let mut drivers: Vec<(&String, &usize)> = plan.drivers.get(tracker).into_iter().flatten().collect();
+            let mut drivers: Vec<(&String, &usize)> = drivers.get(tracker).into_iter().flatten().collect();
             drivers.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
             let named: Vec<String> = drivers.iter().take(3).map(|(rule, n)| format!("{rule} ({n})")).collect();
             return Err(OutboxError::CircuitBreaker {
@@ -662,15 +686,14 @@ pub fn bound_moves(config: &Config, plan: &mut ApplyPlan, outbox: &Outbox) -> Re
         }
     }
     let mut taken = 0;
-    let mut keep = new.iter().map(|&is_new| {
-        let kept = !is_new || taken < policy.max_moves;
-        taken += usize::from(is_new && kept);
-        kept
-    });
-    let before = plan.corrections.len();
-    plan.corrections.retain(|_| keep.next().unwrap_or(true));
-    plan.waiting = before - plan.corrections.len();
-    Ok(())
+    Ok(planned
+        .iter()
+        .map(|&(_, is_new)| {
+            let kept = !is_new || taken < policy.max_moves;
+            taken += usize::from(is_new && kept);
+            kept
+        })
+        .collect())
 }
 
 /// Everything the saga needs.
