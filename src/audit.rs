@@ -13,8 +13,7 @@ use crate::classify::{Action, Classifier, RulesError, Site};
 use crate::config::Config;
 use crate::mirror::{Mirror, MirrorError};
 use crate::outbox::{
-    ApplyPlan, Correction, Outbox, OutboxError, Planned2, cap, confidence, correction_from, counts_as_new, in_order,
-    storm_corrections,
+    ApplyPlan, Capped, Outbox, OutboxError, Planned2, cap, correction_from, in_order, storm_corrections,
 };
 use crate::plan::{Assessment, Finding, Planner};
 use crate::report::storm::FoundStorm;
@@ -92,7 +91,7 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
     })?;
     // A storm's reports are gathered under one parent, not moved one by one: one correction each.
     let detected = detector.finish_reading(|tracker, key| mirror.get(tracker, key))?;
-    let (gathered, covered) = storm_corrections(config, mirror, &planner, &detected)?;
+    let (gathered, covered) = storm_corrections(config, mirror, &planner, &detected, |_, _| true)?;
     planned.retain(|c| !covered.contains(&format!("{}:{}", c.tracker, c.key)));
     for c in &gathered {
         planned.push(Capped::of(c, &outbox)?);
@@ -123,30 +122,6 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
         tracing::warn!("{note}");
     }
     Ok(report)
-}
-
-/// A planned correction as the cap reads it: apply's order (confidence, id), its source, and whether it
-/// counts against `policy.max_moves` (worked out where it was planned, against the outbox). Not the
-/// correction itself: 211,723 planned moves at 1,000,000 items per tracker held as corrections took about
-/// 240 MB, for a cap that keeps 50.
-struct Capped {
-    confidence: f64,
-    id: String,
-    tracker: String,
-    key: String,
-    is_new: bool,
-}
-
-impl Capped {
-    fn of(c: &Correction, outbox: &Outbox) -> Result<Capped, OutboxError> {
-        Ok(Capped {
-            confidence: confidence(c),
-            is_new: counts_as_new(c, outbox)?,
-            id: c.id.clone(),
-            tracker: c.source_tracker.clone(),
-            key: c.source_key.clone(),
-        })
-    }
 }
 
 /// What would be done about each storm: the parent its reports would be gathered under (a new incident

@@ -278,6 +278,11 @@ pub struct ApplyPlan {
     /// New moves left out of this cycle by `policy.max_moves` (the least confident): they wait for the
     /// next cycle.
     pub waiting: usize,
+    /// Per tracker, the new moves [`plan`] did not make into corrections: past the first
+    /// `policy.max_moves` new ones in apply's order they wait whatever the cap decides, and the circuit
+    /// breaker still counts them (at 1,000,000 items per tracker, 211,723 planned moves held as
+    /// corrections took 2 GB for a cycle that makes 50).
+    pub left_out: BTreeMap<String, usize>,
     /// Earlier moves a human acted on since (reopened original, returned twin), in the selection: never
     /// moved again, reported for a human to finish (a duplicate pair to close one of, an original to reopen).
     pub after_move: Vec<Moved>,
@@ -484,9 +489,41 @@ pub fn moves(mirror: &Mirror, returns: &crate::plan::Returns) -> Result<Moves, M
 enum Judged {
     /// Only counted (not selected and no storms looked for, or of a tracker not configured).
     Counted(String),
-    /// Assessed: its words for the storm detector (none for a twin), and the moves its findings plan
-    /// (none when not selected).
-    Assessed { assessment: Box<Assessment>, words: Option<crate::storm::Reading>, moves: Vec<(Finding, Correction)> },
+    /// Assessed: its words for the storm detector (none for a twin), and the corrections its findings plan
+    /// (none when not selected), each as the cap reads it with the rules that drive it.
+    Assessed { assessment: Box<Assessment>, words: Option<crate::storm::Reading>, planned: Vec<(Capped, Vec<String>)> },
+}
+
+/// A planned correction as the cap reads it: apply's order (confidence, id), its source, and whether it
+/// [`counts_as_new`] (worked out where it was planned). Not the correction itself: [`plan`] makes
+/// corrections only of those a cycle can make, and the audit none.
+#[derive(Debug, Clone)]
+pub struct Capped {
+    pub confidence: f64,
+    pub id: String,
+    pub tracker: String,
+    pub key: String,
+    pub is_new: bool,
+}
+
+impl Capped {
+    pub fn of(c: &Correction, outbox: &Outbox) -> Result<Capped, OutboxError> {
+        Ok(Capped {
+            confidence: confidence(c),
+            is_new: counts_as_new(c, outbox)?,
+            id: c.id.clone(),
+            tracker: c.source_tracker.clone(),
+            key: c.source_key.clone(),
+        })
+    }
+}
+
+/// The correction of planned move `c`, made again from its item as the mirror holds it (`None` when the
+/// item no longer plans it: it changed since).
+fn remake(mirror: &Mirror, planner: &Planner<'_>, c: &Capped) -> Result<Option<Correction>, OutboxError> {
+    let Some(a) = mirror.get(&c.tracker, &c.key)?.and_then(|item| planner.assess(item)) else { return Ok(None) };
+    let findings = planner.findings(&a).into_iter().filter(|f| f.action == Action::Move);
+    Ok(findings.filter_map(|f| correction_from(&f)).find(|made| made.id == c.id))
 }
 
 /// Turn the mirror's current findings into corrections (not stored yet).
@@ -511,72 +548,102 @@ pub fn plan(
             .collect(),
         ..ApplyPlan::default()
     };
-    // Storms are found among every open item (as the audit finds them), whatever the selection.
-    let mut detector = crate::storm::Detector::new(&config.storm);
-    let mut facts = std::collections::HashMap::new();
-    let mut planned = Vec::new();
+    // Storms are found among every open item (as the audit finds them), whatever the selection; what a
+    // storm shows of its reports is read back for its members alone.
+    let mut detector = crate::storm::Detector::lean(&config.storm);
+    let mut planned: Vec<(Capped, Vec<String>)> = Vec::new();
+    let outbox = Outbox::open(mirror)?;
     // Each open item is judged on the workers; the calling thread adds up in the mirror's order.
-    let judge = |item: Item| -> Option<Judged> {
+    let judge = |item: Item| -> Option<Result<Judged, OutboxError>> {
         if !item.open {
             return None;
         }
         let is_selected = selected(&item.tracker, &item.key);
         if !is_selected && !config.storm.enabled {
-            return Some(Judged::Counted(item.tracker));
+            return Some(Ok(Judged::Counted(item.tracker)));
         }
         let tracker = item.tracker.clone();
-        let Some(a) = planner.assess(item) else { return Some(Judged::Counted(tracker)) };
+        let Some(a) = planner.assess(item) else { return Some(Ok(Judged::Counted(tracker))) };
         // A twin twotrack created repeats its original: never a report of its own.
         let words = (config.storm.enabled && a.item.origin.is_none()).then(|| crate::storm::Reading::of(&a.item));
-        let moves = if is_selected {
-            let findings = planner.findings(&a).into_iter().filter(|f| f.action == Action::Move);
-            findings.filter_map(|f| correction_from(&f).map(|c| (f, c))).collect()
-        } else {
-            Vec::new()
-        };
-        Some(Judged::Assessed { assessment: Box::new(a), words, moves })
+        let mut planned = Vec::new();
+        if is_selected {
+            for f in planner.findings(&a).into_iter().filter(|f| f.action == Action::Move) {
+                let Some(c) = correction_from(&f) else { continue };
+                let drivers = match c.action {
+                    Planned2::Move { .. } => driver_rules(&f).map(str::to_string).collect(),
+                    _ => Vec::new(),
+                };
+                match Capped::of(&c, &outbox) {
+                    Ok(capped) => planned.push((capped, drivers)),
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+        }
+        Some(Ok(Judged::Assessed { assessment: Box::new(a), words, planned }))
     };
     crate::parallel::map_in_order(mirror.items(None), crate::parallel::workers(), judge, |judged| {
-        match judged {
+        match judged? {
             Judged::Counted(tracker) => *out.open_items.entry(tracker).or_default() += 1,
-            Judged::Assessed { assessment: a, words, moves } => {
+            Judged::Assessed { assessment: a, words, planned: more } => {
                 *out.open_items.entry(a.item.tracker.clone()).or_default() += 1;
                 if let Some(words) = words {
                     detector.add_read(&a.item, words, a.verdict.urgency);
-                    let fact = storm::Fact { exempt: a.exempt.is_some(), queue: a.verdict.queue.clone() };
-                    facts.insert((a.item.tracker.clone(), a.item.key.clone()), fact);
                 }
-                planned.extend(moves);
+                planned.extend(more);
             }
         }
         Ok::<(), OutboxError>(())
     })?;
     // A storm's reports are corrected together (one parent), never one by one.
-    let stored = storm::stored(&Outbox::open(mirror)?)?;
-    let (storms, covered) =
-        storm::corrections(config, mirror, classifier, &detector.finish(), &facts, &stored, selected)?;
-    for (f, c) in planned {
-        if !covered.contains(&format!("{}:{}", f.item.tracker, f.item.key)) {
-            out.add(&f, c);
+    let detected = detector.finish_reading(|tracker, key| mirror.get(tracker, key))?;
+    let (storms, covered) = storm_corrections(config, mirror, &planner, &detected, selected)?;
+    let mut entries: Vec<(Capped, Option<Correction>)> = Vec::with_capacity(planned.len() + storms.len());
+    for (c, drivers) in planned {
+        if !covered.contains(&format!("{}:{}", c.tracker, c.key)) {
+            let counted = out.drivers.entry(c.tracker.clone()).or_default();
+            for rule in drivers {
+                *counted.entry(rule).or_default() += 1;
+            }
+            entries.push((c, None));
         }
     }
-    out.corrections.extend(storms);
-    out.order();
+    for storm in storms {
+        entries.push((Capped::of(&storm, &outbox)?, Some(storm)));
+    }
+    entries.sort_by(|(a, _), (b, _)| in_order((a.confidence, &a.id), (b.confidence, &b.id)));
     if let Some(limit) = sel.limit {
-        out.corrections.truncate(limit);
+        entries.truncate(limit);
+    }
+    // Corrections only of what a cycle can make: every correction that is not new, and the first
+    // `max_moves` new ones; the rest are counted.
+    let mut new = 0;
+    for (c, made) in entries {
+        if c.is_new && new >= config.policy.max_moves {
+            *out.left_out.entry(c.tracker).or_default() += 1;
+            continue;
+        }
+        new += usize::from(c.is_new);
+        if let Some(made) = match made {
+            Some(made) => Some(made),
+            None => remake(mirror, &planner, &c)?,
+        } {
+            out.corrections.push(made);
+        }
     }
     Ok(out)
 }
 
 /// The storms found in the whole mirror as apply would correct them: one correction per storm with
-/// reports to attach, and the reports (`tracker:key`) they cover, whose own moves give way to them (the
-/// audit's estimate of what a cycle does; `plan` itself learns the same facts during its own pass). Only
-/// the storms' reports are read again, so the cost grows with the storms, not with the mirror.
+/// reports to attach (of those with a report `selected`), and the reports (`tracker:key`) they cover,
+/// whose own moves give way to them. Only the storms' reports are read again and judged, so the cost
+/// grows with the storms, not with the mirror.
 pub fn storm_corrections(
     config: &Config,
     mirror: &Mirror,
     planner: &Planner<'_>,
     storms: &[crate::storm::Storm],
+    selected: impl Fn(&str, &str) -> bool,
 ) -> Result<(Vec<Correction>, HashSet<String>), OutboxError> {
     let mut facts = std::collections::HashMap::new();
     for m in storms.iter().flat_map(|s| &s.members) {
@@ -586,32 +653,28 @@ pub fn storm_corrections(
         }
     }
     let stored = storm::stored(&Outbox::open(mirror)?)?;
-    Ok(storm::corrections(config, mirror, planner.classifier, storms, &facts, &stored, |_, _| true)?)
+    Ok(storm::corrections(config, mirror, planner.classifier, storms, &facts, &stored, selected)?)
 }
 
 impl ApplyPlan {
-    /// Add `c`, the correction of finding `f`; for a move, count the rules that drive it (for the circuit
-    /// breaker's message).
-    pub fn add(&mut self, f: &Finding, c: Correction) {
-        if matches!(c.action, Planned2::Move { .. }) {
-            self.count_drivers(f, &c.source_tracker);
-        }
-        self.corrections.push(c);
-    }
-
     /// Count the rules that speak for a move of `tracker`'s finding `f` (for the circuit breaker's message).
     pub fn count_drivers(&mut self, f: &Finding, tracker: &str) {
         let drivers = self.drivers.entry(tracker.to_string()).or_default();
-        let class = crate::classify::Subject::Class(f.verdict.class);
-        for r in f.verdict.reasons.iter().filter(|r| r.weight > 0.0 && r.subject() == class) {
-            *drivers.entry(r.rule.clone()).or_default() += 1;
+        for rule in driver_rules(f) {
+            *drivers.entry(rule.to_string()).or_default() += 1;
         }
     }
 
-    /// Strongest first, so that `--limit` and the cap of a cycle keep the surest moves.
-    pub fn order(&mut self) {
-        self.corrections.sort_by(|a, b| in_order((confidence(a), &a.id), (confidence(b), &b.id)));
+    /// How many corrections were planned: those made, and the new moves left out ([`ApplyPlan::left_out`]).
+    pub fn planned(&self) -> usize {
+        self.corrections.len() + self.left_out.values().sum::<usize>()
     }
+}
+
+/// The rules that speak for the class finding `f` moves its item to.
+fn driver_rules(f: &Finding) -> impl Iterator<Item = &str> {
+    let class = crate::classify::Subject::Class(f.verdict.class);
+    f.verdict.reasons.iter().filter(move |r| r.weight > 0.0 && r.subject() == class).map(|r| r.rule.as_str())
 }
 
 /// Apply's order of corrections, each given as (confidence, id): the most confident first, then by id.
@@ -640,15 +703,20 @@ pub fn counts_as_new(c: &Correction, outbox: &Outbox) -> Result<bool, OutboxErro
 /// `policy.max_move_share` of a tracker's open items (the circuit breaker), else keep at most
 /// `policy.max_moves` new moves (the first, the most confident); the rest wait for later cycles.
 pub fn bound_moves(config: &Config, plan: &mut ApplyPlan, outbox: &Outbox) -> Result<(), OutboxError> {
-    let planned = plan
+    let mut planned = plan
         .corrections
         .iter()
         .map(|c| Ok((c.source_tracker.as_str(), counts_as_new(c, outbox)?)))
         .collect::<Result<Vec<_>, OutboxError>>()?;
+    // The new moves `plan` left out come after every correction it made, in apply's order.
+    for (tracker, &n) in &plan.left_out {
+        planned.extend(std::iter::repeat_n((tracker.as_str(), true), n));
+    }
     let keep = cap(config, &plan.open_items, &plan.drivers, &planned)?;
-    let before = plan.corrections.len();
+    let before = plan.planned();
     let mut keep = keep.into_iter();
     plan.corrections.retain(|_| keep.next().unwrap_or(true));
+    plan.left_out.clear();
     plan.waiting = before - plan.corrections.len();
     Ok(())
 }
@@ -770,8 +838,8 @@ pub async fn cycle(config: &Config, registry: &Registry, mirror: &Mirror) -> Res
     }
     let outbox = Outbox::open(mirror)?;
     if config.policy.dry_run {
-        tracing::info!(planned = plan.corrections.len(), "dry run: no corrections applied");
-        return Ok(ApplyReport { planned: plan.corrections.len(), parked: outbox.parked()?, ..ApplyReport::default() });
+        tracing::info!(planned = plan.planned(), "dry run: no corrections applied");
+        return Ok(ApplyReport { planned: plan.planned(), parked: outbox.parked()?, ..ApplyReport::default() });
     }
     bound_moves(config, &mut plan, &outbox)?;
     if plan.waiting > 0 {
