@@ -280,6 +280,23 @@ async fn the_circuit_breaker_refuses_more_than_max_move_share_of_a_tracker() {
     assert_eq!(h.corrections().len(), 1, "only the selected item was enqueued");
 }
 
+/// The moves `max_moves` leaves for later cycles still count against `max_move_share`: a plan makes
+/// corrections only of the moves a cycle can make, but the breaker counts every move it would make.
+#[tokio::test]
+async fn the_circuit_breaker_counts_the_moves_left_for_later_cycles() {
+    let mut items = backlog();
+    items.push(more_work_in_jira());
+    // Jira: 3 open items, 2 of them to move (67%) > 50%, one a cycle.
+    let h = Harness::start(items, &Policy { max_move_share: 0.5, max_moves: 1, ..Policy::writes() }).await;
+    h.ok(&["sync"]).await;
+    h.clear_logs();
+    let run = h.run(&["apply", "--yes"]).await;
+    assert_eq!(run.code(), Some(4), "refused:\n{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("2 of jira's 3 open items would move"), "{}", run.stderr);
+    assert_no_mutations(&h, "refused cycle");
+    assert!(h.corrections().is_empty(), "a refused cycle stores no correction");
+}
+
 #[tokio::test]
 async fn a_dry_run_writes_nothing() {
     // policy.dry_run = true, even with --yes.
