@@ -624,12 +624,11 @@ pub fn plan(
             continue;
         }
         new += usize::from(c.is_new);
-        if let Some(made) = match made {
+        let made = match made {
             Some(made) => Some(made),
             None => remake(mirror, &planner, &c)?,
-        } {
-            out.corrections.push(made);
-        }
+        };
+        out.corrections.extend(made);
     }
     Ok(out)
 }
