@@ -11,13 +11,11 @@ use twotrack_api::Item;
 
 use crate::classify::{Action, Classifier, RulesError, Site};
 use crate::config::Config;
-use crate::mirror::{Mirror, MirrorError};
-use crate::outbox::{
-    ApplyPlan, Capped, Outbox, OutboxError, Planned2, cap, correction_from, in_order, storm_corrections,
-};
-use crate::plan::{Assessment, Finding, Planner};
+use crate::mirror::{Mirror, MirrorError, Stored};
+use crate::outbox::{ApplyPlan, Capped, Outbox, OutboxError, cap, driver_rules, in_order, storm_corrections};
+use crate::plan::{Correction, Planner};
 use crate::report::storm::FoundStorm;
-use crate::report::{Report, ReportBuilder};
+use crate::report::{Judged, Report, ReportBuilder};
 use crate::storm::{Detector, Reading, Storm, prioritise, propose_parent};
 
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +40,7 @@ pub fn learn_site(config: &Config, mirror: &Mirror, classifier: &Classifier) -> 
     let site = crate::plan::learn_site_with_moves(
         config,
         classifier,
-        mirror.items(None),
+        mirror.stored(None),
         &crate::outbox::moves(mirror, &config.policy.returns)?,
     )?;
     match site.model.abstains() {
@@ -71,22 +69,18 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
     let mut detector = Detector::lean(&config.storm);
     let storms_on = config.storm.enabled;
     let outbox = Outbox::open(mirror)?;
-    let judge = |item: Item| judge(&planner, &outbox, item, storms_on);
-    crate::parallel::map_in_order(mirror.items(tracker), crate::parallel::workers(), judge, |j| {
-        let Judged { assessment: a, findings, words } = j?;
-        if let Some(words) = words {
-            detector.add_read(&a.item, words, a.verdict.urgency);
+    let judge = |item: Stored| judge(&planner, &outbox, item, storms_on);
+    crate::parallel::map_in_order(mirror.stored(tracker), crate::parallel::workers(), judge, |judged| {
+        let Assessed { report, planned: moves, words } = judged?;
+        if let Some((words, urgency)) = words {
+            detector.add_read(words, urgency);
         }
-        *tally.open_items.entry(a.item.tracker.clone()).or_default() += 1;
-        let mut shown = Vec::with_capacity(findings.len());
-        for (f, capped) in findings {
-            if let Some(capped) = capped {
-                tally.count_drivers(&f, &capped.tracker);
-                planned.push(capped);
-            }
-            shown.push(f);
+        *tally.open_items.entry(report.tracker().to_string()).or_default() += 1;
+        for (capped, drivers) in moves {
+            tally.count_drivers(&capped.tracker, drivers);
+            planned.push(capped);
         }
-        builder.add_found(&a, shown);
+        builder.add_judged(report);
         Ok::<(), AuditError>(())
     })?;
     // A storm's reports are gathered under one parent, not moved one by one: one correction each.
@@ -155,32 +149,36 @@ fn storms(
         .collect()
 }
 
-/// An open item judged: its assessment, the findings the report shows of it, each with the move it
-/// plans for `apply`'s cap, and its words for the storm detector (none for a twin: it repeats its
-/// original). All of it is worked out on the workers; the calling thread only adds it up, in order.
-struct Judged {
-    assessment: Assessment,
-    findings: Vec<(Finding, Option<Capped>)>,
-    words: Option<Reading>,
+/// An open item judged, as the audit adds it up: what the report keeps of it, the moves it plans as
+/// `apply`'s cap reads them (each with the rules that drive it, for the circuit breaker), and its words
+/// for the storm detector with its urgency (none for a twin: it repeats its original). All of it is
+/// worked out on the workers, where the item is dropped; the calling thread only adds it up, in order.
+struct Assessed {
+    report: Judged,
+    planned: Vec<(Capped, Vec<String>)>,
+    words: Option<(Reading, Option<u8>)>,
 }
 
 /// Judge one item of the mirror (`None` for a closed one: the audit is about open work).
-fn judge(planner: &Planner<'_>, outbox: &Outbox, item: Item, storms: bool) -> Option<Result<Judged, OutboxError>> {
-    if !item.open {
-        return None;
+fn judge(planner: &Planner<'_>, outbox: &Outbox, item: Stored, storms: bool) -> Option<Result<Assessed, AuditError>> {
+    let item = match item.decode() {
+        Ok(item) if !item.open => return None,
+        Ok(item) => item,
+        Err(e) => return Some(Err(e.into())),
+    };
+    let a = planner.assess(item)?;
+    let findings = planner.findings(&a);
+    let mut planned = Vec::new();
+    for f in findings.iter().filter(|f| f.action == Action::Move && matches!(f.correction, Some(Correction::Move(_)))) {
+        match Capped::of_finding(f, outbox) {
+            Ok(Some(capped)) => planned.push((capped, driver_rules(f).map(str::to_string).collect())),
+            Ok(None) => {}
+            Err(e) => return Some(Err(e.into())),
+        }
     }
-    let assessment = planner.assess(item)?;
-    let findings = planner
-        .findings(&assessment)
-        .into_iter()
-        .map(|f| {
-            let planned = (f.action == Action::Move).then(|| correction_from(&f)).flatten();
-            let planned = planned.filter(|c| matches!(c.action, Planned2::Move { .. }));
-            Ok((f, planned.map(|c| Capped::of(&c, outbox)).transpose()?))
-        })
-        .collect::<Result<Vec<_>, OutboxError>>();
-    let words = (storms && assessment.item.origin.is_none()).then(|| Reading::of(&assessment.item));
-    Some(findings.map(|findings| Judged { assessment, findings, words }))
+    let words = (storms && a.item.origin.is_none()).then(|| (Reading::of(&a.item), a.verdict.urgency));
+    let report = Judged::of(&a, &findings, planner.config)?;
+    Some(Ok(Assessed { report, planned, words }))
 }
 
 /// How `explain` judges items: the pieces the audit uses, whether from a configuration or from the

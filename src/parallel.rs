@@ -9,6 +9,21 @@
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
+use twotrack_api::Item;
+
+/// An item as read, made whole where it is mapped: a reader of stored items hands them to the
+/// workers undecoded (decoding is most of reading an item, and the reading thread is one), and each
+/// worker decodes its own. An [`Item`] is already whole.
+pub trait Decode<E>: Send {
+    fn decode(self) -> Result<Item, E>;
+}
+
+impl<E> Decode<E> for Item {
+    fn decode(self) -> Result<Item, E> {
+        Ok(self)
+    }
+}
+
 /// Items per chunk handed from the reader to a worker: large enough that handing over costs nothing
 /// against mapping, small enough that a few chunks in flight hold little.
 pub const CHUNK: usize = 2048;

@@ -28,6 +28,8 @@ use twotrack_api::{Class, TrackerRole};
 
 use twotrack_api::Item;
 
+use crate::parallel::Decode;
+
 use super::route::{RouteEvidence, RouteLearner, RouteModel, RouteOptions};
 use super::site::{Label, Read, SiteEvidence, SiteLearner, SiteModel, SiteOptions};
 use super::{Action, Classifier, Reason, Subject, Verdict};
@@ -253,10 +255,10 @@ impl Site {
 
     /// [`Site::learn`] with each item's [`Label`] given: where it sits, or what a human decided about
     /// it (it belongs where it sits; it was sent back to the other role; not an example).
-    pub fn learn_labelled<E: Send>(
+    pub fn learn_labelled<T: Decode<E>, E: Send>(
         classifier: &Classifier,
         options: SiteOptions,
-        items: impl IntoIterator<Item = Result<Item, E>, IntoIter: Send>,
+        items: impl IntoIterator<Item = Result<T, E>, IntoIter: Send>,
         role: impl Fn(&Item) -> Option<TrackerRole> + Sync,
         label: impl Fn(&Item) -> Label + Sync,
     ) -> Result<Site, E> {
@@ -265,11 +267,11 @@ impl Site {
 
     /// [`Site::learn`] with other fusion coefficients than the fitted ones (for measuring them on
     /// sites they were not fitted on).
-    pub fn learn_with<E: Send>(
+    pub fn learn_with<T: Decode<E>, E: Send>(
         fusion: Fusion,
         classifier: &Classifier,
         options: SiteOptions,
-        items: impl IntoIterator<Item = Result<Item, E>, IntoIter: Send>,
+        items: impl IntoIterator<Item = Result<T, E>, IntoIter: Send>,
         role: impl Fn(&Item) -> Option<TrackerRole> + Sync,
         label: impl Fn(&Item) -> Label + Sync,
     ) -> Result<Site, E> {
@@ -288,17 +290,21 @@ impl Site {
         // the sampling thresholds, which only fall, are passed back after each item); everything the
         // learners count happens here, in the items' order, so the site is the same on any cores.
         let thresholds = [AtomicU64::new(u64::MAX), AtomicU64::new(u64::MAX)];
-        let read = |item: Item| {
+        let read = |item: T| {
+            let item = match item.decode() {
+                Ok(item) => item,
+                Err(e) => return Some(Err(e)),
+            };
             let role = role(&item)?;
             let label = label(&item);
             let read = Read::of(&item.summary, &item.description);
             let now = [thresholds[0].load(Ordering::Relaxed), thresholds[1].load(Ordering::Relaxed)];
             let evidence =
                 SiteLearner::<Known>::samples(now, &item.key, role, label).then(|| classifier.class_evidence(&item));
-            Some((item, role, label, read, evidence))
+            Some(Ok((item, role, label, read, evidence)))
         };
         crate::parallel::map_in_order(items.into_iter(), crate::parallel::workers(), read, |next| {
-            let (item, role, label, read, evidence) = next;
+            let (item, role, label, read, evidence) = next?;
             let tracker = match trackers.iter().position(|t| *t == item.tracker) {
                 Some(t) => t,
                 None => {

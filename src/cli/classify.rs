@@ -21,6 +21,7 @@ use crate::classify::{
     parse_rules_file, role_of_name,
 };
 use crate::exit::{Exit, usage};
+use crate::parallel::Decode;
 
 use crate::report::verdict::VerdictLine;
 
@@ -133,7 +134,10 @@ impl Setup {
 
     /// Learn a site from `items`, as the audit learns it from the mirror (a tracker name the
     /// configuration lacks taking its role from its name, as in [`Setup::role`]).
-    fn learn<E: Send>(&self, items: impl IntoIterator<Item = Result<Item, E>, IntoIter: Send>) -> Result<Site, E> {
+    fn learn<T: Decode<E>, E: Send>(
+        &self,
+        items: impl IntoIterator<Item = Result<T, E>, IntoIter: Send>,
+    ) -> Result<Site, E> {
         let defaults = crate::plan::Returns::default();
         let (min_per_role, keep, returns) = match &self.config {
             Some(c) => (c.policy.site_min_items, c.policy.keep_label.as_str(), &c.policy.returns),
@@ -442,7 +446,7 @@ pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result
                     return Err(not_found());
                 }
                 // The same judgement as the audit's: the site learned from the whole mirror.
-                let site = setup.learn(mirror.items(None))?;
+                let site = setup.learn(mirror.stored(None))?;
                 let role = |tracker: &str| setup.role(tracker);
                 let explainer = crate::audit::Explainer {
                     classifier: &setup.classifier,

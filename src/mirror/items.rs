@@ -1,6 +1,7 @@
 //! Items: the batch upsert with its cursor, single upserts, reads, history and export.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sled::transaction::{
@@ -51,6 +52,25 @@ pub struct Versioned {
     pub first_seen: DateTime<Utc>,
     /// When this mirror last stored a changed revision.
     pub last_changed: DateTime<Utc>,
+}
+
+/// An item as the mirror stores it, read but not decoded ([`Mirror::stored`]).
+pub struct Stored {
+    raw: sled::IVec,
+    inner: Arc<Inner>,
+}
+
+impl Stored {
+    /// The item (a [`MirrorError`] names the mirror where it cannot be decoded).
+    pub fn decode(self) -> Result<Item, MirrorError> {
+        self.inner.decode_versioned(&self.raw).map(|v| v.item)
+    }
+}
+
+impl crate::parallel::Decode<MirrorError> for Stored {
+    fn decode(self) -> Result<Item, MirrorError> {
+        Stored::decode(self)
+    }
 }
 
 /// The transactional views an item write touches.
@@ -127,6 +147,12 @@ impl Mirror {
 
     /// The stored items of one tracker, or of all, ordered by tracker then key. Streams from disk.
     pub fn items(&self, tracker: Option<&str>) -> impl Iterator<Item = Result<Item, MirrorError>> + use<> {
+        self.stored(tracker).map(|stored| stored.and_then(Stored::decode))
+    }
+
+    /// [`Mirror::items`] not decoded yet: decoding is most of what reading an item costs, so a reader
+    /// that hands items to workers hands these, and the workers decode them ([`Stored::decode`]).
+    pub fn stored(&self, tracker: Option<&str>) -> impl Iterator<Item = Result<Stored, MirrorError>> + use<> {
         let inner = self.inner.clone();
         let iter = match tracker {
             Some(tracker) => inner.items.scan_prefix(codec::prefix(tracker)),
@@ -139,14 +165,14 @@ impl Mirror {
                 return None;
             }
             // The engine panics on some damaged pages: that ends the stream with an error, not the process.
-            let item = match inner.guard(|| iter.next()) {
+            let stored = match inner.guard(|| iter.next()) {
                 Ok(None) => return None,
-                Ok(Some(Ok((_, raw)))) => inner.decode_versioned(&raw).map(|v| v.item),
+                Ok(Some(Ok((_, raw)))) => Ok(Stored { raw, inner: inner.clone() }),
                 Ok(Some(Err(e))) => Err(inner.storage(e)),
                 Err(damaged) => Err(damaged),
             };
-            failed = item.is_err();
-            Some(item)
+            failed = stored.is_err();
+            Some(stored)
         })
     }
 

@@ -45,7 +45,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use error::{MirrorError, StorageError};
-pub use items::{PageOutcome, Upsert, Versioned};
+pub use items::{PageOutcome, Stored, Upsert, Versioned};
 pub use records::{LogEntry, LogStore, RecordStore};
 pub use stats::{Counts, Stats, TrackerStats};
 pub use sync::{PartitionPlan, PartitionState, SyncRecord};

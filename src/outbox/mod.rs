@@ -51,9 +51,9 @@ use twotrack_api::{Class, ConnectorError, Item, Kind};
 
 use crate::classify::{Action, Classifier, RulesError, Site};
 use crate::config::Config;
-use crate::mirror::{LogStore, Mirror, MirrorError, RecordStore};
+use crate::mirror::{LogStore, Mirror, MirrorError, RecordStore, Stored};
 use crate::plan::storm::MemberPlan;
-use crate::plan::{Assessment, Correction as Planned, Finding, Moved, Moves, Planner, after::Side};
+use crate::plan::{Correction as Planned, Finding, Moved, Moves, Planner, after::Side};
 use crate::registry::Registry;
 
 pub use saga::execute;
@@ -429,29 +429,25 @@ pub fn describe(a: &Planned2) -> String {
 /// The correction `apply` would enqueue for a finding (`None` for a finding it only reports).
 pub fn correction_from(f: &Finding) -> Option<Correction> {
     let c = f.correction.as_ref()?;
-    let (prefix, action) = match c {
-        Planned::Move(m) => (
-            "move",
-            Planned2::Move {
-                target_tracker: m.target_tracker.clone(),
-                class: f.verdict.class,
-                kind: f.verdict.kind,
-                confidence: f.verdict.confidence,
-                new_item: Box::new(m.new_item.clone()),
-                source_note: m.source_note.clone(),
-                close_note: m.close_note.clone(),
-            },
-        ),
+    let action = match c {
+        Planned::Move(m) => Planned2::Move {
+            target_tracker: m.target_tracker.clone(),
+            class: f.verdict.class,
+            kind: f.verdict.kind,
+            confidence: f.verdict.confidence,
+            new_item: Box::new(m.new_item.clone()),
+            source_note: m.source_note.clone(),
+            close_note: m.close_note.clone(),
+        },
         Planned::Reroute { queue, group, note } => {
-            ("reroute", Planned2::Reroute { queue: queue.clone(), group: group.clone(), note: note.clone() })
+            Planned2::Reroute { queue: queue.clone(), group: group.clone(), note: note.clone() }
         }
-        Planned::Reprioritise { impact, urgency, priority, note } => (
-            "reprioritise",
-            Planned2::Reprioritise { impact: *impact, urgency: *urgency, priority: *priority, note: note.clone() },
-        ),
+        Planned::Reprioritise { impact, urgency, priority, note } => {
+            Planned2::Reprioritise { impact: *impact, urgency: *urgency, priority: *priority, note: note.clone() }
+        }
     };
     Some(Correction {
-        id: format!("{prefix}:{}:{}", f.item.tracker, f.item.key),
+        id: correction_id(c, &f.item),
         created_at: Utc::now(),
         source_tracker: f.item.tracker.clone(),
         source_key: f.item.key.clone(),
@@ -462,6 +458,16 @@ pub fn correction_from(f: &Finding) -> Option<Correction> {
         attempts: 0,
         last_error: None,
     })
+}
+
+/// The outbox's id of the correction `planned` for `item`: one of each kind an item.
+fn correction_id(planned: &Planned, item: &Item) -> String {
+    let kind = match planned {
+        Planned::Move(_) => "move",
+        Planned::Reroute { .. } => "reroute",
+        Planned::Reprioritise { .. } => "reprioritise",
+    };
+    format!("{kind}:{}:{}", item.tracker, item.key)
 }
 
 /// The moves this mirror's outbox carried out, with both sides as the mirror holds them now (a twin not
@@ -485,13 +491,14 @@ pub fn moves(mirror: &Mirror, returns: &crate::plan::Returns) -> Result<Moves, M
     Ok(Moves::new(pairs))
 }
 
-/// An open item as [`plan`] judged it on a worker.
-enum Judged {
-    /// Only counted (not selected and no storms looked for, or of a tracker not configured).
-    Counted(String),
-    /// Assessed: its words for the storm detector (none for a twin), and the corrections its findings plan
-    /// (none when not selected), each as the cap reads it with the rules that drive it.
-    Assessed { assessment: Box<Assessment>, words: Option<crate::storm::Reading>, planned: Vec<(Capped, Vec<String>)> },
+/// An open item as [`plan`] judged it on a worker (where the item itself is dropped): its tracker, its
+/// words for the storm detector with its urgency (none for a twin, or where no storms are looked for),
+/// and the corrections its findings plan (none when not selected), each as the cap reads it with the
+/// rules that drive it.
+struct Judged {
+    tracker: String,
+    words: Option<(crate::storm::Reading, Option<u8>)>,
+    planned: Vec<(Capped, Vec<String>)>,
 }
 
 /// A planned correction as the cap reads it: apply's order (confidence, id), its source, and whether it
@@ -507,6 +514,25 @@ pub struct Capped {
 }
 
 impl Capped {
+    /// [`Capped::of`] the correction finding `f` plans (`None` where it plans none), made without the
+    /// correction itself (a copy of every text it would write) unless the outbox has one of its id.
+    pub fn of_finding(f: &Finding, outbox: &Outbox) -> Result<Option<Capped>, OutboxError> {
+        let Some(planned) = &f.correction else { return Ok(None) };
+        let id = correction_id(planned, &f.item);
+        let is_move = matches!(planned, Planned::Move(_));
+        let is_new = match outbox.get(&id)? {
+            None => is_move,
+            Some(stored) => correction_from(f).is_some_and(|c| is_move && !already_handled(&c, Some(&stored))),
+        };
+        Ok(Some(Capped {
+            confidence: if is_move { f.verdict.confidence } else { 0.0 },
+            id,
+            tracker: f.item.tracker.clone(),
+            key: f.item.key.clone(),
+            is_new,
+        }))
+    }
+
     pub fn of(c: &Correction, outbox: &Outbox) -> Result<Capped, OutboxError> {
         Ok(Capped {
             confidence: confidence(c),
@@ -554,45 +580,46 @@ pub fn plan(
     let mut planned: Vec<(Capped, Vec<String>)> = Vec::new();
     let outbox = Outbox::open(mirror)?;
     // Each open item is judged on the workers; the calling thread adds up in the mirror's order.
-    let judge = |item: Item| -> Option<Result<Judged, OutboxError>> {
-        if !item.open {
-            return None;
-        }
+    let judge = |item: Stored| -> Option<Result<Judged, OutboxError>> {
+        let item = match item.decode() {
+            Ok(item) if !item.open => return None,
+            Ok(item) => item,
+            Err(e) => return Some(Err(e.into())),
+        };
         let is_selected = selected(&item.tracker, &item.key);
+        let counted = |tracker| Some(Ok(Judged { tracker, words: None, planned: Vec::new() }));
         if !is_selected && !config.storm.enabled {
-            return Some(Ok(Judged::Counted(item.tracker)));
+            return counted(item.tracker);
         }
         let tracker = item.tracker.clone();
-        let Some(a) = planner.assess(item) else { return Some(Ok(Judged::Counted(tracker))) };
+        let Some(a) = planner.assess(item) else { return counted(tracker) };
         // A twin twotrack created repeats its original: never a report of its own.
-        let words = (config.storm.enabled && a.item.origin.is_none()).then(|| crate::storm::Reading::of(&a.item));
+        let words = (config.storm.enabled && a.item.origin.is_none())
+            .then(|| (crate::storm::Reading::of(&a.item), a.verdict.urgency));
         let mut planned = Vec::new();
         if is_selected {
             for f in planner.findings(&a).into_iter().filter(|f| f.action == Action::Move) {
-                let Some(c) = correction_from(&f) else { continue };
-                let drivers = match c.action {
-                    Planned2::Move { .. } => driver_rules(&f).map(str::to_string).collect(),
+                let capped = match Capped::of_finding(&f, &outbox) {
+                    Ok(Some(capped)) => capped,
+                    Ok(None) => continue,
+                    Err(e) => return Some(Err(e)),
+                };
+                let drivers = match f.correction {
+                    Some(Planned::Move(_)) => driver_rules(&f).map(str::to_string).collect(),
                     _ => Vec::new(),
                 };
-                match Capped::of(&c, &outbox) {
-                    Ok(capped) => planned.push((capped, drivers)),
-                    Err(e) => return Some(Err(e)),
-                }
+                planned.push((capped, drivers));
             }
         }
-        Some(Ok(Judged::Assessed { assessment: Box::new(a), words, planned }))
+        Some(Ok(Judged { tracker, words, planned }))
     };
-    crate::parallel::map_in_order(mirror.items(None), crate::parallel::workers(), judge, |judged| {
-        match judged? {
-            Judged::Counted(tracker) => *out.open_items.entry(tracker).or_default() += 1,
-            Judged::Assessed { assessment: a, words, planned: more } => {
-                *out.open_items.entry(a.item.tracker.clone()).or_default() += 1;
-                if let Some(words) = words {
-                    detector.add_read(&a.item, words, a.verdict.urgency);
-                }
-                planned.extend(more);
-            }
+    crate::parallel::map_in_order(mirror.stored(None), crate::parallel::workers(), judge, |judged| {
+        let Judged { tracker, words, planned: more } = judged?;
+        *out.open_items.entry(tracker).or_default() += 1;
+        if let Some((words, urgency)) = words {
+            detector.add_read(words, urgency);
         }
+        planned.extend(more);
         Ok::<(), OutboxError>(())
     })?;
     // A storm's reports are corrected together (one parent), never one by one.
@@ -601,10 +628,7 @@ pub fn plan(
     let mut entries: Vec<(Capped, Option<Correction>)> = Vec::with_capacity(planned.len() + storms.len());
     for (c, drivers) in planned {
         if !covered.contains(&format!("{}:{}", c.tracker, c.key)) {
-            let counted = out.drivers.entry(c.tracker.clone()).or_default();
-            for rule in drivers {
-                *counted.entry(rule).or_default() += 1;
-            }
+            out.count_drivers(&c.tracker, drivers);
             entries.push((c, None));
         }
     }
@@ -656,11 +680,12 @@ pub fn storm_corrections(
 }
 
 impl ApplyPlan {
-    /// Count the rules that speak for a move of `tracker`'s finding `f` (for the circuit breaker's message).
-    pub fn count_drivers(&mut self, f: &Finding, tracker: &str) {
+    /// Count `rules`, the rules that speak for a move of one of `tracker`'s items ([`driver_rules`]), for
+    /// the circuit breaker's message.
+    pub fn count_drivers(&mut self, tracker: &str, rules: impl IntoIterator<Item = String>) {
         let drivers = self.drivers.entry(tracker.to_string()).or_default();
-        for rule in driver_rules(f) {
-            *drivers.entry(rule.to_string()).or_default() += 1;
+        for rule in rules {
+            *drivers.entry(rule).or_default() += 1;
         }
     }
 
@@ -671,7 +696,7 @@ impl ApplyPlan {
 }
 
 /// The rules that speak for the class finding `f` moves its item to.
-fn driver_rules(f: &Finding) -> impl Iterator<Item = &str> {
+pub fn driver_rules(f: &Finding) -> impl Iterator<Item = &str> {
     let class = crate::classify::Subject::Class(f.verdict.class);
     f.verdict.reasons.iter().filter(move |r| r.weight > 0.0 && r.subject() == class).map(|r| r.rule.as_str())
 }

@@ -15,6 +15,7 @@ use twotrack_api::{Class, Item, TrackerKind, TrackerRole};
 use crate::classify::site::SiteOptions;
 use crate::classify::{Action, Classifier, Site, Verdict};
 use crate::config::{Config, TrackerConfig};
+use crate::parallel::Decode;
 pub use after::{HumanDecision, Moved, Moves, RETURN_LABEL, RETURN_RESOLUTIONS, Returns, label_with, site_label};
 
 /// The label every twin twotrack creates carries (besides its origin marker).
@@ -407,10 +408,10 @@ pub fn is_twin(item: &Item) -> bool {
 }
 
 /// [`learn_site_with_moves`] where no moves are known (a set of items, not a mirror).
-pub fn learn_site<E: Send>(
+pub fn learn_site<T: Decode<E>, E: Send>(
     config: &Config,
     classifier: &Classifier,
-    items: impl IntoIterator<Item = Result<Item, E>, IntoIter: Send>,
+    items: impl IntoIterator<Item = Result<T, E>, IntoIter: Send>,
 ) -> Result<Site, E> {
     learn_site_with_moves(config, classifier, items, &Moves::default())
 }
@@ -419,10 +420,10 @@ pub fn learn_site<E: Send>(
 /// by [`site_label`]: items a human decided about (the keep marker; twins twotrack created, which stayed
 /// where they were put; twins returned by a human, labelled with the tracker they were returned to;
 /// originals reopened after their move) count as clean labels.
-pub fn learn_site_with_moves<E: Send>(
+pub fn learn_site_with_moves<T: Decode<E>, E: Send>(
     config: &Config,
     classifier: &Classifier,
-    items: impl IntoIterator<Item = Result<Item, E>, IntoIter: Send>,
+    items: impl IntoIterator<Item = Result<T, E>, IntoIter: Send>,
     moves: &Moves,
 ) -> Result<Site, E> {
     let options = SiteOptions { min_per_role: config.policy.site_min_items, ..SiteOptions::default() };

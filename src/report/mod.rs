@@ -290,39 +290,41 @@ impl<'a> ReportBuilder<'a> {
     /// [`ReportBuilder::add`] with the findings already worked out (`Planner::findings` of `a`, e.g. on
     /// another thread).
     pub fn add_found(&mut self, a: &Assessment, findings: Vec<Finding>) {
-        if !a.item.open {
-            return;
+        if let Some(judged) = Judged::of(a, &findings, self.planner.config) {
+            self.add_judged(judged);
         }
+    }
+
+    /// Add what the report keeps of one open item ([`Judged::of`]).
+    pub fn add_judged(&mut self, j: Judged) {
         let t = &mut self.report.totals;
         t.open_items += 1;
-        match a.verdict.class {
+        match j.class {
             Class::Value => t.value += 1,
             Class::Work => t.work += 1,
         }
-        if a.exempt.is_some() {
+        if j.exempt {
             t.exempt += 1;
         }
-        let bin = ((a.verdict.confidence * 10.0).floor() as usize).min(9);
+        let bin = ((j.confidence * 10.0).floor() as usize).min(9);
         self.report.confidence_histogram[bin] += 1;
-        if a.verdict.class == Class::Work
-            && let Some(q) = &a.verdict.queue
-        {
-            *self.report.queues.entry(q.clone()).or_default() += 1;
+        if let Some(q) = j.queue {
+            *self.report.queues.entry(q).or_default() += 1;
         }
-        if let Some(s) = self.per_tracker.get_mut(&a.item.tracker) {
+        if let Some(s) = self.per_tracker.get_mut(&j.tracker) {
             s.open_items += 1;
-            match a.verdict.class {
+            match j.class {
                 Class::Value => s.value += 1,
                 Class::Work => s.work += 1,
             }
             // Misfiled items are counted from their findings (as in the totals): an exempt item that
             // reads as misfiled has none.
-            if a.exempt.is_some() {
+            if j.exempt {
                 s.exempt += 1;
             }
         }
-        for f in findings {
-            self.add_finding(f);
+        for f in j.findings {
+            self.add_finding(&j.tracker, f);
         }
     }
 
@@ -339,16 +341,16 @@ impl<'a> ReportBuilder<'a> {
         self.waiting = waiting;
     }
 
-    fn add_finding(&mut self, f: Finding) {
+    fn add_finding(&mut self, tracker: &str, f: FoundRow) {
         let t = &mut self.report.totals;
-        let summary = self.per_tracker.get_mut(&f.item.tracker);
-        match (f.kind, f.action) {
-            (FindingKind::Misfiled, action) => {
+        let summary = self.per_tracker.get_mut(tracker);
+        match f.kind {
+            FindingKind::Misfiled => {
                 match f.filed_as {
                     TrackerRole::Product => t.work_in_product += 1,
                     TrackerRole::Service => t.value_in_service += 1,
                 }
-                let is_move = action == Action::Move;
+                let is_move = f.row.action == RowAction::Move;
                 t.misfiled += 1;
                 if is_move {
                     t.moves += 1
@@ -360,12 +362,12 @@ impl<'a> ReportBuilder<'a> {
                     if is_move { s.moves += 1 } else { s.reviews += 1 }
                 }
             }
-            (FindingKind::Misrouted, _) => t.misrouted += 1,
-            (FindingKind::Misprioritised, _) => t.misprioritised += 1,
-            (FindingKind::ReopenedAfterMove | FindingKind::ReturnedByHuman, _) => {}
+            FindingKind::Misrouted => t.misrouted += 1,
+            FindingKind::Misprioritised => t.misprioritised += 1,
+            FindingKind::ReopenedAfterMove | FindingKind::ReturnedByHuman => {}
         }
         if self.failed.is_none()
-            && let Err(e) = self.findings.push(&row(&f, self.planner.config))
+            && let Err(e) = self.findings.push(&f.row)
         {
             self.failed = Some(e);
         }
@@ -392,6 +394,52 @@ impl<'a> ReportBuilder<'a> {
         let findings = self.findings.finish(&self.waiting, &in_storm)?;
         self.report.findings = findings;
         Ok(self.report)
+    }
+}
+
+/// What the report keeps of one open item: its counts, and each of its findings as the report's row.
+/// Made where the item is judged (on a worker, in the audit), so that the item and its findings are
+/// dropped there, and the thread that adds the items up only counts and keeps rows.
+pub struct Judged {
+    tracker: String,
+    class: Class,
+    confidence: f64,
+    /// The queue of Work.
+    queue: Option<String>,
+    exempt: bool,
+    findings: Vec<FoundRow>,
+}
+
+/// A finding as the report counts and lists it.
+struct FoundRow {
+    kind: FindingKind,
+    filed_as: TrackerRole,
+    row: FindingRow,
+}
+
+impl Judged {
+    /// The item's tracker.
+    pub fn tracker(&self) -> &str {
+        &self.tracker
+    }
+
+    /// What the report keeps of assessed item `a` with its `findings` (`None` for a closed item: the
+    /// audit is about open work).
+    pub fn of(a: &Assessment, findings: &[Finding], config: &Config) -> Option<Judged> {
+        if !a.item.open {
+            return None;
+        }
+        Some(Judged {
+            tracker: a.item.tracker.clone(),
+            class: a.verdict.class,
+            confidence: a.verdict.confidence,
+            queue: a.verdict.queue.clone().filter(|_| a.verdict.class == Class::Work),
+            exempt: a.exempt.is_some(),
+            findings: findings
+                .iter()
+                .map(|f| FoundRow { kind: f.kind, filed_as: f.filed_as, row: row(f, config) })
+                .collect(),
+        })
     }
 }
 

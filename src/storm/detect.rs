@@ -111,6 +111,10 @@ pub fn detect(items: &[Item], params: &StormParams) -> Vec<Storm> {
 /// heaviest field (the summary's before the description's). Reading is most of what adding a report
 /// costs, and needs nothing of the detector, so the audit reads on its workers and only adds in order.
 pub struct Reading {
+    /// The report's tracker, key and creation time.
+    tracker: String,
+    key: String,
+    created: DateTime<Utc>,
     /// The words' text, one after the other.
     text: String,
     /// Where each word ends in `text`, and whether it is the description's (not the summary's).
@@ -146,7 +150,13 @@ impl Reading {
         // does not matter to the detector (it sorts a report's words by their ids).
         spans.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| word(a).cmp(word(b))).then(a.3.cmp(&b.3)));
         spans.dedup_by(|later, first| later.0 == first.0 && word(later) == word(first));
-        let mut reading = Reading { text: String::with_capacity(all.len()), ends: Vec::with_capacity(spans.len()) };
+        let mut reading = Reading {
+            tracker: item.tracker.clone(),
+            key: item.key.clone(),
+            created: item.created,
+            text: String::with_capacity(all.len()),
+            ends: Vec::with_capacity(spans.len()),
+        };
         for span in &spans {
             reading.text.push_str(word(span));
             reading.ends.push((reading.text.len() as u32, span.3));
@@ -189,26 +199,30 @@ impl<'p> Detector<'p> {
     /// Add an item (the audit adds the open ones), with the urgency the classifier read in it.
     pub fn add(&mut self, item: &Item, urgency: Option<u8>) {
         if self.params.enabled {
-            let reading = Reading::of(item);
-            self.add_read(item, reading, urgency);
+            self.push(Reading::of(item), urgency, || Shown::of(item));
         }
     }
 
     /// Add an item whose words were read already ([`Reading::of`], on any thread): [`Detector::add`]
     /// with the tokenising done elsewhere.
-    pub fn add_read(&mut self, item: &Item, reading: Reading, urgency: Option<u8>) {
-        if !self.params.enabled {
-            return;
+    /// A detector that keeps what storms show ([`Detector::new`]) shows nothing of a report added this
+    /// way: it is for a [`Detector::lean`] one.
+    pub fn add_read(&mut self, reading: Reading, urgency: Option<u8>) {
+        if self.params.enabled {
+            self.push(reading, urgency, Shown::default);
         }
-        let key_end = u32::try_from(self.keys.len() + item.key.len());
+    }
+
+    fn push(&mut self, reading: Reading, urgency: Option<u8>, shown: impl FnOnce() -> Shown) {
+        let key_end = u32::try_from(self.keys.len() + reading.key.len());
         let (Ok(added), Ok(key_end), Some(tracker)) =
-            (u32::try_from(self.docs.len()), key_end, self.tracker(&item.tracker))
+            (u32::try_from(self.docs.len()), key_end, self.tracker(&reading.tracker))
         else {
             // Four billion reports or bytes of keys, or 65,536 trackers: past what one audit holds.
             return;
         };
         let key = (self.keys.len() as u32, key_end);
-        self.keys.push_str(&item.key);
+        self.keys.push_str(&reading.key);
         let start = self.words.len();
         let vocab = &mut self.vocab;
         for (word, description) in reading.words() {
@@ -225,10 +239,10 @@ impl<'p> Detector<'p> {
         // Each word once already: in the order of their ids.
         self.words[start..].sort_unstable();
         self.offsets.push(self.words.len());
-        if let Some(shown) = &mut self.shown {
-            shown.push(Shown::of(item));
+        if let Some(kept) = &mut self.shown {
+            kept.push(shown());
         }
-        self.docs.push(Doc { key, created: item.created, tracker, urgency, added });
+        self.docs.push(Doc { key, created: reading.created, tracker, urgency, added });
     }
 
     /// The index of `name` among the trackers seen.
