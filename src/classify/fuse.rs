@@ -301,10 +301,11 @@ impl Site {
             let now = [thresholds[0].load(Ordering::Relaxed), thresholds[1].load(Ordering::Relaxed)];
             let evidence =
                 SiteLearner::<Known>::samples(now, &item.key, role, label).then(|| classifier.class_evidence(&item));
-            Some(Ok((item, role, label, read, evidence)))
+            Some(Ok(Learning::of(item, role, label, read, evidence)))
         };
         crate::parallel::map_in_order(items.into_iter(), crate::parallel::workers(), read, |next| {
-            let (item, role, label, read, evidence) = next?;
+            let item = next?;
+            let (role, label, read) = (item.role, item.label, &item.read);
             let tracker = match trackers.iter().position(|t| *t == item.tracker) {
                 Some(t) => t,
                 None => {
@@ -312,8 +313,10 @@ impl Site {
                     trackers.len() - 1
                 }
             };
-            learner.add_read(&item.key, &read, role, label, || {
-                let (work, value) = evidence.unwrap_or_else(|| classifier.class_evidence(&item));
+            learner.add_read(&item.key, read, role, label, || {
+                // Made on the worker wherever the item could be an example: the thresholds only fall,
+                // so one the worker's thresholds left out is never an example here.
+                let (work, value) = item.evidence.unwrap_or_default();
                 Known {
                     tracker,
                     role,
@@ -626,6 +629,27 @@ struct Known {
     signals: Signals,
     open: bool,
     closed: Option<String>,
+}
+
+/// What the site learner counts of one item, read on a worker (where the rest of the item is dropped).
+struct Learning {
+    tracker: String,
+    key: String,
+    open: bool,
+    queue: Option<String>,
+    origin: Option<String>,
+    role: TrackerRole,
+    label: Label,
+    read: Read,
+    /// The rules' evidence (work, value), where the item may be an example.
+    evidence: Option<(f64, f64)>,
+}
+
+impl Learning {
+    fn of(item: Item, role: TrackerRole, label: Label, read: Read, evidence: Option<(f64, f64)>) -> Learning {
+        let Item { tracker, key, open, queue, origin, .. } = item;
+        Learning { tracker, key, open, queue, origin, role, label, read, evidence }
+    }
 }
 
 /// Collects each tracker's items' base log-odds, then estimates each tracker's prior.
