@@ -2,9 +2,10 @@
 //! any tracker.
 //!
 //! Judging is the costly part and is pure, so it runs on every core ([`crate::parallel::map_in_order`]):
-//! one thread reads the mirror, workers judge each open item (its verdict, its findings and the moves
-//! they plan, its words for the storm detector), and the calling thread adds them up in the mirror's
-//! order. The report is the same whatever the number of cores.
+//! one thread reads the mirror's stored items, workers decode and judge each open item and keep of it
+//! only what is added up (the report's counts and rows, the moves it plans as the cap reads them, its
+//! words for the storm detector), and the calling thread adds them up in the mirror's order. The
+//! report is the same whatever the number of cores.
 
 use chrono::{SecondsFormat, Utc};
 use twotrack_api::Item;
