@@ -249,3 +249,25 @@ pub fn explain(config: &Config, mirror: &Mirror, key: &str, json: bool) -> Resul
     };
     Ok(Some(explainer.explain(&items, json)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_item_the_mirror_cannot_decode_fails_the_audit_with_the_mirrors_error() {
+        let config = crate::config::two_trackers_for_test();
+        let mirror = Mirror::temporary().unwrap();
+        for i in 0..50 {
+            mirror.upsert_item(&Item::new("jira", format!("SHOP-{i}"), "Checkout total wrong")).unwrap();
+            mirror.upsert_item(&Item::new("servicenow", format!("INC{i}"), "Reset my password")).unwrap();
+        }
+        assert!(audit(&config, &mirror, None).is_ok());
+        mirror.damage_item_for_test("servicenow", "INC7");
+        // Decoded on a worker, and still the audit's error: never a skipped item or a panic.
+        for tracker in [None, Some("servicenow")] {
+            let err = audit(&config, &mirror, tracker).expect_err("the audit fails");
+            assert!(matches!(err, AuditError::Mirror(MirrorError::Corrupt { what: "item", .. })), "{err:?}");
+        }
+    }
+}

@@ -282,6 +282,20 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     parse_with(text, path, Secrets::Required)
 }
 
+/// A Jira backlog and a ServiceNow queue with inline tokens, nothing else configured (the defaults):
+/// for unit tests.
+#[cfg(test)]
+pub(crate) fn two_trackers_for_test() -> Config {
+    let text = r#"tracker = [
+  { name = "jira", kind = "jira", role = "product", base_url = "http://127.0.0.1:9", scope = { projects = ["SHOP"] },
+     auth = { user = "bot@example.com", token = "inline-test-token" } },
+  { name = "servicenow", kind = "servicenow", role = "service", base_url = "http://127.0.0.1:9",
+     auth = { user = "bot", token = "inline-test-token" } },
+]
+"#;
+    parse_str(text, Path::new("/tmp/twotrack-test.toml")).expect("a valid test config")
+}
+
 /// [`parse_str`] with a choice about secrets.
 pub fn parse_with(text: &str, path: &Path, secrets: Secrets) -> Result<Config, ConfigErrors> {
     let config = validate::parse(text, path, secrets)?;

@@ -146,8 +146,17 @@ impl Mirror {
     }
 
     /// The stored items of one tracker, or of all, ordered by tracker then key. Streams from disk.
+    /// An item that cannot be read or decoded ends the stream with its error.
     pub fn items(&self, tracker: Option<&str>) -> impl Iterator<Item = Result<Item, MirrorError>> + use<> {
-        self.stored(tracker).map(|stored| stored.and_then(Stored::decode))
+        let mut failed = false;
+        self.stored(tracker).map_while(move |stored| {
+            if failed {
+                return None;
+            }
+            let item = stored.and_then(Stored::decode);
+            failed = item.is_err();
+            Some(item)
+        })
     }
 
     /// [`Mirror::items`] not decoded yet: decoding is most of what reading an item costs, so a reader

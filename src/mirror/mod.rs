@@ -504,6 +504,16 @@ fn encode_error(what: &'static str) -> impl Fn(serde_json::Error) -> MirrorError
 }
 
 #[cfg(test)]
+impl Mirror {
+    /// Overwrite the stored value of `tracker`'s item `key` with bytes no build can decode (an item
+    /// half-written by hand, or a disk's bit rot sled's checksums let through): for tests of readers.
+    pub(crate) fn damage_item_for_test(&self, tracker: &str, key: &str) {
+        let key = codec::key(&[tracker.as_bytes(), key.as_bytes()]);
+        self.inner.items.insert(key, vec![codec::VALUE_FORMAT, 0, 0, 0]).expect("a test mirror takes the write");
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -577,5 +587,25 @@ mod tests {
         mirror.inner.items.insert(&key, raw).unwrap();
         let err = mirror.get("jira", "A-1").unwrap_err();
         assert!(matches!(err, MirrorError::NewerFormat { found: 2, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_stored_item_is_decoded_where_asked_and_a_damaged_one_is_an_error_there() {
+        let mirror = Mirror::temporary().unwrap();
+        for key in ["A-1", "A-2", "A-3"] {
+            mirror.upsert_item(&crate::api::model::Item::new("jira", key, "s")).unwrap();
+        }
+        mirror.damage_item_for_test("jira", "A-2");
+        // Reading hands every value on; decoding each tells which is damaged.
+        let stored: Vec<Stored> = mirror.stored(Some("jira")).collect::<Result<_, _>>().unwrap();
+        let decoded: Vec<Result<crate::api::model::Item, MirrorError>> =
+            stored.into_iter().map(Stored::decode).collect();
+        assert_eq!(decoded[0].as_ref().unwrap().key, "A-1");
+        assert!(matches!(&decoded[1], Err(MirrorError::Corrupt { what: "item", .. })), "{:?}", decoded[1]);
+        assert_eq!(decoded[2].as_ref().unwrap().key, "A-3");
+        // `items` decodes as it reads: the damaged item ends the stream with its error.
+        let items: Vec<_> = mirror.items(Some("jira")).collect();
+        assert_eq!(items.len(), 2);
+        assert!(items[1].is_err());
     }
 }

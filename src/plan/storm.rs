@@ -204,23 +204,13 @@ fn parent_description(storm: &Storm, priority: &StormPriority) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use chrono::{DateTime, TimeDelta};
 
     use super::*;
-    use crate::config::parse_str;
     use crate::storm::{StormParams, prioritise};
 
     fn config() -> Config {
-        let text = r#"tracker = [
-  { name = "jira", kind = "jira", role = "product", base_url = "http://127.0.0.1:9", scope = { projects = ["SHOP"] },
-     auth = { user = "bot@example.com", token = "inline-test-token" } },
-  { name = "servicenow", kind = "servicenow", role = "service", base_url = "http://127.0.0.1:9",
-     auth = { user = "bot", token = "inline-test-token" } },
-]
-"#;
-        parse_str(text, Path::new("/tmp/twotrack-storm-plan.toml")).expect("a valid test config")
+        crate::config::two_trackers_for_test()
     }
 
     fn member(tracker: &str, key: &str, filed_type: &str, minute: i64) -> Member {
