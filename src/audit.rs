@@ -13,7 +13,7 @@ use twotrack_api::Item;
 use crate::classify::{Action, Classifier, RulesError, Site};
 use crate::config::Config;
 use crate::mirror::{Mirror, MirrorError, Stored};
-use crate::outbox::{ApplyPlan, Capped, Outbox, OutboxError, cap, driver_rules, in_order, storm_corrections};
+use crate::outbox::{ApplyPlan, Capped, Outbox, OutboxError, cap, in_order, storm_corrections};
 use crate::plan::{Correction, Planner};
 use crate::report::storm::FoundStorm;
 use crate::report::{Judged, Report, ReportBuilder};
@@ -76,7 +76,12 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
         if let Some((words, urgency)) = words {
             detector.add_read(words, urgency);
         }
-        *tally.open_items.entry(report.tracker().to_string()).or_default() += 1;
+        // Counted by the name the item carries, copied once per tracker (not once per item).
+        if let Some(n) = tally.open_items.get_mut(report.tracker()) {
+            *n += 1;
+        } else {
+            tally.open_items.insert(report.tracker().to_string(), 1);
+        }
         for (capped, drivers) in moves {
             tally.count_drivers(&capped.tracker, drivers);
             planned.push(capped);
@@ -171,9 +176,8 @@ fn judge(planner: &Planner<'_>, outbox: &Outbox, item: Stored, storms: bool) -> 
     let findings = planner.findings(&a);
     let mut planned = Vec::new();
     for f in findings.iter().filter(|f| f.action == Action::Move && matches!(f.correction, Some(Correction::Move(_)))) {
-        match Capped::of_finding(f, outbox) {
-            Ok(Some(capped)) => planned.push((capped, driver_rules(f).map(str::to_string).collect())),
-            Ok(None) => {}
+        match Capped::with_drivers(f, outbox) {
+            Ok(capped) => planned.extend(capped),
             Err(e) => return Some(Err(e.into())),
         }
     }

@@ -533,6 +533,16 @@ impl Capped {
         }))
     }
 
+    /// [`Capped::of_finding`], with the rules that drive it where it is a move (for the circuit
+    /// breaker's message, [`ApplyPlan::count_drivers`]).
+    pub fn with_drivers(f: &Finding, outbox: &Outbox) -> Result<Option<(Capped, Vec<String>)>, OutboxError> {
+        let drivers = || match f.correction {
+            Some(Planned::Move(_)) => driver_rules(f).map(str::to_string).collect(),
+            _ => Vec::new(),
+        };
+        Ok(Capped::of_finding(f, outbox)?.map(|capped| (capped, drivers())))
+    }
+
     pub fn of(c: &Correction, outbox: &Outbox) -> Result<Capped, OutboxError> {
         Ok(Capped {
             confidence: confidence(c),
@@ -599,16 +609,10 @@ pub fn plan(
         let mut planned = Vec::new();
         if is_selected {
             for f in planner.findings(&a).into_iter().filter(|f| f.action == Action::Move) {
-                let capped = match Capped::of_finding(&f, &outbox) {
-                    Ok(Some(capped)) => capped,
-                    Ok(None) => continue,
+                match Capped::with_drivers(&f, &outbox) {
+                    Ok(capped) => planned.extend(capped),
                     Err(e) => return Some(Err(e)),
-                };
-                let drivers = match f.correction {
-                    Some(Planned::Move(_)) => driver_rules(&f).map(str::to_string).collect(),
-                    _ => Vec::new(),
-                };
-                planned.push((capped, drivers));
+                }
             }
         }
         Some(Ok(Judged { tracker, words, planned }))
@@ -696,7 +700,7 @@ impl ApplyPlan {
 }
 
 /// The rules that speak for the class finding `f` moves its item to.
-pub fn driver_rules(f: &Finding) -> impl Iterator<Item = &str> {
+fn driver_rules(f: &Finding) -> impl Iterator<Item = &str> {
     let class = crate::classify::Subject::Class(f.verdict.class);
     f.verdict.reasons.iter().filter(move |r| r.weight > 0.0 && r.subject() == class).map(|r| r.rule.as_str())
 }
