@@ -576,7 +576,11 @@ impl Site {
             evidence: if prior_n == 0 {
                 format!("no estimate for {tracker}: assumed {:.0}% of its items misfiled", prior * 100.0)
             } else {
-                format!("{tracker}: about {:.1}% of its {prior_n} open items read as misfiled", prior * 100.0)
+                // On a big site the estimate is made on the training sample's open items, not on all.
+                format!(
+                    "{tracker}: about {:.1}% of its open items read as misfiled (estimated on {prior_n} of them)",
+                    prior * 100.0
+                )
             },
             weight: 0.0,
         });
