@@ -332,30 +332,11 @@ impl<'p> Detector<'p> {
         drop(rank);
         let order: Vec<u32> = docs.iter().map(|d| d.added).collect();
         let vectors = Vectors { words, offsets, norms, order, idf };
-        // Every report of every word, in arrival order.
-        let mut starts = vec![0usize; names.len() + 1];
-        for &e in &vectors.words {
-            starts[(e >> 1) as usize + 1] += 1;
-        }
-        for t in 0..names.len() {
-            starts[t + 1] += starts[t];
-        }
-        let mut reports = vec![0u32; vectors.words.len()];
-        let mut fill = starts.clone();
-        for i in 0..docs.len() {
-            for (t, _) in vectors.of(i) {
-                reports[fill[t as usize]] = i as u32;
-                fill[t as usize] += 1;
-            }
-        }
-        drop(fill);
-        let postings = Postings { starts, reports };
         let times: Vec<i64> = docs.iter().map(|d| d.created.timestamp()).collect();
-        let site = Site { docs: &docs, vectors: &vectors, times: &times, df: &df, names: &names, params, postings };
+        let site = Site { docs: &docs, vectors: &vectors, times: &times, df: &df, names: &names, params };
         let groups = site.groups();
         let mut storms = Vec::new();
-        let mut spread = Spread(vec![0.0; names.len()]);
-        for found in groups.into_iter().filter_map(|g| site.storm(g, &mut spread)) {
+        for found in site.storms(groups) {
             let members = found
                 .core
                 .iter()
@@ -416,6 +397,12 @@ impl Vectors {
         let norm = self.norms[k];
         self.words[self.offsets[k]..self.offsets[k + 1]].iter().map(move |&e| (e >> 1, weight(e, &self.idf) / norm))
     }
+
+    /// Report `i`'s words (`i` in arrival order), without their weights.
+    fn words_of(&self, i: usize) -> impl Iterator<Item = u32> + '_ {
+        let k = self.order[i] as usize;
+        self.words[self.offsets[k]..self.offsets[k + 1]].iter().map(|&e| e >> 1)
+    }
 }
 
 /// A word's weight in a report before its vector is made unit length: its rarity, doubled in a summary.
@@ -424,16 +411,90 @@ fn weight(e: u32, idf: &[f32]) -> f32 {
     field * idf[(e >> 1) as usize]
 }
 
-/// For each word, the reports that have it, in arrival order (word `t`'s are
-/// `reports[starts[t]..starts[t + 1]]`).
+/// The reports that have each of a few words, in arrival order: only the words a round of the storm
+/// tests asks about (the postings of every word would take as much memory as the vectors).
 struct Postings {
-    starts: Vec<usize>,
-    reports: Vec<u32>,
+    /// Per word id: where its posting is in `of`, plus one (zero for a word not asked about).
+    slot: Vec<u32>,
+    of: Vec<Vec<u32>>,
 }
 
 impl Postings {
+    /// The postings of `words`, in one pass over every report.
+    fn of_words(vectors: &Vectors, reports: usize, vocabulary: usize, words: impl Iterator<Item = u32>) -> Postings {
+        let mut postings = Postings { slot: vec![0; vocabulary], of: Vec::new() };
+        for t in words {
+            if postings.slot[t as usize] == 0 {
+                postings.of.push(Vec::new());
+                postings.slot[t as usize] = postings.of.len() as u32;
+            }
+        }
+        if postings.of.is_empty() {
+            return postings;
+        }
+        for i in 0..reports {
+            for t in vectors.words_of(i) {
+                if let Some(posting) =
+                    postings.slot[t as usize].checked_sub(1).and_then(|s| postings.of.get_mut(s as usize))
+                {
+                    posting.push(i as u32);
+                }
+            }
+        }
+        postings
+    }
+
     fn of(&self, t: u32) -> &[u32] {
-        &self.reports[self.starts[t as usize]..self.starts[t as usize + 1]]
+        match self.slot.get(t as usize).and_then(|s| s.checked_sub(1)) {
+            Some(s) => &self.of[s as usize],
+            None => &[],
+        }
+    }
+}
+
+/// For each word, the latest [`NEIGHBOURS`] reports that have it (of those seen so far, in arrival
+/// order): all that finding a report's alike earlier reports reads of the postings, kept in a ring
+/// per word as the reports are gone through in order.
+struct Rings {
+    /// Word `t`'s ring is `slots[start[t]..start[t + 1]]` (room for its reports, up to [`NEIGHBOURS`]).
+    start: Vec<usize>,
+    /// Per word, the reports pushed so far: the next goes to `pushed % room`.
+    pushed: Vec<u32>,
+    slots: Vec<u32>,
+}
+
+impl Rings {
+    fn new(df: &[u32]) -> Rings {
+        let mut start = Vec::with_capacity(df.len() + 1);
+        start.push(0);
+        for &f in df {
+            start.push(start[start.len() - 1] + (f as usize).min(NEIGHBOURS));
+        }
+        let slots = vec![0; start[df.len()]];
+        Rings { start, pushed: vec![0; df.len()], slots }
+    }
+
+    fn push(&mut self, t: u32, report: u32) {
+        let t = t as usize;
+        let (from, room) = (self.start[t], self.start[t + 1] - self.start[t]);
+        if room > 0 {
+            self.slots[from + self.pushed[t] as usize % room] = report;
+            self.pushed[t] += 1;
+        }
+    }
+
+    /// The latest reports pushed for word `t`, oldest first.
+    fn latest(&self, t: u32) -> impl Iterator<Item = u32> + '_ {
+        let t = t as usize;
+        let ring = &self.slots[self.start[t]..self.start[t + 1]];
+        let pushed = self.pushed[t] as usize;
+        let (older, newer) = if pushed <= ring.len() {
+            (&ring[..pushed], &ring[..0])
+        } else {
+            let next = pushed % ring.len();
+            (&ring[next..], &ring[..next])
+        };
+        older.iter().chain(newer).copied()
     }
 }
 
@@ -447,6 +508,26 @@ struct Found {
     expected: f64,
 }
 
+/// A group's core (report, cosine to the group's centroid), with the centroid and its rarest words.
+struct Core {
+    group: Vec<usize>,
+    centroid: Vec<(u32, f32)>,
+    core: Vec<(usize, f64)>,
+    probes: Vec<u32>,
+}
+
+/// A core grown by its window's like reports: its members in arrival order, their centroid and span,
+/// the words it shows and those its everyday rate is measured by.
+struct Grown {
+    core: Vec<(usize, f64)>,
+    indices: Vec<usize>,
+    centroid: Vec<(u32, f32)>,
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+    words: Vec<String>,
+    rate: Vec<u32>,
+}
+
 /// The reports of a site as vectors, in arrival order.
 struct Site<'a> {
     docs: &'a [Doc],
@@ -456,22 +537,29 @@ struct Site<'a> {
     df: &'a [u32],
     names: &'a [String],
     params: &'a StormParams,
-    postings: Postings,
 }
 
 impl Site<'_> {
     /// Groups of near-duplicates (each at least `min_size` reports), as report indices in order.
     ///
-    /// Finding each report's alike earlier reports is most of the cost and reads only the site: it
-    /// runs on every core, each worker with cursors of its own; the groups are joined on this thread,
-    /// in arrival order, so they are the same on any number of cores.
+    /// The reports are gone through in arrival order: one thread reads each report's candidates off
+    /// the rings of its words ([`Rings`]: no postings of every word), the workers compare them
+    /// (most of the cost), and the groups are joined on this thread, in arrival order, so they are the
+    /// same on any number of cores.
     fn groups(&self) -> Vec<Vec<usize>> {
         let docs = self.docs;
         let mut sets = UnionFind::new(docs.len());
         let longest = (self.params.window * MAX_SPAN_WINDOWS).num_seconds();
-        let reports = (0..docs.len()).map(Ok::<usize, std::convert::Infallible>);
-        let cursors = || Cursors::new(self.names.len(), docs.len());
-        let alike = |cursors: &mut Cursors, i: usize| Some((i, self.alike(cursors, i)));
+        // Each report's candidates, read off the rings on the thread that deals the reports (the rings
+        // follow the arrival order); the workers compare.
+        let (mut rings, mut seen, mut probes) = (Rings::new(self.df), vec![u32::MAX; docs.len()], Vec::new());
+        let reports = (0..docs.len()).map(move |i| {
+            let candidates = self.candidates(i, &mut rings, &mut seen, &mut probes);
+            Ok::<_, std::convert::Infallible>((i, candidates))
+        });
+        let spread = || Spread(vec![0.0; self.names.len()]);
+        let alike =
+            |spread: &mut Spread, (i, candidates): (usize, Vec<u32>)| Some((i, self.alike(spread, i, candidates)));
         let join = |(i, alike): (usize, Vec<u32>)| {
             for j in alike {
                 // A group never spans more than a burst can: where near-duplicates are everyday
@@ -484,57 +572,65 @@ impl Site<'_> {
             }
             Ok::<(), std::convert::Infallible>(())
         };
-        let Ok(()) = crate::parallel::map_in_order_with(reports, crate::parallel::workers(), cursors, alike, join);
-        let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
+        let Ok(()) = crate::parallel::map_in_order_with(reports, crate::parallel::workers(), spread, alike, join);
+        // The groups large enough, each listed as it starts (its root is its first report): one
+        // count per report, not a list per report.
+        let mut size = vec![0u32; docs.len()];
         for i in 0..docs.len() {
-            groups.entry(sets.find(i)).or_default().push(i);
+            size[sets.find(i)] += 1;
         }
-        let mut out: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() >= self.params.min_size).collect();
-        out.sort_unstable();
+        let mut out: Vec<Vec<usize>> = Vec::new();
+        let mut at: HashMap<usize, usize> = HashMap::new();
+        for i in 0..docs.len() {
+            let root = sets.find(i);
+            if (size[root] as usize) < self.params.min_size {
+                continue;
+            }
+            let group = *at.entry(root).or_insert_with(|| {
+                out.push(Vec::with_capacity(size[root] as usize));
+                out.len() - 1
+            });
+            out[group].push(i);
+        }
         out
     }
 
-    /// The earlier reports of report `i`'s window that are alike enough to join its group, in the
-    /// order they are to be joined. `cursors` were last used for an earlier report.
-    fn alike(&self, cursors: &mut Cursors, i: usize) -> Vec<u32> {
-        let Cursors { window, here, seen, spread, probes } = cursors;
-        let similarity = self.params.similarity as f32;
-        let terms = self.vectors.of(i);
-        spread.set(terms.clone());
+    /// The earlier reports of report `i`'s window that may be alike: for each of its rarest words,
+    /// the latest few earlier reports of the window that have it, each once, in the order they are to
+    /// be compared. Then report `i` joins the rings of its words. Called for every report in order.
+    fn candidates(&self, i: usize, rings: &mut Rings, seen: &mut [u32], probes: &mut Vec<u32>) -> Vec<u32> {
         let since = (self.docs[i].created - self.params.window).timestamp();
         let mut out = Vec::new();
-        // The latest earlier reports of the window that have one of this report's rarest words.
-        self.rarest_into(terms.clone(), PROBES, probes);
+        self.rarest_into(self.vectors.of(i), PROBES, probes);
         for &t in probes.iter() {
-            let posting = self.postings.of(t);
-            let start = &mut window[t as usize];
-            while (*start as usize) < posting.len() && self.times[posting[*start as usize] as usize] < since {
-                *start += 1;
-            }
-            // The posting is in arrival order and holds this report: the reports of the window before
-            // it, the latest few.
-            let end = &mut here[t as usize];
-            while (*end as usize) < posting.len() && (posting[*end as usize] as usize) < i {
-                *end += 1;
-            }
-            let from = (*start as usize).max((*end as usize).saturating_sub(NEIGHBOURS));
-            for &j in &posting[from..(*end as usize).max(from)] {
-                if seen[j as usize] == i as u32 {
+            // Oldest first, all earlier than `i`; the window's are the latest (times only grow).
+            for j in rings.latest(t) {
+                if self.times[j as usize] < since || seen[j as usize] == i as u32 {
                     continue;
                 }
                 seen[j as usize] = i as u32;
-                if spread.dot(self.vectors.of(j as usize)) >= similarity {
-                    out.push(j);
-                }
+                out.push(j);
             }
         }
-        spread.clear(terms);
+        for t in self.vectors.words_of(i) {
+            rings.push(t, i as u32);
+        }
         out
     }
 
-    /// The reports with word `t` created from `from` to `to`.
-    fn during(&self, t: u32, from: DateTime<Utc>, to: DateTime<Utc>) -> &[u32] {
-        let posting = self.postings.of(t);
+    /// Of report `i`'s `candidates`, those alike enough to join its group, in the order they are to
+    /// be joined.
+    fn alike(&self, spread: &mut Spread, i: usize, mut candidates: Vec<u32>) -> Vec<u32> {
+        let similarity = self.params.similarity as f32;
+        let terms = self.vectors.of(i);
+        spread.set(terms.clone());
+        candidates.retain(|&j| spread.dot(self.vectors.of(j as usize)) >= similarity);
+        spread.clear(terms);
+        candidates
+    }
+
+    /// The reports of `posting` created from `from` to `to`.
+    fn during<'p>(&self, posting: &'p [u32], from: DateTime<Utc>, to: DateTime<Utc>) -> &'p [u32] {
         let (from, to) = (from.timestamp(), to.timestamp());
         let start = posting.partition_point(|&j| self.times[j as usize] < from);
         let end = posting.partition_point(|&j| self.times[j as usize] <= to);
@@ -564,53 +660,84 @@ impl Site<'_> {
         out.extend(shared.iter().map(|t| t.0));
     }
 
-    /// The group as a storm, if its core passes the size threshold and the burst test.
-    fn storm(&self, group: Vec<usize>, spread: &mut Spread) -> Option<Found> {
+    /// The groups that are storms: each group's core must pass the size threshold and, grown by the
+    /// reports of its window that resemble it as a whole, the burst test. In three rounds, each
+    /// reading the postings of only the words its groups ask about.
+    fn storms(&self, groups: Vec<Vec<usize>>) -> Vec<Found> {
+        let mut spread = Spread(vec![0.0; self.names.len()]);
+        let (reports, vocabulary) = (self.docs.len(), self.names.len());
+        let cores: Vec<Core> = groups.into_iter().filter_map(|g| self.core(g, &mut spread)).collect();
+        let postings =
+            Postings::of_words(self.vectors, reports, vocabulary, cores.iter().flat_map(|c| c.probes.clone()));
+        let grown: Vec<Grown> = cores.into_iter().filter_map(|c| self.grow(c, &postings, &mut spread)).collect();
+        drop(postings);
+        let postings = Postings::of_words(self.vectors, reports, vocabulary, grown.iter().flat_map(|g| g.rate.clone()));
+        grown.into_iter().filter_map(|g| self.burst(g, &postings, &mut spread)).collect()
+    }
+
+    /// The core of a group: the members that resemble the group as a whole (a chain of pairs can
+    /// drift), if enough of them do.
+    fn core(&self, group: Vec<usize>, spread: &mut Spread) -> Option<Core> {
         let similarity = self.params.similarity;
-        // The core: members that resemble the group as a whole (a chain of pairs can drift).
         let centroid = self.centroid(&group);
         spread.set(centroid.iter().copied());
-        let mut core: Vec<(usize, f64)> = group
+        let core: Vec<(usize, f64)> = group
             .iter()
             .map(|&i| (i, f64::from(spread.dot(self.vectors.of(i)))))
             .filter(|&(_, s)| s >= similarity)
             .collect();
-        // Reports of the window that resemble no single other report closely enough, but the group
-        // as a whole (an unusual wording of the same outage), join it.
+        spread.clear(centroid.iter().copied());
+        if core.len() < self.params.min_size {
+            return None;
+        }
+        let probes = self.rarest(centroid.iter().copied(), 3);
+        Some(Core { group, centroid, core, probes })
+    }
+
+    /// A core grown by the reports of its window that resemble no single other report closely enough,
+    /// but the group as a whole (an unusual wording of the same outage); `None` if its members share
+    /// no word.
+    fn grow(&self, c: Core, postings: &Postings, spread: &mut Spread) -> Option<Grown> {
+        let Core { group, centroid, mut core, probes } = c;
+        let similarity = self.params.similarity;
         let docs = self.docs;
-        if core.len() >= self.params.min_size {
-            let (first, last) = (docs[core[0].0].created, docs[core[core.len() - 1].0].created);
-            let (from, to) = (first - self.params.window, last + self.params.window);
-            let mut seen: std::collections::HashSet<usize> = group.iter().copied().collect();
-            for t in self.rarest(centroid.iter().copied(), 3) {
-                for &j in self.during(t, from, to) {
-                    let j = j as usize;
-                    if !seen.insert(j) {
-                        continue;
-                    }
-                    let s = f64::from(spread.dot(self.vectors.of(j)));
-                    if s >= similarity {
-                        core.push((j, s));
-                    }
+        let (first, last) = (docs[core[0].0].created, docs[core[core.len() - 1].0].created);
+        let (from, to) = (first - self.params.window, last + self.params.window);
+        let mut seen: std::collections::HashSet<usize> = group.iter().copied().collect();
+        spread.set(centroid.iter().copied());
+        for t in probes {
+            for &j in self.during(postings.of(t), from, to) {
+                let j = j as usize;
+                if !seen.insert(j) {
+                    continue;
+                }
+                let s = f64::from(spread.dot(self.vectors.of(j)));
+                if s >= similarity {
+                    core.push((j, s));
                 }
             }
         }
         spread.clear(centroid.iter().copied());
         core.sort_unstable_by_key(|c| c.0);
-        if core.len() < self.params.min_size {
-            return None;
-        }
         let indices: Vec<usize> = core.iter().map(|c| c.0).collect();
         let centroid = self.centroid(&indices);
         let (first, last) = (docs[indices[0]].created, docs[indices[indices.len() - 1]].created);
         // Reports of one event say the same thing: a group whose members share no word (a chain of
         // pairs, each alike in other words) is no storm, and nothing would measure its everyday rate.
-        let words = self.shared_words(&indices);
-        if words.is_empty() {
+        let shared = self.shared(&indices);
+        if shared.is_empty() {
             return None;
         }
+        let words = shared.iter().take(SHOWN_WORDS).map(|&t| self.names[t as usize].clone()).collect();
+        let rate = shared.into_iter().take(3).collect();
+        Some(Grown { core, indices, centroid, first, last, words, rate })
+    }
+
+    /// A grown core as a storm, if that many reports in its span are unlikely at the site's everyday rate.
+    fn burst(&self, g: Grown, postings: &Postings, spread: &mut Spread) -> Option<Found> {
+        let Grown { core, indices, centroid, first, last, words, rate } = g;
         spread.set(centroid.iter().copied());
-        let expected = self.expected(&indices, spread, first, last);
+        let expected = self.expected(&indices, &rate, postings, spread, first, last);
         spread.clear(centroid.iter().copied());
         if poisson_tail(core.len() as u64, expected) > BURST_P {
             return None;
@@ -638,7 +765,17 @@ impl Site<'_> {
     /// The reports like the storm that the site's everyday rate predicts in its span: the site's other
     /// reports like its centroid (at half the similarity) in the two weeks before and after it, spread
     /// evenly over that time.
-    fn expected(&self, members: &[usize], centroid: &Spread, first: DateTime<Utc>, last: DateTime<Utc>) -> f64 {
+    /// `rate` are the words most of the members share (the first few of [`Site::shared`]), with their
+    /// postings in `postings`.
+    fn expected(
+        &self,
+        members: &[usize],
+        rate: &[u32],
+        postings: &Postings,
+        centroid: &Spread,
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+    ) -> f64 {
         let docs = self.docs;
         // Half as alike as a member must be: everyday tickets about the same thing count towards
         // the everyday rate even when worded apart, so a loose group of them is no burst.
@@ -649,8 +786,8 @@ impl Site<'_> {
         let (from, to) = (first - RATE_HISTORY, last + RATE_HISTORY);
         // Everything like the group shares at least one of the words most of its members share.
         let mut seen: std::collections::HashSet<u32> = members.iter().map(|&i| i as u32).collect();
-        for t in self.shared(members).into_iter().take(3) {
-            let during = self.during(t, from, to);
+        for &t in rate {
+            let during = self.during(postings.of(t), from, to);
             // Where a word is in more reports than that, every `step`-th stands for `step`: an estimate
             // of a rate, whose cost does not grow with the site.
             let step = during.len().div_ceil(RATE_SAMPLE).max(1);
@@ -669,11 +806,6 @@ impl Site<'_> {
         (like + 1) as f64 * span.num_seconds() as f64 / history.num_seconds() as f64
     }
 
-    /// The words at least half the members share, the most shared (then the rarest) first.
-    fn shared_words(&self, members: &[usize]) -> Vec<String> {
-        self.shared(members).into_iter().take(SHOWN_WORDS).map(|t| self.names[t as usize].clone()).collect()
-    }
-
     /// The ids of the words at least half the members share, the most shared (then the rarest) first.
     fn shared(&self, members: &[usize]) -> Vec<u32> {
         let mut counts: HashMap<u32, usize> = HashMap::new();
@@ -688,30 +820,6 @@ impl Site<'_> {
             b.1.cmp(&a.1).then(idf[b.0 as usize].total_cmp(&idf[a.0 as usize])).then(a.0.cmp(&b.0))
         });
         shared.into_iter().map(|(t, _)| t).collect()
-    }
-}
-
-/// What a worker finding alike reports ([`Site::alike`]) keeps from one report to the next: where
-/// reports arrive in time order, where each word's window starts and where the report sits in each
-/// word's posting only move forward (one cursor a word instead of a search per probe).
-struct Cursors {
-    window: Vec<u32>,
-    here: Vec<u32>,
-    /// The last report each report was compared with (each pair once).
-    seen: Vec<u32>,
-    spread: Spread,
-    probes: Vec<u32>,
-}
-
-impl Cursors {
-    fn new(words: usize, reports: usize) -> Cursors {
-        Cursors {
-            window: vec![0; words],
-            here: vec![0; words],
-            seen: vec![u32::MAX; reports],
-            spread: Spread(vec![0.0; words]),
-            probes: Vec::with_capacity(PROBES),
-        }
     }
 }
 
@@ -954,6 +1062,25 @@ mod tests {
         let storms = lean.finish();
         assert_eq!(storms.len(), 1);
         assert!(storms[0].members.iter().all(|m| m.summary.is_empty() && m.key.starts_with("STORM")));
+    }
+
+    #[test]
+    fn a_ring_keeps_the_latest_reports_of_its_word_oldest_first() {
+        // Word 0 in 40 reports, word 1 in 3, word 2 in none.
+        let mut rings = Rings::new(&[40, 3, 0]);
+        assert_eq!(rings.latest(0).count(), 0);
+        for r in 0..40 {
+            rings.push(0, r);
+            let latest: Vec<u32> = rings.latest(0).collect();
+            let from = (r + 1).saturating_sub(NEIGHBOURS as u32);
+            assert_eq!(latest, (from..=r).collect::<Vec<u32>>(), "after report {r}");
+        }
+        for r in [5, 9, 11] {
+            rings.push(1, r);
+        }
+        assert_eq!(rings.latest(1).collect::<Vec<u32>>(), [5, 9, 11]);
+        rings.push(2, 7);
+        assert_eq!(rings.latest(2).count(), 0);
     }
 
     #[test]
