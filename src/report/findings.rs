@@ -1,4 +1,5 @@
-//! The findings of a report, in bounded memory: each finding's row is written once, as a JSON line, to
+//! The findings of a report, in bounded memory: each finding's row is written once, in a compact binary
+//! form (`postcard`: no field names, no escaping; a third smaller than JSON and quicker both ways), to
 //! a spill (in memory while small, then an unnamed temporary file), and only a compact entry per
 //! finding stays in memory (what the order, the counts and the daemon's gauges need). The renderers
 //! read the rows back one at a time, in the report's order. At 1,000,000 items per tracker an audit
@@ -58,7 +59,7 @@ struct Spill {
 impl Spill {
     fn push(&mut self, row: &FindingRow) -> Result<(u64, u32), RenderError> {
         let at = self.in_file + self.memory.len() as u64;
-        serde_json::to_writer(&mut self.memory, row)?;
+        postcard::to_io(row, &mut self.memory)?;
         let len = (self.in_file + self.memory.len() as u64 - at) as u32;
         if self.memory.len() >= IN_MEMORY {
             self.flush()?;
@@ -93,7 +94,7 @@ impl Spill {
                 RenderError::Spill(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "a finding past the end"))
             })?),
         };
-        Ok(serde_json::from_slice(&bytes)?)
+        Ok(postcard::from_bytes(&bytes)?)
     }
 }
 

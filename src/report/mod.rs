@@ -680,6 +680,9 @@ pub enum RenderError {
     /// The findings' rows could not be written to (or read back from) their temporary file.
     #[error("could not keep the findings in a temporary file (is the temporary directory full? TMPDIR sets it): {0}")]
     Spill(std::io::Error),
+    /// A finding's row could not be kept in the spill, or read back from it.
+    #[error("could not keep a finding in the temporary file: {0}")]
+    Row(#[from] postcard::Error),
     #[error("{0}")]
     Write(std::io::Error),
 }
@@ -694,7 +697,7 @@ impl RenderError {
                 ::csv::ErrorKind::Io(e) => Some(e.kind()),
                 _ => None,
             },
-            RenderError::Utf8(_) | RenderError::Spill(_) => None,
+            RenderError::Utf8(_) | RenderError::Spill(_) | RenderError::Row(_) => None,
         };
         kind == Some(std::io::ErrorKind::BrokenPipe)
     }
