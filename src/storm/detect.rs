@@ -877,26 +877,28 @@ fn person(reporter: &str) -> String {
     reporter.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
-/// Disjoint sets with path halving; the root of a set is its smallest index (deterministic).
-struct UnionFind(Vec<usize>);
+/// Disjoint sets with path halving; the root of a set is its smallest index (deterministic). Indices
+/// are reports, of which a detector holds fewer than 2^32 (as [`Doc::added`] counts them).
+struct UnionFind(Vec<u32>);
 
 impl UnionFind {
     fn new(n: usize) -> Self {
-        UnionFind((0..n).collect())
+        UnionFind((0..n as u32).collect())
     }
 
-    fn find(&mut self, mut i: usize) -> usize {
-        while self.0[i] != i {
-            self.0[i] = self.0[self.0[i]];
-            i = self.0[i];
+    fn find(&mut self, i: usize) -> usize {
+        let mut i = i as u32;
+        while self.0[i as usize] != i {
+            self.0[i as usize] = self.0[self.0[i as usize] as usize];
+            i = self.0[i as usize];
         }
-        i
+        i as usize
     }
 
     fn union(&mut self, a: usize, b: usize) {
         let (a, b) = (self.find(a), self.find(b));
         let (low, high) = if a < b { (a, b) } else { (b, a) };
-        self.0[high] = low;
+        self.0[high] = low as u32;
     }
 }
 
