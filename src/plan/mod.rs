@@ -301,13 +301,15 @@ impl<'a> Planner<'a> {
     /// learned one ([`Site::routing`]), else by the `[[queue]]` rules.
     fn misroute(&self, a: &Assessment) -> Option<Finding> {
         let current = a.item.queue.as_deref().map(str::trim).filter(|c| !c.is_empty());
-        let mut verdict = a.verdict.clone();
+        // The verdict is copied only for a finding (most service items sit in the right group).
+        let mut verdict;
         let (queue, group, action) = match self.site.routing(&a.item) {
             Some(e) => {
                 let (action, _) = e.decide(current, self.config.policy.moves().thresholds);
                 if action == Action::Keep {
                     return None;
                 }
+                verdict = a.verdict.clone();
                 verdict.reasons.insert(0, self.site.route_reason(&a.item, &e, action));
                 (e.group.clone(), e.group, action)
             }
@@ -327,6 +329,7 @@ impl<'a> Planner<'a> {
                 if !self.queue_rules_apply {
                     return None;
                 }
+                verdict = a.verdict.clone();
                 (queue.name.clone(), queue.group.clone(), Action::Move)
             }
         };
