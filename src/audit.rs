@@ -89,6 +89,7 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
         builder.add_judged(report);
         Ok::<(), AuditError>(())
     })?;
+    tracing::debug!(open = tally.open_items.values().sum::<usize>(), moves = planned.len(), "open items judged");
     // A storm's reports are gathered under one parent, not moved one by one: one correction each.
     let detected = detector.finish_reading(|tracker, key| mirror.get(tracker, key))?;
     let (gathered, covered) = storm_corrections(config, mirror, &planner, &detected, |_, _| true)?;
