@@ -668,10 +668,11 @@ impl Site<'_> {
         let (reports, vocabulary) = (self.docs.len(), self.names.len());
         let cores: Vec<Core> = groups.into_iter().filter_map(|g| self.core(g, &mut spread)).collect();
         let postings =
-            Postings::of_words(self.vectors, reports, vocabulary, cores.iter().flat_map(|c| c.probes.clone()));
+            Postings::of_words(self.vectors, reports, vocabulary, cores.iter().flat_map(|c| c.probes.iter().copied()));
         let grown: Vec<Grown> = cores.into_iter().filter_map(|c| self.grow(c, &postings, &mut spread)).collect();
         drop(postings);
-        let postings = Postings::of_words(self.vectors, reports, vocabulary, grown.iter().flat_map(|g| g.rate.clone()));
+        let postings =
+            Postings::of_words(self.vectors, reports, vocabulary, grown.iter().flat_map(|g| g.rate.iter().copied()));
         grown.into_iter().filter_map(|g| self.burst(g, &postings, &mut spread)).collect()
     }
 
