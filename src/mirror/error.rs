@@ -75,7 +75,7 @@ pub enum MirrorError {
     Encode {
         what: &'static str,
         #[source]
-        source: serde_json::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// Writing an export failed.

@@ -203,7 +203,9 @@ impl Mirror {
         for entry in inner.history.scan_prefix(&prefix) {
             let (history_key, raw) = entry.map_err(|e| inner.storage(e))?;
             let rev = codec::trailing_u64(&history_key).map_err(|u| inner.corrupt("history key", u))?;
-            let item = codec::body(&raw).and_then(codec::json).map_err(|u| inner.corrupt("item revision", u))?;
+            let item = codec::history_body(&raw)
+                .and_then(|body| body.decode())
+                .map_err(|u| inner.corrupt("item revision", u))?;
             revisions.push((rev, item));
         }
         if let Some(current) = self.get_versioned(tracker, key)? {
@@ -291,27 +293,33 @@ impl Inner {
             return Err(abort(MirrorError::WrongTracker { key, expected, found }));
         }
         codec::check_name("item key", &item.key).map_err(abort)?;
-        let json = serde_json::to_vec(item).map_err(|e| abort(encode_error("item")(e)))?;
+        let body =
+            codec::encode_body(item).map_err(|e| abort(MirrorError::Encode { what: "item", source: e.into() }))?;
         let key = codec::key(&[tracker.as_bytes(), item.key.as_bytes()]);
         let Some(stored) = tx.items.get(&key)? else {
             let header = ItemHeader { rev: 1, first_seen: now, last_changed: now };
-            tx.items.insert(key, codec::encode_item(&header, &json))?;
+            tx.items.insert(key, codec::encode_item(&header, &body))?;
             return Ok(Upsert::New);
         };
-        let (old, old_json) = codec::split_item(&stored).map_err(|u| abort(self.corrupt("item", u)))?;
-        if old_json == json.as_slice() {
+        let (old, old_body) = codec::split_item(&stored).map_err(|u| abort(self.corrupt("item", u)))?;
+        if old_body.is(&body) {
+            return Ok(Upsert::Unchanged);
+        }
+        if old_body.is_older() && old_body.decode().is_ok_and(|old_item| old_item == *item) {
+            // Stored by an older build in an older format: the same item, now in this build's format.
+            tx.items.insert(key, codec::encode_item(&old, &body))?;
             return Ok(Upsert::Unchanged);
         }
         let history_key = codec::key(&[tracker.as_bytes(), item.key.as_bytes(), &old.rev.to_be_bytes()]);
-        tx.history.insert(history_key, codec::encode_history(old_json))?;
+        tx.history.insert(history_key, codec::encode_history(old_body))?;
         let header = ItemHeader { rev: old.rev + 1, first_seen: old.first_seen, last_changed: now };
-        tx.items.insert(key, codec::encode_item(&header, &json))?;
+        tx.items.insert(key, codec::encode_item(&header, &body))?;
         Ok(Upsert::Changed)
     }
 
     fn decode_versioned(&self, raw: &[u8]) -> Result<Versioned, MirrorError> {
-        let (header, json) = codec::split_item(raw).map_err(|u| self.corrupt("item", u))?;
-        let item = codec::json(json).map_err(|u| self.corrupt("item", u))?;
+        let (header, body) = codec::split_item(raw).map_err(|u| self.corrupt("item", u))?;
+        let item = body.decode().map_err(|u| self.corrupt("item", u))?;
         Ok(Versioned { item, rev: header.rev, first_seen: header.first_seen, last_changed: header.last_changed })
     }
 }

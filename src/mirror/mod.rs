@@ -54,9 +54,11 @@ use codec::Undecodable;
 
 /// The store format this build writes and the newest it reads. Format 1 also kept an index of every key
 /// in lower case (`by_key`), a second tree write for every new item; format 2 has none (a write of a new
-/// item costs about half as much) and [`Mirror::find`] looks keys up in `items`. A format 1 store is
-/// upgraded when it opens: its index is dropped.
-pub const FORMAT_VERSION: u64 = 2;
+/// item costs about half as much) and [`Mirror::find`] looks keys up in `items`. Format 3 writes items
+/// in a compact binary form (value format 2, see `codec.rs`), which an older build cannot read; items
+/// stored in JSON before stay readable and are rewritten when a sync reads them again unchanged. A
+/// format 1 store is upgraded when it opens (its index is dropped), a format 2 store by recording 3.
+pub const FORMAT_VERSION: u64 = 3;
 /// The tree format 1 kept its key index in.
 const FORMAT_1_KEY_INDEX: &str = "by_key";
 
@@ -245,9 +247,7 @@ impl Mirror {
         let mut history = inner.history.iter();
         while let Some(entry) = inner.guard(|| history.next())? {
             let (_, raw) = entry.map_err(|e| inner.storage(e))?;
-            codec::body(&raw)
-                .and_then(codec::json::<crate::api::model::Item>)
-                .map_err(|u| inner.corrupt("item revision", u))?;
+            codec::history_body(&raw).and_then(|body| body.decode()).map_err(|u| inner.corrupt("item revision", u))?;
             revisions += 1;
         }
         let counted = inner.stored_items()?;
@@ -286,9 +286,12 @@ impl Inner {
                     Err(MirrorError::NewerFormat { path: self.path.clone(), found, supported: FORMAT_VERSION })
                 }
                 Ok(FORMAT_VERSION) => Ok(()),
-                Ok(1) => {
-                    // Only the index goes; if this is interrupted, the next open drops what is left of it.
-                    self.db.drop_tree(FORMAT_1_KEY_INDEX).map_err(|e| self.storage(e))?;
+                Ok(older @ (1 | 2)) => {
+                    if older == 1 {
+                        // Only the index goes; if this is interrupted, the next open drops what is left of it.
+                        self.db.drop_tree(FORMAT_1_KEY_INDEX).map_err(|e| self.storage(e))?;
+                    }
+                    // Every value says its own format: items stored in JSON stay readable as they are.
                     tracing::info!(path = %self.path.display(), "mirror upgraded to store format {FORMAT_VERSION}");
                     self.record_format()
                 }
@@ -500,7 +503,7 @@ fn open_error(path: &Path, source: sled::Error) -> MirrorError {
 }
 
 fn encode_error(what: &'static str) -> impl Fn(serde_json::Error) -> MirrorError {
-    move |source| MirrorError::Encode { what, source }
+    move |source| MirrorError::Encode { what, source: source.into() }
 }
 
 #[cfg(test)]
@@ -527,12 +530,66 @@ mod tests {
             db.flush().unwrap();
         }
         let err = Mirror::open(&path).unwrap_err();
-        assert!(matches!(err, MirrorError::NewerFormat { found: 3, supported: 2, .. }), "{err:?}");
+        assert!(matches!(err, MirrorError::NewerFormat { found: 4, supported: 3, .. }), "{err:?}");
         let text = err.to_string();
         assert!(text.contains("newer twotrack") && text.contains(&path.display().to_string()), "{text}");
         let db = sled::open(&path).unwrap();
         let stored = db.open_tree("meta").unwrap().get(FORMAT_KEY).unwrap().unwrap();
         assert_eq!(stored.as_ref(), &(FORMAT_VERSION + 1).to_be_bytes());
+    }
+
+    /// A store of format 2 kept items as JSON (value format 1): it opens as format 3, its items and their
+    /// history read as they are, an item synced again unchanged is rewritten in the compact form (the same
+    /// revision, no history), and a changed one keeps its JSON revision in the history.
+    #[test]
+    fn a_format_2_store_with_json_items_is_read_and_rewritten_as_synced() {
+        use crate::api::model::Item;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mirror");
+        let (a, mut b) = (Item::new("jira", "A-1", "first"), Item::new("jira", "A-2", "second"));
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let json_value = |rev: u64, item: &Item| {
+            let mut bytes = codec::encode_item(&codec::ItemHeader { rev, first_seen: at, last_changed: at }, b"");
+            bytes[0] = 1;
+            bytes.extend_from_slice(&serde_json::to_vec(item).unwrap());
+            bytes
+        };
+        {
+            let db = sled::open(&path).unwrap();
+            db.open_tree("meta").unwrap().insert(FORMAT_KEY, &2u64.to_be_bytes()).unwrap();
+            let items = db.open_tree("items").unwrap();
+            items.insert(codec::key(&[b"jira", b"A-1"]), json_value(1, &a)).unwrap();
+            items.insert(codec::key(&[b"jira", b"A-2"]), json_value(2, &b)).unwrap();
+            db.open_tree("meta").unwrap().insert(ITEMS_KEY, &2u64.to_be_bytes()).unwrap();
+            let old = Item::new("jira", "A-2", "second, as first filed");
+            let history = [&[1u8][..], &serde_json::to_vec(&old).unwrap()].concat();
+            db.open_tree("history")
+                .unwrap()
+                .insert(codec::key(&[b"jira", b"A-2", &1u64.to_be_bytes()]), history)
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let mirror = Mirror::open(&path).unwrap();
+        let format = mirror.inner.meta.get(FORMAT_KEY).unwrap().unwrap();
+        assert_eq!(format.as_ref(), &FORMAT_VERSION.to_be_bytes());
+        assert_eq!(mirror.get("jira", "A-1").unwrap(), Some(a.clone()));
+        assert_eq!(mirror.history("jira", "A-2").unwrap().len(), 2);
+        mirror.verify().unwrap();
+
+        let raw = |key: &[u8]| mirror.inner.items.get(codec::key(&[b"jira", key])).unwrap().unwrap();
+        assert_eq!(raw(b"A-1")[0], 1);
+        assert_eq!(mirror.upsert_item(&a).unwrap(), Upsert::Unchanged);
+        assert_eq!(raw(b"A-1")[0], codec::VALUE_FORMAT, "rewritten in the compact form");
+        let v = mirror.get_versioned("jira", "A-1").unwrap().unwrap();
+        assert_eq!((v.item, v.rev, v.last_changed), (a.clone(), 1, at));
+        assert_eq!(mirror.upsert_item(&a).unwrap(), Upsert::Unchanged);
+
+        b.summary = "second, changed".into();
+        assert_eq!(mirror.upsert_item(&b).unwrap(), Upsert::Changed);
+        let revisions = mirror.history("jira", "A-2").unwrap();
+        let revs: Vec<(u64, &str)> = revisions.iter().map(|(rev, item)| (*rev, item.summary.as_str())).collect();
+        assert_eq!(revs, [(1, "second, as first filed"), (2, "second"), (3, "second, changed")]);
+        mirror.verify().unwrap();
     }
 
     #[test]
@@ -586,7 +643,7 @@ mod tests {
         raw[0] = codec::VALUE_FORMAT + 1;
         mirror.inner.items.insert(&key, raw).unwrap();
         let err = mirror.get("jira", "A-1").unwrap_err();
-        assert!(matches!(err, MirrorError::NewerFormat { found: 2, .. }), "{err:?}");
+        assert!(matches!(err, MirrorError::NewerFormat { found: 3, .. }), "{err:?}");
     }
 
     #[test]
