@@ -49,8 +49,8 @@ struct Doc {
     /// The tracker, as an index into [`Detector::trackers`].
     tracker: u16,
     urgency: Option<u8>,
-    /// The order it was added in: its words are `words[offsets[added]..offsets[added + 1]]`, and what
-    /// a storm shows of it `shown[added]`.
+    /// The order it was added in: its words are `words.get(added)`, and what a storm shows of it
+    /// `shown[added]`.
     added: u32,
 }
 
@@ -80,7 +80,7 @@ type Raw = u32;
 
 /// Collects open items one at a time (as the audit streams them), then finds the storms among them.
 ///
-/// Memory per report: its key, time and tracker, and four bytes a distinct word (no copy of its text
+/// Memory per report: its key, time and tracker, and a byte or two a distinct word ([`Packed`]) (no copy of its text
 /// unless kept for what a storm shows: [`Detector::new`] keeps it, [`Detector::lean`] reads it back
 /// for the members of the storms found).
 pub struct Detector<'p> {
@@ -90,10 +90,10 @@ pub struct Detector<'p> {
     docs: Vec<Doc>,
     /// Every report's key, one after the other (see [`Doc::key`]).
     keys: String,
-    /// Every report's words, one after the other: report `k` (in the order added) has
-    /// `words[offsets[k]..offsets[k + 1]]`, sorted by id.
-    words: Vec<Raw>,
-    offsets: Vec<usize>,
+    /// Every report's words: report `k` (in the order added) has `words.get(k)`, sorted by id.
+    words: Packed,
+    /// A report's words while it is added.
+    scratch: Vec<Raw>,
     /// What a storm shows of each report (in the order added), where kept.
     shown: Option<Vec<Shown>>,
 }
@@ -190,8 +190,8 @@ impl<'p> Detector<'p> {
             trackers: Vec::new(),
             docs: Vec::new(),
             keys: String::new(),
-            words: Vec::new(),
-            offsets: vec![0],
+            words: Packed::default(),
+            scratch: Vec::new(),
             shown: None,
         }
     }
@@ -221,9 +221,8 @@ impl<'p> Detector<'p> {
             // Four billion reports or bytes of keys, or 65,536 trackers: past what one audit holds.
             return;
         };
-        let key = (self.keys.len() as u32, key_end);
-        self.keys.push_str(&reading.key);
-        let start = self.words.len();
+        let mut ids = std::mem::take(&mut self.scratch);
+        ids.clear();
         let vocab = &mut self.vocab;
         for (word, description) in reading.words() {
             let id = match vocab.get(word) {
@@ -234,11 +233,18 @@ impl<'p> Detector<'p> {
                     next
                 }
             };
-            self.words.push(id << 1 | u32::from(description));
+            ids.push(id << 1 | u32::from(description));
         }
         // Each word once already: in the order of their ids.
-        self.words[start..].sort_unstable();
-        self.offsets.push(self.words.len());
+        ids.sort_unstable();
+        let pushed = self.words.push(&ids);
+        self.scratch = ids;
+        if !pushed {
+            // Four billion bytes of words among 65,536 reports: past what one audit holds.
+            return;
+        }
+        let key = (self.keys.len() as u32, key_end);
+        self.keys.push_str(&reading.key);
         if let Some(kept) = &mut self.shown {
             kept.push(shown());
         }
@@ -271,67 +277,62 @@ impl<'p> Detector<'p> {
         self,
         mut read: impl FnMut(&str, &str) -> Result<Option<Item>, E>,
     ) -> Result<Vec<Storm>, E> {
-        let Detector { params, vocab, trackers, mut docs, keys, words, offsets, shown, .. } = self;
+        let Detector { params, vocab, trackers, mut docs, keys, words, shown, .. } = self;
         let key = |d: &Doc| keys.get(d.key.0 as usize..d.key.1 as usize).unwrap_or_default();
         if !params.enabled || docs.len() < params.min_size.max(2) {
             return Ok(Vec::new());
         }
-        // Word ids by the words' order, and reports by arrival: the result cannot depend on the order
-        // items were added in.
-        let mut names: Vec<(String, u32)> = vocab.into_iter().collect();
+        // Word ids by how many reports have them, the most first (alphabetically among as many), and
+        // reports by arrival: the result cannot depend on the order items were added in. Common words
+        // get small ids, so a report's sorted ids sit close together and pack into fewer bytes.
+        let mut df = vec![0u32; vocab.len()];
+        for k in 0..words.len() {
+            for w in words.get(k) {
+                df[(w >> 1) as usize] += 1;
+            }
+        }
+        let mut names: Vec<(std::cmp::Reverse<u32>, String, u32)> =
+            vocab.into_iter().map(|(name, id)| (std::cmp::Reverse(df[id as usize]), name, id)).collect();
         names.sort_unstable();
         let mut rank = vec![0u32; names.len()];
-        for (r, (_, id)) in names.iter().enumerate() {
+        for (r, (count, _, id)) in names.iter().enumerate() {
             rank[*id as usize] = r as u32;
+            df[r] = count.0;
         }
-        let names: Vec<String> = names.into_iter().map(|(n, _)| n).collect();
-        docs.sort_by(|a, b| {
-            (a.created, &trackers[usize::from(a.tracker)], key(a)).cmp(&(
+        let names: Vec<String> = names.into_iter().map(|(_, n, _)| n).collect();
+        // Unstable (no scratch memory): the order it was added in tells apart only the same item added twice.
+        docs.sort_unstable_by(|a, b| {
+            (a.created, &trackers[usize::from(a.tracker)], key(a), a.added).cmp(&(
                 b.created,
                 &trackers[usize::from(b.tracker)],
                 key(b),
+                b.added,
             ))
         });
-        let mut df = vec![0u32; names.len()];
-        for &w in &words {
-            df[rank[(w >> 1) as usize] as usize] += 1;
-        }
         let n = docs.len() as f32;
         let idf: Vec<f32> = df.iter().map(|&f| (n / f as f32).ln()).collect();
-        // Each report's unit-length TF-IDF vector, sorted by word: its words renumbered by rank where
-        // they were (each report's slice compacted in place), with its norm beside it; the weights are
-        // worked out when read. No second array of (word, weight) pairs: at 1,000,000 items per tracker
-        // that was about 500 MB.
-        let (mut words, mut offsets) = (words, offsets);
-        let mut norms = vec![1.0f32; docs.len()];
-        let mut kept = 0;
-        for k in 0..offsets.len() - 1 {
-            let (from, to) = (offsets[k], offsets[k + 1]);
-            offsets[k] = kept;
-            let start = kept;
-            for at in from..to {
-                let w = words[at];
-                let t = rank[(w >> 1) as usize];
-                // A word no other report has cannot make two reports alike; it would only dilute the
-                // words they share (more so on a small site, where every word is rarer).
-                if df[t as usize] >= 2 {
-                    words[kept] = t << 1 | (w & 1);
-                    kept += 1;
-                }
-            }
-            words[start..kept].sort_unstable();
-            let norm = words[start..kept].iter().map(|&e| weight(e, &idf) * weight(e, &idf)).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                norms[k] = norm;
-            }
-        }
-        let last = offsets.len() - 1;
-        offsets[last] = kept;
-        words.truncate(kept);
-        words.shrink_to_fit();
+        // Each report's unit-length TF-IDF vector, sorted by word: its words renumbered by rank, with
+        // its norm beside it; the weights are worked out when read. No array of (word, weight) pairs:
+        // at 1,000,000 items per tracker that was about 500 MB.
+        let mut vectors = Packed::default();
+        let mut norms = Vec::with_capacity(docs.len());
+        let mut ranked: Vec<u32> = Vec::new();
+        // Each report's words are read once here, and given back chunk by chunk as the vectors grow.
+        words.into_each(|words| {
+            ranked.clear();
+            // A word no other report has cannot make two reports alike; it would only dilute the
+            // words they share (more so on a small site, where every word is rarer).
+            ranked
+                .extend(words.map(|w| rank[(w >> 1) as usize] << 1 | (w & 1)).filter(|&e| df[(e >> 1) as usize] >= 2));
+            ranked.sort_unstable();
+            let length = ranked.iter().map(|&e| weight(e, &idf) * weight(e, &idf)).sum::<f32>().sqrt();
+            norms.push(if length > 0.0 { length } else { 1.0 });
+            vectors.push(&ranked);
+        });
         drop(rank);
+        let words = vectors;
         let order: Vec<u32> = docs.iter().map(|d| d.added).collect();
-        let vectors = Vectors { words, offsets, norms, order, idf };
+        let vectors = Vectors { words, norms, order, idf };
         let times: Vec<i64> = docs.iter().map(|d| d.created.timestamp()).collect();
         let site = Site { docs: &docs, vectors: &vectors, times: &times, df: &df, names: &names, params };
         let groups = site.groups();
@@ -378,11 +379,10 @@ impl<'p> Detector<'p> {
 }
 
 /// Every report's TF-IDF vector: its words by rank, each shifted left by one with the low bit set for
-/// a description word, in the order the reports were added (`words[offsets[k]..offsets[k + 1]]`),
-/// sorted; the weights are worked out as they are read.
+/// a description word, in the order the reports were added (`words.get(k)`), sorted; the weights are
+/// worked out as they are read.
 struct Vectors {
-    words: Vec<u32>,
-    offsets: Vec<usize>,
+    words: Packed,
     /// Per report (in the order added), the length its weights are divided by.
     norms: Vec<f32>,
     /// Report `i` in arrival order is report `order[i]` in the order added.
@@ -395,13 +395,122 @@ impl Vectors {
     fn of(&self, i: usize) -> impl Iterator<Item = (u32, f32)> + Clone + '_ {
         let k = self.order[i] as usize;
         let norm = self.norms[k];
-        self.words[self.offsets[k]..self.offsets[k + 1]].iter().map(move |&e| (e >> 1, weight(e, &self.idf) / norm))
+        self.words.get(k).map(move |e| (e >> 1, weight(e, &self.idf) / norm))
     }
 
     /// Report `i`'s words (`i` in arrival order), without their weights.
     fn words_of(&self, i: usize) -> impl Iterator<Item = u32> + '_ {
-        let k = self.order[i] as usize;
-        self.words[self.offsets[k]..self.offsets[k + 1]].iter().map(|&e| e >> 1)
+        self.words.get(self.order[i] as usize).map(|e| e >> 1)
+    }
+}
+
+/// Lists of increasing numbers (each report's word ids), one after the other, each number stored as
+/// its difference from the one before in a LEB128 varint: a report's words, sorted, sit close
+/// together, so most take one or two bytes instead of four. At 1,000,000 items per tracker the
+/// detector holds the words of 1.6 million open reports, 27 million in all. Kept in chunks of
+/// [`CHUNK`] lists, so that none is one huge allocation to grow and lists read once can be given
+/// back as they are read ([`Packed::into_each`]).
+#[derive(Default)]
+struct Packed {
+    chunks: Vec<Chunk>,
+    len: usize,
+}
+
+/// Lists per chunk of [`Packed`].
+const CHUNK: usize = 1 << 16;
+
+#[derive(Default)]
+struct Chunk {
+    bytes: Vec<u8>,
+    /// Where list `k` of the chunk ends in `bytes` (it starts where `k - 1` ends).
+    ends: Vec<u32>,
+}
+
+impl Packed {
+    /// Add a list (strictly increasing); false, adding nothing, past four billion bytes in a chunk.
+    fn push(&mut self, increasing: &[u32]) -> bool {
+        if self.chunks.last().is_none_or(|c| c.ends.len() >= CHUNK) {
+            self.chunks.push(Chunk::default());
+        }
+        let Some(chunk) = self.chunks.last_mut() else { return false };
+        let before = chunk.bytes.len();
+        let mut last = 0;
+        for &v in increasing {
+            let mut delta = v.wrapping_sub(last);
+            last = v;
+            while delta >= 0x80 {
+                chunk.bytes.push((delta as u8) | 0x80);
+                delta >>= 7;
+            }
+            chunk.bytes.push(delta as u8);
+        }
+        match u32::try_from(chunk.bytes.len()) {
+            Ok(end) => {
+                chunk.ends.push(end);
+                self.len += 1;
+                true
+            }
+            Err(_) => {
+                chunk.bytes.truncate(before);
+                false
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// List `k`.
+    fn get(&self, k: usize) -> Unpacked<'_> {
+        let Some(chunk) = self.chunks.get(k / CHUNK) else { return Unpacked { bytes: &[], last: 0 } };
+        let k = k % CHUNK;
+        let start = if k == 0 { 0 } else { chunk.ends[k - 1] as usize };
+        let end = chunk.ends.get(k).map_or(start, |&e| e as usize);
+        Unpacked { bytes: chunk.bytes.get(start..end).unwrap_or_default(), last: 0 }
+    }
+
+    /// Each list in order, each chunk's memory given back once its lists have been read.
+    fn into_each(self, mut each: impl FnMut(Unpacked<'_>)) {
+        for chunk in self.chunks {
+            let mut start = 0;
+            for &end in &chunk.ends {
+                each(Unpacked { bytes: chunk.bytes.get(start..end as usize).unwrap_or_default(), last: 0 });
+                start = end as usize;
+            }
+        }
+    }
+}
+
+/// The numbers of one list of [`Packed`], in order.
+#[derive(Clone)]
+struct Unpacked<'a> {
+    bytes: &'a [u8],
+    last: u32,
+}
+
+impl Iterator for Unpacked<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        let (&first, rest) = self.bytes.split_first()?;
+        self.bytes = rest;
+        let mut delta = u32::from(first);
+        if first >= 0x80 {
+            // Rare: a gap of 128 or more.
+            delta &= 0x7f;
+            let mut shift = 7;
+            while let Some((&b, rest)) = self.bytes.split_first() {
+                self.bytes = rest;
+                delta |= u32::from(b & 0x7f).checked_shl(shift).unwrap_or(0);
+                if b < 0x80 {
+                    break;
+                }
+                shift += 7;
+            }
+        }
+        self.last = self.last.wrapping_add(delta);
+        Some(self.last)
     }
 }
 
@@ -1065,6 +1174,47 @@ mod tests {
         let storms = lean.finish();
         assert_eq!(storms.len(), 1);
         assert!(storms[0].members.iter().all(|m| m.summary.is_empty() && m.key.starts_with("STORM")));
+    }
+
+    #[test]
+    fn packed_lists_read_back_as_they_were_added() {
+        let lists: Vec<Vec<u32>> = vec![
+            vec![],
+            vec![0],
+            vec![1, 2, 3, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152],
+            vec![],
+            vec![5, u32::MAX - 1, u32::MAX],
+            (0..1000).map(|i| i * 37 + 11).collect(),
+        ];
+        let mut packed = Packed::default();
+        for list in &lists {
+            assert!(packed.push(list));
+        }
+        assert_eq!(packed.len(), lists.len());
+        for (k, list) in lists.iter().enumerate() {
+            assert_eq!(packed.get(k).collect::<Vec<u32>>(), *list, "list {k}");
+        }
+        // Close numbers take a byte each.
+        assert_eq!(packed.get(5).bytes.len(), 1000);
+        assert_eq!(packed.get(lists.len()).count(), 0, "past the end: nothing");
+
+        // Across chunks, read one by one or once each in order.
+        let many = 2 * CHUNK + 3;
+        let list = |k: usize| vec![k as u32, k as u32 + 200];
+        let mut packed = Packed::default();
+        for k in 0..many {
+            assert!(packed.push(&list(k)));
+        }
+        assert_eq!(packed.len(), many);
+        for k in [0, CHUNK - 1, CHUNK, 2 * CHUNK, many - 1] {
+            assert_eq!(packed.get(k).collect::<Vec<u32>>(), list(k), "list {k}");
+        }
+        let mut k = 0;
+        packed.into_each(|read| {
+            assert_eq!(read.collect::<Vec<u32>>(), list(k));
+            k += 1;
+        });
+        assert_eq!(k, many);
     }
 
     #[test]
