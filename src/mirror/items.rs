@@ -293,8 +293,7 @@ impl Inner {
             return Err(abort(MirrorError::WrongTracker { key, expected, found }));
         }
         codec::check_name("item key", &item.key).map_err(abort)?;
-        let body =
-            codec::encode_body(item).map_err(|e| abort(MirrorError::Encode { what: "item", source: e.into() }))?;
+        let body = codec::encode_body(item).map_err(|e| abort(encode_error("item")(e)))?;
         let key = codec::key(&[tracker.as_bytes(), item.key.as_bytes()]);
         let Some(stored) = tx.items.get(&key)? else {
             let header = ItemHeader { rev: 1, first_seen: now, last_changed: now };

@@ -502,7 +502,7 @@ fn open_error(path: &Path, source: sled::Error) -> MirrorError {
     }
 }
 
-fn encode_error(what: &'static str) -> impl Fn(serde_json::Error) -> MirrorError {
+fn encode_error<E: Into<Box<dyn std::error::Error + Send + Sync>>>(what: &'static str) -> impl Fn(E) -> MirrorError {
     move |source| MirrorError::Encode { what, source: source.into() }
 }
 
