@@ -463,22 +463,23 @@ impl Packed {
 
     /// List `k`.
     fn get(&self, k: usize) -> Unpacked<'_> {
-        let Some(chunk) = self.chunks.get(k / CHUNK) else { return Unpacked { bytes: &[], last: 0 } };
-        let k = k % CHUNK;
-        let start = if k == 0 { 0 } else { chunk.ends[k - 1] as usize };
-        let end = chunk.ends.get(k).map_or(start, |&e| e as usize);
-        Unpacked { bytes: chunk.bytes.get(start..end).unwrap_or_default(), last: 0 }
+        self.chunks.get(k / CHUNK).map_or(Unpacked { bytes: &[], last: 0 }, |chunk| chunk.list(k % CHUNK))
     }
 
     /// Each list in order, each chunk's memory given back once its lists have been read.
     fn into_each(self, mut each: impl FnMut(Unpacked<'_>)) {
         for chunk in self.chunks {
-            let mut start = 0;
-            for &end in &chunk.ends {
-                each(Unpacked { bytes: chunk.bytes.get(start..end as usize).unwrap_or_default(), last: 0 });
-                start = end as usize;
-            }
+            (0..chunk.ends.len()).for_each(|k| each(chunk.list(k)));
         }
+    }
+}
+
+impl Chunk {
+    /// The chunk's list `k` (empty past its end).
+    fn list(&self, k: usize) -> Unpacked<'_> {
+        let start = if k == 0 { 0 } else { self.ends.get(k - 1).map_or(0, |&e| e as usize) };
+        let end = self.ends.get(k).map_or(start, |&e| e as usize);
+        Unpacked { bytes: self.bytes.get(start..end).unwrap_or_default(), last: 0 }
     }
 }
 
