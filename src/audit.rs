@@ -13,7 +13,7 @@ use twotrack_api::Item;
 use crate::classify::{Action, Classifier, RulesError, Site};
 use crate::config::Config;
 use crate::mirror::{Mirror, MirrorError, Stored};
-use crate::outbox::{ApplyPlan, Capped, Outbox, OutboxError, cap, in_order, storm_corrections};
+use crate::outbox::{ApplyPlan, Capped, Outbox, OutboxError, cap, storm_corrections};
 use crate::plan::{Correction, Planner};
 use crate::report::storm::FoundStorm;
 use crate::report::{Judged, Report, ReportBuilder};
@@ -98,12 +98,12 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
         planned.push(Capped::of(c, &outbox)?);
     }
     // In apply's order, the most confident first: the cap keeps the first.
-    planned.sort_by(|a, b| in_order((a.confidence, &a.id), (b.confidence, &b.id)));
-    let counted: Vec<(&str, bool)> = planned.iter().map(|c| (c.tracker.as_str(), c.is_new)).collect();
+    planned.sort_by(Capped::in_order);
+    let counted: Vec<(&str, bool)> = planned.iter().map(|c| (&*c.tracker, c.is_new)).collect();
     let refusal = match cap(config, &tally.open_items, &tally.drivers, &counted) {
         Ok(kept) => {
             let waiting = planned.iter().zip(kept).filter(|(_, kept)| !kept);
-            builder.moves_waiting(waiting.map(|(c, _)| (c.tracker.clone(), c.key.clone())).collect());
+            builder.moves_waiting(waiting.map(|(c, _)| (c.tracker.to_string(), c.key.to_string())).collect());
             None
         }
         Err(e) if e.is_refusal() => Some(e),

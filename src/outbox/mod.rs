@@ -462,12 +462,16 @@ pub fn correction_from(f: &Finding) -> Option<Correction> {
 
 /// The outbox's id of the correction `planned` for `item`: one of each kind an item.
 fn correction_id(planned: &Planned, item: &Item) -> String {
-    let kind = match planned {
+    format!("{}:{}:{}", id_kind(planned), item.tracker, item.key)
+}
+
+/// What [`correction_id`] starts with.
+fn id_kind(planned: &Planned) -> &'static str {
+    match planned {
         Planned::Move(_) => "move",
         Planned::Reroute { .. } => "reroute",
         Planned::Reprioritise { .. } => "reprioritise",
-    };
-    format!("{kind}:{}:{}", item.tracker, item.key)
+    }
 }
 
 /// The moves this mirror's outbox carried out, with both sides as the mirror holds them now (a twin not
@@ -503,14 +507,25 @@ struct Judged {
 
 /// A planned correction as the cap reads it: apply's order (confidence, id), its source, and whether it
 /// [`counts_as_new`] (worked out where it was planned). Not the correction itself: [`plan`] makes
-/// corrections only of those a cycle can make, and the audit none.
+/// corrections only of those a cycle can make, and the audit none. An audit at 1,000,000 items per
+/// tracker plans about 200,000 moves and keeps them all until the storms are known: their ids
+/// (`move:{tracker}:{key}`) are not written out, and the strings are boxed (no spare capacity).
 #[derive(Debug, Clone)]
 pub struct Capped {
     pub confidence: f64,
-    pub id: String,
-    pub tracker: String,
-    pub key: String,
+    pub tracker: Box<str>,
+    pub key: Box<str>,
+    id: CappedId,
     pub is_new: bool,
+}
+
+/// A [`Capped`]'s id.
+#[derive(Debug, Clone)]
+enum CappedId {
+    /// `{kind}:{tracker}:{key}`, the id [`correction_id`] gives the correction a finding plans.
+    Parts(&'static str),
+    /// Any other (a storm's parent).
+    Whole(Box<str>),
 }
 
 impl Capped {
@@ -518,17 +533,16 @@ impl Capped {
     /// correction itself (a copy of every text it would write) unless the outbox has one of its id.
     pub fn of_finding(f: &Finding, outbox: &Outbox) -> Result<Option<Capped>, OutboxError> {
         let Some(planned) = &f.correction else { return Ok(None) };
-        let id = correction_id(planned, &f.item);
         let is_move = matches!(planned, Planned::Move(_));
-        let is_new = match outbox.get(&id)? {
+        let is_new = match outbox.get(&correction_id(planned, &f.item))? {
             None => is_move,
             Some(stored) => correction_from(f).is_some_and(|c| is_move && !already_handled(&c, Some(&stored))),
         };
         Ok(Some(Capped {
             confidence: if is_move { f.verdict.confidence } else { 0.0 },
-            id,
-            tracker: f.item.tracker.clone(),
-            key: f.item.key.clone(),
+            tracker: f.item.tracker.as_str().into(),
+            key: f.item.key.as_str().into(),
+            id: CappedId::Parts(id_kind(planned)),
             is_new,
         }))
     }
@@ -547,10 +561,31 @@ impl Capped {
         Ok(Capped {
             confidence: confidence(c),
             is_new: counts_as_new(c, outbox)?,
-            id: c.id.clone(),
-            tracker: c.source_tracker.clone(),
-            key: c.source_key.clone(),
+            id: CappedId::Whole(c.id.as_str().into()),
+            tracker: c.source_tracker.as_str().into(),
+            key: c.source_key.as_str().into(),
         })
+    }
+
+    /// Whether `id` is this correction's id.
+    pub fn has_id(&self, id: &str) -> bool {
+        self.id_bytes().eq(id.bytes())
+    }
+
+    /// Apply's order of corrections: the most confident first, then by id.
+    pub fn in_order(&self, other: &Capped) -> std::cmp::Ordering {
+        other.confidence.total_cmp(&self.confidence).then_with(|| self.id_bytes().cmp(other.id_bytes()))
+    }
+
+    /// The id's bytes, as the outbox would store it.
+    fn id_bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        let (kind, tracker, key): (&str, &str, &str) = match &self.id {
+            CappedId::Parts(kind) => (kind, &self.tracker, &self.key),
+            CappedId::Whole(id) => (id, "", ""),
+        };
+        let parts = matches!(self.id, CappedId::Parts(_));
+        let sep: &[u8] = if parts { b":" } else { b"" };
+        kind.bytes().chain(sep.iter().copied()).chain(tracker.bytes()).chain(sep.iter().copied()).chain(key.bytes())
     }
 }
 
@@ -559,7 +594,7 @@ impl Capped {
 fn remake(mirror: &Mirror, planner: &Planner<'_>, c: &Capped) -> Result<Option<Correction>, OutboxError> {
     let Some(a) = mirror.get(&c.tracker, &c.key)?.and_then(|item| planner.assess(item)) else { return Ok(None) };
     let findings = planner.findings(&a).into_iter().filter(|f| f.action == Action::Move);
-    Ok(findings.filter_map(|f| correction_from(&f)).find(|made| made.id == c.id))
+    Ok(findings.filter_map(|f| correction_from(&f)).find(|made| c.has_id(&made.id)))
 }
 
 /// Turn the mirror's current findings into corrections (not stored yet).
@@ -639,7 +674,7 @@ pub fn plan(
     for storm in storms {
         entries.push((Capped::of(&storm, &outbox)?, Some(storm)));
     }
-    entries.sort_by(|(a, _), (b, _)| in_order((a.confidence, &a.id), (b.confidence, &b.id)));
+    entries.sort_by(|(a, _), (b, _)| a.in_order(b));
     if let Some(limit) = sel.limit {
         entries.truncate(limit);
     }
@@ -648,7 +683,7 @@ pub fn plan(
     let mut new = 0;
     for (c, made) in entries {
         if c.is_new && new >= config.policy.max_moves {
-            *out.left_out.entry(c.tracker).or_default() += 1;
+            *out.left_out.entry(c.tracker.into()).or_default() += 1;
             continue;
         }
         new += usize::from(c.is_new);
@@ -705,12 +740,7 @@ fn driver_rules(f: &Finding) -> impl Iterator<Item = &str> {
     f.verdict.reasons.iter().filter(move |r| r.weight > 0.0 && r.subject() == class).map(|r| r.rule.as_str())
 }
 
-/// Apply's order of corrections, each given as (confidence, id): the most confident first, then by id.
-pub fn in_order(a: (f64, &str), b: (f64, &str)) -> std::cmp::Ordering {
-    b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
-}
-
-/// How sure a correction is, for [`in_order`].
+/// How sure a correction is, for apply's order ([`Capped::in_order`]).
 pub fn confidence(c: &Correction) -> f64 {
     match &c.action {
         Planned2::Move { confidence, .. } => *confidence,
@@ -896,4 +926,51 @@ pub async fn follow_back(config: &Config, registry: &Registry, mirror: &Mirror) 
     let moves = saga::follow_back(&ctx).await;
     let storms = storm::follow_back(&ctx).await;
     Ok(moves? + storms?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Capped, CappedId};
+
+    fn capped(confidence: f64, tracker: &str, key: &str, id: CappedId) -> Capped {
+        Capped { confidence, tracker: tracker.into(), key: key.into(), id, is_new: true }
+    }
+
+    /// The id a planned move keeps in parts orders as the whole string would, also where one tracker's
+    /// name begins another's (`jira:` against `jira2`).
+    #[test]
+    fn planned_corrections_order_by_confidence_then_by_their_ids_as_written() {
+        let all = [
+            capped(0.9, "jira2", "A-1", CappedId::Parts("move")),
+            capped(0.9, "jira", "B-1", CappedId::Parts("move")),
+            capped(0.9, "jira", "A-10", CappedId::Parts("move")),
+            capped(0.9, "jira", "A-1", CappedId::Parts("reroute")),
+            capped(0.9, "jira", "A-1", CappedId::Whole("move:jira:A-2".into())),
+            capped(0.97, "sn", "INC1", CappedId::Whole("storm-INC1".into())),
+            capped(0.5, "jira", "A-0", CappedId::Parts("move")),
+        ];
+        let id = |c: &Capped| String::from_utf8(c.id_bytes().collect()).unwrap();
+        let mut got = all.to_vec();
+        got.sort_by(Capped::in_order);
+        let mut want = all.to_vec();
+        want.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then_with(|| id(a).cmp(&id(b))));
+        let ids: Vec<String> = got.iter().map(id).collect();
+        assert_eq!(ids, want.iter().map(id).collect::<Vec<_>>());
+        assert_eq!(
+            ids,
+            [
+                "storm-INC1",
+                "move:jira2:A-1",
+                "move:jira:A-10",
+                "move:jira:A-2",
+                "move:jira:B-1",
+                "reroute:jira:A-1",
+                "move:jira:A-0"
+            ]
+        );
+        assert!(all[1].has_id("move:jira:B-1"));
+        assert!(!all[1].has_id("move:jira:B-10"));
+        assert!(!all[1].has_id("move:jira:B-"));
+        assert!(all[5].has_id("storm-INC1"));
+    }
 }
