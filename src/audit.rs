@@ -16,7 +16,7 @@ use crate::mirror::{Mirror, MirrorError, Stored};
 use crate::outbox::{ApplyPlan, Capped, Outbox, OutboxError, cap, storm_corrections};
 use crate::plan::{Correction, Planner};
 use crate::report::storm::FoundStorm;
-use crate::report::{Judged, Report, ReportBuilder};
+use crate::report::{Judged, Report, ReportBuilder, Waiting};
 use crate::storm::{Detector, Reading, Storm, prioritise, propose_parent};
 
 #[derive(Debug, thiserror::Error)]
@@ -102,8 +102,11 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
     let counted: Vec<(&str, bool)> = planned.iter().map(|c| (&*c.tracker, c.is_new)).collect();
     let refusal = match cap(config, &tally.open_items, &tally.drivers, &counted) {
         Ok(kept) => {
-            let waiting = planned.iter().zip(kept).filter(|(_, kept)| !kept);
-            builder.moves_waiting(waiting.map(|(c, _)| (c.tracker.to_string(), c.key.to_string())).collect());
+            let mut waiting = Waiting::default();
+            for (c, _) in planned.iter().zip(kept).filter(|(_, kept)| !kept) {
+                waiting.insert(&c.tracker, &c.key);
+            }
+            builder.moves_waiting(waiting);
             None
         }
         Err(e) if e.is_refusal() => Some(e),

@@ -13,7 +13,7 @@ pub mod stats;
 pub mod storm;
 pub mod verdict;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use twotrack_api::{Class, TrackerRole};
@@ -23,7 +23,7 @@ use crate::classify::{Action, Reason, Subject};
 use crate::config::Config;
 use crate::plan::{Assessment, Change, Correction, Finding, FindingKind, Planner, PriorityLevel};
 
-pub use findings::{FindingRef, Findings, FindingsWriter};
+pub use findings::{FindingRef, Findings, FindingsWriter, Waiting};
 
 /// Bumped on any incompatible change to the JSON report.
 /// 2: findings carry `from` and `to`; `reasons` are grouped by the side they support.
@@ -229,7 +229,7 @@ pub struct ReportBuilder<'a> {
     failed: Option<RenderError>,
     per_tracker: BTreeMap<String, TrackerSummary>,
     /// The moves that would wait for later cycles.
-    waiting: HashSet<(String, String)>,
+    waiting: Waiting,
 }
 
 impl<'a> ReportBuilder<'a> {
@@ -272,7 +272,7 @@ impl<'a> ReportBuilder<'a> {
             findings: FindingsWriter::default(),
             failed: None,
             per_tracker,
-            waiting: HashSet::new(),
+            waiting: Waiting::default(),
         }
     }
 
@@ -336,7 +336,7 @@ impl<'a> ReportBuilder<'a> {
     }
 
     /// The moves (tracker, key) `apply` would leave for later cycles, under `policy.max_moves`.
-    pub fn moves_waiting(&mut self, waiting: HashSet<(String, String)>) {
+    pub fn moves_waiting(&mut self, waiting: Waiting) {
         self.report.totals.moves_waiting = waiting.len() as u64;
         self.waiting = waiting;
     }
