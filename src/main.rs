@@ -55,12 +55,15 @@ fn say(line: &str) {
 }
 
 /// How soon mimalloc gives memory it no longer uses back to the system: at once for the long-lived and
-/// the I/O-bound commands (a sync's pages come and go; the daemon runs for months), a tenth of a second
-/// later for the batch commands that judge the whole mirror, where giving back at once costs more system
-/// time than the memory is worth (the audit at 1,000,000 items per tracker: 86.5 s at once, 59.0 s).
+/// the I/O-bound commands (a sync's pages come and go; the daemon runs for months), 10 ms later for
+/// the batch commands that judge the whole mirror, where giving back at once cost more system time
+/// than the memory was worth (the audit at 1,000,000 items per tracker, in an earlier
+/// build: 86.5 s at once, 59.0 s at 100 ms). Not later: what they free in 100 ms (items read, judged
+/// and dropped) was 21 MiB of that audit's peak (398.7 MiB against 377.7 at 10 ms, in the same time;
+/// BENCHMARKS.md).
 fn return_memory(command: &Command) {
     let delay_ms = match command {
-        Command::Audit(_) | Command::Classify(_) | Command::Explain(_) => 100,
+        Command::Audit(_) | Command::Classify(_) | Command::Explain(_) => 10,
         _ => 0,
     };
     // SAFETY: `mi_option_set` sets one option of the allocator; the purge delay is read at each purge.
