@@ -1055,6 +1055,21 @@ mod tests {
             .collect()
     }
 
+    /// Ordinary traffic with one outage: 12 reports on day 20.
+    fn with_an_outage() -> Vec<Item> {
+        let mut items = ordinary();
+        items.extend(outage(12, 20 * 1440));
+        items
+    }
+
+    /// `d` with every one of `items` added.
+    fn fed<'p>(mut d: Detector<'p>, items: &[Item]) -> Detector<'p> {
+        for item in items {
+            d.add(item, None);
+        }
+        d
+    }
+
     fn outage(n: i64, start: i64) -> Vec<Item> {
         let wordings = [
             "Checkout is down, customers cannot pay",
@@ -1154,16 +1169,13 @@ mod tests {
 
     #[test]
     fn room_made_ahead_holds_every_report_without_growing_and_changes_no_storm() {
-        let mut items = ordinary();
-        items.extend(outage(12, 20 * 1440));
+        let items = with_an_outage();
         let params = StormParams::default();
         let mut d = Detector::new(&params);
         d.expect(items.len() + 10);
         let room = d.docs.capacity();
         assert!(room >= items.len() + 10);
-        for item in &items {
-            d.add(item, None);
-        }
+        let d = fed(d, &items);
         assert_eq!(d.docs.capacity(), room, "never grown");
         assert_eq!(d.finish(), detect(&items, &params));
         let disabled = StormParams { enabled: false, ..StormParams::default() };
@@ -1174,8 +1186,7 @@ mod tests {
 
     #[test]
     fn the_order_items_arrive_in_does_not_change_the_storms() {
-        let mut items = ordinary();
-        items.extend(outage(12, 20 * 1440));
+        let mut items = with_an_outage();
         let forward = detect(&items, &StormParams::default());
         items.reverse();
         let backward = detect(&items, &StormParams::default());
@@ -1185,13 +1196,9 @@ mod tests {
 
     #[test]
     fn a_lean_detector_reads_back_what_its_members_show_and_finds_the_same_storms() {
-        let mut items = ordinary();
-        items.extend(outage(12, 20 * 1440));
+        let items = with_an_outage();
         let params = StormParams::default();
-        let mut lean = Detector::lean(&params);
-        for item in &items {
-            lean.add(item, None);
-        }
+        let lean = fed(Detector::lean(&params), &items);
         let mut asked = Vec::new();
         let read = lean.finish_reading(|tracker, key| {
             asked.push(key.to_string());
@@ -1200,11 +1207,7 @@ mod tests {
         assert_eq!(read, Ok(detect(&items, &params)));
         assert_eq!(asked.len(), 12, "only the members are read back: {asked:?}");
         // Without a reader, a lean detector's members show only what it kept.
-        let mut lean = Detector::lean(&params);
-        for item in &items {
-            lean.add(item, None);
-        }
-        let storms = lean.finish();
+        let storms = fed(Detector::lean(&params), &items).finish();
         assert_eq!(storms.len(), 1);
         assert!(storms[0].members.iter().all(|m| m.summary.is_empty() && m.key.starts_with("STORM")));
     }
