@@ -462,7 +462,12 @@ pub fn correction_from(f: &Finding) -> Option<Correction> {
 
 /// The outbox's id of the correction `planned` for `item`: one of each kind an item.
 fn correction_id(planned: &Planned, item: &Item) -> String {
-    format!("{}:{}:{}", id_kind(planned), item.tracker, item.key)
+    id_pieces(id_kind(planned), &item.tracker, &item.key).concat()
+}
+
+/// The outbox's id of a correction of `kind` for an item, in pieces: `{kind}:{tracker}:{key}`.
+fn id_pieces<'a>(kind: &'a str, tracker: &'a str, key: &'a str) -> [&'a str; 5] {
+    [kind, ":", tracker, ":", key]
 }
 
 /// What [`correction_id`] starts with.
@@ -522,7 +527,7 @@ pub struct Capped {
 /// A [`Capped`]'s id.
 #[derive(Debug, Clone)]
 enum CappedId {
-    /// `{kind}:{tracker}:{key}`, the id [`correction_id`] gives the correction a finding plans.
+    /// The id [`correction_id`] gives the correction of this kind a finding plans ([`id_pieces`]).
     Parts(&'static str),
     /// Any other (a storm's parent).
     Whole(Box<str>),
@@ -579,13 +584,11 @@ impl Capped {
 
     /// The id's bytes, as the outbox would store it.
     fn id_bytes(&self) -> impl Iterator<Item = u8> + '_ {
-        let (kind, tracker, key): (&str, &str, &str) = match &self.id {
-            CappedId::Parts(kind) => (kind, &self.tracker, &self.key),
-            CappedId::Whole(id) => (id, "", ""),
+        let pieces = match &self.id {
+            CappedId::Parts(kind) => id_pieces(kind, &self.tracker, &self.key),
+            CappedId::Whole(id) => [id, "", "", "", ""],
         };
-        let parts = matches!(self.id, CappedId::Parts(_));
-        let sep: &[u8] = if parts { b":" } else { b"" };
-        kind.bytes().chain(sep.iter().copied()).chain(tracker.bytes()).chain(sep.iter().copied()).chain(key.bytes())
+        pieces.into_iter().flat_map(str::bytes)
     }
 }
 
