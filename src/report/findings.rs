@@ -172,7 +172,7 @@ impl FindingsWriter {
         let start = self.keys.len();
         self.keys.push_str(&row.key);
         let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(self.keys.len())) else {
-            return Err(RenderError::Spill(std::io::Error::other("more than 4 GiB of keys among the findings")));
+            return Err(RenderError::TooMany("their keys take more than 4 GiB"));
         };
         self.entries.push(Entry {
             tracker: u16::try_from(tracker).unwrap_or(u16::MAX),

@@ -683,6 +683,9 @@ pub enum RenderError {
     /// A finding's row could not be kept in the spill, or read back from it.
     #[error("could not keep a finding in the temporary file: {0}")]
     Row(#[from] postcard::Error),
+    /// More findings than one report holds (their keys past 4 GiB).
+    #[error("too many findings for one report ({0}); audit one tracker at a time (--tracker)")]
+    TooMany(&'static str),
     #[error("{0}")]
     Write(std::io::Error),
 }
@@ -697,7 +700,7 @@ impl RenderError {
                 ::csv::ErrorKind::Io(e) => Some(e.kind()),
                 _ => None,
             },
-            RenderError::Utf8(_) | RenderError::Spill(_) | RenderError::Row(_) => None,
+            RenderError::Utf8(_) | RenderError::Spill(_) | RenderError::Row(_) | RenderError::TooMany(_) => None,
         };
         kind == Some(std::io::ErrorKind::BrokenPipe)
     }
