@@ -14,9 +14,9 @@ use crate::classify::{Action, Classifier, RulesError, Site};
 use crate::config::Config;
 use crate::mirror::{Mirror, MirrorError, Stored};
 use crate::outbox::{ApplyPlan, Capped, Outbox, OutboxError, cap, storm_corrections};
-use crate::plan::{Correction, Planner};
+use crate::plan::{Correction, ItemKeys, Planner};
 use crate::report::storm::FoundStorm;
-use crate::report::{Judged, Report, ReportBuilder, Waiting};
+use crate::report::{Judged, Report, ReportBuilder};
 use crate::storm::{Detector, Reading, Storm, prioritise, propose_parent};
 
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +95,7 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
     // A storm's reports are gathered under one parent, not moved one by one: one correction each.
     let detected = detector.finish_reading(|tracker, key| mirror.get(tracker, key))?;
     let (gathered, covered) = storm_corrections(config, mirror, &planner, &detected, |_, _| true)?;
-    planned.retain(|c| !covered.contains(&format!("{}:{}", c.tracker, c.key)));
+    planned.retain(|c| !covered.contains(&c.tracker, &c.key));
     for c in &gathered {
         planned.push(Capped::of(c, &outbox)?);
     }
@@ -104,7 +104,7 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
     let counted: Vec<(&str, bool)> = planned.iter().map(|c| (&*c.tracker, c.is_new)).collect();
     let refusal = match cap(config, &tally.open_items, &tally.drivers, &counted) {
         Ok(kept) => {
-            let mut waiting = Waiting::default();
+            let mut waiting = ItemKeys::default();
             for (c, _) in planned.iter().zip(kept).filter(|(_, kept)| !kept) {
                 waiting.insert(&c.tracker, &c.key);
             }

@@ -42,7 +42,7 @@ mod people;
 mod saga;
 mod storm;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -53,7 +53,7 @@ use crate::classify::{Action, Classifier, RulesError, Site};
 use crate::config::Config;
 use crate::mirror::{LogStore, Mirror, MirrorError, RecordStore, Stored};
 use crate::plan::storm::MemberPlan;
-use crate::plan::{Correction as Planned, Finding, Moved, Moves, Planner, after::Side};
+use crate::plan::{Correction as Planned, Finding, ItemKeys, Moved, Moves, Planner, after::Side};
 use crate::registry::Registry;
 
 pub use saga::execute;
@@ -671,7 +671,7 @@ pub fn plan(
     let (storms, covered) = storm_corrections(config, mirror, &planner, &detected, selected)?;
     let mut entries: Vec<(Capped, Option<Correction>)> = Vec::with_capacity(planned.len() + storms.len());
     for (c, drivers) in planned {
-        if !covered.contains(&format!("{}:{}", c.tracker, c.key)) {
+        if !covered.contains(&c.tracker, &c.key) {
             out.count_drivers(&c.tracker, drivers);
             entries.push((c, None));
         }
@@ -702,7 +702,7 @@ pub fn plan(
 }
 
 /// The storms found in the whole mirror as apply would correct them: one correction per storm with
-/// reports to attach (of those with a report `selected`), and the reports (`tracker:key`) they cover,
+/// reports to attach (of those with a report `selected`), and the reports they cover,
 /// whose own moves give way to them. Only the storms' reports are read again and judged, so the cost
 /// grows with the storms, not with the mirror.
 pub fn storm_corrections(
@@ -711,7 +711,7 @@ pub fn storm_corrections(
     planner: &Planner<'_>,
     storms: &[crate::storm::Storm],
     selected: impl Fn(&str, &str) -> bool,
-) -> Result<(Vec<Correction>, HashSet<String>), OutboxError> {
+) -> Result<(Vec<Correction>, ItemKeys), OutboxError> {
     let mut facts = std::collections::HashMap::new();
     for m in storms.iter().flat_map(|s| &s.members) {
         if let Some(a) = mirror.get(&m.tracker, &m.key)?.and_then(|item| planner.assess(item)) {

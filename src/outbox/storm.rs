@@ -43,8 +43,8 @@ use super::{Correction, Ctx, Outbox, OutboxError, Planned2, Progress, State};
 use crate::classify::Classifier;
 use crate::config::Config;
 use crate::mirror::{Mirror, MirrorError};
-use crate::plan::fill;
 use crate::plan::storm::{Attach, MemberPlan, parent_origin, plan_storm};
+use crate::plan::{ItemKeys, fill};
 use crate::storm::{Storm, prioritise};
 
 /// What was confirmed for one report of a storm.
@@ -85,14 +85,14 @@ pub(super) struct Fact {
     pub queue: Option<String>,
 }
 
-/// The storm corrections stored so far, by the reports they hold: `tracker:key` -> correction id.
-pub(super) fn stored(outbox: &Outbox) -> Result<HashMap<String, String>, MirrorError> {
+/// The storm corrections stored so far, by the reports they hold: (tracker, key) -> correction id.
+pub(super) fn stored(outbox: &Outbox) -> Result<HashMap<(String, String), String>, MirrorError> {
     let mut out = HashMap::new();
     for c in outbox.all() {
         let c = c?;
         if let Planned2::Storm { members, .. } = &c.action {
             for m in members {
-                out.insert(m.id(), c.id.clone());
+                out.insert((m.tracker.clone(), m.key.clone()), c.id.clone());
             }
         }
     }
@@ -108,10 +108,13 @@ pub(super) fn corrections(
     classifier: &Classifier,
     storms: &[Storm],
     facts: &HashMap<(String, String), Fact>,
-    stored: &HashMap<String, String>,
+    stored: &HashMap<(String, String), String>,
     selected: impl Fn(&str, &str) -> bool,
-) -> Result<(Vec<Correction>, HashSet<String>), MirrorError> {
-    let mut covered: HashSet<String> = stored.keys().cloned().collect();
+) -> Result<(Vec<Correction>, ItemKeys), MirrorError> {
+    let mut covered = ItemKeys::default();
+    for (tracker, key) in stored.keys() {
+        covered.insert(tracker, key);
+    }
     let mut out = Vec::new();
     for storm in storms {
         if !storm.members.iter().any(|m| selected(&m.tracker, &m.key)) {
@@ -139,10 +142,12 @@ pub(super) fn corrections(
         let (tracker, key) = &plan.anchor;
         let id = members
             .iter()
-            .find_map(|m| stored.get(&format!("{}:{}", m.tracker, m.key)))
+            .find_map(|m| stored.get(&(m.tracker.clone(), m.key.clone())))
             .cloned()
             .unwrap_or_else(|| format!("storm:{tracker}:{key}"));
-        covered.extend(storm.members.iter().map(|m| format!("{}:{}", m.tracker, m.key)));
+        for m in &storm.members {
+            covered.insert(&m.tracker, &m.key);
+        }
         let updated = storm.members.iter().filter_map(|m| fact(m).map(|_| m.created)).max().unwrap_or(storm.last);
         out.push(Correction {
             id,

@@ -6,6 +6,7 @@
 //! ([`after`]) are never planned for a move.
 
 pub mod after;
+mod keys;
 pub mod storm;
 
 use serde::Serialize;
@@ -17,6 +18,7 @@ use crate::classify::{Action, Classifier, Site, Verdict};
 use crate::config::{Config, TrackerConfig};
 use crate::parallel::Decode;
 pub use after::{HumanDecision, Moved, Moves, RETURN_LABEL, RETURN_RESOLUTIONS, Returns, label_with, site_label};
+pub use keys::ItemKeys;
 
 /// The label every twin twotrack creates carries (besides its origin marker).
 pub const MOVED_LABEL: &str = "twotrack-moved";

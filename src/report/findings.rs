@@ -5,7 +5,7 @@
 //! read the rows back one at a time, in the report's order. At 1,000,000 items per tracker an audit
 //! finds about half a million findings: their rows (reasons, notes) would take most of a gigabyte.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
@@ -15,6 +15,7 @@ use serde::ser::{Error as _, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use super::{FindingRow, RenderError, RowAction};
+use crate::plan::ItemKeys;
 
 /// The spill stays in memory up to this many bytes of rows; past it, the rows go to a temporary file.
 const IN_MEMORY: usize = 8 << 20;
@@ -38,35 +39,6 @@ struct Entry {
 /// The key of entry `e` in `keys`.
 fn key<'k>(keys: &'k str, e: &Entry) -> &'k str {
     keys.get(e.key.0 as usize..e.key.1 as usize).unwrap_or_default()
-}
-
-/// The moves (tracker, key) apply would leave for later cycles.
-#[derive(Debug, Clone, Default)]
-pub struct Waiting {
-    keys: BTreeMap<Box<str>, HashSet<Box<str>>>,
-    len: usize,
-}
-
-impl Waiting {
-    pub fn insert(&mut self, tracker: &str, key: &str) {
-        let keys = match self.keys.get_mut(tracker) {
-            Some(keys) => keys,
-            None => self.keys.entry(tracker.into()).or_default(),
-        };
-        self.len += usize::from(keys.insert(key.into()));
-    }
-
-    pub fn contains(&self, tracker: &str, key: &str) -> bool {
-        self.keys.get(tracker).is_some_and(|keys| keys.contains(key))
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
 }
 
 /// One finding, as far as its compact entry tells (see [`Findings::rows`] for the whole row).
@@ -201,7 +173,7 @@ impl FindingsWriter {
     /// moves (tracker, key) apply would leave for later cycles; `in_storm` names the storm of a report.
     pub fn finish(
         mut self,
-        waiting: &Waiting,
+        waiting: &ItemKeys,
         in_storm: &BTreeMap<(&str, &str), &str>,
     ) -> Result<Findings, RenderError> {
         self.spill.flush_if_filed()?;
@@ -251,7 +223,7 @@ impl Findings {
     /// the rows' own `waits` and no storms).
     pub fn from_rows<'r>(rows: impl IntoIterator<Item = &'r FindingRow>) -> Result<Findings, RenderError> {
         let mut w = FindingsWriter::default();
-        let mut waiting = Waiting::default();
+        let mut waiting = ItemKeys::default();
         for row in rows {
             if row.waits {
                 waiting.insert(&row.tracker, &row.key);
@@ -380,7 +352,7 @@ mod tests {
             w.push(&r).unwrap();
         }
         w.push(&row("SHOP-3", RowAction::Review, 0.9)).unwrap();
-        let mut waiting = Waiting::default();
+        let mut waiting = ItemKeys::default();
         for (tracker, key) in [("jira", "SHOP-2"), ("jira", "SHOP-2"), ("jira", "SHOP-3"), ("jir", "aSHOP-10")] {
             waiting.insert(tracker, key);
         }

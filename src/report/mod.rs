@@ -21,9 +21,9 @@ use twotrack_api::{Class, TrackerRole};
 use crate::classify::PriorityMatrix;
 use crate::classify::{Action, Reason, Subject};
 use crate::config::Config;
-use crate::plan::{Assessment, Change, Correction, Finding, FindingKind, Planner, PriorityLevel};
+use crate::plan::{Assessment, Change, Correction, Finding, FindingKind, ItemKeys, Planner, PriorityLevel};
 
-pub use findings::{FindingRef, Findings, FindingsWriter, Waiting};
+pub use findings::{FindingRef, Findings, FindingsWriter};
 
 /// Bumped on any incompatible change to the JSON report.
 /// 2: findings carry `from` and `to`; `reasons` are grouped by the side they support.
@@ -229,7 +229,7 @@ pub struct ReportBuilder<'a> {
     failed: Option<RenderError>,
     per_tracker: BTreeMap<String, TrackerSummary>,
     /// The moves that would wait for later cycles.
-    waiting: Waiting,
+    waiting: ItemKeys,
 }
 
 impl<'a> ReportBuilder<'a> {
@@ -272,7 +272,7 @@ impl<'a> ReportBuilder<'a> {
             findings: FindingsWriter::default(),
             failed: None,
             per_tracker,
-            waiting: Waiting::default(),
+            waiting: ItemKeys::default(),
         }
     }
 
@@ -336,7 +336,7 @@ impl<'a> ReportBuilder<'a> {
     }
 
     /// The moves (tracker, key) `apply` would leave for later cycles, under `policy.max_moves`.
-    pub fn moves_waiting(&mut self, waiting: Waiting) {
+    pub fn moves_waiting(&mut self, waiting: ItemKeys) {
         self.report.totals.moves_waiting = waiting.len() as u64;
         self.waiting = waiting;
     }
