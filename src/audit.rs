@@ -17,7 +17,7 @@ use crate::outbox::{ApplyPlan, Capped, Outbox, OutboxError, cap, storm_correctio
 use crate::plan::{Correction, ItemKeys, Planner};
 use crate::report::storm::FoundStorm;
 use crate::report::{Judged, Report, ReportBuilder};
-use crate::storm::{Detector, Reading, Storm, prioritise, propose_parent};
+use crate::storm::{Detector, Reading, Storm, largest_stated, prioritise, propose_parent};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -145,15 +145,9 @@ fn storms(
     storms
         .into_iter()
         .map(|storm| {
-            let mut stated: Option<(u64, &str)> = None;
-            for m in &storm.members {
-                if let Some(item) = mirror.get(&m.tracker, &m.key)?
-                    && let Some(n) = classifier.affected_count(&item)
-                    && stated.is_none_or(|(most, _)| n > most)
-                {
-                    stated = Some((n, &m.key));
-                }
-            }
+            let stated = largest_stated(&storm, |m| {
+                Ok::<_, MirrorError>(mirror.get(&m.tracker, &m.key)?.and_then(|item| classifier.affected_count(&item)))
+            })?;
             let priority = prioritise(&storm, stated, &config.storm, &config.priority);
             let parent = propose_parent(service);
             Ok(FoundStorm { storm, parent, priority })

@@ -45,7 +45,7 @@ use crate::config::Config;
 use crate::mirror::{Mirror, MirrorError};
 use crate::plan::storm::{Attach, MemberPlan, parent_origin, plan_storm};
 use crate::plan::{ItemKeys, fill};
-use crate::storm::{Storm, prioritise};
+use crate::storm::{Storm, largest_stated, prioritise};
 
 /// What was confirmed for one report of a storm.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,15 +122,11 @@ pub(super) fn corrections(
         }
         let fact = |m: &crate::storm::Member| facts.get(&(m.tracker.clone(), m.key.clone()));
         let members: Vec<_> = storm.members.iter().filter(|m| fact(m).is_some_and(|f| !f.exempt)).collect();
-        let mut stated: Option<(u64, &str)> = None;
+        let stated = largest_stated(storm, |m| {
+            Ok::<_, MirrorError>(mirror.get(&m.tracker, &m.key)?.and_then(|item| classifier.affected_count(&item)))
+        })?;
         let mut queues: BTreeMap<&str, usize> = BTreeMap::new();
         for m in &storm.members {
-            if let Some(item) = mirror.get(&m.tracker, &m.key)?
-                && let Some(n) = classifier.affected_count(&item)
-                && stated.is_none_or(|(most, _)| n > most)
-            {
-                stated = Some((n, &m.key));
-            }
             if let Some(q) = fact(m).and_then(|f| f.queue.as_deref()) {
                 *queues.entry(q).or_default() += 1;
             }

@@ -34,7 +34,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 pub use detect::{Detector, Reading, detect};
-pub use priority::{StormPriority, prioritise};
+pub use priority::{StormPriority, largest_stated, prioritise};
 
 /// How storms are found (`[storm]` in the configuration; serialized in the file's shape).
 #[derive(Debug, Clone, PartialEq, Serialize)]

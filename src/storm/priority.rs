@@ -27,6 +27,24 @@ pub struct StormPriority {
     pub derivation: Vec<String>,
 }
 
+/// The largest count of affected people a member of `storm` states, with that member's key (the
+/// first member stating it, where several do): [`prioritise`]'s `stated`. `affected` reads one
+/// member's count (the classifier's counter on its text, the mirror's copy of it, say).
+pub fn largest_stated<E>(
+    storm: &Storm,
+    mut affected: impl FnMut(&super::Member) -> Result<Option<u64>, E>,
+) -> Result<Option<(u64, &str)>, E> {
+    let mut stated: Option<(u64, &str)> = None;
+    for m in &storm.members {
+        if let Some(n) = affected(m)?
+            && stated.is_none_or(|(most, _)| n > most)
+        {
+            stated = Some((n, &m.key));
+        }
+    }
+    Ok(stated)
+}
+
 /// The storm's priority. `stated` is the largest count of affected people a member's text states
 /// (read by the classifier's counter) with that member's key.
 pub fn prioritise(
