@@ -68,8 +68,7 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
     let mut tally = ApplyPlan::default();
     // Only what finding storms needs, per open item: the members' text is read back at the end.
     let mut detector = Detector::lean(&config.storm);
-    let (backlog, queue) = site.model.counts();
-    detector.expect(backlog + queue);
+    detector.expect(site.model.items_read());
     let storms_on = config.storm.enabled;
     let outbox = Outbox::open(mirror)?;
     let judge = |item: Stored| judge(&planner, &outbox, item, storms_on);

@@ -531,6 +531,11 @@ impl SiteModel {
         (self.count[0], self.count[1])
     }
 
+    /// Items it read, in all.
+    pub fn items_read(&self) -> usize {
+        self.count[0] + self.count[1]
+    }
+
     /// Items it was trained on: the items read, or a sample of them on a big site.
     pub fn learned(&self) -> (usize, usize) {
         (self.learned[0], self.learned[1])

@@ -625,8 +625,7 @@ pub fn plan(
     // Storms are found among every open item (as the audit finds them), whatever the selection; what a
     // storm shows of its reports is read back for its members alone.
     let mut detector = crate::storm::Detector::lean(&config.storm);
-    let (backlog, queue) = site.model.counts();
-    detector.expect(backlog + queue);
+    detector.expect(site.model.items_read());
     let mut planned: Vec<(Capped, Vec<String>)> = Vec::new();
     let outbox = Outbox::open(mirror)?;
     // Each open item is judged on the workers; the calling thread adds up in the mirror's order.
