@@ -18,41 +18,53 @@ fn cell(value: &str) -> Cow<'_, str> {
     }
 }
 
-/// One row per finding, read back and written one at a time.
+/// The columns, in order.
+const HEADER: [&str; 27] = [
+    "kind",
+    "action",
+    "tracker",
+    "key",
+    "url",
+    "title",
+    "from",
+    "to",
+    "filed_as",
+    "class",
+    "item_kind",
+    "confidence",
+    "queue",
+    "impact",
+    "urgency",
+    "priority",
+    "target_tracker",
+    "target_container",
+    "target_type",
+    "target_queue",
+    "target_priority",
+    "decided_by",
+    "reasons_for",
+    "reasons_for_staying",
+    "details",
+    "waits",
+    "storm",
+];
+
+/// One cell as written: its text made inert ([`cell`]), as the bytes the CSV writer takes.
+struct Cell<'a>(Cow<'a, str>);
+
+impl AsRef<[u8]> for Cell<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+/// One row per finding, read back and rendered on every core, written in order.
 pub fn write(report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
-    let mut w = ::csv::Writer::from_writer(out);
-    w.write_record([
-        "kind",
-        "action",
-        "tracker",
-        "key",
-        "url",
-        "title",
-        "from",
-        "to",
-        "filed_as",
-        "class",
-        "item_kind",
-        "confidence",
-        "queue",
-        "impact",
-        "urgency",
-        "priority",
-        "target_tracker",
-        "target_container",
-        "target_type",
-        "target_queue",
-        "target_priority",
-        "decided_by",
-        "reasons_for",
-        "reasons_for_staying",
-        "details",
-        "waits",
-        "storm",
-    ])?;
+    let mut header = Vec::new();
+    record(&mut header, HEADER)?;
+    out.write_all(&header).map_err(RenderError::Write)?;
     let opt = |v: Option<u8>| v.map(|x| x.to_string()).unwrap_or_default();
-    for f in report.findings.rows() {
-        let f = f?;
+    report.findings.write_rows(out, |f, bytes| {
         let t = f.target.as_ref();
         let row = [
             f.kind.as_str(),
@@ -83,8 +95,14 @@ pub fn write(report: &Report, out: &mut dyn std::io::Write) -> Result<(), Render
             if f.waits { "yes" } else { "" },
             f.storm.as_deref().unwrap_or(""),
         ];
-        w.write_record(row.iter().map(|v| cell(v).into_owned()))?;
-    }
+        record(bytes, row)
+    })
+}
+
+/// One CSV record of `cells` (each made inert) appended to `out`.
+fn record<'a>(out: &mut Vec<u8>, cells: impl IntoIterator<Item = &'a str>) -> Result<(), RenderError> {
+    let mut w = ::csv::WriterBuilder::new().buffer_capacity(4096).from_writer(out);
+    w.write_record(cells.into_iter().map(|v| Cell(cell(v))))?;
     w.flush().map_err(RenderError::Write)
 }
 

@@ -690,6 +690,12 @@ pub enum RenderError {
     Write(std::io::Error),
 }
 
+impl From<std::convert::Infallible> for RenderError {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
 impl RenderError {
     /// The reader went away (a closed pipe or connection): nothing to report.
     pub fn is_broken_pipe(&self) -> bool {
