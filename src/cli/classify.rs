@@ -10,7 +10,7 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use twotrack_api::{Item, TrackerRole};
 
 use super::remote::Reader;
@@ -26,6 +26,7 @@ use crate::parallel::Decode;
 use crate::report::verdict::VerdictLine;
 
 use super::jsonl::{BoundedLines, Cut, Line};
+use super::spill::{Raw, SpillWriter};
 
 #[derive(Debug, clap::Args)]
 pub struct ClassifyArgs {
@@ -165,7 +166,8 @@ impl Setup {
 }
 
 /// One input line of `twotrack classify`. Unknown fields are ignored, so labelled data can be piped in.
-#[derive(Debug, Deserialize)]
+/// (`--site` also keeps it in its spill, where every field is written, in this order.)
+#[derive(Debug, Serialize, Deserialize)]
 struct InputItem {
     id: String,
     tracker: String,
@@ -212,24 +214,41 @@ struct Tally {
 }
 
 impl Tally {
-    fn count(&mut self, out: &VerdictLine<'_>) {
+    fn count(&mut self, c: Counted) {
         self.items += 1;
-        if out.class == "value" {
+        if c.value {
             self.value += 1;
         } else {
             self.work += 1;
         }
-        self.misfiled += u64::from(out.misfiled);
-        self.moves += u64::from(out.action == Action::Move.as_str());
-        self.reviews += u64::from(out.action == Action::Review.as_str());
+        self.misfiled += u64::from(c.misfiled);
+        self.moves += u64::from(c.action == Some(Action::Move));
+        self.reviews += u64::from(c.action == Some(Action::Review));
+    }
+}
+
+/// What the summary counts of one verdict line.
+#[derive(Debug, Clone, Copy)]
+struct Counted {
+    value: bool,
+    misfiled: bool,
+    /// A move or a review (`None` for an item that stays).
+    action: Option<Action>,
+}
+
+impl Counted {
+    fn of(out: &VerdictLine<'_>) -> Counted {
+        let action = [Action::Move, Action::Review].into_iter().find(|a| out.action == a.as_str());
+        Counted { value: out.class == "value", misfiled: out.misfiled, action }
     }
 }
 
 pub async fn run_classify(args: ClassifyArgs, g: &super::Global) -> anyhow::Result<Exit> {
     let setup = Setup::load(g)?;
-    let input: Box<dyn BufRead> = match args.input.as_deref() {
-        None => Box::new(std::io::stdin().lock()),
-        Some(p) if p == Path::new("-") => Box::new(std::io::stdin().lock()),
+    // Read on a thread of its own: standard input unlocked (a lock stays with the thread that took it).
+    let input: Box<dyn BufRead + Send> = match args.input.as_deref() {
+        None => Box::new(std::io::BufReader::new(std::io::stdin())),
+        Some(p) if p == Path::new("-") => Box::new(std::io::BufReader::new(std::io::stdin())),
         Some(p) => Box::new(std::io::BufReader::new(
             std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
         )),
@@ -261,76 +280,120 @@ pub async fn run_classify(args: ClassifyArgs, g: &super::Global) -> anyhow::Resu
     Ok(Exit::Ok)
 }
 
-/// Read items line by line and write one verdict line each: memory does not grow with the input.
+/// Read items line by line and write one verdict line each, judged on every core and written in the
+/// input's order: memory does not grow with the input.
 fn classify_stream(
-    input: impl BufRead,
+    input: impl BufRead + Send,
     out: &mut impl Write,
     setup: &Setup,
     reading: &Reading,
     tally: &mut Tally,
 ) -> anyhow::Result<()> {
     let mut skipped = Skipped::default();
-    let done = read_items(input, setup, reading, &mut skipped, |item, role, cuts| {
+    let judge = |input: InputItem, role, cuts: Vec<Cut>| {
+        let item = input.into_item();
         let mut verdict = setup.classifier.classify(&item);
         verdict.reasons.extend(cut_reasons(&cuts, reading.max_text_bytes));
-        let output = VerdictLine::by_text(&item.key, &verdict, role);
-        write_line(out, &output, tally)
-    });
+        rendered(&VerdictLine::by_text(&item.key, &verdict, role))
+    };
+    let done = read_items(input, setup, reading, &mut skipped, judge, |line| write_line(out, line, tally));
     tally.skipped = skipped;
     done
 }
 
-/// Read every item, learn the site from them, then write the verdicts in input order.
+/// Read every item, learn the site from them, then write the verdicts in input order. The items wait
+/// in a temporary file ([`SpillWriter`]), not in memory: an export of a large site (1.4 GB of JSON
+/// Lines at 1,000,000 items per tracker) is read in memory that does not grow with it. The learning
+/// and the judging each read the file back on every core (as the audit reads the mirror), the
+/// verdicts written in the input's order.
 fn classify_site(
-    input: impl BufRead,
+    input: impl BufRead + Send,
     out: &mut impl Write,
     setup: &Setup,
     reading: &Reading,
     tally: &mut Tally,
 ) -> anyhow::Result<()> {
-    let mut items = Vec::new();
-    read_items(input, setup, reading, &mut tally.skipped, |item, role, cuts| {
-        items.push((item, role, cuts));
-        Ok(())
-    })?;
-    let site = setup
-        .learn(items.iter().map(|(item, _, _)| Ok::<_, std::convert::Infallible>(item.clone())))
-        .unwrap_or_else(|never| match never {});
-    if let Some(why) = site.model.abstains() {
-        tracing::warn!("{why}: nothing can move, items are at most flagged for review");
+    let spill_error = "cannot keep the input in a temporary file (is the temporary directory full? TMPDIR sets it)";
+    let mut spill = SpillWriter::new().context(spill_error)?;
+    let keep = |input, role, cuts| (input, role, cuts);
+    read_items(input, setup, reading, &mut tally.skipped, keep, |line| spill.push(&line).context(spill_error))?;
+    let spilled = spill.finish().context(spill_error)?;
+    tracing::debug!(items = spilled.len(), "input read");
+    let lines = || spilled.records().map(|records| records.map(|r| r.map(Spilled)));
+    let site = setup.learn(lines().context(spill_error)?).context(spill_error)?;
+    match site.model.abstains() {
+        Some(why) => tracing::warn!("{why}: nothing can move, items are at most flagged for review"),
+        None => tracing::debug!(folds = site.model.folds(), "site model learned"),
     }
-    for (item, role, cuts) in &items {
-        let (mut verdict, placement) = site.judge(&setup.classifier, item, *role, setup.moves());
-        verdict.reasons.extend(cut_reasons(cuts, reading.max_text_bytes));
-        write_line(out, &VerdictLine::judged(&item.key, &verdict, *role, &placement), tally)?;
-    }
-    Ok(())
+    let judge = |line: Spilled| {
+        Some(line.read().map(|(input, role, cuts)| {
+            let item = input.into_item();
+            let (mut verdict, placement) = site.judge(&setup.classifier, &item, role, setup.moves());
+            verdict.reasons.extend(cut_reasons(&cuts, reading.max_text_bytes));
+            rendered(&VerdictLine::judged(&item.key, &verdict, role, &placement))
+        }))
+    };
+    crate::parallel::map_in_order(lines().context(spill_error)?, crate::parallel::workers(), judge, |judged| {
+        write_line(out, judged.context(spill_error)?, tally)
+    })
 }
 
-fn write_line(out: &mut impl Write, output: &VerdictLine<'_>, tally: &mut Tally) -> anyhow::Result<()> {
-    tally.count(output);
-    output.write(out).context("cannot write the verdicts")
+/// One input item as the spill of `classify --site` holds it: the line as read (its texts cut to
+/// the cap), where it sits, and what was cut.
+struct Spilled(Raw);
+
+impl Spilled {
+    fn read(&self) -> std::io::Result<(InputItem, TrackerRole, Vec<Cut>)> {
+        self.0.read()
+    }
 }
 
-/// Parse items line by line, handing each with its tracker's role to `each`. Each text is cut to
-/// `max_text_bytes` as it is read (the cut noted in the verdict's reasons), so memory is bounded by
-/// the cap, not by the input; a line that is not UTF-8 is an invalid line.
-fn read_items(
-    input: impl BufRead,
+impl Decode<std::io::Error> for Spilled {
+    fn decode(self) -> std::io::Result<Item> {
+        self.read().map(|(input, _, _)| input.into_item())
+    }
+}
+
+/// A verdict line as written, and what the summary counts of it (made where the item is judged).
+fn rendered(line: &VerdictLine<'_>) -> (Vec<u8>, Counted) {
+    let mut bytes = Vec::new();
+    // Writing into memory cannot fail.
+    let _ = line.write(&mut bytes);
+    (bytes, Counted::of(line))
+}
+
+fn write_line(out: &mut impl Write, (bytes, counted): (Vec<u8>, Counted), tally: &mut Tally) -> anyhow::Result<()> {
+    tally.count(counted);
+    out.write_all(&bytes).context("cannot write the verdicts")
+}
+
+/// Parse items line by line, and hand what `map` makes of each (with its tracker's role) to `each`, in
+/// the input's order. One thread reads the lines, cutting each text to `max_text_bytes` as it is read
+/// (the cut noted in the verdict's reasons), so memory is bounded by the cap, not by the input; the
+/// lines are parsed and mapped on every core. A line that is not UTF-8 is an invalid line.
+fn read_items<U: Send>(
+    input: impl BufRead + Send,
     setup: &Setup,
     reading: &Reading,
     skipped: &mut Skipped,
-    mut each: impl FnMut(Item, TrackerRole, Vec<Cut>) -> anyhow::Result<()>,
+    map: impl Fn(InputItem, TrackerRole, Vec<Cut>) -> U + Sync,
+    mut each: impl FnMut(U) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let mut lines = BoundedLines::new(input, reading.max_text_bytes);
-    loop {
-        let read = lines.next_line().with_context(|| format!("cannot read line {}", skipped.lines_read + 1))?;
-        let Some(line) = read else { return Ok(()) };
-        let parsed = match line {
+    let mut read = 0;
+    let lines = std::iter::from_fn(move || {
+        let line = lines.next_line().with_context(|| format!("cannot read line {}", read + 1)).transpose()?;
+        if let Ok(Line::Text { number, .. } | Line::Invalid { number, .. }) = &line {
+            read = *number;
+        }
+        Some(line)
+    });
+    // Each line: its number, and its item mapped (`None` for a blank line) or why it is no item.
+    let parse = |line: Line| {
+        Some(match line {
             Line::Text { number, text, cuts } => {
-                skipped.lines_read = number;
                 if text.trim().is_empty() {
-                    continue;
+                    return Some((number, Ok(None)));
                 }
                 let parsed = serde_json::from_str::<InputItem>(&text)
                     .map_err(|e| format!("not a valid item: {e}"))
@@ -342,27 +405,25 @@ fn read_items(
                             setup.known_trackers()
                         )),
                     });
-                parsed.map(|(input, role)| (input, role, cuts)).map_err(|why| (number, why))
+                (number, parsed.map(|(input, role)| Some(map(input, role, cuts))))
             }
-            Line::Invalid { number, why } => {
-                skipped.lines_read = number;
-                Err((number, why))
-            }
-        };
-        let (input, role, cuts) = match parsed {
-            Ok(ok) => ok,
-            Err((number, _)) if reading.skip_invalid => {
+            Line::Invalid { number, why } => (number, Err(why)),
+        })
+    };
+    crate::parallel::map_in_order(lines, crate::parallel::workers(), parse, |(number, parsed)| {
+        skipped.lines_read = number;
+        match parsed {
+            Ok(Some(mapped)) => each(mapped),
+            Ok(None) => Ok(()),
+            Err(_) if reading.skip_invalid => {
                 skipped.add(number);
-                continue;
+                Ok(())
             }
-            Err((number, why)) => {
-                return Err(usage(anyhow::anyhow!(
-                    "line {number}: {why} (use --skip-invalid to go on past bad lines)"
-                )));
+            Err(why) => {
+                Err(usage(anyhow::anyhow!("line {number}: {why} (use --skip-invalid to go on past bad lines)")))
             }
-        };
-        each(input.into_item(), role, cuts)?;
-    }
+        }
+    })
 }
 
 /// How `classify` reads its input.

@@ -9,7 +9,7 @@
 use std::io::{self, BufRead};
 
 /// A string cut to the cap: the field it was the value of, and its length in the input.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cut {
     /// The key the string is the value of (of an array's items, the array's key).
     pub field: String,

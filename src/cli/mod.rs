@@ -25,6 +25,7 @@ pub mod output;
 pub mod remote;
 pub mod run;
 pub mod sim;
+mod spill;
 pub mod sync;
 
 /// twotrack keeps Work (service tickets) in the service queue and Value (features, defects) in the

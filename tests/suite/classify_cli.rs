@@ -327,3 +327,33 @@ fn classify_reads_only_the_first_bytes_of_a_long_text_and_says_so() {
         .code(2)
         .stderr(predicate::str::contains("--max-text-bytes"));
 }
+
+#[test]
+fn a_large_input_is_judged_on_every_core_and_written_in_order_with_bad_lines_named() {
+    // More lines than the readers hand the workers at once (2,048 a chunk), a bad one far in.
+    let dir = tempfile::tempdir().unwrap();
+    let (input, truth) = generated_site(2200, 0.05);
+    let mut lines_in: Vec<&str> = input.lines().collect();
+    lines_in.insert(4100, "not json");
+    let input = lines_in.join("\n") + "\n";
+    for site in [false, true] {
+        let args: &[&str] = if site { &["classify", "--site"] } else { &["classify"] };
+        twotrack(dir.path()).args(args).write_stdin(input.clone()).assert().code(2).stderr(
+            predicate::str::contains("line 4101: not a valid item").and(predicate::str::contains("--skip-invalid")),
+        );
+        let out = twotrack(dir.path())
+            .args(args)
+            .arg("--skip-invalid")
+            .write_stdin(input.clone())
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("classified {} items", truth.len())), "site {site}: {stderr}");
+        assert!(stderr.contains("1 skipped (line 4101)"), "site {site}: {stderr}");
+        let ids: Vec<String> = lines(&out.stdout).iter().map(|v| v["id"].as_str().unwrap().to_string()).collect();
+        let expected: Vec<String> = (0..truth.len()).map(|i| format!("GEN-{i}")).collect();
+        assert_eq!(ids, expected, "site {site}: every verdict, in input order");
+    }
+}
