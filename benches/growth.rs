@@ -1,12 +1,14 @@
-//! Growth: how `twotrack sync` and `twotrack audit` grow with the items per tracker. A plain `main`
-//! that prints figures (`cargo bench --bench growth`).
+//! Growth: how `twotrack sync`, `twotrack audit` and `twotrack classify --site` grow with the items
+//! per tracker. A plain `main` that prints figures (`cargo bench --bench growth`).
 //!
 //! For each size, the generator's backlog (N items per tracker, 15% misfiled each way) is loaded
-//! straight into both simulators (no latency added), then two release-binary children run one after
-//! the other, each with its wall time and peak RSS (`VmHWM`, polled from /proc):
+//! straight into both simulators (no latency added), then release-binary children run one after the
+//! other, each with its wall time and peak RSS (`VmHWM`, polled from /proc):
 //! 1. `twotrack sync` into an empty mirror;
 //! 2. `twotrack audit --out audit.html`: the page lists the first 500 findings, and every finding goes
-//!    beside it in `audit.findings.csv`.
+//!    beside it in `audit.findings.csv`;
+//! 3. `twotrack mirror export --out export.jsonl` (not timed), then `twotrack classify --site
+//!    export.jsonl`: the whole export judged as one site, its verdicts thrown away.
 //!
 //! `GROWTH_ITEMS` sets the sizes, items per tracker, comma-separated (default `100000`; e.g.
 //! `GROWTH_ITEMS=100000,200000,400000,1000000`). The simulators hold the generated items in the
@@ -23,7 +25,7 @@ use std::time::Instant;
 mod support;
 
 use anyhow::Context;
-use support::{ChildRun, SEED, Sims, run_twotrack, write_config};
+use support::{ChildRun, SEED, Sims, run_twotrack, run_twotrack_unread, write_config};
 use twotrack_sim::faults::FaultSpec;
 use twotrack_sim::generator::{GenOptions, generate};
 
@@ -35,6 +37,8 @@ struct Row {
     audit: ChildRun,
     page_bytes: u64,
     csv_bytes: u64,
+    /// `classify --site` of the mirror's export.
+    classify: ChildRun,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -96,13 +100,15 @@ async fn measure(sims: &Sims, per_tracker: usize, keep: Option<&Path>) -> anyhow
     let sync = run_twotrack(&config, &["sync"]).await?;
     std::fs::write(dir.join(SYNCED), "")?;
     let (audit, page_bytes, csv_bytes) = audit(dir).await?;
-    Ok(Row { per_tracker, sync: Some(sync), audit, page_bytes, csv_bytes })
+    let classify = classify(dir).await?;
+    Ok(Row { per_tracker, sync: Some(sync), audit, page_bytes, csv_bytes, classify })
 }
 
 /// Audit the mirror a finished earlier run kept in `dir`.
 async fn audit_again(dir: &Path, per_tracker: usize) -> anyhow::Result<Row> {
     let (audit, page_bytes, csv_bytes) = audit(dir).await?;
-    Ok(Row { per_tracker, sync: None, audit, page_bytes, csv_bytes })
+    let classify = classify(dir).await?;
+    Ok(Row { per_tracker, sync: None, audit, page_bytes, csv_bytes, classify })
 }
 
 /// `twotrack audit --out dir/audit.html` with `dir/twotrack.toml`: the run and the sizes of the page and
@@ -113,6 +119,17 @@ async fn audit(dir: &Path) -> anyhow::Result<(ChildRun, u64, u64)> {
         run_twotrack(&dir.join("twotrack.toml"), &["audit", "--out", page.to_str().context("a UTF-8 path")?]).await?;
     let size = |name: &str| std::fs::metadata(dir.join(name)).map(|m| m.len()).unwrap_or(0);
     Ok((audit, size("audit.html"), size("audit.findings.csv")))
+}
+
+/// `twotrack classify --site` of the mirror in `dir`, exported to JSON Lines first (the export not
+/// timed, and removed after).
+async fn classify(dir: &Path) -> anyhow::Result<ChildRun> {
+    let (config, export) = (dir.join("twotrack.toml"), dir.join("export.jsonl"));
+    let export = export.to_str().context("a UTF-8 path")?;
+    run_twotrack(&config, &["mirror", "export", "--out", export]).await?;
+    let classify = run_twotrack_unread(&config, &["classify", "--site", export]).await;
+    std::fs::remove_file(export)?;
+    classify
 }
 
 fn mb(kb: u64) -> f64 {
@@ -128,14 +145,21 @@ fn print_audit(row: &Row) {
         row.page_bytes as f64 / 1e6,
         row.csv_bytes as f64 / 1e6,
     );
+    println!(
+        "  classify --site {:>7.1} s  peak RSS {:>6.0} MB",
+        row.classify.wall.as_secs_f64(),
+        mb(row.classify.peak_rss_kb)
+    );
 }
 
 /// The figures side by side, each size against the first (the sync's only where it ran: "-" for a kept
 /// mirror).
 fn table(rows: &[Row]) {
     let Some(first) = rows.first() else { return };
-    println!("\n| items per tracker | sync wall | sync peak RSS | audit wall | audit peak RSS | page | CSV |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "\n| items per tracker | sync wall | sync peak RSS | audit wall | audit peak RSS | page | CSV | classify --site wall | classify --site peak RSS |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let times = |a: f64, b: Option<f64>| match b {
         Some(b) if b > 0.0 => format!(" ({:.1}x)", a / b),
         _ => String::new(),
@@ -153,13 +177,16 @@ fn table(rows: &[Row]) {
             None => ("-".to_string(), "-".to_string()),
         };
         let (audit, audit_mb) = (r.audit.wall.as_secs_f64(), mb(r.audit.peak_rss_kb));
+        let (classify, classify_mb) = (r.classify.wall.as_secs_f64(), mb(r.classify.peak_rss_kb));
         println!(
-            "| {} | {sync} | {sync_mb} | {audit:.1} s{} | {audit_mb:.0} MB{} | {:.2} MB | {:.1} MB |",
+            "| {} | {sync} | {sync_mb} | {audit:.1} s{} | {audit_mb:.0} MB{} | {:.2} MB | {:.1} MB | {classify:.1} s{} | {classify_mb:.0} MB{} |",
             r.per_tracker,
             times(audit, Some(first.audit.wall.as_secs_f64())),
             times(audit_mb, Some(mb(first.audit.peak_rss_kb))),
             r.page_bytes as f64 / 1e6,
             r.csv_bytes as f64 / 1e6,
+            times(classify, Some(first.classify.wall.as_secs_f64())),
+            times(classify_mb, Some(mb(first.classify.peak_rss_kb))),
         );
     }
 }

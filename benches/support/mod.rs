@@ -75,20 +75,33 @@ pub async fn run_sync(config: &Path, args: &[&str]) -> anyhow::Result<ChildRun> 
 
 /// Run `twotrack -q <args>` to completion, polling its peak RSS and CPU time.
 pub async fn run_twotrack(config: &Path, args: &[&str]) -> anyhow::Result<ChildRun> {
+    run(config, args, true).await
+}
+
+/// [`run_twotrack`] for a command that prints a great deal (`classify`: a line per item): what it
+/// prints is thrown away, not kept in [`ChildRun::stdout`].
+pub async fn run_twotrack_unread(config: &Path, args: &[&str]) -> anyhow::Result<ChildRun> {
+    run(config, args, false).await
+}
+
+async fn run(config: &Path, args: &[&str], read: bool) -> anyhow::Result<ChildRun> {
     let started = Instant::now();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_twotrack"))
         .arg("--config")
         .arg(config)
         .arg("-q")
         .args(args)
-        .stdout(std::process::Stdio::piped())
+        .stdout(if read { std::process::Stdio::piped() } else { std::process::Stdio::null() })
         .kill_on_drop(true)
         .spawn()?;
     let pid = child.id().context("the child has no pid")?.to_string();
-    let mut stdout = child.stdout.take().context("no stdout")?;
+    let stdout = child.stdout.take();
     let reader = tokio::spawn(async move {
         let mut text = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut text).await.map(|_| text)
+        if let Some(mut stdout) = stdout {
+            tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut text).await?;
+        }
+        Ok::<_, std::io::Error>(text)
     });
     let (mut peak_rss_kb, mut cpu_seconds) = (0, 0.0);
     let status = loop {
