@@ -410,19 +410,14 @@ fn read_items<U: Send>(
             Line::Invalid { number, why } => (number, Err(why)),
         })
     };
-    crate::parallel::map_in_order(lines, crate::parallel::workers(), parse, |(number, parsed)| {
-        skipped.lines_read = number;
-        match parsed {
-            Ok(Some(mapped)) => each(mapped),
-            Ok(None) => Ok(()),
-            Err(_) if reading.skip_invalid => {
-                skipped.add(number);
-                Ok(())
-            }
-            Err(why) => {
-                Err(usage(anyhow::anyhow!("line {number}: {why} (use --skip-invalid to go on past bad lines)")))
-            }
+    crate::parallel::map_in_order(lines, crate::parallel::workers(), parse, |(number, parsed)| match parsed {
+        Ok(Some(mapped)) => each(mapped),
+        Ok(None) => Ok(()),
+        Err(_) if reading.skip_invalid => {
+            skipped.add(number);
+            Ok(())
         }
+        Err(why) => Err(usage(anyhow::anyhow!("line {number}: {why} (use --skip-invalid to go on past bad lines)"))),
     })
 }
 
@@ -438,8 +433,6 @@ struct Skipped {
     count: u64,
     /// The first few skipped lines' numbers, for the summary.
     first: Vec<usize>,
-    /// The lines read so far.
-    lines_read: usize,
 }
 
 impl Skipped {
