@@ -7,13 +7,13 @@
 //!
 //! A scope's first sync and `sync --full` are partitioned: the connector splits the scope into disjoint
 //! partitions ([`Connector::partition`]), each page committed with its partition's progress. One pool of
-//! streams per tracker (half as many again as its concurrency, [`streams`]) pulls the partitions of all
+//! streams per tracker (half as many again as its concurrency) pulls the partitions of all
 //! its scopes, a stream taking the next partition when it ends one: a ServiceNow instance of six tables
 //! runs twelve streams at concurrency 8, not six times eight each holding a page. The plan is stored
 //! before the first page, so a crash resumes each partition where it stopped; the scope's cursor is
 //! stored only when every partition of it is done. Incremental syncs stay one stream per scope.
 //!
-//! Pages are committed by the tracker's [`Writer`], a thread of its own: a stream hands it page *n* and
+//! Pages are committed by the tracker's writer (`src/writer/`), a thread of its own: a stream hands it page *n* and
 //! asks for page *n + 1* while the page commits, so the commit hides behind the network round trip and runs
 //! beside the streams (on another core when there is one), not on their task. A stream waits for page
 //! *n*'s commit before it hands over page *n + 1*: at most one page per stream waits for the mirror, and

@@ -75,7 +75,7 @@ pub enum RulesCmd {
 
 #[derive(Debug, clap::Args)]
 pub struct RulesTestArgs {
-    /// Rules files ([[rule]] and [[test]] tables) to add, in order.
+    /// Rules files (`[[rule]]` and `[[test]]` tables) to add, in order.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }

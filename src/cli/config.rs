@@ -20,14 +20,14 @@ pub enum ConfigCmd {
     Show,
     /// Print the JSON Schema of the configuration file (for taplo, VS Code and other editors).
     Schema,
-    /// Print the [[queue]] entries in effect; with --online, propose entries from each ServiceNow
+    /// Print the `[[queue]]` entries in effect; with --online, propose entries from each ServiceNow
     /// instance's assignment groups, to edit and paste.
     Queues(QueuesArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct QueuesArgs {
-    /// Read each ServiceNow instance's active assignment groups and propose a [[queue]] entry for each.
+    /// Read each ServiceNow instance's active assignment groups and propose a `[[queue]]` entry for each.
     #[arg(long)]
     pub online: bool,
 }

@@ -1,11 +1,11 @@
 //! Standard output, for every command.
 //!
-//! Every command writes its output through [`stdout`] (or the [`outln!`] / [`out!`] macros). A write
+//! Every command writes its output through [`stdout`] (or the `outln!` / `out!` macros). A write
 //! that fails is remembered here, once, and `main` decides what it means, the way ripgrep does: the
 //! reader went away (`twotrack audit | head`: a broken pipe) ends the command quietly with exit 0;
 //! anything else (`> /dev/full`: no space left) is an error, exit 1. Nothing panics on a closed or
 //! full stdout, and the error never reads as something else (a mirror that cannot encode an item).
-//! Messages beside the output go to stderr with [`errln!`]: a closed stderr loses them, nothing more.
+//! Messages beside the output go to stderr with `errln!`: a closed stderr loses them, nothing more.
 
 use std::io::{self, Write};
 use std::sync::OnceLock;

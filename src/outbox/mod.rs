@@ -19,7 +19,7 @@
 //! attempt starts again from the reads.
 //!
 //! A storm (many reports of one event) is one correction of its own, `storm:<tracker>:<key>`: one parent
-//! incident, each report attached to it once; its saga and its growth are in [`storm`].
+//! incident, each report attached to it once; its saga and its growth are in `outbox/storm.rs`.
 //!
 //! A correction that fails `policy.max_attempts` runs in a row is parked with its last error and not
 //! attempted again until an operator retries it; an operator may cancel one that has written nothing yet
@@ -723,7 +723,7 @@ pub fn storm_corrections(
 }
 
 impl ApplyPlan {
-    /// Count `rules`, the rules that speak for a move of one of `tracker`'s items ([`driver_rules`]), for
+    /// Count `rules`, the rules that speak for a move of one of `tracker`'s items (`driver_rules`), for
     /// the circuit breaker's message.
     pub fn count_drivers(&mut self, tracker: &str, rules: impl IntoIterator<Item = String>) {
         let drivers = self.drivers.entry(tracker.to_string()).or_default();
@@ -761,7 +761,7 @@ pub fn counts_as_new(c: &Correction, outbox: &Outbox) -> Result<bool, OutboxErro
         && !already_handled(c, outbox.get(&c.id)?.as_ref()))
 }
 
-/// Bound a cycle's plan (in apply's order, [`ApplyPlan::order`]): refuse it when it would move more than
+/// Bound a cycle's plan (in apply's order, [`Capped::in_order`]): refuse it when it would move more than
 /// `policy.max_move_share` of a tracker's open items (the circuit breaker), else keep at most
 /// `policy.max_moves` new moves (the first, the most confident); the rest wait for later cycles.
 pub fn bound_moves(config: &Config, plan: &mut ApplyPlan, outbox: &Outbox) -> Result<(), OutboxError> {
@@ -920,7 +920,7 @@ pub async fn cycle(config: &Config, registry: &Registry, mirror: &Mirror) -> Res
 /// Follow-back: when a twin twotrack created is resolved, comment once on the original, passing on how
 /// the twin was resolved (its resolution or close code, and its resolution notes: ServiceNow close notes,
 /// else the last comment a person left on a Jira twin), or that it was returned. Likewise, once a storm's
-/// parent is resolved, the reporter of each report the storm closed is told once ([`storm`]).
+/// parent is resolved, the reporter of each report the storm closed is told once (`outbox/storm.rs`).
 pub async fn follow_back(config: &Config, registry: &Registry, mirror: &Mirror) -> Result<usize, OutboxError> {
     let classifier = crate::audit::classifier(config)?;
     // Follow-back plans nothing: it needs no site.

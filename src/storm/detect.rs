@@ -80,7 +80,7 @@ type Raw = u32;
 
 /// Collects open items one at a time (as the audit streams them), then finds the storms among them.
 ///
-/// Memory per report: its key, time and tracker, and a byte or two a distinct word ([`Packed`]) (no copy of its text
+/// Memory per report: its key, time and tracker, and a byte or two a distinct word (packed) (no copy of its text
 /// unless kept for what a storm shows: [`Detector::new`] keeps it, [`Detector::lean`] reads it back
 /// for the members of the storms found).
 pub struct Detector<'p> {

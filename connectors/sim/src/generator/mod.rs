@@ -72,7 +72,7 @@ pub const ASSIGNMENT_GROUPS: [(&str, &str); 6] = [
 const HISTORY_DAYS: i64 = 90;
 
 /// The fixed "now" of a generated backlog: midnight UTC on a day of 2025 chosen by the seed. Every item is created
-/// within the [`HISTORY_DAYS`] before it and updated no later than it.
+/// within the `HISTORY_DAYS` before it and updated no later than it.
 pub fn epoch(seed: u64) -> DateTime<Utc> {
     const DAYS_TO_2025: i64 = 20_089;
     let day = i64::try_from(seed % 365).unwrap_or_default();
