@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use twotrack_api::{Item, TrackerRole};
+use twotrack_api::{Class, Item, TrackerRole};
 
 use super::remote::Reader;
 use crate::classify::fuse::MovePolicy;
@@ -238,8 +238,8 @@ struct Counted {
 
 impl Counted {
     fn of(out: &VerdictLine<'_>) -> Counted {
-        let action = [Action::Move, Action::Review].into_iter().find(|a| out.action == a.as_str());
-        Counted { value: out.class == "value", misfiled: out.misfiled, action }
+        let action = (out.action != Action::Keep).then_some(out.action);
+        Counted { value: out.class == Class::Value, misfiled: out.misfiled, action }
     }
 }
 

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use serde::Serialize;
-use twotrack_api::{Item, TrackerRole};
+use twotrack_api::{Class, Item, Kind, TrackerRole};
 
 use crate::classify::{Action, Placement, PriorityMatrix, Thresholds, Verdict, decide};
 use crate::plan::{Change, Exemption, Finding};
@@ -13,12 +13,12 @@ use crate::plan::{Change, Exemption, Finding};
 #[derive(Debug, Serialize)]
 pub struct VerdictLine<'a> {
     pub id: &'a str,
-    pub class: &'static str,
-    pub kind: &'static str,
+    pub class: Class,
+    pub kind: Kind,
     pub confidence: f64,
-    pub filed_as: &'static str,
+    pub filed_as: TrackerRole,
     pub misfiled: bool,
-    pub action: &'static str,
+    pub action: Action,
     pub queue: Option<&'a str>,
     pub impact: Option<u8>,
     pub urgency: Option<u8>,
@@ -53,12 +53,12 @@ impl<'a> VerdictLine<'a> {
         let round = |p: f64| (p * 1000.0).round() / 1000.0;
         VerdictLine {
             id,
-            class: verdict.class.as_str(),
-            kind: verdict.kind.as_str(),
+            class: verdict.class,
+            kind: verdict.kind,
             confidence: round(verdict.confidence),
-            filed_as: role.as_str(),
+            filed_as: role,
             misfiled,
-            action: action.as_str(),
+            action,
             p_misfiled: p_misfiled.map(round),
             queue: verdict.queue.as_deref(),
             impact: verdict.impact,
