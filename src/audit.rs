@@ -119,6 +119,7 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
     }
     builder.storms(&found);
     let mut report = builder.finish()?;
+    tracing::debug!(findings = report.findings.len(), storms = found.len(), "report built");
     report.totals.parked = outbox.parked_from(tracker)? as u64;
     if let Some(refusal) = refusal {
         report.notes.push(format!("apply would refuse this cycle: {refusal}"));

@@ -214,17 +214,26 @@ impl Mirror {
         Ok(revisions)
     }
 
-    /// Write the stored items of one tracker, or of all, to `out` as JSON Lines; returns how many.
+    /// Write the stored items of one tracker, or of all, to `out` as JSON Lines, in the mirror's order;
+    /// returns how many. Items are decoded and written as JSON on every core
+    /// ([`crate::parallel::map_in_order`]); the calling thread only writes the lines out.
     pub fn export_jsonl(&self, out: impl Write, tracker: Option<&str>) -> Result<u64, MirrorError> {
         let mut out = std::io::BufWriter::new(out);
         let mut written = 0;
-        for item in self.items(tracker) {
+        let line = |stored: Stored| {
+            let line = stored.decode().and_then(|item| {
+                let mut line = serde_json::to_vec(&item).map_err(encode_error("item"))?;
+                line.push(b'\n');
+                Ok(line)
+            });
+            Some(line)
+        };
+        crate::parallel::map_in_order(self.stored(tracker), crate::parallel::workers(), line, |line| {
             // A failed write is the output's failure (a closed pipe, a full disk), not the item's.
-            serde_json::to_writer(&mut out, &item?)
-                .map_err(|e| if e.is_io() { MirrorError::Export(e.into()) } else { encode_error("item")(e) })?;
-            out.write_all(b"\n").map_err(MirrorError::Export)?;
+            out.write_all(&line?).map_err(MirrorError::Export)?;
             written += 1;
-        }
+            Ok::<(), MirrorError>(())
+        })?;
         out.flush().map_err(MirrorError::Export)?;
         Ok(written)
     }

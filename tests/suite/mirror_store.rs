@@ -263,6 +263,46 @@ fn items_stream_ten_thousand_items_in_key_order() {
     assert_eq!(mirror.count(Some("snow")).unwrap(), 1);
 }
 
+/// The export is written on every core: ten thousand items (several chunks) still come out in the
+/// mirror's order, each line the item it was; an output that fails part-way is the export's error.
+#[test]
+fn a_large_export_keeps_the_mirror_order_and_stops_at_a_failed_write() {
+    let mirror = Mirror::temporary().unwrap();
+    let mut cursor = Cursor::default();
+    for page in 0..20 {
+        let items: Vec<Item> = (0..500).map(|i| item("jira", &format!("A-{:05}", page * 500 + i), page)).collect();
+        cursor = advanced(cursor, &items);
+        mirror.writing().apply_page("jira", "jql", &items, &cursor).unwrap();
+    }
+    let mut out = Vec::new();
+    assert_eq!(mirror.export_jsonl(&mut out, None).unwrap(), 10_000);
+    let back: Vec<Item> = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let stored: Vec<Item> = mirror.items(None).map(Result::unwrap).collect();
+    assert_eq!(back, stored);
+
+    /// Takes `room` bytes, then fails as a closed pipe does.
+    struct Closing {
+        room: usize,
+    }
+    impl std::io::Write for Closing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::ErrorKind::BrokenPipe.into());
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    match mirror.export_jsonl(Closing { room: 100_000 }, None) {
+        Err(MirrorError::Export(e)) => assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe),
+        other => panic!("a closed output is the export's error: {other:?}"),
+    }
+}
+
 #[test]
 fn clones_share_one_store() {
     let mirror = Mirror::temporary().unwrap();
