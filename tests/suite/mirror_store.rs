@@ -236,8 +236,8 @@ fn export_writes_json_lines_that_read_back_as_the_items() {
     assert_eq!(String::from_utf8(all).unwrap().lines().count(), 3);
 }
 
-#[test]
-fn items_stream_ten_thousand_items_in_key_order() {
+/// A mirror of ten thousand Jira items, `A-00000` to `A-09999`, pulled in twenty pages of 500.
+fn ten_thousand() -> Mirror {
     let mirror = Mirror::temporary().unwrap();
     let mut cursor = Cursor::default();
     for page in 0..20 {
@@ -245,6 +245,12 @@ fn items_stream_ten_thousand_items_in_key_order() {
         cursor = advanced(cursor, &items);
         assert_eq!(mirror.writing().apply_page("jira", "jql", &items, &cursor).unwrap().new, 500);
     }
+    mirror
+}
+
+#[test]
+fn items_stream_ten_thousand_items_in_key_order() {
+    let mirror = ten_thousand();
     mirror.upsert_item(&item("snow", "INC1", 1)).unwrap();
 
     let mut iter = mirror.items(Some("jira"));
@@ -267,13 +273,7 @@ fn items_stream_ten_thousand_items_in_key_order() {
 /// mirror's order, each line the item it was; an output that fails part-way is the export's error.
 #[test]
 fn a_large_export_keeps_the_mirror_order_and_stops_at_a_failed_write() {
-    let mirror = Mirror::temporary().unwrap();
-    let mut cursor = Cursor::default();
-    for page in 0..20 {
-        let items: Vec<Item> = (0..500).map(|i| item("jira", &format!("A-{:05}", page * 500 + i), page)).collect();
-        cursor = advanced(cursor, &items);
-        mirror.writing().apply_page("jira", "jql", &items, &cursor).unwrap();
-    }
+    let mirror = ten_thousand();
     let mut out = Vec::new();
     assert_eq!(mirror.export_jsonl(&mut out, None).unwrap(), 10_000);
     let back: Vec<Item> = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
