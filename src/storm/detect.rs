@@ -862,7 +862,12 @@ impl Site<'_> {
         spread.set(centroid.iter().copied());
         let expected = self.expected(&indices, &rate, postings, spread, first, last);
         spread.clear(centroid.iter().copied());
-        if poisson_tail(core.len() as u64, expected) > BURST_P {
+        // Measured as the everyday rate is: the members with one of the words it is counted through.
+        // A group can hold reports alike to it only as a whole, in other words (a blend of a firewall
+        // request, a disk full and a new server, each with its share of the group's words): counting
+        // them against a rate that never looks at such reports would find a burst in any busy day.
+        let counted = core.iter().filter(|&&(i, _)| self.vectors.words_of(i).any(|t| rate.contains(&t))).count();
+        if poisson_tail(counted as u64, expected) > BURST_P {
             return None;
         }
         Some(Found { core, words, first, last, expected: (expected * 1000.0).round() / 1000.0 })
