@@ -9,7 +9,7 @@ pub mod after;
 mod keys;
 pub mod storm;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use twotrack_api::connector::{NewItem, OriginRef, Target};
 use twotrack_api::{Class, Item, TrackerKind, TrackerRole};
 
@@ -27,8 +27,8 @@ pub const MOVED_LABEL: &str = "twotrack-moved";
 pub const DEFAULT_KEEP_LABEL: &str = "twotrack-keep";
 
 /// What is wrong with an item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum FindingKind {
     /// In the wrong tracker: Work in the product backlog or Value in the service queue.
     Misfiled,
@@ -60,6 +60,12 @@ impl FindingKind {
             FindingKind::ReopenedAfterMove => "reopened-after-move",
             FindingKind::ReturnedByHuman => "returned-by-human",
         }
+    }
+}
+
+impl std::fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -15,7 +15,7 @@ use serde::ser::{Error as _, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use super::{FindingRow, RenderError, RowAction};
-use crate::plan::ItemKeys;
+use crate::plan::{FindingKind, ItemKeys};
 
 /// The spill stays in memory up to this many bytes of rows; past it, the rows go to a temporary file.
 const IN_MEMORY: usize = 8 << 20;
@@ -24,7 +24,7 @@ const IN_MEMORY: usize = 8 << 20;
 #[derive(Debug, Clone)]
 struct Entry {
     tracker: u16,
-    kind: u16,
+    kind: FindingKind,
     action: RowAction,
     waits: bool,
     storm: Option<u32>,
@@ -46,8 +46,7 @@ fn key<'k>(keys: &'k str, e: &Entry) -> &'k str {
 pub struct FindingRef<'a> {
     pub tracker: &'a str,
     pub key: &'a str,
-    /// `misfiled`, `misrouted`, ... (as in the row).
-    pub kind: &'a str,
+    pub kind: FindingKind,
     pub action: RowAction,
     pub confidence: f64,
     pub waits: bool,
@@ -106,7 +105,7 @@ impl Spill {
     }
 }
 
-/// Names that repeat across findings (trackers, kinds, storms), each held once.
+/// Names that repeat across findings (trackers, storms), each held once.
 #[derive(Debug, Clone, Default)]
 struct Names {
     names: Vec<Box<str>>,
@@ -140,7 +139,7 @@ pub struct FindingsWriter {
 impl FindingsWriter {
     pub fn push(&mut self, row: &FindingRow) -> Result<(), RenderError> {
         let (at, len) = self.spill.push(row)?;
-        let (tracker, kind) = (self.names.id(&row.tracker), self.names.id(&row.kind));
+        let tracker = self.names.id(&row.tracker);
         let start = self.keys.len();
         self.keys.push_str(&row.key);
         let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(self.keys.len())) else {
@@ -148,7 +147,7 @@ impl FindingsWriter {
         };
         self.entries.push(Entry {
             tracker: u16::try_from(tracker).unwrap_or(u16::MAX),
-            kind: u16::try_from(kind).unwrap_or(u16::MAX),
+            kind: row.kind,
             action: row.action,
             waits: row.waits,
             storm: None,
@@ -245,7 +244,7 @@ impl Findings {
         FindingRef {
             tracker: self.names.get(e.tracker.into()),
             key: key(&self.keys, e),
-            kind: self.names.get(e.kind.into()),
+            kind: e.kind,
             action: e.action,
             confidence: e.confidence,
             waits: e.waits,
@@ -317,14 +316,14 @@ mod tests {
 
     fn row(key: &str, action: RowAction, confidence: f64) -> FindingRow {
         FindingRow {
-            kind: "misfiled".into(),
+            kind: FindingKind::Misfiled,
             tracker: "jira".into(),
             key: key.into(),
             url: String::new(),
             title: format!("the title of {key}"),
-            filed_as: "product".into(),
-            class: "work".into(),
-            item_kind: "request".into(),
+            filed_as: twotrack_api::TrackerRole::Product,
+            class: twotrack_api::Class::Work,
+            item_kind: twotrack_api::Kind::Request,
             confidence,
             action,
             waits: false,

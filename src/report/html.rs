@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use super::storm::StormRow;
 use super::{FindingRow, FullLists, HtmlOptions, RenderError, Report, RowAction};
+use crate::plan::FindingKind;
 
 const STYLE: &str = r#"
 :root{--value:#2f6fdb;--work:#e07b1a;--ink:#1d2330;--muted:#667085;--line:#e4e7ec;--bg:#fafbfc}
@@ -162,7 +163,7 @@ fn mix(r: &Report) -> Markup {
 /// What the page says about the findings it does not list: their counts by action and kind, and where
 /// the full lists are.
 fn rest(r: &Report, shown: usize, opts: &HtmlOptions) -> Markup {
-    let mut counts: BTreeMap<(RowAction, &str), u64> = BTreeMap::new();
+    let mut counts: BTreeMap<(RowAction, FindingKind), u64> = BTreeMap::new();
     for f in r.findings.iter().skip(shown) {
         *counts.entry((f.action, f.kind)).or_default() += 1;
     }

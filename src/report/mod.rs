@@ -16,7 +16,7 @@ pub mod verdict;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use twotrack_api::{Class, TrackerRole};
+use twotrack_api::{Class, Kind, TrackerRole};
 
 use crate::classify::PriorityMatrix;
 use crate::classify::{Action, Reason, Subject};
@@ -163,14 +163,14 @@ pub struct TrackerSummary {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FindingRow {
-    pub kind: String,
+    pub kind: FindingKind,
     pub tracker: String,
     pub key: String,
     pub url: String,
     pub title: String,
-    pub filed_as: String,
-    pub class: String,
-    pub item_kind: String,
+    pub filed_as: TrackerRole,
+    pub class: Class,
+    pub item_kind: Kind,
     pub confidence: f64,
     /// "move", "review", "fix" or "report".
     pub action: RowAction,
@@ -534,14 +534,14 @@ fn row(f: &Finding, config: &Config) -> FindingRow {
     });
     let (from, to) = from_to(&f.change, &config.priority);
     FindingRow {
-        kind: f.kind.as_str().to_string(),
+        kind: f.kind,
         tracker: f.item.tracker.clone(),
         key: f.item.key.clone(),
         url: f.item.url.clone(),
         title: f.item.summary.clone(),
-        filed_as: f.filed_as.as_str().to_string(),
-        class: v.class.as_str().to_string(),
-        item_kind: v.kind.as_str().to_string(),
+        filed_as: f.filed_as,
+        class: v.class,
+        item_kind: v.kind,
         confidence: (v.confidence * 1000.0).round() / 1000.0,
         action,
         waits: false,

@@ -2,9 +2,10 @@
 
 use std::path::Path;
 
-use twotrack::api::Item;
+use twotrack::api::{Class, Item};
 use twotrack::config::{Config, parse_str};
 use twotrack::mirror::Mirror;
+use twotrack::plan::FindingKind;
 use twotrack::report::{FindingRow, Format, Report, RowAction};
 
 use crate::classify_support;
@@ -118,7 +119,7 @@ fn summary_counts_open_items_per_tracker_and_finds_misfiled_both_ways() {
     assert_eq!((jira.open_items, sn.open_items), (5, 3));
     assert!(r.totals.work_in_product >= 1, "the password reset / restore in Jira are Work: {:?}", r.totals);
     assert!(r.totals.value_in_service >= 1, "dark mode in ServiceNow is Value: {:?}", r.totals);
-    let keys: Vec<&str> = findings.iter().filter(|f| f.kind == "misfiled").map(|f| f.key.as_str()).collect();
+    let keys: Vec<&str> = findings.iter().filter(|f| f.kind == FindingKind::Misfiled).map(|f| f.key.as_str()).collect();
     assert!(keys.contains(&"SHOP-3") || keys.contains(&"SHOP-4"), "{keys:?}");
     assert!(keys.contains(&"INC0010002"), "{keys:?}");
     assert!(
@@ -131,7 +132,7 @@ fn summary_counts_open_items_per_tracker_and_finds_misfiled_both_ways() {
         let t = f.target.as_ref().expect("a move has a target");
         assert_ne!(t.tracker, f.tracker);
         assert!(t.note.contains("<new key>") && !t.note.contains('{'), "the note as it would read: {}", t.note);
-        if f.class == "value" {
+        if f.class == Class::Value {
             assert_eq!(t.priority, None, "twotrack never sets a priority for Value");
         } else {
             assert!(t.queue.is_some() && t.priority.is_some(), "work moves carry a queue and a priority: {t:?}");
@@ -228,7 +229,7 @@ fn generated_report() -> Report {
 fn every_finding_shows_from_and_to_in_every_format() {
     let r = generated_report();
     let findings = rows(&r);
-    for kind in ["misfiled", "misrouted", "misprioritised"] {
+    for kind in [FindingKind::Misfiled, FindingKind::Misrouted, FindingKind::Misprioritised] {
         assert!(findings.iter().any(|f| f.kind == kind), "the generated backlog has {kind} findings: {:?}", r.totals);
     }
     assert!(
@@ -295,7 +296,7 @@ fn reasons_are_grouped_by_the_side_they_support_the_decisive_first() {
         }
     }
     // The generated backlog's misfiled items have evidence for both classes; it is shown apart.
-    let both = findings.iter().filter(|f| f.kind == "misfiled" && !f.reasons.for_current.is_empty()).count();
+    let both = findings.iter().filter(|f| f.kind == FindingKind::Misfiled && !f.reasons.for_current.is_empty()).count();
     assert!(both > 0, "some misfiled findings have evidence for staying");
     let md = r.render(Format::Md).unwrap();
     assert!(md.contains("for staying: "), "markdown labels the evidence for staying");
@@ -320,7 +321,7 @@ fn the_misfiled_count_is_the_same_in_every_place() {
     let findings = rows(&r);
     let t = &r.totals;
     assert!(t.exempt > 0 && t.misfiled > 0, "{t:?}");
-    let rows = findings.iter().filter(|f| f.kind == "misfiled").count() as u64;
+    let rows = findings.iter().filter(|f| f.kind == FindingKind::Misfiled).count() as u64;
     assert_eq!(t.misfiled, rows, "totals vs findings rows");
     assert_eq!(t.misfiled, t.work_in_product + t.value_in_service, "totals by direction");
     assert_eq!(t.misfiled, t.moves + t.reviews, "totals by action");
@@ -328,7 +329,7 @@ fn the_misfiled_count_is_the_same_in_every_place() {
     assert_eq!(r.trackers.iter().map(|s| s.misfiled).sum::<u64>(), t.misfiled, "tracker summaries vs totals");
     assert_eq!(r.trackers.iter().map(|s| s.exempt).sum::<u64>(), t.exempt, "exempt per tracker vs totals");
     for s in &r.trackers {
-        let here = findings.iter().filter(|f| f.kind == "misfiled" && f.tracker == s.name).count() as u64;
+        let here = findings.iter().filter(|f| f.kind == FindingKind::Misfiled && f.tracker == s.name).count() as u64;
         assert_eq!((s.misfiled, s.moves + s.reviews), (here, here), "{}: summary vs its findings", s.name);
     }
     let md = r.render(Format::Md).unwrap();

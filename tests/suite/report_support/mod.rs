@@ -27,30 +27,32 @@ user = "bot"
 token = "inline-test-token"
 "#;
 
+use twotrack::api::{Class, Kind, TrackerRole};
+use twotrack::plan::FindingKind;
 use twotrack::report::{FindingRow, Findings, Reasons, Report, RowAction, SCHEMA_VERSION, TargetRow, Totals};
 
 /// Finding `n` of a big audit: a fifth moves, a fifth reviews, the rest fixes and reports, with
 /// confidences spread so that the order is not the order of making, and a row as heavy as a real one.
 pub fn finding(n: usize) -> FindingRow {
     let (action, kind) = match n % 10 {
-        0 | 5 => (RowAction::Move, "misfiled"),
-        1 | 6 => (RowAction::Review, "misfiled"),
-        2 | 7 => (RowAction::Fix, "misrouted"),
-        3 => (RowAction::Fix, "misprioritised"),
-        _ => (RowAction::Report, "misprioritised"),
+        0 | 5 => (RowAction::Move, FindingKind::Misfiled),
+        1 | 6 => (RowAction::Review, FindingKind::Misfiled),
+        2 | 7 => (RowAction::Fix, FindingKind::Misrouted),
+        3 => (RowAction::Fix, FindingKind::Misprioritised),
+        _ => (RowAction::Report, FindingKind::Misprioritised),
     };
     let note = "Hello, this request was filed in the product backlog but it is an operational request: it \
                 has been moved to the service desk, where it will be handled. "
         .repeat(3);
     FindingRow {
-        kind: kind.into(),
+        kind,
         tracker: if n.is_multiple_of(2) { "jira" } else { "servicenow" }.into(),
         key: format!("KEY-{n}"),
         url: format!("https://example.test/browse/KEY-{n}"),
         title: format!("Please reset the password for user {n}, locked out again after the holidays"),
-        filed_as: "product".into(),
-        class: "work".into(),
-        item_kind: "request".into(),
+        filed_as: TrackerRole::Product,
+        class: Class::Work,
+        item_kind: Kind::Request,
         // Distinct confidences (n * 7919 mod 50,021 is one-to-one below 50,021).
         confidence: (n * 7919 % 50_021) as f64 / 50_021.0,
         action,
