@@ -37,6 +37,9 @@ const MIN_SPAN: TimeDelta = TimeDelta::hours(1);
 const RATE_SAMPLE: usize = 2048;
 /// How alike (as a share of `similarity`) a report must be to a group to count towards its everyday rate.
 const LIKE_SHARE: f32 = 0.5;
+/// A group none of whose members resembles it as a whole is looked at again in its busiest stretch of
+/// this part of the window.
+const BUSIEST_PARTS: i32 = 3;
 /// At most this many shared words explain a storm.
 const SHOWN_WORDS: usize = 8;
 
@@ -788,7 +791,7 @@ impl Site<'_> {
     fn storms(&self, groups: Vec<Vec<usize>>) -> Vec<Found> {
         let mut spread = Spread(vec![0.0; self.names.len()]);
         let (reports, vocabulary) = (self.docs.len(), self.names.len());
-        let cores: Vec<Core> = groups.into_iter().filter_map(|g| self.core(g, &mut spread)).collect();
+        let cores: Vec<Core> = groups.into_iter().filter_map(|g| self.core_or_burst(g, &mut spread)).collect();
         let postings =
             Postings::of_words(self.vectors, reports, vocabulary, cores.iter().flat_map(|c| c.probes.iter().copied()));
         let grown: Vec<Grown> = cores.into_iter().filter_map(|c| self.grow(c, &postings, &mut spread)).collect();
@@ -798,9 +801,35 @@ impl Site<'_> {
         grown.into_iter().filter_map(|g| self.burst(g, &postings, &mut spread)).collect()
     }
 
+    /// The core of a group ([`Site::core`]); where too few members resemble the group as a whole, the
+    /// core of its busiest stretch: on a busy site, chains of everyday near-duplicates can join an
+    /// outage's reports into a group of hundreds spread over half a day, whose centroid resembles
+    /// none of them, while the outage's reports crowd one stretch of it.
+    fn core_or_burst(&self, group: Vec<usize>, spread: &mut Spread) -> Option<Core> {
+        let group = match self.core(group, spread) {
+            Ok(core) => return Some(core),
+            Err(group) => group,
+        };
+        let stretch = self.params.window / BUSIEST_PARTS;
+        // The members in arrival order: the longest run within `stretch` of its first.
+        let (mut best, mut start) = ((0, 0), 0);
+        for end in 0..group.len() {
+            while self.docs[group[end]].created - self.docs[group[start]].created > stretch {
+                start += 1;
+            }
+            if end + 1 - start > best.1 - best.0 {
+                best = (start, end + 1);
+            }
+        }
+        if best.1 - best.0 < self.params.min_size || best.1 - best.0 == group.len() {
+            return None;
+        }
+        self.core(group[best.0..best.1].to_vec(), spread).ok()
+    }
+
     /// The core of a group: the members that resemble the group as a whole (a chain of pairs can
-    /// drift), if enough of them do.
-    fn core(&self, group: Vec<usize>, spread: &mut Spread) -> Option<Core> {
+    /// drift), if enough of them do (else the group back).
+    fn core(&self, group: Vec<usize>, spread: &mut Spread) -> Result<Core, Vec<usize>> {
         let similarity = self.params.similarity;
         let centroid = self.centroid(&group);
         spread.set(centroid.iter().copied());
@@ -811,10 +840,10 @@ impl Site<'_> {
             .collect();
         spread.clear(centroid.iter().copied());
         if core.len() < self.params.min_size {
-            return None;
+            return Err(group);
         }
         let probes = self.rarest(centroid.iter().copied(), 3);
-        Some(Core { group, centroid, core, probes })
+        Ok(Core { group, centroid, core, probes })
     }
 
     /// A core grown by the reports of its window that resemble no single other report closely enough,

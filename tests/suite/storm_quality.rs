@@ -97,3 +97,31 @@ fn a_backlog_without_an_outage_has_no_storm() {
         assert_eq!(t.found_storms, 0, "seed {seed}: a storm was invented");
     }
 }
+
+/// On a busy site (50,000 items a tracker over 90 days, about 1,100 a day), chains of everyday
+/// near-duplicates join the reports of a 60-report mail outage into a group of hundreds over half a
+/// day, whose centroid resembles none of them. The group's busiest stretch is looked at again: the
+/// outage is found there, nearly whole, and nothing else.
+#[test]
+fn an_outage_joined_into_a_busy_days_chains_is_found_in_its_busiest_stretch() {
+    let outages = [
+        StormOptions { reports: 500, in_backlog: 0.25 },
+        StormOptions { reports: 60, in_backlog: 0.25 },
+        StormOptions { reports: 15, in_backlog: 0.25 },
+    ];
+    let b = storm_support::every_item(31, 50_000, &outages);
+    let found = detect(&b.items, &StormParams::default());
+    let position: std::collections::HashMap<(&str, &str), usize> =
+        b.items.iter().enumerate().map(|(i, item)| ((item.tracker.as_str(), item.key.as_str()), i)).collect();
+    let members: Vec<HashSet<usize>> = found
+        .iter()
+        .map(|s| s.members.iter().map(|m| position[&(m.tracker.as_str(), m.key.as_str())]).collect())
+        .collect();
+    let mail = &b.storms[1];
+    let best = members.iter().map(|m| m.intersection(mail).count()).max().unwrap_or(0);
+    println!("{} storms; the mail outage: {best} of {} reports in one storm", found.len(), mail.len());
+    assert!(best * 10 >= mail.len() * 8, "the mail outage: {best} of {} reports found together", mail.len());
+    let truth: HashSet<usize> = b.storms.iter().flatten().copied().collect();
+    let pulled = members.iter().flatten().filter(|i| !truth.contains(i)).count();
+    assert!(pulled <= 10, "{pulled} ordinary items pulled into storms");
+}
