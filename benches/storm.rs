@@ -11,7 +11,6 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use twotrack::storm::{Detector, StormParams};
-use twotrack_sim::generator::StormOptions;
 
 #[path = "../tests/suite/storm_support/mod.rs"]
 #[allow(dead_code)] // the open-items loader is for the quality test
@@ -19,13 +18,8 @@ mod storm_support;
 
 fn main() {
     let per_tracker: usize = std::env::var("TWOTRACK_STORM_ITEMS").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
-    let outages = [
-        StormOptions { reports: 500, in_backlog: 0.25 },
-        StormOptions { reports: 60, in_backlog: 0.25 },
-        StormOptions { reports: 15, in_backlog: 0.25 },
-    ];
     // Everything generated, open or not: the detector sees as many items as the target says.
-    let b = storm_support::every_item(31, per_tracker, &outages);
+    let b = storm_support::every_item(31, per_tracker, &storm_support::BUSY_SITE_OUTAGES);
     let params = StormParams::default();
     let runs: usize = std::env::var("TWOTRACK_STORM_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
     let mut best = f64::MAX;

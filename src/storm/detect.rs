@@ -791,7 +791,7 @@ impl Site<'_> {
     fn storms(&self, groups: Vec<Vec<usize>>) -> Vec<Found> {
         let mut spread = Spread(vec![0.0; self.names.len()]);
         let (reports, vocabulary) = (self.docs.len(), self.names.len());
-        let cores: Vec<Core> = groups.into_iter().filter_map(|g| self.core_or_burst(g, &mut spread)).collect();
+        let cores: Vec<Core> = groups.into_iter().filter_map(|g| self.core_or_busiest(g, &mut spread)).collect();
         let postings =
             Postings::of_words(self.vectors, reports, vocabulary, cores.iter().flat_map(|c| c.probes.iter().copied()));
         let grown: Vec<Grown> = cores.into_iter().filter_map(|c| self.grow(c, &postings, &mut spread)).collect();
@@ -805,7 +805,7 @@ impl Site<'_> {
     /// core of its busiest stretch: on a busy site, chains of everyday near-duplicates can join an
     /// outage's reports into a group of hundreds spread over half a day, whose centroid resembles
     /// none of them, while the outage's reports crowd one stretch of it.
-    fn core_or_burst(&self, group: Vec<usize>, spread: &mut Spread) -> Option<Core> {
+    fn core_or_busiest(&self, group: Vec<usize>, spread: &mut Spread) -> Option<Core> {
         let group = match self.core(group, spread) {
             Ok(core) => return Some(core),
             Err(group) => group,

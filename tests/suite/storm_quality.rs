@@ -104,12 +104,7 @@ fn a_backlog_without_an_outage_has_no_storm() {
 /// outage is found there, nearly whole, and nothing else.
 #[test]
 fn an_outage_joined_into_a_busy_days_chains_is_found_in_its_busiest_stretch() {
-    let outages = [
-        StormOptions { reports: 500, in_backlog: 0.25 },
-        StormOptions { reports: 60, in_backlog: 0.25 },
-        StormOptions { reports: 15, in_backlog: 0.25 },
-    ];
-    let b = storm_support::every_item(31, 50_000, &outages);
+    let b = storm_support::every_item(31, 50_000, &storm_support::BUSY_SITE_OUTAGES);
     let found = detect(&b.items, &StormParams::default());
     let position: std::collections::HashMap<(&str, &str), usize> =
         b.items.iter().enumerate().map(|(i, item)| ((item.tracker.as_str(), item.key.as_str()), i)).collect();

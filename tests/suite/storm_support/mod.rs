@@ -13,6 +13,14 @@ pub struct Backlog {
     pub storms: Vec<HashSet<usize>>,
 }
 
+/// The outages of the storm benchmark's busy site (and of the quality test that checks the middle one
+/// is found there): 500, 60 and 15 reports, a quarter filed in the product backlog.
+pub const BUSY_SITE_OUTAGES: [StormOptions; 3] = [
+    StormOptions { reports: 500, in_backlog: 0.25 },
+    StormOptions { reports: 60, in_backlog: 0.25 },
+    StormOptions { reports: 15, in_backlog: 0.25 },
+];
+
 /// `per_tracker` ordinary items per tracker (10% misfiled) with `storms` mixed in; the open items only.
 pub fn backlog(seed: u64, per_tracker: usize, storms: &[StormOptions]) -> Backlog {
     generated(seed, per_tracker, storms, true)
