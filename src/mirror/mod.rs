@@ -597,7 +597,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mirror");
         drop(Mirror::open(&path).unwrap());
-        let db = sled::open(&path).unwrap();
+        // The mirror just closed can hold its file lock until sled's background flusher exits (as
+        // `Mirror::open` allows for): poll for the lock, with a deadline.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let db = loop {
+            match sled::open(&path) {
+                Ok(db) => break db,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    assert!(e.to_string().contains("could not acquire lock"), "not a held lock: {e}");
+                    std::thread::yield_now();
+                }
+                Err(e) => panic!("the mirror's lock is still held after 10 s: {e}"),
+            }
+        };
         let stored = db.open_tree("meta").unwrap().get(FORMAT_KEY).unwrap().unwrap();
         assert_eq!(stored.as_ref(), &FORMAT_VERSION.to_be_bytes());
     }
