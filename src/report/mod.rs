@@ -16,7 +16,7 @@ pub mod verdict;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use twotrack_api::{Class, Kind, TrackerRole};
+use twotrack_api::{Class, Kind, TrackerKind, TrackerRole};
 
 use crate::classify::PriorityMatrix;
 use crate::classify::{Action, Reason, Subject};
@@ -146,8 +146,8 @@ impl Totals {
 #[derive(Debug, Clone, Serialize)]
 pub struct TrackerSummary {
     pub name: String,
-    pub kind: String,
-    pub role: String,
+    pub kind: TrackerKind,
+    pub role: TrackerRole,
     pub open_items: u64,
     pub value: u64,
     pub work: u64,
@@ -241,8 +241,8 @@ impl<'a> ReportBuilder<'a> {
             .map(|t| {
                 let summary = TrackerSummary {
                     name: t.name.clone(),
-                    kind: t.kind().as_str().to_string(),
-                    role: t.role.as_str().to_string(),
+                    kind: t.kind(),
+                    role: t.role,
                     open_items: 0,
                     value: 0,
                     work: 0,

@@ -129,7 +129,8 @@ macro_rules! display_via_as_str {
     ($($t:ty),*) => {$(
         impl fmt::Display for $t {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
+                // `pad`, not `write_str`: a width in the format (`{:<8}`) is honoured.
+                f.pad(self.as_str())
             }
         }
     )*};
@@ -292,5 +293,18 @@ impl Item {
     /// A non-blank entry of [`Item::fields`], trimmed.
     fn field(&self, name: &str) -> Option<&str> {
         self.fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_small_enums_print_as_their_names_and_honour_a_width() {
+        assert_eq!(format!("{}", TrackerKind::ServiceNow), "servicenow");
+        assert_eq!(format!("[{:<8}]", TrackerRole::Service), "[service ]");
+        assert_eq!(format!("[{:>7}]", Class::Work), "[   work]");
+        assert_eq!(format!("[{:^9}]", Kind::Request), "[ request ]");
     }
 }
