@@ -120,7 +120,53 @@ pub enum Planned2 {
     },
 }
 
+/// The kind of a correction: the first part of its id (`move:jira:SHOP-1`), its `type` in the
+/// stored correction, its action in `outbox list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CorrectionKind {
+    Move,
+    Reroute,
+    Reprioritise,
+    Storm,
+}
+
+impl CorrectionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CorrectionKind::Move => "move",
+            CorrectionKind::Reroute => "reroute",
+            CorrectionKind::Reprioritise => "reprioritise",
+            CorrectionKind::Storm => "storm",
+        }
+    }
+
+    /// The kind of correction `planned` is.
+    fn of(planned: &Planned) -> CorrectionKind {
+        match planned {
+            Planned::Move(_) => CorrectionKind::Move,
+            Planned::Reroute { .. } => CorrectionKind::Reroute,
+            Planned::Reprioritise { .. } => CorrectionKind::Reprioritise,
+        }
+    }
+}
+
+impl std::fmt::Display for CorrectionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 impl Planned2 {
+    pub fn kind(&self) -> CorrectionKind {
+        match self {
+            Planned2::Move { .. } => CorrectionKind::Move,
+            Planned2::Reroute { .. } => CorrectionKind::Reroute,
+            Planned2::Reprioritise { .. } => CorrectionKind::Reprioritise,
+            Planned2::Storm { .. } => CorrectionKind::Storm,
+        }
+    }
+
     /// The same correction, the confidence compared to a millionth: judged again from the item as read
     /// back from its tracker, the evidence can sum in another order (labels, fields) and differ in the
     /// last bits, which is no new decision.
@@ -462,21 +508,12 @@ pub fn correction_from(f: &Finding) -> Option<Correction> {
 
 /// The outbox's id of the correction `planned` for `item`: one of each kind an item.
 fn correction_id(planned: &Planned, item: &Item) -> String {
-    id_pieces(id_kind(planned), &item.tracker, &item.key).concat()
+    id_pieces(CorrectionKind::of(planned).as_str(), &item.tracker, &item.key).concat()
 }
 
 /// The outbox's id of a correction of `kind` for an item, in pieces: `{kind}:{tracker}:{key}`.
 fn id_pieces<'a>(kind: &'a str, tracker: &'a str, key: &'a str) -> [&'a str; 5] {
     [kind, ":", tracker, ":", key]
-}
-
-/// What [`correction_id`] starts with.
-fn id_kind(planned: &Planned) -> &'static str {
-    match planned {
-        Planned::Move(_) => "move",
-        Planned::Reroute { .. } => "reroute",
-        Planned::Reprioritise { .. } => "reprioritise",
-    }
 }
 
 /// The moves this mirror's outbox carried out, with both sides as the mirror holds them now (a twin not
@@ -547,7 +584,7 @@ impl Capped {
             confidence: if is_move { f.verdict.confidence } else { 0.0 },
             tracker: f.item.tracker.as_str().into(),
             key: f.item.key.as_str().into(),
-            id: CappedId::Parts(id_kind(planned)),
+            id: CappedId::Parts(CorrectionKind::of(planned).as_str()),
             is_new,
         }))
     }
@@ -934,7 +971,44 @@ pub async fn follow_back(config: &Config, registry: &Registry, mirror: &Mirror) 
 
 #[cfg(test)]
 mod tests {
-    use super::{Capped, CappedId};
+    use super::{Capped, CappedId, CorrectionKind, Planned2};
+
+    /// A stored correction's `type` is its kind's name, which its id starts with and `outbox list`
+    /// shows: one name for each, whichever way it is read.
+    #[test]
+    fn a_stored_corrections_type_is_its_kinds_name() {
+        let new_item = || Box::new(twotrack_api::connector::NewItem::new(twotrack_api::Kind::Incident, "VPN down"));
+        let all = [
+            Planned2::Move {
+                target_tracker: "servicenow".into(),
+                class: twotrack_api::Class::Work,
+                kind: twotrack_api::Kind::Incident,
+                confidence: 0.99,
+                new_item: new_item(),
+                source_note: String::new(),
+                close_note: String::new(),
+            },
+            Planned2::Reroute { queue: "network".into(), group: "Network".into(), note: String::new() },
+            Planned2::Reprioritise { impact: 1, urgency: 1, priority: 1, note: String::new() },
+            Planned2::Storm {
+                service_tracker: "servicenow".into(),
+                parent: new_item(),
+                priority: 1,
+                members: Vec::new(),
+            },
+        ];
+        let kinds: Vec<CorrectionKind> = all.iter().map(Planned2::kind).collect();
+        assert_eq!(
+            kinds,
+            [CorrectionKind::Move, CorrectionKind::Reroute, CorrectionKind::Reprioritise, CorrectionKind::Storm]
+        );
+        for planned in &all {
+            let stored = serde_json::to_value(planned).unwrap();
+            assert_eq!(stored["type"], planned.kind().as_str(), "{stored}");
+            assert_eq!(serde_json::to_value(planned.kind()).unwrap(), planned.kind().as_str());
+            assert_eq!(format!("[{:<8}]", CorrectionKind::Storm), "[storm   ]");
+        }
+    }
 
     fn capped(confidence: f64, tracker: &str, key: &str, id: CappedId) -> Capped {
         Capped { confidence, tracker: tracker.into(), key: key.into(), id, is_new: true }

@@ -140,7 +140,7 @@ pub(super) fn corrections(
             .iter()
             .find_map(|m| stored.get(&(m.tracker.clone(), m.key.clone())))
             .cloned()
-            .unwrap_or_else(|| format!("storm:{tracker}:{key}"));
+            .unwrap_or_else(|| super::id_pieces(super::CorrectionKind::Storm.as_str(), tracker, key).concat());
         for m in &storm.members {
             covered.insert(&m.tracker, &m.key);
         }

@@ -10,7 +10,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::outbox::control::StateName;
-use crate::outbox::{Correction, Planned2, State, describe};
+use crate::outbox::{Correction, CorrectionKind, Planned2, State, describe};
 
 /// Bumped on any incompatible change to the JSON list.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -41,8 +41,7 @@ pub struct OutboxList {
 pub struct OutboxRow {
     /// The id `outbox retry` and `outbox cancel` take.
     pub id: String,
-    /// "move", "reroute" or "reprioritise".
-    pub action: String,
+    pub action: CorrectionKind,
     /// What it does, in one line.
     pub detail: String,
     /// `tracker:key` of the item corrected.
@@ -114,7 +113,7 @@ impl OutboxList {
                     r.state.as_str().to_string(),
                     format!("{}/{}", r.attempts, self.max_attempts),
                     age(r.age_seconds),
-                    r.action.clone(),
+                    r.action.to_string(),
                     format!("{} -> {}", r.source, r.target),
                 ]
             })
@@ -161,23 +160,15 @@ impl OutboxList {
 }
 
 fn row(c: &Correction, now: DateTime<Utc>) -> OutboxRow {
-    let (action, target) = match &c.action {
-        Planned2::Move { target_tracker, .. } => (
-            "move",
+    let target = match &c.action {
+        Planned2::Move { target_tracker: tracker, .. } | Planned2::Storm { service_tracker: tracker, .. } => {
             match &c.progress.twin {
-                Some(twin) => format!("{target_tracker}:{}", twin.key),
-                None => target_tracker.clone(),
-            },
-        ),
-        Planned2::Reroute { group, .. } => ("reroute", format!("group {group}")),
-        Planned2::Reprioritise { priority, .. } => ("reprioritise", format!("priority {priority}")),
-        Planned2::Storm { service_tracker, .. } => (
-            "storm",
-            match &c.progress.twin {
-                Some(parent) => format!("{service_tracker}:{}", parent.key),
-                None => service_tracker.clone(),
-            },
-        ),
+                Some(twin) => format!("{tracker}:{}", twin.key),
+                None => tracker.clone(),
+            }
+        }
+        Planned2::Reroute { group, .. } => format!("group {group}"),
+        Planned2::Reprioritise { priority, .. } => format!("priority {priority}"),
     };
     let reason = match &c.state {
         State::Dropped { reason, .. } => Some(reason.clone()),
@@ -186,7 +177,7 @@ fn row(c: &Correction, now: DateTime<Utc>) -> OutboxRow {
     };
     OutboxRow {
         id: c.id.clone(),
-        action: action.to_string(),
+        action: c.action.kind(),
         detail: describe(&c.action),
         source: c.source(),
         target,

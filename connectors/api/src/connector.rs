@@ -207,6 +207,26 @@ pub struct NewItem {
     pub reporter: Option<Person>,
 }
 
+impl NewItem {
+    /// A new item of `kind` with a summary and nothing else (no description, labels, queue or
+    /// priority, no origin).
+    pub fn new(kind: Kind, summary: impl Into<String>) -> NewItem {
+        NewItem {
+            kind,
+            summary: summary.into(),
+            description: String::new(),
+            labels: Vec::new(),
+            queue: None,
+            impact: None,
+            urgency: None,
+            priority: None,
+            origin: None,
+            work_note: None,
+            reporter: None,
+        }
+    }
+}
+
 /// Where a new item of one kind is created in a tracker: decided by the tracker's connector from its
 /// settings alone (`target(kind)` on its write settings), so that the plan shows, and `create` writes,
 /// the same project or table and type.
