@@ -36,14 +36,98 @@ pub fn classifier(config: &Config) -> Result<Classifier, RulesError> {
     Classifier::new(&config.rules, &config.queues, &config.priority)
 }
 
+/// The phases of an audit, as a progress display names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Every item of the mirror read to learn the site.
+    Learning,
+    /// The site model fitted to what was read.
+    Fitting,
+    /// The open items judged (every item of the audited trackers is read).
+    Judging,
+    /// The storms looked for among the open items.
+    Storms,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Learning => "learning the site",
+            Phase::Fitting => "fitting the site",
+            Phase::Judging => "judging",
+            Phase::Storms => "finding storms",
+        }
+    }
+}
+
+/// Where an audit has got, for a progress bar on a terminal: each phase begins (with the items it
+/// reads, where the mirror's count says), advances by the items read, and ends before anything is
+/// logged. The audit itself draws nothing: [`Quiet`] shows nothing.
+pub trait Progress: Sync {
+    fn begin(&self, phase: Phase, items: Option<u64>);
+    fn advance(&self, items: u64);
+    fn end(&self);
+}
+
+/// Progress shown nowhere (the daemon, tests, a standard error that is no terminal).
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn begin(&self, _: Phase, _: Option<u64>) {}
+    fn advance(&self, _: u64) {}
+    fn end(&self) {}
+}
+
+/// `items`, advancing `progress` as they are read (in batches: a progress bar needs no more), and
+/// beginning phase `then` once they are all read.
+fn counted<'p, T>(
+    items: impl Iterator<Item = T> + 'p,
+    progress: &'p dyn Progress,
+    then: Option<Phase>,
+) -> impl Iterator<Item = T> + 'p {
+    const BATCH: u64 = 1024;
+    let mut read = 0u64;
+    let mut then = then;
+    let mut items = items.fuse();
+    std::iter::from_fn(move || {
+        let next = items.next();
+        if next.is_some() {
+            read += 1;
+        }
+        if read == BATCH || (next.is_none() && read > 0) {
+            progress.advance(std::mem::take(&mut read));
+        }
+        if next.is_none()
+            && let Some(phase) = then.take()
+        {
+            progress.begin(phase, None);
+        }
+        next
+    })
+}
+
 /// Learn the site from every item of the mirror (see [`crate::plan::learn_site`]).
 pub fn learn_site(config: &Config, mirror: &Mirror, classifier: &Classifier) -> Result<Site, MirrorError> {
+    learn_site_with(config, mirror, classifier, &Quiet)
+}
+
+/// [`learn_site`], telling `progress` how far it has read.
+pub fn learn_site_with(
+    config: &Config,
+    mirror: &Mirror,
+    classifier: &Classifier,
+    progress: &dyn Progress,
+) -> Result<Site, MirrorError> {
+    let moves = crate::outbox::moves(mirror, &config.policy.returns)?;
+    progress.begin(Phase::Learning, Some(mirror.stored_count()?));
     let site = crate::plan::learn_site_with_moves(
         config,
         classifier,
-        mirror.stored(None),
-        &crate::outbox::moves(mirror, &config.policy.returns)?,
-    )?;
+        counted(mirror.stored(None), progress, Some(Phase::Fitting)),
+        &moves,
+    );
+    progress.end();
+    let site = site?;
     match site.model.abstains() {
         Some(why) => tracing::info!(reason = why, "site model abstains: nothing will move, items are only reviewed"),
         None => {
@@ -56,8 +140,18 @@ pub fn learn_site(config: &Config, mirror: &Mirror, classifier: &Classifier) -> 
 
 /// Audit the mirror (optionally one tracker) and return the report.
 pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<Report, AuditError> {
+    audit_with(config, mirror, tracker, &Quiet)
+}
+
+/// [`audit`], telling `progress` how far it has got.
+pub fn audit_with(
+    config: &Config,
+    mirror: &Mirror,
+    tracker: Option<&str>,
+    progress: &dyn Progress,
+) -> Result<Report, AuditError> {
     let classifier = classifier(config)?;
-    let site = learn_site(config, mirror, &classifier)?;
+    let site = learn_site_with(config, mirror, &classifier, progress)?;
     let planner =
         Planner::new(config, &classifier, &site).with_moves(crate::outbox::moves(mirror, &config.policy.returns)?);
     let mut builder = ReportBuilder::new(&planner, Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
@@ -72,7 +166,11 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
     let storms_on = config.storm.enabled;
     let outbox = Outbox::open(mirror)?;
     let judge = |item: Stored| judge(&planner, &outbox, item, storms_on);
-    crate::parallel::map_in_order(mirror.stored(tracker), crate::parallel::workers(), judge, |judged| {
+    // Every item of the audited trackers is read (the closed ones are passed over): counted whole only
+    // for the whole mirror, whose count is kept.
+    progress.begin(Phase::Judging, if tracker.is_none() { Some(mirror.stored_count()?) } else { None });
+    let items = counted(mirror.stored(tracker), progress, None);
+    let judged = crate::parallel::map_in_order(items, crate::parallel::workers(), judge, |judged| {
         let Assessed { report, planned: moves, words } = judged?;
         if let Some((words, urgency)) = words {
             detector.add_read(words, urgency);
@@ -89,10 +187,15 @@ pub fn audit(config: &Config, mirror: &Mirror, tracker: Option<&str>) -> Result<
         }
         builder.add_judged(report);
         Ok::<(), AuditError>(())
-    })?;
+    });
+    progress.end();
+    judged?;
     tracing::debug!(open = tally.open_items.values().sum::<usize>(), moves = planned.len(), "open items judged");
     // A storm's reports are gathered under one parent, not moved one by one: one correction each.
-    let detected = detector.finish_reading(|tracker, key| mirror.get(tracker, key))?;
+    progress.begin(Phase::Storms, None);
+    let detected = detector.finish_reading(|tracker, key| mirror.get(tracker, key));
+    progress.end();
+    let detected = detected?;
     let (gathered, covered) = storm_corrections(config, mirror, &planner, &detected, |_, _| true)?;
     planned.retain(|c| !covered.contains(&c.tracker, &c.key));
     for c in &gathered {
@@ -258,14 +361,66 @@ pub fn explain(config: &Config, mirror: &Mirror, key: &str, json: bool) -> Resul
 mod tests {
     use super::*;
 
+    /// A phase an audit told of: its total, the items it advanced by, and whether it was ended.
+    type Told = (Phase, Option<u64>, u64, bool);
+
+    /// What an audit told of its progress, phase by phase.
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<Vec<Told>>);
+
+    /// A mirror of `jira` product items and `servicenow` service ones.
+    fn mirror_of(jira: usize, servicenow: usize) -> Mirror {
+        let mirror = Mirror::temporary().unwrap();
+        for i in 0..jira {
+            mirror.upsert_item(&Item::new("jira", format!("SHOP-{i}"), "Checkout total wrong")).unwrap();
+        }
+        for i in 0..servicenow {
+            mirror.upsert_item(&Item::new("servicenow", format!("INC{i}"), "Reset my password")).unwrap();
+        }
+        mirror
+    }
+
+    impl Progress for Recorded {
+        fn begin(&self, phase: Phase, items: Option<u64>) {
+            self.0.lock().unwrap().push((phase, items, 0, false));
+        }
+        fn advance(&self, items: u64) {
+            self.0.lock().unwrap().last_mut().expect("advanced before any phase began").2 += items;
+        }
+        fn end(&self) {
+            self.0.lock().unwrap().last_mut().expect("ended before any phase began").3 = true;
+        }
+    }
+
+    #[test]
+    fn an_audit_tells_its_phases_with_the_items_each_reads() {
+        let config = crate::config::two_trackers_for_test();
+        // More items than one batch of progress, and not a multiple of it.
+        let mirror = mirror_of(1500, 700);
+        let progress = Recorded::default();
+        let quiet = audit(&config, &mirror, None).unwrap();
+        let told = audit_with(&config, &mirror, None, &progress).unwrap();
+        assert_eq!(told.totals.open_items, quiet.totals.open_items);
+        // Learning reads every item, then the model is fitted; judging reads every item again.
+        assert_eq!(
+            *progress.0.lock().unwrap(),
+            [
+                (Phase::Learning, Some(2200), 2200, false),
+                (Phase::Fitting, None, 0, true),
+                (Phase::Judging, Some(2200), 2200, true),
+                (Phase::Storms, None, 0, true),
+            ]
+        );
+        // One tracker: the mirror keeps no count of it, and only its items are read to judge.
+        let progress = Recorded::default();
+        audit_with(&config, &mirror, Some("servicenow"), &progress).unwrap();
+        assert_eq!(progress.0.lock().unwrap()[2], (Phase::Judging, None, 700, true));
+    }
+
     #[test]
     fn an_item_the_mirror_cannot_decode_fails_the_audit_with_the_mirrors_error() {
         let config = crate::config::two_trackers_for_test();
-        let mirror = Mirror::temporary().unwrap();
-        for i in 0..50 {
-            mirror.upsert_item(&Item::new("jira", format!("SHOP-{i}"), "Checkout total wrong")).unwrap();
-            mirror.upsert_item(&Item::new("servicenow", format!("INC{i}"), "Reset my password")).unwrap();
-        }
+        let mirror = mirror_of(50, 50);
         assert!(audit(&config, &mirror, None).is_ok());
         mirror.damage_item_for_test("servicenow", "INC7");
         // Decoded on a worker, and still the audit's error: never a skipped item or a panic.

@@ -185,6 +185,11 @@ impl Mirror {
         })
     }
 
+    /// How many items the mirror holds in all, by the count it keeps (no item is read).
+    pub fn stored_count(&self) -> Result<u64, MirrorError> {
+        self.inner.stored_items()
+    }
+
     /// How many items are stored for one tracker, or in all.
     pub fn count(&self, tracker: Option<&str>) -> Result<u64, MirrorError> {
         let inner = &*self.inner;
