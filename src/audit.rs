@@ -80,7 +80,7 @@ impl Progress for Quiet {
 
 /// `items`, advancing `progress` as they are read (in batches: a progress bar needs no more), and
 /// beginning phase `then` once they are all read.
-fn counted<'p, T>(
+pub(crate) fn counted<'p, T>(
     items: impl Iterator<Item = T> + 'p,
     progress: &'p dyn Progress,
     then: Option<Phase>,
@@ -357,28 +357,17 @@ pub fn explain(config: &Config, mirror: &Mirror, key: &str, json: bool) -> Resul
     Ok(Some(explainer.explain(&items, json)))
 }
 
+/// What tests of progress share: a recording of the phases told, and a small mirror.
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
     use super::*;
 
-    /// A phase an audit told of: its total, the items it advanced by, and whether it was ended.
-    type Told = (Phase, Option<u64>, u64, bool);
+    /// A phase told of: its total, the items it advanced by, and whether it was ended.
+    pub(crate) type Told = (Phase, Option<u64>, u64, bool);
 
-    /// What an audit told of its progress, phase by phase.
+    /// What an audit (or a plan) told of its progress, phase by phase.
     #[derive(Default)]
-    struct Recorded(std::sync::Mutex<Vec<Told>>);
-
-    /// A mirror of `jira` product items and `servicenow` service ones.
-    fn mirror_of(jira: usize, servicenow: usize) -> Mirror {
-        let mirror = Mirror::temporary().unwrap();
-        for i in 0..jira {
-            mirror.upsert_item(&Item::new("jira", format!("SHOP-{i}"), "Checkout total wrong")).unwrap();
-        }
-        for i in 0..servicenow {
-            mirror.upsert_item(&Item::new("servicenow", format!("INC{i}"), "Reset my password")).unwrap();
-        }
-        mirror
-    }
+    pub(crate) struct Recorded(pub(crate) std::sync::Mutex<Vec<Told>>);
 
     impl Progress for Recorded {
         fn begin(&self, phase: Phase, items: Option<u64>) {
@@ -391,6 +380,24 @@ mod tests {
             self.0.lock().unwrap().last_mut().expect("ended before any phase began").3 = true;
         }
     }
+
+    /// A mirror of `jira` product items and `servicenow` service ones.
+    pub(crate) fn mirror_of(jira: usize, servicenow: usize) -> Mirror {
+        let mirror = Mirror::temporary().unwrap();
+        for i in 0..jira {
+            mirror.upsert_item(&Item::new("jira", format!("SHOP-{i}"), "Checkout total wrong")).unwrap();
+        }
+        for i in 0..servicenow {
+            mirror.upsert_item(&Item::new("servicenow", format!("INC{i}"), "Reset my password")).unwrap();
+        }
+        mirror
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{Recorded, mirror_of};
+    use super::*;
 
     #[test]
     fn an_audit_tells_its_phases_with_the_items_each_reads() {

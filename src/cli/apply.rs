@@ -6,7 +6,9 @@ use anyhow::Context;
 use crate::exit::{Exit, coded, usage};
 use crate::mirror::Mirror;
 use crate::outbox::control::StateName;
-use crate::outbox::{Ctx, Outbox, Planned2, Selection, State, already_handled, apply, bound_moves, describe, plan};
+use crate::outbox::{
+    Ctx, Outbox, Planned2, Selection, State, already_handled, apply, bound_moves, describe, plan_with,
+};
 use crate::plan::storm::Attach;
 use crate::registry::Registry;
 use crate::sync::{SyncOptions, sync_all};
@@ -62,8 +64,9 @@ pub async fn run_apply(args: ApplyArgs, g: &super::Global) -> anyhow::Result<Exi
     super::audit::require_synced(&config, &mirror, args.tracker.as_deref())?;
     let classifier = crate::audit::classifier(&config)?;
     let sel = Selection { tracker: args.tracker.clone(), only: args.only.clone(), limit: args.limit };
-    let site = crate::audit::learn_site(&config, &mirror, &classifier)?;
-    let mut plan = plan(&config, &mirror, &classifier, &site, &sel)?;
+    let progress = super::progress::Bars::when(g.progress());
+    let site = crate::audit::learn_site_with(&config, &mirror, &classifier, progress.as_ref())?;
+    let mut plan = plan_with(&config, &mirror, &classifier, &site, &sel, progress.as_ref())?;
     let outbox = Outbox::open(&mirror)?;
     // Bound the cycle as a run with --yes would; a dry run only says what would happen.
     let writes = args.yes && !config.policy.dry_run;

@@ -7,9 +7,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::remote::Reader;
-use indicatif::{ProgressBar, ProgressStyle};
-
-use crate::audit::Phase;
 use crate::exit::Exit;
 use crate::mirror::Mirror;
 use crate::registry::Registry;
@@ -82,11 +79,8 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
                 }
             }
             require_synced(&config, &mirror, args.tracker.as_deref())?;
-            let report = if g.progress() {
-                crate::audit::audit_with(&config, &mirror, args.tracker.as_deref(), &Bars::default())?
-            } else {
-                crate::audit::audit(&config, &mirror, args.tracker.as_deref())?
-            };
+            let progress = super::progress::Bars::when(g.progress());
+            let report = crate::audit::audit_with(&config, &mirror, args.tracker.as_deref(), progress.as_ref())?;
             let summary = Summary {
                 open_items: report.totals.open_items,
                 misfiled: report.misfiled(),
@@ -113,7 +107,7 @@ pub async fn run(args: AuditArgs, g: &super::Global) -> anyhow::Result<Exit> {
             };
             let out = args.out.as_deref();
             // A large report takes seconds to write; on stdout the report is what the terminal shows.
-            let writing = (g.progress() && out.is_some()).then(|| spinner("writing the report"));
+            let writing = (g.progress() && out.is_some()).then(|| super::progress::spinner("writing the report"));
             let written = emit(out, |w| report.write(format, &html, w).map_err(anyhow::Error::new));
             if let Some(bar) = writing {
                 bar.finish_and_clear();
@@ -264,62 +258,4 @@ fn never_synced_message(mirror: &std::path::Path, never: &[&str]) -> String {
         mirror.display(),
         never.join(", ")
     )
-}
-
-/// The audit's phases on a terminal, one after the other: a bar with the items read and an estimate of
-/// the time left where the mirror's count gives a total, a spinner where not.
-#[derive(Default)]
-struct Bars(std::sync::Mutex<Option<ProgressBar>>);
-
-impl Bars {
-    fn bar(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-impl crate::audit::Progress for Bars {
-    fn begin(&self, phase: Phase, items: Option<u64>) {
-        let bar = match items {
-            Some(total) => ProgressBar::new(total).with_style(
-                ProgressStyle::with_template("{prefix:18} [{wide_bar}] {human_pos}/{human_len} items  eta {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            ),
-            // The items of one tracker are read without a total; the other phases count nothing.
-            None if phase == Phase::Judging => spinner_bar("{spinner} {prefix:18} {human_pos} items"),
-            None => spinner_bar("{spinner} {prefix}"),
-        };
-        let bar = bar.with_prefix(phase.as_str());
-        bar.enable_steady_tick(TICK);
-        if let Some(before) = self.bar().replace(bar) {
-            before.finish_and_clear();
-        }
-    }
-
-    fn advance(&self, items: u64) {
-        if let Some(bar) = &*self.bar() {
-            bar.inc(items);
-        }
-    }
-
-    fn end(&self) {
-        if let Some(bar) = self.bar().take() {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-/// How often a bar is redrawn while nothing advances it (a phase that counts nothing, a slow item).
-const TICK: std::time::Duration = std::time::Duration::from_millis(120);
-
-/// A spinner saying what is being done.
-fn spinner(what: &'static str) -> ProgressBar {
-    let bar = spinner_bar("{spinner} {prefix}").with_prefix(what);
-    bar.enable_steady_tick(TICK);
-    bar
-}
-
-fn spinner_bar(template: &str) -> ProgressBar {
-    ProgressBar::new_spinner()
-        .with_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner()))
 }

@@ -22,6 +22,7 @@ pub mod mirror;
 pub mod online;
 pub mod outbox;
 pub mod output;
+mod progress;
 pub mod remote;
 pub mod run;
 pub mod sim;

@@ -645,6 +645,19 @@ pub fn plan(
     site: &Site,
     sel: &Selection,
 ) -> Result<ApplyPlan, OutboxError> {
+    plan_with(config, mirror, classifier, site, sel, &crate::audit::Quiet)
+}
+
+/// [`plan`], telling `progress` how far it has got (judging every item, finding storms), as the audit does.
+pub fn plan_with(
+    config: &Config,
+    mirror: &Mirror,
+    classifier: &Classifier,
+    site: &Site,
+    sel: &Selection,
+    progress: &dyn crate::audit::Progress,
+) -> Result<ApplyPlan, OutboxError> {
+    use crate::audit::Phase;
     let planner = Planner::new(config, classifier, site).with_moves(moves(mirror, &config.policy.returns)?);
     let selected = |tracker: &str, key: &str| {
         sel.tracker.as_deref().is_none_or(|t| t == tracker)
@@ -693,7 +706,9 @@ pub fn plan(
         }
         Some(Ok(Judged { tracker, words, planned }))
     };
-    crate::parallel::map_in_order(mirror.stored(None), crate::parallel::workers(), judge, |judged| {
+    progress.begin(Phase::Judging, Some(mirror.stored_count()?));
+    let items = crate::audit::counted(mirror.stored(None), progress, None);
+    let judged = crate::parallel::map_in_order(items, crate::parallel::workers(), judge, |judged| {
         let Judged { tracker, words, planned: more } = judged?;
         *out.open_items.entry(tracker).or_default() += 1;
         if let Some((words, urgency)) = words {
@@ -701,9 +716,14 @@ pub fn plan(
         }
         planned.extend(more);
         Ok::<(), OutboxError>(())
-    })?;
+    });
+    progress.end();
+    judged?;
     // A storm's reports are corrected together (one parent), never one by one.
-    let detected = detector.finish_reading(|tracker, key| mirror.get(tracker, key))?;
+    progress.begin(Phase::Storms, None);
+    let detected = detector.finish_reading(|tracker, key| mirror.get(tracker, key));
+    progress.end();
+    let detected = detected?;
     let (storms, covered) = storm_corrections(config, mirror, &planner, &detected, selected)?;
     let mut entries: Vec<(Capped, Option<Correction>)> = Vec::with_capacity(planned.len() + storms.len());
     for (c, drivers) in planned {
@@ -972,6 +992,32 @@ pub async fn follow_back(config: &Config, registry: &Registry, mirror: &Mirror) 
 #[cfg(test)]
 mod tests {
     use super::{Capped, CappedId, CorrectionKind, Planned2};
+
+    /// `apply` plans after reading every item, as the audit judges: it tells the same phases.
+    #[test]
+    fn a_plan_tells_its_phases_with_the_items_it_reads() {
+        use crate::audit::Phase;
+        use crate::audit::testing::{Recorded, mirror_of};
+        let config = crate::config::two_trackers_for_test();
+        let mirror = mirror_of(1300, 900);
+        let classifier = crate::audit::classifier(&config).unwrap();
+        let progress = Recorded::default();
+        let site = crate::audit::learn_site_with(&config, &mirror, &classifier, &progress).unwrap();
+        let selection = super::Selection::default();
+        let told = super::plan_with(&config, &mirror, &classifier, &site, &selection, &progress).unwrap();
+        let quiet = super::plan(&config, &mirror, &classifier, &site, &selection).unwrap();
+        assert_eq!(told.open_items, quiet.open_items);
+        assert_eq!(told.planned(), quiet.planned());
+        assert_eq!(
+            *progress.0.lock().unwrap(),
+            [
+                (Phase::Learning, Some(2200), 2200, false),
+                (Phase::Fitting, None, 0, true),
+                (Phase::Judging, Some(2200), 2200, true),
+                (Phase::Storms, None, 0, true),
+            ]
+        );
+    }
 
     /// A stored correction's `type` is its kind's name, which its id starts with and `outbox list`
     /// shows: one name for each, whichever way it is read.
