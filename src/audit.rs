@@ -106,6 +106,21 @@ pub(crate) fn counted<'p, T>(
     })
 }
 
+/// A site learned by `learn` from `items` (`total` of them), telling `progress` as they are read and
+/// while the model is fitted.
+pub fn learning<T, S, E>(
+    total: u64,
+    items: impl Iterator<Item = T> + Send,
+    progress: &dyn Progress,
+    learn: impl FnOnce(&mut (dyn Iterator<Item = T> + Send + '_)) -> Result<S, E>,
+) -> Result<S, E> {
+    progress.begin(Phase::Learning, Some(total));
+    let mut items = counted(items, progress, Some(Phase::Fitting));
+    let site = learn(&mut items);
+    progress.end();
+    site
+}
+
 /// Learn the site from every item of the mirror (see [`crate::plan::learn_site`]).
 pub fn learn_site(config: &Config, mirror: &Mirror, classifier: &Classifier) -> Result<Site, MirrorError> {
     learn_site_with(config, mirror, classifier, &Quiet)
@@ -119,15 +134,9 @@ pub fn learn_site_with(
     progress: &dyn Progress,
 ) -> Result<Site, MirrorError> {
     let moves = crate::outbox::moves(mirror, &config.policy.returns)?;
-    progress.begin(Phase::Learning, Some(mirror.stored_count()?));
-    let site = crate::plan::learn_site_with_moves(
-        config,
-        classifier,
-        counted(mirror.stored(None), progress, Some(Phase::Fitting)),
-        &moves,
-    );
-    progress.end();
-    let site = site?;
+    let site = learning(mirror.stored_count()?, mirror.stored(None), progress, |items| {
+        crate::plan::learn_site_with_moves(config, classifier, items, &moves)
+    })?;
     match site.model.abstains() {
         Some(why) => tracing::info!(reason = why, "site model abstains: nothing will move, items are only reviewed"),
         None => {
@@ -334,14 +343,21 @@ impl Explainer<'_> {
 }
 
 /// `explain` with a configuration: the items of the mirror with `key` (in any tracker), judged as the
-/// audit judges them. `None` when the mirror holds no such item.
-pub fn explain(config: &Config, mirror: &Mirror, key: &str, json: bool) -> Result<Option<String>, AuditError> {
+/// audit judges them, telling `progress` how far learning the site has got. `None` when the mirror
+/// holds no such item.
+pub fn explain(
+    config: &Config,
+    mirror: &Mirror,
+    key: &str,
+    json: bool,
+    progress: &dyn Progress,
+) -> Result<Option<String>, AuditError> {
     let items = mirror.find(key)?;
     if items.is_empty() {
         return Ok(None);
     }
     let classifier = classifier(config)?;
-    let site = learn_site(config, mirror, &classifier)?;
+    let site = learn_site_with(config, mirror, &classifier, progress)?;
     let planner =
         Planner::new(config, &classifier, &site).with_moves(crate::outbox::moves(mirror, &config.policy.returns)?);
     let role =

@@ -493,14 +493,22 @@ pub async fn run_explain(args: ExplainArgs, g: &super::Global) -> anyhow::Result
             daemon.get(&["v1", "explain", &args.key], &[("json", json)]).await?.body
         }
         Reader::Local(mirror) => match &setup.config {
-            Some(config) => crate::audit::explain(config, &mirror, &args.key, args.json)?.ok_or_else(not_found)?,
+            Some(config) => {
+                let progress = super::progress::Bars::when(g.progress());
+                crate::audit::explain(config, &mirror, &args.key, args.json, progress.as_ref())?
+                    .ok_or_else(not_found)?
+            }
             None => {
                 let items = mirror.find(&args.key)?;
                 if items.is_empty() {
                     return Err(not_found());
                 }
                 // The same judgement as the audit's: the site learned from the whole mirror.
-                let site = setup.learn(mirror.stored(None))?;
+                let progress = super::progress::Bars::when(g.progress());
+                let site =
+                    crate::audit::learning(mirror.stored_count()?, mirror.stored(None), progress.as_ref(), |items| {
+                        setup.learn(items)
+                    })?;
                 let role = |tracker: &str| setup.role(tracker);
                 let explainer = crate::audit::Explainer {
                     classifier: &setup.classifier,

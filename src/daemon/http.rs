@@ -288,11 +288,13 @@ async fn explain(
     Query(q): Query<JsonQuery>,
 ) -> Result<Response, ApiError> {
     let (config, mirror, wanted) = (state.live().config, state.mirror.clone(), key.clone());
-    let text = tokio::task::spawn_blocking(move || crate::audit::explain(&config, &mirror, &wanted, q.json))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no item {key:?} in the daemon's mirror")))?;
+    let text = tokio::task::spawn_blocking(move || {
+        crate::audit::explain(&config, &mirror, &wanted, q.json, &crate::audit::Quiet)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?
+    .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no item {key:?} in the daemon's mirror")))?;
     let content_type = if q.json { "application/x-ndjson" } else { "text/plain; charset=utf-8" };
     Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
 }
