@@ -397,6 +397,16 @@ pub(crate) mod testing {
         }
     }
 
+    /// What reading the whole mirror of `items` to learn the site, then to judge, tells.
+    pub(crate) fn whole_mirror(items: u64) -> [Told; 4] {
+        [
+            (Phase::Learning, Some(items), items, false),
+            (Phase::Fitting, None, 0, true),
+            (Phase::Judging, Some(items), items, true),
+            (Phase::Storms, None, 0, true),
+        ]
+    }
+
     /// A mirror of `jira` product items and `servicenow` service ones.
     pub(crate) fn mirror_of(jira: usize, servicenow: usize) -> Mirror {
         let mirror = Mirror::temporary().unwrap();
@@ -412,7 +422,7 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{Recorded, mirror_of};
+    use super::testing::{Recorded, mirror_of, whole_mirror};
     use super::*;
 
     #[test]
@@ -425,15 +435,7 @@ mod tests {
         let told = audit_with(&config, &mirror, None, &progress).unwrap();
         assert_eq!(told.totals.open_items, quiet.totals.open_items);
         // Learning reads every item, then the model is fitted; judging reads every item again.
-        assert_eq!(
-            *progress.0.lock().unwrap(),
-            [
-                (Phase::Learning, Some(2200), 2200, false),
-                (Phase::Fitting, None, 0, true),
-                (Phase::Judging, Some(2200), 2200, true),
-                (Phase::Storms, None, 0, true),
-            ]
-        );
+        assert_eq!(*progress.0.lock().unwrap(), whole_mirror(2200));
         // One tracker: the mirror keeps no count of it, and only its items are read to judge.
         let progress = Recorded::default();
         audit_with(&config, &mirror, Some("servicenow"), &progress).unwrap();

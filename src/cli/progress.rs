@@ -1,4 +1,4 @@
-//! Progress on a terminal for the work that reads the whole mirror (`audit`, `apply`): the phases the
+//! Progress on a terminal for the work that reads the whole mirror (`audit`, `apply`, `explain`): the phases the
 //! audit tells of ([`crate::audit::Progress`]), drawn with `indicatif` on stderr. The commands draw them
 //! only when stderr is a terminal and not under `-q` ([`super::Global::progress`]).
 
